@@ -1,0 +1,55 @@
+# Vexil: `make demo` runs the main job, `make test` runs every test.
+# Both install what they need first (scripts/setup.sh), idempotently.
+
+# Must equal the wasm-bindgen version in Cargo.lock (setup.sh checks).
+WASM_BINDGEN_VERSION := 0.2.130
+export WASM_BINDGEN_VERSION
+
+CARGO ?= cargo
+WASM_TARGET := wasm32-unknown-unknown
+WASM_RAW := target/$(WASM_TARGET)/release/vexil.wasm
+WASM_OUT := pkg/wasm/vexil_bg.wasm
+
+.PHONY: setup wasm build test test-rust test-wasm test-js demo bench lint clean
+
+setup:
+	@bash scripts/setup.sh
+
+# The wasm module: size-optimised build, bindings, then wasm-opt (which also strips).
+wasm: setup
+	@$(CARGO) build --quiet --lib --target $(WASM_TARGET) --release
+	@wasm-bindgen --target web --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
+	@wasm-opt -Oz --all-features --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
+	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
+
+build: wasm
+	@$(CARGO) build --quiet --release --bin vexil
+
+test-rust: setup
+	$(CARGO) test --quiet
+
+test-wasm: setup
+	$(CARGO) test --quiet --target $(WASM_TARGET) --test wasm
+
+test-js: wasm
+	node --test pkg/test/
+
+# Rust first, then wasm-bindgen tests, then the JS runner, whose summary ends the output.
+test: wasm
+	$(CARGO) test --quiet
+	$(CARGO) test --quiet --target $(WASM_TARGET) --test wasm
+	node --test pkg/test/
+
+demo: build
+	@bash scripts/demo.sh
+
+bench: wasm
+	$(CARGO) bench --bench engine
+	node bench/wasm.mjs
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	rm -rf target pkg/wasm .demo

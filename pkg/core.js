@@ -1,0 +1,338 @@
+// Vexil JS glue: the engine wrapper and the client, shared by every entry point.
+// The entry points (node.js, worker.js, index.js) initialise the wasm module first.
+import { Engine as WasmEngine } from "./wasm/vexil.js";
+
+/** Reasons, in the order of the packed outcome's reason field (Rust `Reason::ALL`). */
+export const REASONS = Object.freeze([
+  "STATIC", "TARGETING_MATCH", "SPLIT", "DEFAULT", "DISABLED",
+  "EXCLUDED", "DENIED", "PREREQUISITE_FAILED", "ERROR",
+]);
+/** Error codes, in the order of the packed outcome's error field minus one (Rust `ErrorCode::ALL`). */
+export const ERROR_CODES = Object.freeze([
+  "PROVIDER_NOT_READY", "FLAG_NOT_FOUND", "TYPE_MISMATCH", "PARSE_ERROR",
+  "TARGETING_KEY_MISSING", "INVALID_CONTEXT", "GENERAL",
+]);
+const TYPE_MISMATCH = ERROR_CODES.indexOf("TYPE_MISMATCH");
+const NO_VARIANT = 0xffff;
+const NO_RULE = 0xffffffff;
+export const SDK_NAME = "vexil-js/0.1.0";
+
+/** An error with a machine-readable `code` (snapshot rejections, bad options). */
+export class VexilError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = "VexilError";
+    this.code = code;
+  }
+}
+
+function deepFreeze(value) {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function toBytes(envelope) {
+  if (envelope instanceof Uint8Array) return envelope;
+  if (envelope instanceof ArrayBuffer) return new Uint8Array(envelope);
+  if (typeof envelope === "string") return new TextEncoder().encode(envelope);
+  if (envelope && typeof envelope === "object") return new TextEncoder().encode(JSON.stringify(envelope));
+  throw new VexilError("BAD_FORMAT", "a snapshot envelope must be a string, bytes or an object");
+}
+
+function rethrow(error) {
+  if (error instanceof VexilError) throw error;
+  throw new VexilError(error?.code ?? "GENERAL", error?.message ?? String(error));
+}
+
+function randomKey() {
+  const bytes = new Uint8Array(32);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Whether attribute `path` is covered by a private-attribute pattern (`patient.*`, `ssn`). */
+export function isPrivate(path, patterns) {
+  return patterns.some((p) =>
+    p.endsWith(".*") ? path === p.slice(0, -2) || path.startsWith(p.slice(0, -1)) : path === p || path.startsWith(p + "."));
+}
+
+/**
+ * A context converted once for many evaluations. Create it with `engine.context(ctx)`;
+ * don't mutate the object you built it from (the conversion is a snapshot of it).
+ */
+export class Context {
+  #handle;
+  constructor(handle) {
+    this.#handle = handle;
+  }
+  /** @internal */
+  static handle(ctx) {
+    return ctx.#handle;
+  }
+  /** Whether the context is usable (a plain object). */
+  get valid() {
+    return this.#handle.valid;
+  }
+  /** Releases the wasm memory now instead of at garbage collection. */
+  free() {
+    this.#handle.free();
+  }
+}
+
+/**
+ * The low-level engine: verifies and loads signed snapshots, evaluates locally,
+ * aggregates metrics. No I/O: see `createClient` for fetching and reporting.
+ */
+export class Engine {
+  #wasm;
+  #now;
+  #table = null;
+  #index = new Map();
+  #contexts = new WeakMap();
+  #empty = null;
+  #invalid = null;
+
+  /**
+   * @param {object} options
+   * @param {Record<string,string>} options.keys key id → base64 Ed25519 public key
+   * @param {string} options.environment the environment this engine serves
+   * @param {"serve-stale"|"serve-defaults"} [options.stalePolicy]
+   * @param {string[]} [options.dimensions] allow-listed low-cardinality attributes counted in metrics
+   * @param {string[]} [options.privateAttributes] attributes that must never leave the process
+   * @param {string} [options.auditKey] key of the pseudonyms in evaluation audit events
+   * @param {boolean} [options.metrics] aggregate metrics (default true)
+   * @param {() => number} [options.now] clock in epoch milliseconds (default Date.now)
+   */
+  constructor(options = {}) {
+    const { keys, environment, stalePolicy, dimensions = [], privateAttributes = [], auditKey, metrics = true, now = Date.now } = options;
+    if (!keys || typeof keys !== "object" || Object.keys(keys).length === 0) {
+      throw new VexilError("BAD_KEYS", "options.keys must map at least one key id to a base64 Ed25519 public key");
+    }
+    if (typeof environment !== "string" || environment === "") {
+      throw new VexilError("BAD_OPTIONS", "options.environment must name the environment to serve");
+    }
+    const leaking = dimensions.filter((d) => isPrivate(d, privateAttributes));
+    if (leaking.length > 0) {
+      throw new VexilError("BAD_OPTIONS", `private attributes cannot be metrics dimensions: ${leaking.join(", ")}`);
+    }
+    this.#now = now;
+    try {
+      this.#wasm = new WasmEngine(JSON.stringify({
+        keys, environment, dimensions, metrics,
+        stalePolicy: stalePolicy ?? "serve-stale",
+        auditKey: auditKey ?? randomKey(),
+      }));
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /**
+   * Verifies and loads a signed snapshot envelope (string, bytes or object).
+   * Throws a `VexilError` with a `code` (BAD_SIGNATURE, VERSION_ROLLBACK, ...) when it
+   * is rejected; the previous snapshot keeps serving.
+   * @returns {{version:number, keyId:string, flags:number, issuedAt:number|null, expiresAt:number|null}}
+   */
+  load(envelope) {
+    let info;
+    try {
+      info = JSON.parse(this.#wasm.load(toBytes(envelope), this.#now()));
+    } catch (e) {
+      rethrow(e);
+    }
+    this.#table = JSON.parse(this.#wasm.flagTable()).map((f) => ({
+      key: f.key,
+      type: f.type,
+      names: f.variants.map(([name]) => name),
+      values: f.variants.map(([, value]) => deepFreeze(value)),
+      rules: f.rules,
+      metadata: deepFreeze(f.metadata ?? {}),
+    }));
+    this.#index = new Map(this.#table.map((f, i) => [f.key, i]));
+    return info;
+  }
+
+  /** Version of the loaded snapshot, or null. */
+  get version() {
+    return this.#wasm.version() ?? null;
+  }
+  /** True when the loaded snapshot is past its expiry. */
+  get stale() {
+    return this.#wasm.stale(this.#now());
+  }
+  /** True once a snapshot is loaded. */
+  get ready() {
+    return this.#table !== null;
+  }
+  /** Keys of the loaded flags. */
+  get flagKeys() {
+    return this.#table ? this.#table.map((f) => f.key) : [];
+  }
+
+  /** Converts a context once; pass the result to evaluations (the fast path). */
+  context(ctx) {
+    return new Context(this.#handle(ctx));
+  }
+
+  #handle(ctx) {
+    if (ctx instanceof Context) return Context.handle(ctx);
+    if (ctx === undefined || ctx === null) return (this.#empty ??= this.#wasm.context("{}"));
+    if (typeof ctx !== "object" || Array.isArray(ctx)) return (this.#invalid ??= this.#wasm.context("null"));
+    let handle = this.#contexts.get(ctx);
+    if (handle === undefined) {
+      let text;
+      try {
+        text = JSON.stringify(ctx);
+      } catch {
+        text = "null"; // cyclic or BigInt: unusable, evaluations report INVALID_CONTEXT
+      }
+      handle = this.#wasm.context(text);
+      this.#contexts.set(ctx, handle);
+    }
+    return handle;
+  }
+
+  #value(key, ctx, defaultValue, type) {
+    const index = this.#index.get(key);
+    if (index === undefined) {
+      if (this.#table !== null) this.#wasm.recordUnknown(key);
+      return defaultValue;
+    }
+    const flag = this.#table[index];
+    const handle = this.#handle(ctx);
+    if (flag.type !== type) {
+      this.#wasm.recordError(index, TYPE_MISMATCH, handle);
+      return defaultValue;
+    }
+    const variant = this.#wasm.eval(index, handle, this.#now()) & 0xffff;
+    return variant === NO_VARIANT ? defaultValue : flag.values[variant];
+  }
+
+  /** The boolean value of `key` for `ctx`, or `defaultValue`. */
+  boolean(key, ctx, defaultValue) {
+    return this.#value(key, ctx, defaultValue, "boolean");
+  }
+  /** The string value of `key` for `ctx`, or `defaultValue`. */
+  string(key, ctx, defaultValue) {
+    return this.#value(key, ctx, defaultValue, "string");
+  }
+  /** The number value of `key` for `ctx`, or `defaultValue`. */
+  number(key, ctx, defaultValue) {
+    return this.#value(key, ctx, defaultValue, "number");
+  }
+  /** The JSON (object or array) value of `key` for `ctx`, or `defaultValue`. */
+  json(key, ctx, defaultValue) {
+    return this.#value(key, ctx, defaultValue, "object");
+  }
+
+  #details(index, packed, rule, defaultValue) {
+    const flag = this.#table[index];
+    const variant = packed & 0xffff;
+    const reason = REASONS[(packed >>> 16) & 0xf];
+    const error = (packed >>> 20) & 0xf;
+    const details = {
+      flagKey: flag.key,
+      value: variant === NO_VARIANT ? defaultValue : flag.values[variant],
+      reason,
+    };
+    if (variant !== NO_VARIANT) details.variant = flag.names[variant];
+    if (rule !== NO_RULE && rule >= 0) details.ruleId = flag.rules[rule];
+    if (error > 0) {
+      details.errorCode = ERROR_CODES[error - 1];
+      details.errorMessage = errorMessage(details.errorCode, flag, rule);
+    }
+    details.flagMetadata = flag.metadata;
+    return details;
+  }
+
+  /**
+   * Full evaluation details of `key` for `ctx`: `{flagKey, value, variant?, reason,
+   * ruleId?, errorCode?, errorMessage?, flagMetadata}`. With `type` ("boolean",
+   * "string", "number", "object"), a flag of another type gives TYPE_MISMATCH.
+   */
+  evaluate(key, ctx, defaultValue, type) {
+    if (this.#table === null) {
+      return errorDetails(key, defaultValue, "PROVIDER_NOT_READY", "no snapshot has been loaded yet");
+    }
+    const index = this.#index.get(key);
+    if (index === undefined) {
+      this.#wasm.recordUnknown(key);
+      return errorDetails(key, defaultValue, "FLAG_NOT_FOUND", `flag \`${key}\` is not in snapshot version ${this.version}`);
+    }
+    const handle = this.#handle(ctx);
+    const flag = this.#table[index];
+    if (type !== undefined && flag.type !== type) {
+      this.#wasm.recordError(index, TYPE_MISMATCH, handle);
+      return {
+        ...errorDetails(key, defaultValue, "TYPE_MISMATCH", `flag \`${key}\` is a ${flag.type} flag, but a ${type} was requested`),
+        flagMetadata: flag.metadata,
+      };
+    }
+    const packed = this.#wasm.eval(index, handle, this.#now());
+    return this.#details(index, packed, this.#wasm.lastRule(), defaultValue);
+  }
+
+  /** Evaluates every flag for `ctx` in one call: `{key: details}` (defaults are null). */
+  evaluateAll(ctx) {
+    const out = {};
+    if (this.#table === null) return out;
+    const results = this.#wasm.evalAll(this.#handle(ctx), this.#now());
+    for (let i = 0; i < this.#table.length; i++) {
+      out[this.#table[i].key] = this.#details(i, results[2 * i], results[2 * i + 1], null);
+    }
+    return out;
+  }
+
+  /**
+   * Records an outcome (`{value?, latencyMs?, success?, flags?}`), attributed to the
+   * variants `ctx` is served (by `flags`, or by every targeted or rolled-out flag).
+   */
+  track(event, ctx, data = {}) {
+    if (typeof event !== "string" || event === "") throw new VexilError("BAD_ARGUMENT", "track: event name must be a non-empty string");
+    const num = (v, name) => {
+      if (v === undefined || v === null) return undefined;
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new VexilError("BAD_ARGUMENT", `track: ${name} must be a finite number`);
+      return v;
+    };
+    const success = data.success === undefined ? undefined : Boolean(data.success);
+    const flags = data.flags === undefined ? undefined : JSON.stringify(data.flags);
+    try {
+      this.#wasm.track(event, this.#handle(ctx), num(data.value, "value"), num(data.latencyMs, "latencyMs"), success, flags, this.#now());
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /** Drains aggregated metrics into a batch object (or null when there is nothing). */
+  takeMetrics(batchId = randomKey().slice(0, 32)) {
+    const text = this.#wasm.takeMetrics(batchId, SDK_NAME, this.#now());
+    return text === undefined ? null : JSON.parse(text);
+  }
+
+  /** Releases the wasm memory. */
+  free() {
+    this.#wasm.free();
+  }
+}
+
+function errorDetails(key, value, code, message) {
+  return { flagKey: key, value, reason: "ERROR", errorCode: code, errorMessage: message, flagMetadata: {} };
+}
+
+function errorMessage(code, flag, rule) {
+  switch (code) {
+    case "TARGETING_KEY_MISSING":
+      return `flag \`${flag.key}\` needs a rollout unit (targetingKey or its rollout's \`by\` attribute) that the context lacks`;
+    case "INVALID_CONTEXT":
+      return "the evaluation context must be a plain object";
+    case "PROVIDER_NOT_READY":
+      return "no snapshot has been loaded yet";
+    case "GENERAL":
+      return "the snapshot has expired and the stale policy serves defaults";
+    default:
+      return code;
+  }
+}

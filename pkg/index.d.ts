@@ -1,0 +1,180 @@
+// Types of the `vexil` package (the same API from every entry point).
+
+/** Why an evaluation returned what it did. */
+export type Reason =
+  | "STATIC" | "TARGETING_MATCH" | "SPLIT" | "DEFAULT" | "DISABLED"
+  | "EXCLUDED" | "DENIED" | "PREREQUISITE_FAILED" | "ERROR";
+
+/** Why the caller's default was returned. */
+export type ErrorCode =
+  | "PROVIDER_NOT_READY" | "FLAG_NOT_FOUND" | "TYPE_MISMATCH" | "PARSE_ERROR"
+  | "TARGETING_KEY_MISSING" | "INVALID_CONTEXT" | "GENERAL";
+
+/** Snapshot rejection and option error codes carried by `VexilError.code`. */
+export type RejectionCode =
+  | "BAD_FORMAT" | "UNKNOWN_KEY" | "BAD_SIGNATURE" | "BAD_PAYLOAD" | "INVALID_FLAGS"
+  | "WRONG_ENVIRONMENT" | "VERSION_ROLLBACK" | "EXPIRED" | "TOO_LARGE"
+  | "BAD_KEYS" | "BAD_OPTIONS" | "BAD_ARGUMENT" | "FETCH_FAILED" | "METRICS_SEND_FAILED" | "GENERAL";
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** An OpenFeature evaluation context: `targetingKey` plus attributes (nested objects allowed). */
+export type EvaluationContext = { targetingKey?: string; [attribute: string]: unknown };
+export type FlagType = "boolean" | "string" | "number" | "object";
+
+/** OpenFeature-shaped evaluation details. */
+export interface EvaluationDetails<T = JsonValue> {
+  flagKey: string;
+  value: T;
+  variant?: string;
+  reason: Reason;
+  ruleId?: string;
+  errorCode?: ErrorCode;
+  errorMessage?: string;
+  flagMetadata: Record<string, JsonValue>;
+}
+
+export interface LoadInfo {
+  version: number;
+  keyId: string;
+  flags: number;
+  issuedAt: number | null;
+  expiresAt: number | null;
+}
+
+/** A signed snapshot envelope (`vexil-snapshot/1`). */
+export interface Envelope {
+  format: "vexil-snapshot/1";
+  key_id: string;
+  payload: string;
+  signature: string;
+}
+
+export class VexilError extends Error {
+  code: RejectionCode | string;
+  source?: "bootstrap" | "fetch";
+}
+
+/** A context converted once for many evaluations. Don't mutate its source object afterwards. */
+export class Context {
+  readonly valid: boolean;
+  free(): void;
+}
+
+export interface EngineOptions {
+  /** Key id → base64 Ed25519 public key. Supplied by configuration, never by the snapshot source. */
+  keys: Record<string, string>;
+  environment: string;
+  stalePolicy?: "serve-stale" | "serve-defaults";
+  /** Allow-listed low-cardinality attributes (e.g. "geo.country") counted in metrics. */
+  dimensions?: string[];
+  /** Attributes that must never leave the process (`"patient.*"`). */
+  privateAttributes?: string[];
+  /** Key of the pseudonyms in evaluation audit events. */
+  auditKey?: string;
+  metrics?: boolean;
+  now?: () => number;
+}
+
+export interface TrackData {
+  value?: number;
+  latencyMs?: number;
+  success?: boolean;
+  /** Attribute the outcome to these flags only. */
+  flags?: string[];
+}
+
+type Ctx = EvaluationContext | Context | undefined;
+
+export class Engine {
+  constructor(options: EngineOptions);
+  load(envelope: string | Uint8Array | ArrayBuffer | Envelope): LoadInfo;
+  readonly version: number | null;
+  readonly stale: boolean;
+  readonly ready: boolean;
+  readonly flagKeys: string[];
+  context(ctx: EvaluationContext): Context;
+  boolean(key: string, ctx: Ctx, defaultValue: boolean): boolean;
+  string(key: string, ctx: Ctx, defaultValue: string): string;
+  number(key: string, ctx: Ctx, defaultValue: number): number;
+  json<T extends JsonValue>(key: string, ctx: Ctx, defaultValue: T): T;
+  evaluate<T extends JsonValue>(key: string, ctx: Ctx, defaultValue: T, type?: FlagType): EvaluationDetails<T>;
+  evaluateAll(ctx: Ctx): Record<string, EvaluationDetails<JsonValue | null>>;
+  track(event: string, ctx: Ctx, data?: TrackData): void;
+  takeMetrics(batchId?: string): MetricsBatch | null;
+  free(): void;
+}
+
+export interface ClientOptions extends EngineOptions {
+  snapshotUrl?: string;
+  metricsUrl?: string;
+  sdkKey?: string;
+  refreshIntervalMs?: number;
+  autoRefresh?: boolean;
+  flushIntervalMs?: number;
+  autoFlush?: boolean;
+  maxQueuedBatches?: number;
+  maxBackoffMs?: number;
+  requestTimeoutMs?: number;
+  /** A signed envelope or an `evaluateAll()` result served until the first snapshot loads. */
+  bootstrap?: Envelope | string | Record<string, EvaluationDetails<JsonValue | null> | JsonValue>;
+  fetch?: typeof fetch;
+}
+
+export class Client {
+  readonly engine: Engine;
+  readonly version: number | null;
+  readonly ready: boolean;
+  readonly stale: boolean;
+  readonly pendingBatches: number;
+  droppedBatches: number;
+  lastError: VexilError | null;
+  on(event: "ready" | "update" | "stale", listener: (info: LoadInfo) => void): () => void;
+  on(event: "error", listener: (error: VexilError) => void): () => void;
+  refresh(): Promise<void>;
+  refreshIfDue(): Promise<void>;
+  boolean(key: string, ctx: Ctx, defaultValue: boolean): boolean;
+  string(key: string, ctx: Ctx, defaultValue: string): string;
+  number(key: string, ctx: Ctx, defaultValue: number): number;
+  json<T extends JsonValue>(key: string, ctx: Ctx, defaultValue: T): T;
+  details<T extends JsonValue>(key: string, ctx: Ctx, defaultValue: T, type?: FlagType): EvaluationDetails<T>;
+  evaluateAll(ctx: Ctx): Record<string, EvaluationDetails<JsonValue | null>>;
+  context(ctx: EvaluationContext): Context;
+  track(event: string, ctx: Ctx, data?: TrackData): void;
+  flush(): Promise<void>;
+  close(): void;
+}
+
+export function createClient(options: ClientOptions): Promise<Client>;
+export function isPrivate(path: string, patterns: string[]): boolean;
+export const REASONS: readonly Reason[];
+export const ERROR_CODES: readonly ErrorCode[];
+export const SDK_NAME: string;
+
+/** A metrics batch as sent to the origin (`POST /api/v1/metrics`). */
+export interface MetricsBatch {
+  schema: 1;
+  batch_id: string;
+  sdk: string;
+  environment: string;
+  snapshot_version: number | null;
+  window: { start_ms: number; end_ms: number };
+  flags: Record<string, {
+    variants: Record<string, {
+      count: number;
+      reasons: Partial<Record<Reason, number>>;
+      units?: { p: number; sparse?: [number, number][]; dense?: string };
+      dimensions?: Record<string, Record<string, number>>;
+    }>;
+    errors?: Partial<Record<ErrorCode, number>>;
+  }>;
+  unknown_flags?: Record<string, number>;
+  events: Record<string, {
+    count: number;
+    attributions: Record<string, Record<string, {
+      count: number; value_sum: number; success: number; failure: number;
+      latency: { bounds_ms: number[]; counts: number[]; sum_ms: number; count: number };
+    }>>;
+  }>;
+  audit: { flag: string; variant?: string; reason: Reason; unit?: string; at_ms: number }[];
+  dropped: { audit: number; events: number; unknown_flags: number };
+}

@@ -1,0 +1,8 @@
+// Entry point for Node.js (>= 20): loads the wasm module from disk.
+import { readFileSync } from "node:fs";
+import { initSync } from "./wasm/vexil.js";
+
+initSync({ module: readFileSync(new URL("./wasm/vexil_bg.wasm", import.meta.url)) });
+
+export * from "./core.js";
+export { createClient, Client } from "./client.js";

@@ -1,0 +1,8 @@
+// Entry point for Cloudflare Workers (workerd): the wasm is imported as a module.
+import wasmModule from "./wasm/vexil_bg.wasm";
+import { initSync } from "./wasm/vexil.js";
+
+initSync({ module: wasmModule });
+
+export * from "./core.js";
+export { createClient, Client } from "./client.js";

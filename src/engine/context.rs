@@ -1,0 +1,243 @@
+//! Evaluation contexts, resolved once against a snapshot's attribute table.
+//!
+//! A snapshot knows at load every attribute path its clauses and rollouts read.
+//! [`ResolvedContext`] looks each one up in the caller's context a single time and
+//! pre-computes the forms the operators need (numeric value of a numeric string,
+//! lower-cased text, parsed date or semver), so evaluation is index lookups and
+//! comparisons.
+
+use super::time::parse_rfc3339_ms;
+use serde_json::{Map, Value};
+
+/// Index of an attribute in a snapshot's attribute table.
+pub type AttrId = u32;
+
+/// The attribute id of `targetingKey`, always present in every table.
+pub const TARGETING_KEY: AttrId = 0;
+
+/// Which derived forms of an attribute some operator needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// A case-insensitive string operator reads it.
+    pub lower: bool,
+    /// A date operator reads it.
+    pub date: bool,
+    /// A semver operator reads it.
+    pub semver: bool,
+    /// A rollout or exclusion hashes it as a unit.
+    pub unit: bool,
+}
+
+/// One attribute path the snapshot reads.
+#[derive(Debug, Clone)]
+pub struct AttrSpec {
+    /// The path as written (`user.account_tier`).
+    pub path: Box<str>,
+    /// Its segments (`["user", "account_tier"]`).
+    pub segments: Box<[Box<str>]>,
+    /// Derived forms to pre-compute.
+    pub needs: Needs,
+}
+
+/// A string attribute with the derived forms operators use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrAttr {
+    /// The text.
+    pub raw: Box<str>,
+    /// Its value if it is a finite number (`"12"`, `"12.0"`).
+    pub num: Option<f64>,
+    /// Lower-cased text, when a case-insensitive operator reads it.
+    pub lower: Option<Box<str>>,
+    /// Milliseconds since the epoch, when it is an RFC 3339 time a date operator reads.
+    pub date: Option<i64>,
+    /// Parsed strict SemVer 2.0 version, when a semver operator reads it.
+    pub semver: Option<Box<semver::Version>>,
+}
+
+/// One scalar value of an attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    /// JSON boolean.
+    Bool(bool),
+    /// JSON number.
+    Num(f64),
+    /// JSON string.
+    Str(StrAttr),
+    /// `null`, an object, or a nested list: present, but comparable with nothing.
+    Other,
+}
+
+/// An attribute's value in a resolved context.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrValue {
+    /// Absent (or `null`).
+    Missing,
+    /// A scalar.
+    One(Scalar),
+    /// A list: list-aware operators test each element.
+    Many(Box<[Scalar]>),
+}
+
+impl AttrValue {
+    /// The scalars to test: one, each list element, or none.
+    #[inline]
+    pub fn scalars(&self) -> &[Scalar] {
+        match self {
+            AttrValue::Missing => &[],
+            AttrValue::One(s) => std::slice::from_ref(s),
+            AttrValue::Many(list) => list,
+        }
+    }
+}
+
+/// A context resolved against one snapshot's attribute table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedContext {
+    pub(crate) values: Box<[AttrValue]>,
+    /// Unit strings for the attributes that rollouts or exclusions hash.
+    pub(crate) units: Box<[Option<Box<str>>]>,
+}
+
+impl ResolvedContext {
+    /// The unit string of an attribute (a string, or a number's canonical text).
+    #[inline]
+    pub fn unit(&self, id: AttrId) -> Option<&str> {
+        self.units.get(id as usize).and_then(|u| u.as_deref())
+    }
+
+    /// The targeting key, if the context has a usable one.
+    #[inline]
+    pub fn targeting_key(&self) -> Option<&str> {
+        self.unit(TARGETING_KEY)
+    }
+
+    #[inline]
+    pub(crate) fn value(&self, id: AttrId) -> &AttrValue {
+        self.values
+            .get(id as usize)
+            .unwrap_or(&AttrValue::Missing)
+    }
+}
+
+/// Errors converting a caller's context.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    /// The context is not a JSON object.
+    #[error("evaluation context must be a JSON object, got {0}")]
+    NotAnObject(&'static str),
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Looks `segments` up in `ctx`: nested objects first, then the whole dotted path as
+/// one top-level key (contexts built from flat maps such as headers use that form).
+fn lookup<'a>(ctx: &'a Map<String, Value>, spec: &AttrSpec) -> Option<&'a Value> {
+    let mut current: Option<&Value> = None;
+    let mut map = ctx;
+    for (i, segment) in spec.segments.iter().enumerate() {
+        match map.get(&**segment) {
+            Some(v) => {
+                current = Some(v);
+                if i + 1 < spec.segments.len() {
+                    match v {
+                        Value::Object(inner) => map = inner,
+                        _ => {
+                            current = None;
+                            break;
+                        }
+                    }
+                }
+            }
+            None => {
+                current = None;
+                break;
+            }
+        }
+    }
+    current.or_else(|| {
+        if spec.segments.len() > 1 {
+            ctx.get(&*spec.path)
+        } else {
+            None
+        }
+    })
+}
+
+fn finite_number(text: &str) -> Option<f64> {
+    // Only plain decimal numerals count: "inf", "NaN" and hex are text, not numbers.
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
+    if !plain {
+        return None;
+    }
+    text.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+fn scalar(value: &Value, needs: Needs) -> Scalar {
+    match value {
+        Value::Bool(b) => Scalar::Bool(*b),
+        Value::Number(n) => n.as_f64().map(Scalar::Num).unwrap_or(Scalar::Other),
+        Value::String(s) => Scalar::Str(StrAttr {
+            raw: s.as_str().into(),
+            num: finite_number(s),
+            lower: needs.lower.then(|| s.to_lowercase().into_boxed_str()),
+            date: if needs.date { parse_rfc3339_ms(s) } else { None },
+            semver: if needs.semver {
+                semver::Version::parse(s).ok().map(Box::new)
+            } else {
+                None
+            },
+        }),
+        Value::Null | Value::Array(_) | Value::Object(_) => Scalar::Other,
+    }
+}
+
+fn unit_text(value: &Value) -> Option<Box<str>> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.as_str().into()),
+        // Numbers hash as their JSON text (`12345`), so `"12345"` and `12345` agree.
+        Value::Number(n) => Some(n.to_string().into_boxed_str()),
+        _ => None,
+    }
+}
+
+/// Resolves `ctx` against an attribute table.
+pub fn resolve(table: &[AttrSpec], ctx: &Value) -> Result<ResolvedContext, ContextError> {
+    let map = match ctx {
+        Value::Object(map) => map,
+        other => return Err(ContextError::NotAnObject(type_name(other))),
+    };
+    let mut values = Vec::with_capacity(table.len());
+    let mut units = Vec::with_capacity(table.len());
+    for spec in table {
+        let found = lookup(map, spec);
+        let value = match found {
+            None | Some(Value::Null) => AttrValue::Missing,
+            Some(Value::Array(items)) => {
+                AttrValue::Many(items.iter().map(|v| scalar(v, spec.needs)).collect())
+            }
+            Some(v) => AttrValue::One(scalar(v, spec.needs)),
+        };
+        values.push(value);
+        units.push(if spec.needs.unit {
+            found.and_then(unit_text)
+        } else {
+            None
+        });
+    }
+    Ok(ResolvedContext {
+        values: values.into_boxed_slice(),
+        units: units.into_boxed_slice(),
+    })
+}

@@ -1,0 +1,377 @@
+//! Evaluation: the seed's phases, in order, over a compiled [`Snapshot`].
+//!
+//! Unknown flag → `FLAG_NOT_FOUND`; disabled → `DISABLED`; prerequisites →
+//! `PREREQUISITE_FAILED`; exclusion group → `EXCLUDED`; access → `DENIED`; rules in
+//! order (first match serves); fallthrough. [`Snapshot::evaluate`] returns a small
+//! `Copy` [`Outcome`] and allocates nothing; [`Snapshot::details`] turns it into an
+//! OpenFeature-shaped [`Details`] for adapters.
+
+use super::compile::{Flag, FlagId, Serve, Snapshot, ValueType, VariantId};
+use super::context::{ResolvedContext, TARGETING_KEY};
+use super::hash::bucket_with_prefix;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Why an evaluation returned what it did (OpenFeature reasons where they exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Reason {
+    /// The flag has no targeting: its one fixed variant.
+    Static,
+    /// A rule matched and served a fixed variant.
+    TargetingMatch,
+    /// A percentage rollout chose the variant.
+    Split,
+    /// No rule matched: the fallthrough's fixed variant.
+    Default,
+    /// The kill switch is thrown.
+    Disabled,
+    /// Outside the flag's range of its mutual-exclusion group.
+    Excluded,
+    /// The `access` clauses refused the context.
+    Denied,
+    /// A prerequisite flag did not evaluate to a required variant.
+    PrerequisiteFailed,
+    /// The caller's default was returned because of an error.
+    Error,
+}
+
+impl Reason {
+    /// Every reason, in a fixed order (for metrics tables).
+    pub const ALL: [Reason; 9] = [
+        Reason::Static,
+        Reason::TargetingMatch,
+        Reason::Split,
+        Reason::Default,
+        Reason::Disabled,
+        Reason::Excluded,
+        Reason::Denied,
+        Reason::PrerequisiteFailed,
+        Reason::Error,
+    ];
+
+    /// The reason as written in results (`TARGETING_MATCH`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Static => "STATIC",
+            Reason::TargetingMatch => "TARGETING_MATCH",
+            Reason::Split => "SPLIT",
+            Reason::Default => "DEFAULT",
+            Reason::Disabled => "DISABLED",
+            Reason::Excluded => "EXCLUDED",
+            Reason::Denied => "DENIED",
+            Reason::PrerequisiteFailed => "PREREQUISITE_FAILED",
+            Reason::Error => "ERROR",
+        }
+    }
+
+    /// Parses [`Reason::as_str`] output.
+    pub fn parse(text: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the caller's default was returned (OpenFeature error codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// No snapshot has been loaded yet.
+    ProviderNotReady,
+    /// The snapshot has no flag with this key.
+    FlagNotFound,
+    /// The flag's values are not of the requested type.
+    TypeMismatch,
+    /// The context could not be parsed.
+    ParseError,
+    /// A rollout needs a unit attribute the context lacks.
+    TargetingKeyMissing,
+    /// The context is not usable (not an object).
+    InvalidContext,
+    /// Anything else (for example an expired snapshot under the serve-defaults policy).
+    General,
+}
+
+impl ErrorCode {
+    /// Every error code, in a fixed order.
+    pub const ALL: [ErrorCode; 7] = [
+        ErrorCode::ProviderNotReady,
+        ErrorCode::FlagNotFound,
+        ErrorCode::TypeMismatch,
+        ErrorCode::ParseError,
+        ErrorCode::TargetingKeyMissing,
+        ErrorCode::InvalidContext,
+        ErrorCode::General,
+    ];
+
+    /// The code as written in results (`FLAG_NOT_FOUND`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ProviderNotReady => "PROVIDER_NOT_READY",
+            ErrorCode::FlagNotFound => "FLAG_NOT_FOUND",
+            ErrorCode::TypeMismatch => "TYPE_MISMATCH",
+            ErrorCode::ParseError => "PARSE_ERROR",
+            ErrorCode::TargetingKeyMissing => "TARGETING_KEY_MISSING",
+            ErrorCode::InvalidContext => "INVALID_CONTEXT",
+            ErrorCode::General => "GENERAL",
+        }
+    }
+
+    /// Parses [`ErrorCode::as_str`] output.
+    pub fn parse(text: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The result of evaluating one flag, without values: cheap to copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The variant served; `None` means the caller's default.
+    pub variant: Option<VariantId>,
+    /// Why.
+    pub reason: Reason,
+    /// Index of the rule that served (or whose serve failed).
+    pub rule: Option<u32>,
+    /// Set when the caller's default is returned because of an error.
+    pub error: Option<ErrorCode>,
+}
+
+impl Outcome {
+    const fn served(variant: VariantId, reason: Reason, rule: Option<u32>) -> Outcome {
+        Outcome {
+            variant: Some(variant),
+            reason,
+            rule,
+            error: None,
+        }
+    }
+
+    /// An error outcome: the caller's default.
+    pub const fn error(code: ErrorCode) -> Outcome {
+        Outcome {
+            variant: None,
+            reason: Reason::Error,
+            rule: None,
+            error: Some(code),
+        }
+    }
+}
+
+/// An OpenFeature-shaped evaluation result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Details {
+    /// The flag key.
+    pub flag_key: String,
+    /// The value served (the caller's default on error).
+    pub value: Value,
+    /// The variant served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Why.
+    pub reason: Reason,
+    /// The rule that served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    /// Error code, when the default was returned because of an error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<ErrorCode>,
+    /// What went wrong, for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The flag's metadata.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub flag_metadata: BTreeMap<String, Value>,
+}
+
+impl Snapshot {
+    /// Evaluates flag `id` for `ctx` at `now_ms` (epoch milliseconds).
+    #[inline]
+    pub fn evaluate(&self, id: FlagId, ctx: &ResolvedContext, now_ms: i64) -> Outcome {
+        match self.flags.get(id as usize) {
+            Some(flag) => self.evaluate_flag(flag, ctx, now_ms),
+            None => Outcome::error(ErrorCode::FlagNotFound),
+        }
+    }
+
+    /// Evaluates the flag called `key`.
+    pub fn evaluate_key(&self, key: &str, ctx: &ResolvedContext, now_ms: i64) -> Outcome {
+        match self.flag_id(key) {
+            Some(id) => self.evaluate(id, ctx, now_ms),
+            None => Outcome::error(ErrorCode::FlagNotFound),
+        }
+    }
+
+    /// Evaluates every flag, in document order.
+    pub fn evaluate_all<'a>(
+        &'a self,
+        ctx: &'a ResolvedContext,
+        now_ms: i64,
+    ) -> impl Iterator<Item = (FlagId, Outcome)> + 'a {
+        self.flags
+            .iter()
+            .enumerate()
+            .map(move |(i, flag)| (i as FlagId, self.evaluate_flag(flag, ctx, now_ms)))
+    }
+
+    fn evaluate_flag(&self, flag: &Flag, ctx: &ResolvedContext, now_ms: i64) -> Outcome {
+        if !flag.enabled {
+            return Outcome::served(flag.off_variant, Reason::Disabled, None);
+        }
+        for prereq in flag.prerequisites.iter() {
+            // Load rejects cycles and bounds chain depth, so this recursion terminates.
+            let got = self.evaluate(prereq.flag, ctx, now_ms);
+            let ok = got.error.is_none()
+                && got.variant.is_some_and(|v| prereq.variants.contains(&v));
+            if !ok {
+                return Outcome::served(flag.off_variant, Reason::PrerequisiteFailed, None);
+            }
+        }
+        if let Some(excl) = &flag.exclusion {
+            let inside = ctx.targeting_key().is_some_and(|unit| {
+                let b = bucket_with_prefix(&excl.prefix, unit);
+                excl.start <= b && b < excl.end
+            });
+            if !inside {
+                return Outcome::served(flag.off_variant, Reason::Excluded, None);
+            }
+        }
+        if let Some(access) = &flag.access {
+            if !access.matches(ctx, &self.segments, now_ms) {
+                return Outcome::served(flag.off_variant, Reason::Denied, None);
+            }
+        }
+        for (i, rule) in flag.rules.iter().enumerate() {
+            if rule.when.matches(ctx, &self.segments, now_ms) {
+                return serve(&rule.serve, ctx, Reason::TargetingMatch, Some(i as u32));
+            }
+        }
+        let fixed = if flag.is_static {
+            Reason::Static
+        } else {
+            Reason::Default
+        };
+        serve(&flag.fallthrough, ctx, fixed, None)
+    }
+
+    /// A human explanation of an error outcome of flag `id`.
+    pub fn error_message(&self, id: Option<FlagId>, outcome: &Outcome) -> Option<String> {
+        let code = outcome.error?;
+        let flag = id.and_then(|id| self.flag(id));
+        Some(match (code, flag) {
+            (ErrorCode::TargetingKeyMissing, Some(flag)) => {
+                let serve = match outcome.rule {
+                    Some(i) => flag.rules.get(i as usize).map(|r| &r.serve),
+                    None => Some(&flag.fallthrough),
+                };
+                let attr = match serve {
+                    Some(Serve::Rollout(r)) => self
+                        .attrs
+                        .get(r.unit as usize)
+                        .map(|a| &*a.path)
+                        .unwrap_or("targetingKey"),
+                    _ => "targetingKey",
+                };
+                format!(
+                    "flag `{}` rolls out by `{attr}`, which the context lacks (a non-empty string or a number is needed)",
+                    flag.key
+                )
+            }
+            (ErrorCode::FlagNotFound, _) => "flag not found in the snapshot".to_string(),
+            (code, _) => code.as_str().to_string(),
+        })
+    }
+
+    /// Evaluates `key` for an already resolved context and builds OpenFeature-shaped
+    /// details, returning `default` on any error. With `expected` set, a flag of
+    /// another type gives `TYPE_MISMATCH`.
+    pub fn details(
+        &self,
+        key: &str,
+        ctx: &ResolvedContext,
+        default: Value,
+        expected: Option<ValueType>,
+        now_ms: i64,
+    ) -> Details {
+        let id = self.flag_id(key);
+        let flag = id.and_then(|id| self.flag(id));
+        let mut outcome = match id {
+            Some(id) => self.evaluate(id, ctx, now_ms),
+            None => Outcome::error(ErrorCode::FlagNotFound),
+        };
+        let mut message = None;
+        if let (Some(flag), Some(expected)) = (flag, expected) {
+            if outcome.error.is_none() && flag.value_type != expected {
+                message = Some(format!(
+                    "flag `{key}` is a {} flag, but a {expected} was requested",
+                    flag.value_type
+                ));
+                outcome = Outcome::error(ErrorCode::TypeMismatch);
+            }
+        }
+        if message.is_none() {
+            message = self.error_message(id, &outcome);
+        }
+        let (value, variant) = match (flag, outcome.variant) {
+            (Some(flag), Some(v)) if outcome.error.is_none() => {
+                let variant = &flag.variants[v as usize];
+                (variant.value.clone(), Some(variant.name.to_string()))
+            }
+            _ => (default, None),
+        };
+        Details {
+            flag_key: key.to_string(),
+            value,
+            variant,
+            reason: outcome.reason,
+            rule_id: flag
+                .zip(outcome.rule)
+                .and_then(|(f, r)| f.rule_id(r))
+                .map(str::to_string),
+            error_code: outcome.error,
+            error_message: message,
+            flag_metadata: flag.map(|f| f.metadata.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+#[inline]
+fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>) -> Outcome {
+    match serve {
+        Serve::Fixed(v) => Outcome::served(*v, fixed, rule),
+        Serve::Rollout(r) => {
+            let unit = if r.unit == TARGETING_KEY {
+                ctx.targeting_key()
+            } else {
+                ctx.unit(r.unit)
+            };
+            let Some(unit) = unit else {
+                return Outcome {
+                    rule,
+                    ..Outcome::error(ErrorCode::TargetingKeyMissing)
+                };
+            };
+            let bucket = bucket_with_prefix(&r.prefix, unit);
+            let variant = r
+                .cuts
+                .iter()
+                .find(|(upper, _)| bucket < *upper)
+                .map(|(_, v)| *v)
+                // Weights sum to 100 000, so a bucket always falls in a range.
+                .unwrap_or_else(|| r.cuts.last().map(|(_, v)| *v).unwrap_or(0));
+            Outcome::served(variant, Reason::Split, rule)
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The flag model as written by people and carried in snapshots (serde types).
+//!
+//! These types mirror the JSON/YAML documents exactly. They are compiled once into
+//! the evaluation-ready form of [`super::compile`]; evaluation never touches them.
+//! Rules, clauses, serves and rollouts reject unknown fields, so a typo can never
+//! silently widen a rollout. Unknown descriptive fields on a flag are ignored here
+//! (the origin keeps the document it was given).
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The newest payload schema this engine understands.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A flags document: what `vexil snapshot build` reads and what a snapshot payload
+/// carries (the payload adds environment, version and validity times).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FlagsDocument {
+    /// Payload schema; an engine rejects a schema it does not know.
+    #[serde(default = "default_schema")]
+    pub schema: u32,
+    /// Environment the snapshot was published for (payloads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Strictly increasing snapshot version within the environment (payloads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// RFC 3339 time the snapshot was issued (payloads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<String>,
+    /// RFC 3339 time after which the snapshot is stale (payloads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The flags, in any order.
+    #[serde(default)]
+    pub flags: Vec<FlagDef>,
+    /// Named, reusable clauses.
+    #[serde(default)]
+    pub segments: BTreeMap<String, Clause>,
+    /// Mutual-exclusion groups: each owns its own bucket space.
+    #[serde(default)]
+    pub exclusion_groups: BTreeMap<String, ExclusionGroup>,
+}
+
+fn default_schema() -> u32 {
+    SCHEMA_VERSION
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One feature flag.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlagDef {
+    /// Unique key, used by applications to evaluate the flag.
+    pub key: String,
+    /// Human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the flag does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Owning team or person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Free-form tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// What kind of flag this is.
+    #[serde(default)]
+    pub kind: FlagKind,
+    /// The deployment strategy of the seed document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+    /// Risk level, which drives governance.
+    #[serde(default)]
+    pub risk: Risk,
+    /// Compliance packs that apply (`MiFID_II`, `Dodd_Frank`, `HIPAA`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compliance: Vec<String>,
+    /// RFC 3339 time after which the flag should be removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The kill switch: `false` serves `off_variant` with reason `DISABLED`.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Variant name → value. All values share one type.
+    pub variants: BTreeMap<String, Value>,
+    /// Variant served when the flag is disabled or a guard phase fails.
+    pub off_variant: String,
+    /// Flags that must evaluate to one of the listed variants first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prerequisites: Vec<Prerequisite>,
+    /// Mutual exclusion: the part of a group's bucket space this flag owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusion: Option<Exclusion>,
+    /// Clauses that must hold or the result is `off_variant` with reason `DENIED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Clause>,
+    /// Ordered targeting rules; the first match serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// Served when no rule matches.
+    pub fallthrough: Serve,
+    /// Which evaluations produce audit events.
+    #[serde(default)]
+    pub audit_evaluations: AuditEvaluations,
+    /// Context attributes that are private (never leave the evaluating process).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub private_attributes: Vec<String>,
+    /// Returned with every evaluation as OpenFeature flag metadata.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, Value>,
+}
+
+/// Flag kinds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// A feature being released.
+    #[default]
+    Release,
+    /// An experiment comparing variants.
+    Experiment,
+    /// An operational toggle.
+    Ops,
+    /// An emergency switch.
+    KillSwitch,
+    /// An entitlement.
+    Permission,
+}
+
+/// Deployment strategies of the seed document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Strategy {
+    ProgressiveRollout,
+    TargetedRelease,
+    KillSwitch,
+    ABTesting,
+    CanaryRelease,
+    OperationalToggle,
+}
+
+/// Risk levels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Risk {
+    #[default]
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// Which evaluations of a flag are audited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEvaluations {
+    /// No evaluation is audited.
+    #[default]
+    None,
+    /// Evaluations refused by `access` are audited.
+    Denied,
+    /// Every evaluation is audited (HIPAA).
+    All,
+}
+
+/// A prerequisite: `flag` must evaluate to one of `variants`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prerequisite {
+    /// Key of the prerequisite flag.
+    pub flag: String,
+    /// Variants of that flag that satisfy the prerequisite.
+    pub variants: Vec<String>,
+}
+
+/// The part `[start, end)` of an exclusion group's bucket space a flag owns.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    /// Name of the exclusion group.
+    pub group: String,
+    /// `[start, end)` on the 0..100 000 bucket scale.
+    pub range: [u32; 2],
+}
+
+/// An exclusion group: flags in it own disjoint ranges of its bucket space.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionGroup {
+    /// Salt of the group's bucketing (defaults to the group name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// Description for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A targeting rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Identifier reported as `rule_id` when the rule serves.
+    pub id: String,
+    /// Condition; the rule serves when it holds.
+    pub when: Clause,
+    /// What the rule serves.
+    pub serve: Serve,
+    /// Description for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// What to serve: a fixed variant or a percentage rollout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    /// A fixed variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// A percentage rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
+}
+
+/// A percentage rollout over the 0..100 000 bucket space.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// Attribute holding the unit (default `targetingKey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Bucketing salt (default: the flag key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// Variant → percent, filled cumulatively in the order written.
+    pub weights: Weights,
+}
+
+/// Rollout weights, kept in the order they were written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Weights(pub Vec<(String, f64)>);
+
+impl Serialize for Weights {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (variant, weight) in &self.0 {
+            map.serialize_entry(variant, weight)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Weights {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct WeightsVisitor;
+        impl<'de> Visitor<'de> for WeightsVisitor {
+            type Value = Weights;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of variant name to percentage")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Weights, A::Error> {
+                let mut weights = Vec::new();
+                while let Some((variant, weight)) = map.next_entry::<String, f64>()? {
+                    if weights.iter().any(|(v, _): &(String, f64)| *v == variant) {
+                        return Err(de::Error::custom(format!(
+                            "variant `{variant}` appears twice in weights"
+                        )));
+                    }
+                    weights.push((variant, weight));
+                }
+                Ok(Weights(weights))
+            }
+        }
+        deserializer.deserialize_map(WeightsVisitor)
+    }
+}
+
+/// A condition over the evaluation context.
+///
+/// Exactly one form is used: `{all}`, `{any}`, `{not}`, `{segment}`, or an attribute
+/// test `{attr, op, values, ignore_case?}`. Deserialised as one struct with optional
+/// fields so an error can say precisely what is wrong.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clause {
+    /// All sub-clauses must hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<Vec<Clause>>,
+    /// At least one sub-clause must hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any: Option<Vec<Clause>>,
+    /// The sub-clause must not hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<Box<Clause>>,
+    /// The named segment must hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// Dotted path into the context (`user.account_tier`), or `$now`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attr: Option<String>,
+    /// The operator of an attribute test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<Op>,
+    /// Values the attribute is compared with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<Value>>,
+    /// String operators compare case-insensitively.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_case: bool,
+}
+
+/// Attribute test operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Op {
+    In,
+    NotIn,
+    Eq,
+    Neq,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Matches,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    SemverLt,
+    SemverLte,
+    SemverEq,
+    SemverGte,
+    SemverGt,
+    Before,
+    After,
+    Exists,
+}
+
+impl Op {
+    /// The operator's name as written in flags files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::In => "in",
+            Op::NotIn => "not_in",
+            Op::Eq => "eq",
+            Op::Neq => "neq",
+            Op::Contains => "contains",
+            Op::StartsWith => "starts_with",
+            Op::EndsWith => "ends_with",
+            Op::Matches => "matches",
+            Op::Lt => "lt",
+            Op::Lte => "lte",
+            Op::Gt => "gt",
+            Op::Gte => "gte",
+            Op::SemverLt => "semver_lt",
+            Op::SemverLte => "semver_lte",
+            Op::SemverEq => "semver_eq",
+            Op::SemverGte => "semver_gte",
+            Op::SemverGt => "semver_gt",
+            Op::Before => "before",
+            Op::After => "after",
+            Op::Exists => "exists",
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! The wasm-bindgen surface: a thin adapter over [`crate::snapshot::Store`],
+//! [`crate::engine`] and [`crate::metrics::Aggregator`].
+//!
+//! Designed around few boundary crossings. Cold paths (loading a snapshot, the flag
+//! table, metrics batches) exchange JSON text; the hot path exchanges numbers only:
+//! a flag index, a context handle and the evaluation time go in, one packed `u32`
+//! comes out (see [`pack`]). The JS glue maps variant indices to values from the flag
+//! table it fetched once per snapshot.
+
+use crate::engine::{ErrorCode, Outcome, Reason, ResolvedContext};
+use crate::engine::model::AuditEvaluations;
+use crate::metrics::{self, Aggregator, BatchMeta, MetricsConfig};
+use crate::snapshot::{Keyring, StalePolicy, Store};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use wasm_bindgen::prelude::*;
+
+/// Marks "no variant" (the caller's default) in a packed outcome.
+const NO_VARIANT: u32 = 0xFFFF;
+
+/// Packs an outcome: bits 0–15 variant index (`0xFFFF` = default), bits 16–19 the
+/// reason's index in [`Reason::ALL`], bits 20–23 the error code's index in
+/// [`ErrorCode::ALL`] plus one (0 = no error).
+fn pack(outcome: &Outcome) -> u32 {
+    let variant = outcome.variant.map_or(NO_VARIANT, u32::from);
+    let reason = Reason::ALL
+        .iter()
+        .position(|r| *r == outcome.reason)
+        .unwrap_or(0) as u32;
+    let error = outcome
+        .error
+        .and_then(|e| ErrorCode::ALL.iter().position(|c| *c == e))
+        .map_or(0, |i| i as u32 + 1);
+    variant | (reason << 16) | (error << 20)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EngineOptions {
+    keys: BTreeMap<String, String>,
+    environment: String,
+    #[serde(default)]
+    stale_policy: Option<String>,
+    #[serde(default)]
+    dimensions: Vec<String>,
+    #[serde(default)]
+    audit_key: Option<String>,
+    #[serde(default = "yes")]
+    metrics: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn js_error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    let _ = js_sys::Reflect::set(&err, &"code".into(), &code.into());
+    err.into()
+}
+
+/// An evaluation context converted once and reused across evaluations.
+///
+/// Holds the caller's context and its resolution against the current snapshot; when
+/// a new snapshot is loaded the context is re-resolved on its next use.
+#[wasm_bindgen]
+pub struct Context {
+    source: Value,
+    resolved: Option<(u64, ResolvedContext)>,
+    unit: Option<String>,
+    unit_hash: Option<u64>,
+    /// Keyed pseudonym of the unit, computed on the first audited evaluation.
+    pseudonym: Option<String>,
+    dims: Vec<u16>,
+    /// Set when the context is unusable (not an object): every evaluation errors.
+    invalid: bool,
+}
+
+/// The evaluation engine: keyring, last-known-good snapshot, metrics.
+#[wasm_bindgen]
+pub struct Engine {
+    store: Store,
+    metrics: Option<Aggregator>,
+    dimensions: Vec<Vec<String>>,
+    audit_key: Vec<u8>,
+    last_rule: i32,
+    window_start_ms: f64,
+}
+
+fn dimension_value<'a>(ctx: &'a Value, path: &[String]) -> Option<&'a Value> {
+    let mut current = ctx;
+    for segment in path {
+        current = current.get(segment)?;
+    }
+    Some(current)
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Creates an engine from a JSON options object:
+    /// `{keys, environment, stalePolicy?, dimensions?, auditKey?, metrics?}`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options_json: &str) -> Result<Engine, JsValue> {
+        let options: EngineOptions = serde_json::from_str(options_json)
+            .map_err(|e| js_error("BAD_OPTIONS", &format!("invalid engine options: {e}")))?;
+        let keyring = Keyring::from_base64_map(&options.keys)
+            .map_err(|e| js_error("BAD_KEYS", &e.to_string()))?;
+        let policy = match options.stale_policy.as_deref() {
+            None | Some("serve-stale") => StalePolicy::ServeStale,
+            Some("serve-defaults") => StalePolicy::ServeDefaults,
+            Some(other) => {
+                return Err(js_error(
+                    "BAD_OPTIONS",
+                    &format!("stalePolicy must be \"serve-stale\" or \"serve-defaults\", got \"{other}\""),
+                ))
+            }
+        };
+        if options.environment.is_empty() {
+            return Err(js_error("BAD_OPTIONS", "environment must not be empty"));
+        }
+        let metrics = options.metrics.then(|| {
+            Aggregator::new(MetricsConfig {
+                dimensions: options.dimensions.clone(),
+                ..MetricsConfig::default()
+            })
+        });
+        Ok(Engine {
+            store: Store::new(keyring, options.environment, policy),
+            metrics,
+            dimensions: options
+                .dimensions
+                .iter()
+                .map(|d| d.split('.').map(str::to_string).collect())
+                .collect(),
+            audit_key: options.audit_key.unwrap_or_default().into_bytes(),
+            last_rule: -1,
+            window_start_ms: 0.0,
+        })
+    }
+
+    /// Verifies and loads a signed snapshot envelope. Returns load facts as JSON, or
+    /// throws an `Error` whose `code` names the rejection; the previous snapshot
+    /// keeps serving on any rejection.
+    pub fn load(&mut self, envelope: &[u8], now_ms: f64) -> Result<String, JsValue> {
+        let info = self
+            .store
+            .load(envelope, now_ms as i64)
+            .map_err(|r| js_error(r.code.as_str(), &r.to_string()))?;
+        if let (Some(metrics), Some(snapshot)) = (self.metrics.as_mut(), self.store.snapshot()) {
+            metrics.set_flags(
+                snapshot
+                    .flags()
+                    .iter()
+                    .map(|f| {
+                        (
+                            f.key.to_string(),
+                            f.variants.iter().map(|v| v.name.to_string()).collect(),
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        Ok(json!({
+            "version": info.version,
+            "keyId": info.key_id,
+            "flags": info.flags,
+            "issuedAt": info.issued_at_ms,
+            "expiresAt": info.expires_at_ms,
+        })
+        .to_string())
+    }
+
+    /// The loaded snapshot's version, if any.
+    pub fn version(&self) -> Option<f64> {
+        self.store.version().map(|v| v as f64)
+    }
+
+    /// Increments on every successful load: the JS glue refreshes its flag table.
+    pub fn generation(&self) -> f64 {
+        self.store.generation() as f64
+    }
+
+    /// Whether the loaded snapshot is past its expiry at `now_ms`.
+    pub fn stale(&self, now_ms: f64) -> bool {
+        self.store.is_stale(now_ms as i64)
+    }
+
+    /// The environment this engine serves.
+    pub fn environment(&self) -> String {
+        self.store.environment().to_string()
+    }
+
+    /// The flag table as JSON: `[{key, type, variants: [[name, value]...], metadata}]`
+    /// in flag-index order (fetched once per snapshot by the JS glue).
+    #[wasm_bindgen(js_name = flagTable)]
+    pub fn flag_table(&self) -> String {
+        let Some(snapshot) = self.store.snapshot() else {
+            return "[]".into();
+        };
+        let table: Vec<Value> = snapshot
+            .flags()
+            .iter()
+            .map(|f| {
+                json!({
+                    "key": &*f.key,
+                    "type": f.value_type.name(),
+                    "variants": f.variants.iter().map(|v| json!([&*v.name, v.value])).collect::<Vec<_>>(),
+                    "rules": (0..f.rule_count() as u32).filter_map(|i| f.rule_id(i)).collect::<Vec<_>>(),
+                    "metadata": f.metadata,
+                })
+            })
+            .collect();
+        Value::Array(table).to_string()
+    }
+
+    /// Creates a context handle from the context's JSON text.
+    pub fn context(&mut self, context_json: &str) -> Context {
+        let (source, invalid) = match serde_json::from_str::<Value>(context_json) {
+            Ok(v @ Value::Object(_)) => (v, false),
+            Ok(v) => (v, true),
+            Err(_) => (Value::Null, true),
+        };
+        let unit = source.get("targetingKey").and_then(|k| match k {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        let mut dims = Vec::with_capacity(self.dimensions.len());
+        for (i, path) in self.dimensions.iter().enumerate() {
+            let id = match (dimension_value(&source, path), self.metrics.as_mut()) {
+                (Some(Value::String(s)), Some(m)) => m.dimension_value(i, s),
+                (Some(Value::Number(n)), Some(m)) => m.dimension_value(i, &n.to_string()),
+                (Some(Value::Bool(b)), Some(m)) => m.dimension_value(i, if *b { "true" } else { "false" }),
+                _ => u16::MAX,
+            };
+            dims.push(id);
+        }
+        Context {
+            unit_hash: unit.as_deref().map(metrics::unit_hash),
+            unit,
+            pseudonym: None,
+            source,
+            resolved: None,
+            dims,
+            invalid,
+        }
+    }
+
+    /// Index of flag `key` in the current snapshot, or -1.
+    #[wasm_bindgen(js_name = flagIndex)]
+    pub fn flag_index(&self, key: &str) -> i32 {
+        self.store
+            .snapshot()
+            .and_then(|s| s.flag_id(key))
+            .map_or(-1, |id| id as i32)
+    }
+
+    /// Evaluates flag index `flag` for `ctx` at `now_ms`; returns a packed outcome.
+    /// The matched rule's index is then available from `lastRule()`.
+    pub fn eval(&mut self, flag: u32, ctx: &mut Context, now_ms: f64) -> u32 {
+        let outcome = self.outcome(flag, ctx, now_ms as i64);
+        self.last_rule = outcome.rule.map_or(-1, |r| r as i32);
+        self.record(flag, &outcome, ctx, now_ms as i64);
+        pack(&outcome)
+    }
+
+    /// The rule index of the last `eval`, or -1.
+    #[wasm_bindgen(js_name = lastRule)]
+    pub fn last_rule(&self) -> i32 {
+        self.last_rule
+    }
+
+    /// Evaluates every flag: two numbers per flag, the packed outcome and the rule
+    /// index (or `0xFFFFFFFF`), in flag-index order, in one crossing.
+    #[wasm_bindgen(js_name = evalAll)]
+    pub fn eval_all(&mut self, ctx: &mut Context, now_ms: f64) -> Vec<u32> {
+        let count = self.store.snapshot().map_or(0, |s| s.flags().len());
+        let mut out = Vec::with_capacity(count * 2);
+        for flag in 0..count as u32 {
+            let outcome = self.outcome(flag, ctx, now_ms as i64);
+            self.record(flag, &outcome, ctx, now_ms as i64);
+            out.push(pack(&outcome));
+            out.push(outcome.rule.unwrap_or(u32::MAX));
+        }
+        out
+    }
+
+    /// Counts an evaluation of a key the snapshot does not have.
+    #[wasm_bindgen(js_name = recordUnknown)]
+    pub fn record_unknown(&mut self, key: &str) {
+        if let Some(m) = self.metrics.as_mut() {
+            m.record_unknown(key);
+        }
+    }
+
+    /// Counts an evaluation the JS glue answered itself (type mismatch).
+    #[wasm_bindgen(js_name = recordError)]
+    pub fn record_error(&mut self, flag: u32, code: u32, ctx: &Context) {
+        if let (Some(m), Some(code)) = (self.metrics.as_mut(), ErrorCode::ALL.get(code as usize)) {
+            m.record(flag, None, Reason::Error, Some(*code), ctx.unit_hash, &ctx.dims);
+        }
+    }
+
+    /// Records a tracked outcome. It is attributed to the variants `ctx` is served by
+    /// the flags in `flags_json` (a JSON array of keys), or, when that is empty, by
+    /// every flag whose variant was chosen by targeting or a rollout.
+    pub fn track(
+        &mut self,
+        event: &str,
+        ctx: &mut Context,
+        value: Option<f64>,
+        latency_ms: Option<f64>,
+        success: Option<bool>,
+        flags_json: Option<String>,
+        now_ms: f64,
+    ) -> Result<(), JsValue> {
+        let only: Option<Vec<String>> = match flags_json {
+            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                js_error("BAD_ARGUMENT", &format!("track: `flags` must be a list of flag keys: {e}"))
+            })?),
+            None => None,
+        };
+        let Some(metrics) = self.metrics.as_mut() else {
+            return Ok(());
+        };
+        let mut attributions = Vec::new();
+        if let Some(snapshot) = self.store.snapshot() {
+            if let Some(resolved) = resolve(&self.store, ctx) {
+                match &only {
+                    Some(keys) => {
+                        for key in keys {
+                            if let Some(id) = snapshot.flag_id(key) {
+                                let o = snapshot.evaluate(id, resolved, now_ms as i64);
+                                if let Some(v) = o.variant {
+                                    attributions.push((id, v));
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        for (id, o) in snapshot.evaluate_all(resolved, now_ms as i64) {
+                            if matches!(o.reason, Reason::Split | Reason::TargetingMatch) {
+                                if let Some(v) = o.variant {
+                                    attributions.push((id, v));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        metrics.track(event, &attributions, value, latency_ms, success);
+        Ok(())
+    }
+
+    /// Drains the metrics recorded since the last call into a batch (JSON text), or
+    /// returns `undefined` when there is nothing to send.
+    #[wasm_bindgen(js_name = takeMetrics)]
+    pub fn take_metrics(&mut self, batch_id: String, sdk: String, now_ms: f64) -> Option<String> {
+        let metrics = self.metrics.as_mut()?;
+        let batch = metrics.take_batch(BatchMeta {
+            batch_id,
+            sdk,
+            environment: self.store.environment().to_string(),
+            snapshot_version: self.store.version(),
+            window_start_ms: self.window_start_ms as i64,
+            window_end_ms: now_ms as i64,
+        });
+        self.window_start_ms = now_ms;
+        batch.and_then(|b| serde_json::to_string(&b).ok())
+    }
+}
+
+impl Engine {
+    fn outcome(&self, flag: u32, ctx: &mut Context, now: i64) -> Outcome {
+        if ctx.invalid {
+            return Outcome::error(ErrorCode::InvalidContext);
+        }
+        let Some(snapshot) = self.store.snapshot() else {
+            return Outcome::error(ErrorCode::ProviderNotReady);
+        };
+        if self.store.serving_defaults(now) {
+            return Outcome::error(ErrorCode::General);
+        }
+        match resolve(&self.store, ctx) {
+            Some(resolved) => snapshot.evaluate(flag, resolved, now),
+            None => Outcome::error(ErrorCode::InvalidContext),
+        }
+    }
+
+    fn record(&mut self, flag: u32, outcome: &Outcome, ctx: &mut Context, now: i64) {
+        let Some(metrics) = self.metrics.as_mut() else {
+            return;
+        };
+        metrics.record(flag, outcome.variant, outcome.reason, outcome.error, ctx.unit_hash, &ctx.dims);
+        let audited = self
+            .store
+            .snapshot()
+            .and_then(|s| s.flag(flag))
+            .map_or(false, |f| match f.audit_evaluations {
+                AuditEvaluations::All => true,
+                AuditEvaluations::Denied => outcome.reason == Reason::Denied,
+                AuditEvaluations::None => false,
+            });
+        if audited {
+            if ctx.pseudonym.is_none() {
+                ctx.pseudonym = ctx.unit.as_deref().map(|u| metrics::pseudonym(&self.audit_key, u));
+            }
+            metrics.audit(flag, outcome.variant, outcome.reason, ctx.pseudonym.clone(), now);
+        }
+    }
+}
+
+/// Resolves `ctx` against the store's current snapshot, reusing the cached
+/// resolution when the snapshot has not changed.
+fn resolve<'c>(store: &Store, ctx: &'c mut Context) -> Option<&'c ResolvedContext> {
+    let generation = store.generation();
+    let fresh = matches!(&ctx.resolved, Some((g, _)) if *g == generation);
+    if !fresh {
+        let resolved = store.snapshot()?.resolve_context(&ctx.source).ok()?;
+        ctx.resolved = Some((generation, resolved));
+    }
+    ctx.resolved.as_ref().map(|(_, r)| r)
+}
+
+#[wasm_bindgen]
+impl Context {
+    /// Whether the context could be used (a JSON object).
+    #[wasm_bindgen(getter)]
+    pub fn valid(&self) -> bool {
+        !self.invalid
+    }
+}

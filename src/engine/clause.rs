@@ -297,7 +297,11 @@ fn numbers(values: &[Value], op: Op) -> Result<Box<[f64]>, String> {
         .iter()
         .map(|v| {
             v.as_f64().ok_or_else(|| {
-                format!("operator `{}` takes numbers, got {}", op.name(), describe(v))
+                format!(
+                    "operator `{}` takes numbers, got {}",
+                    op.name(),
+                    describe(v)
+                )
             })
         })
         .collect()
@@ -499,7 +503,13 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Test, String
             let strs = values
                 .iter()
                 .filter_map(|v| v.as_str())
-                .map(|s| if ic { s.to_lowercase().into() } else { s.into() })
+                .map(|s| {
+                    if ic {
+                        s.to_lowercase().into()
+                    } else {
+                        s.into()
+                    }
+                })
                 .collect();
             (Pred::Contains { strs, members }, false)
         }

@@ -9,7 +9,9 @@
 use super::clause::{self, ClauseEnv, Cond, SegmentId};
 use super::context::{self, AttrId, AttrSpec, ContextError, Needs, ResolvedContext, TARGETING_KEY};
 use super::hash::{salt_prefix, BUCKETS};
-use super::model::{AuditEvaluations, FlagDef, FlagKind, FlagsDocument, Risk, Serve as ServeDef, SCHEMA_VERSION};
+use super::model::{
+    AuditEvaluations, FlagDef, FlagKind, FlagsDocument, Risk, Serve as ServeDef, SCHEMA_VERSION,
+};
 use super::time::parse_rfc3339_ms;
 use fnv::FnvHashMap;
 use serde_json::Value;
@@ -23,6 +25,8 @@ pub type VariantId = u16;
 
 /// Longest prerequisite chain accepted.
 pub const MAX_PREREQUISITE_DEPTH: usize = 16;
+/// Longest chain of segments referring to segments accepted.
+pub const MAX_SEGMENT_DEPTH: usize = 16;
 /// Most variants a flag may have.
 pub const MAX_VARIANTS: usize = 1024;
 
@@ -229,9 +233,16 @@ fn join(issues: &[Issue]) -> String {
 
 /// Parses a flags document (or snapshot payload) from JSON bytes, reporting the path
 /// of the first problem.
+///
+/// A payload of another schema is reported as [`LoadError::UnsupportedSchema`] even
+/// when it does not parse: a newer schema may use fields and operators this engine
+/// has never heard of, and those are not typos.
 pub fn parse_document(bytes: &[u8]) -> Result<FlagsDocument, LoadError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let doc: FlagsDocument = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        if let Some(schema) = foreign_schema(bytes) {
+            return LoadError::UnsupportedSchema(schema);
+        }
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path.is_empty() || path == "." {
@@ -242,6 +253,16 @@ pub fn parse_document(bytes: &[u8]) -> Result<FlagsDocument, LoadError> {
     })?;
     de.end().map_err(|e| LoadError::Parse(e.to_string()))?;
     Ok(doc)
+}
+
+/// The document's `schema`, if it is readable and not the one this engine reads.
+fn foreign_schema(bytes: &[u8]) -> Option<u32> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        schema: Option<u32>,
+    }
+    let schema = serde_json::from_slice::<Probe>(bytes).ok()?.schema?;
+    (schema != SCHEMA_VERSION).then_some(schema)
 }
 
 struct Interner<'a> {
@@ -348,7 +369,10 @@ impl Snapshot {
         for (i, flag) in doc.flags.iter().enumerate() {
             if flag.key.is_empty() {
                 issues.push(format!("flags[{i}].key"), "flag key is empty");
-            } else if index.insert(flag.key.as_str().into(), i as FlagId).is_some() {
+            } else if index
+                .insert(flag.key.as_str().into(), i as FlagId)
+                .is_some()
+            {
                 issues.push(
                     format!("flags[{}]", flag.key),
                     "flag key is defined more than once",
@@ -386,12 +410,24 @@ impl Snapshot {
         let group_prefixes: BTreeMap<&str, Box<[u8]>> = doc
             .exclusion_groups
             .iter()
-            .map(|(name, g)| (name.as_str(), salt_prefix(g.salt.as_deref().unwrap_or(name))))
+            .map(|(name, g)| {
+                (
+                    name.as_str(),
+                    salt_prefix(g.salt.as_deref().unwrap_or(name)),
+                )
+            })
             .collect();
 
         let mut flags = Vec::with_capacity(doc.flags.len());
         for def in &doc.flags {
-            flags.push(compile_flag(def, doc, &index, &group_prefixes, &mut env, &mut issues));
+            flags.push(compile_flag(
+                def,
+                doc,
+                &index,
+                &group_prefixes,
+                &mut env,
+                &mut issues,
+            ));
         }
 
         check_exclusion_overlaps(doc, &mut issues);
@@ -406,7 +442,10 @@ impl Snapshot {
             meta,
             flags: flags.into_iter().map(|f| f.expect("no issues")).collect(),
             index,
-            segments: segments.into_iter().map(|s| s.expect("no issues")).collect(),
+            segments: segments
+                .into_iter()
+                .map(|s| s.expect("no issues"))
+                .collect(),
             attrs: env.specs.into_boxed_slice(),
         })
     }
@@ -457,7 +496,10 @@ fn compile_serve(
         (Some(name), None) => match find(name) {
             Some(id) => Some(Serve::Fixed(id)),
             None => {
-                issues.push(format!("{path}.variant"), format!("unknown variant `{name}`"));
+                issues.push(
+                    format!("{path}.variant"),
+                    format!("unknown variant `{name}`"),
+                );
                 None
             }
         },
@@ -466,18 +508,27 @@ fn compile_serve(
             let mut ok = true;
             let by = rollout.by.as_deref().unwrap_or("targetingKey");
             if by.is_empty() || by.starts_with('$') || by.split('.').any(str::is_empty) {
-                issues.push(format!("{path}.by"), format!("`{by}` is not an attribute path"));
+                issues.push(
+                    format!("{path}.by"),
+                    format!("`{by}` is not an attribute path"),
+                );
                 ok = false;
             }
             if rollout.weights.0.is_empty() {
-                issues.push(format!("{path}.weights"), "a rollout needs at least one weight");
+                issues.push(
+                    format!("{path}.weights"),
+                    "a rollout needs at least one weight",
+                );
                 return None;
             }
             let mut cuts = Vec::with_capacity(rollout.weights.0.len());
             let mut total: u32 = 0;
             for (name, percent) in &rollout.weights.0 {
                 let Some(id) = find(name) else {
-                    issues.push(format!("{path}.weights.{name}"), format!("unknown variant `{name}`"));
+                    issues.push(
+                        format!("{path}.weights.{name}"),
+                        format!("unknown variant `{name}`"),
+                    );
                     ok = false;
                     continue;
                 };
@@ -495,7 +546,10 @@ fn compile_serve(
             if ok && total != BUCKETS {
                 issues.push(
                     format!("{path}.weights"),
-                    format!("weights sum to {}, they must sum to 100", total as f64 / 1000.0),
+                    format!(
+                        "weights sum to {}, they must sum to 100",
+                        total as f64 / 1000.0
+                    ),
                 );
                 ok = false;
             }
@@ -539,12 +593,18 @@ fn compile_flag(
     let before = issues.0.len();
 
     if def.variants.is_empty() {
-        issues.push(format!("{base}.variants"), "a flag needs at least one variant");
+        issues.push(
+            format!("{base}.variants"),
+            "a flag needs at least one variant",
+        );
     }
     if def.variants.len() > MAX_VARIANTS {
         issues.push(
             format!("{base}.variants"),
-            format!("{} variants; the limit is {MAX_VARIANTS}", def.variants.len()),
+            format!(
+                "{} variants; the limit is {MAX_VARIANTS}",
+                def.variants.len()
+            ),
         );
     }
     let mut value_type = None;
@@ -574,7 +634,12 @@ fn compile_flag(
             value: value.clone(),
         })
         .collect();
-    let variant_of = |name: &str| def.variants.keys().position(|k| k == name).map(|i| i as VariantId);
+    let variant_of = |name: &str| {
+        def.variants
+            .keys()
+            .position(|k| k == name)
+            .map(|i| i as VariantId)
+    };
 
     let off_variant = variant_of(&def.off_variant);
     if off_variant.is_none() {
@@ -585,7 +650,10 @@ fn compile_flag(
     }
     if let Some(expires) = &def.expires_at {
         if parse_rfc3339_ms(expires).is_none() {
-            issues.push(format!("{base}.expires_at"), format!("`{expires}` is not an RFC 3339 time"));
+            issues.push(
+                format!("{base}.expires_at"),
+                format!("`{expires}` is not an RFC 3339 time"),
+            );
         }
     }
 
@@ -642,7 +710,10 @@ fn compile_flag(
             None => {
                 issues.push(
                     format!("{path}.group"),
-                    format!("unknown exclusion group `{}` (declare it under `exclusion_groups`)", e.group),
+                    format!(
+                        "unknown exclusion group `{}` (declare it under `exclusion_groups`)",
+                        e.group
+                    ),
                 );
                 None
             }
@@ -669,7 +740,14 @@ fn compile_flag(
         }
         seen_ids.push(&rule.id);
         let when = issues.clause(&rule.when, env, &format!("{path}.when"));
-        let serve = compile_serve(&rule.serve, def, &variants, env, issues, &format!("{path}.serve"));
+        let serve = compile_serve(
+            &rule.serve,
+            def,
+            &variants,
+            env,
+            issues,
+            &format!("{path}.serve"),
+        );
         if let (Some(when), Some(serve)) = (when, serve) {
             rules.push(Rule {
                 id: rule.id.as_str().into(),
@@ -678,8 +756,14 @@ fn compile_flag(
             });
         }
     }
-    let fallthrough =
-        compile_serve(&def.fallthrough, def, &variants, env, issues, &format!("{base}.fallthrough"));
+    let fallthrough = compile_serve(
+        &def.fallthrough,
+        def,
+        &variants,
+        env,
+        issues,
+        &format!("{base}.fallthrough"),
+    );
 
     if issues.0.len() != before {
         return None;
@@ -699,7 +783,11 @@ fn compile_flag(
         kind: def.kind,
         risk: def.risk,
         audit_evaluations: def.audit_evaluations,
-        private_attributes: def.private_attributes.iter().map(|s| s.as_str().into()).collect(),
+        private_attributes: def
+            .private_attributes
+            .iter()
+            .map(|s| s.as_str().into())
+            .collect(),
         metadata: def.metadata.clone(),
         prerequisites: prerequisites.into_boxed_slice(),
         exclusion,
@@ -730,7 +818,23 @@ fn check_segment_cycles(
         let path: Vec<&str> = cycle.iter().map(|&i| names[i as usize].as_str()).collect();
         issues.push(
             format!("segments[{}]", path[0]),
-            format!("segments refer to each other in a cycle: {}", path.join(" → ")),
+            format!(
+                "segments refer to each other in a cycle: {}",
+                path.join(" → ")
+            ),
+        );
+        return;
+    }
+    // Acyclic: bound the longest chain so evaluation's recursion is bounded too.
+    let depths = chain_depths(&edges);
+    if let Some((n, &d)) = depths
+        .iter()
+        .enumerate()
+        .find(|(_, &d)| d > MAX_SEGMENT_DEPTH)
+    {
+        issues.push(
+            format!("segments[{}]", names[n]),
+            format!("segments refer to segments {d} levels deep; the limit is {MAX_SEGMENT_DEPTH}"),
         );
     }
 }
@@ -751,7 +855,10 @@ fn check_prerequisite_cycles(
         })
         .collect();
     if let Some(cycle) = find_cycle(&edges) {
-        let keys: Vec<&str> = cycle.iter().map(|&i| doc.flags[i as usize].key.as_str()).collect();
+        let keys: Vec<&str> = cycle
+            .iter()
+            .map(|&i| doc.flags[i as usize].key.as_str())
+            .collect();
         issues.push(
             format!("flags[{}].prerequisites", keys[0]),
             format!("prerequisites form a cycle: {}", keys.join(" → ")),
@@ -759,29 +866,43 @@ fn check_prerequisite_cycles(
         return;
     }
     // Acyclic: bound the longest chain so evaluation depth is bounded too.
-    let mut depth = vec![None::<usize>; edges.len()];
-    fn longest(n: usize, edges: &[Vec<u32>], depth: &mut [Option<usize>]) -> usize {
-        if let Some(d) = depth[n] {
-            return d;
-        }
-        let d = edges[n]
-            .iter()
-            .map(|&m| 1 + longest(m as usize, edges, depth))
-            .max()
-            .unwrap_or(0);
-        depth[n] = Some(d);
-        d
+    let depths = chain_depths(&edges);
+    if let Some((n, &d)) = depths
+        .iter()
+        .enumerate()
+        .find(|(_, &d)| d > MAX_PREREQUISITE_DEPTH)
+    {
+        issues.push(
+            format!("flags[{}].prerequisites", doc.flags[n].key),
+            format!("prerequisite chain is {d} deep; the limit is {MAX_PREREQUISITE_DEPTH}"),
+        );
     }
-    for n in 0..edges.len() {
-        let d = longest(n, &edges, &mut depth);
-        if d > MAX_PREREQUISITE_DEPTH {
-            issues.push(
-                format!("flags[{}].prerequisites", doc.flags[n].key),
-                format!("prerequisite chain is {d} deep; the limit is {MAX_PREREQUISITE_DEPTH}"),
-            );
-            return;
+}
+
+/// For each node of an acyclic graph, the number of edges on the longest path from
+/// it. Iterative (reverse topological order), so a long chain cannot overflow the
+/// stack while it is being measured.
+fn chain_depths(edges: &[Vec<u32>]) -> Vec<usize> {
+    let mut pending: Vec<usize> = edges.iter().map(Vec::len).collect();
+    let mut preds: Vec<Vec<u32>> = vec![Vec::new(); edges.len()];
+    for (from, targets) in edges.iter().enumerate() {
+        for &to in targets {
+            preds[to as usize].push(from as u32);
         }
     }
+    let mut depth = vec![0usize; edges.len()];
+    let mut ready: Vec<usize> = (0..edges.len()).filter(|&n| pending[n] == 0).collect();
+    while let Some(n) = ready.pop() {
+        for &p in &preds[n] {
+            let p = p as usize;
+            depth[p] = depth[p].max(depth[n] + 1);
+            pending[p] -= 1;
+            if pending[p] == 0 {
+                ready.push(p);
+            }
+        }
+    }
+    depth
 }
 
 /// Finds a cycle in a directed graph given as adjacency lists; returns its nodes with
@@ -830,10 +951,11 @@ fn check_exclusion_overlaps(doc: &FlagsDocument, issues: &mut Issues) {
     let mut by_group: BTreeMap<&str, Vec<(u32, u32, &str)>> = BTreeMap::new();
     for f in &doc.flags {
         if let Some(e) = &f.exclusion {
-            by_group
-                .entry(e.group.as_str())
-                .or_default()
-                .push((e.range[0], e.range[1], f.key.as_str()));
+            by_group.entry(e.group.as_str()).or_default().push((
+                e.range[0],
+                e.range[1],
+                f.key.as_str(),
+            ));
         }
     }
     for (group, mut ranges) in by_group {

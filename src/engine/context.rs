@@ -113,9 +113,7 @@ impl ResolvedContext {
 
     #[inline]
     pub(crate) fn value(&self, id: AttrId) -> &AttrValue {
-        self.values
-            .get(id as usize)
-            .unwrap_or(&AttrValue::Missing)
+        self.values.get(id as usize).unwrap_or(&AttrValue::Missing)
     }
 }
 
@@ -192,7 +190,11 @@ fn scalar(value: &Value, needs: Needs) -> Scalar {
             raw: s.as_str().into(),
             num: finite_number(s),
             lower: needs.lower.then(|| s.to_lowercase().into_boxed_str()),
-            date: if needs.date { parse_rfc3339_ms(s) } else { None },
+            date: if needs.date {
+                parse_rfc3339_ms(s)
+            } else {
+                None
+            },
             semver: if needs.semver {
                 semver::Version::parse(s).ok().map(Box::new)
             } else {

@@ -233,8 +233,8 @@ impl Snapshot {
         for prereq in flag.prerequisites.iter() {
             // Load rejects cycles and bounds chain depth, so this recursion terminates.
             let got = self.evaluate(prereq.flag, ctx, now_ms);
-            let ok = got.error.is_none()
-                && got.variant.is_some_and(|v| prereq.variants.contains(&v));
+            let ok =
+                got.error.is_none() && got.variant.is_some_and(|v| prereq.variants.contains(&v));
             if !ok {
                 return Outcome::served(flag.off_variant, Reason::PrerequisiteFailed, None);
             }

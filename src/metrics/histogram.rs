@@ -1,0 +1,185 @@
+//! A fixed-bucket latency histogram, mergeable across edges and batches.
+
+use serde::{Deserialize, Serialize};
+
+/// Finite bucket upper bounds in milliseconds; a last, unbounded bucket follows.
+pub const LATENCY_BOUNDS_MS: [f64; 13] = [
+    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0,
+];
+const BUCKETS: usize = LATENCY_BOUNDS_MS.len() + 1;
+
+/// Latencies in fixed buckets: `[0, 1], (1, 2], (2, 5], … (5000, 10000], (10000, ∞)`.
+///
+/// In a batch it is `{"bounds_ms": [1, 2, …, 10000], "counts": [14 numbers], "sum_ms",
+/// "count"}`: `counts` has one more entry than `bounds_ms`, the unbounded bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Wire", try_from = "Wire")]
+pub struct LatencyHistogram {
+    counts: [u64; BUCKETS],
+    sum_ms: f64,
+    count: u64,
+}
+
+impl LatencyHistogram {
+    /// Records one latency. Negative, NaN and infinite values are ignored.
+    pub fn record(&mut self, ms: f64) {
+        if !ms.is_finite() || ms < 0.0 {
+            return;
+        }
+        let bucket = LATENCY_BOUNDS_MS.partition_point(|&b| b < ms);
+        self.counts[bucket] += 1;
+        self.sum_ms += ms;
+        self.count += 1;
+    }
+
+    /// Adds `other`'s observations to this histogram.
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.sum_ms += other.sum_ms;
+        self.count += other.count;
+    }
+
+    /// Number of latencies recorded.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Sum of the latencies recorded, in milliseconds.
+    pub fn sum(&self) -> f64 {
+        self.sum_ms
+    }
+
+    /// True when nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Observations per bucket (the last is the unbounded bucket).
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Mean latency in milliseconds (exact: from the sum), or `None` when empty.
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum_ms / self.count as f64)
+    }
+
+    /// Estimated `q`-quantile (`0.95` for p95) in milliseconds, interpolating linearly
+    /// inside the bucket that holds it; observations in the unbounded bucket are
+    /// reported as its lower bound (10 000 ms). `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let total: u64 = self.counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = q.clamp(0.0, 1.0) * total as f64;
+        let mut below = 0u64;
+        for (i, &c) in self.counts.iter().enumerate() {
+            if c > 0 && (below + c) as f64 >= rank {
+                let lower = if i == 0 {
+                    0.0
+                } else {
+                    LATENCY_BOUNDS_MS[i - 1]
+                };
+                let Some(&upper) = LATENCY_BOUNDS_MS.get(i) else {
+                    return Some(lower);
+                };
+                let within = ((rank - below as f64) / c as f64).max(0.0);
+                return Some(lower + (upper - lower) * within);
+            }
+            below += c;
+        }
+        Some(LATENCY_BOUNDS_MS[BUCKETS - 2])
+    }
+}
+
+/// The batch form of a histogram.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    bounds_ms: Vec<f64>,
+    counts: Vec<u64>,
+    sum_ms: f64,
+    count: u64,
+}
+
+impl From<LatencyHistogram> for Wire {
+    fn from(h: LatencyHistogram) -> Wire {
+        Wire {
+            bounds_ms: LATENCY_BOUNDS_MS.to_vec(),
+            counts: h.counts.to_vec(),
+            sum_ms: h.sum_ms,
+            count: h.count,
+        }
+    }
+}
+
+impl TryFrom<Wire> for LatencyHistogram {
+    type Error = &'static str;
+
+    fn try_from(w: Wire) -> Result<LatencyHistogram, &'static str> {
+        if w.bounds_ms[..] != LATENCY_BOUNDS_MS[..] {
+            return Err("latency histogram bounds differ from this version's");
+        }
+        let counts: [u64; BUCKETS] = w
+            .counts
+            .try_into()
+            .map_err(|_| "latency histogram needs one count per bucket")?;
+        if counts.iter().sum::<u64>() != w.count || !w.sum_ms.is_finite() {
+            return Err("latency histogram counts do not add up");
+        }
+        Ok(LatencyHistogram {
+            counts,
+            sum_ms: w.sum_ms,
+            count: w.count,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_mean_and_p95() {
+        let mut h = LatencyHistogram::default();
+        assert_eq!(h.mean(), None);
+        assert_eq!(h.quantile(0.95), None);
+        // 1..=100 ms, one each.
+        for ms in 1..=100 {
+            h.record(ms as f64);
+        }
+        h.record(f64::NAN);
+        h.record(-1.0);
+        assert_eq!(h.count(), 100);
+        assert_eq!(h.sum(), 5050.0);
+        assert_eq!(h.mean(), Some(50.5));
+        // Buckets: [..1]=1, (1,2]=1, (2,5]=3, (5,10]=5, (10,20]=10, (20,50]=30, (50,100]=50.
+        assert_eq!(&h.counts()[..8], &[1, 1, 3, 5, 10, 30, 50, 0]);
+        // p95: rank 95 lies in (50, 100], 45 of its 50 observations in: 50 + 50 * 0.9.
+        assert_eq!(h.quantile(0.95), Some(95.0));
+        assert_eq!(h.quantile(0.5), Some(50.0));
+        assert_eq!(h.quantile(1.0), Some(100.0));
+    }
+
+    #[test]
+    fn unbounded_bucket_and_merge() {
+        let mut a = LatencyHistogram::default();
+        a.record(0.0);
+        a.record(25_000.0);
+        let mut b = LatencyHistogram::default();
+        b.record(10_000.0);
+        a.merge(&b);
+        assert_eq!(a.count(), 3);
+        assert_eq!(a.counts()[0], 1);
+        assert_eq!(a.counts()[12], 1);
+        assert_eq!(a.counts()[13], 1);
+        assert_eq!(a.quantile(0.99), Some(10_000.0));
+        let json = serde_json::to_string(&a).unwrap();
+        assert!(json.starts_with(r#"{"bounds_ms":[1.0,2.0,5.0,"#), "{json}");
+        assert_eq!(serde_json::from_str::<LatencyHistogram>(&json).unwrap(), a);
+        let bad = json.replace("\"count\":3", "\"count\":4");
+        assert!(serde_json::from_str::<LatencyHistogram>(&bad).is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! Keys: the verifier's keyring (key id → Ed25519 public key) and the signer's
+//! private key file.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Errors reading keys.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The keyring has no keys.
+    #[error("the keyring is empty: configure at least one key id and public key")]
+    Empty,
+    /// A key is not valid.
+    #[error("key `{id}`: {reason}")]
+    Invalid {
+        /// The key id.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A key file is not valid JSON of the expected shape.
+    #[error("not a key file: {0}")]
+    Malformed(String),
+}
+
+fn decode_32(id: &str, text: &str, what: &str) -> Result<[u8; 32], KeyError> {
+    let bytes = BASE64.decode(text.trim()).map_err(|e| KeyError::Invalid {
+        id: id.to_string(),
+        reason: format!("{what} is not base64: {e}"),
+    })?;
+    bytes.as_slice().try_into().map_err(|_| KeyError::Invalid {
+        id: id.to_string(),
+        reason: format!("{what} is {} bytes; Ed25519 keys are 32", bytes.len()),
+    })
+}
+
+/// Key id → Ed25519 public key. Supplied by configuration, never trusted from the
+/// channel that delivers snapshots; holding several keys lets keys rotate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keyring {
+    keys: BTreeMap<String, VerifyingKey>,
+}
+
+impl Keyring {
+    /// Builds a keyring from key id → base64 public key.
+    pub fn from_base64_map(keys: &BTreeMap<String, String>) -> Result<Keyring, KeyError> {
+        if keys.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        let mut ring = Keyring::default();
+        for (id, text) in keys {
+            if id.is_empty() {
+                return Err(KeyError::Invalid {
+                    id: id.clone(),
+                    reason: "key id is empty".into(),
+                });
+            }
+            let bytes = decode_32(id, text, "public key")?;
+            let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Invalid {
+                id: id.clone(),
+                reason: "not a valid Ed25519 public key".into(),
+            })?;
+            ring.keys.insert(id.clone(), key);
+        }
+        Ok(ring)
+    }
+
+    /// Parses a keyring JSON document: `{"<key id>": "<base64 public key>", ...}`.
+    pub fn from_json(text: &str) -> Result<Keyring, KeyError> {
+        let map: BTreeMap<String, String> = serde_json::from_str(text).map_err(|e| {
+            KeyError::Malformed(format!(
+                "expected {{\"<key id>\": \"<base64 public key>\"}}: {e}"
+            ))
+        })?;
+        Keyring::from_base64_map(&map)
+    }
+
+    /// Adds a key.
+    pub fn insert(&mut self, id: impl Into<String>, key: VerifyingKey) {
+        self.keys.insert(id.into(), key);
+    }
+
+    /// The key with this id.
+    pub fn get(&self, id: &str) -> Option<&VerifyingKey> {
+        self.keys.get(id)
+    }
+
+    /// The key ids.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
+    /// The keyring as JSON (`{"<key id>": "<base64 public key>"}`).
+    pub fn to_json(&self) -> String {
+        let map: BTreeMap<&str, String> = self
+            .keys
+            .iter()
+            .map(|(id, k)| (id.as_str(), BASE64.encode(k.as_bytes())))
+            .collect();
+        serde_json::to_string_pretty(&map).expect("strings serialise")
+    }
+}
+
+/// A signing key file: `{"key_id": "...", "private_key": "<base64 32-byte seed>"}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateKeyFile {
+    /// The key id verifiers know the public key by.
+    pub key_id: String,
+    /// Base64 of the 32-byte Ed25519 seed.
+    pub private_key: String,
+}
+
+impl PrivateKeyFile {
+    /// Wraps a signing key.
+    pub fn new(key_id: impl Into<String>, key: &SigningKey) -> PrivateKeyFile {
+        PrivateKeyFile {
+            key_id: key_id.into(),
+            private_key: BASE64.encode(key.to_bytes()),
+        }
+    }
+
+    /// Parses a key file.
+    pub fn from_json(text: &str) -> Result<PrivateKeyFile, KeyError> {
+        serde_json::from_str(text).map_err(|e| {
+            KeyError::Malformed(format!(
+                "expected {{\"key_id\": \"...\", \"private_key\": \"<base64>\"}}: {e}"
+            ))
+        })
+    }
+
+    /// The signing key.
+    pub fn signing_key(&self) -> Result<SigningKey, KeyError> {
+        Ok(SigningKey::from_bytes(&decode_32(
+            &self.key_id,
+            &self.private_key,
+            "private key",
+        )?))
+    }
+
+    /// A keyring holding this key's public half.
+    pub fn keyring(&self) -> Result<Keyring, KeyError> {
+        let mut ring = Keyring::default();
+        ring.insert(self.key_id.clone(), self.signing_key()?.verifying_key());
+        Ok(ring)
+    }
+}

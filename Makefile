@@ -9,6 +9,9 @@ CARGO ?= cargo
 WASM_TARGET := wasm32-unknown-unknown
 WASM_RAW := target/$(WASM_TARGET)/release/vexil.wasm
 WASM_OUT := pkg/wasm/vexil_bg.wasm
+# Binaryen's wasm-opt from npm (v132): Debian's v108 mis-exports wasm-bindgen's
+# externref table, which breaks loading.
+WASM_OPT := node_modules/.bin/wasm-opt
 
 .PHONY: setup wasm build test test-rust test-wasm test-js demo bench lint clean
 
@@ -19,7 +22,7 @@ setup:
 wasm: setup
 	@$(CARGO) build --quiet --lib --target $(WASM_TARGET) --release
 	@wasm-bindgen --target web --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
-	@wasm-opt -Oz --all-features --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
+	@$(WASM_OPT) -Oz --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
 
 build: wasm
@@ -32,13 +35,13 @@ test-wasm: setup
 	$(CARGO) test --quiet --target $(WASM_TARGET) --test wasm
 
 test-js: wasm
-	node --test pkg/test/
+	node --test pkg/test/*.test.js
 
 # Rust first, then wasm-bindgen tests, then the JS runner, whose summary ends the output.
 test: wasm
 	$(CARGO) test --quiet
 	$(CARGO) test --quiet --target $(WASM_TARGET) --test wasm
-	node --test pkg/test/
+	node --test pkg/test/*.test.js
 
 demo: build
 	@bash scripts/demo.sh

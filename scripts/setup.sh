@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Vexil needs, idempotently and quietly:
-# the wasm32 target, wasm-bindgen-cli pinned to Cargo.lock's wasm-bindgen, Binaryen's
-# wasm-opt, and the npm dev dependencies. Pass `--browser` to also install Chromium.
+# the wasm32 target, wasm-bindgen-cli pinned to Cargo.lock's wasm-bindgen, and the npm
+# dev dependencies (Binaryen's wasm-opt among them). Pass `--browser` to also install Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +28,6 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
 fi
 
 apt_packages=()
-command -v wasm-opt >/dev/null || apt_packages+=(binaryen)
 if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
   apt_packages+=(chromium)
 fi

@@ -12,4 +12,4 @@ pub mod metrics;
 pub mod snapshot;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;

@@ -239,20 +239,39 @@ fn join(issues: &[Issue]) -> String {
 /// has never heard of, and those are not typos.
 pub fn parse_document(bytes: &[u8]) -> Result<FlagsDocument, LoadError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let doc: FlagsDocument = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        if let Some(schema) = foreign_schema(bytes) {
-            return LoadError::UnsupportedSchema(schema);
-        }
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path.is_empty() || path == "." {
-            LoadError::Parse(inner.to_string())
-        } else {
-            LoadError::Parse(format!("{path}: {inner}"))
-        }
+    let doc = deserialize_with_path(&mut de).map_err(|message| match foreign_schema(bytes) {
+        Some(schema) => LoadError::UnsupportedSchema(schema),
+        None => LoadError::Parse(message),
     })?;
     de.end().map_err(|e| LoadError::Parse(e.to_string()))?;
     Ok(doc)
+}
+
+/// Deserialises with the path of the first problem in the message
+/// (`flags[0].rules[1].when: unknown field ...`).
+#[cfg(not(target_arch = "wasm32"))]
+fn deserialize_with_path(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+) -> Result<FlagsDocument, String> {
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path.is_empty() || path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
+}
+
+/// In wasm, plain serde errors (line and column): path tracking re-instantiates every
+/// deserializer and would add tens of kilobytes, while edges only ever receive
+/// payloads the origin or the CLI already validated with paths.
+#[cfg(target_arch = "wasm32")]
+fn deserialize_with_path(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+) -> Result<FlagsDocument, String> {
+    serde::Deserialize::deserialize(de).map_err(|e: serde_json::Error| e.to_string())
 }
 
 /// The document's `schema`, if it is readable and not the one this engine reads.

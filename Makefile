@@ -32,7 +32,7 @@ test-rust: setup
 	$(CARGO) test --quiet
 
 test-wasm: setup
-	$(CARGO) test --quiet --target $(WASM_TARGET) --test wasm
+	$(CARGO) test --target $(WASM_TARGET) --test wasm
 
 test-js: wasm
 	node --test pkg/test/*.test.js
@@ -40,7 +40,7 @@ test-js: wasm
 # Rust first, then wasm-bindgen tests, then the JS runner, whose summary ends the output.
 test: wasm
 	$(CARGO) test --quiet
-	$(CARGO) test --quiet --target $(WASM_TARGET) --test wasm
+	$(CARGO) test --target $(WASM_TARGET) --test wasm
 	node --test pkg/test/*.test.js
 
 demo: build

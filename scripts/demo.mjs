@@ -36,5 +36,8 @@ try {
 }
 
 const batch = engine.takeMetrics();
-const evaluations = Object.values(batch?.flags ?? {}).flatMap((f) => Object.values(f.variants)).reduce((n, v) => n + v.count, 0);
-console.log(`\nmetrics batch ready for the origin: ${evaluations} evaluations over ${Object.keys(batch?.flags ?? {}).length} flags, ${batch?.audit.length ?? 0} HIPAA audit events (pseudonymised), ${JSON.stringify(batch).length} bytes`);
+const flagStats = Object.values(batch?.flags ?? {});
+const served = flagStats.flatMap((f) => Object.values(f.variants)).reduce((n, v) => n + v.count, 0);
+const errors = flagStats.flatMap((f) => Object.values(f.errors ?? {})).reduce((n, c) => n + c, 0);
+const evaluations = served + errors;
+console.log(`\nmetrics batch ready for the origin: ${evaluations} evaluations (${errors} returned the default) over ${Object.keys(batch?.flags ?? {}).length} flags, ${batch?.audit.length ?? 0} HIPAA audit events (pseudonymised), ${JSON.stringify(batch).length} bytes`);

@@ -7,8 +7,8 @@
 //! comes out (see [`pack`]). The JS glue maps variant indices to values from the flag
 //! table it fetched once per snapshot.
 
-use crate::engine::{ErrorCode, Outcome, Reason, ResolvedContext};
 use crate::engine::model::AuditEvaluations;
+use crate::engine::{ErrorCode, Outcome, Reason, ResolvedContext};
 use crate::metrics::{self, Aggregator, BatchMeta, MetricsConfig};
 use crate::snapshot::{Keyring, StalePolicy, Store};
 use serde::Deserialize;
@@ -109,12 +109,12 @@ impl Engine {
         let policy = match options.stale_policy.as_deref() {
             None | Some("serve-stale") => StalePolicy::ServeStale,
             Some("serve-defaults") => StalePolicy::ServeDefaults,
-            Some(other) => {
-                return Err(js_error(
-                    "BAD_OPTIONS",
-                    &format!("stalePolicy must be \"serve-stale\" or \"serve-defaults\", got \"{other}\""),
-                ))
-            }
+            Some(other) => return Err(js_error(
+                "BAD_OPTIONS",
+                &format!(
+                    "stalePolicy must be \"serve-stale\" or \"serve-defaults\", got \"{other}\""
+                ),
+            )),
         };
         if options.environment.is_empty() {
             return Err(js_error("BAD_OPTIONS", "environment must not be empty"));
@@ -146,7 +146,7 @@ impl Engine {
         let info = self
             .store
             .load(envelope, now_ms as i64)
-            .map_err(|r| js_error(r.code.as_str(), &r.to_string()))?;
+            .map_err(|r| js_error(r.code.as_str(), &r.message))?;
         if let (Some(metrics), Some(snapshot)) = (self.metrics.as_mut(), self.store.snapshot()) {
             metrics.set_flags(
                 snapshot
@@ -231,7 +231,9 @@ impl Engine {
             let id = match (dimension_value(&source, path), self.metrics.as_mut()) {
                 (Some(Value::String(s)), Some(m)) => m.dimension_value(i, s),
                 (Some(Value::Number(n)), Some(m)) => m.dimension_value(i, &n.to_string()),
-                (Some(Value::Bool(b)), Some(m)) => m.dimension_value(i, if *b { "true" } else { "false" }),
+                (Some(Value::Bool(b)), Some(m)) => {
+                    m.dimension_value(i, if *b { "true" } else { "false" })
+                }
                 _ => u16::MAX,
             };
             dims.push(id);
@@ -298,7 +300,14 @@ impl Engine {
     #[wasm_bindgen(js_name = recordError)]
     pub fn record_error(&mut self, flag: u32, code: u32, ctx: &Context) {
         if let (Some(m), Some(code)) = (self.metrics.as_mut(), ErrorCode::ALL.get(code as usize)) {
-            m.record(flag, None, Reason::Error, Some(*code), ctx.unit_hash, &ctx.dims);
+            m.record(
+                flag,
+                None,
+                Reason::Error,
+                Some(*code),
+                ctx.unit_hash,
+                &ctx.dims,
+            );
         }
     }
 
@@ -317,7 +326,10 @@ impl Engine {
     ) -> Result<(), JsValue> {
         let only: Option<Vec<String>> = match flags_json {
             Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
-                js_error("BAD_ARGUMENT", &format!("track: `flags` must be a list of flag keys: {e}"))
+                js_error(
+                    "BAD_ARGUMENT",
+                    &format!("track: `flags` must be a list of flag keys: {e}"),
+                )
             })?),
             None => None,
         };
@@ -393,7 +405,14 @@ impl Engine {
         let Some(metrics) = self.metrics.as_mut() else {
             return;
         };
-        metrics.record(flag, outcome.variant, outcome.reason, outcome.error, ctx.unit_hash, &ctx.dims);
+        metrics.record(
+            flag,
+            outcome.variant,
+            outcome.reason,
+            outcome.error,
+            ctx.unit_hash,
+            &ctx.dims,
+        );
         let audited = self
             .store
             .snapshot()
@@ -405,9 +424,18 @@ impl Engine {
             });
         if audited {
             if ctx.pseudonym.is_none() {
-                ctx.pseudonym = ctx.unit.as_deref().map(|u| metrics::pseudonym(&self.audit_key, u));
+                ctx.pseudonym = ctx
+                    .unit
+                    .as_deref()
+                    .map(|u| metrics::pseudonym(&self.audit_key, u));
             }
-            metrics.audit(flag, outcome.variant, outcome.reason, ctx.pseudonym.clone(), now);
+            metrics.audit(
+                flag,
+                outcome.variant,
+                outcome.reason,
+                ctx.pseudonym.clone(),
+                now,
+            );
         }
     }
 }

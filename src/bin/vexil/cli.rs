@@ -1,0 +1,537 @@
+//! Argument parsing and the commands. Errors carry context for people and end the
+//! process with a non-zero status; nothing here panics on input.
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{json, Map, Value};
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use vexil::engine::time::{format_rfc3339_ms, parse_rfc3339_ms};
+use vexil::engine::{parse_document, Details, ErrorCode, LoadError, Reason, Snapshot, ValueType};
+use vexil::snapshot::{sign, Keyring, PrivateKeyFile, StalePolicy, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "vexil",
+    version,
+    about = "Vexil feature flags: keys, signed snapshots, local evaluation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Flags files.
+    #[command(subcommand)]
+    Flags(FlagsCommand),
+    /// Signed snapshots.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Verify a snapshot and evaluate flags for a context.
+    Eval(EvalArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate an Ed25519 signing key: a private key file and a public keyring.
+    Generate {
+        /// Key id verifiers will know the key by.
+        #[arg(long)]
+        id: String,
+        /// Where to write the private key (created with mode 0600).
+        #[arg(long)]
+        out_private: PathBuf,
+        /// Where to write the public keyring JSON (`{"<id>": "<base64>"}`).
+        #[arg(long)]
+        out_public: PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum FlagsCommand {
+    /// Validate flags files (JSON or YAML) with the engine's own checks.
+    Validate {
+        /// Flags files; several are merged into one set.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Validate flags files and sign them into a snapshot envelope.
+    Build {
+        /// Flags files (JSON, or YAML by .yaml/.yml extension); several are merged.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Environment the snapshot is for.
+        #[arg(long)]
+        env: String,
+        /// Snapshot version (must increase with every publication).
+        #[arg(long)]
+        version: u64,
+        /// How long the snapshot stays fresh (e.g. 24h, 30m, 7d).
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        expires_in: Duration,
+        /// Issue time (RFC 3339); default now.
+        #[arg(long)]
+        issued_at: Option<String>,
+        /// Private key file from `vexil keys generate`.
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the envelope (`-` for standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a snapshot as an edge would and describe it.
+    Verify {
+        /// The snapshot envelope.
+        snapshot: PathBuf,
+        /// Public keyring JSON.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Environment the edge serves (default: the snapshot's own).
+        #[arg(long)]
+        env: Option<String>,
+        /// Verification time (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FlagType {
+    Boolean,
+    String,
+    Number,
+    Object,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// The snapshot envelope.
+    snapshot: PathBuf,
+    /// Public keyring JSON.
+    #[arg(long)]
+    keys: PathBuf,
+    /// Flag to evaluate (default: every flag).
+    #[arg(long)]
+    flag: Option<String>,
+    /// Evaluation context as JSON.
+    #[arg(long, conflicts_with = "context_file")]
+    context: Option<String>,
+    /// File holding the evaluation context as JSON.
+    #[arg(long)]
+    context_file: Option<PathBuf>,
+    /// Default value (JSON) returned on errors.
+    #[arg(long, default_value = "null")]
+    default: String,
+    /// Expected flag type: another type gives TYPE_MISMATCH.
+    #[arg(long = "type", value_enum)]
+    flag_type: Option<FlagType>,
+    /// Evaluation time (RFC 3339); default now.
+    #[arg(long)]
+    now: Option<String>,
+    /// Environment the edge serves (default: the snapshot's own).
+    #[arg(long)]
+    env: Option<String>,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration such as 24h or 30m: {e}"))
+}
+
+/// Runs the CLI and returns the process exit status.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<i32> {
+    match command {
+        Command::Keys(KeysCommand::Generate {
+            id,
+            out_private,
+            out_public,
+            force,
+        }) => keys_generate(&id, &out_private, &out_public, force),
+        Command::Flags(FlagsCommand::Validate { files }) => flags_validate(&files),
+        Command::Snapshot(SnapshotCommand::Build {
+            files,
+            env,
+            version,
+            expires_in,
+            issued_at,
+            key,
+            out,
+        }) => snapshot_build(
+            &files,
+            &env,
+            version,
+            expires_in,
+            issued_at.as_deref(),
+            &key,
+            &out,
+        ),
+        Command::Snapshot(SnapshotCommand::Verify {
+            snapshot,
+            keys,
+            env,
+            now,
+        }) => snapshot_verify(&snapshot, &keys, env, now.as_deref()),
+        Command::Eval(args) => eval(args),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn time_arg(name: &str, text: Option<&str>) -> Result<i64> {
+    match text {
+        None => Ok(now_ms()),
+        Some(t) => parse_rfc3339_ms(t).ok_or_else(|| {
+            anyhow!("--{name} `{t}` is not an RFC 3339 time such as 2027-01-31T00:00:00Z")
+        }),
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn write_new(path: &Path, contents: &str, private: bool, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        bail!(
+            "{} already exists (pass --force to overwrite)",
+            path.display()
+        );
+    }
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let _ = private;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+fn keys_generate(id: &str, out_private: &Path, out_public: &Path, force: bool) -> Result<i32> {
+    if id.is_empty() {
+        bail!("--id must not be empty");
+    }
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow!("no randomness available: {e}"))?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let file = PrivateKeyFile::new(id, &key);
+    let keyring = file.keyring()?;
+    write_new(
+        out_private,
+        &(serde_json::to_string_pretty(&file)? + "\n"),
+        true,
+        force,
+    )?;
+    write_new(out_public, &(keyring.to_json() + "\n"), false, force)?;
+    println!(
+        "generated key `{id}`: private key {} (keep it secret), public keyring {}",
+        out_private.display(),
+        out_public.display()
+    );
+    Ok(0)
+}
+
+/// Reads a flags file as JSON, or YAML for `.yaml`/`.yml`.
+fn read_flags_file(path: &Path) -> Result<Value> {
+    let text = read(path)?;
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    let value: Value = if yaml {
+        serde_yaml_ng::from_str(&text)
+            .with_context(|| format!("{} is not valid YAML", path.display()))?
+    } else {
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?
+    };
+    if !value.is_object() {
+        bail!(
+            "{}: a flags file is an object with `flags`, `segments` and `exclusion_groups`",
+            path.display()
+        );
+    }
+    Ok(value)
+}
+
+/// Merges flags files: flags are concatenated, segments and exclusion groups are
+/// united (a name defined in two files is an error).
+fn merge_flags_files(files: &[PathBuf]) -> Result<Map<String, Value>> {
+    let mut flags = Vec::new();
+    let mut named: [(&str, Map<String, Value>, Vec<(String, String)>); 2] = [
+        ("segments", Map::new(), Vec::new()),
+        ("exclusion_groups", Map::new(), Vec::new()),
+    ];
+    let mut schema = None;
+    for path in files {
+        let Value::Object(doc) = read_flags_file(path)? else {
+            unreachable!("checked above")
+        };
+        let origin = path.display().to_string();
+        for (field, value) in doc {
+            match field.as_str() {
+                "flags" => match value {
+                    Value::Array(items) => flags.extend(items),
+                    _ => bail!("{origin}: `flags` must be a list"),
+                },
+                "schema" => schema = Some(value),
+                "segments" | "exclusion_groups" => {
+                    let Value::Object(items) = value else {
+                        bail!("{origin}: `{field}` must be an object")
+                    };
+                    let slot = named
+                        .iter_mut()
+                        .find(|(n, _, _)| *n == field)
+                        .expect("listed");
+                    for (name, def) in items {
+                        if let Some((_, first)) = slot.2.iter().find(|(n, _)| *n == name) {
+                            bail!("{field} `{name}` is defined in both {first} and {origin}");
+                        }
+                        slot.2.push((name.clone(), origin.clone()));
+                        slot.1.insert(name, def);
+                    }
+                }
+                "environment" | "version" | "issued_at" | "expires_at" => {
+                    bail!(
+                        "{origin}: `{field}` is set by `vexil snapshot build`, not in flags files"
+                    )
+                }
+                _ => {} // descriptive top-level fields are not carried into snapshots
+            }
+        }
+    }
+    let mut out = Map::new();
+    if let Some(schema) = schema {
+        out.insert("schema".into(), schema);
+    }
+    out.insert("flags".into(), Value::Array(flags));
+    for (name, map, _) in named {
+        out.insert(name.into(), Value::Object(map));
+    }
+    Ok(out)
+}
+
+fn report_load_error(e: &LoadError) {
+    match e {
+        LoadError::Invalid(issues) => {
+            eprintln!(
+                "error: {} problem{} in the flags:",
+                issues.len(),
+                if issues.len() == 1 { "" } else { "s" }
+            );
+            for issue in issues {
+                eprintln!("  {issue}");
+            }
+        }
+        other => eprintln!("error: {other}"),
+    }
+}
+
+fn validate(doc: &Map<String, Value>) -> Result<Option<Snapshot>> {
+    let bytes = serde_json::to_vec(doc)?;
+    match parse_document(&bytes).and_then(|d| Snapshot::compile(&d)) {
+        Ok(snapshot) => Ok(Some(snapshot)),
+        Err(e) => {
+            report_load_error(&e);
+            Ok(None)
+        }
+    }
+}
+
+fn flags_validate(files: &[PathBuf]) -> Result<i32> {
+    let doc = merge_flags_files(files)?;
+    Ok(match validate(&doc)? {
+        Some(snapshot) => {
+            println!("ok: {} flags valid", snapshot.flags().len());
+            0
+        }
+        None => 1,
+    })
+}
+
+fn snapshot_build(
+    files: &[PathBuf],
+    env: &str,
+    version: u64,
+    expires_in: Duration,
+    issued_at: Option<&str>,
+    key_path: &Path,
+    out: &Path,
+) -> Result<i32> {
+    if env.is_empty() {
+        bail!("--env must not be empty");
+    }
+    let key_file = PrivateKeyFile::from_json(&read(key_path)?)
+        .with_context(|| format!("{} is not a private key file", key_path.display()))?;
+    let key = key_file.signing_key()?;
+    let issued = time_arg("issued-at", issued_at)?;
+    let expires = issued.saturating_add(expires_in.as_millis() as i64);
+
+    let mut payload = Map::new();
+    payload.insert("environment".into(), json!(env));
+    payload.insert("version".into(), json!(version));
+    payload.insert("issued_at".into(), json!(format_rfc3339_ms(issued)));
+    payload.insert("expires_at".into(), json!(format_rfc3339_ms(expires)));
+    payload.extend(merge_flags_files(files)?);
+    let Some(snapshot) = validate(&payload)? else {
+        return Ok(1);
+    };
+    let bytes = serde_json::to_vec(&payload)?;
+    let envelope = sign(&bytes, &key_file.key_id, &key).to_json() + "\n";
+    if out == Path::new("-") {
+        print!("{envelope}");
+    } else {
+        fs::write(out, &envelope).with_context(|| format!("cannot write {}", out.display()))?;
+        println!(
+            "signed snapshot {} v{version} for `{env}`: {} flags, key `{}`, expires {}",
+            out.display(),
+            snapshot.flags().len(),
+            key_file.key_id,
+            format_rfc3339_ms(expires)
+        );
+    }
+    Ok(0)
+}
+
+/// Loads an envelope into a fresh store, as an edge would.
+fn load(snapshot: &Path, keys: &Path, env: Option<String>, now: i64) -> Result<Store> {
+    let bytes =
+        fs::read(snapshot).with_context(|| format!("cannot read {}", snapshot.display()))?;
+    let keyring = Keyring::from_json(&read(keys)?)
+        .with_context(|| format!("{} is not a keyring", keys.display()))?;
+    // Without --env, trust the payload's own environment (after the signature check).
+    let env = match env {
+        Some(env) => env,
+        None => vexil::snapshot::verify(&bytes, &keyring, vexil::snapshot::DEFAULT_MAX_BYTES)
+            .map(|v| v.environment)
+            .map_err(|r| anyhow!("{r}"))?,
+    };
+    let mut store = Store::new(keyring, env, StalePolicy::ServeStale);
+    store.load(&bytes, now).map_err(|r| anyhow!("{r}"))?;
+    Ok(store)
+}
+
+fn snapshot_verify(
+    snapshot: &Path,
+    keys: &Path,
+    env: Option<String>,
+    now: Option<&str>,
+) -> Result<i32> {
+    let now = time_arg("now", now)?;
+    let store = load(snapshot, keys, env, now)?;
+    let s = store.snapshot().expect("loaded");
+    let time = |t: Option<i64>| t.map(format_rfc3339_ms).unwrap_or_else(|| "-".into());
+    println!(
+        "valid: `{}` v{} signed by `{}`, {} flags, issued {}, expires {}{}",
+        store.environment(),
+        store.version().unwrap_or(0),
+        store.key_id().unwrap_or("-"),
+        s.flags().len(),
+        time(s.meta.issued_at_ms),
+        time(s.meta.expires_at_ms),
+        if store.is_stale(now) { " (stale)" } else { "" }
+    );
+    Ok(0)
+}
+
+fn eval(args: EvalArgs) -> Result<i32> {
+    let now = time_arg("now", args.now.as_deref())?;
+    let context_text = match (&args.context, &args.context_file) {
+        (Some(text), _) => text.clone(),
+        (None, Some(path)) => read(path)?,
+        (None, None) => "{}".to_string(),
+    };
+    let context: Value = serde_json::from_str(&context_text)
+        .map_err(|e| anyhow!("the context is not valid JSON: {e}"))?;
+    let default: Value = serde_json::from_str(&args.default)
+        .map_err(|e| anyhow!("--default is not valid JSON: {e} (quote strings: '\"text\"')"))?;
+    let expected = args.flag_type.map(|t| match t {
+        FlagType::Boolean => ValueType::Bool,
+        FlagType::String => ValueType::String,
+        FlagType::Number => ValueType::Number,
+        FlagType::Object => ValueType::Object,
+    });
+    let store = load(&args.snapshot, &args.keys, args.env, now)?;
+    let snapshot = store.snapshot().expect("loaded");
+    let keys: Vec<String> = match &args.flag {
+        Some(key) => vec![key.clone()],
+        None => snapshot.flags().iter().map(|f| f.key.to_string()).collect(),
+    };
+    let results: Vec<Details> = match snapshot.resolve_context(&context) {
+        Ok(resolved) => keys
+            .iter()
+            .map(|k| snapshot.details(k, &resolved, default.clone(), expected, now))
+            .collect(),
+        Err(e) => keys
+            .iter()
+            .map(|k| Details {
+                flag_key: k.clone(),
+                value: default.clone(),
+                variant: None,
+                reason: Reason::Error,
+                rule_id: None,
+                error_code: Some(ErrorCode::InvalidContext),
+                error_message: Some(e.to_string()),
+                flag_metadata: Default::default(),
+            })
+            .collect(),
+    };
+    let output = if args.flag.is_some() {
+        serde_json::to_value(&results[0])?
+    } else {
+        Value::Object(
+            results
+                .into_iter()
+                .map(|d| {
+                    (
+                        d.flag_key.clone(),
+                        serde_json::to_value(d).unwrap_or(Value::Null),
+                    )
+                })
+                .collect(),
+        )
+    };
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(0)
+}

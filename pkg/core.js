@@ -15,6 +15,8 @@ export const ERROR_CODES = Object.freeze([
 const TYPE_MISMATCH = ERROR_CODES.indexOf("TYPE_MISMATCH");
 const NO_VARIANT = 0xffff;
 const NO_RULE = 0xffffffff;
+/** Plain-object contexts whose converted handles are kept (most recent first out last). */
+const CONTEXT_CACHE_SIZE = 256;
 export const SDK_NAME = "vexil-js/0.1.0";
 
 /** An error with a machine-readable `code` (snapshot rejections, bad options). */
@@ -45,6 +47,25 @@ function toBytes(envelope) {
 function rethrow(error) {
   if (error instanceof VexilError) throw error;
   throw new VexilError(error?.code ?? "GENERAL", error?.message ?? String(error));
+}
+
+/**
+ * The default clock: `Date.now()` read once per synchronous run of evaluations and
+ * reused until the current task ends (reading the system clock costs more than an
+ * evaluation). Workers freeze time within a request the same way.
+ */
+function taskClock() {
+  let cached;
+  const clear = () => {
+    cached = undefined;
+  };
+  return () => {
+    if (cached === undefined) {
+      cached = Date.now();
+      queueMicrotask(clear);
+    }
+    return cached;
+  };
 }
 
 function randomKey() {
@@ -92,6 +113,10 @@ export class Engine {
   #table = null;
   #index = new Map();
   #contexts = new WeakMap();
+  /** Plain objects with a cached handle, oldest first: bounds wasm memory. */
+  #recent = [];
+  #recentHandles = [];
+  #recentNext = 0;
   #empty = null;
   #invalid = null;
 
@@ -104,10 +129,10 @@ export class Engine {
    * @param {string[]} [options.privateAttributes] attributes that must never leave the process
    * @param {string} [options.auditKey] key of the pseudonyms in evaluation audit events
    * @param {boolean} [options.metrics] aggregate metrics (default true)
-   * @param {() => number} [options.now] clock in epoch milliseconds (default Date.now)
+   * @param {() => number} [options.now] clock in epoch milliseconds (default: Date.now, read once per task)
    */
   constructor(options = {}) {
-    const { keys, environment, stalePolicy, dimensions = [], privateAttributes = [], auditKey, metrics = true, now = Date.now } = options;
+    const { keys, environment, stalePolicy, dimensions = [], privateAttributes = [], auditKey, metrics = true, now = taskClock() } = options;
     if (!keys || typeof keys !== "object" || Object.keys(keys).length === 0) {
       throw new VexilError("BAD_KEYS", "options.keys must map at least one key id to a base64 Ed25519 public key");
     }
@@ -191,6 +216,17 @@ export class Engine {
       }
       handle = this.#wasm.context(text);
       this.#contexts.set(ctx, handle);
+      // Free the oldest cached handle once the ring is full, instead of leaving
+      // memory to the garbage collector's finalizers.
+      const evicted = this.#recent[this.#recentNext];
+      if (evicted !== undefined) {
+        this.#contexts.delete(evicted);
+      }
+      const evictedHandle = this.#recentHandles[this.#recentNext];
+      evictedHandle?.free();
+      this.#recent[this.#recentNext] = ctx;
+      this.#recentHandles[this.#recentNext] = handle;
+      this.#recentNext = (this.#recentNext + 1) % CONTEXT_CACHE_SIZE;
     }
     return handle;
   }

@@ -11,7 +11,7 @@ use crate::engine::model::AuditEvaluations;
 use crate::engine::{ErrorCode, Outcome, Reason, ResolvedContext};
 use crate::metrics::{self, Aggregator, BatchMeta, MetricsConfig};
 use crate::snapshot::{Keyring, StalePolicy, Store};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
@@ -58,6 +58,32 @@ fn js_error(code: &str, message: &str) -> JsValue {
     let err = js_sys::Error::new(message);
     let _ = js_sys::Reflect::set(&err, &"code".into(), &code.into());
     err.into()
+}
+
+/// One flag of the table the JS glue caches per snapshot, serialised from borrowed
+/// data (no intermediate JSON values).
+#[derive(Serialize)]
+struct FlagRow<'a> {
+    key: &'a str,
+    #[serde(rename = "type")]
+    value_type: &'static str,
+    variants: Vec<(&'a str, &'a Value)>,
+    rules: Vec<&'a str>,
+    metadata: &'a BTreeMap<String, Value>,
+}
+
+impl<'a> FlagRow<'a> {
+    fn new(flag: &'a crate::engine::Flag) -> Self {
+        FlagRow {
+            key: &flag.key,
+            value_type: flag.value_type.name(),
+            variants: flag.variants.iter().map(|v| (&*v.name, &v.value)).collect(),
+            rules: (0..flag.rule_count() as u32)
+                .filter_map(|i| flag.rule_id(i))
+                .collect(),
+            metadata: &flag.metadata,
+        }
+    }
 }
 
 /// An evaluation context converted once and reused across evaluations.
@@ -109,12 +135,14 @@ impl Engine {
         let policy = match options.stale_policy.as_deref() {
             None | Some("serve-stale") => StalePolicy::ServeStale,
             Some("serve-defaults") => StalePolicy::ServeDefaults,
-            Some(other) => return Err(js_error(
-                "BAD_OPTIONS",
-                &format!(
+            Some(other) => {
+                return Err(js_error(
+                    "BAD_OPTIONS",
+                    &format!(
                     "stalePolicy must be \"serve-stale\" or \"serve-defaults\", got \"{other}\""
                 ),
-            )),
+                ))
+            }
         };
         if options.environment.is_empty() {
             return Err(js_error("BAD_OPTIONS", "environment must not be empty"));
@@ -198,20 +226,8 @@ impl Engine {
         let Some(snapshot) = self.store.snapshot() else {
             return "[]".into();
         };
-        let table: Vec<Value> = snapshot
-            .flags()
-            .iter()
-            .map(|f| {
-                json!({
-                    "key": &*f.key,
-                    "type": f.value_type.name(),
-                    "variants": f.variants.iter().map(|v| json!([&*v.name, v.value])).collect::<Vec<_>>(),
-                    "rules": (0..f.rule_count() as u32).filter_map(|i| f.rule_id(i)).collect::<Vec<_>>(),
-                    "metadata": f.metadata,
-                })
-            })
-            .collect();
-        Value::Array(table).to_string()
+        let table: Vec<FlagRow<'_>> = snapshot.flags().iter().map(FlagRow::new).collect();
+        serde_json::to_string(&table).unwrap_or_else(|_| "[]".into())
     }
 
     /// Creates a context handle from the context's JSON text.

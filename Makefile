@@ -53,6 +53,7 @@ bench: wasm
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) --lib --test wasm -- -D warnings
 
 clean:
 	rm -rf target pkg/wasm .demo

@@ -333,10 +333,17 @@ export class Engine {
       if (typeof v !== "number" || !Number.isFinite(v)) throw new VexilError("BAD_ARGUMENT", `track: ${name} must be a finite number`);
       return v;
     };
-    const success = data.success === undefined ? undefined : Boolean(data.success);
-    const flags = data.flags === undefined ? undefined : JSON.stringify(data.flags);
+    if (data.flags !== undefined && !(Array.isArray(data.flags) && data.flags.every((f) => typeof f === "string"))) {
+      throw new VexilError("BAD_ARGUMENT", "track: flags must be a list of flag keys");
+    }
+    const payload = JSON.stringify({
+      value: num(data.value, "value"),
+      latencyMs: num(data.latencyMs, "latencyMs"),
+      success: data.success === undefined ? undefined : Boolean(data.success),
+      flags: data.flags,
+    });
     try {
-      this.#wasm.track(event, this.#handle(ctx), num(data.value, "value"), num(data.latencyMs, "latencyMs"), success, flags, this.#now());
+      this.#wasm.track(event, this.#handle(ctx), payload, this.#now());
     } catch (e) {
       rethrow(e);
     }

@@ -50,6 +50,16 @@ struct EngineOptions {
     metrics: bool,
 }
 
+/// The data of a `track()` call.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TrackData {
+    value: Option<f64>,
+    latency_ms: Option<f64>,
+    success: Option<bool>,
+    flags: Option<Vec<String>>,
+}
+
 fn yes() -> bool {
     true
 }
@@ -327,28 +337,21 @@ impl Engine {
         }
     }
 
-    /// Records a tracked outcome. It is attributed to the variants `ctx` is served by
-    /// the flags in `flags_json` (a JSON array of keys), or, when that is empty, by
-    /// every flag whose variant was chosen by targeting or a rollout.
+    /// Records a tracked outcome. `data_json` is `{value?, latencyMs?, success?,
+    /// flags?}`; the outcome is attributed to the variants `ctx` is served by the
+    /// flags listed in `flags`, or, without it, by every flag whose variant was
+    /// chosen by targeting or a rollout.
     pub fn track(
         &mut self,
         event: &str,
         ctx: &mut Context,
-        value: Option<f64>,
-        latency_ms: Option<f64>,
-        success: Option<bool>,
-        flags_json: Option<String>,
+        data_json: &str,
         now_ms: f64,
     ) -> Result<(), JsValue> {
-        let only: Option<Vec<String>> = match flags_json {
-            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
-                js_error(
-                    "BAD_ARGUMENT",
-                    &format!("track: `flags` must be a list of flag keys: {e}"),
-                )
-            })?),
-            None => None,
-        };
+        let data: TrackData = serde_json::from_str(data_json)
+            .map_err(|e| js_error("BAD_ARGUMENT", &format!("track: invalid data: {e}")))?;
+        let (value, latency_ms, success, only) =
+            (data.value, data.latency_ms, data.success, data.flags);
         let Some(metrics) = self.metrics.as_mut() else {
             return Ok(());
         };
@@ -433,7 +436,7 @@ impl Engine {
             .store
             .snapshot()
             .and_then(|s| s.flag(flag))
-            .map_or(false, |f| match f.audit_evaluations {
+            .is_some_and(|f| match f.audit_evaluations {
                 AuditEvaluations::All => true,
                 AuditEvaluations::Denied => outcome.reason == Reason::Denied,
                 AuditEvaluations::None => false,

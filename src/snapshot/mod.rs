@@ -13,7 +13,7 @@
 
 mod keys;
 
-pub use keys::{Keyring, KeyError, PrivateKeyFile};
+pub use keys::{KeyError, Keyring, PrivateKeyFile};
 
 use crate::engine::{LoadError, Snapshot};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -149,15 +149,25 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
     if envelope.len() > max_bytes {
         return Err(reject(
             RejectCode::TooLarge,
-            format!("snapshot is {} bytes; the limit is {max_bytes}", envelope.len()),
+            format!(
+                "snapshot is {} bytes; the limit is {max_bytes}",
+                envelope.len()
+            ),
         ));
     }
-    let env: Envelope = serde_json::from_slice(envelope)
-        .map_err(|e| reject(RejectCode::BadFormat, format!("not a snapshot envelope: {e}")))?;
+    let env: Envelope = serde_json::from_slice(envelope).map_err(|e| {
+        reject(
+            RejectCode::BadFormat,
+            format!("not a snapshot envelope: {e}"),
+        )
+    })?;
     if env.format != FORMAT {
         return Err(reject(
             RejectCode::BadFormat,
-            format!("unknown envelope format `{}` (this engine reads `{FORMAT}`)", env.format),
+            format!(
+                "unknown envelope format `{}` (this engine reads `{FORMAT}`)",
+                env.format
+            ),
         ));
     }
     let key = keyring.get(&env.key_id).ok_or_else(|| {
@@ -173,13 +183,19 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
     let payload = BASE64
         .decode(env.payload.as_bytes())
         .map_err(|e| reject(RejectCode::BadFormat, format!("payload is not base64: {e}")))?;
-    let signature = BASE64
-        .decode(env.signature.as_bytes())
-        .map_err(|e| reject(RejectCode::BadFormat, format!("signature is not base64: {e}")))?;
+    let signature = BASE64.decode(env.signature.as_bytes()).map_err(|e| {
+        reject(
+            RejectCode::BadFormat,
+            format!("signature is not base64: {e}"),
+        )
+    })?;
     let signature = ed25519_dalek::Signature::from_slice(&signature).map_err(|_| {
         reject(
             RejectCode::BadFormat,
-            format!("signature is {} bytes; Ed25519 signatures are 64", signature.len()),
+            format!(
+                "signature is {} bytes; Ed25519 signatures are 64",
+                signature.len()
+            ),
         )
     })?;
     key.verify_strict(&signed_bytes(&payload), &signature)
@@ -193,9 +209,11 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
         LoadError::Invalid(_) => reject(RejectCode::InvalidFlags, e.to_string()),
         other => reject(RejectCode::BadPayload, other.to_string()),
     })?;
-    let environment = snapshot.meta.environment.clone().ok_or_else(|| {
-        reject(RejectCode::BadPayload, "payload has no `environment`")
-    })?;
+    let environment = snapshot
+        .meta
+        .environment
+        .clone()
+        .ok_or_else(|| reject(RejectCode::BadPayload, "payload has no `environment`"))?;
     let version = snapshot
         .meta
         .version

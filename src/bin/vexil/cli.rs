@@ -4,6 +4,7 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -295,13 +296,31 @@ fn read_flags_file(path: &Path) -> Result<Value> {
     Ok(value)
 }
 
+/// A name-keyed section of flags files (`segments`, `exclusion_groups`) being merged.
+struct NamedSection {
+    field: &'static str,
+    items: Map<String, Value>,
+    /// Which file defined each name.
+    origins: BTreeMap<String, String>,
+}
+
+impl NamedSection {
+    fn new(field: &'static str) -> Self {
+        NamedSection {
+            field,
+            items: Map::new(),
+            origins: BTreeMap::new(),
+        }
+    }
+}
+
 /// Merges flags files: flags are concatenated, segments and exclusion groups are
 /// united (a name defined in two files is an error).
 fn merge_flags_files(files: &[PathBuf]) -> Result<Map<String, Value>> {
     let mut flags = Vec::new();
-    let mut named: [(&str, Map<String, Value>, Vec<(String, String)>); 2] = [
-        ("segments", Map::new(), Vec::new()),
-        ("exclusion_groups", Map::new(), Vec::new()),
+    let mut named = [
+        NamedSection::new("segments"),
+        NamedSection::new("exclusion_groups"),
     ];
     let mut schema = None;
     for path in files {
@@ -320,16 +339,15 @@ fn merge_flags_files(files: &[PathBuf]) -> Result<Map<String, Value>> {
                     let Value::Object(items) = value else {
                         bail!("{origin}: `{field}` must be an object")
                     };
-                    let slot = named
-                        .iter_mut()
-                        .find(|(n, _, _)| *n == field)
-                        .expect("listed");
+                    let Some(section) = named.iter_mut().find(|s| s.field == field) else {
+                        continue;
+                    };
                     for (name, def) in items {
-                        if let Some((_, first)) = slot.2.iter().find(|(n, _)| *n == name) {
+                        if let Some(first) = section.origins.get(&name) {
                             bail!("{field} `{name}` is defined in both {first} and {origin}");
                         }
-                        slot.2.push((name.clone(), origin.clone()));
-                        slot.1.insert(name, def);
+                        section.origins.insert(name.clone(), origin.clone());
+                        section.items.insert(name, def);
                     }
                 }
                 "environment" | "version" | "issued_at" | "expires_at" => {
@@ -346,8 +364,8 @@ fn merge_flags_files(files: &[PathBuf]) -> Result<Map<String, Value>> {
         out.insert("schema".into(), schema);
     }
     out.insert("flags".into(), Value::Array(flags));
-    for (name, map, _) in named {
-        out.insert(name.into(), Value::Object(map));
+    for section in named {
+        out.insert(section.field.into(), Value::Object(section.items));
     }
     Ok(out)
 }

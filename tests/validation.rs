@@ -764,3 +764,35 @@ fn all_problems_are_reported_at_once() {
     let msg = LoadError::Invalid(found).to_string();
     assert!(msg.starts_with("invalid flags (4 problems): "), "{msg}");
 }
+
+/// A diamond lattice of prerequisites: each level has two flags that both require
+/// both flags of the level below, so evaluations double per level.
+#[test]
+fn prerequisite_fan_out_is_bounded() {
+    let mut flags = vec![];
+    for level in 0..10 {
+        for side in ["a", "b"] {
+            let prerequisites: Vec<serde_json::Value> = if level == 0 {
+                vec![]
+            } else {
+                ["a", "b"]
+                    .iter()
+                    .map(|s| serde_json::json!({"flag": format!("l{}{s}", level - 1), "variants": ["on"]}))
+                    .collect()
+            };
+            flags.push(serde_json::json!({
+                "key": format!("l{level}{side}"), "variants": {"on": true, "off": false},
+                "off_variant": "off", "prerequisites": prerequisites, "fallthrough": {"variant": "on"}
+            }));
+        }
+    }
+    let doc = serde_json::json!({ "flags": flags }).to_string();
+    let err = vexil::engine::Snapshot::from_json(doc.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("prerequisite evaluations; the limit is 256"),
+        "{err}"
+    );
+    assert!(err.contains("flags[l"), "{err}");
+}

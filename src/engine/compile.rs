@@ -27,6 +27,9 @@ pub type VariantId = u16;
 pub const MAX_PREREQUISITE_DEPTH: usize = 16;
 /// Longest chain of segments referring to segments accepted.
 pub const MAX_SEGMENT_DEPTH: usize = 16;
+/// Most flag evaluations (the flag and its prerequisites, counted per path) one
+/// evaluation may take.
+pub const MAX_PREREQUISITE_EVALUATIONS: usize = 256;
 /// Most variants a flag may have.
 pub const MAX_VARIANTS: usize = 1024;
 
@@ -895,6 +898,22 @@ fn check_prerequisite_cycles(
             format!("flags[{}].prerequisites", doc.flags[n].key),
             format!("prerequisite chain is {d} deep; the limit is {MAX_PREREQUISITE_DEPTH}"),
         );
+        return;
+    }
+    // Shared prerequisites are evaluated once per path to them: bound the total so a
+    // diamond-shaped graph cannot make one evaluation exponentially expensive.
+    let evaluations = fold_dag(&edges, 1, |acc, child| acc.saturating_add(child));
+    if let Some((n, &e)) = evaluations
+        .iter()
+        .enumerate()
+        .find(|(_, &e)| e > MAX_PREREQUISITE_EVALUATIONS)
+    {
+        issues.push(
+            format!("flags[{}].prerequisites", doc.flags[n].key),
+            format!(
+                "evaluating this flag takes {e} prerequisite evaluations; the limit is {MAX_PREREQUISITE_EVALUATIONS}"
+            ),
+        );
     }
 }
 
@@ -902,6 +921,16 @@ fn check_prerequisite_cycles(
 /// it. Iterative (reverse topological order), so a long chain cannot overflow the
 /// stack while it is being measured.
 fn chain_depths(edges: &[Vec<u32>]) -> Vec<usize> {
+    fold_dag(edges, 0, |acc, child| acc.max(child + 1))
+}
+
+/// Folds an acyclic graph bottom-up without recursion: each node's value starts at
+/// `init` and absorbs each successor's value through `combine`.
+fn fold_dag(
+    edges: &[Vec<u32>],
+    init: usize,
+    combine: impl Fn(usize, usize) -> usize,
+) -> Vec<usize> {
     let mut pending: Vec<usize> = edges.iter().map(Vec::len).collect();
     let mut preds: Vec<Vec<u32>> = vec![Vec::new(); edges.len()];
     for (from, targets) in edges.iter().enumerate() {
@@ -909,19 +938,19 @@ fn chain_depths(edges: &[Vec<u32>]) -> Vec<usize> {
             preds[to as usize].push(from as u32);
         }
     }
-    let mut depth = vec![0usize; edges.len()];
+    let mut value = vec![init; edges.len()];
     let mut ready: Vec<usize> = (0..edges.len()).filter(|&n| pending[n] == 0).collect();
     while let Some(n) = ready.pop() {
         for &p in &preds[n] {
             let p = p as usize;
-            depth[p] = depth[p].max(depth[n] + 1);
+            value[p] = combine(value[p], value[n]);
             pending[p] -= 1;
             if pending[p] == 0 {
                 ready.push(p);
             }
         }
     }
-    depth
+    value
 }
 
 /// Finds a cycle in a directed graph given as adjacency lists; returns its nodes with

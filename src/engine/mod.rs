@@ -7,6 +7,7 @@
 pub mod clause;
 pub mod compile;
 pub mod context;
+mod de;
 pub mod eval;
 pub mod hash;
 pub mod model;

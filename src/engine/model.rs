@@ -6,6 +6,7 @@
 //! silently widen a rollout. Unknown descriptive fields on a flag are ignored here
 //! (the origin keeps the document it was given).
 
+use super::de::{map_struct, str_enum};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -17,7 +18,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// A flags document: what `vexil snapshot build` reads and what a snapshot payload
 /// carries (the payload adds environment, version and validity times).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct FlagsDocument {
     /// Payload schema; an engine rejects a schema it does not know.
     #[serde(default = "default_schema")]
@@ -54,7 +55,7 @@ fn default_true() -> bool {
 }
 
 /// One feature flag.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FlagDef {
     /// Unique key, used by applications to evaluate the flag.
     pub key: String,
@@ -118,7 +119,7 @@ pub struct FlagDef {
 }
 
 /// Flag kinds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlagKind {
     /// A feature being released.
@@ -135,7 +136,7 @@ pub enum FlagKind {
 }
 
 /// Deployment strategies of the seed document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Strategy {
@@ -148,7 +149,7 @@ pub enum Strategy {
 }
 
 /// Risk levels.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Risk {
@@ -160,7 +161,7 @@ pub enum Risk {
 }
 
 /// Which evaluations of a flag are audited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditEvaluations {
     /// No evaluation is audited.
@@ -173,7 +174,7 @@ pub enum AuditEvaluations {
 }
 
 /// A prerequisite: `flag` must evaluate to one of `variants`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prerequisite {
     /// Key of the prerequisite flag.
@@ -183,7 +184,7 @@ pub struct Prerequisite {
 }
 
 /// The part `[start, end)` of an exclusion group's bucket space a flag owns.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exclusion {
     /// Name of the exclusion group.
@@ -193,7 +194,7 @@ pub struct Exclusion {
 }
 
 /// An exclusion group: flags in it own disjoint ranges of its bucket space.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExclusionGroup {
     /// Salt of the group's bucketing (defaults to the group name).
@@ -205,7 +206,7 @@ pub struct ExclusionGroup {
 }
 
 /// A targeting rule.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Identifier reported as `rule_id` when the rule serves.
@@ -220,7 +221,7 @@ pub struct Rule {
 }
 
 /// What to serve: a fixed variant or a percentage rollout.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Serve {
     /// A fixed variant.
@@ -232,7 +233,7 @@ pub struct Serve {
 }
 
 /// A percentage rollout over the 0..100 000 bucket space.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rollout {
     /// Attribute holding the unit (default `targetingKey`).
@@ -290,7 +291,7 @@ impl<'de> Deserialize<'de> for Weights {
 /// Exactly one form is used: `{all}`, `{any}`, `{not}`, `{segment}`, or an attribute
 /// test `{attr, op, values, ignore_case?}`. Deserialised as one struct with optional
 /// fields so an error can say precisely what is wrong.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Clause {
     /// All sub-clauses must hold.
@@ -320,7 +321,7 @@ pub struct Clause {
 }
 
 /// Attribute test operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Op {
@@ -373,3 +374,48 @@ impl Op {
         }
     }
 }
+
+// Deserialisation (see `super::de` for why these are not derived). Flag-level fields
+// outside the model are descriptive metadata and are skipped; inside prerequisites,
+// exclusions, rules, serves, rollouts and clauses an unknown field is an error.
+map_struct!(FlagsDocument, "a flags document", allow, {
+    schema = default_schema(), environment = None, version = None, issued_at = None,
+    expires_at = None, flags = Vec::new(), segments = BTreeMap::new(),
+    exclusion_groups = BTreeMap::new(),
+});
+map_struct!(FlagDef, "a flag", allow, {
+    key, name = None, description = None, owner = None, tags = Vec::new(),
+    kind = FlagKind::default(), strategy = None, risk = Risk::default(),
+    compliance = Vec::new(), expires_at = None, enabled = default_true(), variants,
+    off_variant, prerequisites = Vec::new(), exclusion = None, access = None,
+    rules = Vec::new(), fallthrough, audit_evaluations = AuditEvaluations::default(),
+    private_attributes = Vec::new(), metadata = BTreeMap::new(),
+});
+map_struct!(Prerequisite, "a prerequisite", deny, { flag, variants });
+map_struct!(Exclusion, "an exclusion", deny, { group, range });
+map_struct!(ExclusionGroup, "an exclusion group", deny, { salt = None, description = None });
+map_struct!(Rule, "a rule", deny, { id, when, serve, description = None });
+map_struct!(Serve, "a serve", deny, { variant = None, rollout = None });
+map_struct!(Rollout, "a rollout", deny, { by = None, salt = None, weights });
+map_struct!(Clause, "a clause", deny, {
+    all = None, any = None, not = None, segment = None, attr = None, op = None,
+    values = None, ignore_case = false,
+});
+str_enum!(FlagKind, {
+    Release = "release", Experiment = "experiment", Ops = "ops",
+    KillSwitch = "kill_switch", Permission = "permission",
+});
+str_enum!(Strategy, {
+    ProgressiveRollout = "progressive_rollout", TargetedRelease = "targeted_release",
+    KillSwitch = "kill_switch", ABTesting = "a_b_testing", CanaryRelease = "canary_release",
+    OperationalToggle = "operational_toggle",
+});
+str_enum!(Risk, { Low = "low", Medium = "medium", High = "high", Critical = "critical" });
+str_enum!(AuditEvaluations, { None = "none", Denied = "denied", All = "all" });
+str_enum!(Op, {
+    In = "in", NotIn = "not_in", Eq = "eq", Neq = "neq", Contains = "contains",
+    StartsWith = "starts_with", EndsWith = "ends_with", Matches = "matches", Lt = "lt",
+    Lte = "lte", Gt = "gt", Gte = "gte", SemverLt = "semver_lt", SemverLte = "semver_lte",
+    SemverEq = "semver_eq", SemverGte = "semver_gte", SemverGt = "semver_gt",
+    Before = "before", After = "after", Exists = "exists",
+});

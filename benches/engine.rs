@@ -13,19 +13,23 @@ const NOW: i64 = 1_790_000_000_000;
 fn flag(i: usize) -> Value {
     let key = format!("flag-{i}");
     match i % 5 {
-        0 => json!({"key": key, "variants": {"on": true, "off": false}, "off_variant": "off", "fallthrough": {"variant": "on"}}),
+        0 => {
+            json!({"key": key, "variants": {"on": true, "off": false}, "off_variant": "off", "fallthrough": {"variant": "on"}})
+        }
         1 => json!({"key": key, "variants": {"on": true, "off": false}, "off_variant": "off",
             "rules": [{"id": "tier", "when": {"attr": "user.tier", "op": "in", "values": ["gold", "platinum", "enterprise"]}, "serve": {"variant": "on"}}],
             "fallthrough": {"variant": "off"}}),
         2 => json!({"key": key, "variants": {"on": true, "off": false}, "off_variant": "off",
             "rules": [{"id": "beta", "when": {"segment": "beta-users"}, "serve": {"variant": "on"}}],
             "fallthrough": {"rollout": {"weights": {"on": 25, "off": 75}}}}),
-        3 => json!({"key": key, "variants": {"control": "control", "a": "variant-a", "b": "variant-b"}, "off_variant": "control",
+        3 => {
+            json!({"key": key, "variants": {"control": "control", "a": "variant-a", "b": "variant-b"}, "off_variant": "control",
             "rules": [{"id": "eu", "when": {"all": [
                 {"attr": "geo.country", "op": "in", "values": ["DE", "FR", "NL", "IT", "ES"]},
                 {"attr": "app.version", "op": "semver_gte", "values": ["2.0.0"]}]},
                 "serve": {"rollout": {"weights": {"control": 34, "a": 33, "b": 33}}}}],
-            "fallthrough": {"variant": "control"}}),
+            "fallthrough": {"variant": "control"}})
+        }
         _ => json!({"key": key, "variants": {"low": 10, "high": 100}, "off_variant": "low",
             "rules": [
                 {"id": "big", "when": {"attr": "account.seats", "op": "gte", "values": [100]}, "serve": {"variant": "high"}},
@@ -63,7 +67,9 @@ fn evaluation(c: &mut Criterion) {
         ("number compare, ends_with", "flag-4"),
     ] {
         let id = snapshot.flag_id(key).expect("flag");
-        group.bench_function(shape, |b| b.iter(|| snapshot.evaluate(black_box(id), &ctx, NOW)));
+        group.bench_function(shape, |b| {
+            b.iter(|| snapshot.evaluate(black_box(id), &ctx, NOW))
+        });
     }
     group.bench_function("by key (hash lookup) + segment rollout", |b| {
         b.iter(|| snapshot.evaluate_key(black_box("flag-2"), &ctx, NOW))
@@ -74,7 +80,12 @@ fn evaluation(c: &mut Criterion) {
     });
     group.finish();
     c.bench_function("evaluate_all 1000 flags", |b| {
-        b.iter(|| snapshot.evaluate_all(&ctx, NOW).filter(|(_, o)| o.variant.is_some()).count())
+        b.iter(|| {
+            snapshot
+                .evaluate_all(&ctx, NOW)
+                .filter(|(_, o)| o.variant.is_some())
+                .count()
+        })
     });
 }
 
@@ -91,10 +102,18 @@ fn loading(c: &mut Criterion) {
     group.sample_size(20);
     for n in [1000usize, 10_000] {
         let payload = document(n).to_string();
-        let envelope = sign(payload.as_bytes(), "bench", &key).to_json().into_bytes();
+        let envelope = sign(payload.as_bytes(), "bench", &key)
+            .to_json()
+            .into_bytes();
         group.bench_function(format!("{n} flags ({} KB)", envelope.len() / 1024), |b| {
             b.iter_batched(
-                || Store::new(keyring.clone(), "bench".to_string(), StalePolicy::ServeStale),
+                || {
+                    Store::new(
+                        keyring.clone(),
+                        "bench".to_string(),
+                        StalePolicy::ServeStale,
+                    )
+                },
                 |mut store| store.load(black_box(&envelope), NOW).expect("loads"),
                 BatchSize::LargeInput,
             )

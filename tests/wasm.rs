@@ -30,7 +30,9 @@ fn envelope(version: u64, fallthrough: &str) -> Vec<u8> {
                 "fallthrough":{{"variant":"{fallthrough}"}}}}
             ]}}"#
     );
-    sign(payload.as_bytes(), "k1", &key()).to_json().into_bytes()
+    sign(payload.as_bytes(), "k1", &key())
+        .to_json()
+        .into_bytes()
 }
 
 fn variant(packed: u32) -> u32 {
@@ -83,7 +85,10 @@ fn rejections_keep_the_last_good_snapshot_and_contexts_follow_new_ones() {
     let mut ctx = engine.context(r#"{"targetingKey":"u1"}"#);
     assert_eq!(variant(engine.eval(0, &mut ctx, NOW)), 0);
 
-    assert!(engine.load(&envelope(1, "on"), NOW).is_err(), "rollback refused");
+    assert!(
+        engine.load(&envelope(1, "on"), NOW).is_err(),
+        "rollback refused"
+    );
     let mut tampered = envelope(3, "on");
     let n = tampered.len();
     tampered[n / 2] ^= 1;
@@ -92,7 +97,11 @@ fn rejections_keep_the_last_good_snapshot_and_contexts_follow_new_ones() {
     assert_eq!(variant(engine.eval(0, &mut ctx, NOW)), 0);
 
     engine.load(&envelope(3, "on"), NOW).expect("newer version");
-    assert_eq!(variant(engine.eval(0, &mut ctx, NOW)), 1, "re-resolved for v3");
+    assert_eq!(
+        variant(engine.eval(0, &mut ctx, NOW)),
+        1,
+        "re-resolved for v3"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -110,5 +119,7 @@ fn eval_all_and_metrics_batches() {
         .expect("a batch");
     assert!(batch.contains("\"checkout\""));
     assert!(!batch.contains("user-secret-1"));
-    assert!(engine.take_metrics("b2".into(), "test".into(), NOW).is_none());
+    assert!(engine
+        .take_metrics("b2".into(), "test".into(), NOW)
+        .is_none());
 }

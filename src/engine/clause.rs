@@ -366,17 +366,18 @@ fn regexes(values: &[Value], ignore_case: bool) -> Result<Box<[regex_lite::Regex
         .collect()
 }
 
-/// Compiles a clause. Errors are `(path suffix, message)` pairs relative to the clause.
+/// Compiles a clause. Errors are `(path, message)` pairs; `path` renders the clause's
+/// location and is only called when there is an error to report.
 pub(crate) fn compile(
     clause: &Clause,
     env: &mut dyn ClauseEnv,
-    path: &str,
+    path: &dyn Fn() -> String,
     depth: usize,
     errors: &mut Vec<(String, String)>,
 ) -> Option<Cond> {
     if depth > MAX_CLAUSE_DEPTH {
         errors.push((
-            path.to_string(),
+            path(),
             format!("clauses nest deeper than {MAX_CLAUSE_DEPTH} levels"),
         ));
         return None;
@@ -395,12 +396,12 @@ pub(crate) fn compile(
         } else {
             "a clause must use exactly one of `all`, `any`, `not`, `segment` or `attr`/`op`/`values`"
         };
-        errors.push((path.to_string(), msg.to_string()));
+        errors.push((path(), msg.to_string()));
         return None;
     }
     if clause.ignore_case && clause.attr.is_none() {
         errors.push((
-            path.to_string(),
+            path(),
             "`ignore_case` belongs on an attribute test".to_string(),
         ));
     }
@@ -408,7 +409,8 @@ pub(crate) fn compile(
         let mut out = Vec::with_capacity(items.len());
         let mut ok = true;
         for (i, c) in items.iter().enumerate() {
-            match compile(c, env, &format!("{path}.{name}[{i}]"), depth + 1, errors) {
+            let child = || format!("{}.{name}[{i}]", path());
+            match compile(c, env, &child, depth + 1, errors) {
                 Some(c) => out.push(c),
                 None => ok = false,
             }
@@ -422,14 +424,14 @@ pub(crate) fn compile(
         return list(items, "any", env, errors).map(Cond::Any);
     }
     if let Some(inner) = &clause.not {
-        return compile(inner, env, &format!("{path}.not"), depth + 1, errors)
+        return compile(inner, env, &|| format!("{}.not", path()), depth + 1, errors)
             .map(|c| Cond::Not(Box::new(c)));
     }
     if let Some(name) = &clause.segment {
         return match env.segment(name) {
             Some(id) => Some(Cond::Segment(id)),
             None => {
-                errors.push((path.to_string(), format!("unknown segment `{name}`")));
+                errors.push((path(), format!("unknown segment `{name}`")));
                 None
             }
         };
@@ -437,7 +439,7 @@ pub(crate) fn compile(
     match compile_test(clause, env) {
         Ok(test) => Some(Cond::Test(test)),
         Err(msg) => {
-            errors.push((path.to_string(), msg));
+            errors.push((path(), msg));
             None
         }
     }

@@ -241,40 +241,44 @@ fn join(issues: &[Issue]) -> String {
 /// when it does not parse: a newer schema may use fields and operators this engine
 /// has never heard of, and those are not typos.
 pub fn parse_document(bytes: &[u8]) -> Result<FlagsDocument, LoadError> {
+    // The fast path tracks no paths; only a document that fails is parsed again to
+    // say where.
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let doc = deserialize_with_path(&mut de).map_err(|message| match foreign_schema(bytes) {
+    let parsed = <FlagsDocument as serde::Deserialize>::deserialize(&mut de).and_then(|doc| {
+        de.end()?;
+        Ok(doc)
+    });
+    parsed.map_err(|plain| match foreign_schema(bytes) {
         Some(schema) => LoadError::UnsupportedSchema(schema),
-        None => LoadError::Parse(message),
-    })?;
-    de.end().map_err(|e| LoadError::Parse(e.to_string()))?;
-    Ok(doc)
+        None => LoadError::Parse(explain_parse_error(bytes, plain)),
+    })
 }
 
-/// Deserialises with the path of the first problem in the message
-/// (`flags[0].rules[1].when: unknown field ...`).
+/// The message for a document that failed to parse, with the path of the problem
+/// (`flags[0].rules[1].when: unknown field ...`) where it can be found.
 #[cfg(not(target_arch = "wasm32"))]
-fn deserialize_with_path(
-    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
-) -> Result<FlagsDocument, String> {
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path.is_empty() || path == "." {
-            inner.to_string()
-        } else {
-            format!("{path}: {inner}")
+fn explain_parse_error(bytes: &[u8], plain: serde_json::Error) -> String {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, FlagsDocument>(&mut de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path.is_empty() || path == "." {
+                inner.to_string()
+            } else {
+                format!("{path}: {inner}")
+            }
         }
-    })
+        Ok(_) => plain.to_string(),
+    }
 }
 
 /// In wasm, plain serde errors (line and column): path tracking re-instantiates every
 /// deserializer and would add tens of kilobytes, while edges only ever receive
 /// payloads the origin or the CLI already validated with paths.
 #[cfg(target_arch = "wasm32")]
-fn deserialize_with_path(
-    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
-) -> Result<FlagsDocument, String> {
-    serde::Deserialize::deserialize(de).map_err(|e: serde_json::Error| e.to_string())
+fn explain_parse_error(_bytes: &[u8], plain: serde_json::Error) -> String {
+    plain.to_string()
 }
 
 /// The document's `schema`, if it is readable and not the one this engine reads.
@@ -332,7 +336,7 @@ impl Issues {
         &mut self,
         clause: &super::model::Clause,
         env: &mut Interner<'_>,
-        path: &str,
+        path: &dyn Fn() -> String,
     ) -> Option<Cond> {
         let mut errors = Vec::new();
         let compiled = clause::compile(clause, env, path, 0, &mut errors);
@@ -424,7 +428,7 @@ impl Snapshot {
 
         let mut segments = Vec::with_capacity(doc.segments.len());
         for (name, clause) in &doc.segments {
-            let compiled = issues.clause(clause, &mut env, &format!("segments[{name}]"));
+            let compiled = issues.clause(clause, &mut env, &|| format!("segments[{name}]"));
             segments.push(compiled);
         }
         check_segment_cycles(&doc.segments, &segments, &mut issues);
@@ -745,7 +749,7 @@ fn compile_flag(
     let access = def
         .access
         .as_ref()
-        .and_then(|c| issues.clause(c, env, &format!("{base}.access")));
+        .and_then(|c| issues.clause(c, env, &|| format!("{base}.access")));
 
     let mut rules = Vec::with_capacity(def.rules.len());
     let mut seen_ids: Vec<&str> = Vec::new();
@@ -761,7 +765,7 @@ fn compile_flag(
             issues.push(format!("{path}.id"), "rule id is used twice in this flag");
         }
         seen_ids.push(&rule.id);
-        let when = issues.clause(&rule.when, env, &format!("{path}.when"));
+        let when = issues.clause(&rule.when, env, &|| format!("{path}.when"));
         let serve = compile_serve(
             &rule.serve,
             def,

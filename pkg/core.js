@@ -197,9 +197,13 @@ export class Engine {
     return this.#table ? this.#table.map((f) => f.key) : [];
   }
 
-  /** Converts a context once; pass the result to evaluations (the fast path). */
+  /**
+   * Converts a context once; pass the result to evaluations (the fast path). The
+   * handle belongs to the caller: it is never evicted from the plain-object cache.
+   */
   context(ctx) {
-    return new Context(this.#handle(ctx));
+    if (ctx instanceof Context) return ctx;
+    return new Context(this.#wasm.context(contextText(ctx)));
   }
 
   #handle(ctx) {
@@ -208,13 +212,7 @@ export class Engine {
     if (typeof ctx !== "object" || Array.isArray(ctx)) return (this.#invalid ??= this.#wasm.context("null"));
     let handle = this.#contexts.get(ctx);
     if (handle === undefined) {
-      let text;
-      try {
-        text = JSON.stringify(ctx);
-      } catch {
-        text = "null"; // cyclic or BigInt: unusable, evaluations report INVALID_CONTEXT
-      }
-      handle = this.#wasm.context(text);
+      handle = this.#wasm.context(contextText(ctx));
       this.#contexts.set(ctx, handle);
       // Free the oldest cached handle once the ring is full, instead of leaving
       // memory to the garbage collector's finalizers.
@@ -267,21 +265,19 @@ export class Engine {
   #details(index, packed, rule, defaultValue) {
     const flag = this.#table[index];
     const variant = packed & 0xffff;
-    const reason = REASONS[(packed >>> 16) & 0xf];
     const error = (packed >>> 20) & 0xf;
-    const details = {
+    const errorCode = error > 0 ? ERROR_CODES[error - 1] : undefined;
+    // One object shape for every result keeps V8's property access monomorphic.
+    return {
       flagKey: flag.key,
       value: variant === NO_VARIANT ? defaultValue : flag.values[variant],
-      reason,
+      variant: variant === NO_VARIANT ? undefined : flag.names[variant],
+      reason: REASONS[(packed >>> 16) & 0xf],
+      ruleId: rule !== NO_RULE && rule >= 0 ? flag.rules[rule] : undefined,
+      errorCode,
+      errorMessage: errorCode === undefined ? undefined : errorMessage(errorCode, flag, rule),
+      flagMetadata: flag.metadata,
     };
-    if (variant !== NO_VARIANT) details.variant = flag.names[variant];
-    if (rule !== NO_RULE && rule >= 0) details.ruleId = flag.rules[rule];
-    if (error > 0) {
-      details.errorCode = ERROR_CODES[error - 1];
-      details.errorMessage = errorMessage(details.errorCode, flag, rule);
-    }
-    details.flagMetadata = flag.metadata;
-    return details;
   }
 
   /**
@@ -302,10 +298,7 @@ export class Engine {
     const flag = this.#table[index];
     if (type !== undefined && flag.type !== type) {
       this.#wasm.recordError(index, TYPE_MISMATCH, handle);
-      return {
-        ...errorDetails(key, defaultValue, "TYPE_MISMATCH", `flag \`${key}\` is a ${flag.type} flag, but a ${type} was requested`),
-        flagMetadata: flag.metadata,
-      };
+      return errorDetails(key, defaultValue, "TYPE_MISMATCH", `flag \`${key}\` is a ${flag.type} flag, but a ${type} was requested`, flag.metadata);
     }
     const packed = this.#wasm.eval(index, handle, this.#now());
     return this.#details(index, packed, this.#wasm.lastRule(), defaultValue);
@@ -361,8 +354,19 @@ export class Engine {
   }
 }
 
-function errorDetails(key, value, code, message) {
-  return { flagKey: key, value, reason: "ERROR", errorCode: code, errorMessage: message, flagMetadata: {} };
+/** A context's JSON text; "null" (INVALID_CONTEXT) for anything but a plain object. */
+function contextText(ctx) {
+  if (ctx === undefined || ctx === null) return "{}";
+  if (typeof ctx !== "object" || Array.isArray(ctx)) return "null";
+  try {
+    return JSON.stringify(ctx);
+  } catch {
+    return "null"; // cyclic or BigInt
+  }
+}
+
+function errorDetails(key, value, code, message, flagMetadata = {}) {
+  return { flagKey: key, value, variant: undefined, reason: "ERROR", ruleId: undefined, errorCode: code, errorMessage: message, flagMetadata };
 }
 
 function errorMessage(code, flag, rule) {

@@ -8,7 +8,7 @@
 //! table it fetched once per snapshot.
 
 use crate::engine::model::AuditEvaluations;
-use crate::engine::{ErrorCode, Outcome, Reason, ResolvedContext};
+use crate::engine::{ErrorCode, Outcome, Reason, ResolvedContext, Snapshot};
 use crate::metrics::{self, Aggregator, BatchMeta, MetricsConfig};
 use crate::snapshot::{Keyring, StalePolicy, Store};
 use serde::{Deserialize, Serialize};
@@ -104,13 +104,18 @@ impl<'a> FlagRow<'a> {
 pub struct Context {
     source: Value,
     resolved: Option<(u64, ResolvedContext)>,
+    unit: UnitFacts,
+    /// Set when the context is unusable (not an object): every evaluation errors.
+    invalid: bool,
+}
+
+/// What metrics and audit events need to know about a context's unit.
+struct UnitFacts {
     unit: Option<String>,
-    unit_hash: Option<u64>,
+    hash: Option<u64>,
     /// Keyed pseudonym of the unit, computed on the first audited evaluation.
     pseudonym: Option<String>,
     dims: Vec<u16>,
-    /// Set when the context is unusable (not an object): every evaluation errors.
-    invalid: bool,
 }
 
 /// The evaluation engine: keyring, last-known-good snapshot, metrics.
@@ -265,12 +270,14 @@ impl Engine {
             dims.push(id);
         }
         Context {
-            unit_hash: unit.as_deref().map(metrics::unit_hash),
-            unit,
-            pseudonym: None,
+            unit: UnitFacts {
+                hash: unit.as_deref().map(metrics::unit_hash),
+                unit,
+                pseudonym: None,
+                dims,
+            },
             source,
             resolved: None,
-            dims,
             invalid,
         }
     }
@@ -287,9 +294,22 @@ impl Engine {
     /// Evaluates flag index `flag` for `ctx` at `now_ms`; returns a packed outcome.
     /// The matched rule's index is then available from `lastRule()`.
     pub fn eval(&mut self, flag: u32, ctx: &mut Context, now_ms: f64) -> u32 {
-        let outcome = self.outcome(flag, ctx, now_ms as i64);
+        let now = now_ms as i64;
+        let blocked = self.prepare(ctx, now);
+        let snapshot = self.store.snapshot();
+        let outcome = evaluate(blocked, snapshot, ctx, flag, now);
         self.last_rule = outcome.rule.map_or(-1, |r| r as i32);
-        self.record(flag, &outcome, ctx, now_ms as i64);
+        if let Some(metrics) = self.metrics.as_mut() {
+            record(
+                metrics,
+                snapshot,
+                &self.audit_key,
+                flag,
+                &outcome,
+                &mut ctx.unit,
+                now,
+            );
+        }
         pack(&outcome)
     }
 
@@ -303,11 +323,24 @@ impl Engine {
     /// index (or `0xFFFFFFFF`), in flag-index order, in one crossing.
     #[wasm_bindgen(js_name = evalAll)]
     pub fn eval_all(&mut self, ctx: &mut Context, now_ms: f64) -> Vec<u32> {
-        let count = self.store.snapshot().map_or(0, |s| s.flags().len());
+        let now = now_ms as i64;
+        let blocked = self.prepare(ctx, now);
+        let snapshot = self.store.snapshot();
+        let count = snapshot.map_or(0, |s| s.flags().len());
         let mut out = Vec::with_capacity(count * 2);
         for flag in 0..count as u32 {
-            let outcome = self.outcome(flag, ctx, now_ms as i64);
-            self.record(flag, &outcome, ctx, now_ms as i64);
+            let outcome = evaluate(blocked, snapshot, ctx, flag, now);
+            if let Some(metrics) = self.metrics.as_mut() {
+                record(
+                    metrics,
+                    snapshot,
+                    &self.audit_key,
+                    flag,
+                    &outcome,
+                    &mut ctx.unit,
+                    now,
+                );
+            }
             out.push(pack(&outcome));
             out.push(outcome.rule.unwrap_or(u32::MAX));
         }
@@ -331,8 +364,8 @@ impl Engine {
                 None,
                 Reason::Error,
                 Some(*code),
-                ctx.unit_hash,
-                &ctx.dims,
+                ctx.unit.hash,
+                &ctx.unit.dims,
             );
         }
     }
@@ -404,58 +437,81 @@ impl Engine {
 }
 
 impl Engine {
-    fn outcome(&self, flag: u32, ctx: &mut Context, now: i64) -> Outcome {
+    /// Resolves `ctx` for the current snapshot; returns the error outcome when no
+    /// evaluation can happen (unusable context, no snapshot, expired under the
+    /// serve-defaults policy).
+    fn prepare(&self, ctx: &mut Context, now: i64) -> Option<Outcome> {
         if ctx.invalid {
-            return Outcome::error(ErrorCode::InvalidContext);
+            return Some(Outcome::error(ErrorCode::InvalidContext));
         }
-        let Some(snapshot) = self.store.snapshot() else {
-            return Outcome::error(ErrorCode::ProviderNotReady);
-        };
+        if self.store.snapshot().is_none() {
+            return Some(Outcome::error(ErrorCode::ProviderNotReady));
+        }
         if self.store.serving_defaults(now) {
-            return Outcome::error(ErrorCode::General);
+            return Some(Outcome::error(ErrorCode::General));
         }
         match resolve(&self.store, ctx) {
-            Some(resolved) => snapshot.evaluate(flag, resolved, now),
-            None => Outcome::error(ErrorCode::InvalidContext),
+            Some(_) => None,
+            None => Some(Outcome::error(ErrorCode::InvalidContext)),
         }
     }
+}
 
-    fn record(&mut self, flag: u32, outcome: &Outcome, ctx: &mut Context, now: i64) {
-        let Some(metrics) = self.metrics.as_mut() else {
-            return;
-        };
-        metrics.record(
+/// Evaluates one flag once [`Engine::prepare`] has run.
+#[inline]
+fn evaluate(
+    blocked: Option<Outcome>,
+    snapshot: Option<&Snapshot>,
+    ctx: &Context,
+    flag: u32,
+    now: i64,
+) -> Outcome {
+    match (blocked, snapshot, &ctx.resolved) {
+        (None, Some(snapshot), Some((_, resolved))) => snapshot.evaluate(flag, resolved, now),
+        (Some(outcome), _, _) => outcome,
+        _ => Outcome::error(ErrorCode::InvalidContext),
+    }
+}
+
+/// Counts an evaluation, and emits its audit event when the flag audits it.
+fn record(
+    metrics: &mut Aggregator,
+    snapshot: Option<&Snapshot>,
+    audit_key: &[u8],
+    flag: u32,
+    outcome: &Outcome,
+    unit: &mut UnitFacts,
+    now: i64,
+) {
+    metrics.record(
+        flag,
+        outcome.variant,
+        outcome.reason,
+        outcome.error,
+        unit.hash,
+        &unit.dims,
+    );
+    let audited = snapshot
+        .and_then(|s| s.flag(flag))
+        .is_some_and(|f| match f.audit_evaluations {
+            AuditEvaluations::All => true,
+            AuditEvaluations::Denied => outcome.reason == Reason::Denied,
+            AuditEvaluations::None => false,
+        });
+    if audited {
+        if unit.pseudonym.is_none() {
+            unit.pseudonym = unit
+                .unit
+                .as_deref()
+                .map(|u| metrics::pseudonym(audit_key, u));
+        }
+        metrics.audit(
             flag,
             outcome.variant,
             outcome.reason,
-            outcome.error,
-            ctx.unit_hash,
-            &ctx.dims,
+            unit.pseudonym.clone(),
+            now,
         );
-        let audited = self
-            .store
-            .snapshot()
-            .and_then(|s| s.flag(flag))
-            .is_some_and(|f| match f.audit_evaluations {
-                AuditEvaluations::All => true,
-                AuditEvaluations::Denied => outcome.reason == Reason::Denied,
-                AuditEvaluations::None => false,
-            });
-        if audited {
-            if ctx.pseudonym.is_none() {
-                ctx.pseudonym = ctx
-                    .unit
-                    .as_deref()
-                    .map(|u| metrics::pseudonym(&self.audit_key, u));
-            }
-            metrics.audit(
-                flag,
-                outcome.variant,
-                outcome.reason,
-                ctx.pseudonym.clone(),
-                now,
-            );
-        }
     }
 }
 

@@ -31,7 +31,7 @@ test("details carry reason, variant, rule id, metadata and error codes", () => {
   const beta = engine.evaluate("new-checkout", { targetingKey: "u1", plan: "beta" }, false);
   assert.deepEqual(beta, {
     flagKey: "new-checkout", value: true, variant: "on", reason: "TARGETING_MATCH", ruleId: "beta",
-    flagMetadata: { team: "payments" },
+    errorCode: undefined, errorMessage: undefined, flagMetadata: { team: "payments" },
   });
   assert.equal(engine.evaluate("new-checkout", { targetingKey: "u1" }, false).reason, "DEFAULT");
   assert.equal(engine.evaluate("banner-text", {}, "").reason, "STATIC");
@@ -76,6 +76,15 @@ test("splits are deterministic per unit and a context handle equals a plain obje
     if (plain) on++;
   }
   assert.ok(on > 900 && on < 1100, `50% split gave ${on}/2000`);
+});
+
+test("explicit context handles survive the plain-object cache's evictions", () => {
+  const engine = loaded();
+  const handle = engine.context({ targetingKey: "u1", plan: "beta" });
+  for (let i = 0; i < 1000; i++) engine.boolean("new-checkout", { targetingKey: `u${i}` }, false);
+  assert.equal(engine.boolean("new-checkout", handle, false), true);
+  assert.equal(engine.evaluateAll(handle)["new-checkout"].ruleId, "beta");
+  assert.equal(engine.context(handle), handle);
 });
 
 test("evaluateAll returns every flag in one call", () => {

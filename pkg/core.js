@@ -110,8 +110,11 @@ export class Context {
 export class Engine {
   #wasm;
   #now;
+  /** Per flag index, its row (key, type, variant names and values...), fetched on first use. */
   #table = null;
+  /** Flag key → index (-1 for keys the snapshot lacks), filled on first use. */
   #index = new Map();
+  #complete = false;
   #contexts = new WeakMap();
   /** Plain objects with a cached handle, oldest first: bounds wasm memory. */
   #recent = [];
@@ -168,15 +171,9 @@ export class Engine {
     } catch (e) {
       rethrow(e);
     }
-    this.#table = JSON.parse(this.#wasm.flagTable()).map((f) => ({
-      key: f.key,
-      type: f.type,
-      names: f.variants.map(([name]) => name),
-      values: f.variants.map(([, value]) => deepFreeze(value)),
-      rules: f.rules,
-      metadata: deepFreeze(f.metadata ?? {}),
-    }));
-    this.#index = new Map(this.#table.map((f, i) => [f.key, i]));
+    this.#table = new Array(info.flags);
+    this.#index = new Map();
+    this.#complete = false;
     return info;
   }
 
@@ -194,7 +191,33 @@ export class Engine {
   }
   /** Keys of the loaded flags. */
   get flagKeys() {
-    return this.#table ? this.#table.map((f) => f.key) : [];
+    return this.#table ? this.#rows().map((f) => f.key) : [];
+  }
+
+  /** The index of `key` in the loaded snapshot, or -1. */
+  #lookup(key) {
+    let index = this.#index.get(key);
+    if (index === undefined) {
+      index = this.#wasm.flagIndex(key);
+      if (this.#index.size < 100_000) this.#index.set(key, index);
+    }
+    return index;
+  }
+
+  /** The row of flag `index`, fetched from wasm the first time. */
+  #row(index) {
+    return (this.#table[index] ??= toRow(JSON.parse(this.#wasm.flagRow(index))));
+  }
+
+  /** Every row (one crossing for the whole table, the first time). */
+  #rows() {
+    if (!this.#complete) {
+      JSON.parse(this.#wasm.flagTable()).forEach((f, i) => {
+        this.#table[i] ??= toRow(f);
+      });
+      this.#complete = true;
+    }
+    return this.#table;
   }
 
   /**
@@ -230,12 +253,13 @@ export class Engine {
   }
 
   #value(key, ctx, defaultValue, type) {
-    const index = this.#index.get(key);
-    if (index === undefined) {
-      if (this.#table !== null) this.#wasm.recordUnknown(key);
+    if (this.#table === null) return defaultValue;
+    const index = this.#lookup(key);
+    if (index < 0) {
+      this.#wasm.recordUnknown(key);
       return defaultValue;
     }
-    const flag = this.#table[index];
+    const flag = this.#row(index);
     const handle = this.#handle(ctx);
     if (flag.type !== type) {
       this.#wasm.recordError(index, TYPE_MISMATCH, handle);
@@ -263,7 +287,7 @@ export class Engine {
   }
 
   #details(index, packed, rule, defaultValue) {
-    const flag = this.#table[index];
+    const flag = this.#row(index);
     const variant = packed & 0xffff;
     const error = (packed >>> 20) & 0xf;
     const errorCode = error > 0 ? ERROR_CODES[error - 1] : undefined;
@@ -289,13 +313,13 @@ export class Engine {
     if (this.#table === null) {
       return errorDetails(key, defaultValue, "PROVIDER_NOT_READY", "no snapshot has been loaded yet");
     }
-    const index = this.#index.get(key);
-    if (index === undefined) {
+    const index = this.#lookup(key);
+    if (index < 0) {
       this.#wasm.recordUnknown(key);
       return errorDetails(key, defaultValue, "FLAG_NOT_FOUND", `flag \`${key}\` is not in snapshot version ${this.version}`);
     }
     const handle = this.#handle(ctx);
-    const flag = this.#table[index];
+    const flag = this.#row(index);
     if (type !== undefined && flag.type !== type) {
       this.#wasm.recordError(index, TYPE_MISMATCH, handle);
       return errorDetails(key, defaultValue, "TYPE_MISMATCH", `flag \`${key}\` is a ${flag.type} flag, but a ${type} was requested`, flag.metadata);
@@ -308,9 +332,10 @@ export class Engine {
   evaluateAll(ctx) {
     const out = {};
     if (this.#table === null) return out;
+    const rows = this.#rows();
     const results = this.#wasm.evalAll(this.#handle(ctx), this.#now());
-    for (let i = 0; i < this.#table.length; i++) {
-      out[this.#table[i].key] = this.#details(i, results[2 * i], results[2 * i + 1], null);
+    for (let i = 0; i < rows.length; i++) {
+      out[rows[i].key] = this.#details(i, results[2 * i], results[2 * i + 1], null);
     }
     return out;
   }
@@ -363,6 +388,18 @@ function contextText(ctx) {
   } catch {
     return "null"; // cyclic or BigInt
   }
+}
+
+/** A flag-table row as the glue keeps it: values frozen, since they are shared. */
+function toRow(f) {
+  return {
+    key: f.key,
+    type: f.type,
+    names: f.variants.map(([name]) => name),
+    values: f.variants.map(([, value]) => deepFreeze(value)),
+    rules: f.rules,
+    metadata: deepFreeze(f.metadata ?? {}),
+  };
 }
 
 function errorDetails(key, value, code, message, flagMetadata = {}) {

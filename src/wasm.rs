@@ -245,6 +245,14 @@ impl Engine {
         serde_json::to_string(&table).unwrap_or_else(|_| "[]".into())
     }
 
+    /// One row of the flag table as JSON (the glue fetches rows on first use), or
+    /// `undefined` for an index out of range.
+    #[wasm_bindgen(js_name = flagRow)]
+    pub fn flag_row(&self, flag: u32) -> Option<String> {
+        let row = FlagRow::new(self.store.snapshot()?.flag(flag)?);
+        serde_json::to_string(&row).ok()
+    }
+
     /// Creates a context handle from the context's JSON text.
     pub fn context(&mut self, context_json: &str) -> Context {
         let (source, invalid) = match serde_json::from_str::<Value>(context_json) {

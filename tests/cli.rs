@@ -1,0 +1,471 @@
+//! The `vexil` binary end to end: keys, validation, signing, verification,
+//! evaluation, and clear errors for bad input.
+#![cfg(not(target_arch = "wasm32"))]
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh working directory per test.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let dir = std::env::temp_dir().join(format!("vexil-cli-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    fn vexil(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_vexil"))
+            .args(args)
+            .current_dir(&self.0)
+            .output()
+            .expect("runs")
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails(out: &Output, code: i32, fragment: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert!(
+        stderr.contains(fragment),
+        "stderr should mention `{fragment}`: {stderr}"
+    );
+}
+
+/// Keys plus a signed snapshot of both seed examples in `dir`.
+fn signed(dir: &Dir) {
+    ok(&dir.vexil(&[
+        "keys",
+        "generate",
+        "--id",
+        "k1",
+        "--out-private",
+        "key.json",
+        "--out-public",
+        "keys.json",
+    ]));
+    ok(&dir.vexil(&[
+        "snapshot",
+        "build",
+        &example("finance-flags.json"),
+        &example("healthcare-flags.json"),
+        "--env",
+        "production",
+        "--version",
+        "7",
+        "--issued-at",
+        "2026-11-24T00:00:00Z",
+        "--expires-in",
+        "24h",
+        "--key",
+        "key.json",
+        "--out",
+        "snapshot.json",
+    ]));
+}
+
+#[test]
+fn keys_generate_writes_a_private_file_only_its_owner_reads() {
+    let dir = Dir::new("keys");
+    let out = ok(&dir.vexil(&[
+        "keys",
+        "generate",
+        "--id",
+        "k1",
+        "--out-private",
+        "key.json",
+        "--out-public",
+        "keys.json",
+    ]));
+    assert!(out.contains("generated key `k1`"));
+    let keyring: Value =
+        serde_json::from_str(&fs::read_to_string(dir.path("keys.json")).unwrap()).unwrap();
+    assert!(keyring["k1"].is_string());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(dir.path("key.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    fails(
+        &dir.vexil(&[
+            "keys",
+            "generate",
+            "--id",
+            "k1",
+            "--out-private",
+            "key.json",
+            "--out-public",
+            "keys.json",
+        ]),
+        1,
+        "already exists",
+    );
+    ok(&dir.vexil(&[
+        "keys",
+        "generate",
+        "--id",
+        "k1",
+        "--out-private",
+        "key.json",
+        "--out-public",
+        "keys.json",
+        "--force",
+    ]));
+}
+
+#[test]
+fn flags_validate_lists_every_problem_with_its_path() {
+    let dir = Dir::new("validate");
+    let out = ok(&dir.vexil(&[
+        "flags",
+        "validate",
+        &example("finance-flags.json"),
+        &example("healthcare-flags.json"),
+        &example("flags.yaml"),
+    ]));
+    assert!(out.starts_with("ok: "), "{out}");
+    fs::write(dir.path("bad.json"), r#"{"flags": [
+        {"key": "a", "variants": {"on": true}, "off_variant": "off", "fallthrough": {"variant": "on"}},
+        {"key": "b", "variants": {"on": true, "off": false}, "off_variant": "off",
+         "fallthrough": {"rollout": {"weights": {"on": 60, "off": 30}}}}]}"#).unwrap();
+    let out = dir.vexil(&["flags", "validate", "bad.json"]);
+    fails(&out, 1, "2 problems");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("flags[a].off_variant: unknown variant `off`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("flags[b].fallthrough.rollout.weights: weights sum to 90"),
+        "{stderr}"
+    );
+    fs::write(dir.path("typo.json"), r#"{"flags": [{"key": "a", "variants": {"on": true}, "off_variant": "on",
+        "rules": [{"id": "r", "when": {"attr": "x", "op": "eq", "value": [1]}, "serve": {"variant": "on"}}],
+        "fallthrough": {"variant": "on"}}]}"#).unwrap();
+    fails(
+        &dir.vexil(&["flags", "validate", "typo.json"]),
+        1,
+        "flags[0].rules[0].when: unknown field `value`",
+    );
+    fails(
+        &dir.vexil(&["flags", "validate", "missing.json"]),
+        1,
+        "cannot read missing.json",
+    );
+    fs::write(dir.path("broken.yaml"), "flags: [\n").unwrap();
+    fails(
+        &dir.vexil(&["flags", "validate", "broken.yaml"]),
+        1,
+        "not valid YAML",
+    );
+}
+
+#[test]
+fn build_verify_and_eval() {
+    let dir = Dir::new("build");
+    signed(&dir);
+    let out = ok(&dir.vexil(&[
+        "snapshot",
+        "verify",
+        "snapshot.json",
+        "--keys",
+        "keys.json",
+        "--now",
+        "2026-11-24T06:00:00Z",
+    ]));
+    assert!(
+        out.contains("`production` v7 signed by `k1`, 6 flags"),
+        "{out}"
+    );
+    assert!(!out.contains("stale"));
+
+    let eval = |args: &[&str]| -> Value {
+        let mut all = vec![
+            "eval",
+            "snapshot.json",
+            "--keys",
+            "keys.json",
+            "--now",
+            "2026-11-24T06:00:00Z",
+        ];
+        all.extend_from_slice(args);
+        serde_json::from_str(&ok(&dir.vexil(&all))).unwrap()
+    };
+    let trader = r#"{"targetingKey": "acct-27", "segments": ["institutional"], "account_tier": "institutional",
+        "experience_level": "expert", "risk_tolerance": "high", "market_data": {"gateway_version": "3.2.0"}}"#;
+    let d = eval(&[
+        "--flag",
+        "enhanced-order-routing-v2",
+        "--context",
+        trader,
+        "--default",
+        "false",
+    ]);
+    assert_eq!(
+        (
+            d["value"].clone(),
+            d["variant"].clone(),
+            d["reason"].clone(),
+            d["rule_id"].clone()
+        ),
+        (
+            Value::Bool(true),
+            "on".into(),
+            "SPLIT".into(),
+            "pros".into()
+        )
+    );
+
+    fs::write(dir.path("ctx.json"), r#"{"targetingKey": "acct-2"}"#).unwrap();
+    let all = eval(&["--context-file", "ctx.json"]);
+    assert_eq!(all.as_object().unwrap().len(), 6);
+    assert_eq!(
+        all["enhanced-order-routing-v2"]["reason"],
+        "PREREQUISITE_FAILED"
+    );
+    assert_eq!(all["legacy-order-routing"]["reason"], "EXCLUDED");
+
+    let d = eval(&[
+        "--flag",
+        "market-data-v3",
+        "--type",
+        "string",
+        "--default",
+        "\"x\"",
+    ]);
+    assert_eq!(
+        (d["value"].clone(), d["error_code"].clone()),
+        ("x".into(), "TYPE_MISMATCH".into())
+    );
+    let d = eval(&["--flag", "nope", "--context", "{}"]);
+    assert_eq!(d["error_code"], "FLAG_NOT_FOUND");
+    let d = eval(&[
+        "--flag",
+        "market-data-v3",
+        "--context",
+        "[1, 2]",
+        "--default",
+        "false",
+    ]);
+    assert_eq!(
+        (d["value"].clone(), d["error_code"].clone()),
+        (Value::Bool(false), "INVALID_CONTEXT".into())
+    );
+
+    // After expiry the snapshot is refused on arrival.
+    let out = dir.vexil(&[
+        "snapshot",
+        "verify",
+        "snapshot.json",
+        "--keys",
+        "keys.json",
+        "--now",
+        "2026-11-26T00:00:00Z",
+    ]);
+    fails(&out, 1, "EXPIRED");
+}
+
+#[test]
+fn yaml_files_build_and_duplicate_segments_are_refused() {
+    let dir = Dir::new("yaml");
+    ok(&dir.vexil(&[
+        "keys",
+        "generate",
+        "--id",
+        "k1",
+        "--out-private",
+        "key.json",
+        "--out-public",
+        "keys.json",
+    ]));
+    let out = ok(&dir.vexil(&[
+        "snapshot",
+        "build",
+        &example("flags.yaml"),
+        "--env",
+        "dev",
+        "--version",
+        "1",
+        "--key",
+        "key.json",
+        "--out",
+        "s.json",
+    ]));
+    assert!(out.contains("for `dev`"), "{out}");
+    ok(&dir.vexil(&["snapshot", "verify", "s.json", "--keys", "keys.json"]));
+    let out = dir.vexil(&[
+        "snapshot",
+        "build",
+        &example("finance-flags.json"),
+        &example("finance-flags.json"),
+        "--env",
+        "dev",
+        "--version",
+        "2",
+        "--key",
+        "key.json",
+        "--out",
+        "s2.json",
+    ]);
+    fails(&out, 1, "is defined in both");
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = Dir::new("errors");
+    signed(&dir);
+    let base = [
+        "eval",
+        "snapshot.json",
+        "--keys",
+        "keys.json",
+        "--now",
+        "2026-11-24T06:00:00Z",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        dir.vexil(&args)
+    };
+    fails(
+        &with(&["--context", "{oops"]),
+        1,
+        "the context is not valid JSON",
+    );
+    fails(
+        &with(&["--default", "text"]),
+        1,
+        "--default is not valid JSON",
+    );
+    fails(
+        &dir.vexil(&["eval", "snapshot.json", "--keys", "missing.json"]),
+        1,
+        "cannot read missing.json",
+    );
+    fs::write(dir.path("notkeys.json"), "[]").unwrap();
+    fails(
+        &dir.vexil(&["eval", "snapshot.json", "--keys", "notkeys.json"]),
+        1,
+        "is not a keyring",
+    );
+    fails(
+        &dir.vexil(&[
+            "snapshot",
+            "verify",
+            "snapshot.json",
+            "--keys",
+            "keys.json",
+            "--now",
+            "yesterday",
+        ]),
+        1,
+        "not an RFC 3339 time",
+    );
+    fails(
+        &dir.vexil(&[
+            "snapshot",
+            "build",
+            &example("flags.yaml"),
+            "--env",
+            "dev",
+            "--version",
+            "1",
+            "--expires-in",
+            "soon",
+            "--key",
+            "key.json",
+            "--out",
+            "x.json",
+        ]),
+        2,
+        "not a duration",
+    );
+    fails(
+        &dir.vexil(&["snapshot", "frobnicate"]),
+        2,
+        "unrecognized subcommand",
+    );
+
+    // A snapshot modified after signing.
+    let mut env: Value =
+        serde_json::from_str(&fs::read_to_string(dir.path("snapshot.json")).unwrap()).unwrap();
+    env["key_id"] = "k2".into();
+    fs::write(dir.path("other-key.json"), env.to_string()).unwrap();
+    fails(
+        &dir.vexil(&[
+            "snapshot",
+            "verify",
+            "other-key.json",
+            "--keys",
+            "keys.json",
+        ]),
+        1,
+        "UNKNOWN_KEY",
+    );
+    let text = fs::read_to_string(dir.path("snapshot.json")).unwrap();
+    let mut env: Value = serde_json::from_str(&text).unwrap();
+    let payload = env["payload"].as_str().unwrap().to_string();
+    let tampered = format!(
+        "{}{}",
+        &payload[..payload.len() - 8],
+        if &payload[payload.len() - 8..payload.len() - 7] == "A" {
+            "B"
+        } else {
+            "A"
+        }
+    ) + &payload[payload.len() - 7..];
+    env["payload"] = tampered.into();
+    fs::write(dir.path("tampered.json"), env.to_string()).unwrap();
+    fails(
+        &dir.vexil(&["snapshot", "verify", "tampered.json", "--keys", "keys.json"]),
+        1,
+        "BAD_SIGNATURE",
+    );
+    fails(
+        &dir.vexil(&[
+            "snapshot",
+            "verify",
+            "tampered.json",
+            "--keys",
+            "keys.json",
+            "--env",
+            "staging",
+        ]),
+        1,
+        "BAD_SIGNATURE",
+    );
+}

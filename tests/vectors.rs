@@ -178,19 +178,7 @@ fn evaluate(
     expected: Option<ValueType>,
     now_ms: i64,
 ) -> Details {
-    match snap.resolve_context(ctx) {
-        Ok(resolved) => snap.details(flag, &resolved, default, expected, now_ms),
-        Err(e) => Details {
-            flag_key: flag.to_string(),
-            value: default,
-            variant: None,
-            reason: Reason::Error,
-            rule_id: None,
-            error_code: Some(ErrorCode::InvalidContext),
-            error_message: Some(e.to_string()),
-            flag_metadata: Default::default(),
-        },
-    }
+    snap.details_for_context(flag, ctx, default, expected, now_ms)
 }
 
 #[test]

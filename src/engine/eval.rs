@@ -196,7 +196,40 @@ pub struct Details {
     pub flag_metadata: BTreeMap<String, Value>,
 }
 
+impl Details {
+    /// The caller's default, returned because of `code`.
+    pub fn error(key: &str, default: Value, code: ErrorCode, message: String) -> Details {
+        Details {
+            flag_key: key.to_string(),
+            value: default,
+            variant: None,
+            reason: Reason::Error,
+            rule_id: None,
+            error_code: Some(code),
+            error_message: Some(message),
+            flag_metadata: BTreeMap::new(),
+        }
+    }
+}
+
 impl Snapshot {
+    /// [`Snapshot::details`] for a caller's raw JSON context: a context that is not
+    /// an object gives the default with `INVALID_CONTEXT`. For one-off evaluations
+    /// (the CLI, previews); evaluating many flags should resolve the context once.
+    pub fn details_for_context(
+        &self,
+        key: &str,
+        ctx: &Value,
+        default: Value,
+        expected: Option<ValueType>,
+        now_ms: i64,
+    ) -> Details {
+        match self.resolve_context(ctx) {
+            Ok(resolved) => self.details(key, &resolved, default, expected, now_ms),
+            Err(e) => Details::error(key, default, ErrorCode::InvalidContext, e.to_string()),
+        }
+    }
+
     /// Evaluates flag `id` for `ctx` at `now_ms` (epoch milliseconds).
     #[inline]
     pub fn evaluate(&self, id: FlagId, ctx: &ResolvedContext, now_ms: i64) -> Outcome {

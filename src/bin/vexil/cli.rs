@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vexil::engine::time::{format_rfc3339_ms, parse_rfc3339_ms};
-use vexil::engine::{parse_document, Details, ErrorCode, LoadError, Reason, Snapshot, ValueType};
+use vexil::engine::{parse_document, Details, LoadError, Snapshot, ValueType};
 use vexil::snapshot::{sign, Keyring, PrivateKeyFile, StalePolicy, Store};
 
 #[derive(Parser)]
@@ -516,25 +516,10 @@ fn eval(args: EvalArgs) -> Result<i32> {
         Some(key) => vec![key.clone()],
         None => snapshot.flags().iter().map(|f| f.key.to_string()).collect(),
     };
-    let results: Vec<Details> = match snapshot.resolve_context(&context) {
-        Ok(resolved) => keys
-            .iter()
-            .map(|k| snapshot.details(k, &resolved, default.clone(), expected, now))
-            .collect(),
-        Err(e) => keys
-            .iter()
-            .map(|k| Details {
-                flag_key: k.clone(),
-                value: default.clone(),
-                variant: None,
-                reason: Reason::Error,
-                rule_id: None,
-                error_code: Some(ErrorCode::InvalidContext),
-                error_message: Some(e.to_string()),
-                flag_metadata: Default::default(),
-            })
-            .collect(),
-    };
+    let results: Vec<Details> = keys
+        .iter()
+        .map(|k| snapshot.details_for_context(k, &context, default.clone(), expected, now))
+        .collect();
     let output = if args.flag.is_some() {
         serde_json::to_value(&results[0])?
     } else {

@@ -13,10 +13,14 @@ WASM_OUT := pkg/wasm/vexil_bg.wasm
 # externref table, which breaks loading.
 WASM_OPT := node_modules/.bin/wasm-opt
 
-.PHONY: setup wasm build test test-rust test-wasm test-js demo bench lint clean
+.PHONY: setup setup-browser wasm build test test-rust test-wasm test-js demo bench lint clean
 
 setup:
 	@bash scripts/setup.sh
+
+# Tests also need Chromium (Debian's package) for the browser tests.
+setup-browser:
+	@bash scripts/setup.sh --browser
 
 # The wasm module: size-optimised build, bindings, then wasm-opt (which also strips).
 wasm: setup
@@ -34,11 +38,11 @@ test-rust: setup
 test-wasm: setup
 	$(CARGO) test --target $(WASM_TARGET) --test wasm
 
-test-js: wasm
+test-js: wasm setup-browser
 	node --test pkg/test/*.test.js
 
 # Rust first, then wasm-bindgen tests, then the JS runner, whose summary ends the output.
-test: wasm
+test: wasm setup-browser
 	$(CARGO) test --quiet
 	$(CARGO) test --target $(WASM_TARGET) --test wasm
 	node --test pkg/test/*.test.js

@@ -24,14 +24,9 @@ const NO_VARIANT: u32 = 0xFFFF;
 /// [`ErrorCode::ALL`] plus one (0 = no error).
 fn pack(outcome: &Outcome) -> u32 {
     let variant = outcome.variant.map_or(NO_VARIANT, u32::from);
-    let reason = Reason::ALL
-        .iter()
-        .position(|r| *r == outcome.reason)
-        .unwrap_or(0) as u32;
-    let error = outcome
-        .error
-        .and_then(|e| ErrorCode::ALL.iter().position(|c| *c == e))
-        .map_or(0, |i| i as u32 + 1);
+    // Discriminants follow the order of `Reason::ALL` and `ErrorCode::ALL`.
+    let reason = outcome.reason as u32;
+    let error = outcome.error.map_or(0, |e| e as u32 + 1);
     variant | (reason << 16) | (error << 20)
 }
 

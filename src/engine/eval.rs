@@ -408,3 +408,21 @@ fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adapters (the wasm packing, metrics tables) index by discriminant.
+    #[test]
+    fn discriminants_follow_the_all_lists() {
+        for (i, r) in Reason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i);
+            assert_eq!(Reason::parse(r.as_str()), Some(*r));
+        }
+        for (i, c) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+            assert_eq!(ErrorCode::parse(c.as_str()), Some(*c));
+        }
+    }
+}

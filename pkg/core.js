@@ -325,7 +325,8 @@ export class Engine {
       return errorDetails(key, defaultValue, "TYPE_MISMATCH", `flag \`${key}\` is a ${flag.type} flag, but a ${type} was requested`, flag.metadata);
     }
     const packed = this.#wasm.eval(index, handle, this.#now());
-    return this.#details(index, packed, this.#wasm.lastRule(), defaultValue);
+    const rule = packed >>> 24;
+    return this.#details(index, packed, rule === 255 ? this.#wasm.lastRule() : rule - 1, defaultValue);
   }
 
   /** Evaluates every flag for `ctx` in one call: `{key: details}` (defaults are null). */

@@ -27,13 +27,15 @@ const NO_VARIANT: u32 = 0xFFFF;
 
 /// Packs an outcome: bits 0–15 variant index (`0xFFFF` = default), bits 16–19 the
 /// reason's index in [`Reason::ALL`], bits 20–23 the error code's index in
-/// [`ErrorCode::ALL`] plus one (0 = no error).
+/// [`ErrorCode::ALL`] plus one (0 = no error), bits 24–31 the rule index plus one
+/// (0 = no rule, 255 = index too large: ask `lastRule()`).
 fn pack(outcome: &Outcome) -> u32 {
     let variant = outcome.variant.map_or(NO_VARIANT, u32::from);
     // Discriminants follow the order of `Reason::ALL` and `ErrorCode::ALL`.
     let reason = outcome.reason as u32;
     let error = outcome.error.map_or(0, |e| e as u32 + 1);
-    variant | (reason << 16) | (error << 20)
+    let rule = outcome.rule.map_or(0, |r| (r + 1).min(255));
+    variant | (reason << 16) | (error << 20) | (rule << 24)
 }
 
 #[derive(Deserialize)]

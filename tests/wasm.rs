@@ -61,11 +61,13 @@ fn loads_and_evaluates_with_packed_outcomes() {
     assert_eq!(error(packed), 0);
     assert_eq!(variant(packed), 1, "variants sort by name: off=0, on=1");
     assert_eq!(reason(packed), 1, "TARGETING_MATCH");
+    assert_eq!(packed >> 24, 1, "rule index 0, plus one");
     assert_eq!(engine.last_rule(), 0);
 
     let mut other = engine.context(r#"{"targetingKey":"u1","plan":"free"}"#);
     let packed = engine.eval(0, &mut other, NOW);
     assert_eq!((variant(packed), reason(packed)), (0, 3), "off by DEFAULT");
+    assert_eq!(packed >> 24, 0, "no rule");
     assert_eq!(engine.last_rule(), -1);
 
     let mut no_key = engine.context(r#"{"plan":"pro"}"#);

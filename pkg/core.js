@@ -81,6 +81,37 @@ export function isPrivate(path, patterns) {
 }
 
 /**
+ * Converted handles of the most recent plain-object contexts. Bounded: the oldest
+ * handle is freed explicitly when a new one arrives, rather than left to the garbage
+ * collector's finalizers.
+ */
+class ContextCache {
+  #byObject = new WeakMap();
+  #ring;
+  #next = 0;
+
+  constructor(size) {
+    this.#ring = new Array(size);
+  }
+
+  get(ctx, create) {
+    let handle = this.#byObject.get(ctx);
+    if (handle === undefined) {
+      handle = create();
+      const evicted = this.#ring[this.#next];
+      if (evicted !== undefined) {
+        this.#byObject.delete(evicted.ctx);
+        evicted.handle.free();
+      }
+      this.#ring[this.#next] = { ctx, handle };
+      this.#next = (this.#next + 1) % this.#ring.length;
+      this.#byObject.set(ctx, handle);
+    }
+    return handle;
+  }
+}
+
+/**
  * A context converted once for many evaluations. Create it with `engine.context(ctx)`;
  * don't mutate the object you built it from (the conversion is a snapshot of it).
  */
@@ -115,11 +146,7 @@ export class Engine {
   /** Flag key → index (-1 for keys the snapshot lacks), filled on first use. */
   #index = new Map();
   #complete = false;
-  #contexts = new WeakMap();
-  /** Plain objects with a cached handle, oldest first: bounds wasm memory. */
-  #recent = [];
-  #recentHandles = [];
-  #recentNext = 0;
+  #contexts = new ContextCache(CONTEXT_CACHE_SIZE);
   #empty = null;
   #invalid = null;
 
@@ -233,23 +260,7 @@ export class Engine {
     if (ctx instanceof Context) return Context.handle(ctx);
     if (ctx === undefined || ctx === null) return (this.#empty ??= this.#wasm.context("{}"));
     if (typeof ctx !== "object" || Array.isArray(ctx)) return (this.#invalid ??= this.#wasm.context("null"));
-    let handle = this.#contexts.get(ctx);
-    if (handle === undefined) {
-      handle = this.#wasm.context(contextText(ctx));
-      this.#contexts.set(ctx, handle);
-      // Free the oldest cached handle once the ring is full, instead of leaving
-      // memory to the garbage collector's finalizers.
-      const evicted = this.#recent[this.#recentNext];
-      if (evicted !== undefined) {
-        this.#contexts.delete(evicted);
-      }
-      const evictedHandle = this.#recentHandles[this.#recentNext];
-      evictedHandle?.free();
-      this.#recent[this.#recentNext] = ctx;
-      this.#recentHandles[this.#recentNext] = handle;
-      this.#recentNext = (this.#recentNext + 1) % CONTEXT_CACHE_SIZE;
-    }
-    return handle;
+    return this.#contexts.get(ctx, () => this.#wasm.context(contextText(ctx)));
   }
 
   #value(key, ctx, defaultValue, type) {

@@ -469,3 +469,45 @@ fn bad_input_gets_clear_errors() {
         "BAD_SIGNATURE",
     );
 }
+
+#[test]
+fn rollout_weights_keep_their_written_order_in_the_signed_payload() {
+    use base64::Engine as _;
+    let dir = Dir::new("order");
+    ok(&dir.vexil(&[
+        "keys",
+        "generate",
+        "--id",
+        "k1",
+        "--out-private",
+        "key.json",
+        "--out-public",
+        "keys.json",
+    ]));
+    fs::write(
+        dir.path("flags.yaml"),
+        "flags:\n  - key: split\n    variants: {z: 1, a: 2}\n    off_variant: z\n    \
+         fallthrough: {rollout: {weights: {z: 10, a: 90}}}\n",
+    )
+    .unwrap();
+    ok(&dir.vexil(&[
+        "snapshot",
+        "build",
+        "flags.yaml",
+        "--env",
+        "dev",
+        "--version",
+        "1",
+        "--key",
+        "key.json",
+        "--out",
+        "s.json",
+    ]));
+    let env: Value =
+        serde_json::from_str(&fs::read_to_string(dir.path("s.json")).unwrap()).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(env["payload"].as_str().unwrap())
+        .unwrap();
+    let text = String::from_utf8(payload).unwrap();
+    assert!(text.contains(r#""weights":{"z":10,"a":90}"#), "{text}");
+}

@@ -20,6 +20,19 @@ impl Dir {
     fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
+    /// `vexil keys generate`: `key.json` (private) and `keys.json` (keyring).
+    fn keygen(&self) -> String {
+        ok(&self.vexil(&[
+            "keys",
+            "generate",
+            "--id",
+            "k1",
+            "--out-private",
+            "key.json",
+            "--out-public",
+            "keys.json",
+        ]))
+    }
     fn vexil(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_vexil"))
             .args(args)
@@ -64,16 +77,7 @@ fn fails(out: &Output, code: i32, fragment: &str) {
 
 /// Keys plus a signed snapshot of both seed examples in `dir`.
 fn signed(dir: &Dir) {
-    ok(&dir.vexil(&[
-        "keys",
-        "generate",
-        "--id",
-        "k1",
-        "--out-private",
-        "key.json",
-        "--out-public",
-        "keys.json",
-    ]));
+    dir.keygen();
     ok(&dir.vexil(&[
         "snapshot",
         "build",
@@ -97,16 +101,7 @@ fn signed(dir: &Dir) {
 #[test]
 fn keys_generate_writes_a_private_file_only_its_owner_reads() {
     let dir = Dir::new("keys");
-    let out = ok(&dir.vexil(&[
-        "keys",
-        "generate",
-        "--id",
-        "k1",
-        "--out-private",
-        "key.json",
-        "--out-public",
-        "keys.json",
-    ]));
+    let out = dir.keygen();
     assert!(out.contains("generated key `k1`"));
     let keyring: Value =
         serde_json::from_str(&fs::read_to_string(dir.path("keys.json")).unwrap()).unwrap();
@@ -302,16 +297,7 @@ fn build_verify_and_eval() {
 #[test]
 fn yaml_files_build_and_duplicate_segments_are_refused() {
     let dir = Dir::new("yaml");
-    ok(&dir.vexil(&[
-        "keys",
-        "generate",
-        "--id",
-        "k1",
-        "--out-private",
-        "key.json",
-        "--out-public",
-        "keys.json",
-    ]));
+    dir.keygen();
     let out = ok(&dir.vexil(&[
         "snapshot",
         "build",
@@ -474,16 +460,7 @@ fn bad_input_gets_clear_errors() {
 fn rollout_weights_keep_their_written_order_in_the_signed_payload() {
     use base64::Engine as _;
     let dir = Dir::new("order");
-    ok(&dir.vexil(&[
-        "keys",
-        "generate",
-        "--id",
-        "k1",
-        "--out-private",
-        "key.json",
-        "--out-public",
-        "keys.json",
-    ]));
+    dir.keygen();
     fs::write(
         dir.path("flags.yaml"),
         "flags:\n  - key: split\n    variants: {z: 1, a: 2}\n    off_variant: z\n    \

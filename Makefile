@@ -7,7 +7,9 @@ export WASM_BINDGEN_VERSION
 
 CARGO ?= cargo
 WASM_TARGET := wasm32-unknown-unknown
-WASM_RAW := target/$(WASM_TARGET)/wasm/vexil.wasm
+# `wasm` (size-optimised, the default) or `wasm-speed` (opt-level 3); see Cargo.toml.
+WASM_PROFILE ?= wasm
+WASM_RAW := target/$(WASM_TARGET)/$(WASM_PROFILE)/vexil.wasm
 WASM_OUT := pkg/wasm/vexil_bg.wasm
 # Binaryen's wasm-opt from npm (v132): Debian's v108 mis-exports wasm-bindgen's
 # externref table, which breaks loading.
@@ -24,7 +26,7 @@ setup-browser:
 
 # The wasm module: size-optimised build, bindings, then wasm-opt (which also strips).
 wasm: setup
-	@$(CARGO) build --quiet --lib --target $(WASM_TARGET) --profile wasm
+	@$(CARGO) build --quiet --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE)
 	@wasm-bindgen --target web --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
 	@$(WASM_OPT) -Oz --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"

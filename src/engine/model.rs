@@ -320,6 +320,75 @@ pub struct Clause {
     pub ignore_case: bool,
 }
 
+impl Clause {
+    /// Calls `f` with every attribute path this clause tests, and the name of every
+    /// segment it refers to (segments are not expanded).
+    pub fn visit(&self, f: &mut dyn FnMut(ClauseRef<'_>)) {
+        for list in [&self.all, &self.any].into_iter().flatten() {
+            list.iter().for_each(|c| c.visit(f));
+        }
+        if let Some(inner) = &self.not {
+            inner.visit(f);
+        }
+        if let Some(segment) = &self.segment {
+            f(ClauseRef::Segment(segment));
+        }
+        if let Some(attr) = &self.attr {
+            f(ClauseRef::Attr(attr));
+        }
+    }
+}
+
+/// What a clause refers to, as reported by [`Clause::visit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClauseRef<'a> {
+    /// An attribute path (`provider.type`, `$now`).
+    Attr(&'a str),
+    /// A segment name.
+    Segment(&'a str),
+}
+
+impl FlagDef {
+    /// Every context attribute the flag reads: its access clause, its rules (segments
+    /// expanded through `segments`) and its rollout units.
+    pub fn attributes(&self, segments: &BTreeMap<String, Clause>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut pending: Vec<&Clause> = self.access.iter().collect();
+        pending.extend(self.rules.iter().map(|r| &r.when));
+        let mut seen_segments: Vec<&str> = Vec::new();
+        while let Some(clause) = pending.pop() {
+            clause.visit(&mut |r| match r {
+                ClauseRef::Attr(a) if !a.starts_with('$') => out.push(a.to_string()),
+                ClauseRef::Segment(name) => {
+                    if let Some((key, seg)) = segments.get_key_value(name) {
+                        if !seen_segments.contains(&key.as_str()) {
+                            seen_segments.push(key.as_str());
+                            pending.push(seg);
+                        }
+                    }
+                }
+                ClauseRef::Attr(_) => {}
+            });
+        }
+        let serves = self
+            .rules
+            .iter()
+            .map(|r| &r.serve)
+            .chain([&self.fallthrough]);
+        for rollout in serves.filter_map(|s| s.rollout.as_ref()) {
+            out.push(
+                rollout
+                    .by
+                    .clone()
+                    .unwrap_or_else(|| "targetingKey".to_string()),
+            );
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
 /// Attribute test operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,0 +1,370 @@
+//! Governance: the seed document's approval and compliance rules as data-driven
+//! policies, assessed against a flag document before a change is applied.
+//!
+//! [`assess`] is pure: it reads the flag (including its descriptive fields such as
+//! `affected_systems`, `phi`, `clinical_impact`), the kind of change, the time and the
+//! configuration, and returns the approvals the change needs and the policies it
+//! violates. A change with violations is refused; otherwise it waits for one approval
+//! per required role (never from its author), except the kill switch, which applies
+//! at once.
+
+use crate::engine::model::{AuditEvaluations, Clause, FlagDef, FlagKind, Risk, Strategy};
+use crate::engine::time::parse_rfc3339_ms;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Approver roles.
+pub mod roles {
+    /// Technical lead (critical risk).
+    pub const TECH_LEAD: &str = "TECH_LEAD";
+    /// Security team (critical risk).
+    pub const SECURITY: &str = "SECURITY";
+    /// Product owner (high and critical risk).
+    pub const PRODUCT_OWNER: &str = "PRODUCT_OWNER";
+    /// Compliance (best execution, market abuse).
+    pub const COMPLIANCE: &str = "COMPLIANCE";
+    /// Clinical oversight (HIPAA flags of high or critical clinical impact).
+    pub const CLINICAL_OVERSIGHT: &str = "CLINICAL_OVERSIGHT";
+    /// Clinical engineering (medical-device integration).
+    pub const CLINICAL_ENGINEERING: &str = "CLINICAL_ENGINEERING";
+    /// Institutional review board (research).
+    pub const IRB: &str = "IRB";
+}
+
+/// A policy, as listed by `vexil policy list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// Stable identifier, reported with every requirement and violation.
+    pub id: &'static str,
+    /// What it enforces.
+    pub description: &'static str,
+}
+
+/// Every policy [`assess`] applies.
+pub const POLICIES: &[Policy] = &[
+    Policy { id: "critical-risk-approvals", description: "critical risk needs TECH_LEAD and SECURITY approval" },
+    Policy { id: "high-risk-product-owner", description: "high or critical risk needs PRODUCT_OWNER approval" },
+    Policy { id: "naming-convention", description: "flag keys match the configured pattern" },
+    Policy { id: "expiry-required", description: "flags other than operational toggles and kill switches have a future expiry" },
+    Policy { id: "mifid2-best-execution", description: "MiFID II flags affecting order_routing or price_improvement need COMPLIANCE approval (best-execution review)" },
+    Policy { id: "mifid2-trading-hours-freeze", description: "MiFID II flags do not change during configured trading hours, except through the kill switch" },
+    Policy { id: "dodd-frank-audit-retention", description: "Dodd-Frank flags keep their audit trail on and retain records at least the configured period" },
+    Policy { id: "market-abuse-review", description: "MARKET_ABUSE flags, and financial flags affecting trading systems, need COMPLIANCE approval (market-abuse review)" },
+    Policy { id: "hipaa-evaluation-audit", description: "flags touching PHI audit every evaluation" },
+    Policy { id: "hipaa-private-attributes", description: "flags touching PHI declare their private attributes" },
+    Policy { id: "hipaa-minimum-necessary", description: "flags touching PHI read only the attributes they declare" },
+    Policy { id: "hipaa-clinical-oversight", description: "HIPAA flags of high or critical clinical impact need CLINICAL_OVERSIGHT approval (oversight level 2-3)" },
+    Policy { id: "clinical-engineering", description: "flags integrating medical devices need CLINICAL_ENGINEERING approval" },
+    Policy { id: "irb-approval", description: "flags that require it need IRB approval" },
+];
+
+/// Trading hours during which MiFID II flags are frozen, in UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradingHours {
+    /// ISO weekdays the market trades (1 = Monday ... 7 = Sunday).
+    pub weekdays: Vec<u8>,
+    /// Opening time, minutes after midnight UTC.
+    pub open_minute: u16,
+    /// Closing time, minutes after midnight UTC (exclusive).
+    pub close_minute: u16,
+}
+
+impl TradingHours {
+    /// Whether `now_ms` falls within trading hours.
+    pub fn contains(&self, now_ms: i64) -> bool {
+        let days = now_ms.div_euclid(86_400_000);
+        // 1970-01-01 was a Thursday (ISO weekday 4).
+        let weekday = ((days + 3).rem_euclid(7) + 1) as u8;
+        let minute = (now_ms.rem_euclid(86_400_000) / 60_000) as u16;
+        self.weekdays.contains(&weekday) && self.open_minute <= minute && minute < self.close_minute
+    }
+}
+
+/// Governance settings of an origin.
+#[derive(Debug, Clone)]
+pub struct GovernanceConfig {
+    /// Pattern flag keys must match.
+    pub naming: regex_lite::Regex,
+    /// MiFID II change freeze, if configured.
+    pub trading_hours: Option<TradingHours>,
+    /// Minimum record retention for Dodd-Frank flags, in days.
+    pub min_retention_days: u32,
+}
+
+impl Default for GovernanceConfig {
+    fn default() -> Self {
+        GovernanceConfig {
+            naming: regex_lite::Regex::new(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+                .expect("valid pattern"),
+            trading_hours: None,
+            // Five years.
+            min_retention_days: 1825,
+        }
+    }
+}
+
+/// What kind of change is being assessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// A new flag.
+    Create,
+    /// Any edit of an existing flag (targeting, rollout percentage, metadata).
+    Update,
+    /// Re-enabling a disabled flag.
+    Enable,
+    /// The kill switch: disabling a flag. The emergency path: never waits.
+    Disable,
+    /// Archiving a flag.
+    Archive,
+}
+
+/// An approval a change needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Requirement {
+    /// The role that must approve.
+    pub role: &'static str,
+    /// The policy requiring it.
+    pub policy: &'static str,
+}
+
+/// A policy a change violates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// The policy.
+    pub policy: &'static str,
+    /// Exactly what is wrong.
+    pub message: String,
+}
+
+/// The outcome of assessing a change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Assessment {
+    /// Approvals needed, policy by policy.
+    pub approvals: Vec<Requirement>,
+    /// Policies violated; a change with any is refused.
+    pub violations: Vec<Violation>,
+    /// HIPAA clinical oversight level (0-3), for flags under HIPAA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oversight_level: Option<u8>,
+}
+
+impl Assessment {
+    /// Whether the change may proceed (to approval, or at once if none is needed).
+    pub fn allowed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The distinct roles that must approve.
+    pub fn roles(&self) -> BTreeSet<&'static str> {
+        self.approvals.iter().map(|r| r.role).collect()
+    }
+
+    fn require(&mut self, role: &'static str, policy: &'static str) {
+        self.approvals.push(Requirement { role, policy });
+    }
+
+    fn violate(&mut self, policy: &'static str, message: impl Into<String>) {
+        self.violations.push(Violation {
+            policy,
+            message: message.into(),
+        });
+    }
+}
+
+/// Systems whose changes the seed treats as affecting trading.
+const TRADING_SYSTEMS: &[&str] = &[
+    "order_routing",
+    "execution_engine",
+    "price_improvement",
+    "market_data",
+    "trading",
+];
+
+fn strings<'a>(flag: &'a Value, field: &str) -> Vec<&'a str> {
+    flag.get(field)
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn flag_bool(flag: &Value, field: &str) -> Option<bool> {
+    flag.get(field).and_then(Value::as_bool)
+}
+
+/// The seed's clinical oversight levels: critical 3, high 2, medium 1, otherwise 0.
+/// Accepts `high` as well as the seed's `high_impact`.
+pub fn oversight_level(clinical_impact: Option<&str>) -> u8 {
+    match clinical_impact.map(|s| s.trim_end_matches("_impact")) {
+        Some("critical") => 3,
+        Some("high") => 2,
+        Some("medium") => 1,
+        _ => 0,
+    }
+}
+
+/// Whether `attr` is covered by a declared attribute (itself or an ancestor path).
+fn covered(attr: &str, declared: &[&str]) -> bool {
+    declared.iter().any(|d| {
+        attr == *d
+            || attr
+                .strip_prefix(d)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
+/// Assesses a change to `flag` (the flag's JSON document) at `now_ms`. `segments`
+/// are the environment's segments, used to find every attribute the flag reads.
+/// A document that is not a flag is one violation (`flag-document`).
+pub fn assess(
+    flag: &Value,
+    segments: &BTreeMap<String, Clause>,
+    change: Change,
+    now_ms: i64,
+    config: &GovernanceConfig,
+) -> Assessment {
+    let mut out = Assessment::default();
+    if change == Change::Disable {
+        return out; // The emergency path: audited by the caller, never held up.
+    }
+    let def: FlagDef = match serde_json::from_value(flag.clone()) {
+        Ok(def) => def,
+        Err(e) => {
+            out.violate("flag-document", format!("not a valid flag: {e}"));
+            return out;
+        }
+    };
+    let packs: Vec<&str> = def.compliance.iter().map(String::as_str).collect();
+    let affected = strings(flag, "affected_systems");
+
+    if def.risk == Risk::Critical {
+        out.require(roles::TECH_LEAD, "critical-risk-approvals");
+        out.require(roles::SECURITY, "critical-risk-approvals");
+    }
+    if def.risk >= Risk::High {
+        out.require(roles::PRODUCT_OWNER, "high-risk-product-owner");
+    }
+    if !config.naming.is_match(&def.key) {
+        out.violate(
+            "naming-convention",
+            format!(
+                "flag key `{}` does not match the naming convention `{}`",
+                def.key,
+                config.naming.as_str()
+            ),
+        );
+    }
+
+    let operational = matches!(def.kind, FlagKind::Ops | FlagKind::KillSwitch)
+        || matches!(
+            def.strategy,
+            Some(Strategy::OperationalToggle | Strategy::KillSwitch)
+        );
+    match def.expires_at.as_deref().map(|t| (t, parse_rfc3339_ms(t))) {
+        None if !operational => out.violate(
+            "expiry-required",
+            "flags other than operational toggles and kill switches need `expires_at`",
+        ),
+        Some((text, Some(at))) if at <= now_ms && change != Change::Archive => out.violate(
+            "expiry-required",
+            format!("`expires_at` {text} is in the past"),
+        ),
+        Some((text, None)) => out.violate(
+            "expiry-required",
+            format!("`expires_at` {text} is not an RFC 3339 time"),
+        ),
+        _ => {}
+    }
+
+    let mifid = packs.contains(&"MiFID_II");
+    if mifid
+        && affected
+            .iter()
+            .any(|s| matches!(*s, "order_routing" | "price_improvement"))
+    {
+        out.require(roles::COMPLIANCE, "mifid2-best-execution");
+    }
+    if mifid {
+        if let Some(hours) = config.trading_hours.as_ref().filter(|h| h.contains(now_ms)) {
+            out.violate(
+                "mifid2-trading-hours-freeze",
+                format!(
+                    "MiFID II flags are frozen during trading hours ({:02}:{:02}-{:02}:{:02} UTC); only the kill switch may change `{}` now",
+                    hours.open_minute / 60, hours.open_minute % 60, hours.close_minute / 60, hours.close_minute % 60, def.key
+                ),
+            );
+        }
+    }
+    if packs.contains(&"Dodd_Frank") {
+        if flag_bool(flag, "audit_trail_enabled") == Some(false) {
+            out.violate(
+                "dodd-frank-audit-retention",
+                "Dodd-Frank flags keep `audit_trail_enabled` on",
+            );
+        }
+        match flag.get("record_retention_days").and_then(Value::as_u64) {
+            Some(days) if days >= u64::from(config.min_retention_days) => {}
+            Some(days) => out.violate(
+                "dodd-frank-audit-retention",
+                format!("`record_retention_days` is {days}; Dodd-Frank flags retain records at least {} days", config.min_retention_days),
+            ),
+            None => out.violate(
+                "dodd-frank-audit-retention",
+                format!("Dodd-Frank flags set `record_retention_days` (at least {})", config.min_retention_days),
+            ),
+        }
+    }
+    let financial = mifid || packs.contains(&"Dodd_Frank");
+    if packs.contains(&"MARKET_ABUSE")
+        || (financial && affected.iter().any(|s| TRADING_SYSTEMS.contains(s)))
+    {
+        out.require(roles::COMPLIANCE, "market-abuse-review");
+    }
+
+    let phi = flag_bool(flag, "phi").unwrap_or(false);
+    if phi {
+        if def.audit_evaluations != AuditEvaluations::All {
+            out.violate(
+                "hipaa-evaluation-audit",
+                "flags touching PHI set `audit_evaluations: all`",
+            );
+        }
+        if def.private_attributes.is_empty() {
+            out.violate(
+                "hipaa-private-attributes",
+                "flags touching PHI declare `private_attributes`",
+            );
+        }
+        let mut declared = strings(flag, "attributes");
+        declared.extend(def.private_attributes.iter().map(String::as_str));
+        let undeclared: Vec<String> = def
+            .attributes(segments)
+            .into_iter()
+            .filter(|a| a != "targetingKey" && !covered(a, &declared))
+            .collect();
+        if !undeclared.is_empty() {
+            out.violate(
+                "hipaa-minimum-necessary",
+                format!(
+                    "the flag reads attributes it does not declare in `attributes` or `private_attributes`: {}",
+                    undeclared.join(", ")
+                ),
+            );
+        }
+    }
+    if packs.contains(&"HIPAA") || phi {
+        let level = oversight_level(flag.get("clinical_impact").and_then(Value::as_str));
+        out.oversight_level = Some(level);
+        if level >= 2 {
+            out.require(roles::CLINICAL_OVERSIGHT, "hipaa-clinical-oversight");
+        }
+    }
+    if flag_bool(flag, "medical_device_integration") == Some(true) {
+        out.require(roles::CLINICAL_ENGINEERING, "clinical-engineering");
+    }
+    if flag_bool(flag, "irb_approval_required") == Some(true) {
+        out.require(roles::IRB, "irb-approval");
+    }
+    out
+}

@@ -488,3 +488,84 @@ fn rollout_weights_keep_their_written_order_in_the_signed_payload() {
     let text = String::from_utf8(payload).unwrap();
     assert!(text.contains(r#""weights":{"z":10,"a":90}"#), "{text}");
 }
+
+#[test]
+fn policy_list_and_flags_assess() {
+    let dir = Dir::new("assess");
+    let out = ok(&dir.vexil(&["policy", "list"]));
+    assert!(
+        out.contains("critical-risk-approvals") && out.contains("hipaa-minimum-necessary"),
+        "{out}"
+    );
+
+    let out = ok(&dir.vexil(&[
+        "flags",
+        "assess",
+        &example("finance-flags.json"),
+        &example("healthcare-flags.json"),
+        "--now",
+        "2026-11-24T10:00:00Z",
+    ]));
+    assert!(out.contains("enhanced-order-routing-v2: allowed, needs COMPLIANCE + PRODUCT_OWNER + SECURITY + TECH_LEAD"), "{out}");
+    assert!(out.contains("enhanced-clinical-alerts-v2: allowed, needs CLINICAL_ENGINEERING + CLINICAL_OVERSIGHT + PRODUCT_OWNER, clinical oversight level 2"), "{out}");
+
+    fs::write(dir.path("bad.json"), r#"{"flags": [{"key": "Bad_Key", "risk": "low", "variants": {"on": true}, "off_variant": "on", "fallthrough": {"variant": "on"}}]}"#).unwrap();
+    let out = dir.vexil(&["flags", "assess", "bad.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Bad_Key: refused")
+            && stdout.contains("naming-convention")
+            && stdout.contains("expiry-required"),
+        "{stdout}"
+    );
+    let out = ok(&dir.vexil(&["flags", "assess", "bad.json", "--change", "disable"]));
+    assert!(
+        out.contains("Bad_Key: allowed, needs no approval"),
+        "the kill switch is never held up: {out}"
+    );
+}
+
+#[test]
+fn audit_verify_checks_an_exported_chain() {
+    use vexil::origin::audit::{append, Entry, Link};
+    let dir = Dir::new("audit");
+    let mut links: Vec<Link> = Vec::new();
+    for action in ["change.requested", "change.approved", "change.applied"] {
+        let entry = Entry {
+            seq: 0,
+            at: "2026-11-24T10:00:00Z".into(),
+            actor: "alice".into(),
+            action: action.into(),
+            subject: "production/new-checkout".into(),
+            details: serde_json::json!({}),
+        };
+        let link = append(links.last(), entry);
+        links.push(link);
+    }
+    fs::write(
+        dir.path("audit.json"),
+        serde_json::to_string(&links).unwrap(),
+    )
+    .unwrap();
+    let out = ok(&dir.vexil(&["audit", "verify", "audit.json"]));
+    assert!(out.starts_with("ok: 3 entries verify; head "), "{out}");
+
+    links[1].entry.actor = "mallory".into();
+    fs::write(
+        dir.path("tampered.json"),
+        serde_json::to_string(&links).unwrap(),
+    )
+    .unwrap();
+    fails(
+        &dir.vexil(&["audit", "verify", "tampered.json"]),
+        1,
+        "audit chain broken at entry 2",
+    );
+    fs::write(dir.path("junk.json"), "{}").unwrap();
+    fails(
+        &dir.vexil(&["audit", "verify", "junk.json"]),
+        1,
+        "is not an audit export",
+    );
+}

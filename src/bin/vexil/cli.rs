@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vexil::engine::time::{format_rfc3339_ms, parse_rfc3339_ms};
 use vexil::engine::{parse_document, Details, LoadError, Snapshot, ValueType};
+use vexil::origin::{audit, governance};
 use vexil::snapshot::{sign, Keyring, PrivateKeyFile, StalePolicy, Store};
 
 #[derive(Parser)]
@@ -37,6 +38,37 @@ enum Command {
     Snapshot(SnapshotCommand),
     /// Verify a snapshot and evaluate flags for a context.
     Eval(EvalArgs),
+    /// Governance policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// List the governance policies every change is assessed against.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify an exported audit chain (a JSON array of entries, oldest first).
+    Verify {
+        /// The export.
+        file: PathBuf,
+    },
+}
+
+/// Kinds of change, for `vexil flags assess`.
+#[derive(Clone, Copy, ValueEnum)]
+enum ChangeArg {
+    Create,
+    Update,
+    Enable,
+    Disable,
+    Archive,
 }
 
 #[derive(Subcommand)]
@@ -65,6 +97,19 @@ enum FlagsCommand {
         /// Flags files; several are merged into one set.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Assess flags files against the governance policies: the approvals each change
+    /// would need and the policies it would violate.
+    Assess {
+        /// Flags files; several are merged into one set.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The kind of change to assess.
+        #[arg(long, value_enum, default_value = "create")]
+        change: ChangeArg,
+        /// Assessment time (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<String>,
     },
 }
 
@@ -174,6 +219,16 @@ fn dispatch(command: Command) -> Result<i32> {
             force,
         }) => keys_generate(&id, &out_private, &out_public, force),
         Command::Flags(FlagsCommand::Validate { files }) => flags_validate(&files),
+        Command::Flags(FlagsCommand::Assess { files, change, now }) => {
+            flags_assess(&files, change, now.as_deref())
+        }
+        Command::Policy(PolicyCommand::List) => {
+            for policy in governance::POLICIES {
+                println!("{:<28} {}", policy.id, policy.description);
+            }
+            Ok(0)
+        }
+        Command::Audit(AuditCommand::Verify { file }) => audit_verify(&file),
         Command::Snapshot(SnapshotCommand::Build {
             files,
             env,
@@ -537,4 +592,73 @@ fn eval(args: EvalArgs) -> Result<i32> {
     };
     println!("{}", serde_json::to_string_pretty(&output)?);
     Ok(0)
+}
+
+fn flags_assess(files: &[PathBuf], change: ChangeArg, now: Option<&str>) -> Result<i32> {
+    let now = time_arg("now", now)?;
+    let doc = merge_flags_files(files)?;
+    let segments: BTreeMap<String, vexil::engine::model::Clause> =
+        serde_json::from_value(doc.get("segments").cloned().unwrap_or(Value::Null))
+            .unwrap_or_default();
+    let change = match change {
+        ChangeArg::Create => governance::Change::Create,
+        ChangeArg::Update => governance::Change::Update,
+        ChangeArg::Enable => governance::Change::Enable,
+        ChangeArg::Disable => governance::Change::Disable,
+        ChangeArg::Archive => governance::Change::Archive,
+    };
+    let config = governance::GovernanceConfig::default();
+    let mut refused = 0;
+    for flag in doc
+        .get("flags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let key = flag.get("key").and_then(Value::as_str).unwrap_or("?");
+        let a = governance::assess(flag, &segments, change, now, &config);
+        let roles: Vec<&str> = a.roles().into_iter().collect();
+        let oversight = a
+            .oversight_level
+            .map(|l| format!(", clinical oversight level {l}"))
+            .unwrap_or_default();
+        if a.allowed() {
+            let needs = if roles.is_empty() {
+                "no approval".to_string()
+            } else {
+                roles.join(" + ")
+            };
+            println!("{key}: allowed, needs {needs}{oversight}");
+        } else {
+            refused += 1;
+            println!("{key}: refused{oversight}");
+            for v in &a.violations {
+                println!("  {}: {}", v.policy, v.message);
+            }
+        }
+    }
+    Ok(if refused > 0 { 1 } else { 0 })
+}
+
+fn audit_verify(file: &Path) -> Result<i32> {
+    let links: Vec<audit::Link> = serde_json::from_str(&read(file)?).with_context(|| {
+        format!(
+            "{} is not an audit export (a JSON array of entries)",
+            file.display()
+        )
+    })?;
+    match audit::verify(&links) {
+        Ok(n) => {
+            let head = links
+                .last()
+                .map(|l| l.hash.as_str())
+                .unwrap_or(audit::GENESIS);
+            println!("ok: {n} entries verify; head {head}");
+            Ok(0)
+        }
+        Err(broken) => {
+            eprintln!("error: {broken}");
+            Ok(1)
+        }
+    }
 }

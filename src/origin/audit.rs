@@ -70,11 +70,7 @@ pub fn link_hash(prev_hash: &str, entry: &Entry) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(canonical_json(&body).as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&hasher.finalize())
 }
 
 /// Appends `entry` after `last` (or starts the chain), numbering it.
@@ -127,4 +123,191 @@ pub fn verify<'a>(links: impl IntoIterator<Item = &'a Link>) -> Result<u64, Brok
         expected_seq += 1;
     }
     Ok(expected_seq - 1)
+}
+
+// ---- The stored chain ----------------------------------------------------------
+
+use super::{Op, OriginError};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+fn link_from_row(row: &Row<'_>) -> rusqlite::Result<Link> {
+    let details: String = row.get(5)?;
+    Ok(Link {
+        entry: Entry {
+            seq: row.get::<_, i64>(0)? as u64,
+            at: row.get(1)?,
+            actor: row.get(2)?,
+            action: row.get(3)?,
+            subject: row.get(4)?,
+            // A row edited into invalid JSON still has to fail verification, not
+            // the read: keep the text as a string value.
+            details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
+        },
+        prev_hash: row.get(6)?,
+        hash: row.get(7)?,
+    })
+}
+
+const COLUMNS: &str = "seq, at, actor, action, subject, details, prev_hash, hash";
+
+/// Appends an entry to the stored chain, in the operation's transaction.
+pub fn record(
+    op: &Op<'_>,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    details: Value,
+) -> Result<Link, OriginError> {
+    let last = op
+        .db
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM audit ORDER BY seq DESC LIMIT 1"),
+            [],
+            link_from_row,
+        )
+        .optional()?;
+    let link = append(
+        last.as_ref(),
+        Entry {
+            seq: 0,
+            at: op.now(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            subject: subject.to_string(),
+            details,
+        },
+    );
+    op.db.execute(
+        &format!("INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![
+            link.entry.seq as i64,
+            link.entry.at,
+            link.entry.actor,
+            link.entry.action,
+            link.entry.subject,
+            canonical_json(&link.entry.details),
+            link.prev_hash,
+            link.hash
+        ],
+    )?;
+    op.db.execute(
+        "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET seq = ?1, hash = ?2, mac = ?3",
+        params![
+            link.entry.seq as i64,
+            link.hash,
+            head_mac(op.keys.audit_key(), link.entry.seq, &link.hash)
+        ],
+    )?;
+    Ok(link)
+}
+
+fn head_mac(key: &[u8], seq: u64, hash: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(format!("{seq}:{hash}").as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Which entries to list.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Filter {
+    /// Entries about this flag (in any environment unless `environment` is set).
+    pub flag: Option<String>,
+    /// Entries about this environment.
+    pub environment: Option<String>,
+    /// Entries of this action (`change.applied`, ...).
+    pub action: Option<String>,
+    /// Entries by this actor.
+    pub actor: Option<String>,
+    /// Entries after this sequence number.
+    pub after: Option<u64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// Entries matching `filter`, oldest first.
+pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> {
+    let subject = match (&filter.environment, &filter.flag) {
+        (Some(env), Some(flag)) => Some(format!("{env}/{flag}")),
+        (Some(env), None) => Some(format!("{env}/%")),
+        (None, Some(flag)) => Some(format!("%/{flag}")),
+        (None, None) => None,
+    };
+    let mut stmt = db.prepare(&format!(
+        "SELECT {COLUMNS} FROM audit
+         WHERE seq > ?1
+           AND (?2 IS NULL OR subject LIKE ?2 ESCAPE '\\' OR (?3 IS NOT NULL AND subject = ?3))
+           AND (?4 IS NULL OR action = ?4)
+           AND (?5 IS NULL OR actor = ?5)
+         ORDER BY seq LIMIT ?6"
+    ))?;
+    let escaped = subject.map(|s| s.replace('_', "\\_"));
+    let exact_env = filter.environment.clone().filter(|_| filter.flag.is_none());
+    let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = stmt.query_map(
+        params![
+            filter.after.unwrap_or(0) as i64,
+            escaped,
+            exact_env,
+            filter.action,
+            filter.actor,
+            limit
+        ],
+        link_from_row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Verifies the whole stored chain and its head (so entries removed from the end
+/// are detected too); returns how many entries verified. `audit_key` is the secret
+/// the head is authenticated with.
+pub fn verify_stored(db: &Connection, audit_key: &[u8]) -> Result<u64, OriginError> {
+    let mut stmt = db.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))?;
+    let links = stmt
+        .query_map([], link_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = verify(&links)?;
+    let head: Option<(i64, String, String)> = db
+        .query_row(
+            "SELECT seq, hash, mac FROM audit_head WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let broken = |seq: u64, reason: &str| {
+        OriginError::AuditBroken(Broken {
+            seq,
+            reason: reason.to_string(),
+        })
+    };
+    match (head, links.last()) {
+        (None, None) => Ok(0),
+        (None, Some(_)) => Err(broken(1, "the chain's head record is missing")),
+        (Some((seq, hash, mac)), last) => {
+            let seq = seq.max(0) as u64;
+            if head_mac(audit_key, seq, &hash) != mac {
+                return Err(broken(seq, "the chain's head record was modified"));
+            }
+            match last {
+                Some(l) if l.entry.seq == seq && l.hash == hash => Ok(count),
+                Some(l) if l.entry.seq < seq => Err(broken(
+                    l.entry.seq + 1,
+                    &format!(
+                        "entries {}..={seq} were removed from the end",
+                        l.entry.seq + 1
+                    ),
+                )),
+                None => Err(broken(1, &format!("entries 1..={seq} were removed"))),
+                Some(l) => Err(broken(
+                    l.entry.seq,
+                    "the newest entry does not match the chain's head record",
+                )),
+            }
+        }
+    }
 }

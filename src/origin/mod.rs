@@ -1,8 +1,336 @@
-//! The origin: the system of record for flags (native only).
+//! The origin: the system of record for flags and the only place that signs
+//! snapshots (native only).
 //!
-//! So far: [`governance`], the approval and compliance policies every change is
-//! assessed against, and [`audit`], the tamper-evident hash chain. The store, change
-//! requests, HTTP API and snapshot publishing build on them.
+//! Layers, each depending only on those before it:
+//! - [`governance`] and [`audit`]: pure policy assessment and the hash chain;
+//! - [`config`] and [`store`]: settings and the SQLite schema;
+//! - [`auth`], [`keys`], [`publish`], [`changes`], [`reports`], [`webhooks`]: the
+//!   origin's operations, as functions over one SQLite transaction, with time as a
+//!   parameter;
+//! - [`http`]: the axum API over them; [`Origin`] ties state together.
 
 pub mod audit;
+pub mod auth;
+pub mod changes;
+pub mod config;
 pub mod governance;
+pub mod http;
+pub mod keys;
+pub mod publish;
+pub mod reports;
+pub mod store;
+pub mod webhooks;
+
+use crate::engine::time::format_rfc3339_ms;
+use crate::engine::Issue;
+use config::OriginConfig;
+use governance::Violation;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Errors of the origin. Each maps to one HTTP status in [`http`].
+#[derive(Debug, thiserror::Error)]
+pub enum OriginError {
+    /// Malformed request: bad JSON, a missing field, a bad parameter.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No credentials, or unknown ones.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The credentials do not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Something named does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The flags would not compile.
+    #[error("the flags would not compile: {}", issues_text(.0))]
+    Invalid(Vec<Issue>),
+    /// Governance refuses the change.
+    #[error("the change violates {} polic{}: {}", .0.len(), if .0.len() == 1 { "y" } else { "ies" }, violations_text(.0))]
+    Policy(Vec<Violation>),
+    /// A bulk update failed; the report says which operations and why.
+    #[error("the bulk update failed; nothing was applied")]
+    BulkFailed(serde_json::Value),
+    /// Bad settings or data directory.
+    #[error("{0}")]
+    Config(String),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// The audit chain does not verify.
+    #[error(transparent)]
+    AuditBroken(#[from] audit::Broken),
+    /// A bug or an unexpected state.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn issues_text(issues: &[Issue]) -> String {
+    issues
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn violations_text(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.policy, v.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<serde_json::Error> for OriginError {
+    fn from(e: serde_json::Error) -> Self {
+        OriginError::Internal(format!("stored JSON is unreadable: {e}"))
+    }
+}
+
+/// RFC 3339 text of epoch milliseconds.
+pub(crate) fn rfc3339(ms: i64) -> String {
+    format_rfc3339_ms(ms)
+}
+
+/// The wall clock, in epoch milliseconds.
+pub fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A clock: epoch milliseconds. Injected so tests control time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// An open origin: its database, settings, signing keys and clock.
+pub struct Origin {
+    db: Mutex<Connection>,
+    /// Settings from `vexil.toml`.
+    pub config: OriginConfig,
+    /// The signing keys.
+    pub keys: Mutex<keys::SigningKeys>,
+    /// Where the data lives.
+    pub data_dir: PathBuf,
+    clock: Clock,
+}
+
+/// The settings file in a data directory.
+pub const CONFIG_FILE: &str = "vexil.toml";
+
+impl Origin {
+    /// Opens an initialised data directory.
+    pub fn open(data_dir: &Path, clock: Clock) -> Result<Origin, OriginError> {
+        let conn = store::open(data_dir, false)?;
+        let config_path = data_dir.join(CONFIG_FILE);
+        let config = match std::fs::read_to_string(&config_path) {
+            Ok(text) => OriginConfig::from_toml(&text)
+                .map_err(|e| OriginError::Config(format!("{}: {e}", config_path.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => OriginConfig::default(),
+            Err(e) => {
+                return Err(OriginError::Io(format!(
+                    "cannot read {}: {e}",
+                    config_path.display()
+                )))
+            }
+        };
+        let keys = keys::SigningKeys::load(&conn, data_dir)?;
+        Ok(Origin {
+            db: Mutex::new(conn),
+            config,
+            keys: Mutex::new(keys),
+            data_dir: data_dir.to_path_buf(),
+            clock,
+        })
+    }
+
+    /// The current time, epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    fn lock_db(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock rolled its transaction back; the
+        // connection itself is still usable.
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in one transaction, committed only if it succeeds.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&Op<'_>) -> Result<T, OriginError>,
+    ) -> Result<T, OriginError> {
+        let mut conn = self.lock_db();
+        let tx = conn.transaction()?;
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let op = Op {
+            db: &tx,
+            config: &self.config,
+            keys: &keys,
+            now_ms: self.now_ms(),
+        };
+        let out = f(&op)?;
+        drop(keys);
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` against the database without writing.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Op<'_>) -> Result<T, OriginError>,
+    ) -> Result<T, OriginError> {
+        let conn = self.lock_db();
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let op = Op {
+            db: &conn,
+            config: &self.config,
+            keys: &keys,
+            now_ms: self.now_ms(),
+        };
+        f(&op)
+    }
+
+    /// Rotates the signing key and republishes every environment with the new key.
+    pub fn rotate_key(
+        &self,
+        actor: &str,
+        overlap: Option<std::time::Duration>,
+    ) -> Result<serde_json::Value, OriginError> {
+        let mut conn = self.lock_db();
+        let tx = conn.transaction()?;
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let now_ms = self.now_ms();
+        let overlap = overlap.unwrap_or(self.config.rotation_overlap);
+        let mut next = keys.clone();
+        let report = next.rotate(&tx, &self.data_dir, now_ms, overlap)?;
+        let op = Op {
+            db: &tx,
+            config: &self.config,
+            keys: &next,
+            now_ms,
+        };
+        audit::record(&op, actor, "keys.rotated", "keys", report.clone())?;
+        for env in publish::environment_names(op.db)? {
+            publish::publish(&op, &env)?;
+        }
+        tx.commit()?;
+        *keys = next;
+        Ok(report)
+    }
+}
+
+/// One operation's view of the origin: the transaction (or connection), settings,
+/// keys and the time the operation happens at.
+pub struct Op<'a> {
+    /// The database, inside the operation's transaction when writing.
+    pub db: &'a Connection,
+    /// Settings.
+    pub config: &'a OriginConfig,
+    /// Signing keys.
+    pub keys: &'a keys::SigningKeys,
+    /// The operation's time, epoch milliseconds.
+    pub now_ms: i64,
+}
+
+impl Op<'_> {
+    /// The operation's time as RFC 3339.
+    pub fn now(&self) -> String {
+        rfc3339(self.now_ms)
+    }
+}
+
+/// What `vexil init` created.
+#[derive(Debug, Clone)]
+pub struct InitOutput {
+    /// The admin bearer token, shown once.
+    pub admin_token: String,
+    /// Id of the signing key.
+    pub key_id: String,
+    /// Environments created.
+    pub environments: Vec<String>,
+}
+
+/// The environments every origin starts with.
+pub const DEFAULT_ENVIRONMENTS: &[&str] = &["development", "staging", "production"];
+
+/// Creates a data directory: schema, signing key (mode 0600), settings, the default
+/// environments with a first (empty) snapshot each, and an admin token.
+pub fn init(data_dir: &Path) -> Result<InitOutput, OriginError> {
+    let io = |what: &str, e: std::io::Error| OriginError::Io(format!("cannot {what}: {e}"));
+    if data_dir.join(store::DB_FILE).exists() {
+        return Err(OriginError::Conflict(format!(
+            "{} is already initialised (it has {}); use another directory",
+            data_dir.display(),
+            store::DB_FILE
+        )));
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| io(&format!("create {}", data_dir.display()), e))?;
+    let config_path = data_dir.join(CONFIG_FILE);
+    if !config_path.exists() {
+        std::fs::write(&config_path, config::DEFAULT_TOML)
+            .map_err(|e| io(&format!("write {}", config_path.display()), e))?;
+    }
+    let mut conn = store::open(data_dir, true)?;
+    let now_ms = system_now_ms();
+    let tx = conn.transaction()?;
+    let signing = keys::SigningKeys::create_first(&tx, data_dir, now_ms)?;
+    let config = OriginConfig::default();
+    let op = Op {
+        db: &tx,
+        config: &config,
+        keys: &signing,
+        now_ms,
+    };
+    for env in DEFAULT_ENVIRONMENTS {
+        publish::create_environment(&op, "system", env)?;
+    }
+    let admin = auth::create_token(&op, "admin", &["admin".to_string()])?;
+    audit::record(
+        &op,
+        "system",
+        "origin.initialised",
+        "origin",
+        serde_json::json!({ "key_id": signing.active_id(), "environments": DEFAULT_ENVIRONMENTS }),
+    )?;
+    tx.commit()?;
+    Ok(InitOutput {
+        admin_token: admin.token,
+        key_id: signing.active_id().to_string(),
+        environments: DEFAULT_ENVIRONMENTS.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
+/// Options of `vexil serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The data directory made by [`init`].
+    pub data_dir: PathBuf,
+    /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free one).
+    pub listen: String,
+}
+
+/// Runs the server until SIGINT or SIGTERM. Prints `listening on http://ADDR` once bound.
+pub fn serve(options: ServeOptions) -> Result<(), OriginError> {
+    let origin = Origin::open(&options.data_dir, Arc::new(system_now_ms))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| OriginError::Io(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(http::serve(Arc::new(origin), &options.listen))
+}
+
+/// Verifies the audit chain stored in a data directory; returns the number of entries.
+pub fn verify_data_dir(data_dir: &Path) -> Result<u64, OriginError> {
+    let conn = store::open(data_dir, false)?;
+    audit::verify_stored(&conn, &keys::read_audit_key(data_dir)?)
+}

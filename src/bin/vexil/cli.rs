@@ -14,13 +14,19 @@ use vexil::engine::{parse_document, Details, LoadError, Snapshot, ValueType};
 use vexil::origin::{audit, governance};
 use vexil::snapshot::{sign, Keyring, PrivateKeyFile, StalePolicy, Store};
 
+#[path = "operator.rs"]
+mod operator;
+use operator::{Api, EnvArg};
+
 #[derive(Parser)]
 #[command(
     name = "vexil",
     version,
-    about = "Vexil feature flags: keys, signed snapshots, local evaluation"
+    about = "Vexil feature flags: the origin server, its operator commands, signed snapshots, local evaluation"
 )]
 struct Cli {
+    #[command(flatten)]
+    conn: operator::Conn,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,23 +47,163 @@ enum Command {
     /// Governance policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// The audit log.
+    /// The audit log: `vexil audit FLAG` for a flag's audit report, or a subcommand.
+    Audit(AuditArgs),
+    /// Create an origin's data directory: database, signing key, environments, admin token.
+    Init {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Run the origin server.
+    Serve {
+        /// The data directory made by `vexil init`.
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Flags on the origin.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Flag(operator::FlagCommand),
+    /// Rollout percentages.
+    #[command(subcommand)]
+    Rollout(operator::RolloutCommand),
+    /// Restore a flag's previous definition (or `--to-revision N`).
+    Rollback {
+        /// The flag.
+        flag: String,
+        /// Revision to restore (default: the one before the current).
+        #[arg(long)]
+        to_revision: Option<i64>,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Apply the seed's bulk-update file, all or nothing.
+    BulkUpdate {
+        /// `{"updates": [{"flag_id", "operation", "parameters"}]}`.
+        file: PathBuf,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Approve a change request.
+    Approve {
+        /// Change id.
+        change: i64,
+        /// Comment recorded with the approval.
+        #[arg(long)]
+        comment: Option<String>,
+        /// Approve as this role (default: the first needed role you hold).
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Reject a change request.
+    Reject {
+        /// Change id.
+        change: i64,
+        /// Why (required).
+        #[arg(long)]
+        comment: String,
+    },
+    /// Change requests.
+    #[command(subcommand)]
+    Changes(operator::ChangesCommand),
+    /// Copy a flag's definition from one environment to another, as a change request.
+    Promote {
+        /// The flag.
+        flag: String,
+        /// Source environment.
+        #[arg(long)]
+        from: String,
+        /// Target environment.
+        #[arg(long)]
+        to: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lifecycle insights: expired, settled and stale flags, waiting changes.
+    Insights {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Bearer tokens.
+    #[command(subcommand)]
+    Token(operator::TokenCommand),
+    /// SDK keys.
+    #[command(subcommand)]
+    SdkKey(operator::SdkKeyCommand),
+    /// Webhooks.
+    #[command(subcommand)]
+    Webhooks(operator::WebhooksCommand),
+    /// Segments.
+    #[command(subcommand)]
+    Segment(operator::SegmentCommand),
+    /// Environments.
+    #[command(subcommand)]
+    Env(operator::EnvCommand),
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct AuditArgs {
+    #[command(subcommand)]
+    command: Option<AuditCommand>,
+    /// The flag whose audit report to print.
+    flag: Option<String>,
+    #[command(flatten)]
+    env: EnvArg,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReportFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
 enum PolicyCommand {
-    /// List the governance policies every change is assessed against.
+    /// List the governance policies every change is assessed against (`--json` too).
     List,
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify an exported audit chain (a JSON array of entries, oldest first).
+    /// Verify the audit chain: an exported file, a data directory (`--data`), or the
+    /// server's.
     Verify {
-        /// The export.
-        file: PathBuf,
+        /// An export (a JSON array of entries, oldest first).
+        #[arg(conflicts_with = "data")]
+        file: Option<PathBuf>,
+        /// An origin's data directory, read directly.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// List audit entries, oldest first.
+    Log {
+        /// Only this flag.
+        #[arg(long)]
+        flag: Option<String>,
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+        /// Only this action (change.applied, flag.killed, ...).
+        #[arg(long)]
+        action: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
     },
 }
 
@@ -73,6 +219,14 @@ enum ChangeArg {
 
 #[derive(Subcommand)]
 enum KeysCommand {
+    /// The origin's public keys (active and retiring).
+    List,
+    /// Give the origin a new signing key; the old one stays valid for the overlap.
+    Rotate {
+        /// How long snapshots signed by the old key stay valid (default: the origin's setting).
+        #[arg(long)]
+        overlap: Option<String>,
+    },
     /// Generate an Ed25519 signing key: a private key file and a public keyring.
     Generate {
         /// Key id verifiers will know the key by.
@@ -201,7 +355,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Runs the CLI and returns the process exit status.
 pub fn run() -> i32 {
     let cli = Cli::parse();
-    match dispatch(cli.command) {
+    match dispatch(cli.command, &cli.conn) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -210,8 +364,45 @@ pub fn run() -> i32 {
     }
 }
 
-fn dispatch(command: Command) -> Result<i32> {
+fn dispatch(command: Command, conn: &operator::Conn) -> Result<i32> {
+    let api = || Api::new(conn);
     match command {
+        Command::Keys(KeysCommand::List) => operator::keys_list(&api()),
+        Command::Keys(KeysCommand::Rotate { overlap }) => operator::keys_rotate(&api(), overlap),
+        Command::Init { data } => operator::init(&data, conn.json),
+        Command::Serve { data, listen } => operator::serve(data, listen),
+        Command::Flag(c) => operator::flag(&api(), c),
+        Command::Rollout(c) => operator::rollout(&api(), c),
+        Command::Rollback {
+            flag,
+            to_revision,
+            env,
+            reason,
+        } => operator::rollback(&api(), &flag, &env, to_revision, reason),
+        Command::BulkUpdate { file, env, reason } => {
+            operator::bulk_update(&api(), &file, &env, reason)
+        }
+        Command::Approve {
+            change,
+            comment,
+            role,
+        } => operator::decide(&api(), change, true, comment, role),
+        Command::Reject { change, comment } => {
+            operator::decide(&api(), change, false, Some(comment), None)
+        }
+        Command::Changes(c) => operator::changes(&api(), c),
+        Command::Promote {
+            flag,
+            from,
+            to,
+            reason,
+        } => operator::promote(&api(), &flag, &from, &to, reason),
+        Command::Insights { env } => operator::insights(&api(), env),
+        Command::Token(c) => operator::token(&api(), c),
+        Command::SdkKey(c) => operator::sdk_key(&api(), c),
+        Command::Webhooks(c) => operator::webhooks(&api(), c),
+        Command::Segment(c) => operator::segment(&api(), c),
+        Command::Env(c) => operator::env(&api(), c),
         Command::Keys(KeysCommand::Generate {
             id,
             out_private,
@@ -222,13 +413,52 @@ fn dispatch(command: Command) -> Result<i32> {
         Command::Flags(FlagsCommand::Assess { files, change, now }) => {
             flags_assess(&files, change, now.as_deref())
         }
+        Command::Policy(PolicyCommand::List) if conn.json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({ "policies": governance::POLICIES }))?
+            );
+            Ok(0)
+        }
         Command::Policy(PolicyCommand::List) => {
             for policy in governance::POLICIES {
                 println!("{:<28} {}", policy.id, policy.description);
             }
             Ok(0)
         }
-        Command::Audit(AuditCommand::Verify { file }) => audit_verify(&file),
+        Command::Audit(a) => match (a.command, a.flag) {
+            (
+                Some(AuditCommand::Verify {
+                    file: Some(file), ..
+                }),
+                _,
+            ) => audit_verify(&file),
+            (
+                Some(AuditCommand::Verify {
+                    data: Some(dir), ..
+                }),
+                _,
+            ) => operator::audit_verify_data(&dir),
+            (Some(AuditCommand::Verify { .. }), _) => operator::audit_verify_remote(&api()),
+            (
+                Some(AuditCommand::Log {
+                    flag,
+                    env,
+                    action,
+                    limit,
+                }),
+                _,
+            ) => operator::audit_log(&api(), flag, env, action, limit),
+            (None, Some(flag)) => operator::audit_report(
+                &api(),
+                &flag,
+                &a.env,
+                matches!(a.format, ReportFormat::Json),
+            ),
+            (None, None) => bail!(
+                "give a FLAG for its audit report, or `vexil audit verify` / `vexil audit log`"
+            ),
+        },
         Command::Snapshot(SnapshotCommand::Build {
             files,
             env,

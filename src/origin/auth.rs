@@ -1,0 +1,278 @@
+//! Bearer tokens and SDK keys: generated at random, stored as SHA-256 hashes, each
+//! with its roles (tokens) or its environment (SDK keys).
+
+use super::governance::roles as approver;
+use super::{Op, OriginError};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+/// Roles a token may hold.
+pub const ROLES: &[&str] = &[
+    "admin",
+    "editor",
+    "viewer",
+    approver::TECH_LEAD,
+    approver::SECURITY,
+    approver::PRODUCT_OWNER,
+    approver::COMPLIANCE,
+    approver::CLINICAL_OVERSIGHT,
+    approver::CLINICAL_ENGINEERING,
+    approver::IRB,
+];
+
+/// Whether a role is one of the approver roles.
+pub fn is_approver_role(role: &str) -> bool {
+    ROLES[3..].contains(&role)
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, Serialize)]
+pub struct Principal {
+    /// Token id.
+    #[serde(skip)]
+    pub id: i64,
+    /// The person or system the token belongs to (the four-eyes identity).
+    pub name: String,
+    /// `token` or `sdk`.
+    pub kind: &'static str,
+    /// Roles (tokens only).
+    pub roles: BTreeSet<String>,
+    /// The environment an SDK key belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+}
+
+impl Principal {
+    fn has(&self, role: &str) -> bool {
+        self.roles.contains(role)
+    }
+
+    /// Whether the principal may read flags, changes, audit and reports.
+    pub fn can_read(&self) -> bool {
+        self.kind == "token" && !self.roles.is_empty()
+    }
+
+    /// Whether the principal may propose changes.
+    pub fn can_edit(&self) -> bool {
+        self.kind == "token" && (self.has("editor") || self.has("admin"))
+    }
+
+    /// Whether the principal administers the origin.
+    pub fn is_admin(&self) -> bool {
+        self.kind == "token" && self.has("admin")
+    }
+
+    /// Whether the principal may read `env`'s snapshot.
+    pub fn can_read_snapshot(&self, env: &str) -> bool {
+        self.can_read() || (self.kind == "sdk" && self.environment.as_deref() == Some(env))
+    }
+
+    fn refuse(&self, what: &str) -> OriginError {
+        OriginError::Forbidden(format!(
+            "`{}` (roles: {}) may not {what}",
+            self.name,
+            if self.roles.is_empty() {
+                "none".to_string()
+            } else {
+                self.roles.iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        ))
+    }
+
+    /// Fails unless the principal may read.
+    pub fn require_read(&self) -> Result<(), OriginError> {
+        if self.can_read() {
+            Ok(())
+        } else {
+            Err(self.refuse("read this (SDK keys read only their environment's snapshot)"))
+        }
+    }
+
+    /// Fails unless the principal may propose changes.
+    pub fn require_edit(&self) -> Result<(), OriginError> {
+        if self.can_edit() {
+            Ok(())
+        } else {
+            Err(self.refuse("change flags (needs editor or admin)"))
+        }
+    }
+
+    /// Fails unless the principal is an admin.
+    pub fn require_admin(&self) -> Result<(), OriginError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(self.refuse("do this (needs admin)"))
+        }
+    }
+}
+
+fn hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_secret(prefix: &str) -> Result<String, OriginError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| OriginError::Internal(format!("no randomness available: {e}")))?;
+    Ok(format!("{prefix}{}", B64URL.encode(bytes)))
+}
+
+/// Finds the principal a bearer secret belongs to.
+pub fn authenticate(db: &Connection, secret: &str) -> Result<Principal, OriginError> {
+    let row = db
+        .query_row(
+            "SELECT id, name, kind, roles, environment, revoked_at FROM tokens WHERE hash = ?1",
+            params![hash(secret)],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, name, kind, roles, environment, revoked)) = row else {
+        return Err(OriginError::Unauthorized("unknown token".into()));
+    };
+    if revoked.is_some() {
+        return Err(OriginError::Unauthorized(format!(
+            "the token of `{name}` was revoked"
+        )));
+    }
+    Ok(Principal {
+        id,
+        name,
+        kind: if kind == "sdk" { "sdk" } else { "token" },
+        roles: serde_json::from_str(&roles)?,
+        environment,
+    })
+}
+
+/// A newly created token or SDK key; the secret is never shown again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Created {
+    /// Token id.
+    pub id: i64,
+    /// Owner.
+    pub name: String,
+    /// Roles (tokens).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Environment (SDK keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The bearer secret.
+    pub token: String,
+}
+
+fn check_name(name: &str) -> Result<(), OriginError> {
+    if name.trim().is_empty() || name.len() > 100 {
+        return Err(OriginError::BadRequest(
+            "`name` must be 1 to 100 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a bearer token with roles.
+pub fn create_token(op: &Op<'_>, name: &str, roles: &[String]) -> Result<Created, OriginError> {
+    check_name(name)?;
+    if roles.is_empty() {
+        return Err(OriginError::BadRequest(format!(
+            "a token needs at least one role: {}",
+            ROLES.join(", ")
+        )));
+    }
+    if let Some(bad) = roles.iter().find(|r| !ROLES.contains(&r.as_str())) {
+        return Err(OriginError::BadRequest(format!(
+            "unknown role `{bad}`; roles are {}",
+            ROLES.join(", ")
+        )));
+    }
+    let roles: BTreeSet<String> = roles.iter().cloned().collect();
+    let token = new_secret("vxt_")?;
+    op.db.execute(
+        "INSERT INTO tokens (name, kind, roles, hash, created_at) VALUES (?1, 'token', ?2, ?3, ?4)",
+        params![name, serde_json::to_string(&roles)?, hash(&token), op.now()],
+    )?;
+    Ok(Created {
+        id: op.db.last_insert_rowid(),
+        name: name.to_string(),
+        roles: roles.into_iter().collect(),
+        environment: None,
+        token,
+    })
+}
+
+/// Creates an SDK key for one environment.
+pub fn create_sdk_key(op: &Op<'_>, name: &str, environment: &str) -> Result<Created, OriginError> {
+    check_name(name)?;
+    super::publish::require_environment(op.db, environment)?;
+    let token = new_secret("vxs_")?;
+    op.db.execute(
+        "INSERT INTO tokens (name, kind, roles, environment, hash, created_at) VALUES (?1, 'sdk', '[]', ?2, ?3, ?4)",
+        params![name, environment, hash(&token), op.now()],
+    )?;
+    Ok(Created {
+        id: op.db.last_insert_rowid(),
+        name: name.to_string(),
+        roles: Vec::new(),
+        environment: Some(environment.to_string()),
+        token,
+    })
+}
+
+/// Every token and SDK key, without secrets.
+pub fn list(db: &Connection) -> Result<Value, OriginError> {
+    let mut stmt = db.prepare(
+        "SELECT id, name, kind, roles, environment, created_at, revoked_at FROM tokens ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(json!({
+            "id": r.get::<_, i64>(0)?,
+            "name": r.get::<_, String>(1)?,
+            "kind": r.get::<_, String>(2)?,
+            "roles": serde_json::from_str::<Value>(&r.get::<_, String>(3)?).unwrap_or(Value::Null),
+            "environment": r.get::<_, Option<String>>(4)?,
+            "created_at": r.get::<_, String>(5)?,
+            "revoked_at": r.get::<_, Option<String>>(6)?,
+        }))
+    })?;
+    Ok(json!({ "tokens": rows.collect::<Result<Vec<_>, _>>()? }))
+}
+
+/// Revokes a token or SDK key.
+pub fn revoke(op: &Op<'_>, id: i64) -> Result<Value, OriginError> {
+    let changed = op.db.execute(
+        "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+        params![op.now(), id],
+    )?;
+    if changed == 0 {
+        let exists: bool = op
+            .db
+            .query_row("SELECT 1 FROM tokens WHERE id = ?1", params![id], |_| {
+                Ok(true)
+            })
+            .optional()?
+            .unwrap_or(false);
+        return Err(if exists {
+            OriginError::Conflict(format!("token {id} is already revoked"))
+        } else {
+            OriginError::NotFound(format!("no token {id}"))
+        });
+    }
+    Ok(json!({ "id": id, "revoked_at": op.now() }))
+}

@@ -1,0 +1,239 @@
+//! Origin settings: `vexil.toml` in the data directory, written with defaults by
+//! `vexil init` and read when `vexil serve` starts.
+
+use super::governance::{GovernanceConfig, TradingHours};
+use super::OriginError;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The settings file `vexil init` writes.
+pub const DEFAULT_TOML: &str = r#"# Vexil origin settings. Changes take effect when `vexil serve` restarts.
+
+[governance]
+# Flag keys must match this pattern.
+naming = '^[a-z][a-z0-9]*(-[a-z0-9]+)*$'
+# Dodd-Frank flags retain records at least this many days.
+min_retention_days = 1825
+
+# MiFID II change freeze during trading hours (UTC). Uncomment to enable.
+# [governance.trading_hours]
+# weekdays = [1, 2, 3, 4, 5]   # ISO weekdays, 1 = Monday
+# open = "08:00"
+# close = "16:30"
+
+[snapshots]
+# How long a published snapshot stays fresh; the origin re-signs before half of it passes.
+expires_in = "24h"
+# true: anyone may read snapshots (they are signed, not secret) and CDNs may cache them.
+# false: reading a snapshot needs an SDK key or a token.
+public = false
+# With `public = true`: how long a CDN or browser may reuse a snapshot without asking.
+max_age_seconds = 10
+
+[keys]
+# After `vexil keys rotate`, snapshots signed by the previous key stay valid this long.
+rotation_overlap = "7d"
+
+[webhooks]
+# Attempts per delivery before it is marked failed (backoff 1 s, 2 s, 4 s, ...).
+max_attempts = 8
+
+[insights]
+# A flag serving one variant to everyone (or disabled) this many days should be removed.
+settled_days = 30
+# A change request pending this many days is reported.
+stale_change_days = 7
+"#;
+
+/// All origin settings.
+#[derive(Debug, Clone)]
+pub struct OriginConfig {
+    /// Governance policies' settings.
+    pub governance: GovernanceConfig,
+    /// Lifetime of a published snapshot.
+    pub snapshot_ttl: Duration,
+    /// Whether snapshots are readable without credentials (and cacheable by CDNs).
+    pub public_snapshots: bool,
+    /// `max-age` for public snapshots.
+    pub snapshot_max_age: u32,
+    /// How long the previous key stays valid after a rotation.
+    pub rotation_overlap: Duration,
+    /// Webhook delivery attempts before giving up.
+    pub webhook_max_attempts: u32,
+    /// Days after which a settled flag is reported for removal.
+    pub settled_days: u32,
+    /// Days after which a pending change is reported.
+    pub stale_change_days: u32,
+}
+
+impl Default for OriginConfig {
+    fn default() -> Self {
+        OriginConfig::from_toml(DEFAULT_TOML).expect("the default settings parse")
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    governance: GovernanceSection,
+    #[serde(default)]
+    snapshots: SnapshotsSection,
+    #[serde(default)]
+    keys: KeysSection,
+    #[serde(default)]
+    webhooks: WebhooksSection,
+    #[serde(default)]
+    insights: InsightsSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct GovernanceSection {
+    naming: Option<String>,
+    min_retention_days: Option<u32>,
+    trading_hours: Option<HoursSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoursSection {
+    weekdays: Vec<u8>,
+    open: String,
+    close: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SnapshotsSection {
+    expires_in: Option<String>,
+    public: Option<bool>,
+    max_age_seconds: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KeysSection {
+    rotation_overlap: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WebhooksSection {
+    max_attempts: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct InsightsSection {
+    settled_days: Option<u32>,
+    stale_change_days: Option<u32>,
+}
+
+fn bad(message: String) -> OriginError {
+    OriginError::Config(message)
+}
+
+fn duration(field: &str, text: Option<String>, default: &str) -> Result<Duration, OriginError> {
+    let text = text.unwrap_or_else(|| default.to_string());
+    humantime::parse_duration(&text).map_err(|e| {
+        bad(format!(
+            "`{field}` = \"{text}\" is not a duration such as 24h: {e}"
+        ))
+    })
+}
+
+/// `HH:MM` as minutes after midnight (24:00 allowed as the end of the day).
+fn minute_of_day(field: &str, text: &str) -> Result<u16, OriginError> {
+    let parsed = text.split_once(':').and_then(|(h, m)| {
+        let (h, m) = (h.parse::<u16>().ok()?, m.parse::<u16>().ok()?);
+        (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+    });
+    parsed.ok_or_else(|| {
+        bad(format!(
+            "`{field}` = \"{text}\" is not a time of day such as 08:00"
+        ))
+    })
+}
+
+impl OriginConfig {
+    /// Parses settings; every missing value takes its default.
+    pub fn from_toml(text: &str) -> Result<OriginConfig, OriginError> {
+        let file: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let g = file.governance;
+        let mut governance = GovernanceConfig::default();
+        if let Some(pattern) = g.naming {
+            governance.naming = regex_lite::Regex::new(&pattern)
+                .map_err(|e| bad(format!("`governance.naming` is not a valid pattern: {e}")))?;
+        }
+        if let Some(days) = g.min_retention_days {
+            governance.min_retention_days = days;
+        }
+        if let Some(h) = g.trading_hours {
+            if h.weekdays.is_empty() || h.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+                return Err(bad(
+                    "`governance.trading_hours.weekdays` lists ISO weekdays 1 (Monday) to 7".into(),
+                ));
+            }
+            let open = minute_of_day("governance.trading_hours.open", &h.open)?;
+            let close = minute_of_day("governance.trading_hours.close", &h.close)?;
+            if open >= close {
+                return Err(bad(
+                    "`governance.trading_hours`: `open` must be before `close`".into(),
+                ));
+            }
+            governance.trading_hours = Some(TradingHours {
+                weekdays: h.weekdays,
+                open_minute: open,
+                close_minute: close,
+            });
+        }
+        let snapshot_ttl = duration("snapshots.expires_in", file.snapshots.expires_in, "24h")?;
+        if snapshot_ttl < Duration::from_secs(60) {
+            return Err(bad("`snapshots.expires_in` must be at least 1m".into()));
+        }
+        Ok(OriginConfig {
+            governance,
+            snapshot_ttl,
+            public_snapshots: file.snapshots.public.unwrap_or(false),
+            snapshot_max_age: file.snapshots.max_age_seconds.unwrap_or(10),
+            rotation_overlap: duration("keys.rotation_overlap", file.keys.rotation_overlap, "7d")?,
+            webhook_max_attempts: file.webhooks.max_attempts.unwrap_or(8).clamp(1, 30),
+            settled_days: file.insights.settled_days.unwrap_or(30),
+            stale_change_days: file.insights.stale_change_days.unwrap_or(7),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_trading_hours_are_read() {
+        let config = OriginConfig::default();
+        assert!(config.governance.trading_hours.is_none());
+        assert_eq!(config.snapshot_ttl, Duration::from_secs(86_400));
+        let config = OriginConfig::from_toml(
+            "[governance.trading_hours]\nweekdays = [1,2,3,4,5]\nopen = \"08:00\"\nclose = \"16:30\"\n",
+        )
+        .unwrap();
+        let hours = config.governance.trading_hours.unwrap();
+        assert_eq!((hours.open_minute, hours.close_minute), (480, 990));
+    }
+
+    #[test]
+    fn bad_settings_say_what_is_wrong() {
+        let err = OriginConfig::from_toml("[snapshots]\nexpires_in = \"soon\"\n").unwrap_err();
+        assert!(err.to_string().contains("snapshots.expires_in"), "{err}");
+        let err = OriginConfig::from_toml("[governance]\nnaming = \"(\"\n").unwrap_err();
+        assert!(err.to_string().contains("governance.naming"), "{err}");
+        let err = OriginConfig::from_toml("[snapshot]\n").unwrap_err();
+        assert!(err.to_string().contains("snapshot"), "{err}");
+        let err = OriginConfig::from_toml(
+            "[governance.trading_hours]\nweekdays = [1]\nopen = \"17:00\"\nclose = \"09:00\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("before"), "{err}");
+    }
+}

@@ -1,0 +1,1165 @@
+//! The HTTP API (`/api/v1`, see `docs/api.md`): thin handlers that authenticate,
+//! check the role, and run one origin operation on a blocking thread.
+
+use super::auth::{self, Principal};
+use super::changes::{self, BulkOperation, Proposal};
+use super::publish::{self, EnvState};
+use super::{audit, reports, webhooks, Op, Origin, OriginError};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct App {
+    /// The origin.
+    pub origin: Arc<Origin>,
+    /// Wakes the webhook deliverer after a write.
+    pub wake: Arc<Notify>,
+}
+
+/// An error answer: `{"error": {"code", "message", "details"?}}`.
+#[derive(Debug)]
+pub struct ApiError(pub OriginError);
+
+impl From<OriginError> for ApiError {
+    fn from(e: OriginError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let message = e.to_string();
+        let (status, code, details) = match &e {
+            OriginError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", None),
+            OriginError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            OriginError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+            OriginError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
+            OriginError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+            OriginError::Invalid(issues) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                Some(json!(issues
+                    .iter()
+                    .map(|i| json!({ "path": i.path, "message": i.message }))
+                    .collect::<Vec<_>>())),
+            ),
+            OriginError::Policy(v) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "policy_violation",
+                Some(json!(v)),
+            ),
+            OriginError::BulkFailed(report) => {
+                let mut body = report.clone();
+                body["error"] = json!({ "code": "bulk_failed", "message": message });
+                return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
+            }
+            OriginError::Config(_)
+            | OriginError::Io(_)
+            | OriginError::Db(_)
+            | OriginError::AuditBroken(_)
+            | OriginError::Internal(_) => {
+                eprintln!("error: {message}");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            }
+        };
+        let mut error = json!({ "code": code, "message": message });
+        if let Some(details) = details {
+            error["details"] = details;
+        }
+        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+type ApiResult<T = Json<Value>> = Result<T, ApiError>;
+
+/// A JSON body, decoded with the path of any problem; an empty body reads as `{}`.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError(OriginError::BadRequest(format!(
+                    "the body is larger than {MAX_BODY} bytes"
+                )))
+            } else {
+                ApiError(OriginError::BadRequest(format!(
+                    "cannot read the body: {e}"
+                )))
+            }
+        })?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        let de = &mut serde_json::Deserializer::from_slice(text);
+        serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let at = if path == "." {
+                String::new()
+            } else {
+                format!(" at `{path}`")
+            };
+            ApiError(OriginError::BadRequest(format!(
+                "invalid JSON body{at}: {inner}"
+            )))
+        })
+    }
+}
+
+/// Query parameters, with a JSON error when they do not parse.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Params(v))
+            .map_err(|e| {
+                ApiError(OriginError::BadRequest(format!(
+                    "bad query parameters: {}",
+                    e.body_text()
+                )))
+            })
+    }
+}
+
+/// Path parameters, with a JSON error when they do not parse.
+pub struct Segs<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Segs<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| Segs(v))
+            .map_err(|e| {
+                ApiError(OriginError::BadRequest(format!(
+                    "bad path: {}",
+                    e.body_text()
+                )))
+            })
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String, OriginError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        OriginError::Unauthorized("missing `Authorization: Bearer <token>`".into())
+    })?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OriginError::Unauthorized("`Authorization` must be `Bearer <token>`".into()))
+}
+
+impl App {
+    /// Runs `f` on a blocking thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Origin) -> Result<T, OriginError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let origin = self.origin.clone();
+        tokio::task::spawn_blocking(move || f(&origin))
+            .await
+            .map_err(|e| {
+                ApiError(OriginError::Internal(format!(
+                    "a request handler failed: {e}"
+                )))
+            })?
+            .map_err(ApiError)
+    }
+
+    /// Authenticates, then runs `f` with the caller on a blocking thread.
+    async fn as_caller<T: Send + 'static>(
+        &self,
+        headers: &HeaderMap,
+        f: impl FnOnce(&Origin, Principal) -> Result<T, OriginError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let secret = bearer(headers)?;
+        self.blocking(move |origin| {
+            let who = origin.read(|op| auth::authenticate(op.db, &secret))?;
+            f(origin, who)
+        })
+        .await
+    }
+
+    /// A read by any token with a role.
+    async fn read(
+        &self,
+        headers: &HeaderMap,
+        f: impl FnOnce(&Op<'_>) -> Result<Value, OriginError> + Send + 'static,
+    ) -> ApiResult {
+        self.as_caller(headers, move |origin, who| {
+            who.require_read()?;
+            origin.read(f)
+        })
+        .await
+        .map(Json)
+    }
+
+    /// A write; `check` decides whether the caller may make it.
+    async fn write(
+        &self,
+        headers: &HeaderMap,
+        check: fn(&Principal) -> Result<(), OriginError>,
+        f: impl FnOnce(&Op<'_>, &Principal) -> Result<Value, OriginError> + Send + 'static,
+    ) -> ApiResult {
+        let out = self
+            .as_caller(headers, move |origin, who| {
+                check(&who)?;
+                origin.write(|op| f(op, &who))
+            })
+            .await;
+        self.wake.notify_one();
+        out.map(Json)
+    }
+
+    /// A change proposed by an editor, built from the environment's state.
+    async fn propose(
+        &self,
+        headers: &HeaderMap,
+        env: String,
+        reason: Option<String>,
+        build: impl FnOnce(&Op<'_>, &EnvState) -> Result<Proposal, OriginError> + Send + 'static,
+    ) -> ApiResult {
+        self.write(headers, Principal::require_edit, move |op, who| {
+            let state = publish::load_state(op.db, &env)?;
+            let mut p = build(op, &state)?;
+            p.reason = reason.filter(|r| !r.trim().is_empty());
+            changes::submit_and_publish(op, who, p)
+        })
+        .await
+    }
+}
+
+fn created(result: ApiResult) -> Result<(StatusCode, Json<Value>), ApiError> {
+    result.map(|body| (StatusCode::CREATED, body))
+}
+
+// ---- Handlers ---------------------------------------------------------------------
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn keys(State(app): State<App>) -> Json<Value> {
+    let now = app.origin.now_ms();
+    let keys = app.origin.keys.lock().unwrap_or_else(|p| p.into_inner());
+    Json(keys.public_listing(now))
+}
+
+async fn whoami(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.as_caller(&headers, |_, who| Ok(json!(who)))
+        .await
+        .map(Json)
+}
+
+async fn policies(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.read(&headers, |op| {
+        let g = &op.config.governance;
+        let hours = g.trading_hours.as_ref().map(|h| {
+            json!({ "weekdays": h.weekdays,
+                    "open": format!("{:02}:{:02}", h.open_minute / 60, h.open_minute % 60),
+                    "close": format!("{:02}:{:02}", h.close_minute / 60, h.close_minute % 60) })
+        });
+        Ok(json!({
+            "policies": super::governance::POLICIES,
+            "config": { "naming": g.naming.as_str(), "trading_hours": hours, "min_retention_days": g.min_retention_days },
+        }))
+    })
+    .await
+}
+
+async fn environments(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.read(&headers, |op| reports::environments(op.db)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEnvironment {
+    name: String,
+}
+
+async fn create_environment(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(body): Body<NewEnvironment>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.write(&headers, Principal::require_admin, move |op, who| {
+            publish::create_environment(op, &who.name, &body.name)
+        })
+        .await,
+    )
+}
+
+async fn snapshot(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+) -> Result<Response, ApiError> {
+    let public = app.origin.config.public_snapshots;
+    let max_age = app.origin.config.snapshot_max_age;
+    let secret = if public {
+        None
+    } else {
+        Some(bearer(&headers)?)
+    };
+    let env2 = env.clone();
+    let latest = app
+        .blocking(move |origin| {
+            origin.read(|op| {
+                if let Some(secret) = secret {
+                    let who = auth::authenticate(op.db, &secret)?;
+                    if !who.can_read_snapshot(&env2) {
+                        return Err(OriginError::Forbidden(format!(
+                            "`{}` may not read the snapshot of `{env2}`",
+                            who.name
+                        )));
+                    }
+                }
+                publish::require_environment(op.db, &env2)?;
+                publish::latest(op.db, &env2)
+            })
+        })
+        .await?
+        .ok_or_else(|| {
+            ApiError(OriginError::NotFound(format!(
+                "`{env}` has no snapshot yet"
+            )))
+        })?;
+    let cache = if public {
+        format!("public, max-age={max_age}, stale-while-revalidate=60, stale-if-error=86400")
+    } else {
+        "private, no-cache".to_string()
+    };
+    let mut response_headers = HeaderMap::new();
+    let etag = HeaderValue::from_str(&latest.etag).map_err(|_| {
+        ApiError(OriginError::Internal(
+            "stored ETag is not a header value".into(),
+        ))
+    })?;
+    response_headers.insert(header::ETAG, etag);
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static("no-cache")),
+    );
+    response_headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
+    response_headers.insert(
+        "x-vexil-snapshot-version",
+        HeaderValue::from(latest.version),
+    );
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == latest.etag || t.trim() == "*")
+        });
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok((StatusCode::OK, response_headers, latest.envelope).into_response())
+}
+
+async fn snapshots(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+) -> ApiResult {
+    app.read(&headers, move |op| publish::history(op.db, &env, 100))
+        .await
+}
+
+async fn snapshot_version(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, version)): Segs<(String, u64)>,
+) -> Result<Response, ApiError> {
+    let envelope = app
+        .as_caller(&headers, move |origin, who| {
+            who.require_read()?;
+            origin.read(|op| publish::at_version(op.db, &env, version))
+        })
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        envelope.envelope,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct FlagListQuery {
+    #[serde(default)]
+    archived: bool,
+}
+
+async fn flag_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+    Params(q): Params<FlagListQuery>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        reports::flag_list(op.db, &env, q.archived)
+    })
+    .await
+}
+
+async fn flag_detail(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+) -> ApiResult {
+    app.read(&headers, move |op| reports::flag_detail(op.db, &env, &key))
+        .await
+}
+
+async fn flag_history(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+) -> ApiResult {
+    app.read(&headers, move |op| reports::flag_history(op.db, &env, &key))
+        .await
+}
+
+async fn audit_report(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+) -> ApiResult {
+    app.read(&headers, move |op| reports::audit_report(op, &env, &key))
+        .await
+}
+
+async fn segments(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        let state = publish::load_state(op.db, &env)?;
+        Ok(json!({ "segments": state.segments, "exclusion_groups": state.exclusion_groups }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlagBody {
+    flag: Value,
+    reason: Option<String>,
+}
+
+async fn flag_create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+    Body(body): Body<FlagBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let e = env.clone();
+    created(
+        app.propose(&headers, env, body.reason, move |_, s| {
+            changes::create(s, &e, body.flag)
+        })
+        .await,
+    )
+}
+
+async fn flag_update(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Body(body): Body<FlagBody>,
+) -> ApiResult {
+    let e = env.clone();
+    app.propose(&headers, env, body.reason, move |_, s| {
+        changes::update(s, &e, &key, body.flag)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutBody {
+    percentage: f64,
+    variant: Option<String>,
+    rule: Option<String>,
+    reason: Option<String>,
+}
+
+async fn flag_rollout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Body(b): Body<RolloutBody>,
+) -> ApiResult {
+    let e = env.clone();
+    app.propose(&headers, env, b.reason, move |_, s| {
+        changes::rollout(
+            s,
+            &e,
+            &key,
+            b.percentage,
+            b.variant.as_deref(),
+            b.rule.as_deref(),
+        )
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    reason: Option<String>,
+}
+
+async fn flag_kill(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Body(b): Body<ReasonBody>,
+) -> ApiResult {
+    if b.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(ApiError(OriginError::BadRequest(
+            "the kill switch needs a `reason`".into(),
+        )));
+    }
+    let e = env.clone();
+    app.propose(&headers, env, b.reason, move |_, s| {
+        changes::kill(s, &e, &key)
+    })
+    .await
+}
+
+async fn flag_enable(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Body(b): Body<ReasonBody>,
+) -> ApiResult {
+    let e = env.clone();
+    app.propose(&headers, env, b.reason, move |_, s| {
+        changes::enable(s, &e, &key)
+    })
+    .await
+}
+
+async fn flag_archive(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Body(b): Body<ReasonBody>,
+) -> ApiResult {
+    let e = env.clone();
+    app.propose(&headers, env, b.reason, move |_, s| {
+        changes::archive(s, &e, &key)
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    to_revision: Option<i64>,
+    reason: Option<String>,
+}
+
+async fn flag_rollback(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Body(b): Body<RollbackBody>,
+) -> ApiResult {
+    let e = env.clone();
+    app.propose(&headers, env, b.reason, move |op, s| {
+        changes::rollback(op.db, s, &e, &key, b.to_revision)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentBody {
+    clause: Value,
+    reason: Option<String>,
+}
+
+async fn segment_set(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, name)): Segs<(String, String)>,
+    Body(b): Body<SegmentBody>,
+) -> ApiResult {
+    let e = env.clone();
+    app.propose(&headers, env, b.reason, move |_, s| {
+        changes::segment(s, &e, &name, Some(b.clause))
+    })
+    .await
+}
+
+async fn segment_delete(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, name)): Segs<(String, String)>,
+    Body(b): Body<ReasonBody>,
+) -> ApiResult {
+    let e = env.clone();
+    app.propose(&headers, env, b.reason, move |_, s| {
+        changes::segment(s, &e, &name, None)
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct GroupBody {
+    salt: Option<String>,
+    reason: Option<String>,
+}
+
+async fn exclusion_group_set(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, name)): Segs<(String, String)>,
+    Body(b): Body<GroupBody>,
+) -> ApiResult {
+    let e = env.clone();
+    let definition = match b.salt {
+        Some(salt) => json!({ "salt": salt }),
+        None => json!({}),
+    };
+    app.propose(&headers, env, b.reason, move |_, _| {
+        changes::exclusion_group(&e, &name, definition)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkBody {
+    updates: Vec<BulkOperation>,
+    reason: Option<String>,
+}
+
+async fn bulk(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+    Body(b): Body<BulkBody>,
+) -> ApiResult {
+    app.write(&headers, Principal::require_edit, move |op, who| {
+        changes::bulk(
+            op,
+            who,
+            &env,
+            &b.updates,
+            b.reason.filter(|r| !r.trim().is_empty()),
+        )
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromoteBody {
+    flag: String,
+    from: String,
+    to: String,
+    reason: Option<String>,
+}
+
+async fn promote(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(b): Body<PromoteBody>,
+) -> ApiResult {
+    let PromoteBody {
+        flag,
+        from,
+        to,
+        reason,
+    } = b;
+    let to2 = to.clone();
+    app.propose(&headers, to, reason, move |op, target| {
+        let source = publish::load_state(op.db, &from)?;
+        changes::promote(&source, &from, target, &to2, &flag)
+    })
+    .await
+}
+
+async fn change_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<changes::ListFilter>,
+) -> ApiResult {
+    app.read(&headers, move |op| changes::list(op.db, &q)).await
+}
+
+async fn change_get(State(app): State<App>, headers: HeaderMap, Segs(id): Segs<i64>) -> ApiResult {
+    app.read(&headers, move |op| changes::get(op.db, id)).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    comment: Option<String>,
+    role: Option<String>,
+}
+
+fn any_token(who: &Principal) -> Result<(), OriginError> {
+    if who.kind == "token" {
+        Ok(())
+    } else {
+        Err(OriginError::Forbidden(
+            "SDK keys only read snapshots".into(),
+        ))
+    }
+}
+
+async fn change_approve(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+    Body(b): Body<ApproveBody>,
+) -> ApiResult {
+    app.write(&headers, any_token, move |op, who| {
+        changes::approve(op, who, id, b.comment, b.role)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectBody {
+    comment: String,
+}
+
+async fn change_reject(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+    Body(b): Body<RejectBody>,
+) -> ApiResult {
+    app.write(&headers, any_token, move |op, who| {
+        changes::reject(op, who, id, b.comment)
+    })
+    .await
+}
+
+async fn change_cancel(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.write(&headers, any_token, move |op, who| {
+        changes::cancel(op, who, id)
+    })
+    .await
+}
+
+async fn change_apply(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.write(&headers, any_token, move |op, who| {
+        changes::retry(op, who, id)
+    })
+    .await
+}
+
+async fn audit_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<audit::Filter>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        let entries = audit::list(op.db, &q)?;
+        let next = entries.last().map(|l| l.entry.seq);
+        Ok(json!({ "entries": entries, "next": next }))
+    })
+    .await
+}
+
+async fn audit_verify(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.read(&headers, |op| {
+        match audit::verify_stored(op.db, op.keys.audit_key()) {
+            Ok(n) => Ok(json!({ "ok": true, "entries": n })),
+            Err(OriginError::AuditBroken(b)) => {
+                Ok(json!({ "ok": false, "broken": { "seq": b.seq, "reason": b.reason } }))
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct InsightQuery {
+    environment: Option<String>,
+}
+
+async fn insights(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<InsightQuery>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        reports::insights(op, q.environment.as_deref())
+    })
+    .await
+}
+
+async fn token_list(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.as_caller(&headers, |origin, who| {
+        who.require_admin()?;
+        origin.read(|op| auth::list(op.db))
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    roles: Vec<String>,
+}
+
+async fn token_create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(b): Body<NewToken>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.write(&headers, Principal::require_admin, move |op, who| {
+            let made = auth::create_token(op, &b.name, &b.roles)?;
+            audit::record(
+                op,
+                &who.name,
+                "token.created",
+                "tokens",
+                json!({ "id": made.id, "name": made.name, "roles": made.roles }),
+            )?;
+            Ok(json!(made))
+        })
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSdkKey {
+    name: String,
+    environment: String,
+}
+
+async fn sdk_key_create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(b): Body<NewSdkKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.write(&headers, Principal::require_admin, move |op, who| {
+            let made = auth::create_sdk_key(op, &b.name, &b.environment)?;
+            audit::record(
+                op,
+                &who.name,
+                "sdk_key.created",
+                "tokens",
+                json!({ "id": made.id, "name": made.name, "environment": made.environment }),
+            )?;
+            Ok(json!(made))
+        })
+        .await,
+    )
+}
+
+async fn token_revoke(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.write(&headers, Principal::require_admin, move |op, who| {
+        let out = auth::revoke(op, id)?;
+        audit::record(
+            op,
+            &who.name,
+            "token.revoked",
+            "tokens",
+            json!({ "id": id }),
+        )?;
+        Ok(out)
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    overlap: Option<String>,
+}
+
+async fn keys_rotate(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(b): Body<RotateBody>,
+) -> ApiResult {
+    let overlap = b
+        .overlap
+        .map(|text| {
+            humantime::parse_duration(&text).map_err(|e| {
+                OriginError::BadRequest(format!(
+                    "`overlap` {text:?} is not a duration such as 7d: {e}"
+                ))
+            })
+        })
+        .transpose()?;
+    app.as_caller(&headers, move |origin, who| {
+        who.require_admin()?;
+        origin.rotate_key(&who.name, overlap)
+    })
+    .await
+    .map(Json)
+}
+
+async fn webhook_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+) -> ApiResult {
+    app.as_caller(&headers, move |origin, who| {
+        who.require_admin()?;
+        origin.read(|op| webhooks::list(op.db, &env))
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewWebhook {
+    url: String,
+    secret: Option<String>,
+    #[serde(default)]
+    events: Vec<String>,
+}
+
+async fn webhook_add(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+    Body(b): Body<NewWebhook>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.write(&headers, Principal::require_admin, move |op, who| {
+            let made = webhooks::add(op, &env, &b.url, b.secret, b.events)?;
+            audit::record(
+                op,
+                &who.name,
+                "webhook.added",
+                &env,
+                json!({ "id": made["id"], "url": made["url"], "events": made["events"] }),
+            )?;
+            Ok(made)
+        })
+        .await,
+    )
+}
+
+async fn webhook_remove(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.write(&headers, Principal::require_admin, move |op, who| {
+        let out = webhooks::remove(op, id)?;
+        audit::record(
+            op,
+            &who.name,
+            "webhook.removed",
+            "webhooks",
+            json!({ "id": id }),
+        )?;
+        Ok(out)
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DeliveryQuery {
+    webhook: Option<i64>,
+    status: Option<String>,
+}
+
+async fn webhook_deliveries(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<DeliveryQuery>,
+) -> ApiResult {
+    app.as_caller(&headers, move |origin, who| {
+        who.require_admin()?;
+        origin.read(|op| webhooks::deliveries(op.db, q.webhook, q.status.as_deref()))
+    })
+    .await
+    .map(Json)
+}
+
+async fn not_found() -> ApiError {
+    ApiError(OriginError::NotFound(
+        "no such route; see docs/api.md".into(),
+    ))
+}
+
+async fn method_not_allowed() -> Response {
+    let body = json!({ "error": { "code": "method_not_allowed", "message": "this route does not take that method" } });
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+/// The API's routes.
+pub fn router(app: App) -> Router {
+    let env_routes = Router::new()
+        .route("/snapshot", get(snapshot))
+        .route("/snapshots", get(snapshots))
+        .route("/snapshots/{version}", get(snapshot_version))
+        .route("/flags", get(flag_list).post(flag_create))
+        .route("/flags/{key}", get(flag_detail).put(flag_update))
+        .route("/flags/{key}/history", get(flag_history))
+        .route("/flags/{key}/audit-report", get(audit_report))
+        .route("/flags/{key}/rollout", post(flag_rollout))
+        .route("/flags/{key}/kill", post(flag_kill))
+        .route("/flags/{key}/enable", post(flag_enable))
+        .route("/flags/{key}/archive", post(flag_archive))
+        .route("/flags/{key}/rollback", post(flag_rollback))
+        .route("/segments", get(segments))
+        .route("/segments/{name}", put(segment_set).delete(segment_delete))
+        .route("/exclusion-groups/{name}", put(exclusion_group_set))
+        .route("/bulk", post(bulk))
+        .route("/webhooks", get(webhook_list).post(webhook_add));
+    let api = Router::new()
+        .route("/health", get(health))
+        .route("/keys", get(keys))
+        .route("/keys/rotate", post(keys_rotate))
+        .route("/whoami", get(whoami))
+        .route("/policies", get(policies))
+        .route("/environments", get(environments).post(create_environment))
+        .nest("/environments/{env}", env_routes)
+        .route("/promote", post(promote))
+        .route("/changes", get(change_list))
+        .route("/changes/{id}", get(change_get))
+        .route("/changes/{id}/approve", post(change_approve))
+        .route("/changes/{id}/reject", post(change_reject))
+        .route("/changes/{id}/cancel", post(change_cancel))
+        .route("/changes/{id}/apply", post(change_apply))
+        .route("/audit", get(audit_list))
+        .route("/audit/verify", get(audit_verify))
+        .route("/insights", get(insights))
+        .route("/tokens", get(token_list).post(token_create))
+        .route("/tokens/{id}", delete(token_revoke))
+        .route("/sdk-keys", post(sdk_key_create))
+        .route("/webhooks/deliveries", get(webhook_deliveries))
+        .route("/webhooks/{id}", delete(webhook_remove));
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(app)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+/// Re-signs snapshots before they expire, every minute.
+async fn refresh(origin: Arc<Origin>) {
+    loop {
+        let o = origin.clone();
+        let done = tokio::task::spawn_blocking(move || o.write(publish::refresh_due)).await;
+        if let Ok(Err(e)) = done {
+            eprintln!("snapshot refresh failed: {e}");
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+/// Serves the API on `listen` until SIGINT or SIGTERM.
+pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| OriginError::Io(format!("cannot listen on {listen}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| OriginError::Io(format!("cannot read the bound address: {e}")))?;
+    let wake = Arc::new(Notify::new());
+    tokio::spawn(webhooks::run(origin.clone(), wake.clone()));
+    tokio::spawn(refresh(origin.clone()));
+    let app = App { origin, wake };
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
+    }
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| OriginError::Io(format!("server failed: {e}")))
+}

@@ -1,0 +1,421 @@
+//! Read models: flag summaries and details, revision history, the environment list,
+//! lifecycle insights and the seed's audit report.
+
+use super::changes;
+use super::governance::{self, Change};
+use super::publish::{self, EnvState, FlagRow};
+use super::{audit, Op, OriginError};
+use crate::engine::time::parse_rfc3339_ms;
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// What a serve gives out: variant → percent.
+fn serve_split(serve: &Value) -> Vec<(String, f64)> {
+    if let Some(v) = serve.get("variant").and_then(Value::as_str) {
+        return vec![(v.to_string(), 100.0)];
+    }
+    serve
+        .pointer("/rollout/weights")
+        .and_then(Value::as_object)
+        .map(|w| {
+            w.iter()
+                .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn off_variant(doc: &Value) -> Option<&str> {
+    doc.get("off_variant").and_then(Value::as_str)
+}
+
+fn enabled(doc: &Value) -> bool {
+    doc.get("enabled").and_then(Value::as_bool).unwrap_or(true)
+}
+
+/// A short description of what the flag's fallthrough serves.
+fn serving(doc: &Value) -> String {
+    if !enabled(doc) {
+        return format!("{} (disabled)", off_variant(doc).unwrap_or("off"));
+    }
+    let split = serve_split(doc.get("fallthrough").unwrap_or(&Value::Null));
+    let mut text = split
+        .iter()
+        .filter(|(_, p)| *p > 0.0)
+        .map(|(v, p)| {
+            if *p >= 100.0 {
+                v.clone()
+            } else {
+                format!("{v} {p}%")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" / ");
+    if text.is_empty() {
+        text = "caller's default".into();
+    }
+    let rules = doc
+        .get("rules")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if rules > 0 {
+        text.push_str(&format!(
+            " (+{rules} rule{})",
+            if rules == 1 { "" } else { "s" }
+        ));
+    }
+    text
+}
+
+/// The share of the fallthrough on the flag's first variant that is not the off
+/// variant: the flag's rollout percentage.
+fn rollout_percentage(doc: &Value) -> Option<f64> {
+    let off = off_variant(doc)?;
+    let on = doc
+        .get("variants")
+        .and_then(Value::as_object)?
+        .keys()
+        .find(|k| *k != off)?;
+    let split = serve_split(doc.get("fallthrough")?);
+    if split.is_empty() {
+        return None;
+    }
+    Some(split.iter().filter(|(v, _)| v == on).map(|(_, p)| p).sum())
+}
+
+/// A flag's summary row.
+pub fn summary(db: &Connection, env: &str, key: &str, row: &FlagRow) -> Result<Value, OriginError> {
+    let d = &row.document;
+    Ok(json!({
+        "key": key,
+        "environment": env,
+        "name": d.get("name"),
+        "kind": d.get("kind").cloned().unwrap_or(json!("release")),
+        "strategy": d.get("strategy"),
+        "risk": d.get("risk").cloned().unwrap_or(json!("low")),
+        "compliance": d.get("compliance").cloned().unwrap_or(json!([])),
+        "owner": d.get("owner"),
+        "enabled": enabled(d),
+        "archived": row.archived,
+        "revision": row.revision,
+        "updated_at": row.updated_at,
+        "updated_by": row.updated_by,
+        "expires_at": d.get("expires_at"),
+        "serving": serving(d),
+        "rollout_percentage": rollout_percentage(d),
+        "pending_changes": changes::pending_for(db, env, key)?.len(),
+    }))
+}
+
+/// Flags of an environment.
+pub fn flag_list(db: &Connection, env: &str, include_archived: bool) -> Result<Value, OriginError> {
+    let state = publish::load_state(db, env)?;
+    let flags = state
+        .flags
+        .iter()
+        .filter(|(_, r)| include_archived || !r.archived)
+        .map(|(k, r)| summary(db, env, k, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json!({ "flags": flags }))
+}
+
+fn find<'s>(state: &'s EnvState, env: &str, key: &str) -> Result<&'s FlagRow, OriginError> {
+    state
+        .flags
+        .get(key)
+        .ok_or_else(|| OriginError::NotFound(format!("no flag `{key}` in `{env}`")))
+}
+
+/// One flag: its summary, document and pending changes.
+pub fn flag_detail(db: &Connection, env: &str, key: &str) -> Result<Value, OriginError> {
+    let state = publish::load_state(db, env)?;
+    let row = find(&state, env, key)?;
+    let mut out = summary(db, env, key, row)?;
+    out["flag"] = row.document.clone();
+    out["pending"] = json!(changes::pending_for(db, env, key)?);
+    Ok(out)
+}
+
+/// A flag's revisions, newest first.
+pub fn flag_history(db: &Connection, env: &str, key: &str) -> Result<Value, OriginError> {
+    let state = publish::load_state(db, env)?;
+    find(&state, env, key)?;
+    let mut stmt = db.prepare(
+        "SELECT revision, document, archived, change_id, author, at FROM flag_revisions
+         WHERE environment = ?1 AND key = ?2 ORDER BY revision DESC",
+    )?;
+    let rows = stmt.query_map(params![env, key], |r| {
+        Ok(json!({
+            "revision": r.get::<_, i64>(0)?,
+            "document": serde_json::from_str::<Value>(&r.get::<_, String>(1)?).unwrap_or(Value::Null),
+            "archived": r.get::<_, bool>(2)?,
+            "change_id": r.get::<_, i64>(3)?,
+            "author": r.get::<_, String>(4)?,
+            "at": r.get::<_, String>(5)?,
+        }))
+    })?;
+    Ok(json!({ "revisions": rows.collect::<Result<Vec<_>, _>>()? }))
+}
+
+/// Every environment with its newest snapshot.
+pub fn environments(db: &Connection) -> Result<Value, OriginError> {
+    let mut out = Vec::new();
+    for env in publish::environment_names(db)? {
+        let latest = publish::latest(db, &env)?;
+        let flags: i64 = db.query_row(
+            "SELECT COUNT(*) FROM flags WHERE environment = ?1 AND archived = 0",
+            params![env],
+            |r| r.get(0),
+        )?;
+        out.push(json!({
+            "name": env,
+            "snapshot_version": latest.as_ref().map(|p| p.version),
+            "published_at": latest.as_ref().map(|p| super::rfc3339(p.issued_at_ms)),
+            "flags": flags,
+        }));
+    }
+    Ok(json!({ "environments": out }))
+}
+
+/// The single variant a flag serves everyone, if it does.
+fn settled_variant(doc: &Value) -> Option<String> {
+    if !enabled(doc) {
+        return off_variant(doc).map(str::to_string);
+    }
+    let mut serves: Vec<&Value> = doc
+        .get("rules")
+        .and_then(Value::as_array)
+        .map(|rules| rules.iter().filter_map(|r| r.get("serve")).collect())
+        .unwrap_or_default();
+    serves.push(doc.get("fallthrough")?);
+    let mut only: Option<String> = None;
+    for serve in serves {
+        for (variant, percent) in serve_split(serve) {
+            if percent <= 0.0 {
+                continue;
+            }
+            if only.as_ref().is_some_and(|v| *v != variant) {
+                return None;
+            }
+            only = Some(variant);
+        }
+    }
+    only
+}
+
+fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &str) -> Value {
+    json!({ "environment": env, "flag": flag, "kind": kind, "message": message, "recommendation": recommendation })
+}
+
+/// Lifecycle insights (the seed's analytics recommendations that need no metrics):
+/// expired flags, flags settled on one variant for `settled_days`, archived flags
+/// still referenced, and change requests waiting too long.
+pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginError> {
+    let envs = match env_filter {
+        Some(env) => {
+            publish::require_environment(op.db, env)?;
+            vec![env.to_string()]
+        }
+        None => publish::environment_names(op.db)?,
+    };
+    let settled_ms = i64::from(op.config.settled_days) * DAY_MS;
+    let mut out = Vec::new();
+    for env in &envs {
+        let state = publish::load_state(op.db, env)?;
+        for (key, row) in &state.flags {
+            let doc = &row.document;
+            if row.archived {
+                let dependents: Vec<&str> = state
+                    .flags
+                    .iter()
+                    .filter(|(_, r)| !r.archived)
+                    .filter(|(_, r)| {
+                        r.document
+                            .get("prerequisites")
+                            .and_then(Value::as_array)
+                            .is_some_and(|ps| ps.iter().any(|p| p.get("flag") == Some(&json!(key))))
+                    })
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                if !dependents.is_empty() {
+                    out.push(insight(
+                        env,
+                        key,
+                        "archived_prerequisite",
+                        format!(
+                            "archived, but still a prerequisite of {}",
+                            dependents.join(", ")
+                        ),
+                        "remove the prerequisite from those flags, or restore this flag",
+                    ));
+                }
+                continue;
+            }
+            if let Some(at) = doc
+                .get("expires_at")
+                .and_then(Value::as_str)
+                .and_then(parse_rfc3339_ms)
+            {
+                if at <= op.now_ms {
+                    out.push(insight(
+                        env,
+                        key,
+                        "expired",
+                        format!("expired {} day(s) ago", (op.now_ms - at) / DAY_MS),
+                        "remove the flag from the code and archive it, or extend `expires_at`",
+                    ));
+                }
+            }
+            let age = op.now_ms - row.updated_at_ms;
+            if age >= settled_ms {
+                if let Some(variant) = settled_variant(doc) {
+                    let days = age / DAY_MS;
+                    let off = off_variant(doc) == Some(variant.as_str());
+                    let (kind, message, recommendation) = if off {
+                        (
+                            "fully_off",
+                            format!("served `{variant}` (off) to everyone for {days} day(s)"),
+                            "remove the flag and the code path it guards",
+                        )
+                    } else {
+                        (
+                            "fully_rolled_out",
+                            format!("served `{variant}` to everyone for {days} day(s)"),
+                            "remove the flag and keep the code path it serves",
+                        )
+                    };
+                    out.push(insight(env, key, kind, message, recommendation));
+                }
+            }
+        }
+    }
+    let stale_ms = i64::from(op.config.stale_change_days) * DAY_MS;
+    let mut stmt = op.db.prepare(
+        "SELECT id, environment, target, created_at_ms FROM changes WHERE status = 'pending' AND created_at_ms <= ?1 ORDER BY id",
+    )?;
+    let stale = stmt.query_map(params![op.now_ms - stale_ms], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    for row in stale {
+        let (id, env, target, at) = row?;
+        if envs.contains(&env) {
+            out.push(insight(
+                &env,
+                &target,
+                "stale_change",
+                format!(
+                    "change #{id} has waited {} day(s) for approval",
+                    (op.now_ms - at) / DAY_MS
+                ),
+                "approve, reject or cancel it",
+            ));
+        }
+    }
+    Ok(json!({ "insights": out }))
+}
+
+/// The seed's audit report for a flag.
+pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginError> {
+    let state = publish::load_state(op.db, env)?;
+    let row = find(&state, env, key)?;
+    let doc = &row.document;
+    let history = flag_history(op.db, env, key)?;
+    let changes = changes::list(
+        op.db,
+        &changes::ListFilter {
+            environment: Some(env.into()),
+            flag: Some(key.into()),
+            limit: Some(1000),
+            ..Default::default()
+        },
+    )?;
+    let approvals: Vec<Value> = changes["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| {
+            c["approvals"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |mut a| {
+                    a["change"] = c["id"].clone();
+                    a
+                })
+        })
+        .collect();
+    let segments = state
+        .segments
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), serde_json::from_value(v.clone()).ok()?)))
+        .collect();
+    let assessment = governance::assess(
+        doc,
+        &segments,
+        Change::Update,
+        op.now_ms,
+        &op.config.governance,
+    );
+    let compliance_status = if assessment.violations.is_empty() {
+        "compliant"
+    } else {
+        "non_compliant"
+    };
+    let chain = match audit::verify_stored(op.db, op.keys.audit_key()) {
+        Ok(n) => json!({ "intact": true, "entries": n }),
+        Err(e) => json!({ "intact": false, "error": e.to_string() }),
+    };
+    let entries = audit::list(
+        op.db,
+        &audit::Filter {
+            environment: Some(env.into()),
+            flag: Some(key.into()),
+            limit: Some(1000),
+            ..Default::default()
+        },
+    )?;
+    // Evaluation figures arrive with edge metrics; until then they are zero.
+    let evaluation_metrics = json!({ "total_evaluations": 0, "success_rate": 0, "error_rate": 0 });
+    let performance_metrics = json!({ "avg_response_time_ms": 0 });
+    let user_impact_metrics = json!({ "unique_users": 0 });
+    Ok(json!({
+        "flag_id": key,
+        "environment": env,
+        "audit_timestamp": op.now(),
+        "flag": {
+            "name": doc.get("name"), "owner": doc.get("owner"), "kind": doc.get("kind"),
+            "strategy": doc.get("strategy"), "risk": doc.get("risk"), "compliance": doc.get("compliance"),
+            "enabled": enabled(doc), "archived": row.archived, "revision": row.revision,
+            "expires_at": doc.get("expires_at"),
+        },
+        "configuration_history": history["revisions"],
+        "changes": changes["changes"],
+        "approvals": approvals,
+        "audit_entries": entries,
+        "evaluation_metrics": evaluation_metrics,
+        "performance_metrics": performance_metrics,
+        "user_impact_metrics": user_impact_metrics,
+        "security_information": {
+            "compliance_status": compliance_status,
+            "violations": assessment.violations,
+            "required_approvals": assessment.approvals,
+            "oversight_level": assessment.oversight_level,
+            "audit_chain": chain,
+        },
+        "audit_summary": {
+            "total_evaluations": evaluation_metrics["total_evaluations"],
+            "success_rate": evaluation_metrics["success_rate"],
+            "average_response_time_ms": performance_metrics["avg_response_time_ms"],
+            "unique_users_affected": user_impact_metrics["unique_users"],
+            "compliance_status": compliance_status,
+        },
+    }))
+}

@@ -1,0 +1,234 @@
+//! The SQLite store: schema, migrations and opening a data directory's database.
+//!
+//! Every write the origin makes runs in one transaction, so a crash loses nothing
+//! committed and leaves nothing half-applied. The audit table refuses updates and
+//! deletes through triggers; the hash chain detects tampering that bypasses them.
+
+use super::OriginError;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+/// Never edit a released migration: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE environments (
+        name TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE flags (
+        environment TEXT NOT NULL REFERENCES environments(name),
+        key TEXT NOT NULL,
+        document TEXT NOT NULL,
+        archived INTEGER NOT NULL DEFAULT 0,
+        revision INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (environment, key)
+    );
+    CREATE TABLE flag_revisions (
+        environment TEXT NOT NULL,
+        key TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        archived INTEGER NOT NULL,
+        change_id INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (environment, key, revision)
+    );
+    CREATE TABLE segments (
+        environment TEXT NOT NULL REFERENCES environments(name),
+        name TEXT NOT NULL,
+        clause TEXT NOT NULL,
+        PRIMARY KEY (environment, name)
+    );
+    CREATE TABLE exclusion_groups (
+        environment TEXT NOT NULL REFERENCES environments(name),
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        PRIMARY KEY (environment, name)
+    );
+    CREATE TABLE snapshots (
+        environment TEXT NOT NULL REFERENCES environments(name),
+        version INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        envelope TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        issued_at_ms INTEGER NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (environment, version)
+    );
+    CREATE TABLE signing_keys (
+        id TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        retired_at TEXT,
+        not_after_ms INTEGER
+    );
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('token', 'sdk')),
+        roles TEXT NOT NULL,
+        environment TEXT,
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE changes (
+        id INTEGER PRIMARY KEY,
+        environment TEXT NOT NULL REFERENCES environments(name),
+        target TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        author TEXT NOT NULL,
+        reason TEXT,
+        document TEXT,
+        base_revision INTEGER NOT NULL,
+        required TEXT NOT NULL,
+        oversight_level INTEGER,
+        created_at TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        decided_at TEXT,
+        rejection TEXT,
+        applied TEXT,
+        archived INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX changes_by_status ON changes (status, environment);
+    CREATE TABLE approvals (
+        change_id INTEGER NOT NULL REFERENCES changes(id),
+        approver TEXT NOT NULL,
+        role TEXT NOT NULL,
+        comment TEXT,
+        at TEXT NOT NULL,
+        PRIMARY KEY (change_id, approver)
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_subject ON audit (subject);
+    -- The chain's newest entry, with an HMAC keyed by a secret kept outside the
+    -- database: removing entries from the end of the chain is detected too.
+    CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        mac TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY,
+        environment TEXT NOT NULL REFERENCES environments(name),
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        events TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        deleted_at TEXT
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        webhook_id INTEGER NOT NULL REFERENCES webhooks(id),
+        event TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        next_attempt_ms INTEGER NOT NULL,
+        delivered_at TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_ms);
+    CREATE TABLE delivery_attempts (
+        delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+        attempt INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        status INTEGER,
+        error TEXT,
+        PRIMARY KEY (delivery_id, attempt)
+    );
+    "#,
+];
+
+/// The database file inside a data directory.
+pub const DB_FILE: &str = "vexil.db";
+
+/// Opens (creating if asked) the database of a data directory and brings its schema
+/// up to date.
+pub fn open(data_dir: &Path, create: bool) -> Result<Connection, OriginError> {
+    let path = data_dir.join(DB_FILE);
+    if !create && !path.exists() {
+        return Err(OriginError::Config(format!(
+            "{} has no Vexil database: run `vexil init --data {}` first",
+            data_dir.display(),
+            data_dir.display()
+        )));
+    }
+    let mut conn = Connection::open(&path)?;
+    // WAL keeps readers off the writer's back; FULL sync makes a commit durable.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Applies the migrations the database has not seen, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), OriginError> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let applied = applied.max(0) as usize;
+    if applied > MIGRATIONS.len() {
+        return Err(OriginError::Config(format!(
+            "the database has schema version {applied}; this vexil knows {}: upgrade vexil",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_audit_is_append_only() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        conn.execute(
+            "INSERT INTO audit VALUES (1, 't', 'a', 'x', 's', '{}', 'p', 'h')",
+            [],
+        )
+        .unwrap();
+        let err = conn
+            .execute("UPDATE audit SET actor = 'b'", [])
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+        assert!(conn.execute("DELETE FROM audit", []).is_err());
+    }
+}

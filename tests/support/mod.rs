@@ -1,0 +1,319 @@
+//! A real `vexil serve` for tests: a temp data directory from `vexil init`, the
+//! server on an ephemeral port, and a small JSON client.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A temp data directory, removed on drop.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    /// `vexil init` in a fresh directory; returns it and the admin token.
+    pub fn init(name: &str) -> (DataDir, String) {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("vexil-origin-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = vexil(&["init", "--data", dir.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let token = stdout
+            .split(|c: char| c.is_whitespace() || c == '"')
+            .find(|w| w.starts_with("vxt_"))
+            .unwrap_or_else(|| panic!("no admin token in: {stdout}"))
+            .to_string();
+        (DataDir(dir), token)
+    }
+
+    /// Appends to `vexil.toml`.
+    pub fn configure(&self, toml: &str) {
+        let path = self.0.join("vexil.toml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push('\n');
+        text.push_str(toml);
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Replaces a `key = value` line of `vexil.toml`.
+    pub fn set(&self, line_prefix: &str, line: &str) {
+        let path = self.0.join("vexil.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with(line_prefix) {
+                    line.to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        std::fs::write(path, text.join("\n")).unwrap();
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the `vexil` binary.
+pub fn vexil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vexil"))
+        .args(args)
+        .output()
+        .expect("vexil runs")
+}
+
+/// Runs the `vexil` binary against a server with a token.
+pub fn vexil_as(server: &Server, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vexil"))
+        .args(args)
+        .env("VEXIL_SERVER", &server.url)
+        .env("VEXIL_TOKEN", token)
+        .output()
+        .expect("vexil runs")
+}
+
+/// A running `vexil serve`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub url: String,
+}
+
+impl Server {
+    pub fn start(data: &DataDir) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vexil"))
+            .args(["serve", "--data", data.arg(), "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        Server { child, url }
+    }
+
+    /// Stops the server the hard way (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+
+    /// One request: (status, JSON body or Null, response headers as lowercase pairs).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let url = format!("{}{}", self.url, path);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        if body.is_some() {
+            req = req.header("Content-Type", "application/json");
+        }
+        let request = req.body(body.unwrap_or("").to_string()).unwrap();
+        let mut response = match agent.run(request) {
+            Ok(r) => r,
+            // The server may answer and close before a too-large body is sent.
+            Err(e) => {
+                return Reply {
+                    status: 0,
+                    json: Value::Null,
+                    text: e.to_string(),
+                    headers: Vec::new(),
+                }
+            }
+        };
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            json,
+            text,
+            headers,
+        }
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Reply {
+        self.call("GET", path, Some(token), None, &[])
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call("POST", path, Some(token), Some(&body.to_string()), &[])
+    }
+
+    pub fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call("PUT", path, Some(token), Some(&body.to_string()), &[])
+    }
+
+    /// Creates a token with roles; returns the secret.
+    pub fn token(&self, admin: &str, name: &str, roles: &[&str]) -> String {
+        let r = self.post(
+            "/api/v1/tokens",
+            admin,
+            json!({ "name": name, "roles": roles }),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["token"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub json: Value,
+    pub text: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the status, showing the body otherwise.
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(self.status, status, "{}", self.text);
+        self
+    }
+}
+
+/// An example flags file from `examples/`, with every `expires_at` moved 90 days
+/// ahead of now so tests do not age.
+pub fn example(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let expiry = vexil::engine::time::format_rfc3339_ms(now_ms() + 90 * 86_400_000);
+    for flag in doc["flags"].as_array_mut().unwrap() {
+        if flag.get("expires_at").is_some() {
+            flag["expires_at"] = json!(expiry);
+        }
+    }
+    doc
+}
+
+/// A flag of an example file.
+pub fn example_flag(file: &str, key: &str) -> Value {
+    example(file)["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == key)
+        .unwrap_or_else(|| panic!("{file} has no flag {key}"))
+        .clone()
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// A simple low-risk release flag.
+pub fn simple_flag(key: &str) -> Value {
+    let expiry = vexil::engine::time::format_rfc3339_ms(now_ms() + 30 * 86_400_000);
+    json!({
+        "key": key, "kind": "release", "risk": "low", "owner": "web", "expires_at": expiry,
+        "enabled": true, "variants": { "on": true, "off": false }, "off_variant": "off",
+        "fallthrough": { "variant": "off" }
+    })
+}
+
+/// Verifies the environment's snapshot with the keyring the server publishes, as an
+/// edge would; returns the payload.
+pub fn verified_payload(server: &Server, env: &str, token: &str) -> Value {
+    let keys = server
+        .call("GET", "/api/v1/keys", None, None, &[])
+        .expect(200);
+    let keyring = vexil::snapshot::Keyring::from_json(&keys.json["keyring"].to_string()).unwrap();
+    let snap = server
+        .get(&format!("/api/v1/environments/{env}/snapshot"), token)
+        .expect(200);
+    let verified = vexil::snapshot::verify(snap.text.as_bytes(), &keyring, 1 << 24)
+        .expect("snapshot verifies");
+    assert_eq!(verified.environment, env);
+    let envelope: Value = serde_json::from_str(&snap.text).unwrap();
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+/// Keys of the flags a payload carries.
+pub fn flag_keys(payload: &Value) -> Vec<String> {
+    payload["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -328,10 +328,12 @@ pub fn rollout(
         })?;
     let on = match variant {
         Some(v) if variants.iter().any(|x| x == v) && v != off => v.to_string(),
-        Some(v) => return Err(OriginError::BadRequest(format!(
+        Some(v) => {
+            return Err(OriginError::BadRequest(format!(
             "variant `{v}` is not one of `{key}`'s variants other than the off variant `{off}`: {}",
             variants.join(", ")
-        ))),
+        )))
+        }
         None => variants
             .iter()
             .find(|v| **v != off)

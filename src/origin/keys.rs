@@ -141,6 +141,12 @@ impl SigningKeys {
         let dir = keys_dir(data_dir);
         std::fs::create_dir_all(&dir)
             .map_err(|e| OriginError::Io(format!("cannot create {}: {e}", dir.display())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| OriginError::Io(format!("cannot restrict {}: {e}", dir.display())))?;
+        }
         let audit_key = random_32()?;
         write_private(&dir.join("audit.key"), &(BASE64.encode(audit_key) + "\n"))?;
         let (active_id, active) = generate(db, data_dir, now_ms)?;

@@ -141,6 +141,9 @@ pub struct CreateArgs {
     /// Time until the flag expires.
     #[arg(long, default_value = "90d", value_parser = parse_duration)]
     expires_in: Duration,
+    /// Ask for the flag's details (the default on a terminal without --file or --key).
+    #[arg(long, conflicts_with_all = ["file", "key"])]
+    interactive: bool,
     #[command(flatten)]
     env: EnvArg,
     /// Why.
@@ -658,10 +661,10 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                     args.strategy.clone(),
                     args.risk.clone(),
                 ),
-                (None, None) if std::io::stdin().is_terminal() => interactive_flag(&args)?,
-                (None, None) => {
-                    bail!("give --file FILE or --key KEY (or run on a terminal to be asked)")
+                (None, None) if args.interactive || std::io::stdin().is_terminal() => {
+                    interactive_flag(&args)?
                 }
+                (None, None) => bail!("give --file FILE, --key KEY or --interactive"),
             };
             let body = json!({ "flag": flag, "reason": args.reason });
             let c = api.call(

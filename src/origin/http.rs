@@ -245,6 +245,37 @@ impl App {
         out.map(Json)
     }
 
+    /// A read only admins may make.
+    async fn admin_read(
+        &self,
+        headers: &HeaderMap,
+        f: impl FnOnce(&Op<'_>) -> Result<Value, OriginError> + Send + 'static,
+    ) -> ApiResult {
+        self.as_caller(headers, move |origin, who| {
+            who.require_admin()?;
+            origin.read(f)
+        })
+        .await
+        .map(Json)
+    }
+
+    /// An admin's write, recorded in the audit log as `action` on `subject` with the
+    /// details `f` returns beside its answer.
+    async fn admin(
+        &self,
+        headers: &HeaderMap,
+        action: &'static str,
+        subject: &'static str,
+        f: impl FnOnce(&Op<'_>) -> Result<(Value, Value), OriginError> + Send + 'static,
+    ) -> ApiResult {
+        self.write(headers, Principal::require_admin, move |op, who| {
+            let (answer, details) = f(op)?;
+            audit::record(op, &who.name, action, subject, details)?;
+            Ok(answer)
+        })
+        .await
+    }
+
     /// A change proposed by an editor, built from the environment's state.
     async fn propose(
         &self,
@@ -850,12 +881,7 @@ async fn insights(
 }
 
 async fn token_list(State(app): State<App>, headers: HeaderMap) -> ApiResult {
-    app.as_caller(&headers, |origin, who| {
-        who.require_admin()?;
-        origin.read(|op| auth::list(op.db))
-    })
-    .await
-    .map(Json)
+    app.admin_read(&headers, |op| auth::list(op.db)).await
 }
 
 #[derive(Deserialize)]
@@ -871,16 +897,10 @@ async fn token_create(
     Body(b): Body<NewToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     created(
-        app.write(&headers, Principal::require_admin, move |op, who| {
+        app.admin(&headers, "token.created", "tokens", move |op| {
             let made = auth::create_token(op, &b.name, &b.roles)?;
-            audit::record(
-                op,
-                &who.name,
-                "token.created",
-                "tokens",
-                json!({ "id": made.id, "name": made.name, "roles": made.roles }),
-            )?;
-            Ok(json!(made))
+            let details = json!({ "id": made.id, "name": made.name, "roles": made.roles });
+            Ok((json!(made), details))
         })
         .await,
     )
@@ -899,16 +919,11 @@ async fn sdk_key_create(
     Body(b): Body<NewSdkKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     created(
-        app.write(&headers, Principal::require_admin, move |op, who| {
+        app.admin(&headers, "sdk_key.created", "tokens", move |op| {
             let made = auth::create_sdk_key(op, &b.name, &b.environment)?;
-            audit::record(
-                op,
-                &who.name,
-                "sdk_key.created",
-                "tokens",
-                json!({ "id": made.id, "name": made.name, "environment": made.environment }),
-            )?;
-            Ok(json!(made))
+            let details =
+                json!({ "id": made.id, "name": made.name, "environment": made.environment });
+            Ok((json!(made), details))
         })
         .await,
     )
@@ -919,16 +934,8 @@ async fn token_revoke(
     headers: HeaderMap,
     Segs(id): Segs<i64>,
 ) -> ApiResult {
-    app.write(&headers, Principal::require_admin, move |op, who| {
-        let out = auth::revoke(op, id)?;
-        audit::record(
-            op,
-            &who.name,
-            "token.revoked",
-            "tokens",
-            json!({ "id": id }),
-        )?;
-        Ok(out)
+    app.admin(&headers, "token.revoked", "tokens", move |op| {
+        Ok((auth::revoke(op, id)?, json!({ "id": id })))
     })
     .await
 }
@@ -967,12 +974,8 @@ async fn webhook_list(
     headers: HeaderMap,
     Segs(env): Segs<String>,
 ) -> ApiResult {
-    app.as_caller(&headers, move |origin, who| {
-        who.require_admin()?;
-        origin.read(|op| webhooks::list(op.db, &env))
-    })
-    .await
-    .map(Json)
+    app.admin_read(&headers, move |op| webhooks::list(op.db, &env))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -991,16 +994,10 @@ async fn webhook_add(
     Body(b): Body<NewWebhook>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     created(
-        app.write(&headers, Principal::require_admin, move |op, who| {
+        app.admin(&headers, "webhook.added", "webhooks", move |op| {
             let made = webhooks::add(op, &env, &b.url, b.secret, b.events)?;
-            audit::record(
-                op,
-                &who.name,
-                "webhook.added",
-                &env,
-                json!({ "id": made["id"], "url": made["url"], "events": made["events"] }),
-            )?;
-            Ok(made)
+            let details = json!({ "id": made["id"], "environment": env, "url": made["url"], "events": made["events"] });
+            Ok((made, details))
         })
         .await,
     )
@@ -1011,16 +1008,8 @@ async fn webhook_remove(
     headers: HeaderMap,
     Segs(id): Segs<i64>,
 ) -> ApiResult {
-    app.write(&headers, Principal::require_admin, move |op, who| {
-        let out = webhooks::remove(op, id)?;
-        audit::record(
-            op,
-            &who.name,
-            "webhook.removed",
-            "webhooks",
-            json!({ "id": id }),
-        )?;
-        Ok(out)
+    app.admin(&headers, "webhook.removed", "webhooks", move |op| {
+        Ok((webhooks::remove(op, id)?, json!({ "id": id })))
     })
     .await
 }
@@ -1037,12 +1026,10 @@ async fn webhook_deliveries(
     headers: HeaderMap,
     Params(q): Params<DeliveryQuery>,
 ) -> ApiResult {
-    app.as_caller(&headers, move |origin, who| {
-        who.require_admin()?;
-        origin.read(|op| webhooks::deliveries(op.db, q.webhook, q.status.as_deref()))
+    app.admin_read(&headers, move |op| {
+        webhooks::deliveries(op.db, q.webhook, q.status.as_deref())
     })
     .await
-    .map(Json)
 }
 
 async fn not_found() -> ApiError {

@@ -206,6 +206,15 @@ pub struct Published {
     pub issued_at_ms: i64,
 }
 
+fn published(r: &rusqlite::Row<'_>) -> rusqlite::Result<Published> {
+    Ok(Published {
+        version: r.get::<_, i64>(0)? as u64,
+        envelope: r.get(1)?,
+        etag: r.get(2)?,
+        issued_at_ms: r.get(3)?,
+    })
+}
+
 /// The newest snapshot of `env`.
 pub fn latest(db: &Connection, env: &str) -> Result<Option<Published>, OriginError> {
     Ok(db
@@ -213,14 +222,7 @@ pub fn latest(db: &Connection, env: &str) -> Result<Option<Published>, OriginErr
             "SELECT version, envelope, etag, issued_at_ms FROM snapshots
              WHERE environment = ?1 ORDER BY version DESC LIMIT 1",
             params![env],
-            |r| {
-                Ok(Published {
-                    version: r.get::<_, i64>(0)? as u64,
-                    envelope: r.get(1)?,
-                    etag: r.get(2)?,
-                    issued_at_ms: r.get(3)?,
-                })
-            },
+            published,
         )
         .optional()?)
 }
@@ -231,14 +233,7 @@ pub fn at_version(db: &Connection, env: &str, version: u64) -> Result<Published,
     db.query_row(
         "SELECT version, envelope, etag, issued_at_ms FROM snapshots WHERE environment = ?1 AND version = ?2",
         params![env, version as i64],
-        |r| {
-            Ok(Published {
-                version: r.get::<_, i64>(0)? as u64,
-                envelope: r.get(1)?,
-                etag: r.get(2)?,
-                issued_at_ms: r.get(3)?,
-            })
-        },
+        published,
     )
     .optional()?
     .ok_or_else(|| OriginError::NotFound(format!("`{env}` has no snapshot version {version}")))

@@ -813,30 +813,22 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
             })
         }
         FlagCommand::Archive { flag, env, reason } => {
-            let c = api.call(
-                "POST",
-                &format!("{}/archive", flag_path(&env.env, &flag)),
-                Some(json!({ "reason": reason })),
-            )?;
-            api.show(&c, print_change)
+            flag_action(api, &env, &flag, "archive", json!({ "reason": reason }))
         }
         FlagCommand::Kill { flag, env, reason } => {
-            let c = api.call(
-                "POST",
-                &format!("{}/kill", flag_path(&env.env, &flag)),
-                Some(json!({ "reason": reason })),
-            )?;
-            api.show(&c, print_change)
+            flag_action(api, &env, &flag, "kill", json!({ "reason": reason }))
         }
         FlagCommand::Enable { flag, env, reason } => {
-            let c = api.call(
-                "POST",
-                &format!("{}/enable", flag_path(&env.env, &flag)),
-                Some(json!({ "reason": reason })),
-            )?;
-            api.show(&c, print_change)
+            flag_action(api, &env, &flag, "enable", json!({ "reason": reason }))
         }
     }
+}
+
+/// `POST .../flags/FLAG/ACTION` with `body`, printing the change.
+fn flag_action(api: &Api, env: &EnvArg, flag: &str, action: &str, body: Value) -> Result<i32> {
+    let path = format!("{}/{action}", flag_path(&env.env, flag));
+    let c = api.call("POST", &path, Some(body))?;
+    api.show(&c, print_change)
 }
 
 /// `vexil rollout set`.
@@ -853,12 +845,7 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
         bail!("PERCENT must be from 0 to 100, not {percent}");
     }
     let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason });
-    let c = api.call(
-        "POST",
-        &format!("{}/rollout", flag_path(&env.env, &flag)),
-        Some(body),
-    )?;
-    api.show(&c, print_change)
+    flag_action(api, &env, &flag, "rollout", body)
 }
 
 /// `vexil rollback`.
@@ -870,12 +857,7 @@ pub fn rollback(
     reason: Option<String>,
 ) -> Result<i32> {
     let body = json!({ "to_revision": to_revision, "reason": reason });
-    let c = api.call(
-        "POST",
-        &format!("{}/rollback", flag_path(&env.env, flag)),
-        Some(body),
-    )?;
-    api.show(&c, print_change)
+    flag_action(api, env, flag, "rollback", body)
 }
 
 /// `vexil bulk-update`.

@@ -1,20 +1,47 @@
 #!/usr/bin/env bash
-# `make demo`: generate a signing key, sign the seed's example flags into a snapshot,
-# verify it with the CLI, and evaluate example contexts through the wasm package.
+# `make demo`: start an origin (`vexil serve`, SQLite in .demo/origin), load the seed's
+# example flags through change requests and approvals, fetch the signed production
+# snapshot, evaluate example contexts through the wasm package as an edge would, and
+# keep the origin running for you to explore.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vexil=target/release/vexil
 dir=.demo
-mkdir -p "$dir"
+port=${VEXIL_DEMO_PORT:-8080}
+server="http://127.0.0.1:$port"
 
-if [ ! -f "$dir/signing-key.json" ]; then
-  "$vexil" keys generate --id demo-1 --out-private "$dir/signing-key.json" --out-public "$dir/keys.json"
-fi
-# A fresh version each run: snapshots only move forward.
-version=$(date +%s)
-"$vexil" snapshot build examples/finance-flags.json examples/healthcare-flags.json \
-  --env production --version "$version" --expires-in 24h \
-  --key "$dir/signing-key.json" --out "$dir/snapshot.json"
+# A fresh origin each run.
+rm -rf "$dir/origin"
+mkdir -p "$dir"
+admin=$("$vexil" init --data "$dir/origin" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).admin_token))')
+
+"$vexil" serve --data "$dir/origin" --listen "127.0.0.1:$port" > "$dir/origin.log" 2>&1 &
+origin_pid=$!
+trap 'kill $origin_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do
+  grep -q "listening on" "$dir/origin.log" 2>/dev/null && break
+  kill -0 $origin_pid 2>/dev/null || { cat "$dir/origin.log"; exit 1; }
+  sleep 0.1
+done
+
+echo "origin: $server (data in $dir/origin)"
+echo "loading the seed's flags through change requests:"
+node scripts/demo-origin.mjs "$server" "$admin" "$dir"
+echo
 "$vexil" snapshot verify "$dir/snapshot.json" --keys "$dir/keys.json"
 echo
 node scripts/demo.mjs "$dir/snapshot.json" "$dir/keys.json" examples/demo-contexts.json
+
+cat <<INFO
+
+The origin keeps running. Open or try:
+  $server/api/v1/health
+  $server/api/v1/keys                                      (the public keyring edges trust)
+  $server/api/v1/environments/production/snapshot          (with the SDK key in $dir/tokens.json)
+  export VEXIL_SERVER=$server VEXIL_TOKEN=$admin
+  $vexil flag list --env production
+  $vexil audit enhanced-order-routing-v2 --env production
+  $vexil audit verify
+Tokens for alice (editor) and the approvers are in $dir/tokens.json. Ctrl-C stops the origin.
+INFO
+wait $origin_pid

@@ -702,8 +702,8 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                     return;
                 }
                 println!(
-                    "{:<34} {:<8} {:<9} {:<26} {:>4} {:>7}  compliance",
-                    "flag", "enabled", "risk", "serving", "rev", "pending"
+                    "{:<34} {:<8} {:<9} {:>4} {:>7}  {:<20} serving",
+                    "flag", "enabled", "risk", "rev", "pending", "compliance"
                 );
                 for f in flags {
                     let enabled = if f["archived"] == true {
@@ -720,14 +720,14 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                         .map(text)
                         .collect();
                     println!(
-                        "{:<34} {:<8} {:<9} {:<26} {:>4} {:>7}  {}",
+                        "{:<34} {:<8} {:<9} {:>4} {:>7}  {:<20} {}",
                         text(&f["key"]),
                         enabled,
                         text(&f["risk"]),
-                        text(&f["serving"]),
                         text(&f["revision"]),
                         text(&f["pending_changes"]),
-                        compliance.join(",")
+                        compliance.join(","),
+                        text(&f["serving"]),
                     );
                 }
             })

@@ -836,6 +836,21 @@ fn every_route_checks_the_role() {
             assert_eq!(r.status, 401, "anonymous {method} {path}");
         }
     }
+    // Every route that takes a body answers malformed JSON with a JSON 400, and the
+    // snapshot does not move.
+    let version = verified_payload(&s, "production", &admin)["version"].clone();
+    for (method, path, _, _) in routes.iter().filter(|r| !r.2.is_null()) {
+        let path = path.replace("{who}", "bad");
+        let r = s.call(method, &path, Some(&admin), Some("{\"truncated\": "), &[]);
+        assert_eq!(r.status, 400, "{method} {path}: {}", r.text);
+        assert_eq!(r.json["error"]["code"], "bad_request", "{method} {path}");
+        let r = s.call(method, &path, Some(&admin), Some("[1, 2]"), &[]);
+        assert_eq!(r.status, 400, "{method} {path} with a list: {}", r.text);
+    }
+    assert_eq!(
+        verified_payload(&s, "production", &admin)["version"],
+        version
+    );
     // Public routes.
     s.call("GET", "/api/v1/health", None, None, &[]).expect(200);
     s.call("GET", "/api/v1/keys", None, None, &[]).expect(200);

@@ -9,13 +9,6 @@ mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    // Like other command-line tools, end quietly when the reader of our output goes
-    // away (`vexil audit log | head`) instead of failing on a broken pipe.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     std::process::exit(cli::run());
 }
 

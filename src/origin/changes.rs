@@ -851,6 +851,12 @@ pub enum Applied {
 
 /// Applies a change whose approvals are complete. Records the outcome.
 pub fn apply(op: &Op<'_>, id: i64, actor: &str) -> Result<Applied, OriginError> {
+    apply_as(op, id, actor, false)
+}
+
+/// [`apply`]; an `emergency` change (a rollout's automatic rollback) is applied
+/// even when policies would hold it back, as the kill switch is.
+fn apply_as(op: &Op<'_>, id: i64, actor: &str, emergency: bool) -> Result<Applied, OriginError> {
     let stored = load(op.db, id)?;
     require_pending(&stored, id)?;
     let still_needed = unmet(&stored, &approvals(op.db, id)?);
@@ -896,7 +902,7 @@ pub fn apply(op: &Op<'_>, id: i64, actor: &str) -> Result<Applied, OriginError> 
         return Ok(Applied::Conflict(why));
     }
     let assessment = assess(op, &state, &p);
-    if !assessment.allowed() {
+    if !assessment.allowed() && !emergency {
         return Ok(Applied::Blocked(assessment.violations));
     }
     let before = write(op, &stored, &state, id)?;
@@ -1022,6 +1028,52 @@ pub fn publish_applied(op: &Op<'_>, env: &str, ids: &[i64]) -> Result<u64, Origi
         }
     }
     Ok(version)
+}
+
+/// Applies a change the system makes on its own authority (a rollout stage approved
+/// when the rollout was), recorded like any other change with no approvals required.
+/// Returns the change id, or why it could not apply.
+pub fn apply_system(
+    op: &Op<'_>,
+    actor: &str,
+    p: Proposal,
+    emergency: bool,
+) -> Result<Result<i64, Applied>, OriginError> {
+    let state = publish::load_state(op.db, &p.environment)?;
+    applied_state(&state, &p).validate()?;
+    op.db.execute(
+        "INSERT INTO changes (environment, target, kind, status, author, reason, document, base_revision,
+                              required, created_at, created_at_ms, archived)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, '[]', ?8, ?9, ?10)",
+        params![
+            p.environment,
+            p.target,
+            p.kind.as_str(),
+            actor,
+            p.reason,
+            p.document.as_ref().map(|d| d.to_string()),
+            p.base_revision,
+            op.now(),
+            op.now_ms,
+            p.archived
+        ],
+    )?;
+    let id = op.db.last_insert_rowid();
+    match apply_as(op, id, actor, emergency)? {
+        Applied::Done => {
+            publish_applied(op, &p.environment, &[id])?;
+            Ok(Ok(id))
+        }
+        other => {
+            decide(op, id, "cancelled")?;
+            Ok(Err(other))
+        }
+    }
+}
+
+/// The status of a change.
+pub fn status(db: &Connection, id: i64) -> Result<String, OriginError> {
+    Ok(load(db, id)?.status)
 }
 
 /// Submits one change and, if it applied, publishes. Returns the change.

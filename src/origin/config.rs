@@ -34,6 +34,10 @@ max_age_seconds = 10
 # After `vexil keys rotate`, snapshots signed by the previous key stay valid this long.
 rotation_overlap = "7d"
 
+[rollouts]
+# How often the scheduler checks running rollouts against their guards.
+check_interval = "5s"
+
 [webhooks]
 # Attempts per delivery before it is marked failed (backoff 1 s, 2 s, 4 s, ...).
 max_attempts = 8
@@ -43,6 +47,8 @@ max_attempts = 8
 settled_days = 30
 # A change request pending this many days is reported.
 stale_change_days = 7
+# A flag with no evaluations reported for this many days is reported as unused.
+stale_evaluation_days = 14
 "#;
 
 /// All origin settings.
@@ -58,12 +64,16 @@ pub struct OriginConfig {
     pub snapshot_max_age: u32,
     /// How long the previous key stays valid after a rotation.
     pub rotation_overlap: Duration,
+    /// How often the rollout scheduler runs.
+    pub rollout_check_interval: Duration,
     /// Webhook delivery attempts before giving up.
     pub webhook_max_attempts: u32,
     /// Days after which a settled flag is reported for removal.
     pub settled_days: u32,
     /// Days after which a pending change is reported.
     pub stale_change_days: u32,
+    /// Days without evaluations after which a flag is reported as unused.
+    pub stale_evaluation_days: u32,
 }
 
 impl Default for OriginConfig {
@@ -81,6 +91,8 @@ struct File {
     snapshots: SnapshotsSection,
     #[serde(default)]
     keys: KeysSection,
+    #[serde(default)]
+    rollouts: RolloutsSection,
     #[serde(default)]
     webhooks: WebhooksSection,
     #[serde(default)]
@@ -119,6 +131,12 @@ struct KeysSection {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct RolloutsSection {
+    check_interval: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct WebhooksSection {
     max_attempts: Option<u32>,
 }
@@ -128,6 +146,7 @@ struct WebhooksSection {
 struct InsightsSection {
     settled_days: Option<u32>,
     stale_change_days: Option<u32>,
+    stale_evaluation_days: Option<u32>,
 }
 
 fn bad(message: String) -> OriginError {
@@ -198,9 +217,16 @@ impl OriginConfig {
             public_snapshots: file.snapshots.public.unwrap_or(false),
             snapshot_max_age: file.snapshots.max_age_seconds.unwrap_or(10),
             rotation_overlap: duration("keys.rotation_overlap", file.keys.rotation_overlap, "7d")?,
+            rollout_check_interval: duration(
+                "rollouts.check_interval",
+                file.rollouts.check_interval,
+                "5s",
+            )?
+            .max(Duration::from_millis(100)),
             webhook_max_attempts: file.webhooks.max_attempts.unwrap_or(8).clamp(1, 30),
             settled_days: file.insights.settled_days.unwrap_or(30),
             stale_change_days: file.insights.stale_change_days.unwrap_or(7),
+            stale_evaluation_days: file.insights.stale_evaluation_days.unwrap_or(14),
         })
     }
 }

@@ -4,7 +4,7 @@
 use super::auth::{self, Principal};
 use super::changes::{self, BulkOperation, Proposal};
 use super::publish::{self, EnvState};
-use super::{audit, reports, webhooks, Op, Origin, OriginError};
+use super::{audit, edge_metrics, reports, rollouts, webhooks, Op, Origin, OriginError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
@@ -73,7 +73,7 @@ impl IntoResponse for ApiError {
             | OriginError::Db(_)
             | OriginError::AuditBroken(_)
             | OriginError::Internal(_) => {
-                eprintln!("error: {message}");
+                super::log(format_args!("error: {message}"));
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
             }
         };
@@ -1032,6 +1032,110 @@ async fn webhook_deliveries(
     .await
 }
 
+async fn metrics_ingest(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(batch): Body<crate::metrics::Batch>,
+) -> ApiResult {
+    app.write(
+        &headers,
+        |_| Ok(()),
+        move |op, who| edge_metrics::ingest(op, who, batch),
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MetricsQuery {
+    env: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn time_param(name: &str, text: Option<&str>, default: i64) -> Result<i64, OriginError> {
+    match text {
+        None => Ok(default),
+        Some(t) => crate::engine::time::parse_rfc3339_ms(t).ok_or_else(|| {
+            OriginError::BadRequest(format!("`{name}` {t:?} is not an RFC 3339 time"))
+        }),
+    }
+}
+
+async fn flag_metrics(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(key): Segs<String>,
+    Params(q): Params<MetricsQuery>,
+) -> ApiResult {
+    let env = q.env.clone().ok_or_else(|| {
+        ApiError(OriginError::BadRequest(
+            "`env` (the environment) is required".into(),
+        ))
+    })?;
+    app.read(&headers, move |op| {
+        let to = time_param("to", q.to.as_deref(), op.now_ms + 1)?;
+        let from = time_param("from", q.from.as_deref(), to - 86_400_000)?;
+        if from >= to {
+            return Err(OriginError::BadRequest("`from` must be before `to`".into()));
+        }
+        edge_metrics::flag_report(op.db, &env, &key, from, to)
+    })
+    .await
+}
+
+async fn rollout_start(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Body(plan): Body<rollouts::Plan>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.write(&headers, Principal::require_edit, move |op, who| {
+            rollouts::start(op, who, &env, &key, plan)
+        })
+        .await,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RolloutQuery {
+    flag: Option<String>,
+}
+
+async fn rollout_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+    Params(q): Params<RolloutQuery>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        rollouts::list(op.db, &env, q.flag.as_deref())
+    })
+    .await
+}
+
+async fn rollout_get(State(app): State<App>, headers: HeaderMap, Segs(id): Segs<i64>) -> ApiResult {
+    app.read(&headers, move |op| rollouts::get(op.db, id)).await
+}
+
+async fn rollout_control(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((id, action)): Segs<(i64, String)>,
+) -> ApiResult {
+    if !matches!(action.as_str(), "pause" | "resume" | "abort") {
+        return Err(ApiError(OriginError::NotFound(format!(
+            "no rollout action `{action}`; actions are pause, resume, abort"
+        ))));
+    }
+    app.write(&headers, Principal::require_edit, move |op, who| {
+        rollouts::control(op, who, id, &action)
+    })
+    .await
+}
+
 async fn not_found() -> ApiError {
     ApiError(OriginError::NotFound(
         "no such route; see docs/api.md".into(),
@@ -1062,6 +1166,8 @@ pub fn router(app: App) -> Router {
         .route("/segments/{name}", put(segment_set).delete(segment_delete))
         .route("/exclusion-groups/{name}", put(exclusion_group_set))
         .route("/bulk", post(bulk))
+        .route("/flags/{key}/rollouts", post(rollout_start))
+        .route("/rollouts", get(rollout_list))
         .route("/webhooks", get(webhook_list).post(webhook_add));
     let api = Router::new()
         .route("/health", get(health))
@@ -1081,6 +1187,10 @@ pub fn router(app: App) -> Router {
         .route("/audit", get(audit_list))
         .route("/audit/verify", get(audit_verify))
         .route("/insights", get(insights))
+        .route("/metrics", post(metrics_ingest))
+        .route("/rollouts/{id}", get(rollout_get))
+        .route("/rollouts/{id}/{action}", post(rollout_control))
+        .route("/flags/{key}/metrics", get(flag_metrics))
         .route("/tokens", get(token_list).post(token_create))
         .route("/tokens/{id}", delete(token_revoke))
         .route("/sdk-keys", post(sdk_key_create))
@@ -1121,9 +1231,29 @@ async fn refresh(origin: Arc<Origin>) {
         let o = origin.clone();
         let done = tokio::task::spawn_blocking(move || o.write(publish::refresh_due)).await;
         if let Ok(Err(e)) = done {
-            eprintln!("snapshot refresh failed: {e}");
+            super::log(format_args!("snapshot refresh failed: {e}"));
         }
         tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+/// Runs the rollout scheduler every `interval`.
+async fn schedule_rollouts(origin: Arc<Origin>, wake: Arc<Notify>, interval: Duration) {
+    loop {
+        let o = origin.clone();
+        match tokio::task::spawn_blocking(move || o.write(rollouts::tick)).await {
+            Ok(Ok(done)) => {
+                for line in &done {
+                    super::log(format_args!("{line}"));
+                }
+                if !done.is_empty() {
+                    wake.notify_one();
+                }
+            }
+            Ok(Err(e)) => super::log(format_args!("rollout scheduler: {e}")),
+            Err(e) => super::log(format_args!("rollout scheduler failed: {e}")),
+        }
+        tokio::time::sleep(interval).await;
     }
 }
 
@@ -1138,6 +1268,8 @@ pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError>
     let wake = Arc::new(Notify::new());
     tokio::spawn(webhooks::run(origin.clone(), wake.clone()));
     tokio::spawn(refresh(origin.clone()));
+    let interval = origin.config.rollout_check_interval;
+    tokio::spawn(schedule_rollouts(origin.clone(), wake.clone(), interval));
     let app = App { origin, wake };
     {
         use std::io::Write as _;

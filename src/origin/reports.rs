@@ -268,6 +268,16 @@ pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginEr
                     ));
                 }
             }
+            for (kind, message, recommendation) in super::edge_metrics::flag_insights(
+                op.db,
+                env,
+                key,
+                doc,
+                op.now_ms,
+                op.config.stale_evaluation_days,
+            )? {
+                out.push(insight(env, key, &kind, message, &recommendation));
+            }
             let age = op.now_ms - row.updated_at_ms;
             if age >= settled_ms {
                 if let Some(variant) = settled_variant(doc) {
@@ -382,10 +392,22 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
             ..Default::default()
         },
     )?;
-    // Evaluation figures arrive with edge metrics; until then they are zero.
-    let evaluation_metrics = json!({ "total_evaluations": 0, "success_rate": 0, "error_rate": 0 });
-    let performance_metrics = json!({ "avg_response_time_ms": 0 });
-    let user_impact_metrics = json!({ "unique_users": 0 });
+    // What the edges reported over the last 30 days.
+    let metrics =
+        super::edge_metrics::flag_report(op.db, env, key, op.now_ms - 30 * DAY_MS, op.now_ms + 1)?;
+    let evaluation_metrics = json!({
+        "total_evaluations": metrics["total_evaluations"],
+        "success_rate": metrics["success_rate"].as_f64().unwrap_or(0.0),
+        "error_rate": metrics["error_rate"].as_f64().unwrap_or(0.0),
+        "by_variant": metrics["variants"],
+        "window": { "from": metrics["from"], "to": metrics["to"] },
+    });
+    let performance_metrics = json!({
+        "avg_response_time_ms": metrics["avg_response_time_ms"].as_f64().unwrap_or(0.0),
+        "p95_response_time_ms": metrics["p95_response_time_ms"],
+    });
+    let user_impact_metrics =
+        json!({ "unique_users": metrics["unique_units"], "geography": metrics["geography"] });
     Ok(json!({
         "flag_id": key,
         "environment": env,

@@ -162,6 +162,46 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (delivery_id, attempt)
     );
     "#,
+    // 2: edge metrics.
+    r#"
+    CREATE TABLE metric_batches (
+        batch_id TEXT PRIMARY KEY,
+        environment TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        sdk TEXT NOT NULL
+    );
+    CREATE TABLE metric_buckets (
+        environment TEXT NOT NULL REFERENCES environments(name),
+        bucket_ms INTEGER NOT NULL,
+        batch TEXT NOT NULL,
+        PRIMARY KEY (environment, bucket_ms)
+    );
+    "#,
+    // 3: progressive rollouts.
+    r#"
+    CREATE TABLE rollouts (
+        id INTEGER PRIMARY KEY,
+        environment TEXT NOT NULL REFERENCES environments(name),
+        flag TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        rule TEXT,
+        stages TEXT NOT NULL,
+        stage_index INTEGER NOT NULL,
+        stage_duration_ms INTEGER NOT NULL,
+        guards TEXT NOT NULL,
+        status TEXT NOT NULL,
+        start_percentage REAL NOT NULL,
+        stage_started_ms INTEGER,
+        change_id INTEGER,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_check TEXT,
+        history TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE UNIQUE INDEX one_active_rollout ON rollouts (environment, flag)
+        WHERE status IN ('waiting_approval', 'running', 'paused');
+    "#,
 ];
 
 /// The database file inside a data directory.

@@ -298,7 +298,7 @@ pub async fn run(origin: std::sync::Arc<Origin>, wake: std::sync::Arc<tokio::syn
             })
             .await;
             if let Ok(Err(e)) = done {
-                eprintln!("webhooks: cannot record a delivery: {e}");
+                super::log(format_args!("webhooks: cannot record a delivery: {e}"));
             }
         }
         tokio::select! {

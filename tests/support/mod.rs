@@ -103,15 +103,24 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &DataDir) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// Starts with extra environment variables (`VEXIL_CLOCK_FILE`).
+    pub fn start_with(data: &DataDir, vars: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vexil"))
             .args(["serve", "--data", data.arg(), "--listen", "127.0.0.1:0"])
+            .envs(vars.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("serve starts");
         let stdout = child.stdout.take().unwrap();
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        reader.read_line(&mut line).unwrap();
+        // Keep reading what the server prints, as a terminal would.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let url = line
             .trim()
             .strip_prefix("listening on ")

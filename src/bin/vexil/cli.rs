@@ -355,6 +355,16 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Runs the CLI and returns the process exit status.
 pub fn run() -> i32 {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // Like other command-line tools, end quietly when the reader of our output
+        // goes away (`vexil audit log | head`) instead of failing on a broken pipe.
+        // The server keeps Rust's default (ignored), so a closed log pipe never stops it.
+        #[cfg(unix)]
+        // SAFETY: restoring SIGPIPE's default disposition before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match dispatch(cli.command, &cli.conn) {
         Ok(code) => code,
         Err(e) => {

@@ -71,6 +71,20 @@ pub enum FlagCommand {
         #[command(flatten)]
         env: EnvArg,
     },
+    /// What the edges reported for a flag: evaluations by variant and reason, error
+    /// and success rates, latency, unique units, geography.
+    Metrics {
+        /// The flag.
+        flag: String,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Start (RFC 3339; default 24 hours before `--to`).
+        #[arg(long)]
+        from: Option<String>,
+        /// End (RFC 3339; default now).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// A flag's revisions.
     History {
         /// The flag.
@@ -154,6 +168,72 @@ pub struct CreateArgs {
 /// `vexil rollout`.
 #[derive(Subcommand)]
 pub enum RolloutCommand {
+    /// Start a progressive rollout: stages that advance only while the treated
+    /// variant's edge metrics hold the guards, with automatic rollback.
+    Start {
+        /// The flag.
+        flag: String,
+        /// Percentages of the stages.
+        #[arg(long, value_delimiter = ',', default_value = "5,15,25,50,75,100")]
+        stages: Vec<f64>,
+        /// How long each stage runs before it may advance.
+        #[arg(long, default_value = "10m")]
+        stage_duration: String,
+        /// Largest share of failed outcomes, percent.
+        #[arg(long, default_value_t = 1.0)]
+        max_error_rate: f64,
+        /// Smallest share of successful outcomes, percent.
+        #[arg(long, default_value_t = 99.0)]
+        min_success_rate: f64,
+        /// Largest mean latency of tracked outcomes, milliseconds.
+        #[arg(long, default_value_t = 100.0)]
+        max_latency_ms: f64,
+        /// Outcomes needed before a stage is judged.
+        #[arg(long, default_value_t = 100)]
+        min_samples: u64,
+        /// Event guards: `EVENT:max=N` or `EVENT:rate<=PERCENT` (repeatable).
+        #[arg(long = "guard")]
+        guards: Vec<String>,
+        /// Variant to roll out (default: the first that is not the off variant).
+        #[arg(long)]
+        variant: Option<String>,
+        /// Roll out within this rule instead of the fallthrough.
+        #[arg(long)]
+        rule: Option<String>,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Rollouts of an environment, or the newest of one flag with its last check.
+    Status {
+        /// The flag (default: every rollout of the environment).
+        flag: Option<String>,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Pause a flag's rollout: no stage advances until it resumes.
+    Pause {
+        /// The flag.
+        flag: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Resume a paused rollout (the current stage starts over).
+    Resume {
+        /// The flag.
+        flag: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Abort a flag's rollout, leaving its current percentage.
+    Abort {
+        /// The flag.
+        flag: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
     /// Serve the flag's on variant to PERCENT % of units (the rest get the off variant).
     Set {
         /// The flag.
@@ -441,6 +521,11 @@ fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "-".into(),
+        Value::Number(n) => match n.as_f64() {
+            // 25.0 reads as 25.
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
         other => other.to_string(),
     }
 }
@@ -493,6 +578,40 @@ fn print_change(c: &Value) {
             text(&v["policy"]),
             text(&v["message"])
         );
+    }
+}
+
+fn print_metrics(m: &Value) {
+    let pct = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x}%"));
+    let ms = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x} ms"));
+    println!(
+        "{} in {}, {} to {}",
+        text(&m["flag"]),
+        text(&m["environment"]),
+        text(&m["from"]),
+        text(&m["to"])
+    );
+    println!("  evaluations        {}", text(&m["total_evaluations"]));
+    println!("  error rate         {}", pct(&m["error_rate"]));
+    println!("  success rate       {}", pct(&m["success_rate"]));
+    println!(
+        "  response time      mean {}, p95 {}",
+        ms(&m["avg_response_time_ms"]),
+        ms(&m["p95_response_time_ms"])
+    );
+    println!("  unique units       {}", text(&m["unique_units"]));
+    for (name, v) in m["variants"].as_object().into_iter().flatten() {
+        println!(
+            "  variant {name:<10} {} evaluations, {} units, outcome errors {}, reasons {}",
+            text(&v["count"]),
+            text(&v["unique_units"]),
+            pct(&v["outcome_error_rate"]),
+            v["reasons"]
+        );
+    }
+    if let Some(geo) = m["geography"].as_object().filter(|g| !g.is_empty()) {
+        let list: Vec<String> = geo.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("  geography          {}", list.join(", "));
     }
 }
 
@@ -789,6 +908,21 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                 );
             })
         }
+        FlagCommand::Metrics {
+            flag,
+            env,
+            from,
+            to,
+        } => {
+            let mut path = format!("/flags/{}/metrics?env={}", enc(&flag), enc(&env.env));
+            for (k, v) in [("from", from), ("to", to)] {
+                if let Some(v) = v {
+                    path.push_str(&format!("&{k}={}", enc(&v)));
+                }
+            }
+            let m = api.call("GET", &path, None)?;
+            api.show(&m, print_metrics)
+        }
         FlagCommand::History { flag, env } => {
             let h = api.call(
                 "GET",
@@ -831,21 +965,153 @@ fn flag_action(api: &Api, env: &EnvArg, flag: &str, action: &str, body: Value) -
     api.show(&c, print_change)
 }
 
-/// `vexil rollout set`.
+/// `vexil rollout ...`.
 pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
-    let RolloutCommand::Set {
-        flag,
-        percent,
-        variant,
-        rule,
-        env,
-        reason,
-    } = command;
-    if !(0.0..=100.0).contains(&percent) {
-        bail!("PERCENT must be from 0 to 100, not {percent}");
+    match command {
+        RolloutCommand::Set {
+            flag,
+            percent,
+            variant,
+            rule,
+            env,
+            reason,
+        } => {
+            if !(0.0..=100.0).contains(&percent) {
+                bail!("PERCENT must be from 0 to 100, not {percent}");
+            }
+            let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason });
+            flag_action(api, &env, &flag, "rollout", body)
+        }
+        RolloutCommand::Start {
+            flag,
+            stages,
+            stage_duration,
+            max_error_rate,
+            min_success_rate,
+            max_latency_ms,
+            min_samples,
+            guards,
+            variant,
+            rule,
+            env,
+            reason,
+        } => {
+            let body = json!({
+                "stages": stages, "stage_duration": stage_duration, "max_error_rate": max_error_rate,
+                "min_success_rate": min_success_rate, "max_latency_ms": max_latency_ms,
+                "min_samples": min_samples, "guards": guards, "variant": variant, "rule": rule, "reason": reason,
+            });
+            let r = api.call(
+                "POST",
+                &format!("{}/rollouts", flag_path(&env.env, &flag)),
+                Some(body),
+            )?;
+            api.show(&r, print_rollout)
+        }
+        RolloutCommand::Status { flag, env } => {
+            let mut path = format!("/environments/{}/rollouts", enc(&env.env));
+            if let Some(f) = &flag {
+                path.push_str(&format!("?flag={}", enc(f)));
+            }
+            let list = api.call("GET", &path, None)?;
+            let rollouts = list["rollouts"].as_array().cloned().unwrap_or_default();
+            match (flag, rollouts.first()) {
+                (Some(_), Some(newest)) => api.show(newest, print_rollout),
+                (Some(f), None) => bail!("`{f}` has no rollouts in {}", env.env),
+                (None, _) => api.show(&list, |l| {
+                    for r in l["rollouts"].as_array().into_iter().flatten() {
+                        println!(
+                            "#{:<4} {:<34} {:<16} stage {} ({}%)",
+                            text(&r["id"]),
+                            text(&r["flag"]),
+                            text(&r["status"]),
+                            text(&r["stage"]),
+                            text(&r["percentage"])
+                        );
+                    }
+                }),
+            }
+        }
+        RolloutCommand::Pause { flag, env } => rollout_control(api, &flag, &env, "pause"),
+        RolloutCommand::Resume { flag, env } => rollout_control(api, &flag, &env, "resume"),
+        RolloutCommand::Abort { flag, env } => rollout_control(api, &flag, &env, "abort"),
     }
-    let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason });
-    flag_action(api, &env, &flag, "rollout", body)
+}
+
+fn rollout_control(api: &Api, flag: &str, env: &EnvArg, action: &str) -> Result<i32> {
+    let list = api.call(
+        "GET",
+        &format!(
+            "/environments/{}/rollouts?flag={}",
+            enc(&env.env),
+            enc(flag)
+        ),
+        None,
+    )?;
+    let active = list["rollouts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            matches!(
+                r["status"].as_str(),
+                Some("running" | "paused" | "waiting_approval")
+            )
+        })
+        .ok_or_else(|| anyhow!("`{flag}` has no rollout in progress in {}", env.env))?;
+    let r = api.call(
+        "POST",
+        &format!("/rollouts/{}/{action}", active["id"]),
+        None,
+    )?;
+    api.show(&r, print_rollout)
+}
+
+fn print_rollout(r: &Value) {
+    let stages: Vec<String> = r["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(text)
+        .collect();
+    println!(
+        "rollout #{} of {} in {}: {} — stage {} of {} ({}%), variant {}",
+        text(&r["id"]),
+        text(&r["flag"]),
+        text(&r["environment"]),
+        text(&r["status"]),
+        text(&r["stage"]),
+        stages.len(),
+        text(&r["percentage"]),
+        text(&r["variant"])
+    );
+    println!(
+        "  stages {} (from {}%), each {} s",
+        stages.join(" → "),
+        text(&r["start_percentage"]),
+        r["stage_duration_ms"].as_i64().unwrap_or(0) / 1000
+    );
+    if let Some(at) = r["stage_ends_at"].as_str() {
+        println!("  this stage may advance from {at}");
+    }
+    let c = &r["last_check"];
+    if c.is_object() {
+        let f = &c["figures"];
+        println!(
+            "  last check {}: {} evaluations, {} samples, error rate {}, success rate {}, latency {}",
+            text(&c["at"]), text(&f["evaluations"]), text(&f["samples"]), text(&f["error_rate"]),
+            text(&f["success_rate"]), text(&f["latency_mean_ms"])
+        );
+        for b in c["breaches"].as_array().into_iter().flatten() {
+            println!("  breach: {}", text(b));
+        }
+    }
+    for h in r["history"].as_array().into_iter().flatten() {
+        let reason = h["details"]["reason"]
+            .as_str()
+            .map_or(String::new(), |r| format!(": {r}"));
+        println!("  {} {}{reason}", text(&h["at"]), text(&h["event"]));
+    }
 }
 
 /// `vexil rollback`.

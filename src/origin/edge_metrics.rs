@@ -1,0 +1,364 @@
+//! Edge metrics at the origin: batches from `pkg/` (`POST /api/v1/metrics`, SDK keys)
+//! are merged into one-minute buckets per environment; reports merge the buckets of
+//! a time range (HyperLogLog sketches union, so unique units stay exact to the
+//! sketch's error). HIPAA evaluation audit events land in the audit log.
+
+use super::auth::Principal;
+use super::{audit, rfc3339, Op, OriginError};
+use crate::metrics::{Batch, BatchMeta, LatencyHistogram, OutcomeStats};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Width of a storage bucket. A batch counts in the bucket holding its window's end;
+/// rollout stages read whole buckets from their start, so at most this much of a
+/// stage's first moments is not judged, and nothing from before it is.
+pub const BUCKET_MS: i64 = 10_000;
+/// How far in the future a batch's window may end (clock skew between edges).
+const MAX_SKEW_MS: i64 = 5 * 60_000;
+
+/// Stores one batch; a batch id seen before is acknowledged and ignored, so an edge
+/// may retry safely.
+pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, OriginError> {
+    let env = match (who.kind, who.environment.as_deref()) {
+        ("sdk", Some(env)) => env.to_string(),
+        _ if who.is_admin() => batch.environment.clone(),
+        _ => {
+            return Err(OriginError::Forbidden(
+                "metrics are posted with an SDK key".into(),
+            ))
+        }
+    };
+    if batch.environment != env {
+        return Err(OriginError::Forbidden(format!(
+            "this SDK key belongs to `{env}`; the batch is for `{}`",
+            batch.environment
+        )));
+    }
+    super::publish::require_environment(op.db, &env)?;
+    if batch.batch_id.is_empty() || batch.batch_id.len() > 128 {
+        return Err(OriginError::BadRequest(
+            "`batch_id` must be 1 to 128 characters".into(),
+        ));
+    }
+    let w = batch.window;
+    if w.start_ms > w.end_ms || w.end_ms > op.now_ms + MAX_SKEW_MS || w.start_ms < 0 {
+        return Err(OriginError::BadRequest(format!(
+            "the window {}..{} is not a past time range",
+            w.start_ms, w.end_ms
+        )));
+    }
+    let seen = op
+        .db
+        .query_row(
+            "SELECT 1 FROM metric_batches WHERE batch_id = ?1",
+            params![batch.batch_id],
+            |_| Ok(()),
+        )
+        .optional()?;
+    if seen.is_some() {
+        return Ok(json!({ "accepted": false, "duplicate": true, "batch_id": batch.batch_id }));
+    }
+    op.db.execute(
+        "INSERT INTO metric_batches (batch_id, environment, received_at, sdk) VALUES (?1, ?2, ?3, ?4)",
+        params![batch.batch_id, env, op.now(), batch.sdk],
+    )?;
+    let audit_events = std::mem::take(&mut batch.audit);
+    let actor = format!("edge:{}", who.name);
+    for e in &audit_events {
+        let action = if e.reason == "DENIED" {
+            "evaluation.denied"
+        } else {
+            "evaluation.audited"
+        };
+        audit::record(
+            op,
+            &actor,
+            action,
+            &format!("{env}/{}", e.flag),
+            json!({ "variant": e.variant, "reason": e.reason, "unit": e.unit,
+                    "evaluated_at": rfc3339(e.at_ms), "batch_id": batch.batch_id }),
+        )?;
+    }
+    let bucket = w.end_ms - w.end_ms.rem_euclid(BUCKET_MS);
+    let stored: Option<String> = op
+        .db
+        .query_row(
+            "SELECT batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms = ?2",
+            params![env, bucket],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let merged = match stored {
+        Some(text) => {
+            let mut existing: Batch = serde_json::from_str(&text)?;
+            existing.merge(batch);
+            existing
+        }
+        None => batch,
+    };
+    op.db.execute(
+        "INSERT INTO metric_buckets (environment, bucket_ms, batch) VALUES (?1, ?2, ?3)
+         ON CONFLICT (environment, bucket_ms) DO UPDATE SET batch = ?3",
+        params![env, bucket, serde_json::to_string(&merged)?],
+    )?;
+    Ok(json!({ "accepted": true, "bucket": rfc3339(bucket), "audit_events": audit_events.len() }))
+}
+
+/// The buckets of `env` starting in `[from_ms, to_ms)`, oldest first.
+pub fn buckets(
+    db: &Connection,
+    env: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<(i64, Batch)>, OriginError> {
+    let mut stmt = db.prepare(
+        "SELECT bucket_ms, batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3
+         ORDER BY bucket_ms",
+    )?;
+    let rows = stmt.query_map(params![env, from_ms, to_ms], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (at, text) = row?;
+        out.push((at, serde_json::from_str(&text)?));
+    }
+    Ok(out)
+}
+
+/// Everything the edges reported for `env` in `[from_ms, to_ms)`, merged.
+pub fn merged(db: &Connection, env: &str, from_ms: i64, to_ms: i64) -> Result<Batch, OriginError> {
+    let mut total = Batch::new(BatchMeta {
+        environment: env.to_string(),
+        window_start_ms: from_ms,
+        window_end_ms: from_ms,
+        ..Default::default()
+    });
+    for (_, b) in buckets(db, env, from_ms, to_ms)? {
+        total.merge(b);
+    }
+    Ok(total)
+}
+
+/// How one variant of a flag fared: what rollout guards and reports read.
+#[derive(Debug, Clone, Default)]
+pub struct VariantHealth {
+    /// Evaluations that served the variant.
+    pub evaluations: u64,
+    /// Tracked outcomes attributed to it: successes.
+    pub success: u64,
+    /// Tracked outcomes attributed to it: failures.
+    pub failure: u64,
+    /// Latencies tracked with its outcomes.
+    pub latency: LatencyHistogram,
+    /// Tracked events attributed to it, by name.
+    pub events: BTreeMap<String, u64>,
+}
+
+impl VariantHealth {
+    /// Outcomes that reported success or failure.
+    pub fn samples(&self) -> u64 {
+        self.success + self.failure
+    }
+
+    /// Failed outcomes, percent of those reporting success or failure.
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.samples() > 0).then(|| 100.0 * self.failure as f64 / self.samples() as f64)
+    }
+
+    /// Successful outcomes, percent.
+    pub fn success_rate(&self) -> Option<f64> {
+        (self.samples() > 0).then(|| 100.0 * self.success as f64 / self.samples() as f64)
+    }
+}
+
+/// The health of `variant` of `flag` in `batch`.
+pub fn variant_health(batch: &Batch, flag: &str, variant: &str) -> VariantHealth {
+    let mut h = VariantHealth {
+        evaluations: batch
+            .flags
+            .get(flag)
+            .and_then(|f| f.variants.get(variant))
+            .map_or(0, |v| v.count),
+        ..Default::default()
+    };
+    for (event, stats) in &batch.events {
+        if let Some(o) = stats.attributions.get(flag).and_then(|v| v.get(variant)) {
+            h.success += o.success;
+            h.failure += o.failure;
+            h.latency.merge(&o.latency);
+            *h.events.entry(event.clone()).or_default() += o.count;
+        }
+    }
+    h
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn outcome_json(o: &OutcomeStats) -> Value {
+    let samples = o.success + o.failure;
+    json!({
+        "count": o.count,
+        "success": o.success,
+        "failure": o.failure,
+        "success_rate": (samples > 0).then(|| round(100.0 * o.success as f64 / samples as f64)),
+        "value_mean": (o.value_count > 0).then(|| round(o.value_sum / o.value_count as f64)),
+        "latency_mean_ms": o.latency.mean().map(round),
+        "latency_p95_ms": o.latency.quantile(0.95).map(round),
+    })
+}
+
+/// The seed's `FeatureFlagMetrics` for one flag over `[from_ms, to_ms)`.
+pub fn flag_report(
+    db: &Connection,
+    env: &str,
+    flag: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Value, OriginError> {
+    super::publish::require_environment(db, env)?;
+    let buckets = buckets(db, env, from_ms, to_ms)?;
+    let mut total = Batch::new(BatchMeta {
+        environment: env.into(),
+        ..Default::default()
+    });
+    let mut series = Vec::new();
+    for (at, b) in buckets {
+        if let Some(f) = b.flags.get(flag) {
+            let variants: Map<String, Value> = f
+                .variants
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v.count)))
+                .collect();
+            let errors: u64 = f.errors.values().sum();
+            let evaluations: u64 = f.variants.values().map(|v| v.count).sum::<u64>() + errors;
+            series.push(json!({ "at": rfc3339(at), "evaluations": evaluations, "errors": errors, "variants": variants }));
+        }
+        total.merge(b);
+    }
+    let stats = total.flags.get(flag).cloned().unwrap_or_default();
+    let errors: u64 = stats.errors.values().sum();
+    let served: u64 = stats.variants.values().map(|v| v.count).sum();
+    let evaluations = served + errors;
+    let mut units = crate::metrics::HyperLogLog::default();
+    let mut geography: BTreeMap<String, u64> = BTreeMap::new();
+    let mut variants = Map::new();
+    let mut all = VariantHealth::default();
+    for (name, v) in &stats.variants {
+        units.merge(&v.units);
+        for (dim, values) in &v.dimensions {
+            if dim.ends_with("country") {
+                for (country, n) in values {
+                    *geography.entry(country.clone()).or_default() += n;
+                }
+            }
+        }
+        let h = variant_health(&total, flag, name);
+        all.success += h.success;
+        all.failure += h.failure;
+        all.latency.merge(&h.latency);
+        variants.insert(
+            name.clone(),
+            json!({
+                "count": v.count,
+                "reasons": v.reasons,
+                "unique_units": v.units.estimate().round(),
+                "dimensions": v.dimensions,
+                "outcome_error_rate": h.error_rate().map(round),
+                "success_rate": h.success_rate().map(round),
+                "latency_mean_ms": h.latency.mean().map(round),
+                "latency_p95_ms": h.latency.quantile(0.95).map(round),
+            }),
+        );
+    }
+    let mut outcomes = Map::new();
+    for (event, e) in &total.events {
+        if let Some(per_variant) = e.attributions.get(flag) {
+            let by_variant: Map<String, Value> = per_variant
+                .iter()
+                .map(|(v, o)| (v.clone(), outcome_json(o)))
+                .collect();
+            outcomes.insert(event.clone(), Value::Object(by_variant));
+        }
+    }
+    Ok(json!({
+        "flag": flag,
+        "environment": env,
+        "from": rfc3339(from_ms),
+        "to": rfc3339(to_ms),
+        "total_evaluations": evaluations,
+        "variants": variants,
+        "errors": stats.errors,
+        "error_rate": (evaluations > 0).then(|| round(100.0 * errors as f64 / evaluations as f64)),
+        "success_rate": all.success_rate().map(round),
+        "outcome_error_rate": all.error_rate().map(round),
+        "avg_response_time_ms": all.latency.mean().map(round),
+        "p95_response_time_ms": all.latency.quantile(0.95).map(round),
+        "unique_units": units.estimate().round(),
+        "geography": geography,
+        "outcomes": outcomes,
+        "series": series,
+    }))
+}
+
+/// Metric-based insights for one flag (the seed's analytics recommendations):
+/// no evaluations for `stale_days`, or a variant failing more than the off variant.
+pub fn flag_insights(
+    db: &Connection,
+    env: &str,
+    key: &str,
+    doc: &Value,
+    now_ms: i64,
+    stale_days: u32,
+) -> Result<Vec<(String, String, String)>, OriginError> {
+    let day = 86_400_000;
+    let mut out = Vec::new();
+    let window = merged(db, env, now_ms - i64::from(stale_days) * day, now_ms + 1)?;
+    let stats = window.flags.get(key);
+    let evaluations = stats.map_or(0, |f| {
+        f.variants.values().map(|v| v.count).sum::<u64>() + f.errors.values().sum::<u64>()
+    });
+    let has_any = db
+        .query_row(
+            "SELECT 1 FROM metric_buckets WHERE environment = ?1 LIMIT 1",
+            params![env],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if has_any && evaluations == 0 {
+        out.push((
+            "no_evaluations".into(),
+            format!("no evaluations reported in {stale_days} days"),
+            "the flag looks unused: remove it from the code and archive it".into(),
+        ));
+    }
+    if let Some(control) = doc.get("off_variant").and_then(Value::as_str) {
+        let base = variant_health(&window, key, control);
+        for variant in stats
+            .map(|f| f.variants.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            if variant == control {
+                continue;
+            }
+            let h = variant_health(&window, key, &variant);
+            if let (Some(treated), Some(ctrl)) = (h.error_rate(), base.error_rate()) {
+                if h.samples() >= 30 && base.samples() >= 30 && treated > ctrl * 1.5 + 0.5 {
+                    out.push((
+                        "variant_errors".into(),
+                        format!(
+                            "`{variant}` fails {:.2}% of outcomes against {:.2}% for `{control}`",
+                            treated, ctrl
+                        ),
+                        "investigate before rolling out further; consider a rollback".into(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -22,6 +22,8 @@ pub const EVENTS: &[&str] = &[
     "flag.killed",
     "rollout.advanced",
     "rollout.rolled_back",
+    "rollout.completed",
+    "rollout.aborted",
 ];
 
 /// `sha256=<hex>` HMAC-SHA256 of `body` keyed with `secret`: the value of the

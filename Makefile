@@ -40,14 +40,16 @@ test-rust: setup
 test-wasm: setup
 	$(CARGO) test --target $(WASM_TARGET) --test wasm
 
+# The worker tests start a real `vexil serve` (target/debug/vexil).
 test-js: wasm setup-browser
-	node --test pkg/test/*.test.js
+	$(CARGO) build --quiet --bin vexil
+	node --test pkg/test/*.test.js worker/test/*.test.js
 
 # Rust first, then wasm-bindgen tests, then the JS runner, whose summary ends the output.
 test: wasm setup-browser
 	$(CARGO) test --quiet
 	$(CARGO) test --target $(WASM_TARGET) --test wasm
-	node --test pkg/test/*.test.js
+	node --test pkg/test/*.test.js worker/test/*.test.js
 
 demo: build
 	@bash scripts/demo.sh

@@ -64,6 +64,7 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, O
         params![batch.batch_id, env, op.now(), batch.sdk],
     )?;
     let audit_events = std::mem::take(&mut batch.audit);
+    super::rollouts::observe(op, &env, &batch)?;
     let actor = format!("edge:{}", who.name);
     for e in &audit_events {
         let action = if e.reason == "DENIED" {
@@ -142,7 +143,7 @@ pub fn merged(db: &Connection, env: &str, from_ms: i64, to_ms: i64) -> Result<Ba
 }
 
 /// How one variant of a flag fared: what rollout guards and reports read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct VariantHealth {
     /// Evaluations that served the variant.
     pub evaluations: u64,
@@ -157,6 +158,17 @@ pub struct VariantHealth {
 }
 
 impl VariantHealth {
+    /// Adds `other`'s figures to these.
+    pub fn merge(&mut self, other: &VariantHealth) {
+        self.evaluations += other.evaluations;
+        self.success += other.success;
+        self.failure += other.failure;
+        self.latency.merge(&other.latency);
+        for (event, n) in &other.events {
+            *self.events.entry(event.clone()).or_default() += n;
+        }
+    }
+
     /// Outcomes that reported success or failure.
     pub fn samples(&self) -> u64 {
         self.success + self.failure

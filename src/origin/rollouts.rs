@@ -303,9 +303,49 @@ pub fn start(
     get(op.db, id)
 }
 
+/// Adds what a metrics batch says about running rollouts' treated variants to their
+/// current stage's figures. Only batches whose window ended after the stage began
+/// count, so a stage is judged on its own traffic alone.
+pub fn observe(op: &Op<'_>, env: &str, batch: &crate::metrics::Batch) -> Result<(), OriginError> {
+    let mut stmt = op.db.prepare(
+        "SELECT id, flag, variant, stage_started_ms, stage_metrics FROM rollouts
+         WHERE environment = ?1 AND status = 'running'",
+    )?;
+    let running = stmt
+        .query_map(params![env], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (id, flag, variant, started, stored) in running {
+        if batch.window.end_ms < started.unwrap_or(i64::MAX) {
+            continue;
+        }
+        let seen = edge_metrics::variant_health(batch, &flag, &variant);
+        if seen.evaluations == 0 && seen.samples() == 0 && seen.events.is_empty() {
+            continue;
+        }
+        let mut total: VariantHealth = stored
+            .map(|t| serde_json::from_str(&t))
+            .transpose()?
+            .unwrap_or_default();
+        total.merge(&seen);
+        op.db.execute(
+            "UPDATE rollouts SET stage_metrics = ?1 WHERE id = ?2",
+            params![serde_json::to_string(&total)?, id],
+        )?;
+    }
+    Ok(())
+}
+
 fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
     op.db.execute(
-        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, updated_at = ?2 WHERE id = ?3",
+        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, updated_at = ?2 WHERE id = ?3",
         params![op.now_ms, op.now(), id],
     )?;
     Ok(())
@@ -498,12 +538,13 @@ struct Running {
     start_percentage: f64,
     stage_started_ms: i64,
     change_id: Option<i64>,
+    stage_metrics: Option<String>,
 }
 
 fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
     let mut stmt = db.prepare(
         "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
-                start_percentage, stage_started_ms, change_id FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
+                start_percentage, stage_started_ms, change_id, stage_metrics FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -525,6 +566,7 @@ fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
                 r.get::<_, f64>(10)?,
                 r.get::<_, Option<i64>>(11)?,
                 r.get::<_, Option<i64>>(12)?,
+                r.get::<_, Option<String>>(13)?,
             ),
         ))
     })?;
@@ -533,7 +575,7 @@ fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
         let (
             (id, env, flag, variant, rule),
             (stages, index, duration_ms, guards, status),
-            (start_percentage, started, change_id),
+            (start_percentage, started, change_id, stage_metrics),
         ) = row?;
         out.push(Running {
             id,
@@ -549,6 +591,7 @@ fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
             start_percentage,
             stage_started_ms: started.unwrap_or(0),
             change_id,
+            stage_metrics,
         });
     }
     Ok(out)
@@ -600,8 +643,12 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
             }
             continue;
         }
-        let window = edge_metrics::merged(op.db, &r.env, r.stage_started_ms, op.now_ms + 1)?;
-        let health = edge_metrics::variant_health(&window, &r.flag, &r.variant);
+        let health: VariantHealth = r
+            .stage_metrics
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()?
+            .unwrap_or_default();
         let judgement = judge(&health, &r.guards);
         let percentage = r.stages[r.index.min(r.stages.len() - 1)];
         let check = json!({ "at": op.now(), "stage": r.index + 1, "percentage": percentage, "figures": judgement.figures,
@@ -676,7 +723,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
         match changes::apply_system(op, &format!("rollout:{}", r.id), p, false)? {
             Ok(change) => {
                 op.db.execute(
-                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, updated_at = ?3 WHERE id = ?4",
+                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, updated_at = ?3 WHERE id = ?4",
                     params![(r.index + 1) as i64, op.now_ms, op.now(), r.id],
                 )?;
                 notify(

@@ -197,7 +197,8 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         last_check TEXT,
-        history TEXT NOT NULL DEFAULT '[]'
+        history TEXT NOT NULL DEFAULT '[]',
+        stage_metrics TEXT
     );
     CREATE UNIQUE INDEX one_active_rollout ON rollouts (environment, flag)
         WHERE status IN ('waiting_approval', 'running', 'paused');

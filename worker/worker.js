@@ -1,0 +1,323 @@
+// Vexil's edge worker (Cloudflare module worker, built on the `vexil` package).
+//
+// One client per isolate: it verifies the signed snapshot against PUBLIC_KEYS,
+// evaluates locally, refreshes in the background (stale-while-revalidate through
+// ctx.waitUntil) and sends aggregated metrics back to the origin. Any failure to
+// fetch or verify keeps the last known good snapshot serving.
+//
+// Endpoints:
+//   POST /ofrep/v1/evaluate/flags/{key}   OFREP single evaluation
+//   POST /ofrep/v1/evaluate/flags         OFREP bulk evaluation (ETag / 304)
+//   GET  /healthz                         snapshot version, age, staleness
+//   anything else                         the edge-routing example (ROUTING_FLAG)
+import { Client, VexilError } from "../pkg/worker.js";
+
+const UNIT_COOKIE = "vexil_uid";
+
+/** Reads and checks the worker's bindings; throws a VexilError naming what is wrong. */
+export function readSettings(env) {
+  const fail = (message) => {
+    throw new VexilError("BAD_CONFIG", message);
+  };
+  const environment = env.ENVIRONMENT;
+  if (!environment) fail("ENVIRONMENT is not set (the environment whose snapshot this worker serves)");
+  let keys;
+  try {
+    keys = typeof env.PUBLIC_KEYS === "string" ? JSON.parse(env.PUBLIC_KEYS) : env.PUBLIC_KEYS;
+  } catch (e) {
+    fail(`PUBLIC_KEYS is not JSON: ${e.message}`);
+  }
+  if (!keys || typeof keys !== "object" || Object.keys(keys).length === 0) {
+    fail('PUBLIC_KEYS must be a keyring: {"key-id": "<base64 Ed25519 public key>"} (GET /api/v1/keys on the origin)');
+  }
+  if (!env.SNAPSHOT_URL && !env.SNAPSHOT_KV) fail("set SNAPSHOT_URL (an HTTP URL) or bind SNAPSHOT_KV (a Workers KV namespace)");
+  const number = (name, fallback) => {
+    if (env[name] === undefined || env[name] === "") return fallback;
+    const n = Number(env[name]);
+    if (!Number.isFinite(n) || n < 0) fail(`${name} must be a number of milliseconds, not ${JSON.stringify(env[name])}`);
+    return n;
+  };
+  let variantOrigins = {};
+  if (env.VARIANT_ORIGINS) {
+    try {
+      variantOrigins = typeof env.VARIANT_ORIGINS === "string" ? JSON.parse(env.VARIANT_ORIGINS) : env.VARIANT_ORIGINS;
+    } catch (e) {
+      fail(`VARIANT_ORIGINS is not JSON: ${e.message}`);
+    }
+  }
+  const ofrepKeys = (env.OFREP_API_KEYS ?? env.SDK_KEY ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean);
+  return {
+    environment,
+    keys,
+    snapshotUrl: env.SNAPSHOT_URL,
+    kvKey: env.SNAPSHOT_KV_KEY ?? `vexil/${environment}/snapshot`,
+    metricsUrl: env.METRICS_URL || undefined,
+    sdkKey: env.SDK_KEY || undefined,
+    refreshIntervalMs: number("REFRESH_INTERVAL_MS", 15_000),
+    flushIntervalMs: number("FLUSH_INTERVAL_MS", 10_000),
+    ofrepKeys,
+    routingFlag: env.ROUTING_FLAG ?? "new-checkout",
+    variantOrigins,
+    dimensions: ["country"],
+    bootstrap: env.BOOTSTRAP_SNAPSHOT || undefined,
+  };
+}
+
+/** A fetch that reads the snapshot from Workers KV, answering 304 when unchanged. */
+export function kvFetch(kv, key) {
+  return async (_url, init = {}) => {
+    const value = await kv.get(key, "arrayBuffer");
+    if (value === null) return new Response(`no snapshot under KV key ${key}`, { status: 404 });
+    const digest = await crypto.subtle.digest("SHA-256", value);
+    const etag = `"${[...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("")}"`;
+    const headers = init.headers ?? {};
+    if (headers["if-none-match"] === etag) return new Response(null, { status: 304, headers: { etag } });
+    return new Response(value, { status: 200, headers: { etag } });
+  };
+}
+
+/** The isolate's client and what it has seen. */
+class Edge {
+  constructor(settings, env) {
+    this.settings = settings;
+    this.lastFlush = Date.now();
+    this.info = null;
+    this.client = new Client({
+      snapshotUrl: settings.snapshotUrl ?? "kv:",
+      fetch: settings.snapshotUrl ? undefined : kvFetch(env.SNAPSHOT_KV, settings.kvKey),
+      environment: settings.environment,
+      keys: settings.keys,
+      sdkKey: settings.sdkKey,
+      metricsUrl: settings.metricsUrl,
+      refreshIntervalMs: settings.refreshIntervalMs,
+      dimensions: settings.dimensions,
+      bootstrap: settings.bootstrap,
+      // Workers run code only inside requests: refresh and flush are driven from
+      // fetch() through ctx.waitUntil, never by timers.
+      autoRefresh: false,
+      autoFlush: false,
+    });
+    this.client.on("update", (info) => {
+      this.info = info;
+    });
+    this.started = this.client.start();
+  }
+
+  /** Waits for the first snapshot unless a bootstrap already serves. */
+  async ready(ctx) {
+    if (this.client.ready) {
+      ctx.waitUntil(this.client.refreshIfDue());
+      return;
+    }
+    await this.started;
+    // Still nothing (the origin was down at start): try again, at most once per
+    // refresh interval, rather than on every request.
+    if (!this.client.ready) await this.client.refreshIfDue();
+  }
+
+  /** Sends metrics when the flush interval has passed. */
+  flushIfDue(ctx) {
+    if (!this.settings.metricsUrl) return;
+    if (Date.now() - this.lastFlush < this.settings.flushIntervalMs) return;
+    this.lastFlush = Date.now();
+    ctx.waitUntil(this.client.flush());
+  }
+}
+
+let edge = null;
+let edgeConfig = null;
+
+function edgeFor(env) {
+  // Bindings are fixed for an isolate's life, but tests swap them: rebuild on change.
+  const config = JSON.stringify([env.ENVIRONMENT, env.PUBLIC_KEYS, env.SNAPSHOT_URL, env.METRICS_URL, env.SDK_KEY, env.REFRESH_INTERVAL_MS, env.FLUSH_INTERVAL_MS, env.ROUTING_FLAG, env.VARIANT_ORIGINS, env.OFREP_API_KEYS]);
+  if (edge === null || edgeConfig !== config) {
+    edge = new Edge(readSettings(env), env);
+    edgeConfig = config;
+  }
+  return edge;
+}
+
+function json(body, status = 200, headers = {}) {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+// ---- OFREP -------------------------------------------------------------------------
+
+function authorised(request, settings) {
+  if (settings.ofrepKeys.length === 0) return true;
+  const bearer = request.headers.get("authorization")?.replace(/^Bearer\s+/i, "");
+  const apiKey = request.headers.get("x-api-key");
+  return settings.ofrepKeys.some((k) => k === bearer || k === apiKey);
+}
+
+/** The request's evaluation context, or an OFREP failure body. */
+async function ofrepContext(request) {
+  let body;
+  try {
+    body = await request.json();
+  } catch {
+    return { error: { errorCode: "PARSE_ERROR", errorDetails: "the request body is not JSON" } };
+  }
+  const context = body?.context;
+  if (context === null || typeof context !== "object" || Array.isArray(context)) {
+    return { error: { errorCode: "INVALID_CONTEXT", errorDetails: "the body must be {\"context\": {...}}" } };
+  }
+  return { context };
+}
+
+const OFREP_ERROR_STATUS = { FLAG_NOT_FOUND: 404, PROVIDER_NOT_READY: 500, GENERAL: 500 };
+
+/** An OFREP result for engine details. */
+function ofrepResult(d) {
+  if (d.errorCode) {
+    return { key: d.flagKey, errorCode: d.errorCode === "TYPE_MISMATCH" ? "GENERAL" : d.errorCode, errorDetails: d.errorMessage, metadata: d.flagMetadata ?? {} };
+  }
+  const out = { key: d.flagKey, value: d.value, reason: d.reason, variant: d.variant, metadata: { ...(d.flagMetadata ?? {}) } };
+  if (d.ruleId) out.metadata.ruleId = d.ruleId;
+  return out;
+}
+
+async function ofrepSingle(request, edge, key) {
+  const { context, error } = await ofrepContext(request);
+  if (error) return json({ key, ...error }, 400);
+  const d = edge.client.details(key, context, null);
+  const result = ofrepResult(d);
+  if (!result.errorCode) return json(result);
+  if (result.errorCode === "PROVIDER_NOT_READY") return json({ errorDetails: result.errorDetails }, 500);
+  return json(result, OFREP_ERROR_STATUS[result.errorCode] ?? 400);
+}
+
+/** Stable JSON (sorted keys) for hashing a context. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function ofrepBulk(request, edge) {
+  const { context, error } = await ofrepContext(request);
+  if (error) return json(error, 400);
+  if (!edge.client.ready) return json({ errorDetails: "no snapshot has been loaded yet" }, 500);
+  // The answer depends on the snapshot and the context: the ETag names both.
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical(context)));
+  const hash = [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const etag = `"${edge.client.version}-${hash}"`;
+  const inm = request.headers.get("if-none-match");
+  if (inm && inm.split(",").some((t) => t.trim() === etag)) return new Response(null, { status: 304, headers: { etag } });
+  const all = edge.client.evaluateAll(context);
+  const flags = Object.values(all).map(ofrepResult);
+  return json({ flags, metadata: { version: String(edge.client.version), environment: edge.settings.environment } }, 200, { etag });
+}
+
+// ---- Health ------------------------------------------------------------------------
+
+function health(edge) {
+  const info = edge.info;
+  const now = Date.now();
+  const body = {
+    status: !edge.client.ready ? "not_ready" : edge.client.stale ? "stale" : "ok",
+    environment: edge.settings.environment,
+    version: edge.client.version,
+    keyId: info?.keyId ?? null,
+    issuedAt: info?.issuedAt ? new Date(info.issuedAt).toISOString() : null,
+    ageSeconds: info?.issuedAt ? Math.round((now - info.issuedAt) / 1000) : null,
+    expiresAt: info?.expiresAt ? new Date(info.expiresAt).toISOString() : null,
+    stale: edge.client.stale,
+    lastError: edge.client.lastError ? { code: edge.client.lastError.code, message: edge.client.lastError.message } : null,
+    pendingMetricBatches: edge.client.pendingBatches,
+  };
+  return json(body, edge.client.ready ? 200 : 503);
+}
+
+// ---- The edge-routing example ------------------------------------------------------
+
+function cookie(request, name) {
+  const header = request.headers.get("cookie") ?? "";
+  for (const part of header.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return null;
+}
+
+/**
+ * Routes a request by a flag: the unit is the `vexil_uid` cookie or the `x-user-id`
+ * header (else a new id, made sticky with a cookie); the context adds the visitor's
+ * country (`request.cf.country`) and user agent. The variant picks an origin from
+ * VARIANT_ORIGINS (proxied, and its outcome tracked for the rollout guards), or, when
+ * none is configured, is described in JSON. Either way the answer carries an
+ * `x-vexil-variant` header and the sticky cookie.
+ */
+async function route(request, edge) {
+  const url = new URL(request.url);
+  const fromCookie = cookie(request, UNIT_COOKIE);
+  const unit = fromCookie ?? request.headers.get("x-user-id") ?? crypto.randomUUID();
+  const context = {
+    targetingKey: unit,
+    country: request.cf?.country ?? request.headers.get("x-country") ?? undefined,
+    userAgent: request.headers.get("user-agent") ?? undefined,
+    path: url.pathname,
+  };
+  const flag = edge.settings.routingFlag;
+  const d = edge.client.details(flag, context, null);
+  const variant = d.variant ?? "default";
+  const target = edge.settings.variantOrigins[variant];
+  let response;
+  if (target) {
+    const upstream = new URL(url.pathname + url.search, target);
+    const started = Date.now();
+    try {
+      const answer = await fetch(upstream, { method: request.method, headers: request.headers, body: ["GET", "HEAD"].includes(request.method) ? undefined : request.body });
+      edge.client.track("request", context, { success: answer.status < 500, latencyMs: Date.now() - started, flags: [flag] });
+      response = new Response(answer.body, answer);
+    } catch (e) {
+      edge.client.track("request", context, { success: false, latencyMs: Date.now() - started, flags: [flag] });
+      response = json({ error: `the ${variant} origin is unreachable: ${e.message}` }, 502);
+    }
+  } else {
+    response = json({ flag, variant: d.variant ?? null, value: d.value, reason: d.reason, unit, country: context.country ?? null });
+  }
+  response = new Response(response.body, response);
+  response.headers.set("x-vexil-variant", `${flag}=${variant}`);
+  if (fromCookie !== unit) {
+    response.headers.append("set-cookie", `${UNIT_COOKIE}=${encodeURIComponent(unit)}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly; Secure`);
+  }
+  return response;
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    let edge;
+    try {
+      edge = edgeFor(env);
+    } catch (e) {
+      return json({ error: { code: e.code ?? "BAD_CONFIG", message: e.message } }, 500);
+    }
+    await edge.ready(ctx);
+    const url = new URL(request.url);
+    let response;
+    if (url.pathname === "/healthz") {
+      response = health(edge);
+    } else if (url.pathname.startsWith("/ofrep/v1/evaluate/flags")) {
+      if (request.method !== "POST") {
+        response = json({ errorDetails: "OFREP evaluation takes POST" }, 405);
+      } else if (!authorised(request, edge.settings)) {
+        response = json({ errorDetails: "missing or unknown API key (Authorization: Bearer or X-API-Key)" }, 401);
+      } else if (url.pathname === "/ofrep/v1/evaluate/flags" || url.pathname === "/ofrep/v1/evaluate/flags/") {
+        response = await ofrepBulk(request, edge);
+      } else {
+        const key = decodeURIComponent(url.pathname.slice("/ofrep/v1/evaluate/flags/".length));
+        response = await ofrepSingle(request, edge, key);
+      }
+    } else {
+      response = await route(request, edge);
+    }
+    edge.flushIfDue(ctx);
+    return response;
+  },
+};

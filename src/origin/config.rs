@@ -42,6 +42,16 @@ check_interval = "5s"
 # Attempts per delivery before it is marked failed (backoff 1 s, 2 s, 4 s, ...).
 max_attempts = 8
 
+# Publish targets: copies of every new snapshot for static hosting, object stores or
+# Workers KV (edges verify signatures, so these channels need no trust).
+# [[publish.directory]]
+# path = "/var/www/vexil"            # writes <path>/<env>/snapshot.json
+# [[publish.cloudflare_kv]]
+# account_id = "<account id>"
+# namespace_id = "<KV namespace id>"
+# api_token_env = "CLOUDFLARE_API_TOKEN"
+# key = "vexil/{env}/snapshot"
+
 [insights]
 # A flag serving one variant to everyone (or disabled) this many days should be removed.
 settled_days = 30
@@ -64,6 +74,8 @@ pub struct OriginConfig {
     pub snapshot_max_age: u32,
     /// How long the previous key stays valid after a rotation.
     pub rotation_overlap: Duration,
+    /// Where published snapshots are copied.
+    pub publish: super::targets::Targets,
     /// How often the rollout scheduler runs.
     pub rollout_check_interval: Duration,
     /// Webhook delivery attempts before giving up.
@@ -93,6 +105,8 @@ struct File {
     keys: KeysSection,
     #[serde(default)]
     rollouts: RolloutsSection,
+    #[serde(default)]
+    publish: super::targets::Targets,
     #[serde(default)]
     webhooks: WebhooksSection,
     #[serde(default)]
@@ -217,6 +231,10 @@ impl OriginConfig {
             public_snapshots: file.snapshots.public.unwrap_or(false),
             snapshot_max_age: file.snapshots.max_age_seconds.unwrap_or(10),
             rotation_overlap: duration("keys.rotation_overlap", file.keys.rotation_overlap, "7d")?,
+            publish: {
+                file.publish.validate()?;
+                file.publish
+            },
             rollout_check_interval: duration(
                 "rollouts.check_interval",
                 file.rollouts.check_interval,

@@ -1136,6 +1136,11 @@ async fn rollout_control(
     .await
 }
 
+async fn publish_targets(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.admin_read(&headers, |op| super::targets::status(op.db))
+        .await
+}
+
 async fn not_found() -> ApiError {
     ApiError(OriginError::NotFound(
         "no such route; see docs/api.md".into(),
@@ -1188,6 +1193,7 @@ pub fn router(app: App) -> Router {
         .route("/audit/verify", get(audit_verify))
         .route("/insights", get(insights))
         .route("/metrics", post(metrics_ingest))
+        .route("/publish-targets", get(publish_targets))
         .route("/rollouts/{id}", get(rollout_get))
         .route("/rollouts/{id}/{action}", post(rollout_control))
         .route("/flags/{key}/metrics", get(flag_metrics))
@@ -1268,6 +1274,7 @@ pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError>
     let wake = Arc::new(Notify::new());
     tokio::spawn(webhooks::run(origin.clone(), wake.clone()));
     tokio::spawn(refresh(origin.clone()));
+    tokio::spawn(super::targets::run(origin.clone()));
     let interval = origin.config.rollout_check_interval;
     tokio::spawn(schedule_rollouts(origin.clone(), wake.clone(), interval));
     let app = App { origin, wake };

@@ -21,6 +21,7 @@ pub mod publish;
 pub mod reports;
 pub mod rollouts;
 pub mod store;
+pub mod targets;
 pub mod webhooks;
 
 use crate::engine::time::format_rfc3339_ms;

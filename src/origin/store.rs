@@ -203,6 +203,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX one_active_rollout ON rollouts (environment, flag)
         WHERE status IN ('waiting_approval', 'running', 'paused');
     "#,
+    // 4: publish targets.
+    r#"
+    CREATE TABLE publish_status (
+        target TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        error TEXT,
+        PRIMARY KEY (target, environment)
+    );
+    "#,
 ];
 
 /// The database file inside a data directory.

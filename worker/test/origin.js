@@ -15,7 +15,7 @@ export const VEXIL = process.env.VEXIL_BIN ?? join(root, "target/debug/vexil");
  * Starts an origin. `settings` maps a setting's name to its new line in vexil.toml
  * (`{check_interval: 'check_interval = "100ms"'}`).
  */
-export async function startOrigin({ settings = {}, clockOffsetMs = null } = {}) {
+export async function startOrigin({ settings = {}, append = "", clockOffsetMs = null, env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "vexil-js-origin-"));
   const data = join(dir, "data");
   const init = JSON.parse(execFileSync(VEXIL, ["init", "--data", data, "--json"], { encoding: "utf8" }));
@@ -24,17 +24,17 @@ export async function startOrigin({ settings = {}, clockOffsetMs = null } = {}) 
     const name = Object.keys(settings).find((k) => line.startsWith(`${k} =`));
     return name ? settings[name] : line;
   });
-  writeFileSync(toml, lines.join("\n"));
+  writeFileSync(toml, lines.join("\n") + "\n" + append);
   const clockFile = join(dir, "clock");
   writeFileSync(clockFile, String(clockOffsetMs ?? 0));
-  const origin = { dir, data, admin: init.admin_token, clockFile, clockOffsetMs: 0 };
+  const origin = { dir, data, admin: init.admin_token, clockFile, clockOffsetMs: 0, env };
   await launch(origin);
   return origin;
 }
 
 async function launch(origin) {
   const child = spawn(VEXIL, ["serve", "--data", origin.data, "--listen", "127.0.0.1:0"], {
-    env: { ...process.env, VEXIL_CLOCK_FILE: origin.clockFile },
+    env: { ...process.env, ...origin.env, VEXIL_CLOCK_FILE: origin.clockFile },
     stdio: ["ignore", "pipe", "pipe"],
   });
   origin.log = [];

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: start an origin (`vexil serve`, SQLite in .demo/origin), load the seed's
 # example flags through change requests and approvals, fetch the signed production
-# snapshot, evaluate example contexts through the wasm package as an edge would, and
-# keep the origin running for you to explore.
+# snapshot and evaluate example contexts through the wasm package, then run the edge
+# worker on local workerd with simulated visitors and a progressive rollout that
+# advances on the metrics they produce. Everything keeps running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vexil=target/release/vexil
@@ -34,14 +35,15 @@ node scripts/demo.mjs "$dir/snapshot.json" "$dir/keys.json" examples/demo-contex
 
 cat <<INFO
 
-The origin keeps running. Open or try:
+origin (vexil serve): $server
   $server/api/v1/health
   $server/api/v1/keys                                      (the public keyring edges trust)
   $server/api/v1/environments/production/snapshot          (with the SDK key in $dir/tokens.json)
   export VEXIL_SERVER=$server VEXIL_TOKEN=$admin
   $vexil flag list --env production
   $vexil audit enhanced-order-routing-v2 --env production
-  $vexil audit verify
-Tokens for alice (editor) and the approvers are in $dir/tokens.json. Ctrl-C stops the origin.
+  $vexil rollout status new-checkout --env production
+  $vexil flag metrics new-checkout --env production
+Tokens for alice (editor) and the approvers are in $dir/tokens.json.
 INFO
-wait $origin_pid
+node scripts/demo-edge.mjs "$server" "$dir/tokens.json"

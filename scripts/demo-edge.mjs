@@ -1,0 +1,143 @@
+// `make demo`, part two: the edge worker on local workerd (miniflare), two variant
+// origins, a progressive rollout of `new-checkout`, and simulated visitors, so you
+// can watch the rollout advance stage by stage on real edge metrics.
+// Usage: node scripts/demo-edge.mjs SERVER_URL TOKENS_JSON
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+
+const [server, tokensPath] = process.argv.slice(2);
+if (!tokensPath) {
+  console.error("usage: node scripts/demo-edge.mjs SERVER_URL TOKENS_JSON");
+  process.exit(2);
+}
+const tokens = JSON.parse(readFileSync(tokensPath, "utf8"));
+const workerPort = Number(process.env.VEXIL_DEMO_WORKER_PORT ?? 8787);
+const stageDuration = process.env.VEXIL_DEMO_STAGE ?? "20s";
+
+async function api(token, method, path, body) {
+  const response = await fetch(`${server}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`${method} ${path}: ${answer?.error?.message ?? response.status}`);
+  return answer;
+}
+
+function variantOrigin(name) {
+  return new Promise((resolve) => {
+    const s = createServer((req, res) => {
+      // The new checkout is a little slower, never broken.
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end(`<h1>${name}</h1><p>served for ${req.headers["x-user-id"] ?? "a visitor"}</p>`);
+      }, name === "new checkout" ? 15 : 8);
+    });
+    s.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${s.address().port}`));
+  });
+}
+
+// A flag for the edge-routing example, rolled out progressively.
+const expires = new Date(Date.now() + 90 * 86_400_000).toISOString();
+await api(tokens.alice, "POST", "/environments/production/flags", {
+  flag: {
+    key: "new-checkout", name: "New checkout", owner: "web", kind: "release", strategy: "progressive_rollout",
+    risk: "medium", expires_at: expires, enabled: true, variants: { on: true, off: false }, off_variant: "off",
+    fallthrough: { variant: "off" }, metadata: { owner: "web" },
+  },
+  reason: "demo",
+});
+const keyring = (await api(tokens.admin, "GET", "/keys")).keyring;
+const classic = await variantOrigin("classic checkout");
+const modern = await variantOrigin("new checkout");
+
+const mf = new Miniflare({
+  modules: true,
+  scriptPath: fileURLToPath(new URL("../worker/worker.js", import.meta.url)),
+  modulesRoot: fileURLToPath(new URL("..", import.meta.url)),
+  modulesRules: [
+    { type: "ESModule", include: ["**/*.js"] },
+    { type: "CompiledWasm", include: ["**/*.wasm"] },
+  ],
+  bindings: {
+    ENVIRONMENT: "production",
+    PUBLIC_KEYS: JSON.stringify(keyring),
+    SNAPSHOT_URL: `${server}/api/v1/environments/production/snapshot`,
+    METRICS_URL: `${server}/api/v1/metrics`,
+    SDK_KEY: tokens.sdk,
+    REFRESH_INTERVAL_MS: "1000",
+    FLUSH_INTERVAL_MS: "2000",
+    ROUTING_FLAG: "new-checkout",
+    VARIANT_ORIGINS: JSON.stringify({ on: modern, off: classic }),
+  },
+  compatibilityDate: "2025-01-01",
+  host: "127.0.0.1",
+  port: workerPort,
+});
+const edge = (await mf.ready).toString().replace(/\/$/, "");
+
+const rollout = await api(tokens.alice, "POST", "/environments/production/flags/new-checkout/rollouts", {
+  stages: [5, 15, 25, 50, 75, 100], stage_duration: stageDuration, min_samples: 50, reason: "demo rollout",
+});
+
+console.log(`
+edge worker (workerd): ${edge}
+  ${edge}/healthz
+  ${edge}/checkout                 (the edge-routing example: try it in a browser, note the cookie)
+  curl -X POST ${edge}/ofrep/v1/evaluate/flags/new-checkout -H 'authorization: Bearer ${tokens.sdk}' -d '{"context":{"targetingKey":"me"}}'
+rollout #${rollout.id} of new-checkout started: stages 5 → 15 → 25 → 50 → 75 → 100 %, ${stageDuration} each,
+guarded by the seed's thresholds (errors ≤ 1 %, success ≥ 99 %, latency ≤ 100 ms). Simulated visitors are
+flowing through the worker; watch it here or with \`vexil rollout status new-checkout --env production\`.
+`);
+
+const countries = ["DE", "FR", "US", "GB", "JP", "BR"];
+let visitor = 0;
+let stopped = false;
+async function visitors() {
+  while (!stopped) {
+    const batch = [];
+    for (let i = 0; i < 10; i++) {
+      const id = `visitor-${visitor++ % 5000}`;
+      batch.push(
+        mf
+          .dispatchFetch(`${edge}/checkout`, { headers: { "x-user-id": id }, cf: { country: countries[visitor % countries.length] } })
+          .then((r) => r.arrayBuffer())
+          .catch(() => {}),
+      );
+    }
+    await Promise.all(batch);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+visitors();
+
+let seen = 0;
+const timer = setInterval(async () => {
+  try {
+    const r = await api(tokens.admin, "GET", `/rollouts/${rollout.id}`);
+    for (const h of r.history.slice(seen)) {
+      const d = h.details ?? {};
+      const figures = d.figures ? ` (${d.figures.samples} outcomes, error rate ${d.figures.error_rate ?? 0}%)` : "";
+      console.log(`${h.at}  ${h.event}${d.to !== undefined ? ` → ${d.to}%` : ""}${figures}${d.reason ? `: ${d.reason}` : ""}`);
+    }
+    seen = r.history.length;
+    if (r.status === "completed" || r.status === "rolled_back") {
+      console.log(`rollout ${r.status}. The origin, worker and visitors keep running; Ctrl-C stops everything.`);
+      clearInterval(timer);
+    }
+  } catch (e) {
+    console.error(`cannot read the rollout: ${e.message}`);
+  }
+}, 1000);
+
+async function shutdown() {
+  stopped = true;
+  clearInterval(timer);
+  await mf.dispose();
+  process.exit(0);
+}
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);

@@ -57,6 +57,8 @@ demo: build
 bench: wasm
 	$(CARGO) bench --bench engine
 	node bench/wasm.mjs
+	$(CARGO) build --quiet --release --bin vexil
+	node bench/edge.mjs
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -180,13 +180,8 @@ fn a_healthy_rollout_advances_stage_by_stage_and_survives_a_crash() {
     // A crash mid-rollout loses nothing.
     s.kill();
     let s = Server::start_with(&data, &[clock.var()]);
+    // The stage's figures survived: once its ten minutes are up, it advances.
     clock.advance(11 * 60_000);
-    s.post(
-        "/api/v1/metrics",
-        &sdk,
-        batch("b2", clock.now(), "new-search", "on", (200, 100, 0, 20.0)),
-    )
-    .expect(200);
     let r = wait_for(&s, &editor, id, |r| r["stage"] == 2);
     assert_eq!(r["percentage"], 50.0);
     assert_eq!(
@@ -418,7 +413,7 @@ fn an_adverse_event_stops_a_clinical_rollout_and_high_risk_rollouts_wait_for_app
 
 #[test]
 fn metrics_are_ingested_once_reported_per_flag_and_audited_for_hipaa() {
-    let (data, admin, clock) = setup("metrics");
+    let (data, admin, mut clock) = setup("metrics");
     let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "eve", &["editor"]);
     let sdk = s
@@ -444,6 +439,8 @@ fn metrics_are_ingested_once_reported_per_flag_and_audited_for_hipaa() {
         .unwrap()
         .to_string();
     s.post(FLAGS, &editor, json!({ "flag": simple_flag("banner") }))
+        .expect(201);
+    s.post(FLAGS, &editor, json!({ "flag": simple_flag("quiet-flag") }))
         .expect(201);
 
     let mut b = batch("m1", clock.now(), "banner", "on", (300, 100, 2, 50.0));
@@ -518,6 +515,31 @@ fn metrics_are_ingested_once_reported_per_flag_and_audited_for_hipaa() {
     s.get("/api/v1/flags/banner/metrics?env=production", &sdk)
         .expect(403);
 
+    // The seed's analytics recommendations from the same figures.
+    let insights = s
+        .get("/api/v1/insights?environment=production", &editor)
+        .expect(200)
+        .json;
+    let kinds: Vec<(String, String)> = insights["insights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["flag"].as_str().unwrap().to_string(),
+                i["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("banner".into(), "variant_errors".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.iter().any(|(_, k)| k == "no_evaluations"),
+        "new flags are not stale: {kinds:?}"
+    );
+
     // HIPAA evaluation audit events are in the audit log, pseudonymised.
     let audit = s
         .get(
@@ -549,4 +571,24 @@ fn metrics_are_ingested_once_reported_per_flag_and_audited_for_hipaa() {
         text.contains("evaluations        400") && text.contains("DE 400"),
         "{text}"
     );
+    // Two weeks later, only `banner` is still evaluated.
+    clock.advance(15 * 86_400_000);
+    s.post(
+        "/api/v1/metrics",
+        &sdk,
+        batch("m7", clock.now(), "banner", "on", (10, 0, 0, 5.0)),
+    )
+    .expect(200);
+    let insights = s
+        .get("/api/v1/insights?environment=production", &editor)
+        .expect(200)
+        .json;
+    let stale: Vec<&str> = insights["insights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "no_evaluations")
+        .map(|i| i["flag"].as_str().unwrap())
+        .collect();
+    assert_eq!(stale, ["quiet-flag"], "{insights}");
 }

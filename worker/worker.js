@@ -269,7 +269,9 @@ async function route(request, edge) {
   const target = edge.settings.variantOrigins[variant];
   let response;
   if (target) {
-    const upstream = new URL(url.pathname + url.search, target);
+    // The variant's origin may carry a path prefix: {"on": "https://shop.example/v2"}
+    // sends /checkout to https://shop.example/v2/checkout (a path rewrite).
+    const upstream = new URL(String(target).replace(/\/$/, "") + url.pathname + url.search);
     const started = Date.now();
     try {
       const answer = await fetch(upstream, { method: request.method, headers: request.headers, body: ["GET", "HEAD"].includes(request.method) ? undefined : request.body });

@@ -317,13 +317,16 @@ pub fn flag_report(
 }
 
 /// Metric-based insights for one flag (the seed's analytics recommendations):
-/// no evaluations for `stale_days`, or a variant failing more than the off variant.
+/// unchanged and unevaluated for `stale_days` (while edges do report metrics), or a
+/// variant failing more than the off variant. `unchanged_ms` is how long ago the
+/// flag last changed.
 pub fn flag_insights(
     db: &Connection,
     env: &str,
     key: &str,
     doc: &Value,
     now_ms: i64,
+    unchanged_ms: i64,
     stale_days: u32,
 ) -> Result<Vec<(String, String, String)>, OriginError> {
     let day = 86_400_000;
@@ -341,7 +344,7 @@ pub fn flag_insights(
         )
         .optional()?
         .is_some();
-    if has_any && evaluations == 0 {
+    if has_any && evaluations == 0 && unchanged_ms >= i64::from(stale_days) * day {
         out.push((
             "no_evaluations".into(),
             format!("no evaluations reported in {stale_days} days"),

@@ -274,6 +274,7 @@ pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginEr
                 key,
                 doc,
                 op.now_ms,
+                op.now_ms - row.updated_at_ms,
                 op.config.stale_evaluation_days,
             )? {
                 out.push(insight(env, key, &kind, message, &recommendation));

@@ -235,6 +235,49 @@ test("reads snapshots from Workers KV", async () => {
   assert.equal((await call(mf, "/healthz")).json.lastError, null);
 });
 
+test("a bundled bootstrap snapshot serves a cold isolate before the origin answers", async () => {
+  const envelope = await (await fetch(`${origin.url}/api/v1/environments/production/snapshot`, { headers: { authorization: `Bearer ${sdkKey}` } })).text();
+  proxyMode = "down";
+  try {
+    const mf = worker({ BOOTSTRAP_SNAPSHOT: envelope });
+    const r = await ofrep(mf, "banner-text", { targetingKey: "u1" });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.value, "Welcome");
+    const health = await eventually(async () => {
+      const h = (await call(mf, "/healthz")).json;
+      return h.lastError ? h : null;
+    }, 10_000, "the failed background refresh to show");
+    assert.equal(health.status, "ok");
+    assert.equal(health.lastError.code, "FETCH_FAILED");
+  } finally {
+    proxyMode = "pass";
+  }
+});
+
+test("routes to a variant origin with a path prefix and tracks its outcome", async () => {
+  const hits = [];
+  const upstream = await new Promise((resolve) => {
+    const s = createServer((req, res) => {
+      hits.push(req.url);
+      res.writeHead(req.url.includes("boom") ? 502 : 200);
+      res.end("variant origin");
+    });
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  try {
+    const base = `http://127.0.0.1:${upstream.address().port}`;
+    const mf = worker({ ROUTING_FLAG: "banner-text", VARIANT_ORIGINS: JSON.stringify({ b: `${base}/v2/` }) });
+    const r = await call(mf, "/checkout?step=1", { headers: { "x-user-id": "u9" } });
+    assert.equal(r.status, 200);
+    assert.equal(r.text, "variant origin");
+    assert.equal(r.headers.get("x-vexil-variant"), "banner-text=b");
+    assert.deepEqual(hits, ["/v2/checkout?step=1"]);
+    assert.equal((await call(mf, "/boom", { headers: { "x-user-id": "u9" } })).status, 502);
+  } finally {
+    upstream.close();
+  }
+});
+
 test("explains a misconfigured worker", async () => {
   const mf = worker({ PUBLIC_KEYS: "{}" });
   const r = await call(mf, "/healthz");

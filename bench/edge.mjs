@@ -1,7 +1,7 @@
 // Edge and origin throughput on this machine: the worker on local workerd
 // (miniflare), a real `vexil serve` (release build), and publish → edge latency.
 // Usage: node bench/edge.mjs   (after `cargo build --release --bin vexil` and `make wasm`)
-import { Miniflare } from "miniflare";
+import { localWorker } from "../worker/local.js";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { availableParallelism } from "node:os";
@@ -18,23 +18,13 @@ await api(origin, editor, "POST", "/environments/production/flags", {
   flag: simpleFlag("new-checkout", { fallthrough: { rollout: { weights: { on: 50, off: 50 } } } }),
 });
 
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: fileURLToPath(new URL("../worker/worker.js", import.meta.url)),
-  modulesRoot: fileURLToPath(new URL("..", import.meta.url)),
-  modulesRules: [
-    { type: "ESModule", include: ["**/*.js"] },
-    { type: "CompiledWasm", include: ["**/*.wasm"] },
-  ],
-  bindings: {
-    ENVIRONMENT: "production",
-    PUBLIC_KEYS: JSON.stringify(keyring),
-    SNAPSHOT_URL: `${origin.url}/api/v1/environments/production/snapshot`,
-    SDK_KEY: sdk,
-    REFRESH_INTERVAL_MS: "1000",
-    ROUTING_FLAG: "new-checkout",
-  },
-  compatibilityDate: "2025-01-01",
+const mf = localWorker({
+  ENVIRONMENT: "production",
+  PUBLIC_KEYS: JSON.stringify(keyring),
+  SNAPSHOT_URL: `${origin.url}/api/v1/environments/production/snapshot`,
+  SDK_KEY: sdk,
+  REFRESH_INTERVAL_MS: "1000",
+  ROUTING_FLAG: "new-checkout",
 });
 const edge = (await mf.ready).toString().replace(/\/$/, "");
 

@@ -4,8 +4,7 @@
 // Usage: node scripts/demo-edge.mjs SERVER_URL TOKENS_JSON
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { localWorker } from "../worker/local.js";
 
 const [server, tokensPath] = process.argv.slice(2);
 if (!tokensPath) {
@@ -54,15 +53,8 @@ const keyring = (await api(tokens.admin, "GET", "/keys")).keyring;
 const classic = await variantOrigin("classic checkout");
 const modern = await variantOrigin("new checkout");
 
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: fileURLToPath(new URL("../worker/worker.js", import.meta.url)),
-  modulesRoot: fileURLToPath(new URL("..", import.meta.url)),
-  modulesRules: [
-    { type: "ESModule", include: ["**/*.js"] },
-    { type: "CompiledWasm", include: ["**/*.wasm"] },
-  ],
-  bindings: {
+const mf = localWorker(
+  {
     ENVIRONMENT: "production",
     PUBLIC_KEYS: JSON.stringify(keyring),
     SNAPSHOT_URL: `${server}/api/v1/environments/production/snapshot`,
@@ -73,10 +65,8 @@ const mf = new Miniflare({
     ROUTING_FLAG: "new-checkout",
     VARIANT_ORIGINS: JSON.stringify({ on: modern, off: classic }),
   },
-  compatibilityDate: "2025-01-01",
-  host: "127.0.0.1",
-  port: workerPort,
-});
+  { host: "127.0.0.1", port: workerPort },
+);
 const edge = (await mf.ready).toString().replace(/\/$/, "");
 
 const rollout = await api(tokens.alice, "POST", "/environments/production/flags/new-checkout/rollouts", {

@@ -391,15 +391,7 @@ fn snapshots_carry_strong_etags_and_sdk_keys_read_only_their_environment() {
     let (data, admin) = DataDir::init("etag");
     let s = Server::start(&data);
     let editor = s.token(&admin, "eve", &["editor"]);
-    let sdk = s
-        .post(
-            "/api/v1/sdk-keys",
-            &admin,
-            json!({ "name": "edge", "environment": "production" }),
-        )
-        .expect(201)
-        .json;
-    let sdk = sdk["token"].as_str().unwrap().to_string();
+    let sdk = s.sdk_key(&admin, "production");
     let path = "/api/v1/environments/production/snapshot";
     let first = s.get(path, &sdk).expect(200);
     let etag = first.header("etag").unwrap().to_string();
@@ -660,17 +652,7 @@ fn every_route_checks_the_role() {
     .expect(201);
     let viewer = s.token(&admin, "vi", &["viewer"]);
     let approver = s.token(&admin, "ap", &["SECURITY"]);
-    let sdk = s
-        .post(
-            "/api/v1/sdk-keys",
-            &admin,
-            json!({ "name": "e", "environment": "production" }),
-        )
-        .expect(201)
-        .json["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sdk = s.sdk_key(&admin, "production");
     let tokens = [
         ("admin", &admin),
         ("editor", &editor),

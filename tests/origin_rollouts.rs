@@ -132,17 +132,7 @@ fn a_healthy_rollout_advances_stage_by_stage_and_survives_a_crash() {
     let (data, admin, mut clock) = setup("healthy");
     let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "eve", &["editor"]);
-    let sdk = s
-        .post(
-            "/api/v1/sdk-keys",
-            &admin,
-            json!({ "name": "edge", "environment": "production" }),
-        )
-        .expect(201)
-        .json["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sdk = s.sdk_key(&admin, "production");
     s.post(FLAGS, &editor, json!({ "flag": simple_flag("new-search") }))
         .expect(201);
     let r = s
@@ -245,17 +235,7 @@ fn errors_above_the_guard_roll_back_automatically() {
     let (data, admin, mut clock) = setup("rollback");
     let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "eve", &["editor"]);
-    let sdk = s
-        .post(
-            "/api/v1/sdk-keys",
-            &admin,
-            json!({ "name": "edge", "environment": "production" }),
-        )
-        .expect(201)
-        .json["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sdk = s.sdk_key(&admin, "production");
     s.post(
         FLAGS,
         &editor,
@@ -320,17 +300,7 @@ fn an_adverse_event_stops_a_clinical_rollout_and_high_risk_rollouts_wait_for_app
     let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "nina", &["editor"]);
     let po = s.token(&admin, "paul", &["PRODUCT_OWNER"]);
-    let sdk = s
-        .post(
-            "/api/v1/sdk-keys",
-            &admin,
-            json!({ "name": "edge", "environment": "production" }),
-        )
-        .expect(201)
-        .json["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sdk = s.sdk_key(&admin, "production");
     let mut flag = simple_flag("sepsis-alerts");
     flag["risk"] = json!("high");
     let c = s
@@ -416,28 +386,8 @@ fn metrics_are_ingested_once_reported_per_flag_and_audited_for_hipaa() {
     let (data, admin, mut clock) = setup("metrics");
     let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "eve", &["editor"]);
-    let sdk = s
-        .post(
-            "/api/v1/sdk-keys",
-            &admin,
-            json!({ "name": "edge-eu", "environment": "production" }),
-        )
-        .expect(201)
-        .json["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let staging_sdk = s
-        .post(
-            "/api/v1/sdk-keys",
-            &admin,
-            json!({ "name": "edge-st", "environment": "staging" }),
-        )
-        .expect(201)
-        .json["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sdk = s.sdk_key(&admin, "production");
+    let staging_sdk = s.sdk_key(&admin, "staging");
     s.post(FLAGS, &editor, json!({ "flag": simple_flag("banner") }))
         .expect(201);
     s.post(FLAGS, &editor, json!({ "flag": simple_flag("quiet-flag") }))
@@ -548,7 +498,7 @@ fn metrics_are_ingested_once_reported_per_flag_and_audited_for_hipaa() {
         )
         .json;
     let entry = &audit["entries"][0];
-    assert_eq!(entry["actor"], "edge:edge-eu");
+    assert_eq!(entry["actor"], "edge:edge-production");
     assert_eq!(entry["details"]["unit"], "0123456789abcdef0123456789abcdef");
     assert_eq!(
         s.get("/api/v1/audit?action=evaluation.denied", &editor)

@@ -107,27 +107,15 @@ fn write_directory(target: &DirectoryTarget, env: &str, envelope: &str) -> Resul
     std::fs::rename(&tmp, &file).map_err(|e| format!("cannot replace {}: {e}", file.display()))
 }
 
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn put_kv(agent: &ureq::Agent, target: &KvTarget, env: &str, envelope: &str) -> Result<(), String> {
     let token = target.token().map_err(|e| e.to_string())?;
     let key = target.key.replace("{env}", env);
     let url = format!(
         "{}/accounts/{}/storage/kv/namespaces/{}/values/{}",
         target.api_base.trim_end_matches('/'),
-        encode(&target.account_id),
-        encode(&target.namespace_id),
-        encode(&key)
+        super::percent_encode(&target.account_id),
+        super::percent_encode(&target.namespace_id),
+        super::percent_encode(&key)
     );
     let mut response = agent
         .put(&url)

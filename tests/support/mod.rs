@@ -209,6 +209,17 @@ impl Server {
         self.call("PUT", path, Some(token), Some(&body.to_string()), &[])
     }
 
+    /// Creates an SDK key for `env`; returns the secret.
+    pub fn sdk_key(&self, admin: &str, env: &str) -> String {
+        let r = self.post(
+            "/api/v1/sdk-keys",
+            admin,
+            json!({ "name": format!("edge-{env}"), "environment": env }),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["token"].as_str().unwrap().to_string()
+    }
+
     /// Creates a token with roles; returns the secret.
     pub fn token(&self, admin: &str, name: &str, roles: &[&str]) -> String {
         let r = self.post(

@@ -8,7 +8,6 @@ import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
-import { fileURLToPath } from "node:url";
 import { startOrigin, stopOrigin, api, simpleFlag, eventually } from "./origin.js";
 
 const TOKEN = "cf-test-token";

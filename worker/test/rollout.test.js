@@ -5,8 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { Miniflare } from "miniflare";
-import { fileURLToPath } from "node:url";
+import { localWorker } from "../local.js";
 import { startOrigin, stopOrigin, api, simpleFlag, eventually } from "./origin.js";
 
 let origin, editor, sdkKey, keyring;
@@ -45,26 +44,16 @@ async function setup(flag, treatedFailRate) {
   await api(origin, editor, "POST", "/environments/production/flags", { flag: simpleFlag(flag) });
   const v1 = await variantOrigin("v1", { value: 0 });
   const v2 = await variantOrigin("v2", { value: treatedFailRate });
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: fileURLToPath(new URL("../worker.js", import.meta.url)),
-    modulesRoot: fileURLToPath(new URL("../..", import.meta.url)),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    bindings: {
-      ENVIRONMENT: "production",
-      PUBLIC_KEYS: JSON.stringify(keyring),
-      SNAPSHOT_URL: `${origin.url}/api/v1/environments/production/snapshot`,
-      METRICS_URL: `${origin.url}/api/v1/metrics`,
-      SDK_KEY: sdkKey,
-      REFRESH_INTERVAL_MS: "200",
-      FLUSH_INTERVAL_MS: "200",
-      ROUTING_FLAG: flag,
-      VARIANT_ORIGINS: JSON.stringify({ on: v2, off: v1 }),
-    },
-    compatibilityDate: "2025-01-01",
+  const mf = localWorker({
+    ENVIRONMENT: "production",
+    PUBLIC_KEYS: JSON.stringify(keyring),
+    SNAPSHOT_URL: `${origin.url}/api/v1/environments/production/snapshot`,
+    METRICS_URL: `${origin.url}/api/v1/metrics`,
+    SDK_KEY: sdkKey,
+    REFRESH_INTERVAL_MS: "200",
+    FLUSH_INTERVAL_MS: "200",
+    ROUTING_FLAG: flag,
+    VARIANT_ORIGINS: JSON.stringify({ on: v2, off: v1 }),
   });
   workers.push(mf);
   return mf;

@@ -5,8 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { Miniflare } from "miniflare";
-import { fileURLToPath } from "node:url";
+import { localWorker } from "../local.js";
 import { startOrigin, stopOrigin, api, simpleFlag, eventually } from "./origin.js";
 
 let origin, editor, sdkKey, keyring, proxy, proxyUrl;
@@ -48,15 +47,8 @@ function startProxy() {
 }
 
 function worker(bindings, extra = {}) {
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: fileURLToPath(new URL("../worker.js", import.meta.url)),
-    modulesRoot: fileURLToPath(new URL("../..", import.meta.url)),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    bindings: {
+  const mf = localWorker(
+    {
       ENVIRONMENT: "production",
       PUBLIC_KEYS: JSON.stringify(keyring),
       SNAPSHOT_URL: `${proxyUrl}/api/v1/environments/production/snapshot`,
@@ -66,9 +58,8 @@ function worker(bindings, extra = {}) {
       FLUSH_INTERVAL_MS: "0",
       ...bindings,
     },
-    compatibilityDate: "2025-01-01",
-    ...extra,
-  });
+    extra,
+  );
   workers.push(mf);
   return mf;
 }

@@ -502,15 +502,7 @@ fn api_error(status: u16, answer: &Value) -> anyhow::Error {
 }
 
 fn enc(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    vexil::origin::percent_encode(segment)
 }
 
 fn flag_path(env: &str, flag: &str) -> String {

@@ -245,9 +245,16 @@ pub fn flag_report(
                 .iter()
                 .map(|(k, v)| (k.clone(), json!(v.count)))
                 .collect();
+            let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
+            for v in f.variants.values() {
+                for (reason, n) in &v.reasons {
+                    *reasons.entry(reason).or_default() += n;
+                }
+            }
             let errors: u64 = f.errors.values().sum();
             let evaluations: u64 = f.variants.values().map(|v| v.count).sum::<u64>() + errors;
-            series.push(json!({ "at": rfc3339(at), "evaluations": evaluations, "errors": errors, "variants": variants }));
+            series.push(json!({ "at": rfc3339(at), "evaluations": evaluations, "errors": errors,
+                                "variants": variants, "reasons": reasons, "error_codes": f.errors }));
         }
         total.merge(b);
     }

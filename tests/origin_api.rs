@@ -1261,3 +1261,61 @@ fn the_audit_chain_detects_edits_deletions_and_reordering() {
     restore();
     assert_eq!(verify().unwrap() as usize, entries);
 }
+
+#[test]
+fn events_announce_new_snapshots_and_the_kill_switch_within_two_seconds() {
+    let (data, admin) = DataDir::init("events");
+    let s = Server::start(&data);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    let sdk = s.sdk_key(&admin, "production");
+    let staging_sdk = s.sdk_key(&admin, "staging");
+    s.post(FLAGS, &editor, json!({ "flag": simple_flag("live-flag") }))
+        .expect(201);
+    let events = s.events("/api/v1/environments/production/events", &sdk);
+    let timeout = std::time::Duration::from_secs(2);
+    let (kind, first) = events
+        .recv_timeout(timeout)
+        .expect("the current version first");
+    assert_eq!(
+        (kind.as_str(), first["version"].as_u64()),
+        ("snapshot", Some(2))
+    );
+
+    let started = std::time::Instant::now();
+    s.post(
+        &format!("{FLAGS}/live-flag/kill"),
+        &editor,
+        json!({ "reason": "incident" }),
+    )
+    .expect(200);
+    let (kind, kill) = events.recv_timeout(timeout).expect("the kill within 2 s");
+    assert_eq!(kind, "kill");
+    assert_eq!(
+        (kill["flag"].as_str(), kill["reason"].as_str()),
+        (Some("live-flag"), Some("incident"))
+    );
+    let (kind, snap) = events.recv_timeout(timeout).expect("the new snapshot");
+    assert_eq!(
+        (kind.as_str(), snap["version"].as_u64()),
+        ("snapshot", Some(3))
+    );
+    assert!(started.elapsed() < timeout);
+    // Another environment's changes are not announced here; its key cannot listen here.
+    s.post(
+        "/api/v1/environments/staging/flags",
+        &editor,
+        json!({ "flag": simple_flag("other") }),
+    )
+    .expect(201);
+    assert!(events
+        .recv_timeout(std::time::Duration::from_millis(600))
+        .is_err());
+    let r = s.call(
+        "GET",
+        "/api/v1/environments/production/events",
+        Some(&staging_sdk),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 403);
+}

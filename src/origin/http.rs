@@ -28,6 +28,8 @@ pub struct App {
     pub origin: Arc<Origin>,
     /// Wakes the webhook deliverer after a write.
     pub wake: Arc<Notify>,
+    /// Real-time events.
+    pub events: super::events::Hub,
 }
 
 /// An error answer: `{"error": {"code", "message", "details"?}}`.
@@ -353,6 +355,70 @@ async fn create_environment(
         })
         .await,
     )
+}
+
+/// `GET /environments/{env}/events`: server-sent events, `snapshot` (a new version)
+/// and `kill` (a flag was disabled), starting with the current version.
+async fn events(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    use futures_util::StreamExt as _;
+    let public = app.origin.config.public_snapshots;
+    let secret = if public {
+        None
+    } else {
+        Some(bearer(&headers)?)
+    };
+    let env2 = env.clone();
+    let current = app
+        .blocking(move |origin| {
+            origin.read(|op| {
+                if let Some(secret) = secret {
+                    let who = auth::authenticate(op.db, &secret)?;
+                    if !who.can_read_snapshot(&env2) {
+                        return Err(OriginError::Forbidden(format!(
+                            "`{}` may not follow `{env2}`",
+                            who.name
+                        )));
+                    }
+                }
+                publish::require_environment(op.db, &env2)?;
+                Ok(publish::latest(op.db, &env2)?.map_or(0, |p| p.version))
+            })
+        })
+        .await?;
+    let receiver = app.events.subscribe();
+    let first = super::events::Event {
+        kind: "snapshot",
+        environment: env.clone(),
+        version: current,
+        flag: None,
+        reason: None,
+    };
+    let to_sse = |e: super::events::Event| {
+        Ok::<_, std::convert::Infallible>(
+            SseEvent::default()
+                .event(e.kind)
+                .data(serde_json::to_string(&e).unwrap_or_default()),
+        )
+    };
+    let initial = futures_util::stream::once(std::future::ready(to_sse(first)));
+    let updates = futures_util::stream::unfold((receiver, env), move |(mut rx, env)| async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match rx.recv().await {
+                Ok(e) if e.environment == env => return Some((to_sse(e), (rx, env))),
+                Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(initial.chain(updates))
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 async fn snapshot(
@@ -1156,6 +1222,7 @@ async fn method_not_allowed() -> Response {
 pub fn router(app: App) -> Router {
     let env_routes = Router::new()
         .route("/snapshot", get(snapshot))
+        .route("/events", get(events))
         .route("/snapshots", get(snapshots))
         .route("/snapshots/{version}", get(snapshot_version))
         .route("/flags", get(flag_list).post(flag_create))
@@ -1277,7 +1344,13 @@ pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError>
     tokio::spawn(super::targets::run(origin.clone()));
     let interval = origin.config.rollout_check_interval;
     tokio::spawn(schedule_rollouts(origin.clone(), wake.clone(), interval));
-    let app = App { origin, wake };
+    let hub = super::events::Hub::default();
+    tokio::spawn(super::events::watch(origin.clone(), hub.clone()));
+    let app = App {
+        origin,
+        wake,
+        events: hub,
+    };
     {
         use std::io::Write as _;
         let mut out = std::io::stdout();

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod changes;
 pub mod config;
 pub mod edge_metrics;
+pub mod events;
 pub mod governance;
 pub mod http;
 pub mod keys;

@@ -111,8 +111,13 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vexil"))
             .args(["serve", "--data", data.arg(), "--listen", "127.0.0.1:0"])
             .envs(vars.iter().copied())
+            // The server's log (scheduler actions, delivery failures) only when asked.
+            .stderr(if std::env::var_os("VEXIL_TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("serve starts");
         let stdout = child.stdout.take().unwrap();
@@ -141,6 +146,38 @@ impl Server {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         self.child.wait().unwrap()
+    }
+
+    /// Follows an SSE stream; each `(event, data)` is sent to the returned channel.
+    pub fn events(&self, path: &str, token: &str) -> std::sync::mpsc::Receiver<(String, Value)> {
+        use std::io::BufRead as _;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let response = agent
+            .get(&format!("{}{}", self.url, path))
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .expect("event stream opens");
+        assert_eq!(response.status().as_u16(), 200);
+        std::thread::spawn(move || {
+            let reader = std::io::BufReader::new(response.into_body().into_reader());
+            let mut event = String::new();
+            for line in reader.lines() {
+                let Ok(line) = line else { return };
+                if let Some(e) = line.strip_prefix("event: ").or(line.strip_prefix("event:")) {
+                    event = e.trim().to_string();
+                } else if let Some(d) = line.strip_prefix("data: ").or(line.strip_prefix("data:")) {
+                    let data = serde_json::from_str(d.trim()).unwrap_or(Value::Null);
+                    if tx.send((event.clone(), data)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        rx
     }
 
     /// One request: (status, JSON body or Null, response headers as lowercase pairs).

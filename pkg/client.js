@@ -28,6 +28,10 @@ export class Client {
   #nextSendAt = 0;
   #bootstrapValues = null;
   #closed = false;
+  #context;
+  #values = new Map();
+  #events = null;
+  #unhook = null;
   /** Batches dropped because the send queue was full. */
   droppedBatches = 0;
   /** The last snapshot fetch or load error, if the latest attempt failed. */
@@ -89,7 +93,10 @@ export class Client {
   /** @internal */
   async start() {
     const o = this.#options;
+    this.#context = o.context;
     if (o.bootstrap !== undefined) this.#applyBootstrap(o.bootstrap);
+    if (o.eventsUrl !== undefined) this.#follow();
+    if (o.metricsUrl !== undefined && o.flushOnPageHide !== false) this.#hookPageHide();
     if (o.snapshotUrl !== undefined) {
       await this.refresh();
       if (o.autoRefresh !== false && o.refreshIntervalMs > 0) {
@@ -122,6 +129,7 @@ export class Client {
       this.#bootstrapValues = null;
       if (!wasReady) this.#emit("ready", info);
       this.#emit("update", info);
+      this.#diff();
       if (this.#engine.stale) this.#emit("stale", info);
       return info;
     } catch (e) {
@@ -165,6 +173,136 @@ export class Client {
       }
     })();
     return this.#inflight;
+  }
+
+  /**
+   * Sets the context of "change" events (a page's user): after every new snapshot,
+   * and now, each flag whose value for it changed is announced with
+   * `{key, value, previous, details}`.
+   */
+  setContext(ctx) {
+    this.#context = ctx;
+    this.#values = new Map();
+    this.#diff();
+  }
+
+  #diff() {
+    if (this.#context === undefined || !this.#engine.ready) return;
+    const all = this.#engine.evaluateAll(this.#context);
+    for (const [key, details] of Object.entries(all)) {
+      const value = details.value;
+      const had = this.#values.has(key);
+      const previous = this.#values.get(key);
+      this.#values.set(key, value);
+      if (!had || JSON.stringify(previous) !== JSON.stringify(value)) {
+        this.#emit("change", { key, value, previous: had ? previous : undefined, details });
+      }
+    }
+  }
+
+  /**
+   * Follows the origin's server-sent events (`eventsUrl`): a new snapshot version or
+   * a kill switch triggers a fetch at once. Reconnects with backoff; polling stays
+   * the fallback.
+   */
+  #follow() {
+    const o = this.#options;
+    let backoff = 1000;
+    const connect = async () => {
+      if (this.#closed) return;
+      const controller = new AbortController();
+      this.#events = controller;
+      try {
+        const headers = { accept: "text/event-stream" };
+        if (o.sdkKey) headers.authorization = `Bearer ${o.sdkKey}`;
+        const response = await this.#fetch(o.eventsUrl, { headers, signal: controller.signal });
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        backoff = 1000;
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            this.#onEvent(block);
+          }
+        }
+      } catch (e) {
+        if (this.#closed) return;
+        this.#emit("error", new VexilError("EVENTS_FAILED", `event stream failed, reconnecting in ${backoff} ms: ${e?.message ?? e}`));
+      }
+      if (this.#closed) return;
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 30_000);
+    };
+    connect();
+  }
+
+  #onEvent(block) {
+    let event = "message";
+    let data = "";
+    for (const line of block.split("\n")) {
+      if (line.startsWith("event:")) event = line.slice(6).trim();
+      else if (line.startsWith("data:")) data += line.slice(5).trim();
+    }
+    if (event !== "snapshot" && event !== "kill") return;
+    let payload = {};
+    try {
+      payload = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (event === "kill" || (payload.version ?? 0) > (this.version ?? 0)) {
+      if (event === "kill") this.#emit("kill", payload);
+      this.refresh();
+    }
+  }
+
+  /** In a page: send what is left when it is hidden or unloaded (sendBeacon). */
+  #hookPageHide() {
+    const doc = globalThis.document;
+    if (!doc || typeof globalThis.addEventListener !== "function") return;
+    const onHide = () => {
+      if (doc.visibilityState === "hidden") this.flushBeacon();
+    };
+    const onPageHide = () => this.flushBeacon();
+    doc.addEventListener("visibilitychange", onHide);
+    globalThis.addEventListener("pagehide", onPageHide);
+    this.#unhook = () => {
+      doc.removeEventListener("visibilitychange", onHide);
+      globalThis.removeEventListener("pagehide", onPageHide);
+    };
+  }
+
+  /**
+   * Sends queued metrics with `navigator.sendBeacon` (which survives the page going
+   * away), or `fetch(..., {keepalive: true})` where there is none. Beacons cannot
+   * carry headers, so the SDK key travels as `?key=`. Returns true if handed over.
+   */
+  flushBeacon() {
+    const o = this.#options;
+    if (o.metricsUrl === undefined) return false;
+    const batch = this.#engine.takeMetrics();
+    if (batch) this.#queue.push(JSON.stringify(batch));
+    if (this.#queue.length === 0) return true;
+    const url = new URL(o.metricsUrl, globalThis.location?.href);
+    if (o.sdkKey) url.searchParams.set("key", o.sdkKey);
+    let sent = true;
+    while (this.#queue.length > 0 && sent) {
+      const body = this.#queue[0];
+      const beacon = globalThis.navigator?.sendBeacon;
+      if (typeof beacon === "function") {
+        sent = beacon.call(globalThis.navigator, url.href, new Blob([body], { type: "text/plain" }));
+      } else {
+        this.#fetch(url.href, { method: "POST", body, keepalive: true, headers: { "content-type": "text/plain" } }).catch(() => {});
+      }
+      if (sent) this.#queue.shift();
+    }
+    return sent;
   }
 
   /** Starts a refresh when the refresh interval has passed (for workers: `ctx.waitUntil(client.refreshIfDue())`). */
@@ -274,6 +412,8 @@ export class Client {
   close() {
     if (this.#closed) return;
     this.#closed = true;
+    this.#events?.abort();
+    this.#unhook?.();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     this.#engine.free();

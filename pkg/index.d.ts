@@ -118,6 +118,20 @@ export interface ClientOptions extends EngineOptions {
   /** A signed envelope or an `evaluateAll()` result served until the first snapshot loads. */
   bootstrap?: Envelope | string | Record<string, EvaluationDetails<JsonValue | null> | JsonValue>;
   fetch?: typeof fetch;
+  /** The origin's server-sent events (`/api/v1/environments/{env}/events`): new versions are fetched at once. */
+  eventsUrl?: string;
+  /** The context "change" events are about (a page's user); see `setContext`. */
+  context?: EvaluationContext;
+  /** In a page, send queued metrics with `sendBeacon` when it is hidden (default true). */
+  flushOnPageHide?: boolean;
+}
+
+/** A flag whose value for the client's context changed. */
+export interface FlagChange {
+  key: string;
+  value: JsonValue | null;
+  previous: JsonValue | null | undefined;
+  details: EvaluationDetails<JsonValue | null>;
 }
 
 export class Client {
@@ -130,6 +144,12 @@ export class Client {
   lastError: VexilError | null;
   on(event: "ready" | "update" | "stale", listener: (info: LoadInfo) => void): () => void;
   on(event: "error", listener: (error: VexilError) => void): () => void;
+  on(event: "change", listener: (change: FlagChange) => void): () => void;
+  on(event: "kill", listener: (event: { environment: string; version: number; flag: string; reason?: string }) => void): () => void;
+  /** Sets the context of "change" events and announces every flag's value for it. */
+  setContext(ctx: EvaluationContext): void;
+  /** Sends queued metrics with `sendBeacon` (or a keepalive fetch); true if handed over. */
+  flushBeacon(): boolean;
   refresh(): Promise<void>;
   refreshIfDue(): Promise<void>;
   boolean(key: string, ctx: Ctx, defaultValue: boolean): boolean;

@@ -537,6 +537,25 @@ fn assess(op: &Op<'_>, state: &EnvState, p: &Proposal) -> Assessment {
     }
 }
 
+/// What submitting `p` would do, without doing it: the engine's issues, the
+/// policies violated, the approvals needed. For editors to check a change first.
+pub fn dry_run(op: &Op<'_>, p: &Proposal) -> Result<Value, OriginError> {
+    let state = publish::load_state(op.db, &p.environment)?;
+    let issues = match applied_state(&state, p).validate() {
+        Ok(_) => Vec::new(),
+        Err(OriginError::Invalid(issues)) => issues,
+        Err(e) => return Err(e),
+    };
+    let assessment = assess(op, &state, p);
+    Ok(json!({
+        "valid": issues.is_empty() && assessment.allowed(),
+        "issues": issues.iter().map(|i| json!({ "path": i.path, "message": i.message })).collect::<Vec<_>>(),
+        "violations": assessment.violations,
+        "approvals": assessment.approvals,
+        "oversight_level": assessment.oversight_level,
+    }))
+}
+
 /// The result of submitting a change.
 #[derive(Debug, Clone, Copy)]
 pub struct Submitted {

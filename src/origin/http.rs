@@ -533,10 +533,8 @@ async fn flag_list(
     Segs(env): Segs<String>,
     Params(q): Params<FlagListQuery>,
 ) -> ApiResult {
-    app.read(&headers, move |op| {
-        reports::flag_list(op.db, &env, q.archived)
-    })
-    .await
+    app.read(&headers, move |op| reports::flag_list(op, &env, q.archived))
+        .await
 }
 
 async fn flag_detail(
@@ -1098,11 +1096,34 @@ async fn webhook_deliveries(
     .await
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BeaconQuery {
+    key: Option<String>,
+}
+
+/// `POST /metrics`: a batch from an edge or a page. Browsers' `sendBeacon` cannot set
+/// headers, so an SDK key (never a token) may come as `?key=`.
 async fn metrics_ingest(
     State(app): State<App>,
-    headers: HeaderMap,
+    mut headers: HeaderMap,
+    Params(q): Params<BeaconQuery>,
     Body(batch): Body<crate::metrics::Batch>,
 ) -> ApiResult {
+    if let Some(key) = q.key {
+        if !key.starts_with("vxs_") {
+            return Err(ApiError(OriginError::BadRequest(
+                "only SDK keys may be passed as `?key=`; send tokens in the Authorization header"
+                    .into(),
+            )));
+        }
+        let value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+            ApiError(OriginError::BadRequest(
+                "`key` is not a valid SDK key".into(),
+            ))
+        })?;
+        headers.insert(header::AUTHORIZATION, value);
+    }
     app.write(
         &headers,
         |_| Ok(()),
@@ -1207,6 +1228,37 @@ async fn publish_targets(State(app): State<App>, headers: HeaderMap) -> ApiResul
         .await
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateBody {
+    flag: Value,
+}
+
+/// `POST /environments/{env}/validate`: a flag document checked as its create or
+/// update would be, without applying anything.
+async fn validate_flag(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+    Body(b): Body<ValidateBody>,
+) -> ApiResult {
+    app.as_caller(&headers, move |origin, who| {
+        who.require_edit()?;
+        origin.read(|op| {
+            let state = publish::load_state(op.db, &env)?;
+            let key = changes::document_key(&b.flag)?.to_string();
+            let p = if state.flags.contains_key(&key) {
+                changes::update(&state, &env, &key, b.flag)?
+            } else {
+                changes::create(&state, &env, b.flag)?
+            };
+            changes::dry_run(op, &p)
+        })
+    })
+    .await
+    .map(Json)
+}
+
 async fn not_found() -> ApiError {
     ApiError(OriginError::NotFound(
         "no such route; see docs/api.md".into(),
@@ -1218,8 +1270,9 @@ async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
-/// The API's routes.
+/// The API's routes, plus the console and the `vexil` package as static files.
 pub fn router(app: App) -> Router {
+    let www = app.origin.www.clone();
     let env_routes = Router::new()
         .route("/snapshot", get(snapshot))
         .route("/events", get(events))
@@ -1238,6 +1291,7 @@ pub fn router(app: App) -> Router {
         .route("/segments/{name}", put(segment_set).delete(segment_delete))
         .route("/exclusion-groups/{name}", put(exclusion_group_set))
         .route("/bulk", post(bulk))
+        .route("/validate", post(validate_flag))
         .route("/flags/{key}/rollouts", post(rollout_start))
         .route("/rollouts", get(rollout_list))
         .route("/webhooks", get(webhook_list).post(webhook_add));
@@ -1269,10 +1323,35 @@ pub fn router(app: App) -> Router {
         .route("/sdk-keys", post(sdk_key_create))
         .route("/webhooks/deliveries", get(webhook_deliveries))
         .route("/webhooks/{id}", delete(webhook_remove));
-    Router::new()
-        .nest("/api/v1", api)
+    // Tokens travel in the Authorization header, never in cookies, so any origin may
+    // call the API (browsers running the SDK, the console served elsewhere).
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods(tower_http::cors::Any)
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("x-api-key"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::HeaderName::from_static("x-vexil-snapshot-version"),
+        ]);
+    let api = api
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(cors);
+    let mut router = Router::new().nest("/api/v1", api);
+    if let Some(www) = www {
+        let pkg = www.pkg.clone();
+        router = router
+            .nest_service("/pkg", tower_http::services::ServeDir::new(pkg))
+            .fallback_service(tower_http::services::ServeDir::new(www.console));
+    } else {
+        router = router.fallback(not_found);
+    }
+    router
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }

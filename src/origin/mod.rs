@@ -151,8 +151,36 @@ pub fn clock_from_env() -> Clock {
     }
 }
 
+/// Where the console and the `vexil` package are served from.
+#[derive(Debug, Clone)]
+pub struct StaticFiles {
+    /// The console (`www/`), served at `/`.
+    pub console: PathBuf,
+    /// The npm package (`pkg/`, with its wasm), served at `/pkg/`.
+    pub pkg: PathBuf,
+}
+
+impl StaticFiles {
+    /// `www/` and `pkg/` of this source tree, when they exist (a source checkout).
+    pub fn from_source_tree() -> Option<StaticFiles> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        Self::under(root)
+    }
+
+    /// `DIR/www` and `DIR/pkg`, when `DIR/www` exists.
+    pub fn under(root: &Path) -> Option<StaticFiles> {
+        let console = root.join("www");
+        console.is_dir().then(|| StaticFiles {
+            console,
+            pkg: root.join("pkg"),
+        })
+    }
+}
+
 /// An open origin: its database, settings, signing keys and clock.
 pub struct Origin {
+    /// The console and package files, if served.
+    pub www: Option<StaticFiles>,
     db: Mutex<Connection>,
     /// Settings from `vexil.toml`.
     pub config: OriginConfig,
@@ -184,6 +212,7 @@ impl Origin {
         };
         let keys = keys::SigningKeys::load(&conn, data_dir)?;
         Ok(Origin {
+            www: StaticFiles::from_source_tree(),
             db: Mutex::new(conn),
             config,
             keys: Mutex::new(keys),
@@ -357,11 +386,19 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free one).
     pub listen: String,
+    /// A directory holding `www/` (the console) and `pkg/` (the package) to serve;
+    /// default: this source tree's, when present.
+    pub www_root: Option<PathBuf>,
 }
 
 /// Runs the server until SIGINT or SIGTERM. Prints `listening on http://ADDR` once bound.
 pub fn serve(options: ServeOptions) -> Result<(), OriginError> {
-    let origin = Origin::open(&options.data_dir, clock_from_env())?;
+    let mut origin = Origin::open(&options.data_dir, clock_from_env())?;
+    if let Some(root) = &options.www_root {
+        origin.www = Some(StaticFiles::under(root).ok_or_else(|| {
+            OriginError::Config(format!("{} has no www/ directory to serve", root.display()))
+        })?);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -109,15 +109,23 @@ pub fn summary(db: &Connection, env: &str, key: &str, row: &FlagRow) -> Result<V
     }))
 }
 
-/// Flags of an environment.
-pub fn flag_list(db: &Connection, env: &str, include_archived: bool) -> Result<Value, OriginError> {
-    let state = publish::load_state(db, env)?;
+/// Flags of an environment, each with its evaluations over the last 24 hours.
+pub fn flag_list(op: &Op<'_>, env: &str, include_archived: bool) -> Result<Value, OriginError> {
+    let state = publish::load_state(op.db, env)?;
+    let day = super::edge_metrics::merged(op.db, env, op.now_ms - DAY_MS, op.now_ms + 1)?;
     let flags = state
         .flags
         .iter()
         .filter(|(_, r)| include_archived || !r.archived)
-        .map(|(k, r)| summary(db, env, k, r))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|(k, r)| {
+            let mut row = summary(op.db, env, k, r)?;
+            let evaluations = day.flags.get(k).map_or(0, |f| {
+                f.variants.values().map(|v| v.count).sum::<u64>() + f.errors.values().sum::<u64>()
+            });
+            row["evaluations_24h"] = json!(evaluations);
+            Ok(row)
+        })
+        .collect::<Result<Vec<_>, OriginError>>()?;
     Ok(json!({ "flags": flags }))
 }
 

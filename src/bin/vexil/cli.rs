@@ -63,6 +63,10 @@ enum Command {
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Directory holding `www/` (the console) and `pkg/` (the package) to serve at
+        /// `/` and `/pkg/` (default: the source tree vexil was built from, if present).
+        #[arg(long)]
+        www: Option<PathBuf>,
     },
     /// Flags on the origin.
     #[command(subcommand)]
@@ -380,7 +384,7 @@ fn dispatch(command: Command, conn: &operator::Conn) -> Result<i32> {
         Command::Keys(KeysCommand::List) => operator::keys_list(&api()),
         Command::Keys(KeysCommand::Rotate { overlap }) => operator::keys_rotate(&api(), overlap),
         Command::Init { data } => operator::init(&data, conn.json),
-        Command::Serve { data, listen } => operator::serve(data, listen),
+        Command::Serve { data, listen, www } => operator::serve(data, listen, www),
         Command::Flag(c) => operator::flag(&api(), c),
         Command::Rollout(c) => operator::rollout(&api(), c),
         Command::Rollback {

@@ -749,10 +749,11 @@ pub fn init(data: &Path, json_out: bool) -> Result<i32> {
 }
 
 /// `vexil serve`.
-pub fn serve(data: PathBuf, listen: String) -> Result<i32> {
+pub fn serve(data: PathBuf, listen: String, www_root: Option<PathBuf>) -> Result<i32> {
     vexil::origin::serve(vexil::origin::ServeOptions {
         data_dir: data.clone(),
         listen,
+        www_root,
     })
     .with_context(|| format!("the origin serving {} stopped", data.display()))?;
     Ok(0)

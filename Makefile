@@ -15,7 +15,7 @@ WASM_OUT := pkg/wasm/vexil_bg.wasm
 # externref table, which breaks loading.
 WASM_OPT := node_modules/.bin/wasm-opt
 
-.PHONY: setup setup-browser wasm build test test-rust test-wasm test-js demo bench lint clean
+.PHONY: setup setup-browser wasm www build test test-rust test-wasm test-js demo bench lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -31,7 +31,12 @@ wasm: setup
 	@$(WASM_OPT) -Oz --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
 
-build: wasm
+# The console's one third-party file: uPlot, from npm.
+www: setup
+	@mkdir -p www/vendor
+	@cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css www/vendor/
+
+build: wasm www
 	@$(CARGO) build --quiet --release --bin vexil
 
 test-rust: setup
@@ -41,15 +46,15 @@ test-wasm: setup
 	$(CARGO) test --target $(WASM_TARGET) --test wasm
 
 # The worker tests start a real `vexil serve` (target/debug/vexil).
-test-js: wasm setup-browser
+test-js: wasm www setup-browser
 	$(CARGO) build --quiet --bin vexil
-	node --test pkg/test/*.test.js worker/test/*.test.js
+	node --test pkg/test/*.test.js worker/test/*.test.js www/test/*.test.js
 
 # Rust first, then wasm-bindgen tests, then the JS runner, whose summary ends the output.
-test: wasm setup-browser
+test: wasm www setup-browser
 	$(CARGO) test --quiet
 	$(CARGO) test --target $(WASM_TARGET) --test wasm
-	node --test pkg/test/*.test.js worker/test/*.test.js
+	node --test pkg/test/*.test.js worker/test/*.test.js www/test/*.test.js
 
 demo: build
 	@bash scripts/demo.sh
@@ -66,4 +71,4 @@ lint:
 	$(CARGO) clippy --target $(WASM_TARGET) --lib --test wasm -- -D warnings
 
 clean:
-	rm -rf target pkg/wasm .demo
+	rm -rf target pkg/wasm .demo www/vendor

@@ -546,7 +546,13 @@ pub fn dry_run(op: &Op<'_>, p: &Proposal) -> Result<Value, OriginError> {
         Err(OriginError::Invalid(issues)) => issues,
         Err(e) => return Err(e),
     };
-    let assessment = assess(op, &state, p);
+    let mut assessment = assess(op, &state, p);
+    if !issues.is_empty() {
+        // The engine already said why the document is not a flag.
+        assessment
+            .violations
+            .retain(|v| v.policy != "flag-document");
+    }
     Ok(json!({
         "valid": issues.is_empty() && assessment.allowed(),
         "issues": issues.iter().map(|i| json!({ "path": i.path, "message": i.message })).collect::<Vec<_>>(),

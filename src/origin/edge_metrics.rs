@@ -253,8 +253,21 @@ pub fn flag_report(
             }
             let errors: u64 = f.errors.values().sum();
             let evaluations: u64 = f.variants.values().map(|v| v.count).sum::<u64>() + errors;
-            series.push(json!({ "at": rfc3339(at), "evaluations": evaluations, "errors": errors,
-                                "variants": variants, "reasons": reasons, "error_codes": f.errors }));
+            let outcomes: Map<String, Value> = f
+                .variants
+                .keys()
+                .map(|v| {
+                    let h = variant_health(&b, flag, v);
+                    let figures = json!({ "samples": h.samples(), "failures": h.failure,
+                        "error_rate": h.error_rate().map(round), "latency_mean_ms": h.latency.mean().map(round) });
+                    (v.clone(), figures)
+                })
+                .collect();
+            series.push(
+                json!({ "at": rfc3339(at), "evaluations": evaluations, "errors": errors,
+                                "variants": variants, "reasons": reasons, "error_codes": f.errors,
+                                "outcomes": outcomes }),
+            );
         }
         total.merge(b);
     }

@@ -1,0 +1,256 @@
+// The console and the browser SDK in real Chromium, against a real `vexil serve`
+// (which serves www/ and pkg/). Screenshots land in target/screenshots/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { readFile, mkdir } from "node:fs/promises";
+import { join, normalize, extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startOrigin, stopOrigin, api, simpleFlag, eventually } from "../../worker/test/origin.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const shots = join(root, "target/screenshots");
+let origin, browser, alice, paul, sdkKey, keys;
+
+before(async () => {
+  await mkdir(shots, { recursive: true });
+  origin = await startOrigin();
+  alice = (await api(origin, origin.admin, "POST", "/tokens", { name: "alice", roles: ["editor"] })).token;
+  paul = (await api(origin, origin.admin, "POST", "/tokens", { name: "paul", roles: ["PRODUCT_OWNER", "viewer"] })).token;
+  sdkKey = (await api(origin, origin.admin, "POST", "/sdk-keys", { name: "web", environment: "production" })).token;
+  keys = (await api(origin, origin.admin, "GET", "/keys")).keyring;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless"] });
+});
+
+after(async () => {
+  await browser?.close();
+  await stopOrigin(origin);
+});
+
+async function signIn(token, hash = "#/flags") {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.errors = errors;
+  await page.goto(`${origin.url}/#/signin`);
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: /Flags in/ }).waitFor();
+  if (hash !== "#/flags") await page.goto(`${origin.url}/${hash}`);
+  return page;
+}
+
+test("sign in, and create a flag through the form with the engine's errors shown", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(`${origin.url}/`);
+  await page.getByLabel("API token").fill("vxt_wrong");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("That token is unknown or revoked.").waitFor();
+  await page.getByLabel("API token").fill(alice);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("No flags in production yet.").waitFor();
+  assert.equal(await page.evaluate(() => location.href.includes("vxt_")), false, "the token never enters the URL");
+  await page.screenshot({ path: join(shots, "01-empty-flags.png") });
+
+  await page.getByRole("link", { name: "New flag" }).click();
+  await page.getByLabel("Key", { exact: true }).fill("Promo Banner");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.locator(".error", { hasText: "naming-convention" }).waitFor();
+  await page.getByLabel("Key", { exact: true }).fill("promo-banner");
+  await page.getByLabel(/More fields/).fill('{"rules": [{"id": "r", "when": {"attr": "plan", "op": "likes", "values": ["x"]}, "serve": {"variant": "on"}}]}');
+  await page.getByRole("button", { name: "Create" }).click();
+  const error = page.locator(".error", { hasText: "likes" });
+  await error.waitFor();
+  assert.match(await error.textContent(), /flags\[0\]\.rules\[0\]\.when\.op/, "the engine's own message, with its path");
+  await page.screenshot({ path: join(shots, "02-new-flag-errors.png") });
+
+  await page.getByLabel("Name").fill("Promo banner");
+  await page.getByLabel(/More fields/).fill("{}");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("heading", { name: /promo-banner/ }).waitFor();
+  assert.equal(await page.locator(".badge.on").first().textContent(), "enabled");
+  await page.screenshot({ path: join(shots, "03-flag-page.png"), fullPage: true });
+  await page.close();
+});
+
+test("an approval across two tokens, with four-eyes visible", async () => {
+  const page = await signIn(alice, "#/new");
+  await page.getByLabel("Key", { exact: true }).fill("pricing-engine-v2");
+  await page.getByLabel("Risk").selectOption("high");
+  await page.getByRole("button", { name: "Check" }).click();
+  await page.getByText(/will need approval from/).waitFor();
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("heading", { name: /pricing-engine-v2/ }).waitFor().catch(() => {});
+  await page.goto(`${origin.url}/#/changes`);
+  const card = page.locator("article.card", { hasText: "pricing-engine-v2" }).first();
+  await card.getByText("You proposed this change").waitFor();
+  assert.equal(await card.getByRole("button", { name: /Approve/ }).count(), 0, "the author cannot approve");
+
+  const approver = await signIn(paul, "#/changes");
+  const theirs = approver.locator("article.card", { hasText: "pricing-engine-v2" }).first();
+  await theirs.getByText("PRODUCT_OWNER").first().waitFor();
+  await approver.screenshot({ path: join(shots, "04-approval.png"), fullPage: true });
+  await theirs.getByLabel("Comment").fill("priced correctly");
+  await theirs.getByRole("button", { name: "Approve as PRODUCT_OWNER" }).click();
+  await approver.locator("article.card", { hasText: "pricing-engine-v2" }).getByText("approved by paul").first().waitFor();
+  const flag = await api(origin, alice, "GET", "/environments/production/flags/pricing-engine-v2");
+  assert.equal(flag.revision, 1);
+  await page.close();
+  await approver.close();
+});
+
+test("the kill switch: confirmed with a reason, and seen by another open page in under 2 s", async () => {
+  const watcher = await signIn(paul, "#/flags");
+  await watcher.getByRole("link", { name: "promo-banner" }).waitFor();
+  const editor = await signIn(alice, "#/flag/production/promo-banner");
+  await editor.getByRole("button", { name: "Kill switch…" }).click();
+  await editor.getByRole("dialog").getByLabel(/Reason/).fill("broken layout on mobile");
+  await editor.screenshot({ path: join(shots, "05-kill-confirm.png") });
+  const started = Date.now();
+  await editor.getByRole("button", { name: "Disable now" }).click();
+  await watcher.locator("tr", { hasText: "promo-banner" }).locator(".badge.off").waitFor({ timeout: 2000 });
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < 2000, `${elapsed} ms`);
+  await watcher.screenshot({ path: join(shots, "06-killed-elsewhere.png") });
+  assert.deepEqual(watcher.errors, []);
+  await watcher.close();
+  await editor.close();
+});
+
+test("a rollout's charts render from edge metrics", async () => {
+  await api(origin, alice, "POST", "/environments/production/flags", { flag: simpleFlag("new-checkout") });
+  const rollout = await api(origin, alice, "POST", "/environments/production/flags/new-checkout/rollouts", { stages: [10, 50, 100], stage_duration: "1h", min_samples: 1000 });
+  const now = Date.now();
+  for (const [i, end] of [now - 40_000, now - 20_000, now].entries()) {
+    const outcome = (success, failure, ms) => ({ count: success + failure, success, failure, value_sum: 0, value_count: 0 });
+    await api(origin, sdkKey, "POST", "/metrics", {
+      schema: 1, batch_id: `chart-${i}`, sdk: "test", environment: "production", window: { start_ms: end - 1000, end_ms: end },
+      flags: { "new-checkout": { variants: { on: { count: 20 + i * 10, reasons: { SPLIT: 20 + i * 10 } }, off: { count: 180, reasons: { SPLIT: 180 } } } } },
+      events: { request: { count: 200, attributions: { "new-checkout": { on: outcome(20, i, 0), off: outcome(180, 0, 0) } } } },
+      audit: [], dropped: { audit: 0, events: 0, unknown_flags: 0 },
+    });
+  }
+  const page = await signIn(alice, `#/rollout/${rollout.id}`);
+  await page.getByRole("heading", { name: `Rollout #${rollout.id} of new-checkout` }).waitFor();
+  await page.locator("#evaluations canvas").first().waitFor();
+  await page.locator("#errors canvas").first().waitFor();
+  await page.locator("#latency").getByText("No latencies tracked yet").waitFor();
+  assert.equal(await page.locator("ol.stages li.current").textContent(), "10%");
+  await page.screenshot({ path: join(shots, "07-rollout.png"), fullPage: true });
+  await page.goto(`${origin.url}/#/metrics/production/new-checkout`);
+  await page.locator("#chart canvas").first().waitFor();
+  await page.screenshot({ path: join(shots, "08-metrics.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("the audit log shows the chain verified and the kill switch", async () => {
+  const page = await signIn(paul, "#/audit");
+  await page.getByText(/Chain intact/).waitFor();
+  await page.locator("tr", { hasText: "flag.killed" }).first().waitFor();
+  await page.getByLabel("Action").fill("flag.killed");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("tbody tr").length === 1);
+  assert.match(await page.locator("tbody tr").textContent(), /promo-banner/);
+  await page.screenshot({ path: join(shots, "09-audit.png"), fullPage: true });
+  await page.close();
+});
+
+test("the playground verifies a good snapshot in the browser and rejects a tampered one", async () => {
+  const page = await signIn(alice, "#/playground");
+  await page.getByRole("button", { name: /Fetch production/ }).click();
+  await page.locator("#verified").waitFor();
+  assert.match(await page.locator("#verified").textContent(), /Signed by key k\d+-[0-9a-f]+, version \d+/);
+  await page.getByLabel("Flag", { exact: true }).selectOption("promo-banner");
+  await page.getByRole("button", { name: "Evaluate" }).click();
+  await page.locator("#result").waitFor();
+  assert.match(await page.locator("#result").textContent(), /DISABLED/);
+  await page.screenshot({ path: join(shots, "10-playground.png"), fullPage: true });
+
+  const envelope = JSON.parse(await page.getByLabel("Signed snapshot envelope").inputValue());
+  const payload = JSON.parse(Buffer.from(envelope.payload, "base64"));
+  payload.flags.find((f) => f.key === "promo-banner").enabled = true;
+  envelope.payload = Buffer.from(JSON.stringify(payload)).toString("base64");
+  await page.getByLabel("Signed snapshot envelope").fill(JSON.stringify(envelope));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.locator("#rejected").waitFor();
+  assert.match(await page.locator("#rejected").textContent(), /BAD_SIGNATURE/);
+  await page.screenshot({ path: join(shots, "11-playground-tampered.png") });
+  await page.close();
+});
+
+test("the SDK example page: bootstrapped without flicker, beacons without unit ids", async () => {
+  // Your server's part: evaluate for the user, embed the signed snapshot and the result.
+  await api(origin, alice, "POST", "/environments/production/flags/new-checkout/rollout", { percentage: 100 }).catch(() => {});
+  const envelope = await (await fetch(`${origin.url}/api/v1/environments/production/snapshot`, { headers: { authorization: `Bearer ${sdkKey}` } })).text();
+  const { createClient } = await import("../../pkg/node.js");
+  const user = { targetingKey: "user-42", email: "ada@example.com", country: "DE" };
+  const serverSide = await createClient({ environment: "production", keys, bootstrap: envelope });
+  const values = serverSide.evaluateAll(user);
+  assert.equal(values["new-checkout"].variant, "on");
+  const base = `${origin.url}/api/v1/environments/production`;
+  // Metrics go through the site (as a same-origin beacon endpoint would), so the test
+  // sees exactly what leaves the page before passing it on to the origin.
+  const config = { environment: "production", keys, snapshotUrl: `${base}/snapshot`, eventsUrl: `${base}/events`, metricsUrl: "/metrics", sdkKey, user };
+  const beacons = [];
+  const site = createServer(async (req, res) => {
+    const url = new URL(req.url, "http://x");
+    const path = url.pathname;
+    if (path === "/metrics") {
+      const chunks = [];
+      for await (const c of req) chunks.push(c);
+      const body = Buffer.concat(chunks).toString();
+      beacons.push({ url: req.url, body });
+      const upstream = await fetch(`${origin.url}/api/v1/metrics${url.search}`, { method: "POST", body });
+      return res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
+    }
+    if (path === "/") {
+      const htmlText = (await readFile(join(root, "www/examples/ab.html"), "utf8"))
+        .replace('<script type="application/json" id="vexil-config">{}</script>', `<script type="application/json" id="vexil-config">${JSON.stringify(config)}</script>`)
+        .replace('<script type="application/json" id="vexil-bootstrap">null</script>', `<script type="application/json" id="vexil-bootstrap">${JSON.stringify({ envelope: JSON.parse(envelope), values })}</script>`);
+      return res.writeHead(200, { "content-type": "text/html" }).end(htmlText);
+    }
+    const file = normalize(join(root, path.startsWith("/pkg/") ? path : `www/examples${path}`));
+    if (!file.startsWith(root)) return res.writeHead(404).end();
+    let body;
+    try {
+      body = await readFile(file);
+    } catch {
+      return res.writeHead(404).end();
+    }
+    const types = { ".js": "text/javascript", ".wasm": "application/wasm" };
+    res.writeHead(200, { "content-type": types[extname(file)] ?? "text/plain" }).end(body);
+  });
+  await new Promise((r) => site.listen(0, "127.0.0.1", r));
+  const page = await browser.newPage();
+  // Record every variant the page ever shows, from the very first moment.
+  await page.addInitScript(() => {
+    window.__seen = [];
+    new MutationObserver(() => window.__seen.push(document.documentElement.dataset.checkout)).observe(document.documentElement, { attributes: true, attributeFilter: ["data-checkout"] });
+  });
+  await page.goto(`http://127.0.0.1:${site.address().port}/`, { waitUntil: "commit" });
+  await page.waitForFunction(() => window.vexilClient !== undefined);
+  const seen = await page.evaluate(() => [...new Set(window.__seen.concat(document.documentElement.dataset.checkout))]);
+  assert.deepEqual(seen, ["on"], "the first paint already shows the right variant, and it never changes");
+  await page.screenshot({ path: join(shots, "12-sdk-example.png") });
+  await page.getByRole("button", { name: "Buy now" }).click();
+  await page.getByText("Thanks!").waitFor();
+  await page.goto("about:blank"); // pagehide: the beacon goes out
+  await eventually(() => beacons.length > 0, 5000, "a metrics beacon");
+  for (const b of beacons) {
+    assert.ok(!b.body.includes("user-42") && !b.body.includes("ada@example.com"), "no unit id or private attribute leaves the page");
+    assert.ok(!b.url.includes("user-42"));
+    assert.match(b.url, /key=vxs_/, "a beacon carries the SDK key in the query");
+  }
+  const m = await eventually(async () => {
+    const r = await api(origin, alice, "GET", "/flags/new-checkout/metrics?env=production");
+    return r.outcomes.checkout ? r : null;
+  }, 5000, "the outcome at the origin");
+  assert.equal(m.outcomes.checkout.on.count, 1);
+  assert.equal(m.geography.DE >= 1, true);
+  serverSide.close();
+  site.close();
+  await page.close();
+});

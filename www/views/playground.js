@@ -1,0 +1,155 @@
+// The playground: the wasm engine in this browser verifies the environment's signed
+// snapshot against the public keys and evaluates a context, as an edge would.
+import { api, fetchText } from "../api.js";
+import { html, mount, errorBlock, esc } from "../ui.js";
+import { clauseText, serveText } from "../clauses.js";
+import { currentEnv } from "../app.js";
+
+const EXAMPLES = {
+  "A signed-in user": { targetingKey: "user-123", email: "ada@example.com", country: "DE", plan: "premium" },
+  "An anonymous visitor": { country: "US" },
+  "Institutional trader": { targetingKey: "acct-27", segments: ["institutional"], account_tier: "institutional", experience_level: "expert", risk_tolerance: "high", market_data: { gateway_version: "3.2.0" } },
+  "ICU physician, day shift": { targetingKey: "prov-1", provider: { id: "prov-1", type: "physician", authorized: true, phi_access: true }, shift: "day", patient: { population: "intensive_care" } },
+};
+
+let vexil = null;
+let engine = null;
+let loaded = null;
+
+function saved() {
+  try {
+    return JSON.parse(localStorage.getItem("vexil.contexts") ?? "{}");
+  } catch {
+    return {};
+  }
+}
+
+export async function render(main) {
+  const env = currentEnv();
+  const keys = await api("GET", "/keys");
+  const examples = { ...EXAMPLES, ...saved() };
+  mount(
+    main,
+    html`<h1>Playground</h1>
+    <p>The wasm engine runs in this page: it verifies <strong>${env}</strong>'s signed snapshot with the public keys below and evaluates contexts locally.</p>
+    <section><h2>1. Verify the snapshot</h2>
+      <label for="keyring">Public keys (keyring JSON)</label>
+      <textarea id="keyring" rows="3" spellcheck="false">${JSON.stringify(keys.keyring, null, 2)}</textarea>
+      <label for="envelope">Signed snapshot envelope</label>
+      <textarea id="envelope" rows="5" spellcheck="false"></textarea>
+      <div class="actions"><button id="fetch" type="button">Fetch ${env}'s snapshot</button><button id="verify" type="button" class="primary">Verify</button></div>
+      <div id="verdict" aria-live="polite"></div>
+    </section>
+    <section><h2>2. Evaluate</h2>
+      <label for="example">Saved contexts</label>
+      <select id="example">${Object.keys(examples).map((k) => html`<option>${k}</option>`)}</select>
+      <label for="context">Context (JSON)</label>
+      <textarea id="context" rows="6" spellcheck="false">${JSON.stringify(Object.values(examples)[0], null, 2)}</textarea>
+      <div class="actions"><button id="save" type="button">Save context as…</button></div>
+      <label for="flag">Flag</label><select id="flag" disabled><option>verify a snapshot first</option></select>
+      <div class="actions"><button id="evaluate" type="button" class="primary" disabled>Evaluate</button></div>
+      <div id="answer" aria-live="polite"></div>
+    </section>`,
+  );
+  const $ = (s) => main.querySelector(s);
+  $("#example").addEventListener("change", () => {
+    $("#context").value = JSON.stringify(examples[$("#example").value], null, 2);
+  });
+  $("#save").addEventListener("click", () => {
+    const name = prompt("Name this context");
+    if (!name) return;
+    try {
+      const all = saved();
+      all[name] = JSON.parse($("#context").value);
+      localStorage.setItem("vexil.contexts", JSON.stringify(all));
+      render(main);
+    } catch (e) {
+      mount($("#answer"), errorBlock({ message: `The context is not JSON: ${e.message}` }));
+    }
+  });
+  $("#fetch").addEventListener("click", async () => {
+    try {
+      $("#envelope").value = await fetchText(`/environments/${encodeURIComponent(env)}/snapshot`);
+      await verify(main, env);
+    } catch (e) {
+      mount($("#verdict"), errorBlock(e));
+    }
+  });
+  $("#verify").addEventListener("click", () => verify(main, env));
+  $("#evaluate").addEventListener("click", () => evaluate(main));
+}
+
+async function verify(main, env) {
+  const $ = (s) => main.querySelector(s);
+  const verdict = $("#verdict");
+  try {
+    vexil ??= await import("/pkg/index.js");
+    const keys = JSON.parse($("#keyring").value);
+    engine?.free?.();
+    engine = new vexil.Engine({ keys, environment: env });
+    const info = engine.load($("#envelope").value);
+    const payload = JSON.parse(atob(JSON.parse($("#envelope").value).payload));
+    loaded = payload;
+    mount(
+      verdict,
+      html`<div class="ok" id="verified"><strong>Verified.</strong> Signed by key <code>${info.keyId}</code>, version ${info.version}, ${info.flags} flags, expires ${new Date(info.expiresAt).toLocaleString()}.</div>`,
+    );
+    const select = $("#flag");
+    select.replaceChildren(...engine.flagKeys.map((k) => new Option(k, k)));
+    select.disabled = false;
+    $("#evaluate").disabled = false;
+  } catch (e) {
+    engine = null;
+    loaded = null;
+    $("#flag").disabled = true;
+    $("#evaluate").disabled = true;
+    mount(
+      verdict,
+      html`<div class="error" role="alert" id="rejected"><strong>Rejected${e.code ? html`: <code>${e.code}</code>` : ""}.</strong> ${e.message} Nothing from this snapshot is used.</div>`,
+    );
+  }
+}
+
+function evaluate(main) {
+  const $ = (s) => main.querySelector(s);
+  let ctx;
+  try {
+    ctx = JSON.parse($("#context").value);
+  } catch (e) {
+    mount($("#answer"), errorBlock({ message: `The context is not JSON: ${e.message}` }));
+    return;
+  }
+  const key = $("#flag").value;
+  const d = engine.evaluate(key, ctx, null);
+  const flag = loaded.flags.find((f) => f.key === key);
+  const matched = (flag.rules ?? []).findIndex((r) => r.id === d.ruleId);
+  const rules = (flag.rules ?? []).map((r, i) => {
+    const state = d.ruleId === undefined || matched < 0 ? (["TARGETING_MATCH", "SPLIT"].includes(d.reason) ? "did not match" : "not reached") : i < matched ? "did not match" : i === matched ? "matched" : "not reached";
+    return html`<li class="${state.replace(/ /g, "-")}"><strong>${r.id}</strong> (${state}): when ${clauseText(r.when)}, ${serveText(r.serve)}</li>`;
+  });
+  const why = {
+    DISABLED: "the flag is disabled (kill switch)",
+    PREREQUISITE_FAILED: "a prerequisite flag did not serve one of its required variants",
+    EXCLUDED: "the unit falls outside this flag's share of its exclusion group",
+    DENIED: "the access check failed (audited)",
+    DEFAULT: "no rule matched; the fallthrough served",
+    STATIC: "the flag serves one variant to everyone",
+    TARGETING_MATCH: "a rule matched",
+    SPLIT: "a percentage rollout placed the unit",
+    ERROR: "the evaluation failed; the caller's default is returned",
+  }[d.reason];
+  mount(
+    $("#answer"),
+    html`<div class="result-card" id="result">
+      <dl class="facts">
+        <dt>Value</dt><dd><code>${JSON.stringify(d.value)}</code></dd>
+        <dt>Variant</dt><dd>${d.variant ?? "—"}</dd>
+        <dt>Reason</dt><dd><code>${d.reason}</code> — ${why ?? ""}</dd>
+        <dt>Rule</dt><dd>${d.ruleId ?? "—"}</dd>
+        ${d.errorCode ? html`<dt>Error</dt><dd><code>${d.errorCode}</code> ${d.errorMessage}</dd>` : ""}
+      </dl>
+      ${rules.length ? html`<h3>Rules, in order</h3><ol class="rules">${rules}</ol>` : ""}
+      <p>Fallthrough: ${esc(serveText(flag.fallthrough))}.</p>
+    </div>`,
+  );
+}

@@ -1,6 +1,7 @@
 // createClient: the engine plus I/O — snapshot fetching with ETag, refresh,
 // last-known-good, bootstrap, and metrics delivery with bounded retry.
 import { Engine, VexilError, isPrivate } from "./core.js";
+import { readEvents } from "./events.js";
 
 const DEFAULTS = {
   refreshIntervalMs: 15_000,
@@ -218,19 +219,7 @@ export class Client {
         const response = await this.#fetch(o.eventsUrl, { headers, signal: controller.signal });
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
         backoff = 1000;
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value;
-          let end;
-          while ((end = buffer.indexOf("\n\n")) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            this.#onEvent(block);
-          }
-        }
+        await readEvents(response, (event, payload) => this.#onEvent(event, payload));
       } catch (e) {
         if (this.#closed) return;
         this.#emit("error", new VexilError("EVENTS_FAILED", `event stream failed, reconnecting in ${backoff} ms: ${e?.message ?? e}`));
@@ -242,20 +231,8 @@ export class Client {
     connect();
   }
 
-  #onEvent(block) {
-    let event = "message";
-    let data = "";
-    for (const line of block.split("\n")) {
-      if (line.startsWith("event:")) event = line.slice(6).trim();
-      else if (line.startsWith("data:")) data += line.slice(5).trim();
-    }
+  #onEvent(event, payload) {
     if (event !== "snapshot" && event !== "kill") return;
-    let payload = {};
-    try {
-      payload = JSON.parse(data);
-    } catch {
-      return;
-    }
     if (event === "kill" || (payload.version ?? 0) > (this.version ?? 0)) {
       if (event === "kill") this.#emit("kill", payload);
       this.refresh();

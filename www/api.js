@@ -1,3 +1,5 @@
+import { readEvents } from "/pkg/events.js";
+
 // The origin's API from the console: the token lives in sessionStorage (never in a
 // URL), and every error arrives as {status, code, message, details}.
 const TOKEN = "vexil.token";
@@ -68,29 +70,7 @@ export function follow(env, onEvent) {
       });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       backoff = 1000;
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          let event = "message";
-          let data = "";
-          for (const line of block.split("\n")) {
-            if (line.startsWith("event:")) event = line.slice(6).trim();
-            else if (line.startsWith("data:")) data += line.slice(5).trim();
-          }
-          try {
-            onEvent(event, JSON.parse(data));
-          } catch {
-            // keep-alive comments and malformed events are skipped
-          }
-        }
-      }
+      await readEvents(response, onEvent);
     } catch {
       if (controller.signal.aborted) return;
     }

@@ -59,6 +59,8 @@ export function readSettings(env) {
     refreshIntervalMs: number("REFRESH_INTERVAL_MS", 15_000),
     flushIntervalMs: number("FLUSH_INTERVAL_MS", 10_000),
     ofrepKeys,
+    ofrepRate: number("OFREP_RATE_LIMIT", 0),
+    ofrepBurst: number("OFREP_BURST", 0),
     routingFlag: env.ROUTING_FLAG ?? "new-checkout",
     variantOrigins,
     dimensions: ["country"],
@@ -145,6 +147,23 @@ function json(body, status = 200, headers = {}) {
 }
 
 // ---- OFREP -------------------------------------------------------------------------
+
+/** A token bucket per API key, per isolate: OFREP_RATE_LIMIT requests a second. */
+const buckets = new Map();
+function rateLimited(key, settings) {
+  if (!settings.ofrepRate) return 0;
+  const burst = settings.ofrepBurst || settings.ofrepRate * 2;
+  const now = Date.now();
+  const b = buckets.get(key) ?? { tokens: burst, at: now };
+  b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * settings.ofrepRate);
+  b.at = now;
+  buckets.set(key, b);
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return 0;
+  }
+  return Math.max(1, Math.ceil((1 - b.tokens) / settings.ofrepRate));
+}
 
 function authorised(request, settings) {
   if (settings.ofrepKeys.length === 0) return true;
@@ -303,6 +322,7 @@ export default {
     await edge.ready(ctx);
     const url = new URL(request.url);
     let response;
+    let wait;
     if (url.pathname === "/healthz") {
       response = health(edge);
     } else if (url.pathname.startsWith("/ofrep/v1/evaluate/flags")) {
@@ -310,6 +330,8 @@ export default {
         response = json({ errorDetails: "OFREP evaluation takes POST" }, 405);
       } else if (!authorised(request, edge.settings)) {
         response = json({ errorDetails: "missing or unknown API key (Authorization: Bearer or X-API-Key)" }, 401);
+      } else if ((wait = rateLimited(request.headers.get("authorization") ?? request.headers.get("x-api-key") ?? "", edge.settings))) {
+        response = json({ errorDetails: `rate limit exceeded; retry in ${wait} s` }, 429, { "retry-after": String(wait) });
       } else if (url.pathname === "/ofrep/v1/evaluate/flags" || url.pathname === "/ofrep/v1/evaluate/flags/") {
         response = await ofrepBulk(request, edge);
       } else {

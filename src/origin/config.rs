@@ -38,6 +38,12 @@ rotation_overlap = "7d"
 # How often the scheduler checks running rollouts against their guards.
 check_interval = "5s"
 
+[ofrep]
+# OFREP evaluation (/ofrep/v1/...) per SDK key: average rate and burst; beyond them
+# requests get 429 with Retry-After.
+requests_per_second = 100
+burst = 200
+
 [webhooks]
 # Attempts per delivery before it is marked failed (backoff 1 s, 2 s, 4 s, ...).
 max_attempts = 8
@@ -78,6 +84,10 @@ pub struct OriginConfig {
     pub publish: super::targets::Targets,
     /// How often the rollout scheduler runs.
     pub rollout_check_interval: Duration,
+    /// OFREP requests per second per SDK key.
+    pub ofrep_per_second: u32,
+    /// OFREP burst per SDK key.
+    pub ofrep_burst: u32,
     /// Webhook delivery attempts before giving up.
     pub webhook_max_attempts: u32,
     /// Days after which a settled flag is reported for removal.
@@ -109,6 +119,8 @@ struct File {
     publish: super::targets::Targets,
     #[serde(default)]
     webhooks: WebhooksSection,
+    #[serde(default)]
+    ofrep: OfrepSection,
     #[serde(default)]
     insights: InsightsSection,
 }
@@ -147,6 +159,13 @@ struct KeysSection {
 #[serde(deny_unknown_fields)]
 struct RolloutsSection {
     check_interval: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OfrepSection {
+    requests_per_second: Option<u32>,
+    burst: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -241,6 +260,8 @@ impl OriginConfig {
                 "5s",
             )?
             .max(Duration::from_millis(100)),
+            ofrep_per_second: file.ofrep.requests_per_second.unwrap_or(100).max(1),
+            ofrep_burst: file.ofrep.burst.unwrap_or(200).max(1),
             webhook_max_attempts: file.webhooks.max_attempts.unwrap_or(8).clamp(1, 30),
             settled_days: file.insights.settled_days.unwrap_or(30),
             stale_change_days: file.insights.stale_change_days.unwrap_or(7),

@@ -30,6 +30,8 @@ pub struct App {
     pub wake: Arc<Notify>,
     /// Real-time events.
     pub events: super::events::Hub,
+    /// OFREP: compiled snapshots and the rate limiter.
+    pub ofrep: Arc<(super::ofrep::Snapshots, super::ofrep::RateLimiter)>,
 }
 
 /// An error answer: `{"error": {"code", "message", "details"?}}`.
@@ -1259,6 +1261,141 @@ async fn validate_flag(
     .map(Json)
 }
 
+// ---- OFREP ---------------------------------------------------------------------------
+
+fn ofrep_json(status: u16, body: Value, extra: &[(header::HeaderName, String)]) -> Response {
+    let mut response = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        Json(body),
+    )
+        .into_response();
+    for (name, value) in extra {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            response.headers_mut().insert(name.clone(), v);
+        }
+    }
+    response
+}
+
+fn ofrep_error(e: OriginError) -> Response {
+    let status = match &e {
+        OriginError::Unauthorized(_) => 401,
+        OriginError::Forbidden(_) => 403,
+        OriginError::NotFound(_) => 404,
+        OriginError::BadRequest(_) => 400,
+        _ => 500,
+    };
+    ofrep_json(status, json!({ "errorDetails": e.to_string() }), &[])
+}
+
+/// The SDK key of an OFREP request (`Authorization: Bearer` or `X-API-Key`).
+fn ofrep_key(headers: &HeaderMap) -> Result<String, OriginError> {
+    if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Ok(k.trim().to_string());
+    }
+    bearer(headers)
+}
+
+/// The `context` of an OFREP body, or the OFREP failure to answer.
+fn ofrep_context(body: &[u8]) -> Result<Value, (&'static str, String)> {
+    let parsed: Value = serde_json::from_slice(body)
+        .map_err(|e| ("PARSE_ERROR", format!("the body is not JSON: {e}")))?;
+    match parsed.get("context") {
+        Some(c) if c.is_object() => Ok(c.clone()),
+        _ => Err((
+            "INVALID_CONTEXT",
+            "the body must be {\"context\": {...}}".to_string(),
+        )),
+    }
+}
+
+/// Authenticates, rate-limits and loads the environment's snapshot.
+async fn ofrep_prepare(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<(String, u64, Arc<crate::engine::Snapshot>, i64), Response> {
+    let secret = ofrep_key(headers).map_err(ofrep_error)?;
+    let state = app.ofrep.clone();
+    let out = app
+        .blocking(move |origin| {
+            origin.read(|op| {
+                let (id, env) = super::ofrep::environment_of(op.db, &secret)?;
+                if let Err(wait) = state.1.take(id, op.now_ms) {
+                    return Ok(Err(wait));
+                }
+                let (version, snapshot) = state.0.current(op.db, &env)?;
+                Ok(Ok((env, version, snapshot, op.now_ms)))
+            })
+        })
+        .await
+        .map_err(|ApiError(e)| ofrep_error(e))?;
+    out.map_err(|wait| {
+        ofrep_json(
+            429,
+            json!({ "errorDetails": format!("rate limit exceeded; retry in {wait} s") }),
+            &[(header::RETRY_AFTER, wait.to_string())],
+        )
+    })
+}
+
+async fn ofrep_single(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(key): Segs<String>,
+    body: Bytes,
+) -> Response {
+    let (_env, _version, snapshot, now) = match ofrep_prepare(&app, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let context = match ofrep_context(&body) {
+        Ok(c) => c,
+        Err((code, details)) => {
+            return ofrep_json(
+                400,
+                json!({ "key": key, "errorCode": code, "errorDetails": details }),
+                &[],
+            )
+        }
+    };
+    let d = snapshot.details_for_context(&key, &context, Value::Null, None, now);
+    ofrep_json(super::ofrep::status_of(&d), super::ofrep::result(&d), &[])
+}
+
+async fn ofrep_bulk(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let (env, version, snapshot, now) = match ofrep_prepare(&app, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let context = match ofrep_context(&body) {
+        Ok(c) => c,
+        Err((code, details)) => {
+            return ofrep_json(
+                400,
+                json!({ "errorCode": code, "errorDetails": details }),
+                &[],
+            )
+        }
+    };
+    let (answer, etag) = super::ofrep::bulk(&snapshot, version, &env, &context, now);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return r;
+    }
+    ofrep_json(200, answer, &[(header::ETAG, etag)])
+}
+
+async fn ofrep_configuration() -> Json<Value> {
+    Json(super::ofrep::configuration())
+}
+
 async fn not_found() -> ApiError {
     ApiError(OriginError::NotFound(
         "no such route; see docs/api.md".into(),
@@ -1342,7 +1479,24 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(cors);
-    let mut router = Router::new().nest("/api/v1", api);
+    let ofrep = Router::new()
+        .route("/evaluate/flags", post(ofrep_bulk))
+        .route("/evaluate/flags/{key}", post(ofrep_single))
+        .route("/configuration", get(ofrep_configuration))
+        .fallback(not_found)
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods(tower_http::cors::Any)
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::IF_NONE_MATCH,
+                    header::HeaderName::from_static("x-api-key"),
+                ])
+                .expose_headers([header::ETAG, header::RETRY_AFTER]),
+        );
+    let mut router = Router::new().nest("/api/v1", api).nest("/ofrep/v1", ofrep);
     if let Some(www) = www {
         let pkg = www.pkg.clone();
         router = router
@@ -1425,10 +1579,14 @@ pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError>
     tokio::spawn(schedule_rollouts(origin.clone(), wake.clone(), interval));
     let hub = super::events::Hub::default();
     tokio::spawn(super::events::watch(origin.clone(), hub.clone()));
+    let limiter =
+        super::ofrep::RateLimiter::new(origin.config.ofrep_per_second, origin.config.ofrep_burst);
+    let ofrep = Arc::new((super::ofrep::Snapshots::default(), limiter));
     let app = App {
         origin,
         wake,
         events: hub,
+        ofrep,
     };
     {
         use std::io::Write as _;

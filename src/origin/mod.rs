@@ -18,6 +18,7 @@ pub mod events;
 pub mod governance;
 pub mod http;
 pub mod keys;
+pub mod ofrep;
 pub mod publish;
 pub mod reports;
 pub mod rollouts;

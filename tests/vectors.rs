@@ -313,3 +313,54 @@ fn evaluation_vectors_cover_every_operator() {
         assert!(ops.contains(op), "no vector uses operator `{op}`");
     }
 }
+
+/// Rollouts migrated from Unleash and flagd keep every unit's variant: the expected
+/// variants come from the real `unleash-client` and `@openfeature/flagd-core`
+/// (`tests/vectors/generate-compat.mjs`).
+#[test]
+fn bucketing_compatible_with_unleash_and_flagd() {
+    let doc = load("bucketing-compat.json");
+    let cases = doc["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 6);
+    for case in cases {
+        let key = case["flag_key"].as_str().unwrap_or("migrated");
+        let weights = case["rollout"]["weights"].as_object().expect("weights");
+        let variants: serde_json::Map<String, Value> = weights
+            .keys()
+            .map(|v| (v.clone(), Value::String(v.clone())))
+            .collect();
+        let flags = serde_json::json!({ "flags": [{
+            "key": key, "variants": variants, "off_variant": weights.keys().next().unwrap(),
+            "fallthrough": { "rollout": case["rollout"] },
+        }]});
+        let snapshot = vexil::engine::Snapshot::from_json(flags.to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
+        let mut wrong = Vec::new();
+        for pair in case["expected"].as_array().expect("expected") {
+            let (unit, want) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+            let ctx = serde_json::json!({ "targetingKey": unit });
+            let got = snapshot.details_for_context(key, &ctx, Value::Null, None, 0);
+            if got.variant.as_deref() != Some(want) {
+                wrong.push(format!("{unit}: {:?} instead of {want}", got.variant));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{}: {} of {} differ: {:?}",
+            case["name"],
+            wrong.len(),
+            case["expected"].as_array().unwrap().len(),
+            &wrong[..wrong.len().min(5)]
+        );
+    }
+}
+
+#[test]
+fn coarse_schemes_refuse_finer_weights() {
+    let flags = serde_json::json!({ "flags": [{
+        "key": "f", "variants": { "on": true, "off": false }, "off_variant": "off",
+        "fallthrough": { "rollout": { "bucketing": "unleash", "weights": { "on": 12.5, "off": 87.5 } } },
+    }]});
+    let err = vexil::engine::Snapshot::from_json(flags.to_string().as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("whole percentages"), "{err}");
+}

@@ -97,6 +97,36 @@ pub(crate) struct Rollout {
     pub(crate) unit: AttrId,
     pub(crate) prefix: Box<[u8]>,
     pub(crate) cuts: Box<[(u32, VariantId)]>,
+    pub(crate) bucketing: crate::engine::model::Bucketing,
+}
+
+impl Rollout {
+    /// Where `unit` falls on the 0..100 000 scale under this rollout's scheme.
+    #[inline]
+    pub(crate) fn position(&self, unit: &str) -> u32 {
+        use crate::engine::hash::murmur3_x86_32_concat as murmur;
+        use crate::engine::model::Bucketing;
+        let bytes = unit.as_bytes();
+        match self.bucketing {
+            Bucketing::Vexil => murmur(&self.prefix, bytes, 0) % BUCKETS,
+            // 1..=100 → its first thousandth: `n ≤ p` becomes `position < p%`.
+            Bucketing::Unleash => (murmur(&self.prefix, bytes, 0) % 100) * 1000,
+            Bucketing::UnleashVariants => (murmur(&self.prefix, bytes, 86_028_157) % 1000) * 100,
+            // (h × total) >> 32 picks the same variant at any scale of integer weights.
+            Bucketing::Flagd => {
+                ((u64::from(murmur(&self.prefix, bytes, 0)) * u64::from(BUCKETS)) >> 32) as u32
+            }
+        }
+    }
+}
+
+fn bucketing_name(b: crate::engine::model::Bucketing) -> &'static str {
+    match b {
+        crate::engine::model::Bucketing::Vexil => "vexil",
+        crate::engine::model::Bucketing::Unleash => "unleash",
+        crate::engine::model::Bucketing::UnleashVariants => "unleash_variants",
+        crate::engine::model::Bucketing::Flagd => "flagd",
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -590,10 +620,39 @@ fn compile_serve(
                 },
             );
             let salt = rollout.salt.as_deref().unwrap_or(&def.key);
+            let bucketing = rollout.bucketing.unwrap_or_default();
+            let prefix = match bucketing {
+                crate::engine::model::Bucketing::Vexil => salt_prefix(salt),
+                crate::engine::model::Bucketing::Unleash
+                | crate::engine::model::Bucketing::UnleashVariants => {
+                    format!("{salt}:").into_bytes().into_boxed_slice()
+                }
+                crate::engine::model::Bucketing::Flagd => salt.as_bytes().into(),
+            };
+            let coarse = match bucketing {
+                crate::engine::model::Bucketing::Unleash => Some((1000, "whole percentages")),
+                crate::engine::model::Bucketing::UnleashVariants => {
+                    Some((100, "tenths of a percent (weights out of 1000)"))
+                }
+                _ => None,
+            };
+            if let Some((step, what)) = coarse {
+                if cuts.iter().any(|(upper, _)| upper % step != 0) {
+                    issues.push(
+                        format!("{path}.weights"),
+                        format!(
+                            "{} bucketing places units in {what}; these weights are finer",
+                            bucketing_name(bucketing)
+                        ),
+                    );
+                    return None;
+                }
+            }
             Some(Serve::Rollout(Rollout {
                 unit,
-                prefix: salt_prefix(salt),
+                prefix,
                 cuts: cuts.into_boxed_slice(),
+                bucketing,
             }))
         }
         (Some(_), Some(_)) => {

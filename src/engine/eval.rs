@@ -396,7 +396,7 @@ fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>)
                     ..Outcome::error(ErrorCode::TargetingKeyMissing)
                 };
             };
-            let bucket = bucket_with_prefix(&r.prefix, unit);
+            let bucket = r.position(unit);
             let variant = r
                 .cuts
                 .iter()

@@ -244,6 +244,30 @@ pub struct Rollout {
     pub salt: Option<String>,
     /// Variant → percent, filled cumulatively in the order written.
     pub weights: Weights,
+    /// How units are hashed into buckets (default Vexil's own): a flag migrated from
+    /// another system keeps every unit in the bucket it had there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucketing: Option<Bucketing>,
+}
+
+/// How a rollout hashes a unit into its bucket. Every scheme is deterministic and
+/// monotonic in the weights; the non-default ones reproduce other systems exactly (for
+/// ASCII units), so a migrated flag keeps each unit where it was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucketing {
+    /// Vexil's own: `murmur3(salt + "." + unit) % 100 000` (salt: the flag key).
+    #[default]
+    Vexil,
+    /// Unleash's gradual rollout: `murmur3(groupId + ":" + unit) % 100 + 1`, served
+    /// while at most the percentage (groupId: the salt, default the flag key).
+    Unleash,
+    /// Unleash's variants: `murmur3(groupId + ":" + unit, seed 86028157) % 1000 + 1`
+    /// against cumulative weights out of 1000.
+    UnleashVariants,
+    /// flagd's `fractional`: `(murmur3(salt + unit) × total weight) >> 32` (salt: the
+    /// flag key, as flagd's default `flagKey + targetingKey`; `""` for none).
+    Flagd,
 }
 
 /// Rollout weights, kept in the order they were written.
@@ -465,7 +489,7 @@ map_struct!(Exclusion, "an exclusion", deny, { group, range });
 map_struct!(ExclusionGroup, "an exclusion group", deny, { salt = None, description = None });
 map_struct!(Rule, "a rule", deny, { id, when, serve, description = None });
 map_struct!(Serve, "a serve", deny, { variant = None, rollout = None });
-map_struct!(Rollout, "a rollout", deny, { by = None, salt = None, weights });
+map_struct!(Rollout, "a rollout", deny, { by = None, salt = None, weights, bucketing = None });
 map_struct!(Clause, "a clause", deny, {
     all = None, any = None, not = None, segment = None, attr = None, op = None,
     values = None, ignore_case = false,
@@ -480,6 +504,9 @@ str_enum!(Strategy, {
     OperationalToggle = "operational_toggle",
 });
 str_enum!(Risk, { Low = "low", Medium = "medium", High = "high", Critical = "critical" });
+str_enum!(Bucketing, {
+    Vexil = "vexil", Unleash = "unleash", UnleashVariants = "unleash_variants", Flagd = "flagd",
+});
 str_enum!(AuditEvaluations, { None = "none", Denied = "denied", All = "all" });
 str_enum!(Op, {
     In = "in", NotIn = "not_in", Eq = "eq", Neq = "neq", Contains = "contains",

@@ -379,7 +379,7 @@ pub fn rollout(
         weights.insert(off, off_w);
     }
     let mut new_rollout = Map::new();
-    for field in ["by", "salt"] {
+    for field in ["by", "salt", "bucketing"] {
         if let Some(v) = existing.get(field) {
             new_rollout.insert(field.into(), v.clone());
         }

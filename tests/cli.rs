@@ -569,3 +569,48 @@ fn audit_verify_checks_an_exported_chain() {
         "is not an audit export",
     );
 }
+
+#[test]
+fn import_refuses_a_lossy_translation_unless_allowed() {
+    let dir = Dir::new("import");
+    let unleash = serde_json::json!({ "version": 2, "features": [
+        { "name": "checkout-v2", "enabled": true, "strategies": [
+            { "name": "flexibleRollout", "parameters": { "rollout": "25", "stickiness": "default", "groupId": "checkout-v2" } } ] },
+        { "name": "odd-one", "enabled": true, "strategies": [ { "name": "applicationHostname", "parameters": { "hostNames": "a" } } ] }
+    ]});
+    fs::write(dir.path("unleash.json"), unleash.to_string()).unwrap();
+    let out = dir.vexil(&["import", "--from", "unleash", "unleash.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("odd-one")
+            && err.contains("applicationHostname")
+            && err.contains("--allow-lossy"),
+        "{err}"
+    );
+    let out = dir.vexil(&[
+        "import",
+        "--from",
+        "unleash",
+        "unleash.json",
+        "--allow-lossy",
+        "--out",
+        "flags.json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flags: Value =
+        serde_json::from_str(&fs::read_to_string(dir.path("flags.json")).unwrap()).unwrap();
+    let rollout = &flags["flags"][0]["fallthrough"]["rollout"];
+    assert_eq!(rollout["bucketing"], "unleash");
+    assert_eq!(rollout["weights"]["on"], 25);
+    ok(&dir.vexil(&["flags", "validate", "flags.json"]));
+
+    fs::write(dir.path("bad.json"), "{\"flags\": 3}").unwrap();
+    let out = dir.vexil(&["import", "--from", "flagd", "bad.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a flagd flag definition"));
+}

@@ -154,6 +154,28 @@ enum Command {
     /// Environments.
     #[command(subcommand)]
     Env(operator::EnvCommand),
+    /// Translate flags from Unleash or flagd into a Vexil flags file, keeping every
+    /// rollout's hashing so no user changes variant.
+    Import {
+        /// Where the flags come from.
+        #[arg(long, value_enum)]
+        from: ImportSource,
+        /// Unleash client features JSON (`/api/client/features`) or a flagd flag definition.
+        file: PathBuf,
+        /// Where to write the Vexil flags file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the translation even when parts of it are not faithful.
+        #[arg(long)]
+        allow_lossy: bool,
+    },
+}
+
+/// Systems `vexil import` reads.
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportSource {
+    Unleash,
+    Flagd,
 }
 
 #[derive(clap::Args)]
@@ -417,6 +439,12 @@ fn dispatch(command: Command, conn: &operator::Conn) -> Result<i32> {
         Command::Webhooks(c) => operator::webhooks(&api(), c),
         Command::Segment(c) => operator::segment(&api(), c),
         Command::Env(c) => operator::env(&api(), c),
+        Command::Import {
+            from,
+            file,
+            out,
+            allow_lossy,
+        } => import(from, &file, out.as_deref(), allow_lossy),
         Command::Keys(KeysCommand::Generate {
             id,
             out_private,
@@ -498,6 +526,40 @@ fn dispatch(command: Command, conn: &operator::Conn) -> Result<i32> {
         }) => snapshot_verify(&snapshot, &keys, env, now.as_deref()),
         Command::Eval(args) => eval(args),
     }
+}
+
+fn import(from: ImportSource, file: &Path, out: Option<&Path>, allow_lossy: bool) -> Result<i32> {
+    let input: Value = serde_json::from_str(&read(file)?)
+        .with_context(|| format!("{} is not JSON", file.display()))?;
+    let imported = match from {
+        ImportSource::Unleash => vexil::import::unleash::translate(&input),
+        ImportSource::Flagd => vexil::import::flagd::translate(&input),
+    }
+    .with_context(|| format!("cannot import {}", file.display()))?;
+    let document = Value::Object(imported.document);
+    let Some(snapshot) = validate(document.as_object().expect("an object"))? else {
+        bail!("the translation does not validate (a bug in the importer: please report it with the input)");
+    };
+    for l in &imported.lossy {
+        eprintln!("lossy: {}: {}", l.flag, l.message);
+    }
+    let flags = snapshot.flags().len();
+    if !imported.lossy.is_empty() && !allow_lossy {
+        eprintln!(
+            "error: {} part(s) of {flags} flag(s) cannot be translated faithfully (listed above); pass --allow-lossy to write the translation anyway",
+            imported.lossy.len()
+        );
+        return Ok(1);
+    }
+    let text = serde_json::to_string_pretty(&document)? + "\n";
+    match out {
+        Some(path) => {
+            fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("imported {flags} flag(s) into {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
 }
 
 fn now_ms() -> i64 {

@@ -92,9 +92,11 @@ impl Ctx<'_> {
                     Some(">=") => "semver_gte",
                     Some("<") => "semver_lt",
                     Some("<=") => "semver_lte",
-                    other => return self.lose(format!(
+                    other => {
+                        return self.lose(format!(
                         "sem_ver operator {other:?} (caret/tilde ranges) has no Vexil equivalent"
-                    )),
+                    ))
+                    }
                 };
                 match (path, args.get(2)) {
                     (Some(path), Some(v)) => json!({ "attr": path, "op": op, "values": [v] }),

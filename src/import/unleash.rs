@@ -64,6 +64,8 @@ fn constraint(c: &Value, flag: &str, lossy: &mut Vec<Loss>) -> Value {
         "SEMVER_EQ" => ("semver_eq", values.clone()),
         "SEMVER_GT" => ("semver_gt", values.clone()),
         "SEMVER_LT" => ("semver_lt", values.clone()),
+        "SEMVER_GTE" => ("semver_gte", values.clone()),
+        "SEMVER_LTE" => ("semver_lte", values.clone()),
         "REGEX" => ("matches", values.clone()),
         other => {
             loss(lossy, flag, format!("constraint operator {other} on `{name}` has no Vexil equivalent; it never matches"));
@@ -393,19 +395,18 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
 
 /// Turns Unleash dependencies into prerequisites naming the parents' own variants.
 fn resolve_dependencies(flags: &mut [Value], lossy: &mut Vec<Loss>) {
-    let info: std::collections::HashMap<String, (Vec<String>, String)> = flags
+    let info: std::collections::HashMap<String, (Vec<String>, String, bool)> = flags
         .iter()
         .map(|f| {
             let names = f["variants"]
                 .as_object()
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default();
+            let off = f["off_variant"].as_str().unwrap_or("off").to_string();
+            let has_parents = f.get("unleash_dependencies").is_some();
             (
                 f["key"].as_str().unwrap_or_default().to_string(),
-                (
-                    names,
-                    f["off_variant"].as_str().unwrap_or("off").to_string(),
-                ),
+                (names, off, has_parents),
             )
         })
         .collect();
@@ -420,21 +421,36 @@ fn resolve_dependencies(flags: &mut [Value], lossy: &mut Vec<Loss>) {
         let mut prereqs = Vec::new();
         for d in deps.as_array().into_iter().flatten() {
             let parent = d["feature"].as_str().unwrap_or_default();
-            let Some((names, off)) = info.get(parent) else {
+            let Some((names, off, transitive)) = info.get(parent) else {
                 // Unleash: a missing parent leaves the child disabled.
                 flag["enabled"] = json!(false);
                 continue;
             };
+            if *transitive {
+                // Unleash does not follow dependencies transitively: the child is off.
+                loss(lossy, &key, format!("depends on `{parent}`, which has dependencies of its own; imported disabled, as Unleash evaluates it"));
+                flag["enabled"] = json!(false);
+                continue;
+            }
             let wanted: Vec<Value> = match (
                 d["enabled"].as_bool().unwrap_or(true),
                 d["variants"].as_array(),
             ) {
                 (false, _) => vec![json!(off)],
                 (true, Some(v)) if !v.is_empty() => {
+                    // A parent without variants answers Unleash's `disabled` variant when on.
+                    let boolean = names.len() == 2 && names.iter().any(|n| n == "on");
                     let kept: Vec<Value> = v
                         .iter()
-                        .filter(|n| n.as_str().is_some_and(|n| names.iter().any(|x| x == n)))
-                        .cloned()
+                        .filter_map(|n| n.as_str())
+                        .filter_map(|n| {
+                            if boolean && n == "disabled" {
+                                Some("on")
+                            } else {
+                                names.iter().any(|x| x == n).then_some(n)
+                            }
+                        })
+                        .map(|n| json!(n))
                         .collect();
                     if kept.is_empty() {
                         loss(lossy, &key, format!("depends on variants {v:?} of `{parent}`, which has none of them; the child stays off"));

@@ -62,6 +62,18 @@ test("every error path gives the default with OpenFeature's error code", async (
   assert.equal(errors.length, 1);
 });
 
+test("a snapshot that does not parse: the provider reports the parse failure and serves defaults", async () => {
+  const garbled = envelope(key, Buffer.from("{not json"));
+  const errors = [];
+  OpenFeature.addHandler(ProviderEvents.Error, (e) => e.domain === "garbled" && errors.push(e));
+  await OpenFeature.setProviderAndWait("garbled", new VexilProvider({ environment: "production", keys, bootstrap: garbled })).catch(() => {});
+  const r = await OpenFeature.getClient("garbled").getStringDetails("banner-text", "dflt", { targetingKey: "u1" });
+  assert.equal(r.value, "dflt");
+  assert.equal(r.reason, "ERROR");
+  assert.equal(errors.length, 1);
+  assert.match(errors[0].message, /BAD_PAYLOAD|malformed|parse/i);
+});
+
 test("hooks run, and tracking reaches the metrics batch attributed to the variant", async () => {
   const provider = new VexilProvider(options);
   await OpenFeature.setProviderAndWait("tracking", provider);

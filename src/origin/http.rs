@@ -359,6 +359,39 @@ async fn create_environment(
     )
 }
 
+/// The newest published snapshot of `env` for a caller allowed to read it: anyone when
+/// snapshots are public, otherwise a token or SDK key for that environment. `verb`
+/// names the refused action in the error ("`key` may not {verb} `env`").
+async fn latest_for_reader(
+    app: &App,
+    headers: &HeaderMap,
+    env: &str,
+    verb: &'static str,
+) -> Result<Option<publish::Published>, ApiError> {
+    let secret = if app.origin.config.public_snapshots {
+        None
+    } else {
+        Some(bearer(headers)?)
+    };
+    let env = env.to_string();
+    app.blocking(move |origin| {
+        origin.read(|op| {
+            if let Some(secret) = secret {
+                let who = auth::authenticate(op.db, &secret)?;
+                if !who.can_read_snapshot(&env) {
+                    return Err(OriginError::Forbidden(format!(
+                        "`{}` may not {verb} `{env}`",
+                        who.name
+                    )));
+                }
+            }
+            publish::require_environment(op.db, &env)?;
+            publish::latest(op.db, &env)
+        })
+    })
+    .await
+}
+
 /// `GET /environments/{env}/events`: server-sent events, `snapshot` (a new version)
 /// and `kill` (a flag was disabled), starting with the current version.
 async fn events(
@@ -368,30 +401,9 @@ async fn events(
 ) -> Result<Response, ApiError> {
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
     use futures_util::StreamExt as _;
-    let public = app.origin.config.public_snapshots;
-    let secret = if public {
-        None
-    } else {
-        Some(bearer(&headers)?)
-    };
-    let env2 = env.clone();
-    let current = app
-        .blocking(move |origin| {
-            origin.read(|op| {
-                if let Some(secret) = secret {
-                    let who = auth::authenticate(op.db, &secret)?;
-                    if !who.can_read_snapshot(&env2) {
-                        return Err(OriginError::Forbidden(format!(
-                            "`{}` may not follow `{env2}`",
-                            who.name
-                        )));
-                    }
-                }
-                publish::require_environment(op.db, &env2)?;
-                Ok(publish::latest(op.db, &env2)?.map_or(0, |p| p.version))
-            })
-        })
-        .await?;
+    let current = latest_for_reader(&app, &headers, &env, "follow")
+        .await?
+        .map_or(0, |p| p.version);
     let receiver = app.events.subscribe();
     let first = super::events::Event {
         kind: "snapshot",
@@ -430,28 +442,7 @@ async fn snapshot(
 ) -> Result<Response, ApiError> {
     let public = app.origin.config.public_snapshots;
     let max_age = app.origin.config.snapshot_max_age;
-    let secret = if public {
-        None
-    } else {
-        Some(bearer(&headers)?)
-    };
-    let env2 = env.clone();
-    let latest = app
-        .blocking(move |origin| {
-            origin.read(|op| {
-                if let Some(secret) = secret {
-                    let who = auth::authenticate(op.db, &secret)?;
-                    if !who.can_read_snapshot(&env2) {
-                        return Err(OriginError::Forbidden(format!(
-                            "`{}` may not read the snapshot of `{env2}`",
-                            who.name
-                        )));
-                    }
-                }
-                publish::require_environment(op.db, &env2)?;
-                publish::latest(op.db, &env2)
-            })
-        })
+    let latest = latest_for_reader(&app, &headers, &env, "read the snapshot of")
         .await?
         .ok_or_else(|| {
             ApiError(OriginError::NotFound(format!(

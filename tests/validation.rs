@@ -543,6 +543,22 @@ fn bad_semver_value() {
 }
 
 #[test]
+fn bad_cidr_value() {
+    for bad in [
+        "10.0.0.0/33",
+        "2001:db8::/129",
+        "127.invalid",
+        "10.0.0.0/",
+        "10.0.0.0/8x",
+    ] {
+        let found = issues(one_rule(
+            json!({ "attr": "ip", "op": "in_cidr", "values": [bad] }),
+        ));
+        assert_issue(&found, "flags[f].rules[r].when", &["in_cidr", "CIDR", bad]);
+    }
+}
+
+#[test]
 fn bad_date() {
     for bad in ["2026-13-01T00:00:00Z", "2026-06-01", "tomorrow"] {
         let found = issues(one_rule(

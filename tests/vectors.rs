@@ -308,6 +308,7 @@ fn evaluation_vectors_cover_every_operator() {
         "before",
         "after",
         "exists",
+        "in_cidr",
     ];
     for op in all {
         assert!(ops.contains(op), "no vector uses operator `{op}`");

@@ -267,7 +267,8 @@ function cookie(request, name) {
 /**
  * Routes a request by a flag: the unit is the `vexil_uid` cookie or the `x-user-id`
  * header (else a new id, made sticky with a cookie); the context adds the visitor's
- * country (`request.cf.country`) and user agent. The variant picks an origin from
+ * country (`request.cf.country`), address (`remoteAddress`, from `CF-Connecting-IP`,
+ * for `in_cidr` rules) and user agent. The variant picks an origin from
  * VARIANT_ORIGINS (proxied, and its outcome tracked for the rollout guards), or, when
  * none is configured, is described in JSON. Either way the answer carries an
  * `x-vexil-variant` header and the sticky cookie.
@@ -279,6 +280,7 @@ async function route(request, edge) {
   const context = {
     targetingKey: unit,
     country: request.cf?.country ?? request.headers.get("x-country") ?? undefined,
+    remoteAddress: request.headers.get("cf-connecting-ip") ?? undefined,
     userAgent: request.headers.get("user-agent") ?? undefined,
     path: url.pathname,
   };

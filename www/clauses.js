@@ -5,6 +5,7 @@ const OPS = {
   starts_with: "starts with", ends_with: "ends with", matches: "matches", lt: "<", lte: "≤", gt: ">", gte: "≥",
   semver_lt: "is a version before", semver_lte: "is a version up to", semver_eq: "is version",
   semver_gte: "is a version from", semver_gt: "is a version after", before: "is before", after: "is after", exists: "exists",
+  in_cidr: "is an address in",
 };
 
 export function clauseText(c) {

@@ -24,7 +24,10 @@ const features = [
   { name: "colors", enabled: true, strategies: [{ name: "default", parameters: {} }], variants: [
     { name: "red", weight: 250, stickiness: "default" }, { name: "green", weight: 250, stickiness: "default" }, { name: "blue", weight: 500, stickiness: "default" } ] },
   { name: "switched-off", enabled: false, strategies: [{ name: "default", parameters: {} }] },
+  { name: "office-network", enabled: true, strategies: [{ name: "remoteAddress", parameters: { IPs: "10.0.0.0/8, 192.168.1.5, not-an-ip" } }] },
+  { name: "cidr-gate", enabled: true, strategies: [{ name: "default", parameters: {}, constraints: [{ contextName: "remoteAddress", operator: "IN_CIDR", values: ["203.0.113.0/24", "2001:db8::/32", "bad/99"] }] }] },
 ];
+const addresses = ["10.1.2.3", "11.0.0.1", "192.168.1.5", "192.168.1.6", "203.0.113.77", "203.0.114.1", "2001:db8::7", "2001:db9::1", "not-an-ip"];
 
 test("unleash-client and Vexil agree after import", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vexil-unleash-diff-"));
@@ -44,15 +47,16 @@ test("unleash-client and Vexil agree after import", async () => {
   for (let i = 0; i < 300; i++) {
     const userId = i % 10 === 7 ? `u${i % 50}` : `user-${i}`;
     const properties = { plan: ["beta", "free", "pro"][i % 3], country: ["US", "DE", "JP"][i % 3], appVersion: ["2.0.9", "2.1.0", "3.4.1"][i % 3], email: i % 2 ? `P${i}@EXAMPLE.com` : `p${i}@other.org` };
-    const ctx = { targetingKey: userId, ...properties };
+    const remoteAddress = addresses[i % addresses.length];
+    const ctx = { targetingKey: userId, remoteAddress, ...properties };
     for (const f of features) {
       compared++;
       const d = engine.evaluate(f.name, ctx, null);
       if (f.variants) {
-        const theirs = unleash.getVariant(f.name, { userId, properties }).name;
+        const theirs = unleash.getVariant(f.name, { userId, remoteAddress, properties }).name;
         if (theirs !== d.variant) differ.push(`${f.name} ${userId}: unleash ${theirs}, vexil ${d.variant}`);
       } else {
-        const theirs = unleash.isEnabled(f.name, { userId, properties });
+        const theirs = unleash.isEnabled(f.name, { userId, remoteAddress, properties });
         if (theirs !== (d.value === true)) differ.push(`${f.name} ${userId}: unleash ${theirs}, vexil ${d.value}`);
       }
     }

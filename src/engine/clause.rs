@@ -144,7 +144,51 @@ enum Pred {
     Num(Cmp, Box<[f64]>),
     Semver(Cmp, Box<[semver::Version]>),
     Date(Cmp, Box<[i64]>),
+    Cidr(Box<[Cidr]>),
     Exists,
+}
+
+/// An address range: the addresses whose first `mask` bits equal `network`'s, both
+/// in 128-bit IPv6 form (IPv4 ranges are IPv4-mapped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: u128,
+    mask: u128,
+}
+
+impl Cidr {
+    /// Parses `10.0.0.0/8`, `2001:db8::/32`, or a single address (a range of one).
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let (addr, len) = match text.split_once('/') {
+            Some((addr, len)) => (addr, Some(len)),
+            None => (text, None),
+        };
+        let ip = super::context::parse_ip(addr)?;
+        // An IPv4 prefix counts in the last 32 bits of the mapped form.
+        let offset = if addr.contains(':') { 0 } else { 96 };
+        let bits = match len {
+            None => 128,
+            Some(len) if len.bytes().all(|b| b.is_ascii_digit()) && !len.is_empty() => {
+                let len: u32 = len.parse().ok()?;
+                if len > 128 - offset {
+                    return None;
+                }
+                offset + len
+            }
+            Some(_) => return None,
+        };
+        let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+        Some(Cidr {
+            network: u128::from(ip) & mask,
+            mask,
+        })
+    }
+
+    /// Whether the range holds `ip` (IPv4 addresses in their IPv4-mapped form).
+    #[inline]
+    pub fn contains(&self, ip: std::net::Ipv6Addr) -> bool {
+        u128::from(ip) & self.mask == self.network
+    }
 }
 
 impl Cond {
@@ -225,6 +269,10 @@ impl Pred {
                     _ => return false,
                 };
                 times.iter().any(|v| cmp.holds(t.cmp(v)))
+            }),
+            Pred::Cidr(ranges) => scalars.iter().any(|s| match s {
+                Scalar::Str(StrAttr { ip: Some(ip), .. }) => ranges.iter().any(|r| r.contains(*ip)),
+                _ => false,
             }),
         }
     }
@@ -338,6 +386,21 @@ fn times(values: &[Value], op: Op) -> Result<Box<[i64]>, String> {
                     "operator `{}` takes RFC 3339 times such as \"2027-01-31T00:00:00Z\" \
                      (or epoch milliseconds), got {}",
                     op.name(),
+                    describe(v)
+                )
+            })
+        })
+        .collect()
+}
+
+fn cidrs(values: &[Value]) -> Result<Box<[Cidr]>, String> {
+    values
+        .iter()
+        .map(|v| {
+            v.as_str().and_then(Cidr::parse).ok_or_else(|| {
+                format!(
+                    "operator `in_cidr` takes IP addresses or CIDR ranges such as \"10.0.0.0/8\" \
+                     or \"2001:db8::/32\", got {}",
                     describe(v)
                 )
             })
@@ -543,6 +606,10 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Test, String
         Op::After => {
             needs.date = true;
             (Pred::Date(Cmp::Gt, times(values, op)?), false)
+        }
+        Op::InCidr => {
+            needs.ip = true;
+            (Pred::Cidr(cidrs(values)?), false)
         }
         Op::Exists => (Pred::Exists, false),
     };

@@ -330,11 +330,7 @@ struct Interner<'a> {
 impl ClauseEnv for Interner<'_> {
     fn attr(&mut self, path: &str, needs: Needs) -> AttrId {
         if let Some(&id) = self.by_path.get(path) {
-            let spec = &mut self.specs[id as usize].needs;
-            spec.lower |= needs.lower;
-            spec.date |= needs.date;
-            spec.semver |= needs.semver;
-            spec.unit |= needs.unit;
+            self.specs[id as usize].needs |= needs;
             return id;
         }
         let id = self.specs.len() as AttrId;

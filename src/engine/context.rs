@@ -24,8 +24,28 @@ pub struct Needs {
     pub date: bool,
     /// A semver operator reads it.
     pub semver: bool,
+    /// An `in_cidr` operator reads it.
+    pub ip: bool,
     /// A rollout or exclusion hashes it as a unit.
     pub unit: bool,
+}
+
+/// Another reader's needs add to an attribute's: every form either needs is computed.
+impl std::ops::BitOrAssign for Needs {
+    fn bitor_assign(&mut self, other: Needs) {
+        let Needs {
+            lower,
+            date,
+            semver,
+            unit,
+            ip,
+        } = other;
+        self.lower |= lower;
+        self.date |= date;
+        self.semver |= semver;
+        self.unit |= unit;
+        self.ip |= ip;
+    }
 }
 
 /// One attribute path the snapshot reads.
@@ -52,6 +72,8 @@ pub struct StrAttr {
     pub date: Option<i64>,
     /// Parsed strict SemVer 2.0 version, when a semver operator reads it.
     pub semver: Option<Box<semver::Version>>,
+    /// The IP address it spells, IPv4 as IPv4-mapped IPv6, when `in_cidr` reads it.
+    pub ip: Option<std::net::Ipv6Addr>,
 }
 
 /// One scalar value of an attribute.
@@ -200,8 +222,18 @@ fn scalar(value: &Value, needs: Needs) -> Scalar {
             } else {
                 None
             },
+            ip: if needs.ip { parse_ip(s) } else { None },
         }),
         Value::Null | Value::Array(_) | Value::Object(_) => Scalar::Other,
+    }
+}
+
+/// Parses an IPv4 or IPv6 address; IPv4 becomes its IPv4-mapped IPv6 form, so one
+/// 128-bit comparison serves both families.
+pub(crate) fn parse_ip(text: &str) -> Option<std::net::Ipv6Addr> {
+    match text.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => Some(v4.to_ipv6_mapped()),
+        std::net::IpAddr::V6(v6) => Some(v6),
     }
 }
 

@@ -438,6 +438,7 @@ pub enum Op {
     Before,
     After,
     Exists,
+    InCidr,
 }
 
 impl Op {
@@ -464,6 +465,7 @@ impl Op {
             Op::Before => "before",
             Op::After => "after",
             Op::Exists => "exists",
+            Op::InCidr => "in_cidr",
         }
     }
 }
@@ -513,5 +515,5 @@ str_enum!(Op, {
     StartsWith = "starts_with", EndsWith = "ends_with", Matches = "matches", Lt = "lt",
     Lte = "lte", Gt = "gt", Gte = "gte", SemverLt = "semver_lt", SemverLte = "semver_lte",
     SemverEq = "semver_eq", SemverGte = "semver_gte", SemverGt = "semver_gt",
-    Before = "before", After = "after", Exists = "exists",
+    Before = "before", After = "after", Exists = "exists", InCidr = "in_cidr",
 });

@@ -8,6 +8,7 @@
 //! `"unleash_variants"`, so every user keeps what Unleash gave them.
 
 use super::{loss, ImportError, Imported, Loss};
+use crate::engine::clause::Cidr;
 use serde_json::{json, Map, Value};
 
 /// The context field Unleash reads, as a Vexil attribute path.
@@ -67,6 +68,17 @@ fn constraint(c: &Value, flag: &str, lossy: &mut Vec<Loss>) -> Value {
         "SEMVER_GTE" => ("semver_gte", values.clone()),
         "SEMVER_LTE" => ("semver_lte", values.clone()),
         "REGEX" => ("matches", values.clone()),
+        // Unleash skips values that are not addresses or ranges; so does the import.
+        "IN_CIDR" => (
+            "in_cidr",
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|v| Cidr::parse(v).is_some())
+                .map(|v| json!(v))
+                .collect(),
+        ),
         other => {
             loss(lossy, flag, format!("constraint operator {other} on `{name}` has no Vexil equivalent; it never matches"));
             return never(&path);
@@ -297,14 +309,18 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
                 if ips.is_empty() {
                     continue;
                 }
-                if ips.iter().any(|ip| ip.contains('/')) {
-                    loss(
-                        lossy,
-                        key,
-                        format!("{id}: CIDR ranges are matched as exact addresses"),
-                    );
-                }
-                when.push(json!({ "attr": "remoteAddress", "op": "in", "values": ips }));
+                // Unleash matches the exact text, or an IPv4 address inside an IPv4 range.
+                let exact = json!({ "attr": "remoteAddress", "op": "in", "values": ips });
+                let ranges: Vec<&str> = ips
+                    .iter()
+                    .copied()
+                    .filter(|ip| ip.contains('/') && !ip.contains(':') && Cidr::parse(ip).is_some())
+                    .collect();
+                when.push(if ranges.is_empty() {
+                    exact
+                } else {
+                    json!({ "any": [exact, { "attr": "remoteAddress", "op": "in_cidr", "values": ranges }] })
+                });
                 on_serve.clone()
             }
             name @ ("flexibleRollout"

@@ -212,6 +212,20 @@ test("routes by a flag with a sticky unit cookie and reports metrics to the orig
   assert.ok(metrics.unique_units > 150);
 });
 
+test("routes by the visitor's address: remoteAddress from CF-Connecting-IP, matched with in_cidr", async () => {
+  await api(origin, editor, "POST", "/environments/production/flags", {
+    flag: simpleFlag("office-preview", {
+      rules: [{ id: "office", when: { attr: "remoteAddress", op: "in_cidr", values: ["10.0.0.0/8", "2001:db8::/32"] }, serve: { variant: "on" } }],
+      fallthrough: { variant: "off" },
+    }),
+  });
+  const mf = worker({ ROUTING_FLAG: "office-preview" });
+  const at = (ip) => call(mf, "/", { headers: { "x-user-id": "visitor-1", "cf-connecting-ip": ip } });
+  assert.equal((await at("10.20.30.40")).json.variant, "on");
+  assert.equal((await at("2001:db8::5")).json.variant, "on");
+  assert.equal((await at("192.0.2.1")).json.variant, "off");
+});
+
 test("reads snapshots from Workers KV", async () => {
   const envelope = await (await fetch(`${origin.url}/api/v1/environments/production/snapshot`, { headers: { authorization: `Bearer ${sdkKey}` } })).text();
   const mf = worker({ SNAPSHOT_URL: "" }, { kvNamespaces: ["SNAPSHOT_KV"] });

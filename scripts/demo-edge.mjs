@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { localWorker } from "../worker/local.js";
+import { startExampleSite } from "../www/examples/site.mjs";
 
 const [server, tokensPath] = process.argv.slice(2);
 if (!tokensPath) {
@@ -13,6 +14,7 @@ if (!tokensPath) {
 }
 const tokens = JSON.parse(readFileSync(tokensPath, "utf8"));
 const workerPort = Number(process.env.VEXIL_DEMO_WORKER_PORT ?? 8787);
+const sitePort = Number(process.env.VEXIL_DEMO_SITE_PORT ?? 8790);
 const stageDuration = process.env.VEXIL_DEMO_STAGE ?? "20s";
 
 async function api(token, method, path, body) {
@@ -69,6 +71,12 @@ const mf = localWorker(
 );
 const edge = (await mf.ready).toString().replace(/\/$/, "");
 
+// The browser SDK's example page, rendered per visitor (`?user=` picks one).
+const site = await startExampleSite({
+  origin: server, environment: "production", sdkKey: tokens.sdk, keys: keyring, port: sitePort,
+  user: (url) => ({ targetingKey: url.searchParams.get("user") || "visitor-1", country: "DE", email: "visitor@example.com" }),
+});
+
 const rollout = await api(tokens.alice, "POST", "/environments/production/flags/new-checkout/rollouts", {
   stages: [5, 15, 25, 50, 75, 100], stage_duration: stageDuration, min_samples: 50, reason: "demo rollout",
 });
@@ -78,6 +86,10 @@ edge worker (workerd): ${edge}
   ${edge}/healthz
   ${edge}/checkout                 (the edge-routing example: try it in a browser, note the cookie)
   curl -X POST ${edge}/ofrep/v1/evaluate/flags/new-checkout -H 'authorization: Bearer ${tokens.sdk}' -d '{"context":{"targetingKey":"me"}}'
+
+browser SDK example (bootstrapped A/B page): ${site.url}/?user=visitor-7
+  (try other ?user= values: each visitor sees their variant from the first paint, and the page
+  switches within a second when the rollout moves or the flag is killed)
 rollout #${rollout.id} of new-checkout started: stages 5 → 15 → 25 → 50 → 75 → 100 %, ${stageDuration} each,
 guarded by the seed's thresholds (errors ≤ 1 %, success ≥ 99 %, latency ≤ 100 ms). Simulated visitors are
 flowing through the worker; watch it here or with \`vexil rollout status new-checkout --env production\`.
@@ -126,6 +138,7 @@ const timer = setInterval(async () => {
 async function shutdown() {
   stopped = true;
   clearInterval(timer);
+  site.close();
   await mf.dispose();
   process.exit(0);
 }

@@ -33,9 +33,11 @@ echo
 echo
 node scripts/demo.mjs "$dir/snapshot.json" "$dir/keys.json" examples/demo-contexts.json
 
+alice=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).alice)' "$dir/tokens.json")
 cat <<INFO
 
 origin (vexil serve): $server
+console: $server/   (sign in with alice's token; she is an editor: $alice)
   $server/api/v1/health
   $server/api/v1/keys                                      (the public keyring edges trust)
   $server/api/v1/environments/production/snapshot          (with the SDK key in $dir/tokens.json)

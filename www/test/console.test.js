@@ -2,12 +2,12 @@
 // (which serves www/ and pkg/). Screenshots land in target/screenshots/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { readFile, mkdir } from "node:fs/promises";
-import { join, normalize, extname } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startOrigin, stopOrigin, api, simpleFlag, eventually } from "../../worker/test/origin.js";
+import { startExampleSite } from "../examples/site.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -182,55 +182,20 @@ test("the playground verifies a good snapshot in the browser and rejects a tampe
 });
 
 test("the SDK example page: bootstrapped without flicker, beacons without unit ids", async () => {
-  // Your server's part: evaluate for the user, embed the signed snapshot and the result.
+  // The server's part (www/examples/site.mjs) evaluates for the user and embeds the signed
+  // snapshot and the result in the page.
   await api(origin, alice, "POST", "/environments/production/flags/new-checkout/rollout", { percentage: 100 }).catch(() => {});
-  const envelope = await (await fetch(`${origin.url}/api/v1/environments/production/snapshot`, { headers: { authorization: `Bearer ${sdkKey}` } })).text();
-  const { createClient } = await import("../../pkg/node.js");
   const user = { targetingKey: "user-42", email: "ada@example.com", country: "DE" };
-  const serverSide = await createClient({ environment: "production", keys, bootstrap: envelope });
-  const values = serverSide.evaluateAll(user);
-  assert.equal(values["new-checkout"].variant, "on");
-  const base = `${origin.url}/api/v1/environments/production`;
-  // Metrics go through the site (as a same-origin beacon endpoint would), so the test
-  // sees exactly what leaves the page before passing it on to the origin.
-  const config = { environment: "production", keys, snapshotUrl: `${base}/snapshot`, eventsUrl: `${base}/events`, metricsUrl: "/metrics", sdkKey, user };
+  // The site passes beacons on to the origin, so the test sees exactly what leaves the page.
   const beacons = [];
-  const site = createServer(async (req, res) => {
-    const url = new URL(req.url, "http://x");
-    const path = url.pathname;
-    if (path === "/metrics") {
-      const chunks = [];
-      for await (const c of req) chunks.push(c);
-      const body = Buffer.concat(chunks).toString();
-      beacons.push({ url: req.url, body });
-      const upstream = await fetch(`${origin.url}/api/v1/metrics${url.search}`, { method: "POST", body });
-      return res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
-    }
-    if (path === "/") {
-      const htmlText = (await readFile(join(root, "www/examples/ab.html"), "utf8"))
-        .replace('<script type="application/json" id="vexil-config">{}</script>', `<script type="application/json" id="vexil-config">${JSON.stringify(config)}</script>`)
-        .replace('<script type="application/json" id="vexil-bootstrap">null</script>', `<script type="application/json" id="vexil-bootstrap">${JSON.stringify({ envelope: JSON.parse(envelope), values })}</script>`);
-      return res.writeHead(200, { "content-type": "text/html" }).end(htmlText);
-    }
-    const file = normalize(join(root, path.startsWith("/pkg/") ? path : `www/examples${path}`));
-    if (!file.startsWith(root)) return res.writeHead(404).end();
-    let body;
-    try {
-      body = await readFile(file);
-    } catch {
-      return res.writeHead(404).end();
-    }
-    const types = { ".js": "text/javascript", ".wasm": "application/wasm" };
-    res.writeHead(200, { "content-type": types[extname(file)] ?? "text/plain" }).end(body);
-  });
-  await new Promise((r) => site.listen(0, "127.0.0.1", r));
+  const site = await startExampleSite({ origin: origin.url, environment: "production", sdkKey, keys, user: () => user, onBeacon: (b) => beacons.push(b) });
   const page = await browser.newPage();
   // Record every variant the page ever shows, from the very first moment.
   await page.addInitScript(() => {
     window.__seen = [];
     new MutationObserver(() => window.__seen.push(document.documentElement.dataset.checkout)).observe(document.documentElement, { attributes: true, attributeFilter: ["data-checkout"] });
   });
-  await page.goto(`http://127.0.0.1:${site.address().port}/`, { waitUntil: "commit" });
+  await page.goto(`${site.url}/`, { waitUntil: "commit" });
   await page.waitForFunction(() => window.vexilClient !== undefined);
   const seen = await page.evaluate(() => [...new Set(window.__seen.concat(document.documentElement.dataset.checkout))]);
   assert.deepEqual(seen, ["on"], "the first paint already shows the right variant, and it never changes");
@@ -250,7 +215,6 @@ test("the SDK example page: bootstrapped without flicker, beacons without unit i
   }, 5000, "the outcome at the origin");
   assert.equal(m.outcomes.checkout.on.count, 1);
   assert.equal(m.geography.DE >= 1, true);
-  serverSide.close();
   site.close();
   await page.close();
 });

@@ -1,6 +1,7 @@
 // Vexil JS glue: the engine wrapper and the client, shared by every entry point.
 // The entry points (node.js, worker.js, index.js) initialise the wasm module first.
 import { Engine as WasmEngine } from "./wasm/vexil.js";
+import { ContextReader } from "./context.js";
 
 /** Reasons, in the order of the packed outcome's reason field (Rust `Reason::ALL`). */
 export const REASONS = Object.freeze([
@@ -80,13 +81,30 @@ export function isPrivate(path, patterns) {
     p.endsWith(".*") ? path === p.slice(0, -2) || path.startsWith(p.slice(0, -1)) : path === p || path.startsWith(p + "."));
 }
 
+/** A wasm context handle, and which engine and snapshot it was filled for. */
+class Filled {
+  constructor(handle, invalid = false) {
+    this.handle = handle;
+    this.invalid = invalid;
+    this.owner = null;
+    this.generation = -1;
+  }
+}
+
+/** How many recently seen plain objects are remembered to spot a second use. */
+const RECENT = 8;
+
 /**
- * Converted handles of the most recent plain-object contexts. Bounded: the oldest
- * handle is freed explicitly when a new one arrives, rather than left to the garbage
- * collector's finalizers.
+ * Handles of reused plain-object contexts. An object seen for the first time is
+ * read into a scratch handle (most contexts are built per request and used once);
+ * when it comes back while still among the last few seen, it gets a handle of its
+ * own. Bounded: the oldest handle is freed explicitly when a new one arrives, rather
+ * than left to the garbage collector's finalizers.
  */
 class ContextCache {
   #byObject = new WeakMap();
+  #recent = new Array(RECENT);
+  #nextRecent = 0;
   #ring;
   #next = 0;
 
@@ -94,45 +112,56 @@ class ContextCache {
     this.#ring = new Array(size);
   }
 
+  /** The kept entry of `ctx`, or undefined when it has not been seen lately. */
   get(ctx, create) {
-    let handle = this.#byObject.get(ctx);
-    if (handle === undefined) {
-      handle = create();
-      const evicted = this.#ring[this.#next];
-      if (evicted !== undefined) {
-        this.#byObject.delete(evicted.ctx);
-        evicted.handle.free();
-      }
-      this.#ring[this.#next] = { ctx, handle };
-      this.#next = (this.#next + 1) % this.#ring.length;
-      this.#byObject.set(ctx, handle);
+    let entry = this.#byObject.get(ctx);
+    if (entry !== undefined) return entry;
+    if (!this.#recent.includes(ctx)) {
+      this.#recent[this.#nextRecent] = ctx;
+      this.#nextRecent = (this.#nextRecent + 1) % RECENT;
+      return undefined;
     }
-    return handle;
+    entry = create();
+    const evicted = this.#ring[this.#next];
+    if (evicted !== undefined) {
+      this.#byObject.delete(evicted.ctx);
+      evicted.entry.handle.free();
+    }
+    this.#ring[this.#next] = { ctx, entry };
+    this.#next = (this.#next + 1) % this.#ring.length;
+    this.#byObject.set(ctx, entry);
+    return entry;
   }
 }
 
 /**
- * A context converted once for many evaluations. Create it with `engine.context(ctx)`;
- * don't mutate the object you built it from (the conversion is a snapshot of it).
+ * A context prepared for many evaluations. Create it with `engine.context(ctx)`;
+ * don't mutate the object you built it from (it is read again only when a new
+ * snapshot needs other attributes).
  */
 export class Context {
-  #handle;
-  constructor(handle) {
-    this.#handle = handle;
+  #source;
+  #filled;
+  constructor(source, filled) {
+    this.#source = source;
+    this.#filled = filled;
   }
   /** @internal */
-  static handle(ctx) {
-    return ctx.#handle;
+  static parts(ctx) {
+    return [ctx.#filled, ctx.#source];
   }
   /** Whether the context is usable (a plain object). */
   get valid() {
-    return this.#handle.valid;
+    return !this.#filled.invalid;
   }
   /** Releases the wasm memory now instead of at garbage collection. */
   free() {
-    this.#handle.free();
+    this.#filled.handle.free();
   }
 }
+
+/** Stands for a missing context: every attribute absent. */
+const EMPTY = Object.freeze({});
 
 /**
  * The low-level engine: verifies and loads signed snapshots, evaluates locally,
@@ -147,6 +176,12 @@ export class Engine {
   #index = new Map();
   #complete = false;
   #contexts = new ContextCache(CONTEXT_CACHE_SIZE);
+  /** Reads plain objects for the loaded snapshot; rebuilt after each load. */
+  #reader = null;
+  #dimensions;
+  /** Counts loads: a filled handle from an earlier snapshot is filled again. */
+  #generation = 0;
+  #scratch = null;
   #empty = null;
   #invalid = null;
 
@@ -174,6 +209,7 @@ export class Engine {
       throw new VexilError("BAD_OPTIONS", `private attributes cannot be metrics dimensions: ${leaking.join(", ")}`);
     }
     this.#now = now;
+    this.#dimensions = dimensions;
     try {
       this.#wasm = new WasmEngine(JSON.stringify({
         keys, environment, dimensions, metrics,
@@ -201,6 +237,8 @@ export class Engine {
     this.#table = new Array(info.flags);
     this.#index = new Map();
     this.#complete = false;
+    this.#reader = null;
+    this.#generation++;
     return info;
   }
 
@@ -248,19 +286,40 @@ export class Engine {
   }
 
   /**
-   * Converts a context once; pass the result to evaluations (the fast path). The
+   * Prepares a context once; pass the result to evaluations (the fast path). The
    * handle belongs to the caller: it is never evicted from the plain-object cache.
    */
   context(ctx) {
     if (ctx instanceof Context) return ctx;
-    return new Context(this.#wasm.context(contextText(ctx)));
+    if (ctx === undefined || ctx === null) return new Context(EMPTY, new Filled(this.#wasm.newContext()));
+    if (typeof ctx !== "object" || Array.isArray(ctx)) return new Context(null, new Filled(this.#wasm.context("null"), true));
+    return new Context(ctx, new Filled(this.#wasm.newContext()));
   }
 
-  #handle(ctx) {
-    if (ctx instanceof Context) return Context.handle(ctx);
-    if (ctx === undefined || ctx === null) return (this.#empty ??= this.#wasm.context("{}"));
+  /**
+   * The wasm handle to evaluate `ctx` with, filled for the loaded snapshot. A plain
+   * object seen for the first time is read only for `attributes` (the ids one flag
+   * reads) when given, else in full.
+   */
+  #handle(ctx, attributes) {
+    if (ctx instanceof Context) return this.#fill(...Context.parts(ctx));
+    if (ctx === undefined || ctx === null) return this.#fill((this.#empty ??= new Filled(this.#wasm.newContext())), EMPTY);
     if (typeof ctx !== "object" || Array.isArray(ctx)) return (this.#invalid ??= this.#wasm.context("null"));
-    return this.#contexts.get(ctx, () => this.#wasm.context(contextText(ctx)));
+    const kept = this.#contexts.get(ctx, () => new Filled(this.#wasm.newContext()));
+    if (kept !== undefined) return this.#fill(kept, ctx);
+    const scratch = (this.#scratch ??= new Filled(this.#wasm.newContext()));
+    scratch.generation = -1;
+    return this.#fill(scratch, ctx, attributes);
+  }
+
+  #fill(filled, source, attributes) {
+    if (!filled.invalid && (filled.generation !== this.#generation || filled.owner !== this) && this.#table !== null) {
+      this.#reader ??= new ContextReader(JSON.parse(this.#wasm.attributeTable()), this.#dimensions);
+      this.#reader.fill(this.#wasm, filled.handle, source, attributes);
+      filled.generation = this.#generation;
+      filled.owner = this;
+    }
+    return filled.handle;
   }
 
   #value(key, ctx, defaultValue, type) {
@@ -271,7 +330,7 @@ export class Engine {
       return defaultValue;
     }
     const flag = this.#row(index);
-    const handle = this.#handle(ctx);
+    const handle = this.#handle(ctx, flag.attributes);
     if (flag.type !== type) {
       this.#wasm.recordError(index, TYPE_MISMATCH, handle);
       return defaultValue;
@@ -329,8 +388,8 @@ export class Engine {
       this.#wasm.recordUnknown(key);
       return errorDetails(key, defaultValue, "FLAG_NOT_FOUND", `flag \`${key}\` is not in snapshot version ${this.version}`);
     }
-    const handle = this.#handle(ctx);
     const flag = this.#row(index);
+    const handle = this.#handle(ctx, flag.attributes);
     if (type !== undefined && flag.type !== type) {
       this.#wasm.recordError(index, TYPE_MISMATCH, handle);
       return errorDetails(key, defaultValue, "TYPE_MISMATCH", `flag \`${key}\` is a ${flag.type} flag, but a ${type} was requested`, flag.metadata);
@@ -391,17 +450,6 @@ export class Engine {
   }
 }
 
-/** A context's JSON text; "null" (INVALID_CONTEXT) for anything but a plain object. */
-function contextText(ctx) {
-  if (ctx === undefined || ctx === null) return "{}";
-  if (typeof ctx !== "object" || Array.isArray(ctx)) return "null";
-  try {
-    return JSON.stringify(ctx);
-  } catch {
-    return "null"; // cyclic or BigInt
-  }
-}
-
 /** A flag-table row as the glue keeps it: values frozen, since they are shared. */
 function toRow(f) {
   return {
@@ -411,6 +459,7 @@ function toRow(f) {
     values: f.variants.map(([, value]) => deepFreeze(value)),
     rules: f.rules,
     metadata: deepFreeze(f.metadata ?? {}),
+    attributes: f.attributes,
   };
 }
 

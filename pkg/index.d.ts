@@ -54,7 +54,7 @@ export class VexilError extends Error {
   source?: "bootstrap" | "fetch";
 }
 
-/** A context converted once for many evaluations. Don't mutate its source object afterwards. */
+/** A context prepared for many evaluations (read again only when a new snapshot needs other attributes). Don't mutate its source object afterwards. */
 export class Context {
   readonly valid: boolean;
   free(): void;

@@ -7,6 +7,7 @@
 //! comes out (see [`pack`]). The JS glue maps variant indices to values from the flag
 //! table it fetched once per snapshot.
 
+use crate::engine::context::{number_text, AttrValue, HostValue, TARGETING_KEY};
 use crate::engine::model::AuditEvaluations;
 use crate::engine::{ErrorCode, Outcome, Reason, ResolvedContext, Snapshot};
 use crate::metrics::{self, Aggregator, BatchMeta, MetricsConfig};
@@ -83,11 +84,14 @@ struct FlagRow<'a> {
     variants: Vec<(&'a str, &'a Value)>,
     rules: Vec<&'a str>,
     metadata: &'a BTreeMap<String, Value>,
+    /// The attribute ids one evaluation of the flag can read.
+    attributes: Vec<u32>,
 }
 
 impl<'a> FlagRow<'a> {
-    fn new(flag: &'a crate::engine::Flag) -> Self {
+    fn new(snapshot: &'a Snapshot, id: u32, flag: &'a crate::engine::Flag) -> Self {
         FlagRow {
+            attributes: snapshot.flag_attributes(id),
             key: &flag.key,
             value_type: flag.value_type.name(),
             variants: flag.variants.iter().map(|v| (&*v.name, &v.value)).collect(),
@@ -113,6 +117,7 @@ pub struct Context {
 }
 
 /// What metrics and audit events need to know about a context's unit.
+#[derive(Default)]
 struct UnitFacts {
     unit: Option<String>,
     hash: Option<u64>,
@@ -244,7 +249,10 @@ impl Engine {
         let Some(snapshot) = self.store.snapshot() else {
             return "[]".into();
         };
-        let table: Vec<FlagRow<'_>> = snapshot.flags().iter().map(FlagRow::new).collect();
+        let table: Vec<FlagRow<'_>> = (0u32..)
+            .zip(snapshot.flags())
+            .map(|(id, f)| FlagRow::new(snapshot, id, f))
+            .collect();
         serde_json::to_string(&table).unwrap_or_else(|_| "[]".into())
     }
 
@@ -252,7 +260,8 @@ impl Engine {
     /// `undefined` for an index out of range.
     #[wasm_bindgen(js_name = flagRow)]
     pub fn flag_row(&self, flag: u32) -> Option<String> {
-        let row = FlagRow::new(self.store.snapshot()?.flag(flag)?);
+        let snapshot = self.store.snapshot()?;
+        let row = FlagRow::new(snapshot, flag, snapshot.flag(flag)?);
         serde_json::to_string(&row).ok()
     }
 
@@ -290,6 +299,49 @@ impl Engine {
             source,
             resolved: None,
             invalid,
+        }
+    }
+
+    /// The attribute paths of the current snapshot as JSON (`["targetingKey",
+    /// "user.tier", ...]`; ids are indices), for hosts that read contexts from their
+    /// own objects with [`Engine::build`].
+    #[wasm_bindgen(js_name = attributeTable)]
+    pub fn attribute_table(&self) -> String {
+        let paths: Vec<&str> = self
+            .store
+            .snapshot()
+            .map(|s| s.attribute_paths().collect())
+            .unwrap_or_default();
+        serde_json::to_string(&paths).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// A context handle to fill with [`Engine::build`] and the `set*` calls.
+    #[wasm_bindgen(js_name = newContext)]
+    pub fn new_context(&self) -> Context {
+        Context {
+            source: Value::Null,
+            resolved: None,
+            unit: UnitFacts::default(),
+            invalid: false,
+        }
+    }
+
+    /// Fills `ctx` for the current snapshot from the attributes a host read from its
+    /// own object (ids from [`Engine::attribute_table`]), in one crossing. The result
+    /// equals [`Engine::context`] of the same object without building JSON. A filled
+    /// context is tied to the snapshot: fill it again after a new one loads (else it
+    /// evaluates as `INVALID_CONTEXT`).
+    ///
+    /// `encoded` is a sequence of records `KIND ID ':' PAYLOAD`: `s`/`S` a string
+    /// (`LEN ':' TEXT`, LEN in UTF-16 units), `n`/`N` a number (`TEXT ';'`), `t`/`T`
+    /// true, `f`/`F` false, `o`/`O` a value comparable with nothing, `l` an empty
+    /// list; the capital letters append to the attribute's list. `d` (`LEN ':' TEXT`)
+    /// and `e` (`TEXT ';'`) set metrics dimension ID to a string or a number. A
+    /// malformed encoding leaves the context invalid.
+    pub fn fill(&mut self, ctx: &mut Context, encoded: &str) {
+        self.build(ctx);
+        if self.fill_records(ctx, encoded).is_none() {
+            ctx.invalid = true;
         }
     }
 
@@ -448,6 +500,90 @@ impl Engine {
 }
 
 impl Engine {
+    /// Resets `ctx` for the current snapshot: every attribute missing.
+    fn build(&self, ctx: &mut Context) {
+        ctx.source = Value::Null;
+        ctx.invalid = false;
+        ctx.unit = UnitFacts {
+            dims: vec![u16::MAX; self.dimensions.len()],
+            ..UnitFacts::default()
+        };
+        let generation = self.store.generation();
+        ctx.resolved = match (self.store.snapshot(), ctx.resolved.take()) {
+            // Reuse the slots when the table is the same size (the common case).
+            (Some(s), Some((_, mut r))) if r.values.len() == s.attributes().len() => {
+                r.values.iter_mut().for_each(|v| *v = AttrValue::Missing);
+                r.units.iter_mut().for_each(|u| *u = None);
+                Some((generation, r))
+            }
+            (Some(s), _) => Some((generation, ResolvedContext::empty(s.attributes()))),
+            (None, _) => None,
+        };
+    }
+
+    /// Applies the records of [`Engine::fill`]; `None` at the first malformed one.
+    fn fill_records(&mut self, ctx: &mut Context, mut rest: &str) -> Option<()> {
+        while let Some(kind) = rest.bytes().next() {
+            let (id, after) = rest.get(1..)?.split_once(':')?;
+            let id: u32 = id.parse().ok()?;
+            rest = after;
+            let item = kind.is_ascii_uppercase();
+            match kind {
+                b's' | b'S' | b'd' => {
+                    let (len, after) = rest.split_once(':')?;
+                    let (text, after) = split_utf16(after, len.parse().ok()?)?;
+                    rest = after;
+                    if kind == b'd' {
+                        self.set_dimension(ctx, id, text);
+                    } else {
+                        self.set(ctx, id, HostValue::Str(text), item);
+                    }
+                }
+                b'n' | b'N' | b'e' => {
+                    let (text, after) = rest.split_once(';')?;
+                    rest = after;
+                    let n: f64 = text.parse().ok().filter(|n: &f64| n.is_finite())?;
+                    if kind == b'e' {
+                        let text = number_text(n)?;
+                        self.set_dimension(ctx, id, &text);
+                    } else {
+                        self.set(ctx, id, HostValue::Num(n), item);
+                    }
+                }
+                b't' | b'T' => self.set(ctx, id, HostValue::Bool(true), item),
+                b'f' | b'F' => self.set(ctx, id, HostValue::Bool(false), item),
+                b'o' | b'O' => self.set(ctx, id, HostValue::Other, item),
+                b'l' => {
+                    if let Some((_, r)) = ctx.resolved.as_mut() {
+                        r.set_list(id);
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(())
+    }
+
+    fn set_dimension(&mut self, ctx: &mut Context, index: u32, value: &str) {
+        if let (Some(m), Some(slot)) =
+            (self.metrics.as_mut(), ctx.unit.dims.get_mut(index as usize))
+        {
+            *slot = m.dimension_value(index as usize, value);
+        }
+    }
+
+    fn set(&self, ctx: &mut Context, attr: u32, value: HostValue<'_>, item: bool) {
+        let (Some(snapshot), Some((_, resolved))) = (self.store.snapshot(), ctx.resolved.as_mut())
+        else {
+            return;
+        };
+        resolved.set(snapshot.attributes(), attr, value, item);
+        if attr == TARGETING_KEY && !item {
+            ctx.unit.unit = resolved.targeting_key().map(str::to_string);
+            ctx.unit.hash = ctx.unit.unit.as_deref().map(metrics::unit_hash);
+        }
+    }
+
     /// Resolves `ctx` for the current snapshot; returns the error outcome when no
     /// evaluation can happen (unusable context, no snapshot, expired under the
     /// serve-defaults policy).
@@ -526,12 +662,26 @@ fn record(
     }
 }
 
+/// Splits `text` after `units` UTF-16 code units (JS string lengths).
+fn split_utf16(text: &str, units: usize) -> Option<(&str, &str)> {
+    let mut seen = 0;
+    for (i, c) in text.char_indices() {
+        if seen == units {
+            return Some(text.split_at(i));
+        }
+        seen += c.len_utf16();
+    }
+    (seen == units).then_some((text, ""))
+}
+
 /// Resolves `ctx` against the store's current snapshot, reusing the cached
 /// resolution when the snapshot has not changed.
 fn resolve<'c>(store: &Store, ctx: &'c mut Context) -> Option<&'c ResolvedContext> {
     let generation = store.generation();
     let fresh = matches!(&ctx.resolved, Some((g, _)) if *g == generation);
     if !fresh {
+        // A built context (no JSON source) whose snapshot has gone fails here: its
+        // host fills it again for the new snapshot.
         let resolved = store.snapshot()?.resolve_context(&ctx.source).ok()?;
         ctx.resolved = Some((generation, resolved));
     }

@@ -78,6 +78,36 @@ fn loads_and_evaluates_with_packed_outcomes() {
     let mut bad = engine.context("[1,2]");
     assert!(!bad.valid());
     assert_eq!(error(engine.eval(0, &mut bad, NOW)), 6, "INVALID_CONTEXT");
+
+    // The glue's one-crossing fill gives the same answers as JSON.
+    let table = engine.attribute_table();
+    let plan = serde_json::from_str::<Vec<String>>(&table)
+        .expect("table")
+        .iter()
+        .position(|p| p == "plan")
+        .expect("plan is read");
+    let mut filled = engine.new_context();
+    engine.fill(&mut filled, &format!("s0:2:u1s{plan}:4:beta"));
+    assert_eq!(
+        engine.eval(0, &mut filled, NOW),
+        engine.eval(0, &mut ctx, NOW)
+    );
+    // A malformed encoding (a length past the end) makes the context invalid.
+    engine.fill(&mut filled, "s0:99:u1");
+    assert!(!filled.valid());
+    assert_eq!(
+        error(engine.eval(0, &mut filled, NOW)),
+        6,
+        "INVALID_CONTEXT"
+    );
+    // A filled context is tied to its snapshot: after a new one it must be filled again.
+    engine.fill(&mut filled, &format!("s0:2:u1s{plan}:4:beta"));
+    engine.load(&envelope(2, "off"), NOW).expect("load v2");
+    assert_eq!(
+        error(engine.eval(0, &mut filled, NOW)),
+        6,
+        "stale fill is INVALID_CONTEXT"
+    );
 }
 
 #[wasm_bindgen_test]

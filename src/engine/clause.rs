@@ -621,6 +621,21 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Test, String
     Ok(Test { attr, pred, negate })
 }
 
+/// Attribute ids a compiled clause tests directly (segments it names are not
+/// followed: see [`segment_refs`]).
+pub(crate) fn attr_refs(cond: &Cond, out: &mut Vec<super::context::AttrId>) {
+    match cond {
+        Cond::All(items) | Cond::Any(items) => items.iter().for_each(|c| attr_refs(c, out)),
+        Cond::Not(inner) => attr_refs(inner, out),
+        Cond::Segment(_) => {}
+        Cond::Test(Test {
+            attr: AttrRef::Ctx(id),
+            ..
+        }) => out.push(*id),
+        Cond::Test(_) => {}
+    }
+}
+
 /// Segment ids a compiled clause refers to directly.
 pub(crate) fn segment_refs(cond: &Cond, out: &mut Vec<SegmentId>) {
     match cond {

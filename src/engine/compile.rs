@@ -524,6 +524,57 @@ impl Snapshot {
         self.attrs.iter().map(|a| &*a.path)
     }
 
+    /// The attribute ids evaluating flag `id` can read: its own rules, access,
+    /// rollouts and exclusion, and those of its prerequisites and segments, followed
+    /// through; always `targetingKey`. Sorted, without repeats. A host that reads
+    /// contexts itself needs only these for one evaluation of the flag.
+    pub fn flag_attributes(&self, id: FlagId) -> Vec<AttrId> {
+        let mut out = vec![TARGETING_KEY];
+        let mut flags = vec![id];
+        let mut seen_flags = vec![id];
+        let mut segments: Vec<SegmentId> = Vec::new();
+        let mut conds: Vec<&Cond> = Vec::new();
+        while let Some(flag) = flags.pop().and_then(|f| self.flag(f)) {
+            for p in flag.prerequisites.iter() {
+                if !seen_flags.contains(&p.flag) {
+                    seen_flags.push(p.flag);
+                    flags.push(p.flag);
+                }
+            }
+            conds.extend(flag.access.iter());
+            for serve in flag
+                .rules
+                .iter()
+                .map(|r| &r.serve)
+                .chain([&flag.fallthrough])
+            {
+                if let Serve::Rollout(r) = serve {
+                    out.push(r.unit);
+                }
+            }
+            conds.extend(flag.rules.iter().map(|r| &r.when));
+        }
+        while let Some(cond) = conds.pop() {
+            clause::attr_refs(cond, &mut out);
+            let mut named = Vec::new();
+            clause::segment_refs(cond, &mut named);
+            for s in named {
+                if !segments.contains(&s) {
+                    segments.push(s);
+                    conds.extend(self.segments.get(s as usize));
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The attribute table contexts resolve against (ids are indices).
+    pub fn attributes(&self) -> &[AttrSpec] {
+        &self.attrs
+    }
+
     /// Resolves a caller's context against this snapshot's attribute table.
     pub fn resolve_context(&self, ctx: &Value) -> Result<ResolvedContext, ContextError> {
         context::resolve(&self.attrs, ctx)

@@ -208,23 +208,109 @@ fn scalar(value: &Value, needs: Needs) -> Scalar {
     match value {
         Value::Bool(b) => Scalar::Bool(*b),
         Value::Number(n) => n.as_f64().map(Scalar::Num).unwrap_or(Scalar::Other),
-        Value::String(s) => Scalar::Str(StrAttr {
-            raw: s.as_str().into(),
-            num: finite_number(s),
-            lower: needs.lower.then(|| s.to_lowercase().into_boxed_str()),
-            date: if needs.date {
-                parse_rfc3339_ms(s)
-            } else {
-                None
-            },
-            semver: if needs.semver {
-                semver::Version::parse(s).ok().map(Box::new)
-            } else {
-                None
-            },
-            ip: if needs.ip { parse_ip(s) } else { None },
-        }),
+        Value::String(s) => text_scalar(s, needs),
         Value::Null | Value::Array(_) | Value::Object(_) => Scalar::Other,
+    }
+}
+
+/// A string attribute with the derived forms `needs` asks for.
+fn text_scalar(s: &str, needs: Needs) -> Scalar {
+    Scalar::Str(StrAttr {
+        raw: s.into(),
+        num: finite_number(s),
+        lower: needs.lower.then(|| s.to_lowercase().into_boxed_str()),
+        date: if needs.date {
+            parse_rfc3339_ms(s)
+        } else {
+            None
+        },
+        semver: if needs.semver {
+            semver::Version::parse(s).ok().map(Box::new)
+        } else {
+            None
+        },
+        ip: if needs.ip { parse_ip(s) } else { None },
+    })
+}
+
+/// The text a number hashes as when it is a rollout unit: its JSON text as a JSON
+/// parser would print it back (`12345`, `-3`, `1.5`, `1e21`), whether it arrived as
+/// JSON or as a host's double.
+pub fn number_text(n: f64) -> Option<String> {
+    // Integral doubles up to u64/i64 range print as integers, as JSON integers do.
+    const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
+    const I64_MIN: f64 = -9_223_372_036_854_775_808.0;
+    if n.fract() == 0.0 && (0.0..U64_LIMIT).contains(&n) {
+        Some((n as u64).to_string())
+    } else if n.fract() == 0.0 && (I64_MIN..0.0).contains(&n) {
+        Some((n as i64).to_string())
+    } else {
+        serde_json::Number::from_f64(n).map(|n| n.to_string())
+    }
+}
+
+/// A context value handed over by a host that reads its own objects (the JS glue):
+/// the JSON shapes, without building a JSON value first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HostValue<'a> {
+    /// A string.
+    Str(&'a str),
+    /// A finite number.
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Anything else that is present: an object, a nested list, `null` inside a list.
+    Other,
+}
+
+impl ResolvedContext {
+    /// A context with every attribute of `table` missing, for a host to fill with
+    /// [`ResolvedContext::set`] and [`ResolvedContext::set_list`]. Equivalent to
+    /// [`resolve`] of the JSON object holding the same values.
+    pub fn empty(table: &[AttrSpec]) -> ResolvedContext {
+        ResolvedContext {
+            values: vec![AttrValue::Missing; table.len()].into_boxed_slice(),
+            units: vec![None; table.len()].into_boxed_slice(),
+        }
+    }
+
+    /// Sets attribute `id` (an index into `table`) to a scalar, or, with `item`,
+    /// appends the scalar to the attribute's list. Out-of-range ids are ignored.
+    pub fn set(&mut self, table: &[AttrSpec], id: AttrId, value: HostValue<'_>, item: bool) {
+        let (Some(spec), Some(slot)) = (table.get(id as usize), self.values.get_mut(id as usize))
+        else {
+            return;
+        };
+        let scalar = match value {
+            HostValue::Str(s) => text_scalar(s, spec.needs),
+            HostValue::Num(n) => Scalar::Num(n),
+            HostValue::Bool(b) => Scalar::Bool(b),
+            HostValue::Other => Scalar::Other,
+        };
+        if item {
+            let mut items = match std::mem::replace(slot, AttrValue::Missing) {
+                AttrValue::Many(items) => items.into_vec(),
+                _ => Vec::new(),
+            };
+            items.push(scalar);
+            *slot = AttrValue::Many(items.into_boxed_slice());
+            return;
+        }
+        *slot = AttrValue::One(scalar);
+        if spec.needs.unit {
+            self.units[id as usize] = match value {
+                HostValue::Str(s) if !s.is_empty() => Some(s.into()),
+                HostValue::Num(n) => number_text(n).map(String::into_boxed_str),
+                _ => None,
+            };
+        }
+    }
+
+    /// Sets attribute `id` to an empty list (items follow with [`ResolvedContext::set`]).
+    pub fn set_list(&mut self, id: AttrId) {
+        if let Some(slot) = self.values.get_mut(id as usize) {
+            *slot = AttrValue::Many(Box::new([]));
+        }
     }
 }
 
@@ -274,4 +360,84 @@ pub fn resolve(table: &[AttrSpec], ctx: &Value) -> Result<ResolvedContext, Conte
         values: values.into_boxed_slice(),
         units: units.into_boxed_slice(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A number handed over as a double hashes as the JSON text of the same number
+    /// would, so units agree whichever way the context arrived.
+    #[test]
+    fn number_text_matches_json_numbers() {
+        for text in [
+            "0",
+            "12345",
+            "-3",
+            "1.5",
+            "1e21",
+            "1e-7",
+            "0.000001",
+            "18000000000000000000",
+            "-9007199254740993",
+        ] {
+            let parsed: serde_json::Number = serde_json::from_str(text).unwrap();
+            let as_double = parsed.as_f64().unwrap();
+            let reparsed: serde_json::Number =
+                serde_json::from_str(&serde_json::Number::from_f64(as_double).unwrap().to_string())
+                    .unwrap();
+            // What JSON.stringify(double) then a JSON parser would print.
+            let expected = if as_double.fract() == 0.0 && as_double.abs() < 1e21 {
+                format!("{}", as_double as i128)
+            } else {
+                reparsed.to_string()
+            };
+            assert_eq!(
+                number_text(as_double).as_deref(),
+                Some(expected.as_str()),
+                "{text}"
+            );
+        }
+        assert_eq!(number_text(f64::NAN), None);
+    }
+
+    /// Filling a context value by value gives what resolving its JSON gives.
+    #[test]
+    fn set_equals_resolve() {
+        let spec = |path: &str, needs: Needs| AttrSpec {
+            path: path.into(),
+            segments: path.split('.').map(Into::into).collect(),
+            needs,
+        };
+        let all = Needs {
+            lower: true,
+            date: true,
+            semver: true,
+            unit: true,
+            ip: true,
+        };
+        let table = [
+            spec("targetingKey", all),
+            spec("tags", all),
+            spec("n", all),
+            spec("o", all),
+        ];
+        let ctx = json!({"targetingKey": 42, "tags": ["A", 1, true, null, {}], "n": "2.0.0", "o": {"x": 1}});
+        let mut built = ResolvedContext::empty(&table);
+        built.set(&table, 0, HostValue::Num(42.0), false);
+        built.set_list(1);
+        for v in [
+            HostValue::Str("A"),
+            HostValue::Num(1.0),
+            HostValue::Bool(true),
+            HostValue::Other,
+            HostValue::Other,
+        ] {
+            built.set(&table, 1, v, true);
+        }
+        built.set(&table, 2, HostValue::Str("2.0.0"), false);
+        built.set(&table, 3, HostValue::Other, false);
+        assert_eq!(built, resolve(&table, &ctx).unwrap());
+    }
 }

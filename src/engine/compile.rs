@@ -587,7 +587,7 @@ fn compile_serve(
     variants: &[Variant],
     env: &mut Interner<'_>,
     issues: &mut Issues,
-    path: &str,
+    path: &dyn fmt::Display,
 ) -> Option<Serve> {
     let find = |name: &str| {
         variants
@@ -607,7 +607,7 @@ fn compile_serve(
             }
         },
         (None, Some(rollout)) => {
-            let path = format!("{path}.rollout");
+            let path = Join(path, ".rollout");
             let mut ok = true;
             let by = rollout.by.as_deref().unwrap_or("targetingKey");
             if by.is_empty() || by.starts_with('$') || by.split('.').any(str::is_empty) {
@@ -703,13 +703,52 @@ fn compile_serve(
             }))
         }
         (Some(_), Some(_)) => {
-            issues.push(path, "a serve has either `variant` or `rollout`, not both");
+            issues.push(
+                path.to_string(),
+                "a serve has either `variant` or `rollout`, not both",
+            );
             None
         }
         (None, None) => {
-            issues.push(path, "a serve needs `variant` or `rollout`");
+            issues.push(path.to_string(), "a serve needs `variant` or `rollout`");
             None
         }
+    }
+}
+
+/// Where in the document a flag is (`flags[key]`), written out only when an issue
+/// is reported: compiling a valid snapshot formats no paths.
+struct FlagPath<'a>(&'a str);
+
+impl fmt::Display for FlagPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "flags[{}]", self.0)
+    }
+}
+
+/// A rule's location: `flags[key].rules[id]`, or its index when the id is empty.
+struct RulePath<'a> {
+    flag: &'a FlagPath<'a>,
+    id: &'a str,
+    index: usize,
+}
+
+impl fmt::Display for RulePath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.id.is_empty() {
+            write!(f, "{}.rules[{}]", self.flag, self.index)
+        } else {
+            write!(f, "{}.rules[{}]", self.flag, self.id)
+        }
+    }
+}
+
+/// A location followed by a field (`….serve`).
+struct Join<'a>(&'a dyn fmt::Display, &'static str);
+
+impl fmt::Display for Join<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.0, self.1)
     }
 }
 
@@ -721,7 +760,7 @@ fn compile_flag(
     env: &mut Interner<'_>,
     issues: &mut Issues,
 ) -> Option<Flag> {
-    let base = format!("flags[{}]", def.key);
+    let base = FlagPath(&def.key);
     let before = issues.0.len();
 
     if def.variants.is_empty() {
@@ -860,10 +899,10 @@ fn compile_flag(
     let mut rules = Vec::with_capacity(def.rules.len());
     let mut seen_ids: Vec<&str> = Vec::new();
     for (i, rule) in def.rules.iter().enumerate() {
-        let path = if rule.id.is_empty() {
-            format!("{base}.rules[{i}]")
-        } else {
-            format!("{base}.rules[{}]", rule.id)
+        let path = RulePath {
+            flag: &base,
+            id: &rule.id,
+            index: i,
         };
         if rule.id.is_empty() {
             issues.push(format!("{path}.id"), "rule id is empty");
@@ -878,7 +917,7 @@ fn compile_flag(
             &variants,
             env,
             issues,
-            &format!("{path}.serve"),
+            &Join(&path, ".serve"),
         );
         if let (Some(when), Some(serve)) = (when, serve) {
             rules.push(Rule {
@@ -894,7 +933,7 @@ fn compile_flag(
         &variants,
         env,
         issues,
-        &format!("{base}.fallthrough"),
+        &Join(&base, ".fallthrough"),
     );
 
     if issues.0.len() != before {

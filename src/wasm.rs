@@ -4,8 +4,9 @@
 //! Designed around few boundary crossings. Cold paths (loading a snapshot, the flag
 //! table, metrics batches) exchange JSON text; the hot path exchanges numbers only:
 //! a flag index, a context handle and the evaluation time go in, one packed `u32`
-//! comes out (see [`pack`]). The JS glue maps variant indices to values from the flag
-//! table it fetched once per snapshot.
+//! comes out (see `pack`). The JS glue maps variant indices to values from the flag
+//! table it fetched once per snapshot. A plain-object context crosses once, as the
+//! few attributes the snapshot reads (see [`Engine::fill`]).
 
 use crate::engine::context::{number_text, AttrValue, HostValue, TARGETING_KEY};
 use crate::engine::model::AuditEvaluations;
@@ -304,7 +305,7 @@ impl Engine {
 
     /// The attribute paths of the current snapshot as JSON (`["targetingKey",
     /// "user.tier", ...]`; ids are indices), for hosts that read contexts from their
-    /// own objects with [`Engine::build`].
+    /// own objects and hand them over with [`Engine::fill`].
     #[wasm_bindgen(js_name = attributeTable)]
     pub fn attribute_table(&self) -> String {
         let paths: Vec<&str> = self
@@ -315,7 +316,7 @@ impl Engine {
         serde_json::to_string(&paths).unwrap_or_else(|_| "[]".into())
     }
 
-    /// A context handle to fill with [`Engine::build`] and the `set*` calls.
+    /// An empty context handle, to fill with [`Engine::fill`].
     #[wasm_bindgen(js_name = newContext)]
     pub fn new_context(&self) -> Context {
         Context {

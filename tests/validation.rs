@@ -417,6 +417,35 @@ fn rollout_by_a_builtin() {
     );
 }
 
+#[test]
+fn rollout_by_a_bad_list() {
+    for (by, expected) in [
+        (json!([]), "lists no attributes"),
+        (
+            json!(["targetingKey", "a..b"]),
+            "`a..b` is not an attribute path",
+        ),
+        (
+            json!(["a", "b", "c", "d", "e", "f", "g", "h", "i"]),
+            "the limit is 8",
+        ),
+    ] {
+        let doc = json!({ "flags": [with(flag("f"), json!({
+            "fallthrough": { "rollout": { "by": by, "weights": { "on": 100 } } }
+        }))] });
+        assert_issue(&issues(doc), "flags[f].fallthrough.rollout.by", &[expected]);
+    }
+    let doc = json!({ "flags": [with(flag("f"), json!({
+        "fallthrough": { "rollout": { "by": 7, "weights": { "on": 100 } } }
+    }))] });
+    let err = vexil::engine::Snapshot::from_json(doc.to_string().as_bytes()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("an attribute path or a list of them"),
+        "{err}"
+    );
+}
+
 // ------------------------------------------------------------------- exclusion
 
 #[test]

@@ -28,7 +28,8 @@ export function serveText(serve) {
   if (serve.variant !== undefined) return `serve “${serve.variant}”`;
   if (serve.rollout) {
     const w = Object.entries(serve.rollout.weights ?? {}).map(([v, p]) => `${v} ${p}%`).join(" / ");
-    return `split ${w} by ${serve.rollout.by ?? "targetingKey"}`;
+    const by = serve.rollout.by ?? "targetingKey";
+    return `split ${w} by ${Array.isArray(by) ? by.join(", else ") : by}`;
   }
   return JSON.stringify(serve);
 }

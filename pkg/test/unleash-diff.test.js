@@ -45,18 +45,20 @@ test("unleash-client and Vexil agree after import", async () => {
   let compared = 0;
   const differ = [];
   for (let i = 0; i < 300; i++) {
-    const userId = i % 10 === 7 ? `u${i % 50}` : `user-${i}`;
+    // Every fifth visitor is anonymous: Unleash's default stickiness then uses the session.
+    const userId = i % 5 === 4 ? undefined : i % 10 === 7 ? `u${i % 50}` : `user-${i}`;
+    const sessionId = `session-${i}`;
     const properties = { plan: ["beta", "free", "pro"][i % 3], country: ["US", "DE", "JP"][i % 3], appVersion: ["2.0.9", "2.1.0", "3.4.1"][i % 3], email: i % 2 ? `P${i}@EXAMPLE.com` : `p${i}@other.org` };
     const remoteAddress = addresses[i % addresses.length];
-    const ctx = { targetingKey: userId, remoteAddress, ...properties };
+    const ctx = { targetingKey: userId, sessionId, remoteAddress, ...properties };
     for (const f of features) {
       compared++;
       const d = engine.evaluate(f.name, ctx, null);
       if (f.variants) {
-        const theirs = unleash.getVariant(f.name, { userId, remoteAddress, properties }).name;
+        const theirs = unleash.getVariant(f.name, { userId, sessionId, remoteAddress, properties }).name;
         if (theirs !== d.variant) differ.push(`${f.name} ${userId}: unleash ${theirs}, vexil ${d.variant}`);
       } else {
-        const theirs = unleash.isEnabled(f.name, { userId, remoteAddress, properties });
+        const theirs = unleash.isEnabled(f.name, { userId, sessionId, remoteAddress, properties });
         if (theirs !== (d.value === true)) differ.push(`${f.name} ${userId}: unleash ${theirs}, vexil ${d.value}`);
       }
     }

@@ -32,6 +32,8 @@ pub const MAX_SEGMENT_DEPTH: usize = 16;
 pub const MAX_PREREQUISITE_EVALUATIONS: usize = 256;
 /// Most variants a flag may have.
 pub const MAX_VARIANTS: usize = 1024;
+/// Most attributes a rollout's `by` may try in turn.
+pub const MAX_UNIT_ATTRIBUTES: usize = 8;
 
 /// The type all of a flag's variant values share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +96,8 @@ pub(crate) enum Serve {
 /// A compiled rollout: cumulative upper bounds on the 0..100 000 bucket scale.
 #[derive(Debug, Clone)]
 pub(crate) struct Rollout {
-    pub(crate) unit: AttrId,
+    /// Where the unit is: the first of these attributes the context has.
+    pub(crate) units: Box<[AttrId]>,
     pub(crate) prefix: Box<[u8]>,
     pub(crate) cuts: Box<[(u32, VariantId)]>,
     pub(crate) bucketing: crate::engine::model::Bucketing,
@@ -549,7 +552,7 @@ impl Snapshot {
                 .chain([&flag.fallthrough])
             {
                 if let Serve::Rollout(r) = serve {
-                    out.push(r.unit);
+                    out.extend(r.units.iter());
                 }
             }
             conds.extend(flag.rules.iter().map(|r| &r.when));
@@ -609,13 +612,30 @@ fn compile_serve(
         (None, Some(rollout)) => {
             let path = Join(path, ".rollout");
             let mut ok = true;
-            let by = rollout.by.as_deref().unwrap_or("targetingKey");
-            if by.is_empty() || by.starts_with('$') || by.split('.').any(str::is_empty) {
+            const DEFAULT_UNIT: &[String] = &[];
+            let paths = rollout.by.as_ref().map_or(DEFAULT_UNIT, |b| b.paths());
+            if rollout.by.is_some() && paths.is_empty() {
+                issues.push(format!("{path}.by"), "`by` lists no attributes");
+                ok = false;
+            }
+            if paths.len() > MAX_UNIT_ATTRIBUTES {
                 issues.push(
                     format!("{path}.by"),
-                    format!("`{by}` is not an attribute path"),
+                    format!(
+                        "`by` lists {} attributes; the limit is {MAX_UNIT_ATTRIBUTES}",
+                        paths.len()
+                    ),
                 );
                 ok = false;
+            }
+            for by in paths {
+                if by.is_empty() || by.starts_with('$') || by.split('.').any(str::is_empty) {
+                    issues.push(
+                        format!("{path}.by"),
+                        format!("`{by}` is not an attribute path"),
+                    );
+                    ok = false;
+                }
             }
             if rollout.weights.0.is_empty() {
                 issues.push(
@@ -659,13 +679,15 @@ fn compile_serve(
             if !ok {
                 return None;
             }
-            let unit = env.attr(
-                by,
-                Needs {
-                    unit: true,
-                    ..Needs::default()
-                },
-            );
+            let unit_needs = Needs {
+                unit: true,
+                ..Needs::default()
+            };
+            let units: Box<[AttrId]> = if paths.is_empty() {
+                Box::new([TARGETING_KEY])
+            } else {
+                paths.iter().map(|p| env.attr(p, unit_needs)).collect()
+            };
             let salt = rollout.salt.as_deref().unwrap_or(&def.key);
             let bucketing = rollout.bucketing.unwrap_or_default();
             let prefix = match bucketing {
@@ -696,7 +718,7 @@ fn compile_serve(
                 }
             }
             Some(Serve::Rollout(Rollout {
-                unit,
+                units,
                 prefix,
                 cuts: cuts.into_boxed_slice(),
                 bucketing,

@@ -7,7 +7,7 @@
 //! OpenFeature-shaped [`Details`] for adapters.
 
 use super::compile::{Flag, FlagId, Serve, Snapshot, ValueType, VariantId};
-use super::context::{ResolvedContext, TARGETING_KEY};
+use super::context::ResolvedContext;
 use super::hash::bucket_with_prefix;
 use serde::Serialize;
 use serde_json::Value;
@@ -309,16 +309,22 @@ impl Snapshot {
                     Some(i) => flag.rules.get(i as usize).map(|r| &r.serve),
                     None => Some(&flag.fallthrough),
                 };
-                let attr = match serve {
-                    Some(Serve::Rollout(r)) => self
-                        .attrs
-                        .get(r.unit as usize)
-                        .map(|a| &*a.path)
-                        .unwrap_or("targetingKey"),
-                    _ => "targetingKey",
+                let attrs: Vec<String> = match serve {
+                    Some(Serve::Rollout(r)) => r
+                        .units
+                        .iter()
+                        .filter_map(|&u| self.attrs.get(u as usize))
+                        .map(|a| format!("`{}`", a.path))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let attrs = if attrs.is_empty() {
+                    "`targetingKey`".to_string()
+                } else {
+                    attrs.join(" or ")
                 };
                 format!(
-                    "flag `{}` rolls out by `{attr}`, which the context lacks (a non-empty string or a number is needed)",
+                    "flag `{}` rolls out by {attrs}, which the context lacks (a non-empty string or a number is needed)",
                     flag.key
                 )
             }
@@ -385,11 +391,7 @@ fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>)
     match serve {
         Serve::Fixed(v) => Outcome::served(*v, fixed, rule),
         Serve::Rollout(r) => {
-            let unit = if r.unit == TARGETING_KEY {
-                ctx.targeting_key()
-            } else {
-                ctx.unit(r.unit)
-            };
+            let unit = r.units.iter().find_map(|&u| ctx.unit(u));
             let Some(unit) = unit else {
                 return Outcome {
                     rule,

@@ -236,9 +236,10 @@ pub struct Serve {
 #[derive(Debug, Clone, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rollout {
-    /// Attribute holding the unit (default `targetingKey`).
+    /// Attribute holding the unit (default `targetingKey`), or several tried in
+    /// order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
+    pub by: Option<UnitAttributes>,
     /// Bucketing salt (default: the flag key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
@@ -248,6 +249,63 @@ pub struct Rollout {
     /// another system keeps every unit in the bucket it had there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucketing: Option<Bucketing>,
+}
+
+/// Where a rollout finds its unit: one attribute path (`"by": "account.id"`), or
+/// several tried in order, the first the context has being the unit (`"by":
+/// ["targetingKey", "sessionId"]`: signed-in users by their id, anonymous visitors by
+/// their session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitAttributes {
+    /// One attribute.
+    One(String),
+    /// The first of these attributes the context has.
+    FirstOf(Vec<String>),
+}
+
+impl UnitAttributes {
+    /// The attribute paths, in the order they are tried.
+    pub fn paths(&self) -> &[String] {
+        match self {
+            UnitAttributes::One(path) => std::slice::from_ref(path),
+            UnitAttributes::FirstOf(paths) => paths,
+        }
+    }
+}
+
+impl Serialize for UnitAttributes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            UnitAttributes::One(path) => serializer.serialize_str(path),
+            UnitAttributes::FirstOf(paths) => paths.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UnitAttributes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UnitVisitor;
+        impl<'de> Visitor<'de> for UnitVisitor {
+            type Value = UnitAttributes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an attribute path or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<UnitAttributes, E> {
+                Ok(UnitAttributes::One(v.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<UnitAttributes, A::Error> {
+                let mut paths = Vec::new();
+                while let Some(path) = seq.next_element::<String>()? {
+                    paths.push(path);
+                }
+                Ok(UnitAttributes::FirstOf(paths))
+            }
+        }
+        deserializer.deserialize_any(UnitVisitor)
+    }
 }
 
 /// How a rollout hashes a unit into its bucket. Every scheme is deterministic and
@@ -400,12 +458,10 @@ impl FlagDef {
             .map(|r| &r.serve)
             .chain([&self.fallthrough]);
         for rollout in serves.filter_map(|s| s.rollout.as_ref()) {
-            out.push(
-                rollout
-                    .by
-                    .clone()
-                    .unwrap_or_else(|| "targetingKey".to_string()),
-            );
+            match &rollout.by {
+                Some(by) => out.extend(by.paths().iter().cloned()),
+                None => out.push("targetingKey".to_string()),
+            }
         }
         out.sort();
         out.dedup();

@@ -148,10 +148,17 @@ pub(super) fn never(path: &str) -> Value {
     json!({ "all": [ { "attr": path, "op": "exists" }, { "not": { "attr": path, "op": "exists" } } ] })
 }
 
-fn stickiness(s: Option<&str>) -> &str {
+/// Where Unleash finds a rollout's unit, as a Vexil `by`. Its `default` stickiness
+/// tries the user id, then the session id (then, for variants, the remote address),
+/// then a random number, which has no deterministic equivalent.
+fn stickiness(s: Option<&str>, for_variants: bool) -> Value {
     match s {
-        None | Some("default") | Some("userId") | Some("random") => "targetingKey",
-        Some(other) => other,
+        None | Some("default") if for_variants => {
+            json!(["targetingKey", "sessionId", "remoteAddress"])
+        }
+        None | Some("default") => json!(["targetingKey", "sessionId"]),
+        Some("userId") | Some("random") => json!("targetingKey"),
+        Some(other) => json!(other),
     }
 }
 
@@ -231,7 +238,7 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
             loss(lossy, key, "variant overrides are not translated");
         }
         v.insert("disabled".into(), json!("disabled"));
-        let by = stickiness(variants_def[0]["stickiness"].as_str());
+        let by = stickiness(variants_def[0]["stickiness"].as_str(), true);
         (
             Value::Object(v),
             json!({ "rollout": { "by": by, "salt": key, "bucketing": "unleash_variants", "weights": weights } }),
@@ -335,9 +342,9 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
                 .unwrap_or(0)
                 .min(100);
                 let by = match name {
-                    "gradualRolloutSessionId" => "sessionId",
-                    "flexibleRollout" => stickiness(p["stickiness"].as_str()),
-                    _ => "targetingKey",
+                    "gradualRolloutSessionId" => json!("sessionId"),
+                    "flexibleRollout" => stickiness(p["stickiness"].as_str(), false),
+                    _ => json!("targetingKey"),
                 };
                 if name == "gradualRolloutRandom" || p["stickiness"].as_str() == Some("random") {
                     loss(

@@ -421,6 +421,18 @@ d = doc(flag(fallthrough={"rollout": {"by": "provider.id", "weights": {"on": 10,
 case("rollout by provider.id: missing unit", d, {"targetingKey": "t", "provider": {}},
      {"value": True, "variant": None, "reason": "ERROR", "error_code": "TARGETING_KEY_MISSING"}, default=True)
 
+# `by` as a list: the first attribute the context has is the unit.
+for unit in ["user-1", "user-2"]:
+    split_case("rollout by [targetingKey, sessionId]: the targeting key first", {"on": 50, "off": 50}, unit,
+               by=["targetingKey", "sessionId"], ctx={"targetingKey": unit, "sessionId": "s-" + unit})
+    split_case("rollout by [targetingKey, sessionId]: the session without a targeting key", {"on": 50, "off": 50}, unit,
+               by=["targetingKey", "sessionId"], ctx={"sessionId": unit})
+    split_case("rollout by [targetingKey, sessionId]: an empty targeting key is skipped", {"on": 50, "off": 50}, unit,
+               by=["targetingKey", "sessionId"], ctx={"targetingKey": "", "sessionId": unit})
+d = doc(flag(fallthrough={"rollout": {"by": ["targetingKey", "sessionId"], "weights": {"on": 50, "off": 50}}}))
+case("rollout by [targetingKey, sessionId]: neither present", d, {"plan": "x"},
+     {"value": False, "variant": None, "reason": "ERROR", "error_code": "TARGETING_KEY_MISSING"})
+
 nums = {"small": 10, "default": 25, "large": 50.5}
 d = doc(flag("page-size", variants=nums, off="default", rules=[{"id": "pro", "when": t("plan", "eq", ["pro"]), "serve": {"variant": "large"}}]))
 case("number variants", d, {"plan": "pro"}, {"value": 50.5, "variant": "large", "reason": "TARGETING_MATCH", "rule_id": "pro"}, flag="page-size", default=0, expected_type="number")

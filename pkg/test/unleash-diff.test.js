@@ -25,6 +25,12 @@ const features = [
     { name: "red", weight: 250, stickiness: "default" }, { name: "green", weight: 250, stickiness: "default" }, { name: "blue", weight: 500, stickiness: "default" } ] },
   { name: "switched-off", enabled: false, strategies: [{ name: "default", parameters: {} }] },
   { name: "office-network", enabled: true, strategies: [{ name: "remoteAddress", parameters: { IPs: "10.0.0.0/8, 192.168.1.5, not-an-ip" } }] },
+  { name: "strategy-variants", enabled: true, strategies: [
+    { name: "flexibleRollout", parameters: { rollout: "100", stickiness: "default", groupId: "sv" },
+      constraints: [{ contextName: "country", operator: "IN", values: ["DE", "JP"] }],
+      variants: [{ name: "left", weight: 300, stickiness: "default" }, { name: "right", weight: 700, stickiness: "default" }] },
+    { name: "userWithId", parameters: { userIds: "u1,u7" } },
+  ] },
   { name: "cidr-gate", enabled: true, strategies: [{ name: "default", parameters: {}, constraints: [{ contextName: "remoteAddress", operator: "IN_CIDR", values: ["203.0.113.0/24", "2001:db8::/32", "bad/99"] }] }] },
 ];
 const addresses = ["10.1.2.3", "11.0.0.1", "192.168.1.5", "192.168.1.6", "203.0.113.77", "203.0.114.1", "2001:db8::7", "2001:db9::1", "not-an-ip"];
@@ -54,8 +60,11 @@ test("unleash-client and Vexil agree after import", async () => {
     for (const f of features) {
       compared++;
       const d = engine.evaluate(f.name, ctx, null);
-      if (f.variants) {
-        const theirs = unleash.getVariant(f.name, { userId, sessionId, remoteAddress, properties }).name;
+      if (f.variants || f.strategies.some((s) => s.variants?.length)) {
+        const v = unleash.getVariant(f.name, { userId, sessionId, remoteAddress, properties });
+        // Enabled by a strategy without variants: Unleash's `disabled` with
+        // feature_enabled, Vexil's `enabled` variant.
+        const theirs = v.name === "disabled" && v.feature_enabled ? "enabled" : v.name;
         if (theirs !== d.variant) differ.push(`${f.name} ${userId}: unleash ${theirs}, vexil ${d.variant}`);
       } else {
         const theirs = unleash.isEnabled(f.name, { userId, sessionId, remoteAddress, properties });

@@ -203,54 +203,64 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
         Some("permission") => "permission",
         _ => "release",
     };
-    let variants_def = f["variants"].as_array().cloned().unwrap_or_default();
-    let weighted: Vec<&Value> = variants_def
-        .iter()
-        .filter(|v| v["weight"].as_u64().unwrap_or(0) > 0)
-        .collect();
-    // A feature with variants evaluates to the variant name (as OpenFeature string
-    // flags do with Unleash's provider); `disabled` is what Unleash answers when off.
-    let (variants, on_serve) = if weighted.is_empty() {
-        (
-            json!({ "on": true, "off": false }),
-            json!({ "variant": "on" }),
-        )
-    } else {
-        let mut v = Map::new();
-        let mut weights = Map::new();
-        let total: u64 = weighted
-            .iter()
-            .map(|w| w["weight"].as_u64().unwrap_or(0))
-            .sum();
-        for w in &weighted {
-            let name = w["name"].as_str().unwrap_or_default();
-            v.insert(name.to_string(), json!(name));
-            let share = w["weight"].as_u64().unwrap_or(0) as f64 * 100.0 / total as f64;
-            weights.insert(name.to_string(), json!((share * 10.0).round() / 10.0));
-        }
-        if total != 1000 {
-            loss(lossy, key, format!("variant weights sum to {total}, not 1000; shares are kept but units may change variant"));
-        }
-        if variants_def
-            .iter()
-            .any(|v| v["overrides"].as_array().is_some_and(|o| !o.is_empty()))
-        {
-            loss(lossy, key, "variant overrides are not translated");
-        }
-        v.insert("disabled".into(), json!("disabled"));
-        let by = stickiness(variants_def[0]["stickiness"].as_str(), true);
-        (
-            Value::Object(v),
-            json!({ "rollout": { "by": by, "salt": key, "bucketing": "unleash_variants", "weights": weights } }),
-        )
-    };
-    let off = if weighted.is_empty() {
-        "off"
-    } else {
-        "disabled"
-    };
-    let mut rules = Vec::new();
     let strategies = f["strategies"].as_array().cloned().unwrap_or_default();
+    let feature_variants = weighted(&f["variants"]);
+    let strategy_variants: Vec<Vec<&Value>> = strategies
+        .iter()
+        .map(|s| weighted(&s["variants"]))
+        .collect();
+    // A feature with variants (its own or its strategies') evaluates to the variant
+    // name (as OpenFeature string flags do with Unleash's provider); `disabled` is
+    // what Unleash answers when off.
+    let named = !feature_variants.is_empty() || strategy_variants.iter().any(|v| !v.is_empty());
+    let mut variants = Map::new();
+    let on_serve = if !feature_variants.is_empty() {
+        variant_split(
+            &feature_variants,
+            key,
+            &f["variants"],
+            None,
+            key,
+            &mut variants,
+            lossy,
+        )
+    } else if named {
+        // Enabled by a strategy without variants: Unleash says enabled, variant
+        // `disabled`; here a variant of its own keeps "enabled" visible.
+        variants.insert("enabled".into(), json!("enabled"));
+        json!({ "variant": "enabled" })
+    } else {
+        variants.insert("on".into(), json!(true));
+        variants.insert("off".into(), json!(false));
+        json!({ "variant": "on" })
+    };
+    let strategy_serves: Vec<Option<Value>> = strategies
+        .iter()
+        .zip(&strategy_variants)
+        .map(|(s, defs)| {
+            (!defs.is_empty()).then(|| {
+                let p = &s["parameters"];
+                // Unleash: the first variant's stickiness, else the strategy's.
+                let stickiness = defs[0]["stickiness"].as_str().or(p["stickiness"].as_str());
+                let group = p["groupId"].as_str().unwrap_or(key);
+                variant_split(
+                    defs,
+                    group,
+                    &s["variants"],
+                    stickiness,
+                    key,
+                    &mut variants,
+                    lossy,
+                )
+            })
+        })
+        .collect();
+    if named {
+        variants.insert("disabled".into(), json!("disabled"));
+    }
+    let variants = Value::Object(variants);
+    let off = if named { "disabled" } else { "off" };
+    let mut rules = Vec::new();
     // Unleash enables a feature that has no strategies at all.
     let mut fallthrough = if strategies.is_empty() {
         on_serve.clone()
@@ -278,13 +288,11 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
                 when.push(json!({ "segment": name }));
             }
         }
-        if s["variants"].as_array().is_some_and(|v| !v.is_empty()) {
-            loss(
-                lossy,
-                key,
-                format!("{id}: strategy variants are not translated; the feature's variants apply"),
-            );
-        }
+        // What this strategy serves when it matches: its own variants, else the feature's.
+        let serves_variants = strategy_serves[i].is_some() || !feature_variants.is_empty();
+        let on_serve = strategy_serves[i]
+            .clone()
+            .unwrap_or_else(|| on_serve.clone());
         let p = &s["parameters"];
         let percentage = |name: &str| {
             p[name]
@@ -362,11 +370,11 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
                     );
                 match pct {
                     0 => continue,
-                    100 if needs_unit && weighted.is_empty() => {
+                    100 if needs_unit && !serves_variants => {
                         json!({ "rollout": { "by": by, "salt": group, "bucketing": "unleash", "weights": { "on": 100, "off": 0 } } })
                     }
                     100 => on_serve.clone(),
-                    _ if !weighted.is_empty() => {
+                    _ if serves_variants => {
                         loss(lossy, key, format!("{id}: a partial rollout of a feature with variants is served to everyone matching"));
                         on_serve.clone()
                     }
@@ -387,6 +395,24 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
                 continue;
             }
         };
+        // Unleash picks a variant at random, anew on every call, for a visitor it has
+        // no stickiness value for; the first variant stands in for that pick (one of
+        // the answers Unleash gives; a rollout would answer TARGETING_KEY_MISSING),
+        // behind a rule for visitors who have one.
+        if let Some((with_unit, stand_in)) = without_unit(&serve) {
+            let mut gated = when.clone();
+            gated.push(with_unit);
+            rules.push(json!({ "id": id, "when": all(gated), "serve": serve }));
+            let stand_in = json!({ "variant": stand_in });
+            if when.is_empty() {
+                fallthrough = stand_in;
+                break;
+            }
+            rules.push(
+                json!({ "id": format!("{id}-no-unit"), "when": all(when), "serve": stand_in }),
+            );
+            continue;
+        }
         if when.is_empty() {
             // Nothing to check: it serves whoever got this far; later strategies are moot.
             fallthrough = serve;
@@ -414,6 +440,87 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
         flag["unleash_dependencies"] = Value::Array(deps.clone());
     }
     flag
+}
+
+/// For a serve that splits Unleash variants: a clause that holds when the context has
+/// one of the rollout's unit attributes (a non-empty value), and the first variant,
+/// which stands in for Unleash's random pick when it has none.
+fn without_unit(serve: &Value) -> Option<(Value, String)> {
+    let rollout = &serve["rollout"];
+    if rollout["bucketing"] != json!("unleash_variants") {
+        return None;
+    }
+    let paths: Vec<&str> = match &rollout["by"] {
+        Value::String(p) => vec![p.as_str()],
+        Value::Array(ps) => ps.iter().filter_map(Value::as_str).collect(),
+        _ => vec!["targetingKey"],
+    };
+    let present = paths
+        .iter()
+        .map(|p| {
+            json!({ "all": [
+            { "attr": p, "op": "exists" },
+            { "attr": p, "op": "not_in", "values": [""] },
+        ] })
+        })
+        .collect::<Vec<_>>();
+    let first = rollout["weights"].as_object()?.keys().next()?.clone();
+    Some((json!({ "any": present }), first))
+}
+
+/// The variants of a feature or strategy that can be served (weight above zero).
+fn weighted(defs: &Value) -> Vec<&Value> {
+    defs.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["weight"].as_u64().unwrap_or(0) > 0)
+        .collect()
+}
+
+/// A rollout over Unleash variants, hashed as Unleash selects them (salt: the
+/// feature name for feature variants, the strategy's group id for strategy variants);
+/// adds the variant names to `variants`.
+fn variant_split(
+    defs: &[&Value],
+    salt: &str,
+    all_defs: &Value,
+    stickiness_override: Option<&str>,
+    key: &str,
+    variants: &mut Map<String, Value>,
+    lossy: &mut Vec<Loss>,
+) -> Value {
+    let raw: Vec<u64> = defs
+        .iter()
+        .map(|w| w["weight"].as_u64().unwrap_or(0))
+        .collect();
+    let total: u64 = raw.iter().sum();
+    if total != 1000 {
+        loss(lossy, key, format!("variant weights sum to {total}, not 1000; shares are kept but units may change variant"));
+    }
+    if all_defs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|v| v["overrides"].as_array().is_some_and(|o| !o.is_empty()))
+    {
+        loss(lossy, key, "variant overrides are not translated");
+    }
+    // Shares in tenths of a percent that sum to exactly 1000 (largest remainder).
+    let mut tenths: Vec<u64> = raw.iter().map(|w| w * 1000 / total).collect();
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(raw[i] * 1000 % total));
+    let missing = 1000 - tenths.iter().sum::<u64>();
+    for &i in order.iter().take(missing as usize) {
+        tenths[i] += 1;
+    }
+    let mut weights = Map::new();
+    for (w, t) in defs.iter().zip(tenths) {
+        let name = w["name"].as_str().unwrap_or_default();
+        variants.insert(name.to_string(), json!(name));
+        weights.insert(name.to_string(), json!(t as f64 / 10.0));
+    }
+    let by = stickiness(stickiness_override.or(defs[0]["stickiness"].as_str()), true);
+    json!({ "rollout": { "by": by, "salt": salt, "bucketing": "unleash_variants", "weights": weights } })
 }
 
 /// Turns Unleash dependencies into prerequisites naming the parents' own variants.
@@ -466,12 +573,12 @@ fn resolve_dependencies(flags: &mut [Value], lossy: &mut Vec<Loss>) {
                     let kept: Vec<Value> = v
                         .iter()
                         .filter_map(|n| n.as_str())
-                        .filter_map(|n| {
-                            if boolean && n == "disabled" {
-                                Some("on")
-                            } else {
-                                names.iter().any(|x| x == n).then_some(n)
-                            }
+                        .filter_map(|n| match n {
+                            // Unleash's `disabled` variant of an enabled parent: served
+                            // without a variant of its own.
+                            "disabled" if boolean => Some("on"),
+                            "disabled" => names.iter().any(|x| x == "enabled").then_some("enabled"),
+                            n => names.iter().any(|x| x == n).then_some(n),
                         })
                         .map(|n| json!(n))
                         .collect();

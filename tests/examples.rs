@@ -857,3 +857,29 @@ fn every_example_flag_evaluates_cleanly_for_a_typical_context() {
         }
     }
 }
+
+/// What one evaluation of a flag can read: its own rules and rollout units, its
+/// segments, and its prerequisites' attributes, followed through. The JS glue reads
+/// only these from a context used for a single evaluation.
+#[test]
+fn a_flag_knows_every_attribute_its_evaluation_can_read() {
+    let snap = load("finance-flags.json");
+    let paths: Vec<&str> = snap.attribute_paths().collect();
+    let read = |key: &str| -> Vec<&str> {
+        let id = snap.flag_id(key).expect("flag");
+        snap.flag_attributes(id)
+            .into_iter()
+            .map(|a| paths[a as usize])
+            .collect()
+    };
+    let router = read("enhanced-order-routing-v2");
+    for expected in ["targetingKey", "segments", "market_data.gateway_version"] {
+        assert!(
+            router.contains(&expected),
+            "{expected} missing from {router:?}"
+        );
+    }
+    let gateway = read("market-data-v3");
+    assert_eq!(gateway, ["targetingKey", "market_data.gateway_version"]);
+    assert_eq!(read("trading-kill-switch"), ["targetingKey"]);
+}

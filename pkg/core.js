@@ -163,6 +163,12 @@ export class Context {
 /** Stands for a missing context: every attribute absent. */
 const EMPTY = Object.freeze({});
 
+/** The object a context is read from: EMPTY for none, null when it is not a plain object. */
+function sourceOf(ctx) {
+  if (ctx === undefined || ctx === null) return EMPTY;
+  return typeof ctx === "object" && !Array.isArray(ctx) ? ctx : null;
+}
+
 /**
  * The low-level engine: verifies and loads signed snapshots, evaluates locally,
  * aggregates metrics. No I/O: see `createClient` for fetching and reporting.
@@ -181,6 +187,7 @@ export class Engine {
   #dimensions;
   /** Counts loads: a filled handle from an earlier snapshot is filled again. */
   #generation = 0;
+  /** The handle a plain object seen for the first time is read into. */
   #scratch = null;
   #empty = null;
   #invalid = null;
@@ -291,9 +298,9 @@ export class Engine {
    */
   context(ctx) {
     if (ctx instanceof Context) return ctx;
-    if (ctx === undefined || ctx === null) return new Context(EMPTY, new Filled(this.#wasm.newContext()));
-    if (typeof ctx !== "object" || Array.isArray(ctx)) return new Context(null, new Filled(this.#wasm.context("null"), true));
-    return new Context(ctx, new Filled(this.#wasm.newContext()));
+    const source = sourceOf(ctx);
+    if (source === null) return new Context(null, new Filled(this.#wasm.context("null"), true));
+    return new Context(source, new Filled(this.#wasm.newContext()));
   }
 
   /**
@@ -302,24 +309,32 @@ export class Engine {
    * reads) when given, else in full.
    */
   #handle(ctx, attributes) {
-    if (ctx instanceof Context) return this.#fill(...Context.parts(ctx));
-    if (ctx === undefined || ctx === null) return this.#fill((this.#empty ??= new Filled(this.#wasm.newContext())), EMPTY);
-    if (typeof ctx !== "object" || Array.isArray(ctx)) return (this.#invalid ??= this.#wasm.context("null"));
-    const kept = this.#contexts.get(ctx, () => new Filled(this.#wasm.newContext()));
-    if (kept !== undefined) return this.#fill(kept, ctx);
-    const scratch = (this.#scratch ??= new Filled(this.#wasm.newContext()));
-    scratch.generation = -1;
-    return this.#fill(scratch, ctx, attributes);
+    if (ctx instanceof Context) return this.#fresh(...Context.parts(ctx));
+    const source = sourceOf(ctx);
+    if (source === null) return (this.#invalid ??= this.#wasm.context("null"));
+    if (source === EMPTY) return this.#fresh((this.#empty ??= new Filled(this.#wasm.newContext())), EMPTY);
+    const kept = this.#contexts.get(source, () => new Filled(this.#wasm.newContext()));
+    if (kept !== undefined) return this.#fresh(kept, source);
+    const scratch = (this.#scratch ??= this.#wasm.newContext());
+    this.#read(scratch, source, attributes);
+    return scratch;
   }
 
-  #fill(filled, source, attributes) {
-    if (!filled.invalid && (filled.generation !== this.#generation || filled.owner !== this) && this.#table !== null) {
-      this.#reader ??= new ContextReader(JSON.parse(this.#wasm.attributeTable()), this.#dimensions);
-      this.#reader.fill(this.#wasm, filled.handle, source, attributes);
+  /** `filled`'s handle, read again from `source` if it was filled for another snapshot or engine. */
+  #fresh(filled, source) {
+    if (!filled.invalid && (filled.generation !== this.#generation || filled.owner !== this)) {
+      this.#read(filled.handle, source);
       filled.generation = this.#generation;
       filled.owner = this;
     }
     return filled.handle;
+  }
+
+  /** Reads `source` into wasm context `handle` (only `attributes` when given). */
+  #read(handle, source, attributes) {
+    if (this.#table === null) return;
+    this.#reader ??= new ContextReader(JSON.parse(this.#wasm.attributeTable()), this.#dimensions);
+    this.#reader.fill(this.#wasm, handle, source, attributes);
   }
 
   #value(key, ctx, defaultValue, type) {

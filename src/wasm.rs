@@ -524,41 +524,28 @@ impl Engine {
 
     /// Applies the records of [`Engine::fill`]; `None` at the first malformed one.
     fn fill_records(&mut self, ctx: &mut Context, mut rest: &str) -> Option<()> {
-        while let Some(kind) = rest.bytes().next() {
-            let (id, after) = rest.get(1..)?.split_once(':')?;
-            let id: u32 = id.parse().ok()?;
-            rest = after;
-            let item = kind.is_ascii_uppercase();
-            match kind {
-                b's' | b'S' | b'd' => {
-                    let (len, after) = rest.split_once(':')?;
-                    let (text, after) = split_utf16(after, len.parse().ok()?)?;
-                    rest = after;
-                    if kind == b'd' {
-                        self.set_dimension(ctx, id, text);
-                    } else {
-                        self.set(ctx, id, HostValue::Str(text), item);
+        let mut records =
+            std::iter::from_fn(|| (!rest.is_empty()).then(|| Record::parse(&mut rest))).peekable();
+        while let Some(record) = records.next() {
+            let Record { kind, id, value } = record?;
+            match (kind, value) {
+                (b'd', HostValue::Str(text)) => self.set_dimension(ctx, id, text),
+                (b'e', HostValue::Num(n)) => self.set_dimension(ctx, id, &number_text(n)?),
+                (b'l', _) => {
+                    // The list's items are the capital-letter records that follow.
+                    let mut items = Vec::new();
+                    while let Some(item) =
+                        records.next_if(|r| r.as_ref().is_some_and(|r| r.kind.is_ascii_uppercase()))
+                    {
+                        items.push(item?.value);
+                    }
+                    if let (Some(snapshot), Some((_, r))) =
+                        (self.store.snapshot(), ctx.resolved.as_mut())
+                    {
+                        r.set_list(snapshot.attributes(), id, items);
                     }
                 }
-                b'n' | b'N' | b'e' => {
-                    let (text, after) = rest.split_once(';')?;
-                    rest = after;
-                    let n: f64 = text.parse().ok().filter(|n: &f64| n.is_finite())?;
-                    if kind == b'e' {
-                        let text = number_text(n)?;
-                        self.set_dimension(ctx, id, &text);
-                    } else {
-                        self.set(ctx, id, HostValue::Num(n), item);
-                    }
-                }
-                b't' | b'T' => self.set(ctx, id, HostValue::Bool(true), item),
-                b'f' | b'F' => self.set(ctx, id, HostValue::Bool(false), item),
-                b'o' | b'O' => self.set(ctx, id, HostValue::Other, item),
-                b'l' => {
-                    if let Some((_, r)) = ctx.resolved.as_mut() {
-                        r.set_list(id);
-                    }
-                }
+                (kind, value) if kind.is_ascii_lowercase() => self.set(ctx, id, value),
                 _ => return None,
             }
         }
@@ -573,13 +560,13 @@ impl Engine {
         }
     }
 
-    fn set(&self, ctx: &mut Context, attr: u32, value: HostValue<'_>, item: bool) {
+    fn set(&self, ctx: &mut Context, attr: u32, value: HostValue<'_>) {
         let (Some(snapshot), Some((_, resolved))) = (self.store.snapshot(), ctx.resolved.as_mut())
         else {
             return;
         };
-        resolved.set(snapshot.attributes(), attr, value, item);
-        if attr == TARGETING_KEY && !item {
+        resolved.set(snapshot.attributes(), attr, value);
+        if attr == TARGETING_KEY {
             ctx.unit.unit = resolved.targeting_key().map(str::to_string);
             ctx.unit.hash = ctx.unit.unit.as_deref().map(metrics::unit_hash);
         }
@@ -660,6 +647,42 @@ fn record(
             unit.pseudonym.clone(),
             now,
         );
+    }
+}
+
+/// One record of [`Engine::fill`]'s encoding: its kind letter, the attribute (or
+/// dimension) id, and the value it carries (`Other` for `o`, `O` and `l`).
+struct Record<'a> {
+    kind: u8,
+    id: u32,
+    value: HostValue<'a>,
+}
+
+impl<'a> Record<'a> {
+    /// Reads the record at the start of `rest` and advances past it.
+    fn parse(rest: &mut &'a str) -> Option<Record<'a>> {
+        let kind = rest.bytes().next()?;
+        let (id, after) = rest.get(1..)?.split_once(':')?;
+        let id: u32 = id.parse().ok()?;
+        *rest = after;
+        let value = match kind.to_ascii_lowercase() {
+            b's' | b'd' => {
+                let (len, after) = rest.split_once(':')?;
+                let (text, after) = split_utf16(after, len.parse().ok()?)?;
+                *rest = after;
+                HostValue::Str(text)
+            }
+            b'n' | b'e' => {
+                let (text, after) = rest.split_once(';')?;
+                *rest = after;
+                HostValue::Num(text.parse().ok().filter(|n: &f64| n.is_finite())?)
+            }
+            b't' => HostValue::Bool(true),
+            b'f' => HostValue::Bool(false),
+            b'o' | b'l' => HostValue::Other,
+            _ => return None,
+        };
+        Some(Record { kind, id, value })
     }
 }
 

@@ -612,8 +612,8 @@ fn compile_serve(
         (None, Some(rollout)) => {
             let path = Join(path, ".rollout");
             let mut ok = true;
-            const DEFAULT_UNIT: &[String] = &[];
-            let paths = rollout.by.as_ref().map_or(DEFAULT_UNIT, |b| b.paths());
+            // No `by`: no paths, and the unit is `targetingKey`.
+            let paths = rollout.by.as_ref().map_or(&[][..], |b| b.paths());
             if rollout.by.is_some() && paths.is_empty() {
                 issues.push(format!("{path}.by"), "`by` lists no attributes");
                 ok = false;

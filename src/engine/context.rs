@@ -265,7 +265,7 @@ pub enum HostValue<'a> {
 
 impl ResolvedContext {
     /// A context with every attribute of `table` missing, for a host to fill with
-    /// [`ResolvedContext::set`] and [`ResolvedContext::set_list`]. Equivalent to
+    /// [`ResolvedContext::set`] and [`ResolvedContext::set_list`]: the result equals
     /// [`resolve`] of the JSON object holding the same values.
     pub fn empty(table: &[AttrSpec]) -> ResolvedContext {
         ResolvedContext {
@@ -274,29 +274,14 @@ impl ResolvedContext {
         }
     }
 
-    /// Sets attribute `id` (an index into `table`) to a scalar, or, with `item`,
-    /// appends the scalar to the attribute's list. Out-of-range ids are ignored.
-    pub fn set(&mut self, table: &[AttrSpec], id: AttrId, value: HostValue<'_>, item: bool) {
+    /// Sets attribute `id` (an index into `table`) to a scalar. Out-of-range ids are
+    /// ignored.
+    pub fn set(&mut self, table: &[AttrSpec], id: AttrId, value: HostValue<'_>) {
         let (Some(spec), Some(slot)) = (table.get(id as usize), self.values.get_mut(id as usize))
         else {
             return;
         };
-        let scalar = match value {
-            HostValue::Str(s) => text_scalar(s, spec.needs),
-            HostValue::Num(n) => Scalar::Num(n),
-            HostValue::Bool(b) => Scalar::Bool(b),
-            HostValue::Other => Scalar::Other,
-        };
-        if item {
-            let mut items = match std::mem::replace(slot, AttrValue::Missing) {
-                AttrValue::Many(items) => items.into_vec(),
-                _ => Vec::new(),
-            };
-            items.push(scalar);
-            *slot = AttrValue::Many(items.into_boxed_slice());
-            return;
-        }
-        *slot = AttrValue::One(scalar);
+        *slot = AttrValue::One(host_scalar(value, spec.needs));
         if spec.needs.unit {
             self.units[id as usize] = match value {
                 HostValue::Str(s) if !s.is_empty() => Some(s.into()),
@@ -306,11 +291,32 @@ impl ResolvedContext {
         }
     }
 
-    /// Sets attribute `id` to an empty list (items follow with [`ResolvedContext::set`]).
-    pub fn set_list(&mut self, id: AttrId) {
-        if let Some(slot) = self.values.get_mut(id as usize) {
-            *slot = AttrValue::Many(Box::new([]));
-        }
+    /// Sets attribute `id` to a list of `items`. Out-of-range ids are ignored.
+    pub fn set_list<'a>(
+        &mut self,
+        table: &[AttrSpec],
+        id: AttrId,
+        items: impl IntoIterator<Item = HostValue<'a>>,
+    ) {
+        let (Some(spec), Some(slot)) = (table.get(id as usize), self.values.get_mut(id as usize))
+        else {
+            return;
+        };
+        *slot = AttrValue::Many(
+            items
+                .into_iter()
+                .map(|v| host_scalar(v, spec.needs))
+                .collect(),
+        );
+    }
+}
+
+fn host_scalar(value: HostValue<'_>, needs: Needs) -> Scalar {
+    match value {
+        HostValue::Str(s) => text_scalar(s, needs),
+        HostValue::Num(n) => Scalar::Num(n),
+        HostValue::Bool(b) => Scalar::Bool(b),
+        HostValue::Other => Scalar::Other,
     }
 }
 
@@ -425,19 +431,20 @@ mod tests {
         ];
         let ctx = json!({"targetingKey": 42, "tags": ["A", 1, true, null, {}], "n": "2.0.0", "o": {"x": 1}});
         let mut built = ResolvedContext::empty(&table);
-        built.set(&table, 0, HostValue::Num(42.0), false);
-        built.set_list(1);
-        for v in [
-            HostValue::Str("A"),
-            HostValue::Num(1.0),
-            HostValue::Bool(true),
-            HostValue::Other,
-            HostValue::Other,
-        ] {
-            built.set(&table, 1, v, true);
-        }
-        built.set(&table, 2, HostValue::Str("2.0.0"), false);
-        built.set(&table, 3, HostValue::Other, false);
+        built.set(&table, 0, HostValue::Num(42.0));
+        built.set_list(
+            &table,
+            1,
+            [
+                HostValue::Str("A"),
+                HostValue::Num(1.0),
+                HostValue::Bool(true),
+                HostValue::Other,
+                HostValue::Other,
+            ],
+        );
+        built.set(&table, 2, HostValue::Str("2.0.0"));
+        built.set(&table, 3, HostValue::Other);
         assert_eq!(built, resolve(&table, &ctx).unwrap());
     }
 }

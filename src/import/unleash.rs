@@ -240,14 +240,12 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
         .map(|(s, defs)| {
             (!defs.is_empty()).then(|| {
                 let p = &s["parameters"];
-                // Unleash: the first variant's stickiness, else the strategy's.
-                let stickiness = defs[0]["stickiness"].as_str().or(p["stickiness"].as_str());
                 let group = p["groupId"].as_str().unwrap_or(key);
                 variant_split(
                     defs,
                     group,
                     &s["variants"],
-                    stickiness,
+                    p["stickiness"].as_str(),
                     key,
                     &mut variants,
                     lossy,
@@ -478,13 +476,14 @@ fn weighted(defs: &Value) -> Vec<&Value> {
 }
 
 /// A rollout over Unleash variants, hashed as Unleash selects them (salt: the
-/// feature name for feature variants, the strategy's group id for strategy variants);
+/// feature name for feature variants, the strategy's group id for strategy variants;
+/// stickiness: the first variant's, else `fallback_stickiness`, a strategy's own);
 /// adds the variant names to `variants`.
 fn variant_split(
     defs: &[&Value],
     salt: &str,
     all_defs: &Value,
-    stickiness_override: Option<&str>,
+    fallback_stickiness: Option<&str>,
     key: &str,
     variants: &mut Map<String, Value>,
     lossy: &mut Vec<Loss>,
@@ -519,7 +518,7 @@ fn variant_split(
         variants.insert(name.to_string(), json!(name));
         weights.insert(name.to_string(), json!(t as f64 / 10.0));
     }
-    let by = stickiness(stickiness_override.or(defs[0]["stickiness"].as_str()), true);
+    let by = stickiness(defs[0]["stickiness"].as_str().or(fallback_stickiness), true);
     json!({ "rollout": { "by": by, "salt": salt, "bucketing": "unleash_variants", "weights": weights } })
 }
 

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod engine;
+pub mod jsontext;
 pub mod metrics;
 pub mod snapshot;
 

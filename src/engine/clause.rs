@@ -142,7 +142,7 @@ enum Pred {
     EndsWith(Box<[Box<str>]>, bool),
     Matches(Box<[regex_lite::Regex]>),
     Num(Cmp, Box<[f64]>),
-    Semver(Cmp, Box<[semver::Version]>),
+    Semver(Cmp, Box<[super::semver::Version]>),
     Date(Cmp, Box<[i64]>),
     Cidr(Box<[Cidr]>),
     Exists,
@@ -355,12 +355,12 @@ fn numbers(values: &[Value], op: Op) -> Result<Box<[f64]>, String> {
         .collect()
 }
 
-fn versions(values: &[Value], op: Op) -> Result<Box<[semver::Version]>, String> {
+fn versions(values: &[Value], op: Op) -> Result<Box<[super::semver::Version]>, String> {
     values
         .iter()
         .map(|v| {
             v.as_str()
-                .and_then(|s| semver::Version::parse(s).ok())
+                .and_then(super::semver::Version::parse)
                 .ok_or_else(|| {
                     format!(
                         "operator `{}` takes strict SemVer 2.0 versions such as \"1.2.3\", got {}",

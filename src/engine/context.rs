@@ -71,7 +71,7 @@ pub struct StrAttr {
     /// Milliseconds since the epoch, when it is an RFC 3339 time a date operator reads.
     pub date: Option<i64>,
     /// Parsed strict SemVer 2.0 version, when a semver operator reads it.
-    pub semver: Option<Box<semver::Version>>,
+    pub semver: Option<Box<super::semver::Version>>,
     /// The IP address it spells, IPv4 as IPv4-mapped IPv6, when `in_cidr` reads it.
     pub ip: Option<std::net::Ipv6Addr>,
 }
@@ -225,7 +225,7 @@ fn text_scalar(s: &str, needs: Needs) -> Scalar {
             None
         },
         semver: if needs.semver {
-            semver::Version::parse(s).ok().map(Box::new)
+            super::semver::Version::parse(s).map(Box::new)
         } else {
             None
         },

@@ -11,6 +11,7 @@ mod de;
 pub mod eval;
 pub mod hash;
 pub mod model;
+pub mod semver;
 pub mod time;
 
 pub use compile::{

@@ -11,15 +11,14 @@
 //!
 //! Pure: no I/O and no clock; times are epoch milliseconds passed in.
 
+mod base64;
 mod keys;
 
 pub use keys::{KeyError, Keyring, PrivateKeyFile};
 
 use crate::engine::{LoadError, Snapshot};
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use crate::jsontext;
 use ed25519_dalek::{Signer, SigningKey};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The envelope format this engine reads and writes.
@@ -28,7 +27,7 @@ pub const FORMAT: &str = "vexil-snapshot/1";
 pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// A signed snapshot envelope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     /// Always [`FORMAT`].
     pub format: String,
@@ -43,7 +42,57 @@ pub struct Envelope {
 impl Envelope {
     /// The envelope as compact JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("an envelope of strings always serialises")
+        let mut out = String::with_capacity(self.payload.len() + self.signature.len() + 96);
+        for (i, (name, value)) in [
+            ("format", &self.format),
+            ("key_id", &self.key_id),
+            ("payload", &self.payload),
+            ("signature", &self.signature),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            out.push(if i == 0 { '{' } else { ',' });
+            jsontext::push_string(&mut out, name);
+            out.push(':');
+            jsontext::push_string(&mut out, value);
+        }
+        out.push('}');
+        out
+    }
+
+    /// Reads an envelope: a JSON object with the four string fields (other fields
+    /// are ignored); `None` when it is not one.
+    pub fn parse(bytes: &[u8]) -> Result<Envelope, String> {
+        let (mut format, mut key_id, mut payload, mut signature) = (None, None, None, None);
+        let mut problem = None;
+        let read = jsontext::read_object(bytes, |key, value| {
+            let slot = match key {
+                "format" => &mut format,
+                "key_id" => &mut key_id,
+                "payload" => &mut payload,
+                "signature" => &mut signature,
+                _ => return,
+            };
+            match value {
+                _ if slot.is_some() => problem = Some(format!("duplicate field `{key}`")),
+                Some(text) => *slot = Some(text),
+                None => problem = Some(format!("`{key}` must be a string")),
+            }
+        });
+        if read.is_none() {
+            return Err("not a JSON object".into());
+        }
+        if let Some(problem) = problem {
+            return Err(problem);
+        }
+        let missing = |name: &str| format!("missing field `{name}`");
+        Ok(Envelope {
+            format: format.ok_or_else(|| missing("format"))?,
+            key_id: key_id.ok_or_else(|| missing("key_id"))?,
+            payload: payload.ok_or_else(|| missing("payload"))?,
+            signature: signature.ok_or_else(|| missing("signature"))?,
+        })
     }
 }
 
@@ -62,8 +111,8 @@ pub fn sign(payload: &[u8], key_id: &str, key: &SigningKey) -> Envelope {
     Envelope {
         format: FORMAT.to_string(),
         key_id: key_id.to_string(),
-        payload: BASE64.encode(payload),
-        signature: BASE64.encode(signature.to_bytes()),
+        payload: base64::encode(payload),
+        signature: base64::encode(&signature.to_bytes()),
     }
 }
 
@@ -155,7 +204,7 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
             ),
         ));
     }
-    let env: Envelope = serde_json::from_slice(envelope).map_err(|e| {
+    let env = Envelope::parse(envelope).map_err(|e| {
         reject(
             RejectCode::BadFormat,
             format!("not a snapshot envelope: {e}"),
@@ -180,13 +229,16 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
             ),
         )
     })?;
-    let payload = BASE64
-        .decode(env.payload.as_bytes())
-        .map_err(|e| reject(RejectCode::BadFormat, format!("payload is not base64: {e}")))?;
-    let signature = BASE64.decode(env.signature.as_bytes()).map_err(|e| {
+    let payload = base64::decode(env.payload.as_bytes()).ok_or_else(|| {
         reject(
             RejectCode::BadFormat,
-            format!("signature is not base64: {e}"),
+            "payload is not base64 (padded, standard alphabet)",
+        )
+    })?;
+    let signature = base64::decode(env.signature.as_bytes()).ok_or_else(|| {
+        reject(
+            RejectCode::BadFormat,
+            "signature is not base64 (padded, standard alphabet)",
         )
     })?;
     let signature = ed25519_dalek::Signature::from_slice(&signature).map_err(|_| {

@@ -1,0 +1,94 @@
+//! Standard base64 (RFC 4648, `+/`, padded), strict: canonical padding and zero
+//! trailing bits, as the `base64` crate's `STANDARD` engine decodes. Hand-written
+//! because the wasm module needs only these few lines of it.
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn sextet(b: u8) -> Option<u32> {
+    Some(match b {
+        b'A'..=b'Z' => b - b'A',
+        b'a'..=b'z' => b - b'a' + 26,
+        b'0'..=b'9' => b - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => return None,
+    } as u32)
+}
+
+/// Encodes bytes.
+pub fn encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes padded standard base64; `None` for anything else.
+pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
+    if text.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let last = text.len() / 4;
+    for (index, quad) in text.chunks_exact(4).enumerate() {
+        let pad = quad.iter().rev().take_while(|&&b| b == b'=').count();
+        if pad > 2 || (pad > 0 && index + 1 != last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &b in &quad[..4 - pad] {
+            n = n << 6 | sextet(b)?;
+        }
+        n <<= 6 * pad as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        let keep = 3 - pad;
+        // Bits below the last kept byte must be zero (canonical encoding).
+        if n & ((1 << (8 * pad)) - 1) != 0 {
+            return None;
+        }
+        out.extend_from_slice(&bytes[..keep]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn encodes_as_the_base64_crate(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(encode(&bytes), STANDARD.encode(&bytes));
+            prop_assert_eq!(decode(encode(&bytes).as_bytes()), Some(bytes));
+        }
+
+        #[test]
+        fn decodes_as_the_base64_crate(text in "[A-Za-z0-9+/=]{0,12}|[A-Za-z0-9+/]{2,8}={0,3}") {
+            prop_assert_eq!(decode(text.as_bytes()), STANDARD.decode(text.as_bytes()).ok(), "{}", text);
+        }
+    }
+
+    #[test]
+    fn rejects_non_canonical_input() {
+        for text in [
+            "QQ", "QR==", "QQ=", "Q===", "QQ==QQ==", "QUJD\n", " QUJD", "QUJ-",
+        ] {
+            assert_eq!(decode(text.as_bytes()), None, "{text}");
+            assert!(STANDARD.decode(text.as_bytes()).is_err(), "{text}");
+        }
+    }
+}

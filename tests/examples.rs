@@ -457,7 +457,8 @@ fn healthcare_file_loads_with_hipaa_settings() {
             .collect::<Vec<_>>(),
         ["patient"]
     );
-    assert_eq!(flag.metadata["compliance"], json!("HIPAA"));
+    let metadata: Value = serde_json::from_str(&flag.metadata).unwrap();
+    assert_eq!(metadata["compliance"], json!("HIPAA"));
     let raw: Value = serde_json::from_slice(&example_bytes("healthcare-flags.json")).unwrap();
     let def = &raw["flags"][0];
     assert_eq!(def["phi"], json!(true));

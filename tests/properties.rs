@@ -355,7 +355,7 @@ proptest! {
                         None => {
                             let name = d.variant.as_deref().expect("a served variant");
                             let variant = flag.variants.iter().find(|v| &*v.name == name).expect("known variant");
-                            prop_assert_eq!(&d.value, &variant.value);
+                            prop_assert_eq!(d.value.to_string(), variant.value.to_string());
                         }
                         Some(_) => {
                             prop_assert_eq!(&d.value, &default);

@@ -2,20 +2,22 @@
 //!
 //! Compilation checks every value against its operator once (a semver clause holds
 //! parsed versions, a date clause epoch milliseconds, a regex clause a compiled
-//! regex), resolves segment names to indices and attribute paths to table slots.
+//! regex), resolves segment names to indices, attribute paths to table slots and
+//! equality literals to ids in the attribute's dictionary, so `in` compares integers.
+//!
+//! [`build_test`] is the one constructor of attribute tests: the flags-document
+//! compiler and the binary snapshot decoder both hand it typed values.
 
-use super::context::{AttrId, AttrValue, Needs, ResolvedContext, Scalar, StrAttr};
-use super::model::{Clause, Op};
-use super::time::parse_rfc3339_ms;
-use fnv::FnvHashSet;
-use serde_json::Value;
+use super::context::{AttrId, AttrValue, Needs, ResolvedContext, Scalar, StrAttr, NO_LITERAL};
+use super::kinds::Op;
+use super::semver::{self, Version};
 
 /// Longest regex pattern accepted, in bytes.
 pub const MAX_REGEX_LEN: usize = 1024;
 /// Deepest clause nesting accepted.
 pub const MAX_CLAUSE_DEPTH: usize = 32;
-/// Above this many strings an `in` list is matched through a hash set.
-const HASH_SET_THRESHOLD: usize = 8;
+/// Above this many literal ids a set is searched by bisection.
+const BISECT_THRESHOLD: usize = 8;
 
 /// Index of a segment.
 pub type SegmentId = u32;
@@ -40,14 +42,14 @@ pub(crate) enum AttrRef {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Test {
-    attr: AttrRef,
-    pred: Pred,
-    /// `not_in` and `neq` are the exact negation of `in` and `eq`.
-    negate: bool,
+    pub(crate) attr: AttrRef,
+    pub(crate) op: Op,
+    pub(crate) pred: Pred,
 }
 
+/// An ordering comparison.
 #[derive(Debug, Clone, Copy)]
-enum Cmp {
+pub(crate) enum Cmp {
     Lt,
     Lte,
     Eq,
@@ -69,40 +71,45 @@ impl Cmp {
     }
 }
 
-#[derive(Debug, Clone)]
-enum StrSet {
-    Small(Box<[Box<str>]>),
-    Hashed(FnvHashSet<Box<str>>),
-}
+/// Literal ids of an attribute's dictionary, sorted.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IdSet(Box<[u32]>);
 
-impl StrSet {
-    fn new(items: Vec<Box<str>>) -> Self {
-        if items.len() > HASH_SET_THRESHOLD {
-            StrSet::Hashed(items.into_iter().collect())
-        } else {
-            StrSet::Small(items.into_boxed_slice())
-        }
+impl IdSet {
+    fn new(mut ids: Vec<u32>) -> IdSet {
+        ids.sort_unstable();
+        ids.dedup();
+        IdSet(ids.into_boxed_slice())
     }
 
     #[inline]
-    fn contains(&self, s: &str) -> bool {
-        match self {
-            StrSet::Small(items) => items.iter().any(|i| &**i == s),
-            StrSet::Hashed(set) => set.contains(s),
+    fn contains(&self, id: u32) -> bool {
+        if id == NO_LITERAL {
+            return false;
         }
+        if self.0.len() > BISECT_THRESHOLD {
+            self.0.binary_search(&id).is_ok()
+        } else {
+            self.0.contains(&id)
+        }
+    }
+
+    /// The ids, sorted.
+    pub(crate) fn ids(&self) -> &[u32] {
+        &self.0
     }
 }
 
 /// The values of an equality-style clause, split by type: a value's type decides how
-/// it compares.
+/// it compares. Strings are literal ids: in the attribute's exact dictionary, or in
+/// its folded (lower-cased) one with `ignore_case`.
 #[derive(Debug, Clone)]
-struct ValueSet {
-    strs: StrSet,
-    has_strs: bool,
-    nums: Box<[f64]>,
-    has_true: bool,
-    has_false: bool,
-    ignore_case: bool,
+pub(crate) struct ValueSet {
+    pub(crate) strs: IdSet,
+    pub(crate) nums: Box<[f64]>,
+    pub(crate) has_true: bool,
+    pub(crate) has_false: bool,
+    pub(crate) ignore_case: bool,
 }
 
 impl ValueSet {
@@ -110,7 +117,8 @@ impl ValueSet {
     fn matches(&self, scalar: &Scalar) -> bool {
         match scalar {
             Scalar::Str(s) => {
-                (self.has_strs && self.strs.contains(text(s, self.ignore_case)))
+                self.strs
+                    .contains(if self.ignore_case { s.folded } else { s.lit })
                     || s.num.is_some_and(|n| self.nums.contains(&n))
             }
             Scalar::Num(n) => self.nums.contains(n),
@@ -121,28 +129,23 @@ impl ValueSet {
     }
 }
 
-#[inline]
-fn text(s: &StrAttr, ignore_case: bool) -> &str {
-    if ignore_case {
-        s.lower.as_deref().unwrap_or(&s.raw)
-    } else {
-        &s.raw
-    }
-}
-
+/// A compiled operator with its values.
 #[derive(Debug, Clone)]
-enum Pred {
+pub(crate) enum Pred {
+    /// `in`/`eq`; `not_in`/`neq` are the same set, negated.
     Equals(ValueSet),
-    /// Substring for a string attribute, membership for a list attribute.
+    /// Substring for a string attribute (lower-cased with `ignore_case`),
+    /// membership for a list attribute.
     Contains {
         strs: Box<[Box<str>]>,
         members: ValueSet,
     },
     StartsWith(Box<[Box<str>]>, bool),
     EndsWith(Box<[Box<str>]>, bool),
-    Matches(Box<[regex_lite::Regex]>),
+    /// Compiled patterns, with their sources and `ignore_case`.
+    Matches(Box<[(regex_lite::Regex, Box<str>)]>, bool),
     Num(Cmp, Box<[f64]>),
-    Semver(Cmp, Box<[super::semver::Version]>),
+    Semver(Cmp, Box<[Version]>),
     Date(Cmp, Box<[i64]>),
     Cidr(Box<[Cidr]>),
     Exists,
@@ -177,11 +180,18 @@ impl Cidr {
             }
             Some(_) => return None,
         };
-        let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-        Some(Cidr {
-            network: u128::from(ip) & mask,
-            mask,
-        })
+        Cidr::from_parts(u128::from(ip) & prefix_mask(bits), bits)
+    }
+
+    /// The range of `bits` leading bits at `network` (which has no bits past them).
+    pub fn from_parts(network: u128, bits: u32) -> Option<Cidr> {
+        let mask = prefix_mask(bits);
+        (bits <= 128 && network & !mask == 0).then_some(Cidr { network, mask })
+    }
+
+    /// The network and its prefix length.
+    pub fn parts(&self) -> (u128, u32) {
+        (self.network, self.mask.count_ones())
     }
 
     /// Whether the range holds `ip` (IPv4 addresses in their IPv4-mapped form).
@@ -189,6 +199,10 @@ impl Cidr {
     pub fn contains(&self, ip: std::net::Ipv6Addr) -> bool {
         u128::from(ip) & self.mask == self.network
     }
+}
+
+fn prefix_mask(bits: u32) -> u128 {
+    u128::MAX.checked_shl(128u32.saturating_sub(bits)).unwrap_or(0)
 }
 
 impl Cond {
@@ -207,46 +221,60 @@ impl Cond {
 }
 
 impl Test {
+    /// Whether `not_in`/`neq` negate the operator.
+    fn negated(&self) -> bool {
+        matches!(self.op, Op::NotIn | Op::Neq)
+    }
+
     #[inline]
     fn matches(&self, ctx: &ResolvedContext, now_ms: i64) -> bool {
-        let now_value;
         let value = match self.attr {
             AttrRef::Ctx(id) => ctx.value(id),
-            AttrRef::Now => {
-                now_value = AttrValue::One(Scalar::Num(now_ms as f64));
-                &now_value
-            }
+            AttrRef::Now => AttrValue::One(Scalar::Num(now_ms as f64)),
         };
-        self.pred.matches(value) != self.negate
+        self.pred.matches(ctx, &value) != self.negated()
     }
 }
 
+#[inline]
+fn text<'c>(ctx: &'c ResolvedContext, s: &StrAttr, ignore_case: bool) -> &'c str {
+    let t = if ignore_case {
+        ctx.lower_of(s)
+    } else {
+        ctx.text_of(s)
+    };
+    t.unwrap_or("")
+}
+
 impl Pred {
-    fn matches(&self, value: &AttrValue) -> bool {
-        let scalars = value.scalars();
+    fn matches(&self, ctx: &ResolvedContext, value: &AttrValue) -> bool {
+        let scalars = ctx.scalars(value);
+        let strs = || {
+            scalars.iter().filter_map(|s| match s {
+                Scalar::Str(s) => Some(s),
+                _ => None,
+            })
+        };
         match self {
             Pred::Exists => !matches!(value, AttrValue::Missing),
             Pred::Equals(set) => scalars.iter().any(|s| set.matches(s)),
             Pred::Contains { strs, members } => match value {
                 AttrValue::One(Scalar::Str(s)) => {
-                    let hay = text(s, members.ignore_case);
+                    let hay = text(ctx, s, members.ignore_case);
                     strs.iter().any(|needle| hay.contains(&**needle))
                 }
-                AttrValue::Many(items) => items.iter().any(|s| members.matches(s)),
+                AttrValue::Many { .. } => scalars.iter().any(|s| members.matches(s)),
                 _ => false,
             },
-            Pred::StartsWith(prefixes, ic) => scalars.iter().any(|s| match s {
-                Scalar::Str(s) => prefixes.iter().any(|p| text(s, *ic).starts_with(&**p)),
-                _ => false,
-            }),
-            Pred::EndsWith(suffixes, ic) => scalars.iter().any(|s| match s {
-                Scalar::Str(s) => suffixes.iter().any(|p| text(s, *ic).ends_with(&**p)),
-                _ => false,
-            }),
-            Pred::Matches(regexes) => scalars.iter().any(|s| match s {
-                Scalar::Str(s) => regexes.iter().any(|r| r.is_match(&s.raw)),
-                _ => false,
-            }),
+            Pred::StartsWith(prefixes, ic) => {
+                strs().any(|s| prefixes.iter().any(|p| text(ctx, s, *ic).starts_with(&**p)))
+            }
+            Pred::EndsWith(suffixes, ic) => {
+                strs().any(|s| suffixes.iter().any(|p| text(ctx, s, *ic).ends_with(&**p)))
+            }
+            Pred::Matches(regexes, _) => {
+                strs().any(|s| regexes.iter().any(|(r, _)| r.is_match(text(ctx, s, false))))
+            }
             Pred::Num(cmp, nums) => scalars.iter().any(|s| {
                 let n = match s {
                     Scalar::Num(n) => *n,
@@ -256,11 +284,11 @@ impl Pred {
                 nums.iter()
                     .any(|v| n.partial_cmp(v).is_some_and(|o| cmp.holds(o)))
             }),
-            Pred::Semver(cmp, versions) => scalars.iter().any(|s| match s {
-                Scalar::Str(StrAttr {
-                    semver: Some(v), ..
-                }) => versions.iter().any(|w| cmp.holds(v.cmp_precedence(w))),
-                _ => false,
+            Pred::Semver(cmp, versions) => strs().any(|s| match ctx.version_of(s) {
+                Some(v) => versions
+                    .iter()
+                    .any(|w| cmp.holds(semver::precedence(v, w.parts()))),
+                None => false,
             }),
             Pred::Date(cmp, times) => scalars.iter().any(|s| {
                 let t = match s {
@@ -270,9 +298,9 @@ impl Pred {
                 };
                 times.iter().any(|v| cmp.holds(t.cmp(v)))
             }),
-            Pred::Cidr(ranges) => scalars.iter().any(|s| match s {
-                Scalar::Str(StrAttr { ip: Some(ip), .. }) => ranges.iter().any(|r| r.contains(*ip)),
-                _ => false,
+            Pred::Cidr(ranges) => strs().any(|s| match s.ip {
+                Some(ip) => ranges.iter().any(|r| r.contains(ip)),
+                None => false,
             }),
         }
     }
@@ -280,350 +308,288 @@ impl Pred {
 
 /// Where clause compilation looks up names and records attribute use.
 pub(crate) trait ClauseEnv {
-    /// Interns an attribute path, recording which derived forms it needs.
+    /// Interns an attribute path, recording which forms it needs.
     fn attr(&mut self, path: &str, needs: Needs) -> AttrId;
+    /// Interns a literal of attribute `attr` (in its folded dictionary when `folded`).
+    fn literal(&mut self, attr: AttrId, text: &str, folded: bool) -> u32;
     /// Resolves a segment name.
     fn segment(&self, name: &str) -> Option<SegmentId>;
 }
 
-fn describe(v: &Value) -> String {
-    let text = v.to_string();
-    if text.chars().count() > 60 {
-        format!("{}…", text.chars().take(60).collect::<String>())
-    } else {
-        text
+/// One value of an equality-style operator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum EqValue<'a> {
+    Str(&'a str),
+    Num(f64),
+    Bool(bool),
+}
+
+/// An operator's values, typed for its family.
+#[derive(Debug, Clone)]
+pub(crate) enum TestValues<'a> {
+    /// `in`, `not_in`, `eq`, `neq`, `contains`.
+    Scalars(Vec<EqValue<'a>>),
+    /// `starts_with`, `ends_with`, `matches` (patterns).
+    Strings(Vec<&'a str>),
+    /// `lt`, `lte`, `gt`, `gte`.
+    Numbers(Vec<f64>),
+    /// The semver operators.
+    Versions(Vec<Version>),
+    /// `before`, `after` (epoch milliseconds).
+    Times(Vec<i64>),
+    /// `in_cidr`.
+    Cidrs(Vec<Cidr>),
+    /// `exists`.
+    None,
+}
+
+impl TestValues<'_> {
+    fn len(&self) -> usize {
+        match self {
+            TestValues::Scalars(v) => v.len(),
+            TestValues::Strings(v) => v.len(),
+            TestValues::Numbers(v) => v.len(),
+            TestValues::Versions(v) => v.len(),
+            TestValues::Times(v) => v.len(),
+            TestValues::Cidrs(v) => v.len(),
+            TestValues::None => 0,
+        }
     }
 }
 
-fn strings(values: &[Value], op: Op, ignore_case: bool) -> Result<Vec<Box<str>>, String> {
-    values
-        .iter()
-        .map(|v| match v {
-            Value::String(s) if ignore_case => Ok(s.to_lowercase().into_boxed_str()),
-            Value::String(s) => Ok(s.as_str().into()),
-            other => Err(format!(
-                "operator `{}` takes strings, got {}",
-                op.name(),
-                describe(other)
-            )),
-        })
-        .collect()
+/// Why an attribute test does not compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TestError {
+    EmptyPath,
+    NoValues,
+    ValuesForExists,
+    /// The values are not of the family the operator takes.
+    WrongValues,
+    IgnoreCaseNotString,
+    NowOperator,
+    UnknownBuiltin,
+    RegexTooLong { index: usize, len: usize },
+    BadRegex { index: usize, message: String },
 }
 
-fn value_set(values: &[Value], op: Op, ignore_case: bool) -> Result<ValueSet, String> {
-    let mut strs = Vec::new();
+/// The family of values `op` takes.
+pub(crate) enum Family {
+    Scalars,
+    Strings,
+    Numbers,
+    Versions,
+    Times,
+    Cidrs,
+    None,
+}
+
+impl Op {
+    /// The family of values the operator takes.
+    pub(crate) fn family(self) -> Family {
+        match self {
+            Op::In | Op::NotIn | Op::Eq | Op::Neq | Op::Contains => Family::Scalars,
+            Op::StartsWith | Op::EndsWith | Op::Matches => Family::Strings,
+            Op::Lt | Op::Lte | Op::Gt | Op::Gte => Family::Numbers,
+            Op::SemverLt | Op::SemverLte | Op::SemverEq | Op::SemverGte | Op::SemverGt => {
+                Family::Versions
+            }
+            Op::Before | Op::After => Family::Times,
+            Op::InCidr => Family::Cidrs,
+            Op::Exists => Family::None,
+        }
+    }
+
+    fn string_op(self) -> bool {
+        matches!(self.family(), Family::Scalars | Family::Strings)
+    }
+
+    fn cmp(self) -> Cmp {
+        match self {
+            Op::Lt | Op::SemverLt | Op::Before => Cmp::Lt,
+            Op::Lte | Op::SemverLte => Cmp::Lte,
+            Op::Gt | Op::SemverGt | Op::After => Cmp::Gt,
+            Op::Gte | Op::SemverGte => Cmp::Gte,
+            _ => Cmp::Eq,
+        }
+    }
+}
+
+fn lower(text: &str, ignore_case: bool) -> Box<str> {
+    if ignore_case {
+        text.to_lowercase().into()
+    } else {
+        text.into()
+    }
+}
+
+/// The checks of an attribute test that do not look at its values' types: the
+/// path, built-ins, `ignore_case` placement and the number of values.
+pub(crate) fn check_shape(
+    attr: &str,
+    op: Op,
+    ignore_case: bool,
+    count: usize,
+) -> Result<(), TestError> {
+    if attr.is_empty() || attr.split('.').any(str::is_empty) {
+        return Err(TestError::EmptyPath);
+    }
+    match (op, count) {
+        (Op::Exists, 0) => {}
+        (Op::Exists, _) => return Err(TestError::ValuesForExists),
+        (_, 0) => return Err(TestError::NoValues),
+        _ => {}
+    }
+    if ignore_case && !op.string_op() {
+        return Err(TestError::IgnoreCaseNotString);
+    }
+    let is_now = attr == "$now";
+    if is_now && !matches!(op, Op::Before | Op::After) {
+        return Err(TestError::NowOperator);
+    }
+    if attr.starts_with('$') && !is_now {
+        return Err(TestError::UnknownBuiltin);
+    }
+    Ok(())
+}
+
+/// The non-string part of an equality operator's values; its strings go to
+/// `literals` for interning once the attribute has an id.
+fn value_set<'v>(values: &[EqValue<'v>], ignore_case: bool, literals: &mut Vec<&'v str>) -> ValueSet {
     let mut nums = Vec::new();
     let (mut has_true, mut has_false) = (false, false);
     for v in values {
-        match v {
-            Value::String(s) if ignore_case => strs.push(s.to_lowercase().into_boxed_str()),
-            Value::String(s) => strs.push(s.as_str().into()),
-            Value::Number(n) => nums.push(n.as_f64().ok_or("number out of range")?),
-            Value::Bool(true) => has_true = true,
-            Value::Bool(false) => has_false = true,
-            other => {
-                return Err(format!(
-                    "operator `{}` compares strings, numbers or booleans, got {}",
-                    op.name(),
-                    describe(other)
-                ))
-            }
+        match *v {
+            EqValue::Str(s) => literals.push(s),
+            EqValue::Num(n) => nums.push(n),
+            EqValue::Bool(true) => has_true = true,
+            EqValue::Bool(false) => has_false = true,
         }
     }
-    Ok(ValueSet {
-        has_strs: !strs.is_empty(),
-        strs: StrSet::new(strs),
+    ValueSet {
+        strs: IdSet::default(),
         nums: nums.into_boxed_slice(),
         has_true,
         has_false,
         ignore_case,
-    })
+    }
 }
 
-fn numbers(values: &[Value], op: Op) -> Result<Box<[f64]>, String> {
-    values
-        .iter()
-        .map(|v| {
-            v.as_f64().ok_or_else(|| {
-                format!(
-                    "operator `{}` takes numbers, got {}",
-                    op.name(),
-                    describe(v)
-                )
-            })
-        })
-        .collect()
-}
-
-fn versions(values: &[Value], op: Op) -> Result<Box<[super::semver::Version]>, String> {
-    values
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .and_then(super::semver::Version::parse)
-                .ok_or_else(|| {
-                    format!(
-                        "operator `{}` takes strict SemVer 2.0 versions such as \"1.2.3\", got {}",
-                        op.name(),
-                        describe(v)
-                    )
-                })
-        })
-        .collect()
-}
-
-fn times(values: &[Value], op: Op) -> Result<Box<[i64]>, String> {
-    values
-        .iter()
-        .map(|v| {
-            let t = match v {
-                Value::String(s) => parse_rfc3339_ms(s),
-                Value::Number(n) => n.as_i64(),
-                _ => None,
-            };
-            t.ok_or_else(|| {
-                format!(
-                    "operator `{}` takes RFC 3339 times such as \"2027-01-31T00:00:00Z\" \
-                     (or epoch milliseconds), got {}",
-                    op.name(),
-                    describe(v)
-                )
-            })
-        })
-        .collect()
-}
-
-fn cidrs(values: &[Value]) -> Result<Box<[Cidr]>, String> {
-    values
-        .iter()
-        .map(|v| {
-            v.as_str().and_then(Cidr::parse).ok_or_else(|| {
-                format!(
-                    "operator `in_cidr` takes IP addresses or CIDR ranges such as \"10.0.0.0/8\" \
-                     or \"2001:db8::/32\", got {}",
-                    describe(v)
-                )
-            })
-        })
-        .collect()
-}
-
-fn regexes(values: &[Value], ignore_case: bool) -> Result<Box<[regex_lite::Regex]>, String> {
-    values
-        .iter()
-        .map(|v| {
-            let pattern = v
-                .as_str()
-                .ok_or_else(|| format!("operator `matches` takes patterns, got {}", describe(v)))?;
-            if pattern.len() > MAX_REGEX_LEN {
-                return Err(format!(
-                    "pattern is {} bytes long; the limit is {MAX_REGEX_LEN}",
-                    pattern.len()
-                ));
-            }
-            regex_lite::RegexBuilder::new(pattern)
-                .case_insensitive(ignore_case)
-                .build()
-                .map_err(|e| format!("pattern {} does not compile: {e}", describe(v)))
-        })
-        .collect()
-}
-
-/// Compiles a clause. Errors are `(path, message)` pairs; `path` renders the clause's
-/// location and is only called when there is an error to report.
-pub(crate) fn compile(
-    clause: &Clause,
+/// Compiles an attribute test of `attr` (a dotted path or `$now`). Values already
+/// lower-cased for `ignore_case` stay as they are (lower-casing is idempotent for
+/// what the compiler produces, and the decoder trusts the encoder's folding).
+pub(crate) fn build_test(
+    attr: &str,
+    op: Op,
+    ignore_case: bool,
+    values: TestValues<'_>,
     env: &mut dyn ClauseEnv,
-    path: &dyn Fn() -> String,
-    depth: usize,
-    errors: &mut Vec<(String, String)>,
-) -> Option<Cond> {
-    if depth > MAX_CLAUSE_DEPTH {
-        errors.push((
-            path(),
-            format!("clauses nest deeper than {MAX_CLAUSE_DEPTH} levels"),
-        ));
-        return None;
-    }
-    let forms = [
-        clause.all.is_some(),
-        clause.any.is_some(),
-        clause.not.is_some(),
-        clause.segment.is_some(),
-        clause.attr.is_some() || clause.op.is_some() || clause.values.is_some(),
-    ];
-    let count = forms.iter().filter(|f| **f).count();
-    if count != 1 {
-        let msg = if count == 0 {
-            "empty clause: use one of `all`, `any`, `not`, `segment` or `attr`/`op`/`values`"
-        } else {
-            "a clause must use exactly one of `all`, `any`, `not`, `segment` or `attr`/`op`/`values`"
-        };
-        errors.push((path(), msg.to_string()));
-        return None;
-    }
-    if clause.ignore_case && clause.attr.is_none() {
-        errors.push((
-            path(),
-            "`ignore_case` belongs on an attribute test".to_string(),
-        ));
-    }
-    let list = |items: &Vec<Clause>, name: &str, env: &mut dyn ClauseEnv, errors: &mut Vec<_>| {
-        let mut out = Vec::with_capacity(items.len());
-        let mut ok = true;
-        for (i, c) in items.iter().enumerate() {
-            let child = || format!("{}.{name}[{i}]", path());
-            match compile(c, env, &child, depth + 1, errors) {
-                Some(c) => out.push(c),
-                None => ok = false,
-            }
-        }
-        ok.then(|| out.into_boxed_slice())
-    };
-    if let Some(items) = &clause.all {
-        return list(items, "all", env, errors).map(Cond::All);
-    }
-    if let Some(items) = &clause.any {
-        return list(items, "any", env, errors).map(Cond::Any);
-    }
-    if let Some(inner) = &clause.not {
-        return compile(inner, env, &|| format!("{}.not", path()), depth + 1, errors)
-            .map(|c| Cond::Not(Box::new(c)));
-    }
-    if let Some(name) = &clause.segment {
-        return match env.segment(name) {
-            Some(id) => Some(Cond::Segment(id)),
-            None => {
-                errors.push((path(), format!("unknown segment `{name}`")));
-                None
-            }
-        };
-    }
-    match compile_test(clause, env) {
-        Ok(test) => Some(Cond::Test(test)),
-        Err(msg) => {
-            errors.push((path(), msg));
-            None
-        }
-    }
-}
-
-fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Test, String> {
-    let attr = clause
-        .attr
-        .as_deref()
-        .ok_or("attribute test without `attr`")?;
-    if attr.is_empty() || attr.split('.').any(str::is_empty) {
-        return Err(format!("attribute path `{attr}` has an empty segment"));
-    }
-    let op = clause.op.ok_or("attribute test without `op`")?;
-    let values: &[Value] = clause.values.as_deref().unwrap_or(&[]);
-    let ic = clause.ignore_case;
-    if op == Op::Exists {
-        if !values.is_empty() {
-            return Err("operator `exists` takes no values".into());
-        }
-    } else if values.is_empty() {
-        return Err(format!("operator `{}` needs at least one value", op.name()));
-    }
-    if ic
-        && !matches!(
-            op,
-            Op::In
-                | Op::NotIn
-                | Op::Eq
-                | Op::Neq
-                | Op::Contains
-                | Op::StartsWith
-                | Op::EndsWith
-                | Op::Matches
-        )
-    {
-        return Err(format!(
-            "`ignore_case` applies to string operators, not `{}`",
-            op.name()
-        ));
-    }
+) -> Result<Test, TestError> {
+    check_shape(attr, op, ignore_case, values.len())?;
     let is_now = attr == "$now";
-    if is_now && !matches!(op, Op::Before | Op::After) {
-        return Err(format!(
-            "`$now` (the evaluation time) works with `before` and `after`, not `{}`",
-            op.name()
-        ));
-    }
-    if attr.starts_with('$') && !is_now {
-        return Err(format!(
-            "unknown built-in attribute `{attr}` (the only one is `$now`)"
-        ));
-    }
     let mut needs = Needs {
-        lower: ic,
+        lower: ignore_case && op != Op::Matches,
         ..Needs::default()
     };
-    let (pred, negate) = match op {
-        Op::In | Op::Eq => (Pred::Equals(value_set(values, op, ic)?), false),
-        Op::NotIn | Op::Neq => (Pred::Equals(value_set(values, op, ic)?), true),
-        Op::Contains => {
-            let members = value_set(values, op, ic)?;
-            let strs = values
-                .iter()
-                .filter_map(|v| v.as_str())
-                .map(|s| {
-                    if ic {
-                        s.to_lowercase().into()
-                    } else {
-                        s.into()
+    // Interning needs the attribute's id; the id needs the attribute's needs.
+    let mut pending_literals: Vec<&str> = Vec::new();
+    let pred = match (op.family(), values) {
+        (Family::Scalars, TestValues::Scalars(values)) => {
+            let members = value_set(&values, ignore_case, &mut pending_literals);
+            needs.number |= !members.nums.is_empty();
+            if op == Op::Contains {
+                needs.text = true;
+                let strs = values
+                    .iter()
+                    .filter_map(|v| match v {
+                        EqValue::Str(s) => Some(lower(s, ignore_case)),
+                        _ => None,
+                    })
+                    .collect();
+                Pred::Contains { strs, members }
+            } else {
+                Pred::Equals(members)
+            }
+        }
+        (Family::Strings, TestValues::Strings(values)) => {
+            needs.text = true;
+            match op {
+                Op::Matches => {
+                    let mut compiled = Vec::with_capacity(values.len());
+                    for (index, pattern) in values.iter().enumerate() {
+                        if pattern.len() > MAX_REGEX_LEN {
+                            return Err(TestError::RegexTooLong {
+                                index,
+                                len: pattern.len(),
+                            });
+                        }
+                        let regex = regex_lite::RegexBuilder::new(pattern)
+                            .case_insensitive(ignore_case)
+                            .build()
+                            .map_err(|e| TestError::BadRegex {
+                                index,
+                                message: e.to_string(),
+                            })?;
+                        compiled.push((regex, (*pattern).into()));
                     }
-                })
-                .collect();
-            (Pred::Contains { strs, members }, false)
+                    Pred::Matches(compiled.into_boxed_slice(), ignore_case)
+                }
+                _ => {
+                    let strs: Box<[Box<str>]> =
+                        values.iter().map(|s| lower(s, ignore_case)).collect();
+                    if op == Op::StartsWith {
+                        Pred::StartsWith(strs, ignore_case)
+                    } else {
+                        Pred::EndsWith(strs, ignore_case)
+                    }
+                }
+            }
         }
-        Op::StartsWith => (Pred::StartsWith(strings(values, op, ic)?.into(), ic), false),
-        Op::EndsWith => (Pred::EndsWith(strings(values, op, ic)?.into(), ic), false),
-        Op::Matches => {
-            needs.lower = false;
-            (Pred::Matches(regexes(values, ic)?), false)
+        (Family::Numbers, TestValues::Numbers(values)) => {
+            needs.number = true;
+            Pred::Num(op.cmp(), values.into_boxed_slice())
         }
-        Op::Lt => (Pred::Num(Cmp::Lt, numbers(values, op)?), false),
-        Op::Lte => (Pred::Num(Cmp::Lte, numbers(values, op)?), false),
-        Op::Gt => (Pred::Num(Cmp::Gt, numbers(values, op)?), false),
-        Op::Gte => (Pred::Num(Cmp::Gte, numbers(values, op)?), false),
-        Op::SemverLt | Op::SemverLte | Op::SemverEq | Op::SemverGte | Op::SemverGt => {
+        (Family::Versions, TestValues::Versions(values)) => {
             needs.semver = true;
-            let cmp = match op {
-                Op::SemverLt => Cmp::Lt,
-                Op::SemverLte => Cmp::Lte,
-                Op::SemverEq => Cmp::Eq,
-                Op::SemverGte => Cmp::Gte,
-                _ => Cmp::Gt,
-            };
-            (Pred::Semver(cmp, versions(values, op)?), false)
+            Pred::Semver(op.cmp(), values.into_boxed_slice())
         }
-        Op::Before => {
+        (Family::Times, TestValues::Times(values)) => {
             needs.date = true;
-            (Pred::Date(Cmp::Lt, times(values, op)?), false)
+            Pred::Date(op.cmp(), values.into_boxed_slice())
         }
-        Op::After => {
-            needs.date = true;
-            (Pred::Date(Cmp::Gt, times(values, op)?), false)
-        }
-        Op::InCidr => {
+        (Family::Cidrs, TestValues::Cidrs(values)) => {
             needs.ip = true;
-            (Pred::Cidr(cidrs(values)?), false)
+            Pred::Cidr(values.into_boxed_slice())
         }
-        Op::Exists => (Pred::Exists, false),
+        (Family::None, TestValues::None) => Pred::Exists,
+        _ => return Err(TestError::WrongValues),
     };
     let attr = if is_now {
         AttrRef::Now
     } else {
         AttrRef::Ctx(env.attr(attr, needs))
     };
-    Ok(Test { attr, pred, negate })
+    let mut pred = pred;
+    if let (AttrRef::Ctx(id), Pred::Equals(set) | Pred::Contains { members: set, .. }) =
+        (attr, &mut pred)
+    {
+        let ids = pending_literals
+            .iter()
+            .map(|s| {
+                if ignore_case {
+                    env.literal(id, &s.to_lowercase(), true)
+                } else {
+                    env.literal(id, s, false)
+                }
+            })
+            .collect();
+        set.strs = IdSet::new(ids);
+    }
+    Ok(Test { attr, op, pred })
 }
 
 /// Attribute ids a compiled clause tests directly (segments it names are not
 /// followed: see [`segment_refs`]).
-pub(crate) fn attr_refs(cond: &Cond, out: &mut Vec<super::context::AttrId>) {
+pub(crate) fn attr_refs(cond: &Cond, out: &mut Vec<AttrId>) {
     match cond {
         Cond::All(items) | Cond::Any(items) => items.iter().for_each(|c| attr_refs(c, out)),
         Cond::Not(inner) => attr_refs(inner, out),

@@ -1,13 +1,21 @@
 //! Evaluation contexts, resolved once against a snapshot's attribute table.
 //!
-//! A snapshot knows at load every attribute path its clauses and rollouts read.
-//! [`ResolvedContext`] looks each one up in the caller's context a single time and
-//! pre-computes the forms the operators need (numeric value of a numeric string,
-//! lower-cased text, parsed date or semver), so evaluation is index lookups and
-//! comparisons.
+//! A snapshot knows at load every attribute path its clauses and rollouts read, and,
+//! per attribute, the string literals equality operators compare it with
+//! ([`Literals`]). [`ResolvedContext`] looks each attribute up in the caller's
+//! context a single time and keeps what the operators need: a string's literal id
+//! (so `in` is an integer comparison), its numeric value, and — only for attributes
+//! whose operators read text — the text itself and its lower-cased, date, version or
+//! address forms. Evaluation is then index lookups and comparisons.
+//!
+//! Hosts that read their own objects (the JS glue) fill a context value by value
+//! ([`ResolvedContext::set`]), handing strings over by literal id where no operator
+//! needs their text.
 
+use super::semver;
 use super::time::parse_rfc3339_ms;
-use serde_json::{Map, Value};
+use fnv::FnvHashMap;
+use std::net::Ipv6Addr;
 
 /// Index of an attribute in a snapshot's attribute table.
 pub type AttrId = u32;
@@ -15,11 +23,18 @@ pub type AttrId = u32;
 /// The attribute id of `targetingKey`, always present in every table.
 pub const TARGETING_KEY: AttrId = 0;
 
-/// Which derived forms of an attribute some operator needs.
+/// The literal id of a string no clause compares with.
+pub const NO_LITERAL: u32 = u32::MAX;
+
+/// What the operators reading an attribute need of its values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Needs {
-    /// A case-insensitive string operator reads it.
+    /// A substring, prefix, suffix or regex operator reads its text.
+    pub text: bool,
+    /// A case-insensitive operator reads it (lower-cased text, folded literals).
     pub lower: bool,
+    /// A numeric comparison reads it (numeric strings count as numbers).
+    pub number: bool,
     /// A date operator reads it.
     pub date: bool,
     /// A semver operator reads it.
@@ -30,21 +45,67 @@ pub struct Needs {
     pub unit: bool,
 }
 
-/// Another reader's needs add to an attribute's: every form either needs is computed.
+impl Needs {
+    /// Whether a string value's text must be kept (else its literal id suffices).
+    pub fn text_kept(self) -> bool {
+        self.text || self.lower || self.date || self.semver || self.ip || self.unit
+    }
+}
+
+/// Another reader's needs add to an attribute's: every form either needs is kept.
 impl std::ops::BitOrAssign for Needs {
     fn bitor_assign(&mut self, other: Needs) {
         let Needs {
+            text,
             lower,
+            number,
             date,
             semver,
-            unit,
             ip,
+            unit,
         } = other;
+        self.text |= text;
         self.lower |= lower;
+        self.number |= number;
         self.date |= date;
         self.semver |= semver;
-        self.unit |= unit;
         self.ip |= ip;
+        self.unit |= unit;
+    }
+}
+
+/// The string literals equality operators compare one attribute with; a literal's
+/// id is its index.
+#[derive(Debug, Clone, Default)]
+pub struct Literals {
+    ids: FnvHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Literals {
+    /// The id of `text`, added if new.
+    pub fn intern(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(text.into());
+        self.ids.insert(text.into(), id);
+        id
+    }
+
+    /// The id of `text`, or [`NO_LITERAL`].
+    #[inline]
+    pub fn id(&self, text: &str) -> u32 {
+        if self.names.is_empty() {
+            return NO_LITERAL;
+        }
+        self.ids.get(text).copied().unwrap_or(NO_LITERAL)
+    }
+
+    /// The literals, by id.
+    pub fn names(&self) -> &[Box<str>] {
+        &self.names
     }
 }
 
@@ -55,29 +116,61 @@ pub struct AttrSpec {
     pub path: Box<str>,
     /// Its segments (`["user", "account_tier"]`).
     pub segments: Box<[Box<str>]>,
-    /// Derived forms to pre-compute.
+    /// What its operators need.
     pub needs: Needs,
+    /// Literals compared with its exact text.
+    pub literals: Literals,
+    /// Lower-cased literals compared with its lower-cased text (`ignore_case`).
+    pub folded: Literals,
 }
 
-/// A string attribute with the derived forms operators use.
-#[derive(Debug, Clone, PartialEq)]
+impl AttrSpec {
+    /// An attribute with nothing recorded about its use yet.
+    pub fn new(path: &str) -> AttrSpec {
+        AttrSpec {
+            path: path.into(),
+            segments: path.split('.').map(Into::into).collect(),
+            needs: Needs::default(),
+            literals: Literals::default(),
+            folded: Literals::default(),
+        }
+    }
+}
+
+/// Where some text is in a context's text store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// A version attribute: its numeric core, its pre-release in the text store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VersionRef {
+    core: [u64; 3],
+    pre: Span,
+}
+
+/// A string attribute with the forms its operators use.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StrAttr {
-    /// The text.
-    pub raw: Box<str>,
-    /// Its value if it is a finite number (`"12"`, `"12.0"`).
-    pub num: Option<f64>,
-    /// Lower-cased text, when a case-insensitive operator reads it.
-    pub lower: Option<Box<str>>,
+    /// Id among the attribute's [`AttrSpec::literals`], or [`NO_LITERAL`].
+    pub(crate) lit: u32,
+    /// Id of the lower-cased text among [`AttrSpec::folded`], or [`NO_LITERAL`].
+    pub(crate) folded: u32,
+    /// Its value if it is a finite number (`"12"`, `"12.0"`), when read numerically.
+    pub(crate) num: Option<f64>,
+    pub(crate) text: Option<Span>,
+    pub(crate) lower: Option<Span>,
     /// Milliseconds since the epoch, when it is an RFC 3339 time a date operator reads.
-    pub date: Option<i64>,
-    /// Parsed strict SemVer 2.0 version, when a semver operator reads it.
-    pub semver: Option<Box<super::semver::Version>>,
-    /// The IP address it spells, IPv4 as IPv4-mapped IPv6, when `in_cidr` reads it.
-    pub ip: Option<std::net::Ipv6Addr>,
+    pub(crate) date: Option<i64>,
+    pub(crate) version: Option<VersionRef>,
+    /// The address it spells, IPv4 as IPv4-mapped IPv6, when `in_cidr` reads it.
+    pub(crate) ip: Option<Ipv6Addr>,
 }
 
 /// One scalar value of an attribute.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scalar {
     /// JSON boolean.
     Bool(bool),
@@ -90,53 +183,50 @@ pub enum Scalar {
 }
 
 /// An attribute's value in a resolved context.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AttrValue {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum AttrValue {
     /// Absent (or `null`).
     Missing,
     /// A scalar.
     One(Scalar),
-    /// A list: list-aware operators test each element.
-    Many(Box<[Scalar]>),
-}
-
-impl AttrValue {
-    /// The scalars to test: one, each list element, or none.
-    #[inline]
-    pub fn scalars(&self) -> &[Scalar] {
-        match self {
-            AttrValue::Missing => &[],
-            AttrValue::One(s) => std::slice::from_ref(s),
-            AttrValue::Many(list) => list,
-        }
-    }
+    /// A list: list-aware operators test each element (in the context's item store).
+    Many { start: u32, len: u32 },
 }
 
 /// A context resolved against one snapshot's attribute table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct ResolvedContext {
-    pub(crate) values: Box<[AttrValue]>,
-    /// Unit strings for the attributes that rollouts or exclusions hash.
-    pub(crate) units: Box<[Option<Box<str>>]>,
+    values: Vec<AttrValue>,
+    /// Unit text per attribute that rollouts or exclusions hash.
+    units: Vec<Option<Span>>,
+    items: Vec<Scalar>,
+    text: String,
 }
 
-impl ResolvedContext {
-    /// The unit string of an attribute (a string, or a number's canonical text).
-    #[inline]
-    pub fn unit(&self, id: AttrId) -> Option<&str> {
-        self.units.get(id as usize).and_then(|u| u.as_deref())
-    }
-
-    /// The targeting key, if the context has a usable one.
-    #[inline]
-    pub fn targeting_key(&self) -> Option<&str> {
-        self.unit(TARGETING_KEY)
-    }
-
-    #[inline]
-    pub(crate) fn value(&self, id: AttrId) -> &AttrValue {
-        self.values.get(id as usize).unwrap_or(&AttrValue::Missing)
-    }
+/// A context value handed over by a host that reads its own objects (the JS glue):
+/// the JSON shapes, without building a JSON value first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HostValue<'a> {
+    /// A string; the engine finds its literal id and numeric value.
+    Str(&'a str),
+    /// A string the host already looked up: its literal id among the attribute's
+    /// [`AttrSpec::literals`] (or [`NO_LITERAL`]), its numeric value, and its text
+    /// when the attribute's operators keep text ([`Needs::text_kept`]).
+    Known {
+        /// Literal id.
+        lit: u32,
+        /// Its value as a number, if it is a plain decimal numeral.
+        num: Option<f64>,
+        /// The text, when kept.
+        text: Option<&'a str>,
+    },
+    /// A finite number, with the text it hashes as when it is a rollout unit
+    /// ([`number_text`]; the engine computes it when `None`).
+    Num(f64, Option<&'a str>),
+    /// A boolean.
+    Bool(bool),
+    /// Anything else that is present: an object, a nested list, `null` in a list.
+    Other,
 }
 
 /// Errors converting a caller's context.
@@ -147,53 +237,9 @@ pub enum ContextError {
     NotAnObject(&'static str),
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Looks `segments` up in `ctx`: nested objects first, then the whole dotted path as
-/// one top-level key (contexts built from flat maps such as headers use that form).
-fn lookup<'a>(ctx: &'a Map<String, Value>, spec: &AttrSpec) -> Option<&'a Value> {
-    let mut current: Option<&Value> = None;
-    let mut map = ctx;
-    for (i, segment) in spec.segments.iter().enumerate() {
-        match map.get(&**segment) {
-            Some(v) => {
-                current = Some(v);
-                if i + 1 < spec.segments.len() {
-                    match v {
-                        Value::Object(inner) => map = inner,
-                        _ => {
-                            current = None;
-                            break;
-                        }
-                    }
-                }
-            }
-            None => {
-                current = None;
-                break;
-            }
-        }
-    }
-    current.or_else(|| {
-        if spec.segments.len() > 1 {
-            ctx.get(&*spec.path)
-        } else {
-            None
-        }
-    })
-}
-
-fn finite_number(text: &str) -> Option<f64> {
-    // Only plain decimal numerals count: "inf", "NaN" and hex are text, not numbers.
+/// Whether `text` is a plain decimal numeral and, if so, its finite value: "inf",
+/// "NaN", hex and whitespace are text, not numbers.
+pub fn finite_number(text: &str) -> Option<f64> {
     let plain = !text.is_empty()
         && text
             .bytes()
@@ -204,90 +250,83 @@ fn finite_number(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-fn scalar(value: &Value, needs: Needs) -> Scalar {
-    match value {
-        Value::Bool(b) => Scalar::Bool(*b),
-        Value::Number(n) => n.as_f64().map(Scalar::Num).unwrap_or(Scalar::Other),
-        Value::String(s) => text_scalar(s, needs),
-        Value::Null | Value::Array(_) | Value::Object(_) => Scalar::Other,
-    }
-}
-
-/// A string attribute with the derived forms `needs` asks for.
-fn text_scalar(s: &str, needs: Needs) -> Scalar {
-    Scalar::Str(StrAttr {
-        raw: s.into(),
-        num: finite_number(s),
-        lower: needs.lower.then(|| s.to_lowercase().into_boxed_str()),
-        date: if needs.date {
-            parse_rfc3339_ms(s)
-        } else {
-            None
-        },
-        semver: if needs.semver {
-            super::semver::Version::parse(s).map(Box::new)
-        } else {
-            None
-        },
-        ip: if needs.ip { parse_ip(s) } else { None },
-    })
-}
-
 /// The text a number hashes as when it is a rollout unit: its JSON text as a JSON
 /// parser would print it back (`12345`, `-3`, `1.5`, `1e21`), whether it arrived as
 /// JSON or as a host's double.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn number_text(n: f64) -> Option<String> {
-    // Integral doubles up to u64/i64 range print as integers, as JSON integers do.
-    const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
-    const I64_MIN: f64 = -9_223_372_036_854_775_808.0;
-    if n.fract() == 0.0 && (0.0..U64_LIMIT).contains(&n) {
-        Some((n as u64).to_string())
-    } else if n.fract() == 0.0 && (I64_MIN..0.0).contains(&n) {
-        Some((n as i64).to_string())
-    } else {
-        serde_json::Number::from_f64(n).map(|n| n.to_string())
+    if let Some(text) = integer_text(n) {
+        return Some(text);
     }
+    serde_json::Number::from_f64(n).map(|n| n.to_string())
 }
 
-/// A context value handed over by a host that reads its own objects (the JS glue):
-/// the JSON shapes, without building a JSON value first.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum HostValue<'a> {
-    /// A string.
-    Str(&'a str),
-    /// A finite number.
-    Num(f64),
-    /// A boolean.
-    Bool(bool),
-    /// Anything else that is present: an object, a nested list, `null` inside a list.
-    Other,
+/// Integral doubles up to the u64/i64 range print as integers, as JSON integers do.
+fn integer_text(n: f64) -> Option<String> {
+    const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
+    const I64_MIN: f64 = -9_223_372_036_854_775_808.0;
+    if n.fract() != 0.0 {
+        return None;
+    }
+    let mut out = String::new();
+    if (0.0..U64_LIMIT).contains(&n) {
+        crate::jsontext::push_u64(&mut out, n as u64);
+    } else if (I64_MIN..0.0).contains(&n) {
+        crate::jsontext::push_i64(&mut out, n as i64);
+    } else {
+        return None;
+    }
+    Some(out)
+}
+
+/// In wasm the host supplies the unit text of non-integral numbers (float
+/// formatting would cost the module kilobytes); integers are printed here.
+#[cfg(target_arch = "wasm32")]
+pub fn number_text(n: f64) -> Option<String> {
+    integer_text(n)
+}
+
+/// Parses an IPv4 or IPv6 address; IPv4 becomes its IPv4-mapped IPv6 form, so one
+/// 128-bit comparison serves both families.
+pub(crate) fn parse_ip(text: &str) -> Option<Ipv6Addr> {
+    match text.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => Some(v4.to_ipv6_mapped()),
+        std::net::IpAddr::V6(v6) => Some(v6),
+    }
 }
 
 impl ResolvedContext {
     /// A context with every attribute of `table` missing, for a host to fill with
-    /// [`ResolvedContext::set`] and [`ResolvedContext::set_list`]: the result equals
-    /// [`resolve`] of the JSON object holding the same values.
+    /// [`ResolvedContext::set`] and [`ResolvedContext::set_list`].
     pub fn empty(table: &[AttrSpec]) -> ResolvedContext {
-        ResolvedContext {
-            values: vec![AttrValue::Missing; table.len()].into_boxed_slice(),
-            units: vec![None; table.len()].into_boxed_slice(),
-        }
+        let mut ctx = ResolvedContext::default();
+        ctx.clear(table);
+        ctx
+    }
+
+    /// Makes every attribute of `table` missing again, keeping the memory.
+    pub fn clear(&mut self, table: &[AttrSpec]) {
+        self.values.clear();
+        self.values.resize(table.len(), AttrValue::Missing);
+        self.units.clear();
+        self.units.resize(table.len(), None);
+        self.items.clear();
+        self.text.clear();
     }
 
     /// Sets attribute `id` (an index into `table`) to a scalar. Out-of-range ids are
     /// ignored.
     pub fn set(&mut self, table: &[AttrSpec], id: AttrId, value: HostValue<'_>) {
-        let (Some(spec), Some(slot)) = (table.get(id as usize), self.values.get_mut(id as usize))
-        else {
+        let Some(spec) = table.get(id as usize) else {
             return;
         };
-        *slot = AttrValue::One(host_scalar(value, spec.needs));
+        if id as usize >= self.values.len() {
+            return;
+        }
+        let scalar = self.scalar(spec, value);
+        self.values[id as usize] = AttrValue::One(scalar);
         if spec.needs.unit {
-            self.units[id as usize] = match value {
-                HostValue::Str(s) if !s.is_empty() => Some(s.into()),
-                HostValue::Num(n) => number_text(n).map(String::into_boxed_str),
-                _ => None,
-            };
+            self.units[id as usize] = self.unit_span(&scalar, value);
         }
     }
 
@@ -298,74 +337,316 @@ impl ResolvedContext {
         id: AttrId,
         items: impl IntoIterator<Item = HostValue<'a>>,
     ) {
-        let (Some(spec), Some(slot)) = (table.get(id as usize), self.values.get_mut(id as usize))
-        else {
+        let Some(spec) = table.get(id as usize) else {
             return;
         };
-        *slot = AttrValue::Many(
-            items
-                .into_iter()
-                .map(|v| host_scalar(v, spec.needs))
-                .collect(),
-        );
-    }
-}
-
-fn host_scalar(value: HostValue<'_>, needs: Needs) -> Scalar {
-    match value {
-        HostValue::Str(s) => text_scalar(s, needs),
-        HostValue::Num(n) => Scalar::Num(n),
-        HostValue::Bool(b) => Scalar::Bool(b),
-        HostValue::Other => Scalar::Other,
-    }
-}
-
-/// Parses an IPv4 or IPv6 address; IPv4 becomes its IPv4-mapped IPv6 form, so one
-/// 128-bit comparison serves both families.
-pub(crate) fn parse_ip(text: &str) -> Option<std::net::Ipv6Addr> {
-    match text.parse::<std::net::IpAddr>().ok()? {
-        std::net::IpAddr::V4(v4) => Some(v4.to_ipv6_mapped()),
-        std::net::IpAddr::V6(v6) => Some(v6),
-    }
-}
-
-fn unit_text(value: &Value) -> Option<Box<str>> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.as_str().into()),
-        // Numbers hash as their JSON text (`12345`), so `"12345"` and `12345` agree.
-        Value::Number(n) => Some(n.to_string().into_boxed_str()),
-        _ => None,
-    }
-}
-
-/// Resolves `ctx` against an attribute table.
-pub fn resolve(table: &[AttrSpec], ctx: &Value) -> Result<ResolvedContext, ContextError> {
-    let map = match ctx {
-        Value::Object(map) => map,
-        other => return Err(ContextError::NotAnObject(type_name(other))),
-    };
-    let mut values = Vec::with_capacity(table.len());
-    let mut units = Vec::with_capacity(table.len());
-    for spec in table {
-        let found = lookup(map, spec);
-        let value = match found {
-            None | Some(Value::Null) => AttrValue::Missing,
-            Some(Value::Array(items)) => {
-                AttrValue::Many(items.iter().map(|v| scalar(v, spec.needs)).collect())
-            }
-            Some(v) => AttrValue::One(scalar(v, spec.needs)),
+        if id as usize >= self.values.len() {
+            return;
+        }
+        let start = self.items.len() as u32;
+        for item in items {
+            let scalar = self.scalar(spec, item);
+            self.items.push(scalar);
+        }
+        self.values[id as usize] = AttrValue::Many {
+            start,
+            len: self.items.len() as u32 - start,
         };
-        values.push(value);
-        units.push(if spec.needs.unit {
-            found.and_then(unit_text)
-        } else {
-            None
-        });
+        self.units[id as usize] = None;
     }
-    Ok(ResolvedContext {
-        values: values.into_boxed_slice(),
-        units: units.into_boxed_slice(),
-    })
+
+    fn store(&mut self, text: &str) -> Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        Span {
+            start,
+            len: text.len() as u32,
+        }
+    }
+
+    /// The unit a value gives when hashed: non-empty text, or a number's text.
+    fn unit_span(&mut self, scalar: &Scalar, value: HostValue<'_>) -> Option<Span> {
+        match (scalar, value) {
+            (Scalar::Str(s), _) => s.text.filter(|t| t.len > 0),
+            (Scalar::Num(_), HostValue::Num(_, Some(text))) => Some(self.store(text)),
+            (Scalar::Num(n), _) => number_text(*n).map(|t| self.store(&t)),
+            _ => None,
+        }
+    }
+
+    fn scalar(&mut self, spec: &AttrSpec, value: HostValue<'_>) -> Scalar {
+        let needs = spec.needs;
+        let (text, lit, num) = match value {
+            HostValue::Num(n, _) => return Scalar::Num(n),
+            HostValue::Bool(b) => return Scalar::Bool(b),
+            HostValue::Other => return Scalar::Other,
+            HostValue::Str(text) => (
+                Some(text),
+                spec.literals.id(text),
+                needs.number.then(|| finite_number(text)).flatten(),
+            ),
+            HostValue::Known { lit, num, text } => {
+                let lit = if (lit as usize) < spec.literals.names().len() {
+                    lit
+                } else {
+                    NO_LITERAL
+                };
+                (text, lit, num.filter(|n| n.is_finite()))
+            }
+        };
+        let mut s = StrAttr {
+            lit,
+            folded: NO_LITERAL,
+            num,
+            text: None,
+            lower: None,
+            date: None,
+            version: None,
+            ip: None,
+        };
+        let Some(text) = text.filter(|_| needs.text_kept()) else {
+            return Scalar::Str(s);
+        };
+        let span = self.store(text);
+        s.text = Some(span);
+        if needs.lower {
+            let lower = text.to_lowercase();
+            s.folded = spec.folded.id(&lower);
+            s.lower = Some(if lower == text {
+                span
+            } else {
+                self.store(&lower)
+            });
+        }
+        if needs.date {
+            s.date = parse_rfc3339_ms(text);
+        }
+        if needs.semver {
+            s.version = semver::parse_parts(text).map(|(core, start, len)| VersionRef {
+                core,
+                pre: Span {
+                    start: span.start + start as u32,
+                    len: len as u32,
+                },
+            });
+        }
+        if needs.ip {
+            s.ip = parse_ip(text);
+        }
+        Scalar::Str(s)
+    }
+
+    #[inline]
+    fn span(&self, span: Span) -> &str {
+        let start = span.start as usize;
+        self.text.get(start..start + span.len as usize).unwrap_or("")
+    }
+
+    /// The text of a string value (kept only for attributes whose operators read it).
+    #[inline]
+    pub(crate) fn text_of(&self, s: &StrAttr) -> Option<&str> {
+        s.text.map(|t| self.span(t))
+    }
+
+    /// The lower-cased text of a string value.
+    #[inline]
+    pub(crate) fn lower_of(&self, s: &StrAttr) -> Option<&str> {
+        s.lower.map(|t| self.span(t))
+    }
+
+    /// The version a string value spells, for precedence comparisons.
+    #[inline]
+    pub(crate) fn version_of(&self, s: &StrAttr) -> Option<([u64; 3], &str)> {
+        s.version.map(|v| (v.core, self.span(v.pre)))
+    }
+
+    /// The unit string of an attribute (a non-empty string, or a number's text).
+    #[inline]
+    pub fn unit(&self, id: AttrId) -> Option<&str> {
+        let span = (*self.units.get(id as usize)?)?;
+        Some(self.span(span))
+    }
+
+    /// The targeting key, if the context has a usable one.
+    #[inline]
+    pub fn targeting_key(&self) -> Option<&str> {
+        self.unit(TARGETING_KEY)
+    }
+
+    #[inline]
+    pub(crate) fn value(&self, id: AttrId) -> AttrValue {
+        self.values
+            .get(id as usize)
+            .copied()
+            .unwrap_or(AttrValue::Missing)
+    }
+
+    /// The scalars of a value: one, each list element, or none.
+    #[inline]
+    pub(crate) fn scalars<'s>(&'s self, value: &'s AttrValue) -> &'s [Scalar] {
+        match value {
+            AttrValue::Missing => &[],
+            AttrValue::One(s) => std::slice::from_ref(s),
+            AttrValue::Many { start, len } => self
+                .items
+                .get(*start as usize..(*start + *len) as usize)
+                .unwrap_or(&[]),
+        }
+    }
+
+    /// Attribute `id` in a form independent of how the context was built: for
+    /// comparing contexts.
+    fn canonical(&self, id: usize) -> Option<Vec<CanonicalScalar<'_>>> {
+        let value = self.values.get(id)?;
+        let one = |s: &Scalar| match s {
+            Scalar::Bool(b) => CanonicalScalar::Bool(*b),
+            Scalar::Num(n) => CanonicalScalar::Num(*n),
+            Scalar::Other => CanonicalScalar::Other,
+            Scalar::Str(s) => CanonicalScalar::Str {
+                lit: s.lit,
+                folded: s.folded,
+                num: s.num,
+                text: self.text_of(s),
+                lower: self.lower_of(s),
+                date: s.date,
+                version: self.version_of(s),
+                ip: s.ip,
+            },
+        };
+        Some(match value {
+            AttrValue::Missing => Vec::new(),
+            AttrValue::One(s) => vec![one(s)],
+            AttrValue::Many { .. } => {
+                let mut all = vec![CanonicalScalar::List];
+                all.extend(self.scalars(value).iter().map(one));
+                all
+            }
+        })
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum CanonicalScalar<'a> {
+    Bool(bool),
+    Num(f64),
+    Other,
+    List,
+    Str {
+        lit: u32,
+        folded: u32,
+        num: Option<f64>,
+        text: Option<&'a str>,
+        lower: Option<&'a str>,
+        date: Option<i64>,
+        version: Option<([u64; 3], &'a str)>,
+        ip: Option<Ipv6Addr>,
+    },
+}
+
+/// Two contexts are equal when every attribute resolved to the same value, however
+/// each was built.
+impl PartialEq for ResolvedContext {
+    fn eq(&self, other: &ResolvedContext) -> bool {
+        self.values.len() == other.values.len()
+            && (0..self.values.len()).all(|i| {
+                self.canonical(i) == other.canonical(i)
+                    && self.unit(i as AttrId) == other.unit(i as AttrId)
+            })
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use json::resolve;
+
+/// Resolving a caller's JSON context (native adapters: the CLI, the origin).
+#[cfg(not(target_arch = "wasm32"))]
+mod json {
+    use super::{AttrSpec, ContextError, HostValue, ResolvedContext};
+    use serde_json::{Map, Value};
+
+    fn type_name(value: &Value) -> &'static str {
+        match value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        }
+    }
+
+    /// Looks `spec` up in `ctx`: nested objects first, then the whole dotted path as
+    /// one top-level key (contexts built from flat maps such as headers use that form).
+    fn lookup<'a>(ctx: &'a Map<String, Value>, spec: &AttrSpec) -> Option<&'a Value> {
+        let mut current: Option<&Value> = None;
+        let mut map = ctx;
+        for (i, segment) in spec.segments.iter().enumerate() {
+            match map.get(&**segment) {
+                Some(v) => {
+                    current = Some(v);
+                    if i + 1 < spec.segments.len() {
+                        match v {
+                            Value::Object(inner) => map = inner,
+                            _ => {
+                                current = None;
+                                break;
+                            }
+                        }
+                    }
+                }
+                None => {
+                    current = None;
+                    break;
+                }
+            }
+        }
+        current.or_else(|| {
+            if spec.segments.len() > 1 {
+                ctx.get(&*spec.path)
+            } else {
+                None
+            }
+        })
+    }
+
+    fn host(value: &Value) -> (HostValue<'_>, Option<String>) {
+        match value {
+            Value::Bool(b) => (HostValue::Bool(*b), None),
+            Value::String(s) => (HostValue::Str(s), None),
+            // Numbers hash as their JSON text (`12345`), so `"12345"` and `12345` agree.
+            Value::Number(n) => match n.as_f64() {
+                Some(f) => (HostValue::Num(f, None), Some(n.to_string())),
+                None => (HostValue::Other, None),
+            },
+            Value::Null | Value::Array(_) | Value::Object(_) => (HostValue::Other, None),
+        }
+    }
+
+    /// Resolves `ctx` against an attribute table.
+    pub fn resolve(table: &[AttrSpec], ctx: &Value) -> Result<ResolvedContext, ContextError> {
+        let map = match ctx {
+            Value::Object(map) => map,
+            other => return Err(ContextError::NotAnObject(type_name(other))),
+        };
+        let mut out = ResolvedContext::empty(table);
+        for (id, spec) in table.iter().enumerate() {
+            match lookup(map, spec) {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    out.set_list(table, id as u32, items.iter().map(|v| host(v).0));
+                }
+                Some(v) => {
+                    let (value, text) = host(v);
+                    let value = match (value, &text) {
+                        (HostValue::Num(n, _), Some(t)) => HostValue::Num(n, Some(t)),
+                        (value, _) => value,
+                    };
+                    out.set(table, id as u32, value);
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -408,43 +689,95 @@ mod tests {
         assert_eq!(number_text(f64::NAN), None);
     }
 
+    fn table() -> Vec<AttrSpec> {
+        let all = Needs {
+            text: true,
+            lower: true,
+            number: true,
+            date: true,
+            semver: true,
+            ip: true,
+            unit: true,
+        };
+        ["targetingKey", "tags", "n", "o", "plan"]
+            .into_iter()
+            .map(|path| {
+                let mut spec = AttrSpec::new(path);
+                spec.needs = all;
+                spec.literals.intern("A");
+                spec.literals.intern("2.0.0");
+                spec.folded.intern("a");
+                spec
+            })
+            .collect()
+    }
+
     /// Filling a context value by value gives what resolving its JSON gives.
     #[test]
     fn set_equals_resolve() {
-        let spec = |path: &str, needs: Needs| AttrSpec {
-            path: path.into(),
-            segments: path.split('.').map(Into::into).collect(),
-            needs,
-        };
-        let all = Needs {
-            lower: true,
-            date: true,
-            semver: true,
-            unit: true,
-            ip: true,
-        };
-        let table = [
-            spec("targetingKey", all),
-            spec("tags", all),
-            spec("n", all),
-            spec("o", all),
-        ];
-        let ctx = json!({"targetingKey": 42, "tags": ["A", 1, true, null, {}], "n": "2.0.0", "o": {"x": 1}});
+        let table = table();
+        let ctx = json!({"targetingKey": 42, "tags": ["A", 1, true, null, {}], "n": "2.0.0-rc.1", "o": {"x": 1}, "plan": "A"});
         let mut built = ResolvedContext::empty(&table);
-        built.set(&table, 0, HostValue::Num(42.0));
+        built.set(&table, 4, HostValue::Str("A"));
+        built.set(&table, 0, HostValue::Num(42.0, None));
         built.set_list(
             &table,
             1,
             [
                 HostValue::Str("A"),
-                HostValue::Num(1.0),
+                HostValue::Num(1.0, None),
                 HostValue::Bool(true),
                 HostValue::Other,
                 HostValue::Other,
             ],
         );
-        built.set(&table, 2, HostValue::Str("2.0.0"));
+        built.set(&table, 2, HostValue::Str("2.0.0-rc.1"));
         built.set(&table, 3, HostValue::Other);
-        assert_eq!(built, resolve(&table, &ctx).unwrap());
+        let resolved = resolve(&table, &ctx).unwrap();
+        assert_eq!(built, resolved);
+        assert_eq!(resolved.targeting_key(), Some("42"));
+        let Scalar::Str(plan) = resolved.scalars(&resolved.value(4))[0] else {
+            panic!("a string")
+        };
+        assert_eq!((plan.lit, plan.folded), (0, 0));
+        let Scalar::Str(n) = resolved.scalars(&resolved.value(2))[0] else {
+            panic!("a string")
+        };
+        assert_eq!(resolved.version_of(&n), Some(([2, 0, 0], "rc.1")));
+    }
+
+    /// A host that looked strings up itself gives the same context as one that
+    /// handed the text over.
+    #[test]
+    fn known_strings_equal_looked_up_ones() {
+        let mut table = table();
+        table[4].needs = Needs::default();
+        let mut a = ResolvedContext::empty(&table);
+        a.set(&table, 4, HostValue::Str("A"));
+        let mut b = ResolvedContext::empty(&table);
+        b.set(
+            &table,
+            4,
+            HostValue::Known {
+                lit: 0,
+                num: None,
+                text: None,
+            },
+        );
+        assert_eq!(a, b);
+        // An id past the table is no literal.
+        b.set(
+            &table,
+            4,
+            HostValue::Known {
+                lit: 7,
+                num: None,
+                text: None,
+            },
+        );
+        let Scalar::Str(s) = b.scalars(&b.value(4))[0] else {
+            panic!("a string")
+        };
+        assert_eq!(s.lit, NO_LITERAL);
     }
 }

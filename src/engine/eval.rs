@@ -6,17 +6,14 @@
 //! `Copy` [`Outcome`] and allocates nothing; [`Snapshot::details`] turns it into an
 //! OpenFeature-shaped [`Details`] for adapters.
 
-use super::compile::{Flag, FlagId, Serve, Snapshot, ValueType, VariantId};
+use super::compiled::{Flag, FlagId, Serve, Snapshot, VariantId};
 use super::context::ResolvedContext;
 use super::hash::bucket_with_prefix;
-use serde::Serialize;
-use serde_json::Value;
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Why an evaluation returned what it did (OpenFeature reasons where they exist).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(serde::Serialize), serde(rename_all = "SCREAMING_SNAKE_CASE"))]
 pub enum Reason {
     /// The flag has no targeting: its one fixed variant.
     Static,
@@ -80,8 +77,8 @@ impl fmt::Display for Reason {
 }
 
 /// Why the caller's default was returned (OpenFeature error codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(serde::Serialize), serde(rename_all = "SCREAMING_SNAKE_CASE"))]
 pub enum ErrorCode {
     /// No snapshot has been loaded yet.
     ProviderNotReady,
@@ -150,7 +147,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    const fn served(variant: VariantId, reason: Reason, rule: Option<u32>) -> Outcome {
+    pub(crate) const fn served(variant: VariantId, reason: Reason, rule: Option<u32>) -> Outcome {
         Outcome {
             variant: Some(variant),
             reason,
@@ -170,66 +167,7 @@ impl Outcome {
     }
 }
 
-/// An OpenFeature-shaped evaluation result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Details {
-    /// The flag key.
-    pub flag_key: String,
-    /// The value served (the caller's default on error).
-    pub value: Value,
-    /// The variant served.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    /// Why.
-    pub reason: Reason,
-    /// The rule that served.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule_id: Option<String>,
-    /// Error code, when the default was returned because of an error.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<ErrorCode>,
-    /// What went wrong, for people.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    /// The flag's metadata.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub flag_metadata: BTreeMap<String, Value>,
-}
-
-impl Details {
-    /// The caller's default, returned because of `code`.
-    pub fn error(key: &str, default: Value, code: ErrorCode, message: String) -> Details {
-        Details {
-            flag_key: key.to_string(),
-            value: default,
-            variant: None,
-            reason: Reason::Error,
-            rule_id: None,
-            error_code: Some(code),
-            error_message: Some(message),
-            flag_metadata: BTreeMap::new(),
-        }
-    }
-}
-
 impl Snapshot {
-    /// [`Snapshot::details`] for a caller's raw JSON context: a context that is not
-    /// an object gives the default with `INVALID_CONTEXT`. For one-off evaluations
-    /// (the CLI, previews); evaluating many flags should resolve the context once.
-    pub fn details_for_context(
-        &self,
-        key: &str,
-        ctx: &Value,
-        default: Value,
-        expected: Option<ValueType>,
-        now_ms: i64,
-    ) -> Details {
-        match self.resolve_context(ctx) {
-            Ok(resolved) => self.details(key, &resolved, default, expected, now_ms),
-            Err(e) => Details::error(key, default, ErrorCode::InvalidContext, e.to_string()),
-        }
-    }
-
     /// Evaluates flag `id` for `ctx` at `now_ms` (epoch milliseconds).
     #[inline]
     pub fn evaluate(&self, id: FlagId, ctx: &ResolvedContext, now_ms: i64) -> Outcome {
@@ -291,7 +229,7 @@ impl Snapshot {
                 return serve(&rule.serve, ctx, Reason::TargetingMatch, Some(i as u32));
             }
         }
-        let fixed = if flag.is_static {
+        let fixed = if flag.is_static() {
             Reason::Static
         } else {
             Reason::Default
@@ -299,91 +237,6 @@ impl Snapshot {
         serve(&flag.fallthrough, ctx, fixed, None)
     }
 
-    /// A human explanation of an error outcome of flag `id`.
-    pub fn error_message(&self, id: Option<FlagId>, outcome: &Outcome) -> Option<String> {
-        let code = outcome.error?;
-        let flag = id.and_then(|id| self.flag(id));
-        Some(match (code, flag) {
-            (ErrorCode::TargetingKeyMissing, Some(flag)) => {
-                let serve = match outcome.rule {
-                    Some(i) => flag.rules.get(i as usize).map(|r| &r.serve),
-                    None => Some(&flag.fallthrough),
-                };
-                let attrs: Vec<String> = match serve {
-                    Some(Serve::Rollout(r)) => r
-                        .units
-                        .iter()
-                        .filter_map(|&u| self.attrs.get(u as usize))
-                        .map(|a| format!("`{}`", a.path))
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                let attrs = if attrs.is_empty() {
-                    "`targetingKey`".to_string()
-                } else {
-                    attrs.join(" or ")
-                };
-                format!(
-                    "flag `{}` rolls out by {attrs}, which the context lacks (a non-empty string or a number is needed)",
-                    flag.key
-                )
-            }
-            (ErrorCode::FlagNotFound, _) => "flag not found in the snapshot".to_string(),
-            (code, _) => code.as_str().to_string(),
-        })
-    }
-
-    /// Evaluates `key` for an already resolved context and builds OpenFeature-shaped
-    /// details, returning `default` on any error. With `expected` set, a flag of
-    /// another type gives `TYPE_MISMATCH`.
-    pub fn details(
-        &self,
-        key: &str,
-        ctx: &ResolvedContext,
-        default: Value,
-        expected: Option<ValueType>,
-        now_ms: i64,
-    ) -> Details {
-        let id = self.flag_id(key);
-        let flag = id.and_then(|id| self.flag(id));
-        let mut outcome = match id {
-            Some(id) => self.evaluate(id, ctx, now_ms),
-            None => Outcome::error(ErrorCode::FlagNotFound),
-        };
-        let mut message = None;
-        if let (Some(flag), Some(expected)) = (flag, expected) {
-            if outcome.error.is_none() && flag.value_type != expected {
-                message = Some(format!(
-                    "flag `{key}` is a {} flag, but a {expected} was requested",
-                    flag.value_type
-                ));
-                outcome = Outcome::error(ErrorCode::TypeMismatch);
-            }
-        }
-        if message.is_none() {
-            message = self.error_message(id, &outcome);
-        }
-        let (value, variant) = match (flag, outcome.variant) {
-            (Some(flag), Some(v)) if outcome.error.is_none() => {
-                let variant = &flag.variants[v as usize];
-                (variant.value.clone(), Some(variant.name.to_string()))
-            }
-            _ => (default, None),
-        };
-        Details {
-            flag_key: key.to_string(),
-            value,
-            variant,
-            reason: outcome.reason,
-            rule_id: flag
-                .zip(outcome.rule)
-                .and_then(|(f, r)| f.rule_id(r))
-                .map(str::to_string),
-            error_code: outcome.error,
-            error_message: message,
-            flag_metadata: flag.map(|f| f.metadata.clone()).unwrap_or_default(),
-        }
-    }
 }
 
 #[inline]

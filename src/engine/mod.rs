@@ -5,20 +5,30 @@
 //! dependencies. Used by the wasm module, the origin, the CLI and the benchmarks.
 
 pub mod clause;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod compile;
+pub mod compiled;
 pub mod context;
+#[cfg(not(target_arch = "wasm32"))]
 mod de;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod details;
 pub mod eval;
+mod graph;
 pub mod hash;
+pub mod kinds;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod model;
 pub mod semver;
 pub mod time;
 
-pub use compile::{
-    parse_document, Flag, FlagId, Issue, LoadError, Snapshot, SnapshotMeta, ValueType, Variant,
-    VariantId,
-};
+#[cfg(not(target_arch = "wasm32"))]
+pub use compile::{parse_document, thousandths, Issue, LoadError};
+pub use compiled::{Flag, FlagId, Snapshot, SnapshotMeta, ValueType, Variant, VariantId};
 pub use context::{ContextError, ResolvedContext};
-pub use eval::{Details, ErrorCode, Outcome, Reason};
+#[cfg(not(target_arch = "wasm32"))]
+pub use details::Details;
+pub use eval::{ErrorCode, Outcome, Reason};
 pub use hash::{bucket, murmur3_x86_32, BUCKETS};
+#[cfg(not(target_arch = "wasm32"))]
 pub use model::FlagsDocument;

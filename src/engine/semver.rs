@@ -10,9 +10,7 @@ use std::cmp::Ordering;
 /// dropped: it never affects precedence).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
-    major: u64,
-    minor: u64,
-    patch: u64,
+    core: [u64; 3],
     /// Dot-separated pre-release identifiers; empty for a release.
     pre: Box<str>,
 }
@@ -43,51 +41,66 @@ fn identifiers_ok(text: &str, numeric_strict: bool) -> bool {
     })
 }
 
+/// `MAJOR.MINOR.PATCH[-PRE][+BUILD]` split: the numeric core and where the
+/// pre-release identifiers are in `text` (start, length; empty for a release).
+pub(crate) fn parse_parts(text: &str) -> Option<([u64; 3], usize, usize)> {
+    let (rest, build) = match text.split_once('+') {
+        Some((rest, build)) => (rest, Some(build)),
+        None => (text, None),
+    };
+    if build.is_some_and(|b| !identifiers_ok(b, false)) {
+        return None;
+    }
+    let (core, pre) = match rest.split_once('-') {
+        Some((core, pre)) => (core, pre),
+        None => (rest, ""),
+    };
+    if rest.len() != core.len() && !identifiers_ok(pre, true) {
+        return None;
+    }
+    let mut parts = core.split('.');
+    let major = core_number(parts.next()?)?;
+    let minor = core_number(parts.next()?)?;
+    let patch = core_number(parts.next()?)?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let pre_start = if pre.is_empty() { 0 } else { core.len() + 1 };
+    Some(([major, minor, patch], pre_start, pre.len()))
+}
+
+/// SemVer 2.0 precedence: the numeric core, then a release above its pre-releases,
+/// then pre-release identifiers left to right (numeric ones numerically and below
+/// alphanumeric ones, which compare in ASCII order; more identifiers rank higher
+/// when all before are equal).
+pub(crate) fn precedence(a: ([u64; 3], &str), b: ([u64; 3], &str)) -> Ordering {
+    a.0.cmp(&b.0)
+        .then_with(|| match (a.1.is_empty(), b.1.is_empty()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => compare_pre(a.1, b.1),
+        })
+}
+
 impl Version {
     /// Parses `MAJOR.MINOR.PATCH[-PRE][+BUILD]`.
     pub fn parse(text: &str) -> Option<Version> {
-        let (rest, build) = match text.split_once('+') {
-            Some((rest, build)) => (rest, Some(build)),
-            None => (text, None),
-        };
-        if build.is_some_and(|b| !identifiers_ok(b, false)) {
-            return None;
-        }
-        let (core, pre) = match rest.split_once('-') {
-            Some((core, pre)) => (core, pre),
-            None => (rest, ""),
-        };
-        if rest.len() != core.len() && !identifiers_ok(pre, true) {
-            return None;
-        }
-        let mut parts = core.split('.');
-        let major = core_number(parts.next()?)?;
-        let minor = core_number(parts.next()?)?;
-        let patch = core_number(parts.next()?)?;
-        if parts.next().is_some() {
-            return None;
-        }
+        let (core, start, len) = parse_parts(text)?;
         Some(Version {
-            major,
-            minor,
-            patch,
-            pre: pre.into(),
+            core,
+            pre: text[start..start + len].into(),
         })
     }
 
-    /// SemVer 2.0 precedence: the numeric core, then a release above its
-    /// pre-releases, then pre-release identifiers left to right (numeric ones
-    /// numerically and below alphanumeric ones, which compare in ASCII order; more
-    /// identifiers rank higher when all before are equal).
+    /// The numeric core and the pre-release identifiers.
+    pub(crate) fn parts(&self) -> ([u64; 3], &str) {
+        (self.core, &self.pre)
+    }
+
+    /// SemVer 2.0 precedence (see [`precedence`]); build metadata is ignored.
     pub fn cmp_precedence(&self, other: &Version) -> Ordering {
-        (self.major, self.minor, self.patch)
-            .cmp(&(other.major, other.minor, other.patch))
-            .then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
-                (true, true) => Ordering::Equal,
-                (true, false) => Ordering::Greater,
-                (false, true) => Ordering::Less,
-                (false, false) => compare_pre(&self.pre, &other.pre),
-            })
+        precedence(self.parts(), other.parts())
     }
 }
 

@@ -1,0 +1,337 @@
+//! The evaluation-ready form of a snapshot: names resolved to indices, values parsed
+//! for their operators, weights turned into bucket ranges, salts into hash prefixes.
+//!
+//! Two producers build it — the flags-document compiler (`compile`, native: every
+//! problem reported with its path) and the binary payload decoder (`wire`, everywhere:
+//! the edge's strict check of a signed payload) — and evaluation reads only this.
+
+use super::clause::{self, Cond, SegmentId};
+use super::context::{AttrId, AttrSpec, TARGETING_KEY};
+use super::hash::BUCKETS;
+use super::kinds::{AuditEvaluations, Bucketing};
+use fnv::FnvHashMap;
+
+/// Index of a flag in a [`Snapshot`].
+pub type FlagId = u32;
+/// Index of a variant within its flag.
+pub type VariantId = u16;
+
+/// Longest prerequisite chain accepted.
+pub const MAX_PREREQUISITE_DEPTH: usize = 16;
+/// Longest chain of segments referring to segments accepted.
+pub const MAX_SEGMENT_DEPTH: usize = 16;
+/// Most flag evaluations (the flag and its prerequisites, counted per path) one
+/// evaluation may take.
+pub const MAX_PREREQUISITE_EVALUATIONS: usize = 256;
+/// Most variants a flag may have.
+pub const MAX_VARIANTS: usize = 1024;
+/// Most attributes a rollout's `by` may try in turn.
+pub const MAX_UNIT_ATTRIBUTES: usize = 8;
+
+/// The type all of a flag's variant values share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    /// `true` / `false`.
+    Bool,
+    /// Text.
+    String,
+    /// A JSON number.
+    Number,
+    /// A JSON object or array.
+    Object,
+}
+
+impl ValueType {
+    /// The type's name in messages (`boolean`, `string`, `number`, `object`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Bool => "boolean",
+            ValueType::String => "string",
+            ValueType::Number => "number",
+            ValueType::Object => "object",
+        }
+    }
+
+    /// The type of a JSON value, if it can be a variant value.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn of(value: &serde_json::Value) -> Option<ValueType> {
+        use serde_json::Value;
+        match value {
+            Value::Bool(_) => Some(ValueType::Bool),
+            Value::String(_) => Some(ValueType::String),
+            Value::Number(_) => Some(ValueType::Number),
+            Value::Object(_) | Value::Array(_) => Some(ValueType::Object),
+            Value::Null => None,
+        }
+    }
+
+    /// The type of a JSON value's text, if it can be a variant value.
+    pub fn of_json(kind: crate::jsontext::Kind) -> Option<ValueType> {
+        use crate::jsontext::Kind;
+        match kind {
+            Kind::Bool => Some(ValueType::Bool),
+            Kind::String => Some(ValueType::String),
+            Kind::Number => Some(ValueType::Number),
+            Kind::Object | Kind::Array => Some(ValueType::Object),
+            Kind::Null => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ValueType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A named variant value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// Variant name.
+    pub name: Box<str>,
+    /// Its value as compact JSON text (adapters parse it: the JS glue once per
+    /// snapshot, native adapters when they build details).
+    pub value: Box<str>,
+}
+
+/// A compiled serve.
+#[derive(Debug, Clone)]
+pub(crate) enum Serve {
+    Fixed(VariantId),
+    Rollout(Rollout),
+}
+
+/// A compiled rollout: cumulative upper bounds on the 0..100 000 bucket scale.
+#[derive(Debug, Clone)]
+pub(crate) struct Rollout {
+    /// Where the unit is: the first of these attributes the context has.
+    pub(crate) units: Box<[AttrId]>,
+    pub(crate) prefix: Box<[u8]>,
+    pub(crate) cuts: Box<[(u32, VariantId)]>,
+    pub(crate) bucketing: Bucketing,
+}
+
+impl Rollout {
+    /// Where `unit` falls on the 0..100 000 scale under this rollout's scheme.
+    #[inline]
+    pub(crate) fn position(&self, unit: &str) -> u32 {
+        use crate::engine::hash::murmur3_x86_32_concat as murmur;
+        let bytes = unit.as_bytes();
+        match self.bucketing {
+            Bucketing::Vexil => murmur(&self.prefix, bytes, 0) % BUCKETS,
+            // 1..=100 → its first thousandth: `n ≤ p` becomes `position < p%`.
+            Bucketing::Unleash => (murmur(&self.prefix, bytes, 0) % 100) * 1000,
+            Bucketing::UnleashVariants => (murmur(&self.prefix, bytes, 86_028_157) % 1000) * 100,
+            // (h × total) >> 32 picks the same variant at any scale of integer weights.
+            Bucketing::Flagd => {
+                ((u64::from(murmur(&self.prefix, bytes, 0)) * u64::from(BUCKETS)) >> 32) as u32
+            }
+        }
+    }
+
+    /// The bucket step a scheme places units at (thousandths of a percent).
+    pub(crate) fn granularity(bucketing: Bucketing) -> u32 {
+        match bucketing {
+            Bucketing::Unleash => 1000,
+            Bucketing::UnleashVariants => 100,
+            Bucketing::Vexil | Bucketing::Flagd => 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub(crate) id: Box<str>,
+    pub(crate) when: Cond,
+    pub(crate) serve: Serve,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ExclusionRange {
+    /// Index into [`Snapshot::exclusion_groups`].
+    pub(crate) group: u32,
+    pub(crate) prefix: Box<[u8]>,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Prereq {
+    pub(crate) flag: FlagId,
+    pub(crate) variants: Box<[VariantId]>,
+}
+
+/// A flag in evaluation-ready form.
+#[derive(Debug, Clone)]
+pub struct Flag {
+    /// The flag key.
+    pub key: Box<str>,
+    /// The type of its values.
+    pub value_type: ValueType,
+    /// Its variants, sorted by name.
+    pub variants: Box<[Variant]>,
+    /// The variant served when disabled, excluded, denied or a prerequisite fails.
+    pub off_variant: VariantId,
+    /// `false` when the kill switch is thrown.
+    pub enabled: bool,
+    /// Which evaluations are audited.
+    pub audit_evaluations: AuditEvaluations,
+    /// Attributes declared private.
+    pub private_attributes: Box<[Box<str>]>,
+    /// OpenFeature flag metadata returned with each evaluation, as a JSON object's
+    /// compact text (`{}` when there is none).
+    pub metadata: Box<str>,
+    pub(crate) prerequisites: Box<[Prereq]>,
+    pub(crate) exclusion: Option<ExclusionRange>,
+    pub(crate) access: Option<Cond>,
+    pub(crate) rules: Box<[Rule]>,
+    pub(crate) fallthrough: Serve,
+}
+
+impl Flag {
+    /// The id of the variant called `name`.
+    pub fn variant_id(&self, name: &str) -> Option<VariantId> {
+        self.variants
+            .binary_search_by(|v| (*v.name).cmp(name))
+            .ok()
+            .map(|i| i as VariantId)
+    }
+
+    /// The id of a rule, by index.
+    pub fn rule_id(&self, index: u32) -> Option<&str> {
+        self.rules.get(index as usize).map(|r| &*r.id)
+    }
+
+    /// How many rules the flag has.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Nothing but a fixed fallthrough: the reason is `STATIC`.
+    pub(crate) fn is_static(&self) -> bool {
+        self.prerequisites.is_empty()
+            && self.exclusion.is_none()
+            && self.access.is_none()
+            && self.rules.is_empty()
+            && matches!(self.fallthrough, Serve::Fixed(_))
+    }
+}
+
+/// Snapshot-level facts carried by a payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotMeta {
+    /// Payload schema.
+    pub schema: u32,
+    /// Environment it was published for.
+    pub environment: Option<String>,
+    /// Version within the environment.
+    pub version: Option<u64>,
+    /// Issue time, epoch milliseconds.
+    pub issued_at_ms: Option<i64>,
+    /// Expiry time, epoch milliseconds.
+    pub expires_at_ms: Option<i64>,
+}
+
+/// A mutual-exclusion group: its name and the salt its bucket space hashes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExclusionGroup {
+    pub(crate) name: Box<str>,
+    pub(crate) salt: Box<str>,
+}
+
+/// A compiled set of flags, segments and exclusion groups, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Payload facts.
+    pub meta: SnapshotMeta,
+    pub(crate) flags: Box<[Flag]>,
+    pub(crate) index: FnvHashMap<Box<str>, FlagId>,
+    pub(crate) segments: Box<[Cond]>,
+    pub(crate) segment_names: Box<[Box<str>]>,
+    pub(crate) exclusion_groups: Box<[ExclusionGroup]>,
+    pub(crate) attrs: Box<[AttrSpec]>,
+}
+
+impl Snapshot {
+    /// The id of the flag called `key`.
+    #[inline]
+    pub fn flag_id(&self, key: &str) -> Option<FlagId> {
+        self.index.get(key).copied()
+    }
+
+    /// The flag with id `id`.
+    #[inline]
+    pub fn flag(&self, id: FlagId) -> Option<&Flag> {
+        self.flags.get(id as usize)
+    }
+
+    /// All flags, in document order.
+    pub fn flags(&self) -> &[Flag] {
+        &self.flags
+    }
+
+    /// Attribute paths this snapshot's clauses and rollouts read.
+    pub fn attribute_paths(&self) -> impl Iterator<Item = &str> {
+        self.attrs.iter().map(|a| &*a.path)
+    }
+
+    /// The attribute table contexts resolve against (ids are indices).
+    pub fn attributes(&self) -> &[AttrSpec] {
+        &self.attrs
+    }
+
+    /// The attribute ids evaluating flag `id` can read: its own rules, access,
+    /// rollouts and exclusion, and those of its prerequisites and segments, followed
+    /// through; always `targetingKey`. Sorted, without repeats. A host that reads
+    /// contexts itself needs only these for one evaluation of the flag.
+    pub fn flag_attributes(&self, id: FlagId) -> Vec<AttrId> {
+        let mut out = vec![TARGETING_KEY];
+        let mut flags = vec![id];
+        let mut seen_flags = vec![id];
+        let mut segments: Vec<SegmentId> = Vec::new();
+        let mut conds: Vec<&Cond> = Vec::new();
+        while let Some(flag) = flags.pop().and_then(|f| self.flag(f)) {
+            for p in flag.prerequisites.iter() {
+                if !seen_flags.contains(&p.flag) {
+                    seen_flags.push(p.flag);
+                    flags.push(p.flag);
+                }
+            }
+            conds.extend(flag.access.iter());
+            for serve in flag
+                .rules
+                .iter()
+                .map(|r| &r.serve)
+                .chain([&flag.fallthrough])
+            {
+                if let Serve::Rollout(r) = serve {
+                    out.extend(r.units.iter());
+                }
+            }
+            conds.extend(flag.rules.iter().map(|r| &r.when));
+        }
+        while let Some(cond) = conds.pop() {
+            clause::attr_refs(cond, &mut out);
+            let mut named = Vec::new();
+            clause::segment_refs(cond, &mut named);
+            for s in named {
+                if !segments.contains(&s) {
+                    segments.push(s);
+                    conds.extend(self.segments.get(s as usize));
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Resolves a caller's JSON context against this snapshot's attribute table.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn resolve_context(
+        &self,
+        ctx: &serde_json::Value,
+    ) -> Result<super::ResolvedContext, super::ContextError> {
+        super::context::resolve(&self.attrs, ctx)
+    }
+}

@@ -370,6 +370,20 @@ proptest! {
         }
     }
 
+    /// The binary payload an edge receives evaluates exactly as the document it was
+    /// compiled from, whatever the context.
+    #[test]
+    fn the_binary_payload_evaluates_as_the_document(ctx in context(), now in any::<i64>()) {
+        for (file, snap) in example_snapshots() {
+            let decoded = Snapshot::decode(&snap.encode("examples", 1)).unwrap();
+            if let (Ok(a), Ok(b)) = (snap.resolve_context(&ctx), decoded.resolve_context(&ctx)) {
+                let x: Vec<_> = snap.evaluate_all(&a, now).collect();
+                let y: Vec<_> = decoded.evaluate_all(&b, now).collect();
+                prop_assert_eq!(x, y, "{}", file);
+            }
+        }
+    }
+
     /// Resolving the same context twice gives the same evaluations (no hidden state).
     #[test]
     fn evaluation_is_deterministic(ctx in context(), now in any::<i64>()) {
@@ -394,6 +408,42 @@ fn loading_arbitrary_json_never_panics() {
         .run(&json_value(), |doc| {
             let _ = Snapshot::from_json(&serde_json::to_vec(&doc).unwrap());
             let _ = Snapshot::from_json(&serde_json::to_vec(&json!({ "flags": [doc] })).unwrap());
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Damaged binary payloads (bytes flipped, inserted, dropped) are refused or decode
+/// to a valid snapshot; decoding never panics, and a decoded snapshot evaluates.
+#[test]
+fn damaged_payloads_never_panic() {
+    let payloads: Vec<Vec<u8>> = example_snapshots()
+        .iter()
+        .map(|(_, s)| s.encode("examples", 1))
+        .collect();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 2048,
+        ..ProptestConfig::default()
+    });
+    let edits = proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6);
+    runner
+        .run(&(0..payloads.len(), edits), |(which, edits)| {
+            let mut bytes = payloads[which].clone();
+            for (at, byte, kind) in edits {
+                let i = at.index(bytes.len().max(1));
+                match kind {
+                    0 if !bytes.is_empty() => bytes[i] = byte,
+                    1 => bytes.insert(i.min(bytes.len()), byte),
+                    _ if !bytes.is_empty() => {
+                        bytes.remove(i);
+                    }
+                    _ => {}
+                }
+            }
+            if let Ok(snap) = Snapshot::decode(&bytes) {
+                let ctx = snap.resolve_context(&json!({"targetingKey": "u-1"})).unwrap();
+                for _ in snap.evaluate_all(&ctx, 0) {}
+            }
             Ok(())
         })
         .unwrap();

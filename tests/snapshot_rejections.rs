@@ -6,6 +6,7 @@ use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{json, Value};
 use vexil::engine::time::parse_rfc3339_ms;
+use vexil::engine::Snapshot;
 use vexil::snapshot::{sign, verify, Keyring, PrivateKeyFile, RejectCode, StalePolicy, Store};
 
 const NOW: &str = "2026-11-24T12:00:00Z";
@@ -36,8 +37,15 @@ fn payload(env: &str, version: u64, value: &str) -> Value {
     })
 }
 
+/// The format-2 payload of a flags document, as the origin and the CLI write it.
+fn encoded(doc: &Value) -> Vec<u8> {
+    let snap = Snapshot::from_json(doc.to_string().as_bytes()).expect("a valid document");
+    let env = doc["environment"].as_str().unwrap_or("production");
+    snap.encode(env, doc["version"].as_u64().unwrap_or(1))
+}
+
 fn envelope(doc: &Value, key_id: &str, seed: u8) -> Vec<u8> {
-    sign(doc.to_string().as_bytes(), key_id, &key(seed))
+    sign(&encoded(doc), key_id, &key(seed))
         .to_json()
         .into_bytes()
 }
@@ -199,10 +207,10 @@ fn malformed_envelopes() {
     );
     rejects(
         &edit_envelope(|env| {
-            env.insert("format".into(), json!("vexil-snapshot/2"));
+            env.insert("format".into(), json!("vexil-snapshot/3"));
         }),
         RejectCode::BadFormat,
-        "unknown envelope format `vexil-snapshot/2`",
+        "unknown envelope format `vexil-snapshot/3`",
     );
     rejects(
         &edit_envelope(|env| {
@@ -237,49 +245,36 @@ fn oversized() {
     assert_eq!(banner(&store), json!("old"));
 
     let mut huge = payload("production", 2, "b");
-    huge["padding"] = json!("x".repeat(17 * 1024 * 1024));
+    huge["flags"][0]["metadata"] = json!({"padding": "x".repeat(17 * 1024 * 1024)});
     rejects(&envelope(&huge, "k1", 1), RejectCode::TooLarge, "16777216");
 }
 
 #[test]
 fn deeply_nested_payloads_are_refused_without_crashing() {
-    // JSON nesting past the parser's recursion limit inside a value the engine keeps.
+    // JSON nesting far past any parser's comfort inside a value the engine keeps.
     let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let doc = payload("production", 2, "b").to_string().replacen(
-        "\"off_variant\"",
-        &format!("\"metadata\":{{\"deep\":{nested}}},\"off_variant\""),
-        1,
-    );
+    let metadata = format!("{{\"deep\":{nested}}}");
     rejects(
-        &with_payload_bytes(doc.as_bytes(), 1),
-        RejectCode::BadPayload,
-        "recursion limit",
-    );
-
-    // The same depth in a field the engine ignores is skipped without recursion.
-    let mut doc = payload("production", 2, "b").to_string();
-    doc.insert_str(doc.len() - 1, &format!(",\"ignored\":{nested}"));
-    let mut store = serving();
-    assert_eq!(
-        store
-            .load(&with_payload_bytes(doc.as_bytes(), 1), now())
-            .unwrap()
-            .version,
-        2
-    );
-
-    // Clause nesting past the engine's limit.
-    let mut clause = json!({"attr": "plan", "op": "eq", "values": ["pro"]});
-    for _ in 0..40 {
-        clause = json!({"not": clause});
-    }
-    let mut doc = payload("production", 2, "b");
-    doc["flags"][0]["rules"] = json!([{"id": "deep", "when": clause, "serve": {"variant": "b"}}]);
-    rejects(
-        &envelope(&doc, "k1", 1),
+        &with_payload_bytes(&writer::payload(&[writer::flag("banner", &metadata, &[])], &[]), 1),
         RejectCode::InvalidFlags,
-        "nest deeper than 32",
+        "metadata is not a JSON object (flag `banner`)",
     );
+    // Clause nesting past the engine's limit.
+    let mut clause = writer::test_exists(1);
+    for _ in 0..40 {
+        clause = [&[writer::NOT][..], &clause].concat();
+    }
+    let rule = writer::rule("deep", &clause, &writer::fixed(1));
+    rejects(
+        &with_payload_bytes(&writer::payload(&[writer::flag("banner", "{}", &[rule])], &["plan"]), 1),
+        RejectCode::InvalidFlags,
+        "clauses nest too deep",
+    );
+    // The independent writer's payloads load when nothing is wrong with them.
+    let rule = writer::rule("ok", &writer::test_exists(1), &writer::fixed(1));
+    let mut store = serving();
+    let ok = with_payload_bytes(&writer::payload(&[writer::flag("banner", "{}", &[rule])], &["plan"]), 1);
+    assert_eq!(store.load(&ok, now()).unwrap().version, 2);
 }
 
 #[test]
@@ -287,54 +282,138 @@ fn payloads_that_are_not_flags() {
     rejects(
         &with_payload_bytes(b"\x00\x01 signed garbage", 1),
         RejectCode::BadPayload,
-        "malformed",
+        "not a format-2 snapshot payload",
     );
-    let mut doc = payload("production", 2, "b");
-    doc.as_object_mut().unwrap().remove("environment");
     rejects(
-        &envelope(&doc, "k1", 1),
+        &with_payload_bytes(payload("production", 2, "b").to_string().as_bytes(), 1),
         RejectCode::BadPayload,
-        "no `environment`",
+        "a JSON payload (format 1)",
     );
-    let mut doc = payload("production", 2, "b");
-    doc.as_object_mut().unwrap().remove("version");
     rejects(
-        &envelope(&doc, "k1", 1),
+        &with_payload_bytes(b"VXP\x03 a newer payload", 1),
         RejectCode::BadPayload,
-        "no `version`",
+        "unknown payload version",
     );
-    let mut doc = payload("production", 2, "b");
-    doc["schema"] = json!(2);
-    doc["flags"][0]["rules"] = json!([{"id": "x", "when": {"attr": "ip", "op": "in_cidr", "values": ["10.0.0.0/8"]}, "serve": {"variant": "b"}}]);
+    let good = encoded(&payload("production", 2, "b"));
     rejects(
-        &envelope(&doc, "k1", 1),
+        &with_payload_bytes(&good[..good.len() - 3], 1),
         RejectCode::BadPayload,
-        "unsupported payload schema 2",
+        "malformed snapshot payload: truncated",
     );
 }
 
 #[test]
 fn invalid_flags() {
-    let mut doc = payload("production", 2, "b");
-    doc["flags"] = json!([
-        {"key": "a", "variants": {"on": true, "off": false}, "off_variant": "off",
-         "prerequisites": [{"flag": "b", "variants": ["on"]}], "fallthrough": {"variant": "on"}},
-        {"key": "b", "variants": {"on": true, "off": false}, "off_variant": "off",
-         "prerequisites": [{"flag": "a", "variants": ["on"]}], "fallthrough": {"variant": "on"}}
-    ]);
+    let prereq = |flag: u8| vec![1, flag, 1, 0];
+    let a = writer::flag_with("a", "{}", &prereq(1), &[], &writer::fixed(0));
+    let b = writer::flag_with("b", "{}", &prereq(0), &[], &writer::fixed(0));
     rejects(
-        &envelope(&doc, "k1", 1),
+        &with_payload_bytes(&writer::payload(&[a, b], &[]), 1),
         RejectCode::InvalidFlags,
-        "prerequisites form a cycle: a → b → a",
+        "prerequisites form a cycle or exceed the limits (flag `a`)",
     );
+    let banner = writer::flag_with("banner", "{}", &[0], &[], &writer::fixed(2));
+    rejects(
+        &with_payload_bytes(&writer::payload(&[banner], &[]), 1),
+        RejectCode::InvalidFlags,
+        "unknown variant (flag `banner`)",
+    );
+}
 
-    let mut doc = payload("production", 2, "b");
-    doc["flags"][0]["fallthrough"] = json!({"variant": "c"});
-    rejects(
-        &envelope(&doc, "k1", 1),
-        RejectCode::InvalidFlags,
-        "flags[banner].fallthrough.variant: unknown variant `c`",
-    );
+/// An independent writer of format-2 payloads (docs/snapshot-format.md), for
+/// payloads the origin would never sign.
+mod writer {
+    pub const NOT: u8 = 2;
+
+    pub fn uv(out: &mut Vec<u8>, mut n: u64) {
+        while n >= 0x80 {
+            out.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+
+    pub fn text(out: &mut Vec<u8>, s: &str) {
+        uv(out, s.len() as u64);
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    /// `exists` on attribute id `attr` (ids shift by one in tests: 0 is `$now`).
+    pub fn test_exists(attr: u8) -> Vec<u8> {
+        vec![4, attr + 1, 19, 0]
+    }
+
+    pub fn fixed(variant: u8) -> Vec<u8> {
+        vec![0, variant]
+    }
+
+    pub fn rule(id: &str, when: &[u8], serve: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        text(&mut out, id);
+        out.extend_from_slice(when);
+        out.extend_from_slice(serve);
+        out
+    }
+
+    /// A string flag with variants `a` = "old", `b` = "new", off variant `a`,
+    /// serving `b`.
+    pub fn flag(key: &str, metadata: &str, rules: &[Vec<u8>]) -> Vec<u8> {
+        flag_with(key, metadata, &[0], rules, &fixed(1))
+    }
+
+    /// `prerequisites` is the encoded list (count first).
+    pub fn flag_with(
+        key: &str,
+        metadata: &str,
+        prerequisites: &[u8],
+        rules: &[Vec<u8>],
+        fallthrough: &[u8],
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        text(&mut out, key);
+        out.push(1); // string values
+        uv(&mut out, 2);
+        for (name, value) in [("a", "\"old\""), ("b", "\"new\"")] {
+            text(&mut out, name);
+            text(&mut out, value);
+        }
+        out.push(0); // off variant a
+        out.push(1); // enabled, no evaluation audit
+        out.push(0); // no private attributes
+        text(&mut out, metadata);
+        out.extend_from_slice(prerequisites);
+        out.push(0); // no exclusion
+        out.push(0); // no access
+        uv(&mut out, rules.len() as u64);
+        for r in rules {
+            out.extend_from_slice(r);
+        }
+        out.extend_from_slice(fallthrough);
+        out
+    }
+
+    /// A `production` payload, version 2, valid for the test day.
+    pub fn payload(flags: &[Vec<u8>], attrs: &[&str]) -> Vec<u8> {
+        let mut out = b"VXP\x02".to_vec();
+        text(&mut out, "production");
+        uv(&mut out, 2);
+        for ms in [1_795_996_800_000i64, 1_796_083_200_000] {
+            out.push(1);
+            uv(&mut out, (ms << 1) as u64);
+        }
+        uv(&mut out, attrs.len() as u64 + 1);
+        text(&mut out, "targetingKey");
+        for a in attrs {
+            text(&mut out, a);
+        }
+        out.push(0); // no segments
+        out.push(0); // no exclusion groups
+        uv(&mut out, flags.len() as u64);
+        for f in flags {
+            out.extend_from_slice(f);
+        }
+        out
+    }
 }
 
 #[test]
@@ -398,12 +477,12 @@ fn stale_policies() {
 fn signature_covers_the_format_line_and_exact_payload_bytes() {
     // Built without `sign`: an independent reading of the format.
     let signer = key(1);
-    let payload = payload("production", 1, "b").to_string();
-    let mut message = b"vexil-snapshot/1\n".to_vec();
-    message.extend_from_slice(payload.as_bytes());
+    let payload = encoded(&payload("production", 1, "b"));
+    let mut message = b"vexil-snapshot/2\n".to_vec();
+    message.extend_from_slice(&payload);
     let env = json!({
-        "format": "vexil-snapshot/1", "key_id": "k1",
-        "payload": BASE64.encode(payload.as_bytes()),
+        "format": "vexil-snapshot/2", "key_id": "k1",
+        "payload": BASE64.encode(&payload),
         "signature": BASE64.encode(signer.sign(&message).to_bytes()),
     });
     let verified = verify(env.to_string().as_bytes(), &keyring(&[("k1", 1)]), 1 << 20).unwrap();
@@ -412,16 +491,25 @@ fn signature_covers_the_format_line_and_exact_payload_bytes() {
         (1, "production")
     );
 
-    // Re-serialising the payload (same JSON, other bytes) breaks the signature.
-    let reformatted =
-        serde_json::to_string_pretty(&serde_json::from_str::<Value>(&payload).unwrap()).unwrap();
+    // The same signature over the format-1 line does not verify format 2, and a
+    // format-1 envelope is refused by name.
+    let mut old = b"vexil-snapshot/1\n".to_vec();
+    old.extend_from_slice(&payload);
     let env = json!({
-        "format": "vexil-snapshot/1", "key_id": "k1",
-        "payload": BASE64.encode(reformatted.as_bytes()),
-        "signature": BASE64.encode(signer.sign(&message).to_bytes()),
+        "format": "vexil-snapshot/2", "key_id": "k1",
+        "payload": BASE64.encode(&payload),
+        "signature": BASE64.encode(signer.sign(&old).to_bytes()),
     });
     let err = verify(env.to_string().as_bytes(), &keyring(&[("k1", 1)]), 1 << 20).unwrap_err();
     assert_eq!(err.code, RejectCode::BadSignature);
+    let env = json!({
+        "format": "vexil-snapshot/1", "key_id": "k1",
+        "payload": BASE64.encode(&payload),
+        "signature": BASE64.encode(signer.sign(&old).to_bytes()),
+    });
+    let err = verify(env.to_string().as_bytes(), &keyring(&[("k1", 1)]), 1 << 20).unwrap_err();
+    assert_eq!(err.code, RejectCode::BadFormat);
+    assert!(err.message.contains("is no longer read"), "{err}");
 }
 
 #[test]

@@ -195,19 +195,30 @@ fn evaluation_vectors() {
             names.insert(name.to_string()),
             "duplicate case name {name:?}"
         );
-        let snap = Snapshot::compile(&case.flags)
+        let compiled = Snapshot::compile(&case.flags)
             .unwrap_or_else(|e| panic!("case {name:?}: flags do not load: {e}"));
+        // Edges read the binary payload: the case must hold through it too.
+        let decoded = Snapshot::decode(&compiled.encode("vectors", 1))
+            .unwrap_or_else(|e| panic!("case {name:?}: payload does not decode: {e}"));
         let now_ms =
             parse_rfc3339_ms(&case.now).unwrap_or_else(|| panic!("case {name:?}: bad now"));
         let expected_type = case.expected_type.as_deref().map(value_type);
-        let got = evaluate(
-            &snap,
-            &case.flag,
-            &case.context,
-            case.default.clone(),
-            expected_type,
-            now_ms,
-        );
+        // What `vexil snapshot inspect` prints compiles back to the same evaluations.
+        let inspected = Snapshot::from_json(decoded.to_document().to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("case {name:?}: the inspected document does not load: {e}"));
+        let results = [&compiled, &decoded, &inspected].map(|snap| {
+            evaluate(
+                snap,
+                &case.flag,
+                &case.context,
+                case.default.clone(),
+                expected_type,
+                now_ms,
+            )
+        });
+        assert_eq!(results[0], results[1], "case {name:?}: the payload evaluates differently");
+        assert_eq!(results[0], results[2], "case {name:?}: the inspected document evaluates differently");
+        let got = results[0].clone();
         let exp = &case.expected;
         reasons.insert(exp.reason.clone());
         if let Some(code) = &exp.error_code {
@@ -334,8 +345,9 @@ fn bucketing_compatible_with_unleash_and_flagd() {
             "key": key, "variants": variants, "off_variant": weights.keys().next().unwrap(),
             "fallthrough": { "rollout": case["rollout"] },
         }]});
-        let snapshot = vexil::engine::Snapshot::from_json(flags.to_string().as_bytes())
+        let compiled = vexil::engine::Snapshot::from_json(flags.to_string().as_bytes())
             .unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
+        let snapshot = Snapshot::decode(&compiled.encode("compat", 1)).unwrap();
         let mut wrong = Vec::new();
         for pair in case["expected"].as_array().expect("expected") {
             let (unit, want) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());

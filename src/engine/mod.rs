@@ -21,6 +21,7 @@ pub mod kinds;
 pub mod model;
 pub mod semver;
 pub mod time;
+pub mod wire;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use compile::{parse_document, thousandths, Issue, LoadError};

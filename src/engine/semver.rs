@@ -98,6 +98,22 @@ impl Version {
         (self.core, &self.pre)
     }
 
+    /// The version as text, without build metadata (`1.2.3-rc.1`).
+    pub fn canonical(&self) -> String {
+        let mut out = String::new();
+        for (i, n) in self.core.iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            crate::jsontext::push_u64(&mut out, *n);
+        }
+        if !self.pre.is_empty() {
+            out.push('-');
+            out.push_str(&self.pre);
+        }
+        out
+    }
+
     /// SemVer 2.0 precedence (see [`precedence`]); build metadata is ignored.
     pub fn cmp_precedence(&self, other: &Version) -> Ordering {
         precedence(self.parts(), other.parts())

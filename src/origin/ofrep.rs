@@ -6,8 +6,6 @@
 
 use super::{audit, auth, publish, OriginError};
 use crate::engine::{Details, Snapshot};
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -34,14 +32,8 @@ impl Snapshots {
                 return Ok((*version, snapshot.clone()));
             }
         }
-        let envelope: Value = serde_json::from_str(&latest.envelope)?;
-        let payload = BASE64
-            .decode(envelope["payload"].as_str().unwrap_or_default())
-            .map_err(|e| OriginError::Internal(format!("stored envelope payload: {e}")))?;
-        let snapshot = Arc::new(
-            Snapshot::from_json(&payload)
-                .map_err(|e| OriginError::Internal(format!("stored snapshot: {e}")))?,
-        );
+        let snapshot = Arc::new(crate::snapshot::open_signed(latest.envelope.as_bytes())
+                .map_err(|e| OriginError::Internal(format!("stored snapshot: {e}")))?);
         cache.insert(env.to_string(), (latest.version, snapshot.clone()));
         Ok((latest.version, snapshot))
     }

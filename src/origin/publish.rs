@@ -273,9 +273,8 @@ pub fn publish(op: &Op<'_>, env: &str) -> Result<u64, OriginError> {
     payload.insert("expires_at".into(), json!(rfc3339(expires_ms)));
     payload.extend(state.document());
     let payload = Value::Object(payload);
-    // Never sign what an edge would reject.
-    validate_document(&payload)?;
-    let bytes = serde_json::to_vec(&payload)?;
+    // Never sign what an edge would reject; edges read the compiled, binary form.
+    let bytes = validate_document(&payload)?.encode(env, version);
     let envelope = sign(&bytes, op.keys.active_id(), op.keys.active()).to_json();
     let digest = Sha256::digest(envelope.as_bytes());
     let etag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();

@@ -1,9 +1,10 @@
 //! Signed snapshots: the envelope, its Ed25519 signature, the keyring, and the
 //! last-known-good [`Store`] every edge runs.
 //!
-//! Envelope: `{"format": "vexil-snapshot/1", "key_id", "payload": base64, "signature":
-//! base64}`. The signature is Ed25519 over `"vexil-snapshot/1\n" || payload`, the exact
-//! payload bytes (never re-serialised JSON). A snapshot is accepted only if the format
+//! Envelope: `{"format": "vexil-snapshot/2", "key_id", "payload": base64, "signature":
+//! base64}`. The signature is Ed25519 over `"vexil-snapshot/2\n" || payload`, the exact
+//! payload bytes: a binary, compiled snapshot (`engine::wire`, documented in
+//! `docs/snapshot-format.md`). A snapshot is accepted only if the format
 //! is known, the key id is in the keyring (configured, never taken from the snapshot's
 //! source), the signature verifies, the payload parses and validates, the environment
 //! matches, the version is newer than the loaded one, and it has not expired. Any
@@ -16,13 +17,16 @@ mod keys;
 
 pub use keys::{KeyError, Keyring, PrivateKeyFile};
 
-use crate::engine::{LoadError, Snapshot};
+use crate::engine::wire::{DecodeError, DecodeErrorKind};
+use crate::engine::Snapshot;
 use crate::jsontext;
 use ed25519_dalek::{Signer, SigningKey};
 use std::fmt;
 
 /// The envelope format this engine reads and writes.
-pub const FORMAT: &str = "vexil-snapshot/1";
+pub const FORMAT: &str = "vexil-snapshot/2";
+/// The earlier envelope format (JSON payloads), refused with a message saying so.
+pub const FORMAT_1: &str = "vexil-snapshot/1";
 /// Default limit on an envelope's size in bytes.
 pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
@@ -96,7 +100,7 @@ impl Envelope {
     }
 }
 
-/// The bytes a signature covers: `"vexil-snapshot/1\n" || payload`.
+/// The bytes a signature covers: `"vexil-snapshot/2\n" || payload`.
 fn signed_bytes(payload: &[u8]) -> Vec<u8> {
     let mut message = Vec::with_capacity(FORMAT.len() + 1 + payload.len());
     message.extend_from_slice(FORMAT.as_bytes());
@@ -210,6 +214,12 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
             format!("not a snapshot envelope: {e}"),
         )
     })?;
+    if env.format == FORMAT_1 {
+        return Err(reject(
+            RejectCode::BadFormat,
+            format!("envelope format `{FORMAT_1}` (JSON payloads) is no longer read: this engine reads `{FORMAT}`; re-sign with a current origin or `vexil snapshot build`"),
+        ));
+    }
     if env.format != FORMAT {
         return Err(reject(
             RejectCode::BadFormat,
@@ -257,9 +267,11 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
                 format!("signature does not verify with key `{}`: the snapshot was modified or signed with another key", env.key_id),
             )
         })?;
-    let snapshot = Snapshot::from_json(&payload).map_err(|e| match e {
-        LoadError::Invalid(_) => reject(RejectCode::InvalidFlags, e.to_string()),
-        other => reject(RejectCode::BadPayload, other.to_string()),
+    let snapshot = Snapshot::decode(&payload).map_err(|e: DecodeError| match e.kind {
+        DecodeErrorKind::Invalid => reject(RejectCode::InvalidFlags, e.message()),
+        DecodeErrorKind::UnknownFormat | DecodeErrorKind::Malformed => {
+            reject(RejectCode::BadPayload, e.message())
+        }
     })?;
     let environment = snapshot
         .meta
@@ -276,6 +288,22 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
         environment,
         version,
     })
+}
+
+/// Decodes standard padded base64 (an envelope's `payload` or `signature`).
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    base64::decode(text.as_bytes())
+}
+
+/// The compiled snapshot inside an envelope this process signed itself (the origin
+/// reading back what it stored), without checking the signature again.
+pub fn open_signed(envelope: &[u8]) -> Result<Snapshot, String> {
+    let env = Envelope::parse(envelope)?;
+    if env.format != FORMAT {
+        return Err(format!("envelope format `{}`, not `{FORMAT}`", env.format));
+    }
+    let payload = base64::decode(env.payload.as_bytes()).ok_or("payload is not base64")?;
+    Snapshot::decode(&payload).map_err(|e| e.message())
 }
 
 /// What to serve once the loaded snapshot is past its expiry.

@@ -357,12 +357,7 @@ pub fn verified_payload(server: &Server, env: &str, token: &str) -> Value {
     let verified = vexil::snapshot::verify(snap.text.as_bytes(), &keyring, 1 << 24)
         .expect("snapshot verifies");
     assert_eq!(verified.environment, env);
-    let envelope: Value = serde_json::from_str(&snap.text).unwrap();
-    use base64::Engine as _;
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(envelope["payload"].as_str().unwrap())
-        .unwrap();
-    serde_json::from_slice(&payload).unwrap()
+    verified.snapshot.to_document()
 }
 
 /// Keys of the flags a payload carries.

@@ -319,6 +319,40 @@ enum SnapshotCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Validate flags files into a snapshot payload without signing it (for signing
+    /// elsewhere, e.g. with a hardware security module: the signature is Ed25519 over
+    /// `"vexil-snapshot/2\n"` followed by these exact bytes).
+    Payload {
+        /// Flags files (JSON, or YAML by .yaml/.yml extension; `-` reads JSON from
+        /// standard input); several are merged.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Environment the snapshot is for.
+        #[arg(long)]
+        env: String,
+        /// Snapshot version (must increase with every publication).
+        #[arg(long)]
+        version: u64,
+        /// How long the snapshot stays fresh (e.g. 24h, 30m, 7d, 500ms).
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        expires_in: Duration,
+        /// Issue time (RFC 3339); default now.
+        #[arg(long)]
+        issued_at: Option<String>,
+        /// Where to write the payload bytes (`-` for standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a snapshot's payload as a flags document (JSON), with its environment,
+    /// version and times.
+    Inspect {
+        /// A snapshot envelope, or a bare payload from `vexil snapshot payload`.
+        snapshot: PathBuf,
+        /// Public keyring JSON: verify the signature first (without it the payload is
+        /// printed unverified).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
     /// Verify a snapshot as an edge would and describe it.
     Verify {
         /// The snapshot envelope.
@@ -524,6 +558,17 @@ fn dispatch(command: Command, conn: &operator::Conn) -> Result<i32> {
             env,
             now,
         }) => snapshot_verify(&snapshot, &keys, env, now.as_deref()),
+        Command::Snapshot(SnapshotCommand::Payload {
+            files,
+            env,
+            version,
+            expires_in,
+            issued_at,
+            out,
+        }) => snapshot_payload(&files, &env, version, expires_in, issued_at.as_deref(), &out),
+        Command::Snapshot(SnapshotCommand::Inspect { snapshot, keys }) => {
+            snapshot_inspect(&snapshot, keys.as_deref())
+        }
         Command::Eval(args) => eval(args),
     }
 }
@@ -636,7 +681,11 @@ fn keys_generate(id: &str, out_private: &Path, out_public: &Path, force: bool) -
 
 /// Reads a flags file as JSON, or YAML for `.yaml`/`.yml`.
 fn read_flags_file(path: &Path) -> Result<Value> {
-    let text = read(path)?;
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+    } else {
+        read(path)?
+    };
     let yaml = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
@@ -769,6 +818,40 @@ fn flags_validate(files: &[PathBuf]) -> Result<i32> {
     })
 }
 
+/// Merges and validates flags files into a compiled snapshot for `env`, with its
+/// times; `None` when validation failed (the problems are printed).
+fn compile_snapshot(
+    files: &[PathBuf],
+    env: &str,
+    version: u64,
+    expires_in: Duration,
+    issued_at: Option<&str>,
+) -> Result<Option<Snapshot>> {
+    if env.is_empty() {
+        bail!("--env must not be empty");
+    }
+    let issued = time_arg("issued-at", issued_at)?;
+    let expires = issued.saturating_add(expires_in.as_millis() as i64);
+    let mut payload = Map::new();
+    payload.insert("environment".into(), json!(env));
+    payload.insert("version".into(), json!(version));
+    payload.insert("issued_at".into(), json!(format_rfc3339_ms(issued)));
+    payload.insert("expires_at".into(), json!(format_rfc3339_ms(expires)));
+    payload.extend(merge_flags_files(files)?);
+    validate(&payload)
+}
+
+fn write_out(out: &Path, bytes: &[u8]) -> Result<()> {
+    if out == Path::new("-") {
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(bytes)
+            .context("cannot write to standard output")
+    } else {
+        fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))
+    }
+}
+
 fn snapshot_build(
     files: &[PathBuf],
     env: &str,
@@ -778,38 +861,80 @@ fn snapshot_build(
     key_path: &Path,
     out: &Path,
 ) -> Result<i32> {
-    if env.is_empty() {
-        bail!("--env must not be empty");
-    }
     let key_file = PrivateKeyFile::from_json(&read(key_path)?)
         .with_context(|| format!("{} is not a private key file", key_path.display()))?;
     let key = key_file.signing_key()?;
-    let issued = time_arg("issued-at", issued_at)?;
-    let expires = issued.saturating_add(expires_in.as_millis() as i64);
-
-    let mut payload = Map::new();
-    payload.insert("environment".into(), json!(env));
-    payload.insert("version".into(), json!(version));
-    payload.insert("issued_at".into(), json!(format_rfc3339_ms(issued)));
-    payload.insert("expires_at".into(), json!(format_rfc3339_ms(expires)));
-    payload.extend(merge_flags_files(files)?);
-    let Some(snapshot) = validate(&payload)? else {
+    let Some(snapshot) = compile_snapshot(files, env, version, expires_in, issued_at)? else {
         return Ok(1);
     };
-    let bytes = serde_json::to_vec(&payload)?;
+    let bytes = snapshot.encode(env, version);
     let envelope = sign(&bytes, &key_file.key_id, &key).to_json() + "\n";
-    if out == Path::new("-") {
-        print!("{envelope}");
-    } else {
-        fs::write(out, &envelope).with_context(|| format!("cannot write {}", out.display()))?;
+    write_out(out, envelope.as_bytes())?;
+    if out != Path::new("-") {
         println!(
-            "signed snapshot {} v{version} for `{env}`: {} flags, key `{}`, expires {}",
+            "signed snapshot {} v{version} for `{env}`: {} flags, {} bytes, key `{}`, expires {}",
             out.display(),
             snapshot.flags().len(),
+            envelope.len(),
             key_file.key_id,
-            format_rfc3339_ms(expires)
+            snapshot.meta.expires_at_ms.map(format_rfc3339_ms).unwrap_or_default()
         );
     }
+    Ok(0)
+}
+
+fn snapshot_payload(
+    files: &[PathBuf],
+    env: &str,
+    version: u64,
+    expires_in: Duration,
+    issued_at: Option<&str>,
+    out: &Path,
+) -> Result<i32> {
+    let Some(snapshot) = compile_snapshot(files, env, version, expires_in, issued_at)? else {
+        return Ok(1);
+    };
+    let bytes = snapshot.encode(env, version);
+    write_out(out, &bytes)?;
+    if out != Path::new("-") {
+        println!(
+            "payload {} v{version} for `{env}`: {} flags, {} bytes (sign `vexil-snapshot/2\\n` + these bytes with Ed25519)",
+            out.display(),
+            snapshot.flags().len(),
+            bytes.len()
+        );
+    }
+    Ok(0)
+}
+
+fn snapshot_inspect(path: &Path, keys: Option<&Path>) -> Result<i32> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (payload, verified) = if bytes.starts_with(&vexil::engine::wire::MAGIC) {
+        (bytes, None)
+    } else {
+        let envelope = vexil::snapshot::Envelope::parse(&bytes)
+            .map_err(|e| anyhow!("{} is neither an envelope nor a payload: {e}", path.display()))?;
+        let verified = match keys {
+            Some(keys) => {
+                let keyring = Keyring::from_json(&read(keys)?)
+                    .with_context(|| format!("{} is not a keyring", keys.display()))?;
+                vexil::snapshot::verify(&bytes, &keyring, vexil::snapshot::DEFAULT_MAX_BYTES)
+                    .map_err(|r| anyhow!("{r}"))?;
+                Some(envelope.key_id.clone())
+            }
+            None => None,
+        };
+        let payload = vexil::snapshot::decode_base64(&envelope.payload)
+            .ok_or_else(|| anyhow!("the envelope's payload is not base64"))?;
+        (payload, verified)
+    };
+    let snapshot = Snapshot::decode(&payload).map_err(|e| anyhow!("{e}"))?;
+    match verified {
+        Some(key) => eprintln!("signature verified (key `{key}`)"),
+        None if keys.is_none() => eprintln!("not verified: pass --keys to check the signature"),
+        None => {}
+    }
+    println!("{}", serde_json::to_string_pretty(&snapshot.to_document())?);
     Ok(0)
 }
 

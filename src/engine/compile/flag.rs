@@ -12,7 +12,6 @@ use crate::engine::model::{FlagDef, FlagsDocument, Serve as ServeDef};
 use crate::engine::time::parse_rfc3339_ms;
 use crate::engine::clause::ClauseEnv;
 use fnv::FnvHashMap;
-use serde_json::Value;
 use std::fmt;
 
 /// The hash prefix of a rollout's salt under its bucketing scheme.

@@ -1,0 +1,697 @@
+//! Reading a format-2 payload into a [`Snapshot`], checking everything.
+
+use super::{cond_tag, scalar_tag, serve_tag, AUDITS, BUCKETINGS, MAGIC, OPS, VALUE_TYPES};
+use crate::engine::clause::{
+    build_test, Cidr, ClauseEnv, Cond, EqValue, Family, SegmentId, TestValues, MAX_CLAUSE_DEPTH,
+};
+use crate::engine::compiled::{
+    ExclusionGroup, ExclusionRange, Flag, FlagId, Prereq, Rollout, Rule, Serve, Snapshot,
+    SnapshotMeta, ValueType, Variant, VariantId, MAX_UNIT_ATTRIBUTES, MAX_VARIANTS,
+};
+use crate::engine::context::{AttrId, AttrSpec, Needs, TARGETING_KEY};
+use crate::engine::graph;
+use crate::engine::hash::{salt_prefix, BUCKETS};
+use crate::engine::semver::Version;
+use crate::jsontext;
+use fnv::FnvHashMap;
+
+/// What kind of problem a payload has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeErrorKind {
+    /// Not a format-2 payload (another format, or another payload version).
+    UnknownFormat,
+    /// Truncated, trailing bytes, a bad tag, a bad varint, invalid UTF-8.
+    Malformed,
+    /// Well-formed, but the flags are not valid.
+    Invalid,
+}
+
+/// Why a payload could not be decoded: a kind, what is wrong, and the flag it
+/// concerns when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The kind of problem.
+    pub kind: DecodeErrorKind,
+    /// What is wrong.
+    pub what: &'static str,
+    /// The key of the flag it is in, if any.
+    pub flag: Option<Box<str>>,
+}
+
+impl DecodeError {
+    /// A sentence for people, built without `format!` (the wasm module has no
+    /// float formatting and keeps its string code small).
+    pub fn message(&self) -> String {
+        let mut out = String::from(match self.kind {
+            DecodeErrorKind::UnknownFormat => "not a format-2 snapshot payload: ",
+            DecodeErrorKind::Malformed => "malformed snapshot payload: ",
+            DecodeErrorKind::Invalid => "invalid flags: ",
+        });
+        out.push_str(self.what);
+        if let Some(flag) = &self.flag {
+            out.push_str(" (flag `");
+            out.push_str(flag);
+            out.push_str("`)");
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+type Result<T> = std::result::Result<T, DecodeError>;
+
+fn malformed(what: &'static str) -> DecodeError {
+    DecodeError {
+        kind: DecodeErrorKind::Malformed,
+        what,
+        flag: None,
+    }
+}
+
+fn invalid(what: &'static str) -> DecodeError {
+    DecodeError {
+        kind: DecodeErrorKind::Invalid,
+        what,
+        flag: None,
+    }
+}
+
+fn check(ok: bool, what: &'static str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(what))
+    }
+}
+
+/// A cursor over the payload.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn left(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        let b = *self.bytes.get(self.at).ok_or(malformed("truncated"))?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.left() {
+            return Err(malformed("truncated"));
+        }
+        let out = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(out)
+    }
+
+    /// An unsigned LEB128 number, at most 10 bytes, no overflow.
+    fn uv(&mut self) -> Result<u64> {
+        let mut n: u64 = 0;
+        for i in 0..10 {
+            let b = self.u8()?;
+            let part = u64::from(b & 0x7f);
+            if i == 9 && b > 1 {
+                return Err(malformed("number too large"));
+            }
+            n |= part << (7 * i);
+            if b & 0x80 == 0 {
+                if i > 0 && b == 0 {
+                    return Err(malformed("number not minimally encoded"));
+                }
+                return Ok(n);
+            }
+        }
+        Err(malformed("number too long"))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        u32::try_from(self.uv()?).map_err(|_| malformed("number too large"))
+    }
+
+    /// A count of items that each take at least one byte: never more than the bytes
+    /// left, so no count can make decoding allocate more than the payload's size.
+    fn count(&mut self) -> Result<usize> {
+        let n = self.uv()?;
+        if n > self.left() as u64 {
+            return Err(malformed("count larger than the payload"));
+        }
+        Ok(n as usize)
+    }
+
+    /// A zigzag-encoded signed number.
+    fn sv(&mut self) -> Result<i64> {
+        let n = self.uv()?;
+        Ok((n >> 1) as i64 ^ -((n & 1) as i64))
+    }
+
+    fn f64(&mut self) -> Result<f64> {
+        let bytes = self.take(8)?;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(bytes);
+        let n = f64::from_le_bytes(b);
+        if !n.is_finite() {
+            return Err(invalid("a number is not finite"));
+        }
+        Ok(n)
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.count()?;
+        self.take(n)
+    }
+
+    fn str(&mut self) -> Result<&'a str> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| malformed("text is not UTF-8"))
+    }
+
+    fn flag(&mut self) -> Result<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(malformed("bad presence byte")),
+        }
+    }
+
+    fn option_sv(&mut self) -> Result<Option<i64>> {
+        if self.flag()? {
+            Ok(Some(self.sv()?))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// The attribute table being rebuilt: ids come from the payload, needs and literal
+/// dictionaries from the tests and rollouts that use them.
+struct Env {
+    attrs: Vec<AttrSpec>,
+    /// The attribute the test being built reads (the decoder knows its id).
+    current: AttrId,
+}
+
+impl ClauseEnv for Env {
+    fn attr(&mut self, _path: &str, needs: Needs) -> AttrId {
+        self.attrs[self.current as usize].needs |= needs;
+        self.current
+    }
+
+    fn literal(&mut self, attr: AttrId, text: &str, folded: bool) -> u32 {
+        let spec = &mut self.attrs[attr as usize];
+        if folded {
+            spec.folded.intern(text)
+        } else {
+            spec.literals.intern(text)
+        }
+    }
+
+    fn segment(&self, _name: &str) -> Option<SegmentId> {
+        None
+    }
+}
+
+struct Decoder<'a> {
+    r: Reader<'a>,
+    env: Env,
+    segments: usize,
+}
+
+impl<'a> Decoder<'a> {
+    fn attr_id(&mut self) -> Result<AttrId> {
+        let id = self.r.u32()?;
+        check((id as usize) < self.env.attrs.len(), "unknown attribute")?;
+        Ok(id)
+    }
+
+    fn cond(&mut self, depth: usize) -> Result<Cond> {
+        check(depth <= MAX_CLAUSE_DEPTH, "clauses nest too deep")?;
+        Ok(match self.r.u8()? {
+            cond_tag::ALL | cond_tag::ANY => {
+                let tag = self.r.bytes[self.r.at - 1];
+                let n = self.r.count()?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.cond(depth + 1)?);
+                }
+                if tag == cond_tag::ALL {
+                    Cond::All(items.into_boxed_slice())
+                } else {
+                    Cond::Any(items.into_boxed_slice())
+                }
+            }
+            cond_tag::NOT => Cond::Not(Box::new(self.cond(depth + 1)?)),
+            cond_tag::SEGMENT => {
+                let id = self.r.u32()?;
+                check((id as usize) < self.segments, "unknown segment")?;
+                Cond::Segment(id)
+            }
+            cond_tag::TEST => Cond::Test(self.test()?),
+            _ => return Err(malformed("unknown clause tag")),
+        })
+    }
+
+    fn test(&mut self) -> Result<crate::engine::clause::Test> {
+        // 0 is `$now`; attribute ids are shifted by one.
+        let attr = self.r.u32()?;
+        let op = *OPS
+            .get(usize::from(self.r.u8()?))
+            .ok_or(malformed("unknown operator"))?;
+        let ignore_case = self.r.flag()?;
+        let values = match op.family() {
+            Family::Scalars => {
+                let n = self.r.count()?;
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    out.push(match self.r.u8()? {
+                        scalar_tag::STRING => EqValue::Str(self.r.str()?),
+                        scalar_tag::NUMBER => EqValue::Num(self.r.f64()?),
+                        scalar_tag::FALSE => EqValue::Bool(false),
+                        scalar_tag::TRUE => EqValue::Bool(true),
+                        _ => return Err(malformed("unknown value tag")),
+                    });
+                }
+                TestValues::Scalars(out)
+            }
+            Family::Strings => {
+                let n = self.r.count()?;
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    out.push(self.r.str()?);
+                }
+                TestValues::Strings(out)
+            }
+            Family::Numbers => {
+                let n = self.r.count()?;
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    out.push(self.r.f64()?);
+                }
+                TestValues::Numbers(out)
+            }
+            Family::Versions => {
+                let n = self.r.count()?;
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    out.push(Version::parse(self.r.str()?).ok_or(invalid("bad version"))?);
+                }
+                TestValues::Versions(out)
+            }
+            Family::Times => {
+                let n = self.r.count()?;
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    out.push(self.r.sv()?);
+                }
+                TestValues::Times(out)
+            }
+            Family::Cidrs => {
+                let n = self.r.count()?;
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let mut network = [0u8; 16];
+                    network.copy_from_slice(self.r.take(16)?);
+                    let bits = u32::from(self.r.u8()?);
+                    out.push(
+                        Cidr::from_parts(u128::from_be_bytes(network), bits)
+                            .ok_or(invalid("bad address range"))?,
+                    );
+                }
+                TestValues::Cidrs(out)
+            }
+            Family::None => TestValues::None,
+        };
+        let path = if attr == 0 {
+            "$now".to_string()
+        } else {
+            let id = attr - 1;
+            check((id as usize) < self.env.attrs.len(), "unknown attribute")?;
+            self.env.current = id;
+            self.env.attrs[id as usize].path.to_string()
+        };
+        build_test(&path, op, ignore_case, values, &mut self.env)
+            .map_err(|_| invalid("an attribute test does not compile"))
+    }
+
+    fn serve(&mut self, variants: usize) -> Result<Serve> {
+        let variant = |r: &mut Reader<'_>| -> Result<VariantId> {
+            let v = r.u32()?;
+            check((v as usize) < variants, "unknown variant")?;
+            Ok(v as VariantId)
+        };
+        Ok(match self.r.u8()? {
+            serve_tag::FIXED => Serve::Fixed(variant(&mut self.r)?),
+            serve_tag::ROLLOUT => {
+                let bucketing = *BUCKETINGS
+                    .get(usize::from(self.r.u8()?))
+                    .ok_or(malformed("unknown bucketing"))?;
+                let prefix: Box<[u8]> = self.r.bytes()?.into();
+                let n = self.r.count()?;
+                check(
+                    (1..=MAX_UNIT_ATTRIBUTES).contains(&n),
+                    "a rollout needs 1 to 8 unit attributes",
+                )?;
+                let mut units = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let id = self.attr_id()?;
+                    self.env.attrs[id as usize].needs.unit = true;
+                    units.push(id);
+                }
+                let n = self.r.count()?;
+                check(n > 0, "a rollout needs weights")?;
+                let step = Rollout::granularity(bucketing);
+                let mut cuts = Vec::with_capacity(n);
+                let mut last = 0;
+                for _ in 0..n {
+                    let upper = self.r.u32()?;
+                    check(
+                        upper >= last && upper <= BUCKETS && upper % step == 0,
+                        "rollout weights out of order or off the bucket scale",
+                    )?;
+                    last = upper;
+                    cuts.push((upper, variant(&mut self.r)?));
+                }
+                check(last == BUCKETS, "rollout weights do not sum to 100")?;
+                Serve::Rollout(Rollout {
+                    units: units.into_boxed_slice(),
+                    prefix,
+                    cuts: cuts.into_boxed_slice(),
+                    bucketing,
+                })
+            }
+            _ => return Err(malformed("unknown serve tag")),
+        })
+    }
+
+    /// One flag; prerequisites are checked once every flag is read.
+    fn flag(&mut self, groups: &[ExclusionGroup]) -> Result<Flag> {
+        let key = self.r.str()?;
+        let in_flag = |mut e: DecodeError| {
+            e.flag = Some(key.into());
+            e
+        };
+        self.flag_body(key, groups).map_err(in_flag)
+    }
+
+    fn flag_body(&mut self, key: &str, groups: &[ExclusionGroup]) -> Result<Flag> {
+        check(!key.is_empty(), "a flag key is empty")?;
+        let value_type = *VALUE_TYPES
+            .get(usize::from(self.r.u8()?))
+            .ok_or(malformed("unknown value type"))?;
+        let n = self.r.count()?;
+        check(n > 0 && n <= MAX_VARIANTS, "a flag needs 1 to 1024 variants")?;
+        let mut variants: Vec<Variant> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = self.r.str()?;
+            let value = self.r.str()?;
+            check(!name.is_empty(), "a variant name is empty")?;
+            check(
+                variants.last().is_none_or(|v| *v.name < *name),
+                "variants are not sorted by name, or repeat",
+            )?;
+            let kind = jsontext::validate(value).ok_or(invalid("a variant value is not JSON"))?;
+            check(
+                ValueType::of_json(kind) == Some(value_type),
+                "a variant value is not of the flag's type",
+            )?;
+            variants.push(Variant {
+                name: name.into(),
+                value: value.into(),
+            });
+        }
+        let off_variant = self.r.u32()?;
+        check((off_variant as usize) < n, "unknown off variant")?;
+        let bits = self.r.u8()?;
+        check(bits >> 3 == 0, "unknown flag bits")?;
+        let audit_evaluations = *AUDITS
+            .get(usize::from(bits >> 1))
+            .ok_or(malformed("unknown audit policy"))?;
+        let private_count = self.r.count()?;
+        let mut private_attributes = Vec::with_capacity(private_count);
+        for _ in 0..private_count {
+            private_attributes.push(self.r.str()?.into());
+        }
+        let metadata = self.r.str()?;
+        check(
+            jsontext::validate(metadata) == Some(jsontext::Kind::Object),
+            "metadata is not a JSON object",
+        )?;
+        let n = self.r.count()?;
+        let mut prerequisites = Vec::with_capacity(n);
+        for _ in 0..n {
+            let flag = self.r.u32()?;
+            let count = self.r.count()?;
+            check(count > 0, "a prerequisite lists no variants")?;
+            let mut ids = Vec::with_capacity(count);
+            for _ in 0..count {
+                ids.push(
+                    VariantId::try_from(self.r.u32()?).map_err(|_| invalid("unknown variant"))?,
+                );
+            }
+            prerequisites.push(Prereq {
+                flag,
+                variants: ids.into_boxed_slice(),
+            });
+        }
+        let exclusion = if self.r.flag()? {
+            let group = self.r.u32()?;
+            let start = self.r.u32()?;
+            let end = self.r.u32()?;
+            let g = groups
+                .get(group as usize)
+                .ok_or(invalid("unknown exclusion group"))?;
+            check(start < end && end <= BUCKETS, "bad exclusion range")?;
+            Some(ExclusionRange {
+                group,
+                prefix: salt_prefix(&g.salt),
+                start,
+                end,
+            })
+        } else {
+            None
+        };
+        let access = if self.r.flag()? {
+            Some(self.cond(0)?)
+        } else {
+            None
+        };
+        let n = self.r.count()?;
+        let mut rules: Vec<Rule> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = self.r.str()?;
+            check(!id.is_empty(), "a rule id is empty")?;
+            check(
+                rules.iter().all(|r| *r.id != *id),
+                "a rule id is used twice",
+            )?;
+            let when = self.cond(0)?;
+            let serve = self.serve(variants.len())?;
+            rules.push(Rule {
+                id: id.into(),
+                when,
+                serve,
+            });
+        }
+        let fallthrough = self.serve(variants.len())?;
+        Ok(Flag {
+            key: key.into(),
+            value_type,
+            variants: variants.into_boxed_slice(),
+            off_variant: off_variant as VariantId,
+            enabled: bits & 1 == 1,
+            audit_evaluations,
+            private_attributes: private_attributes.into_boxed_slice(),
+            metadata: metadata.into(),
+            prerequisites: prerequisites.into_boxed_slice(),
+            exclusion,
+            access,
+            rules: rules.into_boxed_slice(),
+            fallthrough,
+        })
+    }
+}
+
+fn attr_path_ok(path: &str) -> bool {
+    !path.is_empty() && !path.starts_with('$') && !path.split('.').any(str::is_empty)
+}
+
+/// Checks what needs every flag: prerequisites point at real flags and variants and
+/// form no cycle, and exclusion ranges of a group do not overlap.
+fn check_across_flags(flags: &[Flag]) -> Result<()> {
+    let mut edges: Vec<Vec<u32>> = Vec::with_capacity(flags.len());
+    for (i, flag) in flags.iter().enumerate() {
+        let mut out = Vec::with_capacity(flag.prerequisites.len());
+        for p in flag.prerequisites.iter() {
+            let in_flag = |what| DecodeError {
+                flag: Some(flag.key.clone()),
+                ..invalid(what)
+            };
+            let target = flags
+                .get(p.flag as usize)
+                .filter(|_| p.flag as usize != i)
+                .ok_or_else(|| in_flag("a prerequisite names an unknown flag or itself"))?;
+            if p.variants
+                .iter()
+                .any(|&v| usize::from(v) >= target.variants.len())
+            {
+                return Err(in_flag("a prerequisite names an unknown variant"));
+            }
+            out.push(p.flag);
+        }
+        edges.push(out);
+    }
+    graph::check_prerequisites(&edges).map_err(|problem| {
+        let node = match problem {
+            graph::GraphProblem::Cycle(nodes) => nodes[0] as usize,
+            graph::GraphProblem::TooDeep { node, .. }
+            | graph::GraphProblem::TooManyEvaluations { node, .. } => node,
+        };
+        DecodeError {
+            flag: flags.get(node).map(|f| f.key.clone()),
+            ..invalid("prerequisites form a cycle or exceed the limits")
+        }
+    })?;
+    let mut ranges: Vec<(u32, u32, u32)> = flags
+        .iter()
+        .filter_map(|f| f.exclusion.as_ref().map(|e| (e.group, e.start, e.end)))
+        .collect();
+    ranges.sort_unstable();
+    for pair in ranges.windows(2) {
+        check(
+            pair[0].0 != pair[1].0 || pair[1].1 >= pair[0].2,
+            "exclusion ranges of a group overlap",
+        )?;
+    }
+    Ok(())
+}
+
+impl Snapshot {
+    /// Decodes and checks a format-2 payload.
+    pub fn decode(payload: &[u8]) -> Result<Snapshot> {
+        if payload.get(..4) != Some(&MAGIC[..]) {
+            return Err(DecodeError {
+                kind: DecodeErrorKind::UnknownFormat,
+                what: if payload.first() == Some(&b'{') {
+                    "a JSON payload (format 1); this engine reads format 2"
+                } else {
+                    "unknown payload version"
+                },
+                flag: None,
+            });
+        }
+        let mut r = Reader {
+            bytes: payload,
+            at: MAGIC.len(),
+        };
+        let environment = r.str()?;
+        let version = r.uv()?;
+        let issued_at_ms = r.option_sv()?;
+        let expires_at_ms = r.option_sv()?;
+
+        let n = r.count()?;
+        let mut attrs: Vec<AttrSpec> = Vec::with_capacity(n);
+        for i in 0..n {
+            let path = r.str()?;
+            check(attr_path_ok(path), "an attribute path is not valid")?;
+            check(
+                (i == 0) == (path == "targetingKey"),
+                "targetingKey must be the first attribute, once",
+            )?;
+            check(
+                attrs.iter().all(|a| *a.path != *path),
+                "an attribute is listed twice",
+            )?;
+            attrs.push(AttrSpec::new(path));
+        }
+        check(!attrs.is_empty(), "the attribute table lacks targetingKey")?;
+        attrs[TARGETING_KEY as usize].needs.unit = true;
+
+        let segment_count = r.count()?;
+        let mut d = Decoder {
+            r,
+            env: Env { attrs, current: 0 },
+            segments: segment_count,
+        };
+        let mut segment_names: Vec<Box<str>> = Vec::with_capacity(segment_count);
+        let mut segments = Vec::with_capacity(segment_count);
+        for _ in 0..segment_count {
+            let name = d.r.str()?;
+            check(
+                !name.is_empty() && segment_names.iter().all(|s| **s != *name),
+                "a segment name is empty or repeats",
+            )?;
+            segment_names.push(name.into());
+            segments.push(d.cond(0)?);
+        }
+        let edges: Vec<Vec<u32>> = segments
+            .iter()
+            .map(|c| {
+                let mut out = Vec::new();
+                crate::engine::clause::segment_refs(c, &mut out);
+                out
+            })
+            .collect();
+        graph::check_segments(&edges)
+            .map_err(|_| invalid("segments form a cycle or nest too deep"))?;
+
+        let n = d.r.count()?;
+        let mut groups: Vec<ExclusionGroup> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = d.r.str()?;
+            let salt = d.r.str()?;
+            check(
+                !name.is_empty() && groups.iter().all(|g| *g.name != *name),
+                "an exclusion group name is empty or repeats",
+            )?;
+            groups.push(ExclusionGroup {
+                name: name.into(),
+                salt: salt.into(),
+            });
+        }
+
+        let n = d.r.count()?;
+        let mut flags = Vec::with_capacity(n);
+        let mut index: FnvHashMap<Box<str>, FlagId> = FnvHashMap::default();
+        index.reserve(n);
+        for i in 0..n {
+            let flag = d.flag(&groups)?;
+            if index.insert(flag.key.clone(), i as FlagId).is_some() {
+                return Err(DecodeError {
+                    flag: Some(flag.key),
+                    ..invalid("a flag key is defined more than once")
+                });
+            }
+            flags.push(flag);
+        }
+        if d.r.left() != 0 {
+            return Err(malformed("bytes after the last flag"));
+        }
+        check_across_flags(&flags)?;
+        Ok(Snapshot {
+            meta: SnapshotMeta {
+                schema: u32::from(MAGIC[3]),
+                environment: Some(environment.to_string()),
+                version: Some(version),
+                issued_at_ms,
+                expires_at_ms,
+            },
+            flags: flags.into_boxed_slice(),
+            index,
+            segments: segments.into_boxed_slice(),
+            segment_names: segment_names.into_boxed_slice(),
+            exclusion_groups: groups.into_boxed_slice(),
+            attrs: d.env.attrs.into_boxed_slice(),
+        })
+    }
+}

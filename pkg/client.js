@@ -127,7 +127,7 @@ export class Client {
     const wasReady = this.#engine.ready;
     try {
       const info = this.#engine.load(envelope);
-      if (this.#options.trackChanges) info.changedFlags = this.#changedFlags(envelope);
+      if (this.#options.trackChanges) info.changedFlags = this.#changedFlags();
       this.lastError = null;
       this.#bootstrapValues = null;
       if (!wasReady) this.#emit("ready", info);
@@ -145,20 +145,11 @@ export class Client {
   }
 
   /** Keys of the flags whose definitions differ from the previous snapshot's. */
-  #changedFlags(envelope) {
-    let flags = [];
-    try {
-      const text = typeof envelope === "string" ? envelope : envelope instanceof Uint8Array ? new TextDecoder().decode(envelope) : null;
-      const env = text === null ? envelope : JSON.parse(text);
-      const bytes = Uint8Array.from(atob(env.payload), (c) => c.charCodeAt(0));
-      flags = JSON.parse(new TextDecoder().decode(bytes)).flags ?? [];
-    } catch {
-      // The engine accepted it, so this cannot fail; report every flag if it does.
-    }
-    const next = new Map(flags.map((f) => [f.key, JSON.stringify(f)]));
+  #changedFlags() {
+    const next = this.#engine.flagDigests;
     const previous = this.#definitions ?? new Map();
     const changed = new Set();
-    for (const [key, def] of next) if (previous.get(key) !== def) changed.add(key);
+    for (const [key, digest] of next) if (previous.get(key) !== digest) changed.add(key);
     for (const key of previous.keys()) if (!next.has(key)) changed.add(key);
     this.#definitions = next;
     return [...changed];

@@ -1,6 +1,6 @@
 // Vexil JS glue: the engine wrapper and the client, shared by every entry point.
 // The entry points (node.js, worker.js, index.js) initialise the wasm module first.
-import { Engine as WasmEngine } from "./wasm/vexil.js";
+import { Engine as WasmEngine, wasmMemory } from "./wasm/vexil.js";
 import { ContextReader } from "./context.js";
 
 /** Reasons, in the order of the packed outcome's reason field (Rust `Reason::ALL`). */
@@ -14,9 +14,10 @@ export const ERROR_CODES = Object.freeze([
   "TARGETING_KEY_MISSING", "INVALID_CONTEXT", "GENERAL",
 ]);
 const TYPE_MISMATCH = ERROR_CODES.indexOf("TYPE_MISMATCH");
+const INVALID_CONTEXT = ERROR_CODES.indexOf("INVALID_CONTEXT");
 const NO_VARIANT = 0xffff;
 const NO_RULE = 0xffffffff;
-/** Plain-object contexts whose converted handles are kept (most recent first out last). */
+/** Plain-object contexts that keep a filled slot of their own (the most recent ones). */
 const CONTEXT_CACHE_SIZE = 256;
 export const SDK_NAME = "vexil-js/0.1.0";
 
@@ -81,25 +82,15 @@ export function isPrivate(path, patterns) {
     p.endsWith(".*") ? path === p.slice(0, -2) || path.startsWith(p.slice(0, -1)) : path === p || path.startsWith(p + "."));
 }
 
-/** A wasm context handle, and which engine and snapshot it was filled for. */
-class Filled {
-  constructor(handle, invalid = false) {
-    this.handle = handle;
-    this.invalid = invalid;
-    this.owner = null;
-    this.generation = -1;
-  }
-}
-
 /** How many recently seen plain objects are remembered to spot a second use. */
 const RECENT = 8;
 
 /**
- * Handles of reused plain-object contexts. An object seen for the first time is
- * read into a scratch handle (most contexts are built per request and used once);
- * when it comes back while still among the last few seen, it gets a handle of its
- * own. Bounded: the oldest handle is freed explicitly when a new one arrives, rather
- * than left to the garbage collector's finalizers.
+ * Slots of reused plain-object contexts. An object seen for the first time is read
+ * into the scratch slot (most contexts are built per request and used for a few
+ * flags in a row); when it comes back after another object was seen, while still
+ * among the last few, it gets a slot of its own. Bounded: the oldest slot is
+ * released when a new one is needed.
  */
 class ContextCache {
   #byObject = new WeakMap();
@@ -112,25 +103,33 @@ class ContextCache {
     this.#ring = new Array(size);
   }
 
-  /** The kept entry of `ctx`, or undefined when it has not been seen lately. */
-  get(ctx, create) {
-    let entry = this.#byObject.get(ctx);
-    if (entry !== undefined) return entry;
+  /** The kept handle of `ctx`, or undefined when it has not been seen lately. */
+  get(ctx, create, release) {
+    let handle = this.#byObject.get(ctx);
+    if (handle !== undefined) return handle;
     if (!this.#recent.includes(ctx)) {
       this.#recent[this.#nextRecent] = ctx;
       this.#nextRecent = (this.#nextRecent + 1) % RECENT;
       return undefined;
     }
-    entry = create();
+    handle = create();
     const evicted = this.#ring[this.#next];
     if (evicted !== undefined) {
       this.#byObject.delete(evicted.ctx);
-      evicted.entry.handle.free();
+      release(evicted.handle);
     }
-    this.#ring[this.#next] = { ctx, entry };
+    this.#ring[this.#next] = { ctx, handle };
     this.#next = (this.#next + 1) % this.#ring.length;
-    this.#byObject.set(ctx, entry);
-    return entry;
+    this.#byObject.set(ctx, handle);
+    return handle;
+  }
+}
+
+/** A slot of the wasm engine, and which snapshot (generation) it was filled for. */
+class Handle {
+  constructor(slot) {
+    this.slot = slot;
+    this.generation = -1;
   }
 }
 
@@ -141,22 +140,33 @@ class ContextCache {
  */
 export class Context {
   #source;
-  #filled;
-  constructor(source, filled) {
+  #handle;
+  #engine;
+  constructor(engine, source, handle) {
+    this.#engine = engine;
     this.#source = source;
-    this.#filled = filled;
+    this.#handle = handle;
   }
   /** @internal */
   static parts(ctx) {
-    return [ctx.#filled, ctx.#source];
+    return ctx.#handle === null ? null : ctx;
+  }
+  /** @internal */
+  static source(ctx) {
+    return ctx.#source;
+  }
+  /** @internal */
+  static handle(ctx) {
+    return ctx.#handle;
   }
   /** Whether the context is usable (a plain object). */
   get valid() {
-    return !this.#filled.invalid;
+    return this.#handle !== null;
   }
-  /** Releases the wasm memory now instead of at garbage collection. */
+  /** Releases the engine memory now instead of at garbage collection. */
   free() {
-    this.#filled.handle.free();
+    if (this.#handle !== null) this.#engine.release(this.#handle);
+    this.#handle = null;
   }
 }
 
@@ -175,6 +185,7 @@ function sourceOf(ctx) {
  */
 export class Engine {
   #wasm;
+  #memory;
   #now;
   /** Per flag index, its row (key, type, variant names and values...), fetched on first use. */
   #table = null;
@@ -185,12 +196,20 @@ export class Engine {
   /** Reads plain objects for the loaded snapshot; rebuilt after each load. */
   #reader = null;
   #dimensions;
-  /** Counts loads: a filled handle from an earlier snapshot is filled again. */
+  /** Counts loads: a handle filled for an earlier snapshot is filled again. */
   #generation = 0;
-  /** The handle a plain object seen for the first time is read into. */
-  #scratch = null;
-  #empty = null;
-  #invalid = null;
+  /** The slot a plain object seen for the first time is read into, and which object it holds. */
+  #scratch = -1;
+  #scratchSource = null;
+  #scratchGeneration = -1;
+  /** Per attribute id, the scratch fill (epoch) that staged it. */
+  #scratchFilled = new Uint32Array(0);
+  #epoch = 0;
+  /** Closes the slots of handles the garbage collector took (where the runtime has it). */
+  #released = typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry((slot) => this.#close(slot))
+    : { register() {}, unregister() {} };
+  #freed = false;
 
   /**
    * @param {object} options
@@ -204,12 +223,23 @@ export class Engine {
    * @param {() => number} [options.now] clock in epoch milliseconds (default: Date.now, read once per task)
    */
   constructor(options = {}) {
-    const { keys, environment, stalePolicy, dimensions = [], privateAttributes = [], auditKey, metrics = true, now = taskClock() } = options;
+    const { keys, environment, stalePolicy = "serve-stale", dimensions = [], privateAttributes = [], auditKey, metrics = true, now = taskClock() } = options;
     if (!keys || typeof keys !== "object" || Object.keys(keys).length === 0) {
       throw new VexilError("BAD_KEYS", "options.keys must map at least one key id to a base64 Ed25519 public key");
     }
+    for (const [id, key] of Object.entries(keys)) {
+      if (typeof key !== "string" || id === "" || id.includes("\n") || key.includes("\n")) {
+        throw new VexilError("BAD_KEYS", `key \`${id}\`: a key id maps to a base64 Ed25519 public key (a string)`);
+      }
+    }
     if (typeof environment !== "string" || environment === "") {
       throw new VexilError("BAD_OPTIONS", "options.environment must name the environment to serve");
+    }
+    if (stalePolicy !== "serve-stale" && stalePolicy !== "serve-defaults") {
+      throw new VexilError("BAD_OPTIONS", `stalePolicy must be "serve-stale" or "serve-defaults", got "${stalePolicy}"`);
+    }
+    if (!Array.isArray(dimensions) || dimensions.some((d) => typeof d !== "string" || d === "" || d.includes("\n"))) {
+      throw new VexilError("BAD_OPTIONS", "options.dimensions must be a list of attribute paths");
     }
     const leaking = dimensions.filter((d) => isPrivate(d, privateAttributes));
     if (leaking.length > 0) {
@@ -218,14 +248,13 @@ export class Engine {
     this.#now = now;
     this.#dimensions = dimensions;
     try {
-      this.#wasm = new WasmEngine(JSON.stringify({
-        keys, environment, dimensions, metrics,
-        stalePolicy: stalePolicy ?? "serve-stale",
-        auditKey: auditKey ?? randomKey(),
-      }));
+      const keyLines = Object.entries(keys).flat().join("\n");
+      this.#wasm = new WasmEngine(environment, keyLines, stalePolicy === "serve-defaults", dimensions.join("\n"),
+        new TextEncoder().encode(auditKey ?? randomKey()), metrics);
     } catch (e) {
       rethrow(e);
     }
+    this.#memory = wasmMemory();
   }
 
   /**
@@ -235,23 +264,25 @@ export class Engine {
    * @returns {{version:number, keyId:string, flags:number, issuedAt:number|null, expiresAt:number|null}}
    */
   load(envelope) {
-    let info;
     try {
-      info = JSON.parse(this.#wasm.load(toBytes(envelope), this.#now()));
+      this.#wasm.load(toBytes(envelope), this.#now());
     } catch (e) {
       rethrow(e);
     }
-    this.#table = new Array(info.flags);
+    const [version, flags, issuedAt, expiresAt] = this.#wasm.info();
+    this.#table = new Array(flags);
     this.#index = new Map();
     this.#complete = false;
     this.#reader = null;
     this.#generation++;
-    return info;
+    const time = (t) => (Number.isNaN(t) ? null : t);
+    return { version, keyId: this.#wasm.keyId(), flags, issuedAt: time(issuedAt), expiresAt: time(expiresAt) };
   }
 
   /** Version of the loaded snapshot, or null. */
   get version() {
-    return this.#wasm.version() ?? null;
+    const v = this.#wasm.info()[0];
+    return Number.isNaN(v) ? null : v;
   }
   /** True when the loaded snapshot is past its expiry. */
   get stale() {
@@ -265,12 +296,16 @@ export class Engine {
   get flagKeys() {
     return this.#table ? this.#rows().map((f) => f.key) : [];
   }
+  /** @internal Per flag key, a digest of its definition (changes when the flag does). */
+  get flagDigests() {
+    return this.#table ? new Map(this.#rows().map((f) => [f.key, f.digest])) : new Map();
+  }
 
   /** The index of `key` in the loaded snapshot, or -1. */
   #lookup(key) {
     let index = this.#index.get(key);
     if (index === undefined) {
-      index = this.#wasm.flagIndex(key);
+      index = typeof key === "string" ? this.#wasm.flagIndex(key) : -1;
       if (this.#index.size < 100_000) this.#index.set(key, index);
     }
     return index;
@@ -292,6 +327,30 @@ export class Engine {
     return this.#table;
   }
 
+  #readerFor() {
+    if (this.#reader === null) {
+      this.#reader = new ContextReader(JSON.parse(this.#wasm.attributeTable()), this.#dimensions, this.#wasm, this.#memory);
+      this.#scratchFilled = new Uint32Array(this.#reader.size);
+    }
+    return this.#reader;
+  }
+
+  #close(slot) {
+    if (!this.#freed) this.#wasm.close(slot);
+  }
+
+  /** @internal Releases a handle's slot. */
+  release(handle) {
+    this.#released.unregister(handle);
+    this.#close(handle.slot);
+  }
+
+  #open() {
+    const handle = new Handle(this.#wasm.open());
+    this.#released.register(handle, handle.slot, handle);
+    return handle;
+  }
+
   /**
    * Prepares a context once; pass the result to evaluations (the fast path). The
    * handle belongs to the caller: it is never evicted from the plain-object cache.
@@ -299,58 +358,120 @@ export class Engine {
   context(ctx) {
     if (ctx instanceof Context) return ctx;
     const source = sourceOf(ctx);
-    if (source === null) return new Context(null, new Filled(this.#wasm.context("null"), true));
-    return new Context(source, new Filled(this.#wasm.newContext()));
+    if (source === null) return new Context(this, null, null);
+    const handle = this.#open();
+    const context = new Context(this, source, handle);
+    this.#released.register(context, handle.slot, handle);
+    return context;
+  }
+
+  /** `handle` filled from `source` for the loaded snapshot: its slot. */
+  #filled(handle, source) {
+    if (handle.generation !== this.#generation && this.#table !== null) {
+      const reader = this.#readerFor();
+      reader.begin();
+      reader.all(source);
+      reader.dimensions(source);
+      this.#wasm.fill(handle.slot, true, reader.staged);
+      handle.generation = this.#generation;
+    }
+    return handle.slot;
   }
 
   /**
-   * The wasm handle to evaluate `ctx` with, filled for the loaded snapshot. A plain
-   * object seen for the first time is read only for `attributes` (the ids one flag
-   * reads) when given, else in full.
+   * Evaluates flag `index` for `ctx`, reading a plain object seen for the first time
+   * only for `attributes` (the ids the flag reads; every attribute when omitted).
+   * Returns a packed outcome, or -1 for a context that is not an object.
    */
-  #handle(ctx, attributes) {
-    if (ctx instanceof Context) return this.#fresh(...Context.parts(ctx));
-    const source = sourceOf(ctx);
-    if (source === null) return (this.#invalid ??= this.#wasm.context("null"));
-    if (source === EMPTY) return this.#fresh((this.#empty ??= new Filled(this.#wasm.newContext())), EMPTY);
-    const kept = this.#contexts.get(source, () => new Filled(this.#wasm.newContext()));
-    if (kept !== undefined) return this.#fresh(kept, source);
-    const scratch = (this.#scratch ??= this.#wasm.newContext());
-    this.#read(scratch, source, attributes);
-    return scratch;
-  }
-
-  /** `filled`'s handle, read again from `source` if it was filled for another snapshot or engine. */
-  #fresh(filled, source) {
-    if (!filled.invalid && (filled.generation !== this.#generation || filled.owner !== this)) {
-      this.#read(filled.handle, source);
-      filled.generation = this.#generation;
-      filled.owner = this;
+  #eval(index, ctx, attributes) {
+    if (ctx instanceof Context) {
+      const handle = Context.handle(ctx);
+      if (handle === null) return -1;
+      return this.#wasm.eval(index, this.#filled(handle, Context.source(ctx)), this.#now());
     }
-    return filled.handle;
+    const source = sourceOf(ctx);
+    if (source === null) return -1;
+    const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
+    if (kept !== undefined) return this.#wasm.eval(index, this.#filled(kept, source), this.#now());
+    const [reset, staged] = this.#stageScratch(source, attributes);
+    return this.#wasm.fillEval(index, this.#scratch, this.#now(), reset, staged);
   }
 
-  /** Reads `source` into wasm context `handle` (only `attributes` when given). */
-  #read(handle, source, attributes) {
-    if (this.#table === null) return;
-    this.#reader ??= new ContextReader(JSON.parse(this.#wasm.attributeTable()), this.#dimensions);
-    this.#reader.fill(this.#wasm, handle, source, attributes);
+  /**
+   * Stages what the scratch slot still lacks of `source` (`attributes`, or all):
+   * everything when it holds another object. Returns [reset, records staged].
+   */
+  #stageScratch(source, attributes) {
+    const reader = this.#readerFor();
+    if (this.#scratch < 0) this.#scratch = this.#wasm.open();
+    const reset = source !== this.#scratchSource || this.#scratchGeneration !== this.#generation;
+    if (reset) {
+      this.#scratchSource = source;
+      this.#scratchGeneration = this.#generation;
+      this.#epoch = (this.#epoch + 1) >>> 0 || 1;
+    }
+    const filled = this.#scratchFilled;
+    const epoch = this.#epoch;
+    reader.begin();
+    if (reset) reader.dimensions(source);
+    if (attributes === undefined) {
+      for (let id = 0; id < filled.length; id++) {
+        if (filled[id] !== epoch) {
+          filled[id] = epoch;
+          reader.attribute(source, id);
+        }
+      }
+    } else {
+      for (let i = 0; i < attributes.length; i++) {
+        const id = attributes[i];
+        if (filled[id] !== epoch) {
+          filled[id] = epoch;
+          reader.attribute(source, id);
+        }
+      }
+    }
+    return [reset, reader.staged];
+  }
+
+  /** The slot `ctx` is evaluated in, filled with every attribute; -1 when it is not an object. */
+  #slotFor(ctx) {
+    if (ctx instanceof Context) {
+      const handle = Context.handle(ctx);
+      return handle === null ? -1 : this.#filled(handle, Context.source(ctx));
+    }
+    const source = sourceOf(ctx);
+    if (source === null) return -1;
+    const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
+    if (kept !== undefined) return this.#filled(kept, source);
+    const [reset, staged] = this.#stageScratch(source, undefined);
+    this.#wasm.fill(this.#scratch, reset, staged);
+    return this.#scratch;
+  }
+
+  /** Counts an evaluation answered with an error code here (type mismatch, invalid context). */
+  #recordError(index, code) {
+    if (this.#scratch < 0) this.#scratch = this.#wasm.open();
+    this.#wasm.recordError(index, code, this.#scratch);
   }
 
   #value(key, ctx, defaultValue, type) {
     if (this.#table === null) return defaultValue;
     const index = this.#lookup(key);
     if (index < 0) {
-      this.#wasm.recordUnknown(key);
+      this.#wasm.recordUnknown(String(key));
       return defaultValue;
     }
     const flag = this.#row(index);
-    const handle = this.#handle(ctx, flag.attributes);
     if (flag.type !== type) {
-      this.#wasm.recordError(index, TYPE_MISMATCH, handle);
+      this.#recordError(index, TYPE_MISMATCH);
       return defaultValue;
     }
-    const variant = this.#wasm.eval(index, handle, this.#now()) & 0xffff;
+    const packed = this.#eval(index, ctx, flag.attributes);
+    if (packed < 0) {
+      this.#recordError(index, INVALID_CONTEXT);
+      return defaultValue;
+    }
+    const variant = packed & 0xffff;
     return variant === NO_VARIANT ? defaultValue : flag.values[variant];
   }
 
@@ -400,16 +521,19 @@ export class Engine {
     }
     const index = this.#lookup(key);
     if (index < 0) {
-      this.#wasm.recordUnknown(key);
+      this.#wasm.recordUnknown(String(key));
       return errorDetails(key, defaultValue, "FLAG_NOT_FOUND", `flag \`${key}\` is not in snapshot version ${this.version}`);
     }
     const flag = this.#row(index);
-    const handle = this.#handle(ctx, flag.attributes);
     if (type !== undefined && flag.type !== type) {
-      this.#wasm.recordError(index, TYPE_MISMATCH, handle);
+      this.#recordError(index, TYPE_MISMATCH);
       return errorDetails(key, defaultValue, "TYPE_MISMATCH", `flag \`${key}\` is a ${flag.type} flag, but a ${type} was requested`, flag.metadata);
     }
-    const packed = this.#wasm.eval(index, handle, this.#now());
+    const packed = this.#eval(index, ctx, flag.attributes);
+    if (packed < 0) {
+      this.#recordError(index, INVALID_CONTEXT);
+      return errorDetails(key, defaultValue, "INVALID_CONTEXT", "the evaluation context must be a plain object", flag.metadata);
+    }
     const rule = packed >>> 24;
     return this.#details(index, packed, rule === 255 ? this.#wasm.lastRule() : rule - 1, defaultValue);
   }
@@ -419,7 +543,16 @@ export class Engine {
     const out = {};
     if (this.#table === null) return out;
     const rows = this.#rows();
-    const results = this.#wasm.evalAll(this.#handle(ctx), this.#now());
+    const slot = this.#slotFor(ctx);
+    if (slot < 0) {
+      for (let i = 0; i < rows.length; i++) {
+        this.#recordError(i, INVALID_CONTEXT);
+        out[rows[i].key] = errorDetails(rows[i].key, null, "INVALID_CONTEXT", "the evaluation context must be a plain object", rows[i].metadata);
+      }
+      return out;
+    }
+    const at = this.#wasm.evalAll(slot, this.#now());
+    const results = new Uint32Array(this.#memory.buffer, at, rows.length * 2);
     for (let i = 0; i < rows.length; i++) {
       out[rows[i].key] = this.#details(i, results[2 * i], results[2 * i + 1], null);
     }
@@ -433,24 +566,18 @@ export class Engine {
   track(event, ctx, data = {}) {
     if (typeof event !== "string" || event === "") throw new VexilError("BAD_ARGUMENT", "track: event name must be a non-empty string");
     const num = (v, name) => {
-      if (v === undefined || v === null) return undefined;
+      if (v === undefined || v === null) return NaN;
       if (typeof v !== "number" || !Number.isFinite(v)) throw new VexilError("BAD_ARGUMENT", `track: ${name} must be a finite number`);
       return v;
     };
-    if (data.flags !== undefined && !(Array.isArray(data.flags) && data.flags.every((f) => typeof f === "string"))) {
+    if (data.flags !== undefined && !(Array.isArray(data.flags) && data.flags.every((f) => typeof f === "string" && !f.includes("\n")))) {
       throw new VexilError("BAD_ARGUMENT", "track: flags must be a list of flag keys");
     }
-    const payload = JSON.stringify({
-      value: num(data.value, "value"),
-      latencyMs: num(data.latencyMs, "latencyMs"),
-      success: data.success === undefined ? undefined : Boolean(data.success),
-      flags: data.flags,
-    });
-    try {
-      this.#wasm.track(event, this.#handle(ctx), payload, this.#now());
-    } catch (e) {
-      rethrow(e);
-    }
+    const value = num(data.value, "value");
+    const latency = num(data.latencyMs, "latencyMs");
+    const success = data.success === undefined ? NaN : data.success ? 1 : 0;
+    const slot = this.#table === null ? -1 : this.#slotFor(ctx);
+    this.#wasm.track(event, slot < 0 ? 0xffffffff : slot, new Float64Array([value, latency, success, this.#now()]), data.flags?.join("\n"));
   }
 
   /** Drains aggregated metrics into a batch object (or null when there is nothing). */
@@ -461,6 +588,7 @@ export class Engine {
 
   /** Releases the wasm memory. */
   free() {
+    this.#freed = true;
     this.#wasm.free();
   }
 }
@@ -475,6 +603,7 @@ function toRow(f) {
     rules: f.rules,
     metadata: deepFreeze(f.metadata ?? {}),
     attributes: f.attributes,
+    digest: f.digest,
   };
 }
 

@@ -26,8 +26,9 @@ for (const c of cases) {
 
 // The security model in one line: a modified snapshot is refused, the good one keeps serving.
 const tampered = JSON.parse(envelope);
-const payload = Buffer.from(tampered.payload, "base64").toString().replace('"enabled":true', '"enabled":false');
-tampered.payload = Buffer.from(payload).toString("base64");
+const payload = Buffer.from(tampered.payload, "base64");
+payload[payload.length - 1] ^= 1; // one byte of the signed payload changed
+tampered.payload = payload.toString("base64");
 try {
   engine.load(tampered);
 } catch (e) {

@@ -12,6 +12,7 @@
 pub mod engine;
 pub mod jsontext;
 pub mod metrics;
+pub mod session;
 pub mod snapshot;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -425,7 +425,8 @@ fn damaged_payloads_never_panic() {
         cases: 2048,
         ..ProptestConfig::default()
     });
-    let edits = proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6);
+    let edits =
+        proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6);
     runner
         .run(&(0..payloads.len(), edits), |(which, edits)| {
             let mut bytes = payloads[which].clone();
@@ -441,7 +442,9 @@ fn damaged_payloads_never_panic() {
                 }
             }
             if let Ok(snap) = Snapshot::decode(&bytes) {
-                let ctx = snap.resolve_context(&json!({"targetingKey": "u-1"})).unwrap();
+                let ctx = snap
+                    .resolve_context(&json!({"targetingKey": "u-1"}))
+                    .unwrap();
                 for _ in snap.evaluate_all(&ctx, 0) {}
             }
             Ok(())

@@ -255,7 +255,10 @@ fn deeply_nested_payloads_are_refused_without_crashing() {
     let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let metadata = format!("{{\"deep\":{nested}}}");
     rejects(
-        &with_payload_bytes(&writer::payload(&[writer::flag("banner", &metadata, &[])], &[]), 1),
+        &with_payload_bytes(
+            &writer::payload(&[writer::flag("banner", &metadata, &[])], &[]),
+            1,
+        ),
         RejectCode::InvalidFlags,
         "metadata is not a JSON object (flag `banner`)",
     );
@@ -266,14 +269,20 @@ fn deeply_nested_payloads_are_refused_without_crashing() {
     }
     let rule = writer::rule("deep", &clause, &writer::fixed(1));
     rejects(
-        &with_payload_bytes(&writer::payload(&[writer::flag("banner", "{}", &[rule])], &["plan"]), 1),
+        &with_payload_bytes(
+            &writer::payload(&[writer::flag("banner", "{}", &[rule])], &["plan"]),
+            1,
+        ),
         RejectCode::InvalidFlags,
         "clauses nest too deep",
     );
     // The independent writer's payloads load when nothing is wrong with them.
     let rule = writer::rule("ok", &writer::test_exists(1), &writer::fixed(1));
     let mut store = serving();
-    let ok = with_payload_bytes(&writer::payload(&[writer::flag("banner", "{}", &[rule])], &["plan"]), 1);
+    let ok = with_payload_bytes(
+        &writer::payload(&[writer::flag("banner", "{}", &[rule])], &["plan"]),
+        1,
+    );
     assert_eq!(store.load(&ok, now()).unwrap().version, 2);
 }
 

@@ -216,8 +216,14 @@ fn evaluation_vectors() {
                 now_ms,
             )
         });
-        assert_eq!(results[0], results[1], "case {name:?}: the payload evaluates differently");
-        assert_eq!(results[0], results[2], "case {name:?}: the inspected document evaluates differently");
+        assert_eq!(
+            results[0], results[1],
+            "case {name:?}: the payload evaluates differently"
+        );
+        assert_eq!(
+            results[0], results[2],
+            "case {name:?}: the inspected document evaluates differently"
+        );
         let got = results[0].clone();
         let exp = &case.expected;
         reasons.insert(exp.reason.clone());

@@ -1,157 +1,194 @@
-//! The wasm-bindgen surface, run under Node by `wasm-bindgen-test-runner`
-//! (`cargo test --target wasm32-unknown-unknown --test wasm`).
+//! The engine compiled to wasm, run under Node by `wasm-bindgen-test-runner`
+//! (`cargo test --target wasm32-unknown-unknown --test wasm`): the session behind the
+//! bindings, and the bindings' staging buffers. (The golden vectors run in wasm
+//! through the JS package: `pkg/test/vectors.test.js`.)
 #![cfg(target_arch = "wasm32")]
 
 use ed25519_dalek::SigningKey;
-use vexil::snapshot::sign;
+use vexil::session::records::{kind, Record};
+use vexil::session::{Session, SessionConfig, TrackData};
+use vexil::snapshot::{sign, Keyring, StalePolicy};
 use vexil::wasm::Engine;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const NOW: f64 = 1_790_000_000_000.0;
+const NOW: i64 = 1_790_000_000_000;
 
 fn key() -> SigningKey {
     SigningKey::from_bytes(&[7u8; 32])
 }
 
-fn keys_json() -> String {
-    use base64::Engine as _;
-    let public = base64::engine::general_purpose::STANDARD.encode(key().verifying_key().as_bytes());
-    format!(r#"{{"keys": {{"k1": "{public}"}}, "environment": "production"}}"#)
+fn uv(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
 }
 
-fn envelope(version: u64, fallthrough: &str) -> Vec<u8> {
-    let payload = format!(
-        r#"{{"environment":"production","version":{version},
-            "issued_at":"2026-09-21T00:00:00Z","expires_at":"2026-09-23T00:00:00Z",
-            "flags":[
-              {{"key":"checkout","variants":{{"on":true,"off":false}},"off_variant":"off",
-                "rules":[{{"id":"beta","when":{{"attr":"plan","op":"eq","values":["beta"]}},"serve":{{"variant":"on"}}}},
-                         {{"id":"split","when":{{"attr":"plan","op":"eq","values":["pro"]}},"serve":{{"rollout":{{"weights":{{"on":50,"off":50}}}}}}}}],
-                "fallthrough":{{"variant":"{fallthrough}"}}}}
-            ]}}"#
-    );
-    sign(payload.as_bytes(), "k1", &key())
+fn text(out: &mut Vec<u8>, s: &str) {
+    uv(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// `plan eq VALUE` (attribute 1, shifted by one; operator 2 is `eq`).
+fn plan_is(out: &mut Vec<u8>, value: &str) {
+    out.extend_from_slice(&[4, 2, 2, 0, 1, 0]);
+    text(out, value);
+}
+
+/// A format-2 payload written by hand (docs/snapshot-format.md): flag `checkout`,
+/// `plan` beta → on, pro → a 50/50 rollout, else `fallthrough` (0 off, 1 on).
+fn payload(version: u64, fallthrough: u8) -> Vec<u8> {
+    let mut p = b"VXP\x02".to_vec();
+    text(&mut p, "production");
+    uv(&mut p, version);
+    for ms in [NOW - 3_600_000, NOW + 86_400_000] {
+        p.push(1);
+        uv(&mut p, (ms << 1) as u64);
+    }
+    uv(&mut p, 2);
+    text(&mut p, "targetingKey");
+    text(&mut p, "plan");
+    p.extend_from_slice(&[0, 0, 1]); // no segments, no groups, one flag
+    text(&mut p, "checkout");
+    p.extend_from_slice(&[0, 2]); // boolean, two variants
+    for (name, value) in [("off", "false"), ("on", "true")] {
+        text(&mut p, name);
+        text(&mut p, value);
+    }
+    p.extend_from_slice(&[0, 1, 0]); // off variant, enabled, no private attributes
+    text(&mut p, "{}");
+    p.extend_from_slice(&[0, 0, 0, 2]); // no prerequisites, exclusion, access; 2 rules
+    text(&mut p, "beta");
+    plan_is(&mut p, "beta");
+    p.extend_from_slice(&[0, 1]);
+    text(&mut p, "split");
+    plan_is(&mut p, "pro");
+    p.extend_from_slice(&[1, 0]); // a rollout, vexil bucketing
+    text(&mut p, "checkout.");
+    p.extend_from_slice(&[1, 0, 2]); // unit: targetingKey; two cuts
+    uv(&mut p, 50_000);
+    p.push(1);
+    uv(&mut p, 100_000);
+    p.push(0);
+    p.extend_from_slice(&[0, fallthrough]);
+    p
+}
+
+fn envelope(version: u64, fallthrough: u8) -> Vec<u8> {
+    sign(&payload(version, fallthrough), "k1", &key())
         .to_json()
         .into_bytes()
 }
 
-fn variant(packed: u32) -> u32 {
-    packed & 0xFFFF
+fn session() -> Session {
+    let mut keyring = Keyring::default();
+    keyring.insert("k1", key().verifying_key());
+    Session::new(SessionConfig {
+        environment: "production".into(),
+        keyring,
+        stale_policy: StalePolicy::ServeStale,
+        dimensions: Vec::new(),
+        audit_key: b"k".to_vec(),
+        metrics: true,
+    })
 }
-fn reason(packed: u32) -> u32 {
-    (packed >> 16) & 0xF
-}
-fn error(packed: u32) -> u32 {
-    (packed >> 20) & 0xF
-}
 
-#[wasm_bindgen_test]
-fn loads_and_evaluates_with_packed_outcomes() {
-    let mut engine = Engine::new(&keys_json()).expect("engine");
-    // Before a snapshot: PROVIDER_NOT_READY (error index 0 + 1).
-    let mut ctx = engine.context(r#"{"targetingKey":"u1","plan":"beta"}"#);
-    assert_eq!(error(engine.eval(0, &mut ctx, NOW)), 1);
-
-    let info = engine.load(&envelope(1, "off"), NOW).expect("load");
-    assert!(info.contains("\"version\":1"));
-    assert_eq!(engine.flag_index("checkout"), 0);
-    assert_eq!(engine.flag_index("missing"), -1);
-
-    let packed = engine.eval(0, &mut ctx, NOW);
-    assert_eq!(error(packed), 0);
-    assert_eq!(variant(packed), 1, "variants sort by name: off=0, on=1");
-    assert_eq!(reason(packed), 1, "TARGETING_MATCH");
-    assert_eq!(packed >> 24, 1, "rule index 0, plus one");
-    assert_eq!(engine.last_rule(), 0);
-
-    let mut other = engine.context(r#"{"targetingKey":"u1","plan":"free"}"#);
-    let packed = engine.eval(0, &mut other, NOW);
-    assert_eq!((variant(packed), reason(packed)), (0, 3), "off by DEFAULT");
-    assert_eq!(packed >> 24, 0, "no rule");
-    assert_eq!(engine.last_rule(), -1);
-
-    let mut no_key = engine.context(r#"{"plan":"pro"}"#);
-    let packed = engine.eval(0, &mut no_key, NOW);
-    assert_eq!(variant(packed), 0xFFFF);
-    assert_eq!(error(packed), 5, "TARGETING_KEY_MISSING");
-
-    let mut bad = engine.context("[1,2]");
-    assert!(!bad.valid());
-    assert_eq!(error(engine.eval(0, &mut bad, NOW)), 6, "INVALID_CONTEXT");
-
-    // The glue's one-crossing fill gives the same answers as JSON.
-    let table = engine.attribute_table();
-    let plan = serde_json::from_str::<Vec<String>>(&table)
-        .expect("table")
-        .iter()
-        .position(|p| p == "plan")
-        .expect("plan is read");
-    let mut filled = engine.new_context();
-    engine.fill(&mut filled, &format!("s0:2:u1s{plan}:4:beta"));
-    assert_eq!(
-        engine.eval(0, &mut filled, NOW),
-        engine.eval(0, &mut ctx, NOW)
-    );
-    // A malformed encoding (a length past the end) makes the context invalid.
-    engine.fill(&mut filled, "s0:99:u1");
-    assert!(!filled.valid());
-    assert_eq!(
-        error(engine.eval(0, &mut filled, NOW)),
-        6,
-        "INVALID_CONTEXT"
-    );
-    // A filled context is tied to its snapshot: after a new one it must be filled again.
-    engine.fill(&mut filled, &format!("s0:2:u1s{plan}:4:beta"));
-    engine.load(&envelope(2, "off"), NOW).expect("load v2");
-    assert_eq!(
-        error(engine.eval(0, &mut filled, NOW)),
-        6,
-        "stale fill is INVALID_CONTEXT"
-    );
+/// Records for `targetingKey` (text) and `plan` (literal id: beta 0, pro 1).
+fn records(unit: &str, plan: Option<u32>) -> (Vec<Record>, Vec<u8>) {
+    let mut out = vec![Record {
+        attr: 0,
+        kind_len: kind::STR_TEXT | (unit.len() as u32) << 8,
+        lit: u32::MAX,
+        offset: 0,
+        num: f64::NAN,
+    }];
+    if let Some(lit) = plan {
+        out.push(Record {
+            attr: 1,
+            kind_len: kind::STR,
+            lit,
+            offset: 0,
+            num: f64::NAN,
+        });
+    }
+    (out, unit.as_bytes().to_vec())
 }
 
 #[wasm_bindgen_test]
-fn rejections_keep_the_last_good_snapshot_and_contexts_follow_new_ones() {
-    let mut engine = Engine::new(&keys_json()).expect("engine");
-    engine.load(&envelope(2, "off"), NOW).expect("load");
-    let mut ctx = engine.context(r#"{"targetingKey":"u1"}"#);
-    assert_eq!(variant(engine.eval(0, &mut ctx, NOW)), 0);
-
-    assert!(
-        engine.load(&envelope(1, "on"), NOW).is_err(),
-        "rollback refused"
+fn a_session_evaluates_filled_slots_and_keeps_the_last_good_snapshot() {
+    let mut s = session();
+    let slot = s.open();
+    assert!(s.evaluate(0, slot, NOW).error.is_some(), "no snapshot yet");
+    s.load(&envelope(1, 0), NOW).expect("load");
+    let (r, t) = records("u1", Some(0));
+    s.fill(slot, true, &r, &t);
+    let o = s.evaluate(0, slot, NOW);
+    assert_eq!(
+        (o.variant, o.rule),
+        (Some(1), Some(0)),
+        "beta is on by rule 0"
     );
-    let mut tampered = envelope(3, "on");
+
+    let (r, t) = records("u1", None);
+    s.fill(slot, true, &r, &t);
+    assert_eq!(s.evaluate(0, slot, NOW).variant, Some(0), "fallthrough off");
+
+    // Rejections keep version 1; a newer one loads and the slot must be refilled.
+    assert!(s.load(&envelope(1, 1), NOW).is_err(), "rollback refused");
+    let mut tampered = envelope(2, 1);
     let n = tampered.len();
     tampered[n / 2] ^= 1;
-    assert!(engine.load(&tampered, NOW).is_err());
-    assert_eq!(engine.version(), Some(2.0));
-    assert_eq!(variant(engine.eval(0, &mut ctx, NOW)), 0);
-
-    engine.load(&envelope(3, "on"), NOW).expect("newer version");
-    assert_eq!(
-        variant(engine.eval(0, &mut ctx, NOW)),
-        1,
-        "re-resolved for v3"
+    assert!(s.load(&tampered, NOW).is_err(), "tampered refused");
+    assert_eq!(s.store().version(), Some(1));
+    s.load(&envelope(2, 1), NOW).expect("v2");
+    assert!(
+        s.evaluate(0, slot, NOW).error.is_some(),
+        "a stale fill is invalid"
     );
+    s.fill(slot, true, &r, &t);
+    assert_eq!(
+        s.evaluate(0, slot, NOW).variant,
+        Some(1),
+        "fallthrough on in v2"
+    );
+
+    let mut all = Vec::new();
+    s.evaluate_all(slot, NOW, &mut all);
+    assert_eq!(all.len(), 2);
+    s.track("checkout", slot, &TrackData::default(), NOW);
+    let batch = s
+        .take_batch("b1".into(), "test".into(), NOW)
+        .expect("a batch");
+    assert!(batch.flags.contains_key("checkout"));
 }
 
 #[wasm_bindgen_test]
-fn eval_all_and_metrics_batches() {
-    let mut engine = Engine::new(&keys_json()).expect("engine");
-    engine.load(&envelope(1, "off"), NOW).expect("load");
-    let mut ctx = engine.context(r#"{"targetingKey":"user-secret-1","plan":"beta"}"#);
-    let all = engine.eval_all(&mut ctx, NOW);
-    assert_eq!(all.len(), 2);
-    assert_eq!(variant(all[0]), 1);
-    assert_eq!(all[1], 0, "rule index 0");
-
-    let batch = engine
-        .take_metrics("b1".into(), "test".into(), NOW)
-        .expect("a batch");
-    assert!(batch.contains("\"checkout\""));
-    assert!(!batch.contains("user-secret-1"));
-    assert!(engine
-        .take_metrics("b2".into(), "test".into(), NOW)
-        .is_none());
+fn the_bindings_read_records_from_their_staging_buffers() {
+    use base64::Engine as _;
+    let public = base64::engine::general_purpose::STANDARD.encode(key().verifying_key().as_bytes());
+    let mut engine = Engine::new(
+        "production".into(),
+        &format!("k1\n{public}"),
+        false,
+        "",
+        b"k",
+        true,
+    )
+    .expect("engine");
+    engine.load(&envelope(1, 0), NOW as f64).expect("load");
+    let (r, t) = records("u1", Some(0));
+    let at = engine.staging(r.len() as u32, t.len() as u32) as *mut Record;
+    let text_at = engine.staging_text() as *mut u8;
+    // The host writes straight into the engine's memory, as pkg/context.js does.
+    unsafe {
+        std::ptr::copy_nonoverlapping(r.as_ptr(), at, r.len());
+        std::ptr::copy_nonoverlapping(t.as_ptr(), text_at, t.len());
+    }
+    let slot = engine.open();
+    let packed = engine.fill_eval(0, slot, NOW as f64, true, r.len() as u32);
+    assert_eq!(packed & 0xFFFF, 1, "on");
+    assert_eq!(packed >> 24, 1, "rule 0, plus one");
+    assert!(engine.flag_row(0).expect("a row").contains("\"checkout\""));
+    assert!(engine.attribute_table().contains("\"plan\""));
 }

@@ -1,12 +1,18 @@
-// Plain-object contexts are read straight from the object (pkg/context.js) instead of
-// going through JSON. This checks the two paths agree: every flag's variant, reason
-// and error, and the metrics batch (units, dimensions, audit pseudonyms), for
-// hand-picked edge cases and a thousand generated contexts.
-import { test } from "node:test";
+// Plain-object contexts are read straight from the object into wasm memory
+// (pkg/context.js). This checks the wasm engine, fed that way, answers exactly as the
+// native engine does on the JSON of the same object (`vexil eval --contexts`): every
+// flag's variant, reason and error, for hand-picked edge cases and a thousand
+// generated contexts; and that the metrics count the units, dimension values and
+// audit pseudonyms those contexts carry.
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Engine } from "../node.js";
-import { Engine as WasmEngine } from "../wasm/vexil.js";
-import { envelope, makeKey, payload } from "./helpers.js";
+import { VEXIL, envelope, makeKey, payload } from "./helpers.js";
 
 const key = makeKey("k1");
 const keys = { [key.id]: key.publicKey };
@@ -41,39 +47,39 @@ const segments = {
   "big-beta": { all: [{ segment: "big" }, { attr: "user.account.tier", op: "in", values: ["gold"] }] },
 };
 
-function engines() {
-  const signed = envelope(key, payload({ flags, segments, now: NOW }));
+const signed = envelope(key, payload({ flags, segments, now: NOW }));
+const dir = mkdtempSync(join(tmpdir(), "vexil-context-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(join(dir, "snapshot.json"), JSON.stringify(signed));
+writeFileSync(join(dir, "keys.json"), JSON.stringify(keys));
+
+function engine() {
   const ours = new Engine({ keys, environment: "production", dimensions, auditKey, now: () => NOW });
   ours.load(signed);
-  const json = new WasmEngine(JSON.stringify({ keys, environment: "production", dimensions, auditKey, metrics: true }));
-  json.load(new TextEncoder().encode(JSON.stringify(signed)), NOW);
-  const names = JSON.parse(json.flagTable()).map((row) => row.variants.map(([name]) => name));
-  return { ours, json, names };
+  return ours;
 }
 
-/** Every flag's (variant, reason, error) through the JSON path (a BigInt, which
- * JSON cannot write, stands for a value comparable with nothing, as `{}` does). */
-function viaJson({ json, names }, ctx) {
-  const handle = json.context(JSON.stringify(ctx, (_, v) => (typeof v === "bigint" ? {} : v)));
-  const packed = json.evalAll(handle, NOW);
-  handle.free();
-  return flags.map((f, i) => {
-    const p = packed[2 * i];
-    const variant = p & 0xffff;
-    return [f.key, variant === 0xffff ? undefined : names[i][variant], (p >>> 16) & 0xf, (p >>> 20) & 0xf];
+/** JSON as JSON.stringify writes it; a BigInt (which it cannot write) as `{}`,
+ * which is just as incomparable. */
+const toJson = (ctx) => JSON.stringify(ctx, (_, v) => (typeof v === "bigint" ? {} : v));
+
+/** Every flag's (variant, reason, error) for each context, by the native engine. */
+function viaNative(contexts) {
+  const out = execFileSync(VEXIL, ["eval", join(dir, "snapshot.json"), "--keys", join(dir, "keys.json"),
+    "--contexts", "-", "--now", new Date(NOW).toISOString()], { input: contexts.map(toJson).join("\n"), maxBuffer: 1 << 28 });
+  return out.toString().trim().split("\n").map((line) => {
+    const all = JSON.parse(line);
+    return flags.map((f) => [f.key, all[f.key].variant, all[f.key].reason, all[f.key].error_code]);
   });
 }
 
-const REASONS = ["STATIC", "TARGETING_MATCH", "SPLIT", "DEFAULT", "DISABLED", "EXCLUDED", "DENIED", "PREREQUISITE_FAILED", "ERROR"];
-const ERRORS = ["PROVIDER_NOT_READY", "FLAG_NOT_FOUND", "TYPE_MISMATCH", "PARSE_ERROR", "TARGETING_KEY_MISSING", "INVALID_CONTEXT", "GENERAL"];
-
 /** Every flag through the object reader: all at once, or (`single`) flag by flag,
  * each time with a fresh copy, which is read only for the attributes that flag uses. */
-function viaObject({ ours }, ctx, single = false) {
+function viaObject(ours, ctx, single = false) {
   const all = single ? null : ours.evaluateAll(ctx);
   return flags.map((f) => {
     const d = single ? ours.evaluate(f.key, { ...ctx }, null) : all[f.key];
-    return [f.key, d.variant, REASONS.indexOf(d.reason), d.errorCode ? ERRORS.indexOf(d.errorCode) + 1 : 0];
+    return [f.key, d.variant, d.reason, d.errorCode];
   });
 }
 
@@ -130,37 +136,73 @@ function* generated(count) {
   }
 }
 
-test("reading an object directly evaluates exactly as its JSON does", () => {
-  const e = engines();
-  for (const ctx of [...edgeCases, ...generated(1000)]) {
-    const expected = viaJson(e, ctx);
+test("reading an object directly evaluates exactly as the native engine does on its JSON", () => {
+  const ours = engine();
+  const contexts = [...edgeCases, ...generated(1000)];
+  const expected = viaNative(contexts);
+  contexts.forEach((ctx, i) => {
     const what = `context ${JSON.stringify(ctx, (_, v) => (typeof v === "bigint" ? `${v}n` : v))}`;
-    assert.deepEqual(viaObject(e, ctx), expected, what);
-    assert.deepEqual(viaObject(e, ctx, true), expected, `${what}, flag by flag`);
-  }
+    assert.deepEqual(viaObject(ours, ctx), expected[i], what);
+    assert.deepEqual(viaObject(ours, ctx, true), expected[i], `${what}, flag by flag`);
+  });
 });
 
-test("and counts the same units, dimensions and audit pseudonyms", () => {
-  const e = engines();
-  for (const ctx of [...edgeCases, ...generated(300)]) {
-    viaObject(e, ctx, true);
-    viaJson(e, ctx);
+test("and counts the units, dimension values and audit pseudonyms the contexts carry", () => {
+  const ours = engine();
+  const contexts = [...edgeCases, ...generated(300)];
+  const native = viaNative(contexts);
+  const served = new Map(); // flag → variant → count
+  const units = new Set();
+  const countries = new Map();
+  const pseudonyms = new Set();
+  contexts.forEach((ctx, i) => {
+    for (const f of flags) ours.evaluate(f.key, ctx, null);
+    const json = JSON.parse(toJson(ctx));
+    const unit = typeof json.targetingKey === "number" ? String(json.targetingKey) : json.targetingKey;
+    for (const [flag, variant] of native[i]) {
+      if (variant === undefined) continue;
+      const byVariant = served.get(flag) ?? new Map();
+      byVariant.set(variant, (byVariant.get(variant) ?? 0) + 1);
+      served.set(flag, byVariant);
+    }
+    if (typeof unit === "string" && unit !== "") {
+      units.add(unit);
+      pseudonyms.add(createHmac("sha256", auditKey).update(unit).digest("hex").slice(0, 32));
+    }
+    const country = json.country;
+    const value = typeof country === "string" ? country : typeof country === "number" || typeof country === "boolean" ? String(country) : null;
+    if (value !== null) countries.set(value, (countries.get(value) ?? 0) + native[i].filter(([, v]) => v === "off" || v === "on").length);
+  });
+  const batch = ours.takeMetrics("b1");
+  for (const [flag, byVariant] of served) {
+    for (const [variant, count] of byVariant) {
+      assert.equal(batch.flags[flag].variants[variant].count, count, `${flag}/${variant}`);
+    }
   }
-  const ours = e.ours.takeMetrics("b1");
-  const json = JSON.parse(e.json.takeMetrics("b1", ours.sdk, ours.window_end_ms ?? NOW));
-  assert.ok(Object.keys(ours.flags).length > 0);
-  assert.deepEqual(ours.flags, json.flags);
-  assert.deepEqual(ours.audit ?? null, json.audit ?? null);
+  // The audited flag (`by-key`) sees every unit; its sketch estimates them closely.
+  const sketch = Object.values(batch.flags["by-key"].variants);
+  const audited = batch.audit.map((a) => a.unit).filter((u) => u !== undefined);
+  assert.deepEqual(new Set(audited), pseudonyms);
+  assert.ok(sketch.length > 0);
+  // Dimension values are counted per evaluation that served a variant.
+  const counted = new Map();
+  for (const f of Object.values(batch.flags)) {
+    for (const v of Object.values(f.variants)) {
+      for (const [value, n] of Object.entries(v.dimensions?.country ?? {})) counted.set(value, (counted.get(value) ?? 0) + n);
+    }
+  }
+  for (const [value, n] of countries) assert.equal(counted.get(value) ?? 0, n, `country ${value}`);
+  assert.ok(units.size > 100);
 });
 
 test("a kept context is read again when a new snapshot needs other attributes", () => {
-  const e = engines();
+  const ours = engine();
   const ctx = { targetingKey: "u", plan: "beta", email: "a@corp.example" };
-  assert.equal(e.ours.evaluate("plan", ctx, false).value, true);
-  assert.equal(e.ours.evaluate("plan", ctx, false).value, true); // now kept
-  const handle = e.ours.context(ctx);
+  assert.equal(ours.evaluate("plan", ctx, false).value, true);
+  assert.equal(ours.evaluate("plan", ctx, false).value, true); // now kept
+  const handle = ours.context(ctx);
   const v2 = [flag("mail-only", [rule("corp", { attr: "email", op: "ends_with", values: ["@corp.example"] })])];
-  e.ours.load(envelope(key, payload({ flags: v2, version: 2, now: NOW })));
-  assert.equal(e.ours.evaluate("mail-only", ctx, false).value, true);
-  assert.equal(e.ours.evaluate("mail-only", handle, false).value, true);
+  ours.load(envelope(key, payload({ flags: v2, version: 2, now: NOW })));
+  assert.equal(ours.evaluate("mail-only", ctx, false).value, true);
+  assert.equal(ours.evaluate("mail-only", handle, false).value, true);
 });

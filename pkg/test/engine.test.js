@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Engine, VexilError, createClient } from "../node.js";
-import { envelope, makeKey, payload, sampleFlags } from "./helpers.js";
+import { encode, envelope, makeKey, payload, sampleFlags } from "./helpers.js";
 
 const key = makeKey("k1");
 const keys = { [key.id]: key.publicKey };
@@ -98,6 +98,14 @@ test("evaluateAll returns every flag in one call", () => {
   assert.equal(all["phi-alerts"].reason, "DEFAULT");
 });
 
+/** A signed payload the origin would never write: its last flag's fallthrough (the
+ * payload's last byte, docs/snapshot-format.md) names a variant the flag lacks. */
+function unknownFallthroughVariant(p) {
+  const bytes = encode(p);
+  bytes[bytes.length - 1] = 9;
+  return bytes;
+}
+
 test("rejected snapshots throw coded errors and the last good one keeps serving", () => {
   const engine = loaded();
   const ctx = { targetingKey: "u1", plan: "beta" };
@@ -113,7 +121,7 @@ test("rejected snapshots throw coded errors and the last good one keeps serving"
     ["VERSION_ROLLBACK", envelope(key, payload({ flags: sampleFlags(), version: 1 }))],
     ["EXPIRED", envelope(key, expired)],
     ["BAD_FORMAT", "{not json"],
-    ["INVALID_FLAGS", envelope(key, payload({ version: 2, flags: [{ key: "x", variants: { on: true }, off_variant: "nope", fallthrough: { variant: "on" } }] }))],
+    ["INVALID_FLAGS", envelope(key, unknownFallthroughVariant(payload({ version: 2, flags: [{ key: "x", variants: { on: true }, off_variant: "on", fallthrough: { variant: "on" } }] })))],
   ];
   for (const [code, env] of cases) {
     assert.throws(() => engine.load(env), (e) => e instanceof VexilError && e.code === code && e.message.length > 10, code);

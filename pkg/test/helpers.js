@@ -1,8 +1,13 @@
-// Test helpers: an independent Ed25519 signer (node:crypto) and a local snapshot server.
+// Test helpers: an independent Ed25519 signer (node:crypto) over payloads the CLI
+// encodes (`vexil snapshot payload`), and a local snapshot server.
 import { generateKeyPairSync, sign } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
+import { fileURLToPath } from "node:url";
 
-export const FORMAT = "vexil-snapshot/1";
+export const FORMAT = "vexil-snapshot/2";
+/** The CLI this repository builds (`cargo build --bin vexil`). */
+export const VEXIL = fileURLToPath(new URL("../../target/debug/vexil", import.meta.url));
 
 /** A fresh Ed25519 key pair: `{id, publicKey (base64 raw), privateKey (KeyObject)}`. */
 export function makeKey(id = "k1") {
@@ -11,9 +16,21 @@ export function makeKey(id = "k1") {
   return { id, publicKey: raw.toString("base64"), privateKey };
 }
 
+/**
+ * The binary payload of a payload object (`payload()`'s shape: a flags document with
+ * environment, version and times), encoded by the CLI.
+ */
+export function encode(p) {
+  const issued = Date.parse(p.issued_at);
+  const ttl = Math.max(0, Date.parse(p.expires_at) - issued);
+  const doc = JSON.stringify({ flags: p.flags ?? [], segments: p.segments ?? {}, exclusion_groups: p.exclusion_groups ?? {} });
+  return execFileSync(VEXIL, ["snapshot", "payload", "-", "--env", p.environment, "--version", String(p.version),
+    "--issued-at", new Date(issued).toISOString(), "--expires-in", `${ttl}ms`, "--out", "-"], { input: doc, maxBuffer: 1 << 28 });
+}
+
 /** Signs a payload object (or exact payload bytes) into an envelope object. */
 export function envelope(key, payload) {
-  const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload));
+  const bytes = Buffer.isBuffer(payload) ? payload : encode(payload);
   const signature = sign(null, Buffer.concat([Buffer.from(FORMAT + "\n"), bytes]), key.privateKey);
   return { format: FORMAT, key_id: key.id, payload: bytes.toString("base64"), signature: signature.toString("base64") };
 }

@@ -71,7 +71,7 @@ test("a snapshot that does not parse: the provider reports the parse failure and
   assert.equal(r.value, "dflt");
   assert.equal(r.reason, "ERROR");
   assert.equal(errors.length, 1);
-  assert.match(errors[0].message, /BAD_PAYLOAD|malformed|parse/i);
+  assert.match(errors[0].message, /BAD_PAYLOAD|malformed|not a format-2 snapshot payload/i);
 });
 
 test("hooks run, and tracking reaches the metrics batch attributed to the variant", async () => {

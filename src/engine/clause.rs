@@ -95,6 +95,7 @@ impl IdSet {
     }
 
     /// The ids, sorted.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder and inspector
     pub(crate) fn ids(&self) -> &[u32] {
         &self.0
     }
@@ -131,6 +132,7 @@ impl ValueSet {
 
 /// A compiled operator with its values.
 #[derive(Debug, Clone)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder and inspector
 pub(crate) enum Pred {
     /// `in`/`eq`; `not_in`/`neq` are the same set, negated.
     Equals(ValueSet),
@@ -202,7 +204,9 @@ impl Cidr {
 }
 
 fn prefix_mask(bits: u32) -> u128 {
-    u128::MAX.checked_shl(128u32.saturating_sub(bits)).unwrap_or(0)
+    u128::MAX
+        .checked_shl(128u32.saturating_sub(bits))
+        .unwrap_or(0)
 }
 
 impl Cond {
@@ -312,7 +316,8 @@ pub(crate) trait ClauseEnv {
     fn attr(&mut self, path: &str, needs: Needs) -> AttrId;
     /// Interns a literal of attribute `attr` (in its folded dictionary when `folded`).
     fn literal(&mut self, attr: AttrId, text: &str, folded: bool) -> u32;
-    /// Resolves a segment name.
+    /// Resolves a segment name (documents name segments; payloads number them).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     fn segment(&self, name: &str) -> Option<SegmentId>;
 }
 
@@ -368,8 +373,14 @@ pub(crate) enum TestError {
     IgnoreCaseNotString,
     NowOperator,
     UnknownBuiltin,
-    RegexTooLong { index: usize, len: usize },
-    BadRegex { index: usize, message: String },
+    RegexTooLong {
+        index: usize,
+        len: usize,
+    },
+    BadRegex {
+        index: usize,
+        message: String,
+    },
 }
 
 /// The family of values `op` takes.
@@ -454,7 +465,11 @@ pub(crate) fn check_shape(
 
 /// The non-string part of an equality operator's values; its strings go to
 /// `literals` for interning once the attribute has an id.
-fn value_set<'v>(values: &[EqValue<'v>], ignore_case: bool, literals: &mut Vec<&'v str>) -> ValueSet {
+fn value_set<'v>(
+    values: &[EqValue<'v>],
+    ignore_case: bool,
+    literals: &mut Vec<&'v str>,
+) -> ValueSet {
     let mut nums = Vec::new();
     let (mut has_true, mut has_false) = (false, false);
     for v in values {

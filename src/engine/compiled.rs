@@ -147,6 +147,7 @@ pub(crate) struct Rule {
 }
 
 #[derive(Debug, Clone)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder and inspector
 pub(crate) struct ExclusionRange {
     /// Index into [`Snapshot::exclusion_groups`].
     pub(crate) group: u32,
@@ -241,6 +242,7 @@ pub(crate) struct ExclusionGroup {
 
 /// A compiled set of flags, segments and exclusion groups, ready to evaluate.
 #[derive(Debug, Clone)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder and inspector
 pub struct Snapshot {
     /// Payload facts.
     pub meta: SnapshotMeta,
@@ -250,6 +252,8 @@ pub struct Snapshot {
     pub(crate) segment_names: Box<[Box<str>]>,
     pub(crate) exclusion_groups: Box<[ExclusionGroup]>,
     pub(crate) attrs: Box<[AttrSpec]>,
+    /// Per flag, a hash of its encoded definition (decoded snapshots only).
+    pub(crate) digests: Box<[u64]>,
 }
 
 impl Snapshot {
@@ -273,6 +277,13 @@ impl Snapshot {
     /// Attribute paths this snapshot's clauses and rollouts read.
     pub fn attribute_paths(&self) -> impl Iterator<Item = &str> {
         self.attrs.iter().map(|a| &*a.path)
+    }
+
+    /// A hash of flag `id`'s definition as the payload encodes it: equal digests in
+    /// two snapshots mean the flag did not change. 0 for snapshots compiled from a
+    /// document rather than decoded.
+    pub fn flag_digest(&self, id: FlagId) -> u64 {
+        self.digests.get(id as usize).copied().unwrap_or(0)
     }
 
     /// The attribute table contexts resolve against (ids are indices).

@@ -250,40 +250,67 @@ pub fn finite_number(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-/// The text a number hashes as when it is a rollout unit: its JSON text as a JSON
-/// parser would print it back (`12345`, `-3`, `1.5`, `1e21`), whether it arrived as
-/// JSON or as a host's double.
+/// The text a number hashes as when it is a rollout unit: ECMAScript's
+/// `Number.prototype.toString` (what `JSON.stringify` writes: `12345`, `-3`, `1.5`,
+/// `1e+21`, `1e-7`), so a unit sent as a number and the same unit sent as its JSON
+/// text agree, whichever SDK sent it.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn number_text(n: f64) -> Option<String> {
-    if let Some(text) = integer_text(n) {
-        return Some(text);
-    }
-    serde_json::Number::from_f64(n).map(|n| n.to_string())
-}
-
-/// Integral doubles up to the u64/i64 range print as integers, as JSON integers do.
-fn integer_text(n: f64) -> Option<String> {
-    const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
-    const I64_MIN: f64 = -9_223_372_036_854_775_808.0;
-    if n.fract() != 0.0 {
+    if !n.is_finite() {
         return None;
     }
+    if n == 0.0 {
+        return Some("0".into());
+    }
+    // The shortest digits that read back as `n` (Rust's `{:e}` rounds exactly).
+    let (digits, exponent) = (1..=17)
+        .map(|precision| format!("{:.*e}", precision - 1, n.abs()))
+        .find(|text| text.parse::<f64>().ok() == Some(n.abs()))
+        .and_then(|text| {
+            let (mantissa, exponent) = text.split_once('e')?;
+            Some((mantissa.replace('.', ""), exponent.parse::<i32>().ok()?))
+        })?;
+    let k = digits.len() as i32;
+    let point = exponent + 1; // ECMAScript's n: where the decimal point goes
     let mut out = String::new();
-    if (0.0..U64_LIMIT).contains(&n) {
-        crate::jsontext::push_u64(&mut out, n as u64);
-    } else if (I64_MIN..0.0).contains(&n) {
-        crate::jsontext::push_i64(&mut out, n as i64);
+    if n < 0.0 {
+        out.push('-');
+    }
+    if k <= point && point <= 21 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (point - k) as usize));
+    } else if 0 < point && point <= 21 {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
+    } else if -6 < point && point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.push_str(&digits);
     } else {
-        return None;
+        out.push_str(&digits[..1]);
+        if k > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if point - 1 < 0 { '-' } else { '+' });
+        crate::jsontext::push_u64(&mut out, u64::from((point - 1).unsigned_abs()));
     }
     Some(out)
 }
 
-/// In wasm the host supplies the unit text of non-integral numbers (float
-/// formatting would cost the module kilobytes); integers are printed here.
+/// In wasm the host hands over the text of every number it sends as a unit (float
+/// formatting would cost the module kilobytes); only small integers are printed
+/// here, which read the same either way.
 #[cfg(target_arch = "wasm32")]
 pub fn number_text(n: f64) -> Option<String> {
-    integer_text(n)
+    if n.fract() != 0.0 || n.abs() >= 9_007_199_254_740_992.0 {
+        return None;
+    }
+    let mut out = String::new();
+    crate::jsontext::push_i64(&mut out, n as i64);
+    Some(out)
 }
 
 /// Parses an IPv4 or IPv6 address; IPv4 becomes its IPv4-mapped IPv6 form, so one
@@ -439,7 +466,9 @@ impl ResolvedContext {
     #[inline]
     fn span(&self, span: Span) -> &str {
         let start = span.start as usize;
-        self.text.get(start..start + span.len as usize).unwrap_or("")
+        self.text
+            .get(start..start + span.len as usize)
+            .unwrap_or("")
     }
 
     /// The text of a string value (kept only for attributes whose operators read it).
@@ -613,9 +642,8 @@ mod json {
         match value {
             Value::Bool(b) => (HostValue::Bool(*b), None),
             Value::String(s) => (HostValue::Str(s), None),
-            // Numbers hash as their JSON text (`12345`), so `"12345"` and `12345` agree.
             Value::Number(n) => match n.as_f64() {
-                Some(f) => (HostValue::Num(f, None), Some(n.to_string())),
+                Some(f) => (HostValue::Num(f, None), None),
                 None => (HostValue::Other, None),
             },
             Value::Null | Value::Array(_) | Value::Object(_) => (HostValue::Other, None),
@@ -654,37 +682,27 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// A number handed over as a double hashes as the JSON text of the same number
-    /// would, so units agree whichever way the context arrived.
+    /// Numbers hash as JavaScript writes them (`String(n)`, `JSON.stringify`).
     #[test]
-    fn number_text_matches_json_numbers() {
-        for text in [
-            "0",
-            "12345",
-            "-3",
-            "1.5",
-            "1e21",
-            "1e-7",
-            "0.000001",
-            "18000000000000000000",
-            "-9007199254740993",
+    fn number_text_is_ecmascript_to_string() {
+        for (n, text) in [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (12345.0, "12345"),
+            (-3.0, "-3"),
+            (1.5, "1.5"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (2f64.powi(60), "1152921504606847000"),
+            (1e-7, "1e-7"),
+            (0.000001, "0.000001"),
+            (123456.789, "123456.789"),
+            (1.5e300, "1.5e+300"),
+            (-2.5e-9, "-2.5e-9"),
+            (5e-324, "5e-324"),
+            (0.1 + 0.2, "0.30000000000000004"),
         ] {
-            let parsed: serde_json::Number = serde_json::from_str(text).unwrap();
-            let as_double = parsed.as_f64().unwrap();
-            let reparsed: serde_json::Number =
-                serde_json::from_str(&serde_json::Number::from_f64(as_double).unwrap().to_string())
-                    .unwrap();
-            // What JSON.stringify(double) then a JSON parser would print.
-            let expected = if as_double.fract() == 0.0 && as_double.abs() < 1e21 {
-                format!("{}", as_double as i128)
-            } else {
-                reparsed.to_string()
-            };
-            assert_eq!(
-                number_text(as_double).as_deref(),
-                Some(expected.as_str()),
-                "{text}"
-            );
+            assert_eq!(number_text(n).as_deref(), Some(text), "{n:e}");
         }
         assert_eq!(number_text(f64::NAN), None);
     }

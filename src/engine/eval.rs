@@ -13,7 +13,11 @@ use std::fmt;
 
 /// Why an evaluation returned what it did (OpenFeature reasons where they exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(serde::Serialize), serde(rename_all = "SCREAMING_SNAKE_CASE"))]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize),
+    serde(rename_all = "SCREAMING_SNAKE_CASE")
+)]
 pub enum Reason {
     /// The flag has no targeting: its one fixed variant.
     Static,
@@ -78,7 +82,11 @@ impl fmt::Display for Reason {
 
 /// Why the caller's default was returned (OpenFeature error codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(serde::Serialize), serde(rename_all = "SCREAMING_SNAKE_CASE"))]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize),
+    serde(rename_all = "SCREAMING_SNAKE_CASE")
+)]
 pub enum ErrorCode {
     /// No snapshot has been loaded yet.
     ProviderNotReady,
@@ -236,7 +244,6 @@ impl Snapshot {
         };
         serve(&flag.fallthrough, ctx, fixed, None)
     }
-
 }
 
 #[inline]

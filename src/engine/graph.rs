@@ -109,7 +109,11 @@ pub(crate) fn check_prerequisites(edges: &[Vec<u32>]) -> Result<(), GraphProblem
     )
 }
 
-fn check(edges: &[Vec<u32>], max_depth: usize, max_paths: Option<usize>) -> Result<(), GraphProblem> {
+fn check(
+    edges: &[Vec<u32>],
+    max_depth: usize,
+    max_paths: Option<usize>,
+) -> Result<(), GraphProblem> {
     if let Some(cycle) = find_cycle(edges) {
         return Err(GraphProblem::Cycle(cycle));
     }

@@ -5,7 +5,11 @@
 
 /// Flag kinds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum FlagKind {
     /// A feature being released.
     #[default]
@@ -22,7 +26,11 @@ pub enum FlagKind {
 
 /// Risk levels.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 #[allow(missing_docs)]
 pub enum Risk {
     #[default]
@@ -34,7 +42,11 @@ pub enum Risk {
 
 /// Which evaluations of a flag are audited.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum AuditEvaluations {
     /// No evaluation is audited.
     #[default]
@@ -49,7 +61,11 @@ pub enum AuditEvaluations {
 /// monotonic in the weights; the non-default ones reproduce other systems exactly (for
 /// ASCII units), so a migrated flag keeps each unit where it was.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Bucketing {
     /// Vexil's own: `murmur3(salt + "." + unit) % 100 000` (salt: the flag key).
     #[default]
@@ -67,7 +83,11 @@ pub enum Bucketing {
 
 /// Attribute test operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 #[allow(missing_docs)]
 pub enum Op {
     In,

@@ -119,8 +119,6 @@ pub struct FlagDef {
     pub metadata: BTreeMap<String, Value>,
 }
 
-
-
 /// Deployment strategies of the seed document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -133,10 +131,6 @@ pub enum Strategy {
     CanaryRelease,
     OperationalToggle,
 }
-
-
-
-
 
 /// A prerequisite: `flag` must evaluate to one of `variants`.
 #[derive(Debug, Clone, Serialize)]
@@ -272,8 +266,6 @@ impl<'de> Deserialize<'de> for UnitAttributes {
         deserializer.deserialize_any(UnitVisitor)
     }
 }
-
-
 
 /// Rollout weights, kept in the order they were written.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -415,10 +407,6 @@ impl FlagDef {
         out
     }
 }
-
-
-
-
 
 // Deserialisation (see `super::de` for why these are not derived). Flag-level fields
 // outside the model are descriptive metadata and are skipped; inside prerequisites,

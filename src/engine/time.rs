@@ -128,15 +128,49 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Formats epoch milliseconds as an RFC 3339 timestamp in UTC.
-#[cfg(not(target_arch = "wasm32"))]
+/// Formats epoch milliseconds as an RFC 3339 timestamp in UTC
+/// (`2027-01-31T00:00:00Z`, `…:00.25Z` with milliseconds), as the `time` crate
+/// formats it; times outside years 0–9999 are written as the number.
 pub fn format_rfc3339_ms(ms: i64) -> String {
-    use time::format_description::well_known::Rfc3339;
-    use time::OffsetDateTime;
-    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| ms.to_string())
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        let mut out = String::new();
+        crate::jsontext::push_i64(&mut out, ms);
+        return out;
+    }
+    let mut out = String::with_capacity(24);
+    let two = |out: &mut String, n: i64| {
+        out.push(char::from(b'0' + (n / 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+    };
+    two(&mut out, year / 100);
+    two(&mut out, year % 100);
+    out.push('-');
+    two(&mut out, i64::from(month));
+    out.push('-');
+    two(&mut out, i64::from(day));
+    out.push('T');
+    two(&mut out, in_day / 3_600_000);
+    out.push(':');
+    two(&mut out, in_day / 60_000 % 60);
+    out.push(':');
+    two(&mut out, in_day / 1000 % 60);
+    let mut frac = in_day % 1000;
+    if frac > 0 {
+        out.push('.');
+        let mut digits = 3;
+        while frac % 10 == 0 {
+            frac /= 10;
+            digits -= 1;
+        }
+        for i in (0..digits).rev() {
+            out.push(char::from(b'0' + (frac / 10i64.pow(i) % 10) as u8));
+        }
+    }
+    out.push('Z');
+    out
 }
 
 #[cfg(test)]
@@ -207,7 +241,20 @@ mod tests {
         (0..=max).prop_map(|n| format!("{n:02}"))
     }
 
+    fn reference_format(ms: i64) -> String {
+        OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| ms.to_string())
+    }
+
     proptest! {
+        #[test]
+        fn formats_as_the_time_crate(ms in -62_167_219_200_000i64..253_402_300_800_000) {
+            prop_assert_eq!(format_rfc3339_ms(ms), reference_format(ms));
+            prop_assert_eq!(parse_rfc3339_ms(&format_rfc3339_ms(ms)), Some(ms));
+        }
+
         #[test]
         fn agrees_with_the_time_crate(
             year in 0u32..=9999, month in two(13), day in two(32), sep in "[T t_]",

@@ -514,6 +514,24 @@ async fn snapshot_version(
         .into_response())
 }
 
+/// A published snapshot's payload as a flags document (what `vexil snapshot
+/// inspect` prints), for reading what edges of that version evaluate.
+async fn snapshot_document(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, version)): Segs<(String, u64)>,
+) -> Result<Json<Value>, ApiError> {
+    let envelope = app
+        .as_caller(&headers, move |origin, who| {
+            who.require_read()?;
+            origin.read(|op| publish::at_version(op.db, &env, version))
+        })
+        .await?;
+    let snapshot = crate::snapshot::open_signed(envelope.envelope.as_bytes())
+        .map_err(|e| ApiError::from(OriginError::Internal(format!("stored snapshot: {e}"))))?;
+    Ok(Json(snapshot.to_document()))
+}
+
 #[derive(Deserialize, Default)]
 struct FlagListQuery {
     #[serde(default)]
@@ -1406,6 +1424,7 @@ pub fn router(app: App) -> Router {
         .route("/events", get(events))
         .route("/snapshots", get(snapshots))
         .route("/snapshots/{version}", get(snapshot_version))
+        .route("/snapshots/{version}/document", get(snapshot_document))
         .route("/flags", get(flag_list).post(flag_create))
         .route("/flags/{key}", get(flag_detail).put(flag_update))
         .route("/flags/{key}/history", get(flag_history))

@@ -32,8 +32,10 @@ impl Snapshots {
                 return Ok((*version, snapshot.clone()));
             }
         }
-        let snapshot = Arc::new(crate::snapshot::open_signed(latest.envelope.as_bytes())
-                .map_err(|e| OriginError::Internal(format!("stored snapshot: {e}")))?);
+        let snapshot = Arc::new(
+            crate::snapshot::open_signed(latest.envelope.as_bytes())
+                .map_err(|e| OriginError::Internal(format!("stored snapshot: {e}")))?,
+        );
         cache.insert(env.to_string(), (latest.version, snapshot.clone()));
         Ok((latest.version, snapshot))
     }

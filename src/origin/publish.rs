@@ -296,12 +296,19 @@ pub fn publish(op: &Op<'_>, env: &str) -> Result<u64, OriginError> {
 }
 
 /// Re-signs every environment whose newest snapshot has used half its lifetime, so
-/// edges never go stale while nothing changes. Returns what was published.
+/// edges never go stale while nothing changes, or is in an earlier envelope format
+/// (a data directory from before format 2: its edges must get what they can read).
+/// Returns what was published.
 pub fn refresh_due(op: &Op<'_>) -> Result<Vec<(String, u64)>, OriginError> {
     let half = (op.config.snapshot_ttl.as_millis() / 2) as i64;
+    let outdated = |p: &Published| {
+        crate::snapshot::Envelope::parse(p.envelope.as_bytes())
+            .is_ok_and(|e| e.format != crate::snapshot::FORMAT)
+    };
     let mut out = Vec::new();
     for env in environment_names(op.db)? {
-        let due = latest(op.db, &env)?.is_none_or(|p| p.issued_at_ms + half <= op.now_ms);
+        let due =
+            latest(op.db, &env)?.is_none_or(|p| p.issued_at_ms + half <= op.now_ms || outdated(&p));
         if due {
             out.push((env.clone(), publish(op, &env)?));
         }

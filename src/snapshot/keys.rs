@@ -1,10 +1,8 @@
 //! Keys: the verifier's keyring (key id → Ed25519 public key) and the signer's
 //! private key file.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use super::base64;
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Errors reading keys.
@@ -27,9 +25,9 @@ pub enum KeyError {
 }
 
 fn decode_32(id: &str, text: &str, what: &str) -> Result<[u8; 32], KeyError> {
-    let bytes = BASE64.decode(text.trim()).map_err(|e| KeyError::Invalid {
+    let bytes = base64::decode(text.trim().as_bytes()).ok_or_else(|| KeyError::Invalid {
         id: id.to_string(),
-        reason: format!("{what} is not base64: {e}"),
+        reason: format!("{what} is not base64 (padded, standard alphabet)"),
     })?;
     bytes.as_slice().try_into().map_err(|_| KeyError::Invalid {
         id: id.to_string(),
@@ -47,28 +45,37 @@ pub struct Keyring {
 impl Keyring {
     /// Builds a keyring from key id → base64 public key.
     pub fn from_base64_map(keys: &BTreeMap<String, String>) -> Result<Keyring, KeyError> {
-        if keys.is_empty() {
-            return Err(KeyError::Empty);
-        }
+        Keyring::from_pairs(keys.iter().map(|(id, key)| (id.as_str(), key.as_str())))
+    }
+
+    /// Builds a keyring from (key id, base64 public key) pairs.
+    pub fn from_pairs<'a>(
+        keys: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Keyring, KeyError> {
         let mut ring = Keyring::default();
         for (id, text) in keys {
+            let id = id.to_string();
             if id.is_empty() {
                 return Err(KeyError::Invalid {
                     id: id.clone(),
                     reason: "key id is empty".into(),
                 });
             }
-            let bytes = decode_32(id, text, "public key")?;
+            let bytes = decode_32(&id, text, "public key")?;
             let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Invalid {
                 id: id.clone(),
                 reason: "not a valid Ed25519 public key".into(),
             })?;
-            ring.keys.insert(id.clone(), key);
+            ring.keys.insert(id, key);
+        }
+        if ring.keys.is_empty() {
+            return Err(KeyError::Empty);
         }
         Ok(ring)
     }
 
     /// Parses a keyring JSON document: `{"<key id>": "<base64 public key>", ...}`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn from_json(text: &str) -> Result<Keyring, KeyError> {
         let map: BTreeMap<String, String> = serde_json::from_str(text).map_err(|e| {
             KeyError::Malformed(format!(
@@ -94,19 +101,24 @@ impl Keyring {
     }
 
     /// The keyring as JSON (`{"<key id>": "<base64 public key>"}`).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn to_json(&self) -> String {
         let map: BTreeMap<&str, String> = self
             .keys
             .iter()
-            .map(|(id, k)| (id.as_str(), BASE64.encode(k.as_bytes())))
+            .map(|(id, k)| (id.as_str(), base64::encode(k.as_bytes())))
             .collect();
         serde_json::to_string_pretty(&map).expect("strings serialise")
     }
 }
 
 /// A signing key file: `{"key_id": "...", "private_key": "<base64 32-byte seed>"}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct PrivateKeyFile {
     /// The key id verifiers know the public key by.
     pub key_id: String,
@@ -119,11 +131,12 @@ impl PrivateKeyFile {
     pub fn new(key_id: impl Into<String>, key: &SigningKey) -> PrivateKeyFile {
         PrivateKeyFile {
             key_id: key_id.into(),
-            private_key: BASE64.encode(key.to_bytes()),
+            private_key: base64::encode(&key.to_bytes()),
         }
     }
 
     /// Parses a key file.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn from_json(text: &str) -> Result<PrivateKeyFile, KeyError> {
         serde_json::from_str(text).map_err(|e| {
             KeyError::Malformed(format!(

@@ -102,3 +102,24 @@ export async function eventually(check, ms = 15_000, what = "condition") {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The environment and version in a signed envelope's binary payload (its header:
+ * `VXP\x02`, the environment as a varint length and UTF-8, the version as a varint;
+ * docs/snapshot-format.md). */
+export function payloadHeader(envelope) {
+  const bytes = Buffer.from((typeof envelope === "string" ? JSON.parse(envelope) : envelope).payload, "base64");
+  let at = 4;
+  const varint = () => {
+    let n = 0, shift = 0, b;
+    do {
+      b = bytes[at++];
+      n += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return n;
+  };
+  const len = varint();
+  const environment = bytes.subarray(at, at + len).toString("utf8");
+  at += len;
+  return { environment, version: varint() };
+}

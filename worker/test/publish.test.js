@@ -8,7 +8,7 @@ import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
-import { startOrigin, stopOrigin, api, simpleFlag, eventually } from "./origin.js";
+import { startOrigin, stopOrigin, api, simpleFlag, eventually, payloadHeader } from "./origin.js";
 
 const TOKEN = "cf-test-token";
 let origin, editor, mf, kv, cloudflare, staticDir;
@@ -76,7 +76,7 @@ after(async () => {
 
 test("every environment's newest snapshot lands in the directory and in Workers KV", async () => {
   const version = async () => (await api(origin, editor, "GET", "/environments/production/snapshots")).snapshots[0].version;
-  const payloadVersion = (text) => JSON.parse(Buffer.from(JSON.parse(text).payload, "base64")).version;
+  const payloadVersion = (text) => payloadHeader(text).version;
   await eventually(async () => {
     const text = await kv.get("vexil/production/snapshot");
     return text && payloadVersion(text) === (await version());

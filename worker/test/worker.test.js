@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { localWorker } from "../local.js";
-import { startOrigin, stopOrigin, api, simpleFlag, eventually } from "./origin.js";
+import { startOrigin, stopOrigin, api, simpleFlag, eventually, payloadHeader } from "./origin.js";
 
 let origin, editor, sdkKey, keyring, proxy, proxyUrl;
 let proxyMode = "pass"; // pass | tamper | down
@@ -31,11 +31,11 @@ function startProxy() {
       const headers = { "content-type": "application/json" };
       if (upstream.headers.get("etag")) headers.etag = upstream.headers.get("etag");
       if (proxyMode === "tamper" && upstream.status === 200) {
+        // One byte of the signed payload changed (the last flag's fallthrough).
         const envelope = JSON.parse(body);
-        const payload = JSON.parse(Buffer.from(envelope.payload, "base64"));
-        for (const f of payload.flags) f.enabled = true;
-        payload.version += 1000;
-        envelope.payload = Buffer.from(JSON.stringify(payload)).toString("base64");
+        const payload = Buffer.from(envelope.payload, "base64");
+        payload[payload.length - 1] ^= 1;
+        envelope.payload = payload.toString("base64");
         body = Buffer.from(JSON.stringify(envelope));
         headers.etag = '"tampered"';
       }
@@ -233,7 +233,7 @@ test("reads snapshots from Workers KV", async () => {
   await kv.put("vexil/production/snapshot", envelope);
   const health = await call(mf, "/healthz");
   assert.equal(health.status, 200, health.text);
-  assert.equal(health.json.version, JSON.parse(Buffer.from(JSON.parse(envelope).payload, "base64")).version);
+  assert.equal(health.json.version, payloadHeader(envelope).version);
   assert.equal((await ofrep(mf, "banner-text", { targetingKey: "u1" })).status, 200);
   // Unchanged KV value: no reload, no error.
   await call(mf, "/healthz");

@@ -88,8 +88,9 @@ async function verify(main, env) {
     engine?.free?.();
     engine = new vexil.Engine({ keys, environment: env });
     const info = engine.load($("#envelope").value);
-    const payload = JSON.parse(atob(JSON.parse($("#envelope").value).payload));
-    loaded = payload;
+    // The payload is binary; the origin reads out the same version as a document,
+    // for showing the rules. A snapshot from elsewhere is evaluated without them.
+    loaded = await api("GET", `/environments/${encodeURIComponent(env)}/snapshots/${info.version}/document`).catch(() => null);
     mount(
       verdict,
       html`<div class="ok" id="verified"><strong>Verified.</strong> Signed by key <code>${info.keyId}</code>, version ${info.version}, ${info.flags} flags, expires ${new Date(info.expiresAt).toLocaleString()}.</div>`,
@@ -121,7 +122,7 @@ function evaluate(main) {
   }
   const key = $("#flag").value;
   const d = engine.evaluate(key, ctx, null);
-  const flag = loaded.flags.find((f) => f.key === key);
+  const flag = loaded?.flags.find((f) => f.key === key) ?? { rules: [], fallthrough: null };
   const matched = (flag.rules ?? []).findIndex((r) => r.id === d.ruleId);
   const rules = (flag.rules ?? []).map((r, i) => {
     const state = d.ruleId === undefined || matched < 0 ? (["TARGETING_MATCH", "SPLIT"].includes(d.reason) ? "did not match" : "not reached") : i < matched ? "did not match" : i === matched ? "matched" : "not reached";
@@ -149,7 +150,7 @@ function evaluate(main) {
         ${d.errorCode ? html`<dt>Error</dt><dd><code>${d.errorCode}</code> ${d.errorMessage}</dd>` : ""}
       </dl>
       ${rules.length ? html`<h3>Rules, in order</h3><ol class="rules">${rules}</ol>` : ""}
-      <p>Fallthrough: ${esc(serveText(flag.fallthrough))}.</p>
+      ${flag.fallthrough ? html`<p>Fallthrough: ${esc(serveText(flag.fallthrough))}.</p>` : ""}
     </div>`,
   );
 }

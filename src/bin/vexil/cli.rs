@@ -391,8 +391,12 @@ struct EvalArgs {
     #[arg(long, conflicts_with = "context_file")]
     context: Option<String>,
     /// File holding the evaluation context as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "contexts")]
     context_file: Option<PathBuf>,
+    /// Many contexts, one JSON value per line (`-` for standard input): prints one
+    /// compact line of results per context, in order.
+    #[arg(long, conflicts_with = "context")]
+    contexts: Option<PathBuf>,
     /// Default value (JSON) returned on errors.
     #[arg(long, default_value = "null")]
     default: String,
@@ -565,7 +569,14 @@ fn dispatch(command: Command, conn: &operator::Conn) -> Result<i32> {
             expires_in,
             issued_at,
             out,
-        }) => snapshot_payload(&files, &env, version, expires_in, issued_at.as_deref(), &out),
+        }) => snapshot_payload(
+            &files,
+            &env,
+            version,
+            expires_in,
+            issued_at.as_deref(),
+            &out,
+        ),
         Command::Snapshot(SnapshotCommand::Inspect { snapshot, keys }) => {
             snapshot_inspect(&snapshot, keys.as_deref())
         }
@@ -877,7 +888,11 @@ fn snapshot_build(
             snapshot.flags().len(),
             envelope.len(),
             key_file.key_id,
-            snapshot.meta.expires_at_ms.map(format_rfc3339_ms).unwrap_or_default()
+            snapshot
+                .meta
+                .expires_at_ms
+                .map(format_rfc3339_ms)
+                .unwrap_or_default()
         );
     }
     Ok(0)
@@ -912,8 +927,12 @@ fn snapshot_inspect(path: &Path, keys: Option<&Path>) -> Result<i32> {
     let (payload, verified) = if bytes.starts_with(&vexil::engine::wire::MAGIC) {
         (bytes, None)
     } else {
-        let envelope = vexil::snapshot::Envelope::parse(&bytes)
-            .map_err(|e| anyhow!("{} is neither an envelope nor a payload: {e}", path.display()))?;
+        let envelope = vexil::snapshot::Envelope::parse(&bytes).map_err(|e| {
+            anyhow!(
+                "{} is neither an envelope nor a payload: {e}",
+                path.display()
+            )
+        })?;
         let verified = match keys {
             Some(keys) => {
                 let keyring = Keyring::from_json(&read(keys)?)
@@ -981,13 +1000,6 @@ fn snapshot_verify(
 
 fn eval(args: EvalArgs) -> Result<i32> {
     let now = time_arg("now", args.now.as_deref())?;
-    let context_text = match (&args.context, &args.context_file) {
-        (Some(text), _) => text.clone(),
-        (None, Some(path)) => read(path)?,
-        (None, None) => "{}".to_string(),
-    };
-    let context: Value = serde_json::from_str(&context_text)
-        .map_err(|e| anyhow!("the context is not valid JSON: {e}"))?;
     let default: Value = serde_json::from_str(&args.default)
         .map_err(|e| anyhow!("--default is not valid JSON: {e} (quote strings: '\"text\"')"))?;
     let expected = args.flag_type.map(|t| match t {
@@ -996,32 +1008,61 @@ fn eval(args: EvalArgs) -> Result<i32> {
         FlagType::Number => ValueType::Number,
         FlagType::Object => ValueType::Object,
     });
-    let store = load(&args.snapshot, &args.keys, args.env, now)?;
+    let store = load(&args.snapshot, &args.keys, args.env.clone(), now)?;
     let snapshot = store.snapshot().expect("loaded");
     let keys: Vec<String> = match &args.flag {
         Some(key) => vec![key.clone()],
         None => snapshot.flags().iter().map(|f| f.key.to_string()).collect(),
     };
-    let results: Vec<Details> = keys
-        .iter()
-        .map(|k| snapshot.details_for_context(k, &context, default.clone(), expected, now))
-        .collect();
-    let output = if args.flag.is_some() {
-        serde_json::to_value(&results[0])?
-    } else {
-        Value::Object(
-            results
-                .into_iter()
-                .map(|d| {
-                    (
-                        d.flag_key.clone(),
-                        serde_json::to_value(d).unwrap_or(Value::Null),
-                    )
-                })
-                .collect(),
-        )
+    let evaluate = |context: &Value| -> Result<Value> {
+        let results: Vec<Details> = keys
+            .iter()
+            .map(|k| snapshot.details_for_context(k, context, default.clone(), expected, now))
+            .collect();
+        Ok(if args.flag.is_some() {
+            serde_json::to_value(&results[0])?
+        } else {
+            Value::Object(
+                results
+                    .into_iter()
+                    .map(|d| {
+                        (
+                            d.flag_key.clone(),
+                            serde_json::to_value(d).unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect(),
+            )
+        })
     };
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    if let Some(path) = &args.contexts {
+        let text = if path == Path::new("-") {
+            std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+        } else {
+            read(path)?
+        };
+        let mut out = String::new();
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let context: Value = serde_json::from_str(line)
+                .map_err(|e| anyhow!("line {}: the context is not valid JSON: {e}", i + 1))?;
+            out.push_str(&serde_json::to_string(&evaluate(&context)?)?);
+            out.push('\n');
+        }
+        print!("{out}");
+        return Ok(0);
+    }
+    let context_text = match (&args.context, &args.context_file) {
+        (Some(text), _) => text.clone(),
+        (None, Some(path)) => read(path)?,
+        (None, None) => "{}".to_string(),
+    };
+    let context: Value = serde_json::from_str(&context_text)
+        .map_err(|e| anyhow!("the context is not valid JSON: {e}"))?;
+    println!("{}", serde_json::to_string_pretty(&evaluate(&context)?)?);
     Ok(0)
 }
 

@@ -1,10 +1,11 @@
 //! Clauses as written (JSON values) to compiled [`Cond`]s, with every problem
 //! reported where it is.
 
-use crate::engine::clause::{
-    build_test, check_shape, ClauseEnv, Cond, EqValue, Family, TestError, TestValues, MAX_CLAUSE_DEPTH,
-};
 use crate::engine::clause::Cidr;
+use crate::engine::clause::{
+    build_test, check_shape, ClauseEnv, Cond, EqValue, Family, TestError, TestValues,
+    MAX_CLAUSE_DEPTH,
+};
 use crate::engine::kinds::Op;
 use crate::engine::model::Clause;
 use crate::engine::semver::Version;
@@ -26,7 +27,11 @@ fn typed<'a>(op: Op, values: &'a [Value]) -> Result<TestValues<'a>, String> {
     let each = |want: &str, f: &dyn Fn(&'a Value) -> Option<()>| -> Result<(), String> {
         for v in values {
             if f(v).is_none() {
-                return Err(format!("operator `{}` {want}, got {}", op.name(), describe(v)));
+                return Err(format!(
+                    "operator `{}` {want}, got {}",
+                    op.name(),
+                    describe(v)
+                ));
             }
         }
         Ok(())
@@ -64,10 +69,9 @@ fn typed<'a>(op: Op, values: &'a [Value]) -> Result<TestValues<'a>, String> {
         }
         Family::Versions => {
             let parse = |v: &Value| v.as_str().and_then(Version::parse);
-            each(
-                "takes strict SemVer 2.0 versions such as \"1.2.3\"",
-                &|v| parse(v).map(drop),
-            )?;
+            each("takes strict SemVer 2.0 versions such as \"1.2.3\"", &|v| {
+                parse(v).map(drop)
+            })?;
             TestValues::Versions(values.iter().filter_map(parse).collect())
         }
         Family::Times => {

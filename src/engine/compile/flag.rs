@@ -1,16 +1,16 @@
 //! Flags and serves as written to their compiled form.
 
 use super::{thousandths, Interner, Issues};
+use crate::engine::clause::ClauseEnv;
 use crate::engine::compiled::{
-    ExclusionGroup, ExclusionRange, Flag, FlagId, Prereq, Rollout, Rule, Serve, ValueType,
-    Variant, VariantId, MAX_UNIT_ATTRIBUTES, MAX_VARIANTS,
+    ExclusionGroup, ExclusionRange, Flag, FlagId, Prereq, Rollout, Rule, Serve, ValueType, Variant,
+    VariantId, MAX_UNIT_ATTRIBUTES, MAX_VARIANTS,
 };
 use crate::engine::context::{AttrId, Needs, TARGETING_KEY};
 use crate::engine::hash::{salt_prefix, BUCKETS};
 use crate::engine::kinds::Bucketing;
 use crate::engine::model::{FlagDef, FlagsDocument, Serve as ServeDef};
 use crate::engine::time::parse_rfc3339_ms;
-use crate::engine::clause::ClauseEnv;
 use fnv::FnvHashMap;
 use std::fmt;
 
@@ -33,7 +33,6 @@ fn bucketing_name(b: Bucketing) -> &'static str {
         Bucketing::Flagd => "flagd",
     }
 }
-
 
 pub(crate) fn compile_serve(
     serve: &ServeDef,
@@ -426,4 +425,3 @@ pub(crate) fn compile_flag(
         fallthrough,
     })
 }
-

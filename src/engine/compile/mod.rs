@@ -289,6 +289,7 @@ impl Snapshot {
             segment_names: doc.segments.keys().map(|k| k.as_str().into()).collect(),
             exclusion_groups: groups.into_boxed_slice(),
             attrs: env.specs.into_boxed_slice(),
+            digests: Box::new([]),
         })
     }
 }

@@ -410,7 +410,10 @@ impl<'a> Decoder<'a> {
             .get(usize::from(self.r.u8()?))
             .ok_or(malformed("unknown value type"))?;
         let n = self.r.count()?;
-        check(n > 0 && n <= MAX_VARIANTS, "a flag needs 1 to 1024 variants")?;
+        check(
+            n > 0 && n <= MAX_VARIANTS,
+            "a flag needs 1 to 1024 variants",
+        )?;
         let mut variants: Vec<Variant> = Vec::with_capacity(n);
         for _ in 0..n {
             let name = self.r.str()?;
@@ -664,8 +667,13 @@ impl Snapshot {
         let mut flags = Vec::with_capacity(n);
         let mut index: FnvHashMap<Box<str>, FlagId> = FnvHashMap::default();
         index.reserve(n);
+        let mut digests = Vec::with_capacity(n);
         for i in 0..n {
+            let start = d.r.at;
             let flag = d.flag(&groups)?;
+            let mut hasher = fnv::FnvHasher::default();
+            std::hash::Hasher::write(&mut hasher, &payload[start..d.r.at]);
+            digests.push(std::hash::Hasher::finish(&hasher));
             if index.insert(flag.key.clone(), i as FlagId).is_some() {
                 return Err(DecodeError {
                     flag: Some(flag.key),
@@ -692,6 +700,7 @@ impl Snapshot {
             segment_names: segment_names.into_boxed_slice(),
             exclusion_groups: groups.into_boxed_slice(),
             attrs: d.env.attrs.into_boxed_slice(),
+            digests: digests.into_boxed_slice(),
         })
     }
 }

@@ -94,7 +94,8 @@ impl Writer {
             .iter()
             .filter_map(|&id| names.get(id as usize).map(|s| &**s))
             .collect();
-        let count = strs.len() + set.nums.len() + usize::from(set.has_true) + usize::from(set.has_false);
+        let count =
+            strs.len() + set.nums.len() + usize::from(set.has_true) + usize::from(set.has_false);
         self.uv(count as u64);
         for s in strs {
             self.u8(scalar_tag::STRING);

@@ -43,7 +43,9 @@ fn test(t: &Test, attrs: &[AttrSpec]) -> Value {
     let (attr, spec) = match t.attr {
         AttrRef::Now => ("$now".to_string(), None),
         AttrRef::Ctx(id) => (
-            attrs.get(id as usize).map_or_else(String::new, |a| a.path.to_string()),
+            attrs
+                .get(id as usize)
+                .map_or_else(String::new, |a| a.path.to_string()),
             attrs.get(id as usize),
         ),
     };
@@ -57,7 +59,10 @@ fn test(t: &Test, attrs: &[AttrSpec]) -> Value {
         Pred::Matches(r, ic) => (r.iter().map(|(_, src)| json!(&**src)).collect(), *ic),
         Pred::Num(_, n) => (n.iter().map(|n| json!(n)).collect(), false),
         Pred::Semver(_, v) => (v.iter().map(|v| json!(v.canonical())).collect(), false),
-        Pred::Date(_, t) => (t.iter().map(|t| json!(format_rfc3339_ms(*t))).collect(), false),
+        Pred::Date(_, t) => (
+            t.iter().map(|t| json!(format_rfc3339_ms(*t))).collect(),
+            false,
+        ),
         Pred::Cidr(c) => (c.iter().map(|c| json!(cidr_text(c))).collect(), false),
         Pred::Exists => (Vec::new(), false),
     };
@@ -134,7 +139,11 @@ fn serve(s: &Serve, flag: &Flag, snap: &Snapshot) -> Value {
             let mut out = Map::new();
             out.insert(
                 "by".into(),
-                if by.len() == 1 { json!(by[0]) } else { json!(by) },
+                if by.len() == 1 {
+                    json!(by[0])
+                } else {
+                    json!(by)
+                },
             );
             out.insert("salt".into(), json!(salt(r)));
             out.insert("weights".into(), Value::Object(weights));

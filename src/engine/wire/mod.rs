@@ -95,6 +95,7 @@ pub(crate) const AUDITS: [AuditEvaluations; 3] = [
 ];
 
 /// The number of `item` in `table`.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn number_of<T: PartialEq>(table: &[T], item: &T) -> u8 {
     table.iter().position(|t| t == item).unwrap_or(0) as u8
 }

@@ -76,7 +76,11 @@ fn invalid_flags_are_refused() {
     refused(&s, "unknown off variant");
 
     let mut s = compiled(TWO_FLAGS);
-    s.flags[1].prerequisites = vec![Prereq { flag: 0, variants: Box::new([0]) }].into();
+    s.flags[1].prerequisites = vec![Prereq {
+        flag: 0,
+        variants: Box::new([0]),
+    }]
+    .into();
     refused(&s, "prerequisites form a cycle");
 
     let mut s = compiled(TWO_FLAGS);

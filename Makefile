@@ -15,7 +15,7 @@ WASM_OUT := pkg/wasm/vexil_bg.wasm
 # externref table, which breaks loading.
 WASM_OPT := node_modules/.bin/wasm-opt
 
-.PHONY: setup setup-browser wasm www build test test-rust test-wasm test-js demo bench lint clean
+.PHONY: setup setup-browser wasm wasm-names www build test test-rust test-wasm test-js demo bench lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,14 @@ wasm: setup
 	@wasm-bindgen --target web --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
 	@$(WASM_OPT) -Oz --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
+
+# The same module with its name section kept, for the benchmark's size report
+# (bench/peers/wasm-size.mjs): the same wasm-bindgen output and `wasm-opt -Oz`, with
+# -g so the function names stay. What `make wasm` ships is unchanged.
+WASM_NAMES_DIR := target/wasm-names
+wasm-names: wasm
+	@wasm-bindgen --target web --out-dir $(WASM_NAMES_DIR) --out-name vexil $(WASM_RAW)
+	@$(WASM_OPT) -Oz -g $(WASM_NAMES_DIR)/vexil_bg.wasm -o $(WASM_NAMES_DIR)/vexil_bg.wasm
 
 # The console's one third-party file: uPlot, from npm.
 www: setup
@@ -59,10 +67,13 @@ test: wasm www setup-browser
 demo: build
 	@bash scripts/demo.sh
 
-bench: wasm
-	$(CARGO) bench --bench engine
-	node bench/wasm.mjs
+# Native (criterion, including the side-by-side workload), then Vexil and its peers
+# in one Node run (bench/peers.mjs), then the worker and the origin.
+bench: wasm-names
 	$(CARGO) build --quiet --release --bin vexil
+	node bench/peers/native-workload.mjs
+	$(CARGO) bench --bench engine
+	node bench/peers.mjs
 	node bench/edge.mjs
 
 lint:

@@ -5,9 +5,11 @@ import { localWorker } from "../worker/local.js";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { availableParallelism } from "node:os";
-import { startOrigin, stopOrigin, api, simpleFlag } from "../worker/test/origin.js";
 
+// Set before origin.js loads: it reads VEXIL_BIN when imported (a static import would
+// run first and fall back to the debug build).
 process.env.VEXIL_BIN ??= join(fileURLToPath(new URL("..", import.meta.url)), "target/release/vexil");
+const { startOrigin, stopOrigin, api, simpleFlag } = await import("../worker/test/origin.js");
 
 const origin = await startOrigin();
 const admin = origin.admin;

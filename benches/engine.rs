@@ -1,11 +1,21 @@
 //! Native engine benchmarks (criterion): single-flag evaluation by flag shape,
 //! evaluate-all over 1,000 flags, and snapshot verify + load for 1,000 and 10,000
-//! flags. The flag shapes match `bench/flags.mjs`, used by the wasm benchmark.
+//! flags, over five flag shapes (static, an `in` rule, a segment with a rollout,
+//! `all(in, semver)` with a split, a number comparison with `ends_with`).
+//!
+//! Group `workload` runs the side-by-side benchmark's workload (`bench/peers.mjs`:
+//! the same CLI-built snapshots, contexts and random pairs, written by
+//! `node bench/peers/native-workload.mjs`, which `make bench` runs first), so native
+//! figures compare with the wasm ones row by row. It is skipped, with a note, when
+//! those files are missing.
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use ed25519_dalek::SigningKey;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use vexil::engine::Snapshot;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use vexil::engine::{FlagId, ResolvedContext, Snapshot};
 use vexil::snapshot::{sign, Keyring, StalePolicy, Store};
 
 const NOW: i64 = 1_790_000_000_000;
@@ -122,5 +132,147 @@ fn loading(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evaluation, loading);
+/// `workload.json` of `bench/peers/native-workload.mjs`.
+#[derive(Deserialize)]
+struct WorkloadFile {
+    flag_keys: Vec<String>,
+    contexts: Vec<Value>,
+    pairs: Pairs,
+    requests: Pairs,
+}
+
+/// Parallel lists: pair `i` is (flag index `flag[i]`, context index `context[i]`).
+#[derive(Deserialize)]
+struct Pairs {
+    flag: Vec<usize>,
+    context: Vec<usize>,
+}
+
+/// Both pair lists have 2^16 entries.
+const PAIR_MASK: usize = (1 << 16) - 1;
+
+fn workload_dir() -> PathBuf {
+    std::env::var_os("VEXIL_BENCH_WORKLOAD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-workload"))
+}
+
+/// The workload's files, read.
+struct Workload {
+    keyring: Keyring,
+    /// (flag count, signed envelope) for the 1,000- and 10,000-flag sets.
+    envelopes: Vec<(usize, Vec<u8>)>,
+    file: WorkloadFile,
+}
+
+fn read_workload() -> Result<Workload, String> {
+    let dir = workload_dir();
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    let keys = String::from_utf8(read("keys.json")?).map_err(|e| e.to_string())?;
+    let keyring = Keyring::from_json(&keys).map_err(|e| e.to_string())?;
+    let envelopes = vec![
+        (1000, read("flags-1000.snapshot.json")?),
+        (10_000, read("flags-10000.snapshot.json")?),
+    ];
+    let file = serde_json::from_slice(&read("workload.json")?).map_err(|e| e.to_string())?;
+    Ok(Workload {
+        keyring,
+        envelopes,
+        file,
+    })
+}
+
+fn workload(c: &mut Criterion) {
+    let Workload {
+        keyring,
+        envelopes,
+        file: w,
+    } = match read_workload() {
+        Ok(workload) => workload,
+        Err(e) => {
+            eprintln!("workload benchmarks skipped ({e}): run `node bench/peers/native-workload.mjs` (make bench does)");
+            return;
+        }
+    };
+    // The CLI signs snapshots fresh for 24 hours from now.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(NOW, |d| d.as_millis() as i64);
+    let store_for = |keyring: &Keyring| {
+        Store::new(
+            keyring.clone(),
+            "bench".to_string(),
+            StalePolicy::ServeStale,
+        )
+    };
+    let mut store = store_for(&keyring);
+    store
+        .load(&envelopes[0].1, now)
+        .expect("the workload snapshot loads");
+    let snapshot = store.snapshot().expect("loaded");
+    let ids: Vec<FlagId> = w
+        .flag_keys
+        .iter()
+        .map(|k| snapshot.flag_id(k).expect("flag"))
+        .collect();
+    let resolved: Vec<ResolvedContext> = w
+        .contexts
+        .iter()
+        .map(|c| snapshot.resolve_context(c).expect("an object"))
+        .collect();
+
+    let mut group = c.benchmark_group("workload");
+    group
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    group.bench_function("per request: resolve a new context, then 5 flags", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) & PAIR_MASK;
+            let ctx = snapshot
+                .resolve_context(black_box(&w.contexts[w.requests.context[i]]))
+                .expect("an object");
+            (0..5)
+                .filter(|k| {
+                    let flag = ids[w.requests.flag[(i * 5 + k) & PAIR_MASK]];
+                    snapshot.evaluate(flag, &ctx, now).variant.is_some()
+                })
+                .count()
+        })
+    });
+    for live in [1, 100, 10_000] {
+        let plural = if live == 1 { "" } else { "s" };
+        group.bench_function(format!("random pairs, {live} live context{plural}"), |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) & PAIR_MASK;
+                let ctx = &resolved[w.pairs.context[i] % live];
+                snapshot.evaluate(black_box(ids[w.pairs.flag[i]]), ctx, now)
+            })
+        });
+    }
+    group.bench_function("evaluate_all 1,000 flags, one context", |b| {
+        b.iter(|| {
+            snapshot
+                .evaluate_all(black_box(&resolved[0]), now)
+                .filter(|(_, o)| o.variant.is_some())
+                .count()
+        })
+    });
+    group.sample_size(20);
+    for (n, envelope) in &envelopes {
+        group.bench_function(format!("verify + load {n} flags"), |b| {
+            b.iter_batched(
+                || store_for(&keyring),
+                |mut store| store.load(black_box(envelope), now).expect("loads"),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, evaluation, loading, workload);
 criterion_main!(benches);

@@ -391,8 +391,10 @@ export class Engine {
     }
     const source = sourceOf(ctx);
     if (source === null) return -1;
-    const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
-    if (kept !== undefined) return this.#wasm.eval(index, this.#filled(kept, source), this.#now());
+    if (source !== this.#scratchSource) {
+      const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
+      if (kept !== undefined) return this.#wasm.eval(index, this.#filled(kept, source), this.#now());
+    }
     const [reset, staged] = this.#stageScratch(source, attributes);
     return this.#wasm.fillEval(index, this.#scratch, this.#now(), reset, staged);
   }
@@ -441,8 +443,10 @@ export class Engine {
     }
     const source = sourceOf(ctx);
     if (source === null) return -1;
-    const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
-    if (kept !== undefined) return this.#filled(kept, source);
+    if (source !== this.#scratchSource) {
+      const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
+      if (kept !== undefined) return this.#filled(kept, source);
+    }
     const [reset, staged] = this.#stageScratch(source, undefined);
     this.#wasm.fill(this.#scratch, reset, staged);
     return this.#scratch;

@@ -494,43 +494,53 @@ fn uses_segment(def: &FlagDef, segments: &BTreeMap<String, Clause>, name: &str) 
     false
 }
 
-/// Assesses `p` against `state` (the state before it), as governance requires.
+/// Assesses `p` against `state` (the state before it), as governance requires: a
+/// flag change needs the approvals of the stricter of the flag's current and
+/// proposed versions (for a promotion, the target environment's current version); a
+/// segment or exclusion-group change needs what an update of every flag using it
+/// (before or after) needs.
 fn assess(op: &Op<'_>, state: &EnvState, p: &Proposal) -> Assessment {
     let next = applied_state(state, p);
     let segments = parsed_segments(&next);
-    let one = |doc: &Value, change| {
-        governance::assess(doc, &segments, change, op.now_ms, &op.config.governance)
+    let one = |current: Option<&Value>, proposed: &Value, change| {
+        governance::assess_change(
+            current,
+            proposed,
+            &segments,
+            change,
+            op.now_ms,
+            &op.config.governance,
+        )
     };
     match p.kind {
         Kind::Segment | Kind::ExclusionGroup => {
-            // A shared definition changes every flag that reads it: each such flag's
-            // policies apply, as for an update of the flag.
+            let before = parsed_segments(state);
             let mut out = Assessment::default();
-            for row in next.flags.values().filter(|r| !r.archived) {
+            for (key, row) in next.flags.iter().filter(|(_, r)| !r.archived) {
                 let Ok(def) = serde_json::from_value::<FlagDef>(row.document.clone()) else {
                     continue;
                 };
-                let affected = match p.kind {
-                    Kind::Segment => {
-                        uses_segment(&def, &segments, &p.target)
-                            || uses_segment(&def, &parsed_segments(state), &p.target)
+                let why = match p.kind {
+                    Kind::Segment
+                        if uses_segment(&def, &segments, &p.target)
+                            || uses_segment(&def, &before, &p.target) =>
+                    {
+                        format!("flag `{key}` uses segment `{}`", p.target)
                     }
-                    _ => def.exclusion.as_ref().is_some_and(|e| e.group == p.target),
+                    Kind::ExclusionGroup
+                        if def.exclusion.as_ref().is_some_and(|e| e.group == p.target) =>
+                    {
+                        format!("flag `{key}` is in exclusion group `{}`", p.target)
+                    }
+                    _ => continue,
                 };
-                if affected {
-                    let a = one(&row.document, Change::Update);
-                    for r in a.approvals {
-                        if !out.approvals.contains(&r) {
-                            out.approvals.push(r);
-                        }
-                    }
-                    out.violations.extend(a.violations);
-                    out.oversight_level = out.oversight_level.max(a.oversight_level);
-                }
+                let doc = &row.document;
+                out.join(one(Some(doc), doc, Change::Update).for_flag(key, &why));
             }
             out
         }
         kind => one(
+            state.flags.get(&p.target).map(|r| &r.document),
             p.document.as_ref().unwrap_or(&Value::Null),
             kind.governance(p.base_revision),
         ),
@@ -644,10 +654,18 @@ struct Stored {
     required: Vec<RequirementRow>,
 }
 
+/// A stored [`governance::Requirement`] (changes stored before `triggered_by`,
+/// `note` and `flag` existed have none).
 #[derive(Debug, Clone, Deserialize)]
 struct RequirementRow {
     role: String,
     policy: String,
+    #[serde(default)]
+    triggered_by: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    flag: Option<String>,
 }
 
 fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
@@ -761,7 +779,18 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
                 .iter()
                 .find(|a| a["role"] == json!(r.role))
                 .map(|a| a["approver"].clone());
-            json!({ "role": r.role, "policy": r.policy, "approved_by": approved_by })
+            let mut shown =
+                json!({ "role": r.role, "policy": r.policy, "approved_by": approved_by });
+            for (field, value) in [
+                ("triggered_by", &r.triggered_by),
+                ("note", &r.note),
+                ("flag", &r.flag),
+            ] {
+                if let Some(v) = value {
+                    shown[field] = json!(v);
+                }
+            }
+            shown
         })
         .collect();
     let kind_value = Kind::parse(&kind)?;

@@ -549,8 +549,12 @@ fn print_change(c: &Value) {
         let by = r["approved_by"]
             .as_str()
             .map_or("waiting".to_string(), |b| format!("approved by {b}"));
+        // Why, when the current version (or a flag using a segment) requires it.
+        let note = r["note"]
+            .as_str()
+            .map_or(String::new(), |n| format!("; {n}"));
         println!(
-            "  needs {} ({}): {by}",
+            "  needs {} ({}{note}): {by}",
             text(&r["role"]),
             text(&r["policy"])
         );

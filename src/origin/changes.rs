@@ -7,7 +7,7 @@
 use super::auth::Principal;
 use super::governance::{self, Assessment, Change};
 use super::publish::{self, EnvState, FlagRow};
-use super::{audit, webhooks, Op, OriginError};
+use super::{audit, identity, webhooks, Op, OriginError};
 use crate::engine::model::{Clause, ClauseRef, FlagDef};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -1175,14 +1175,26 @@ pub fn approve(
             "SDK keys cannot approve changes".into(),
         ));
     }
-    if approver.name == stored.author {
+    if identity::same(&approver.name, &stored.author) {
+        let who = if approver.name == stored.author {
+            format!("`{}`", approver.name)
+        } else {
+            format!(
+                "`{}` (the same person as `{}`)",
+                approver.name, stored.author
+            )
+        };
         return Err(OriginError::Forbidden(format!(
-            "four-eyes: `{}` proposed change #{id} and cannot approve it",
-            approver.name
+            "four-eyes: {who} proposed change #{id} and cannot approve it"
         )));
     }
     let given = approvals(op.db, id)?;
-    if given.iter().any(|a| a["approver"] == json!(approver.name)) {
+    let same_person = |a: &Value| {
+        a["approver"]
+            .as_str()
+            .is_some_and(|n| identity::same(n, &approver.name))
+    };
+    if given.iter().any(same_person) {
         return Err(OriginError::Conflict(format!(
             "`{}` already approved change #{id}",
             approver.name
@@ -1252,7 +1264,7 @@ pub fn approve(
 /// Retries applying a fully approved change (after a trading-hours freeze).
 pub fn retry(op: &Op<'_>, who: &Principal, id: i64) -> Result<Value, OriginError> {
     let stored = load(op.db, id)?;
-    if who.name != stored.author && !who.can_edit() {
+    if !identity::same(&who.name, &stored.author) && !who.can_edit() {
         return Err(OriginError::Forbidden(
             "only the author or an editor may apply a change".into(),
         ));
@@ -1310,7 +1322,7 @@ pub fn reject(
 pub fn cancel(op: &Op<'_>, who: &Principal, id: i64) -> Result<Value, OriginError> {
     let stored = load(op.db, id)?;
     require_pending(&stored, id)?;
-    if who.name != stored.author && !who.is_admin() {
+    if !identity::same(&who.name, &stored.author) && !who.is_admin() {
         return Err(OriginError::Forbidden(format!(
             "only the author (`{}`) or an admin may cancel change #{id}",
             stored.author

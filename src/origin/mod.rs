@@ -17,6 +17,7 @@ pub mod edge_metrics;
 pub mod events;
 pub mod governance;
 pub mod http;
+pub mod identity;
 pub mod keys;
 pub mod ofrep;
 pub mod publish;

@@ -7,7 +7,7 @@
 use super::auth::Principal;
 use super::governance::{self, Assessment, Change};
 use super::publish::{self, EnvState, FlagRow};
-use super::{audit, identity, webhooks, Op, OriginError};
+use super::{audit, identity, limits, webhooks, Op, OriginError};
 use crate::engine::model::{Clause, ClauseRef, FlagDef};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -459,6 +459,28 @@ fn applied_state(state: &EnvState, p: &Proposal) -> EnvState {
     next
 }
 
+/// Checks the names `p` introduces against [`limits`], then compiles `state` with
+/// `p` applied.
+fn validate(state: &EnvState, p: &Proposal) -> Result<(), OriginError> {
+    let issues = match p.kind {
+        Kind::Segment => limits::name_issue("segment", &p.target)
+            .into_iter()
+            .collect(),
+        Kind::ExclusionGroup => limits::name_issue("exclusion group", &p.target)
+            .into_iter()
+            .collect(),
+        _ => p
+            .document
+            .as_ref()
+            .map(limits::flag_issues)
+            .unwrap_or_default(),
+    };
+    if !issues.is_empty() {
+        return Err(OriginError::Invalid(issues));
+    }
+    applied_state(state, p).validate().map(|_| ())
+}
+
 fn parsed_segments(state: &EnvState) -> BTreeMap<String, Clause> {
     state
         .segments
@@ -551,7 +573,7 @@ fn assess(op: &Op<'_>, state: &EnvState, p: &Proposal) -> Assessment {
 /// policies violated, the approvals needed. For editors to check a change first.
 pub fn dry_run(op: &Op<'_>, p: &Proposal) -> Result<Value, OriginError> {
     let state = publish::load_state(op.db, &p.environment)?;
-    let issues = match applied_state(&state, p).validate() {
+    let issues = match validate(&state, p) {
         Ok(_) => Vec::new(),
         Err(OriginError::Invalid(issues)) => issues,
         Err(e) => return Err(e),
@@ -590,7 +612,7 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
             "the kill switch needs a `reason`".into(),
         ));
     }
-    applied_state(&state, &p).validate()?;
+    validate(&state, &p)?;
     let assessment = assess(op, &state, &p);
     if !assessment.allowed() {
         return Err(OriginError::Policy(assessment.violations));
@@ -939,7 +961,7 @@ fn apply_as(op: &Op<'_>, id: i64, actor: &str, emergency: bool) -> Result<Applie
             stored.target, stored.base_revision
         ))
     } else {
-        match applied_state(&state, &p).validate() {
+        match validate(&state, &p) {
             Err(e) => Some(e.to_string()),
             Ok(_) => None,
         }
@@ -1094,7 +1116,7 @@ pub fn apply_system(
     emergency: bool,
 ) -> Result<Result<i64, Applied>, OriginError> {
     let state = publish::load_state(op.db, &p.environment)?;
-    applied_state(&state, &p).validate()?;
+    validate(&state, &p)?;
     op.db.execute(
         "INSERT INTO changes (environment, target, kind, status, author, reason, document, base_revision,
                               required, created_at, created_at_ms, archived)
@@ -1432,12 +1454,40 @@ pub fn bulk(
         "results": results,
     });
     if failed > 0 {
-        report["applied"] = json!(0);
-        report["pending"] = json!(0);
-        return Err(OriginError::BulkFailed(report));
+        return Err(OriginError::BulkFailed(rolled_back(report)));
     }
     if !applied_ids.is_empty() {
         report["snapshot_version"] = json!(publish_applied(op, env, &applied_ids)?);
     }
     Ok(report)
+}
+
+/// The report of a bulk update that failed: its transaction rolls back, so the
+/// operations that went through are `not_applied` and their change ids (which no
+/// longer exist) are dropped; `failed_operation` is the first that failed.
+fn rolled_back(mut report: Value) -> Value {
+    let results = report["results"].as_array_mut();
+    let first_failure = results
+        .as_ref()
+        .and_then(|r| r.iter().find(|r| r["status"] == "failed"))
+        .cloned();
+    let at = first_failure
+        .as_ref()
+        .map_or(Value::Null, |f| f["index"].clone());
+    let mut not_applied = 0;
+    for result in results.into_iter().flatten() {
+        if result["status"] != "failed" {
+            not_applied += 1;
+            result["status"] = json!("not_applied");
+            result["note"] = json!(format!("rolled back: operation #{at} failed"));
+            if let Some(obj) = result.as_object_mut() {
+                obj.remove("change");
+            }
+        }
+    }
+    report["applied"] = json!(0);
+    report["pending"] = json!(0);
+    report["not_applied"] = json!(not_applied);
+    report["failed_operation"] = first_failure.unwrap_or(Value::Null);
+    report
 }

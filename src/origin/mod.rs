@@ -19,6 +19,7 @@ pub mod governance;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod limits;
 pub mod ofrep;
 pub mod publish;
 pub mod reports;

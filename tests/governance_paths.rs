@@ -147,6 +147,18 @@ fn lowering_the_risk_of_a_critical_flag_needs_its_approvals() {
         tech["note"], r#"lowered: risk "critical" → "low""#,
         "{tech}"
     );
+    let shown = vexil_as(
+        &t.s,
+        &t.editor,
+        &["changes", "show", &change["id"].to_string()],
+    );
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains(
+            r#"needs TECH_LEAD (critical-risk-approvals; lowered: risk "critical" → "low"): waiting"#
+        ),
+        "{shown}"
+    );
     let served = t.flag("production", "payments-v2");
     assert_eq!(served["flag"]["risk"], "critical", "nothing applied yet");
     assert_eq!(served["flag"]["fallthrough"]["variant"], "off");

@@ -991,7 +991,7 @@ fn rollouts_rollbacks_promotion_bulk_updates_and_insights() {
         ),
         (Some(3), Some(2), Some(0))
     );
-    assert_eq!(r.json["results"][0]["status"], "applied");
+    assert_eq!(r.json["results"][0]["status"], "not_applied");
     assert!(r.json["results"][2]["error"]
         .as_str()
         .unwrap()

@@ -232,31 +232,34 @@ pub struct Filter {
 
 /// Entries matching `filter`, oldest first.
 pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> {
-    let subject = match (&filter.environment, &filter.flag) {
-        (Some(env), Some(flag)) => Some(format!("{env}/{flag}")),
-        (Some(env), None) => Some(format!("{env}/%")),
-        (None, Some(flag)) => Some(format!("%/{flag}")),
-        (None, None) => None,
+    // Subjects are `ENV/FLAG` (`ENV/segment:NAME`, ...) or `ENV`: matched by exact
+    // comparison of their parts, never as a LIKE pattern, so `?flag=%25` matches
+    // only a flag named `%` and case matters.
+    let (exact, prefix, suffix) = match (&filter.environment, &filter.flag) {
+        (Some(env), Some(flag)) => (Some(format!("{env}/{flag}")), None, None),
+        (Some(env), None) => (Some(env.clone()), Some(format!("{env}/")), None),
+        (None, Some(flag)) => (None, None, Some(format!("/{flag}"))),
+        (None, None) => (None, None, None),
     };
     let mut stmt = db.prepare(&format!(
         "SELECT {COLUMNS} FROM audit
          WHERE seq > ?1
-           AND (?2 IS NULL OR subject LIKE ?2 ESCAPE '\\' OR (?3 IS NOT NULL AND subject = ?3))
+           AND (?2 IS NULL OR subject = ?2 OR (?3 IS NOT NULL AND substr(subject, 1, length(?3)) = ?3))
+           AND (?7 IS NULL OR (length(subject) > length(?7) AND substr(subject, -length(?7)) = ?7))
            AND (?4 IS NULL OR action = ?4)
            AND (?5 IS NULL OR actor = ?5)
          ORDER BY seq LIMIT ?6"
     ))?;
-    let escaped = subject.map(|s| s.replace('_', "\\_"));
-    let exact_env = filter.environment.clone().filter(|_| filter.flag.is_none());
     let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
     let rows = stmt.query_map(
         params![
             filter.after.unwrap_or(0) as i64,
-            escaped,
-            exact_env,
+            exact,
+            prefix,
             filter.action,
             filter.actor,
-            limit
+            limit,
+            suffix
         ],
         link_from_row,
     )?;

@@ -187,9 +187,17 @@ fn check_name(name: &str) -> Result<(), OriginError> {
     Ok(())
 }
 
-/// Creates a bearer token with roles.
+/// Creates a bearer token with roles. `name` is the person: stored NFKC-normalised
+/// with whitespace collapsed, refused if it has invisible characters, mixes scripts,
+/// or is another spelling of (or looks like) an existing token's name (see
+/// [`super::identity`]).
 pub fn create_token(op: &Op<'_>, name: &str, roles: &[String]) -> Result<Created, OriginError> {
-    check_name(name)?;
+    let existing: Vec<String> = op
+        .db
+        .prepare("SELECT DISTINCT name FROM tokens WHERE kind = 'token'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let name = &super::identity::new_name(name, existing.iter().map(String::as_str))?;
     if roles.is_empty() {
         return Err(OriginError::BadRequest(format!(
             "a token needs at least one role: {}",

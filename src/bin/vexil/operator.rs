@@ -549,8 +549,12 @@ fn print_change(c: &Value) {
         let by = r["approved_by"]
             .as_str()
             .map_or("waiting".to_string(), |b| format!("approved by {b}"));
+        // Why, when the current version (or a flag using a segment) requires it.
+        let note = r["note"]
+            .as_str()
+            .map_or(String::new(), |n| format!("; {n}"));
         println!(
-            "  needs {} ({}): {by}",
+            "  needs {} ({}{note}): {by}",
             text(&r["role"]),
             text(&r["policy"])
         );
@@ -1146,6 +1150,7 @@ pub fn bulk_update(api: &Api, file: &Path, env: &EnvArg, reason: Option<String>)
                 .map_or(String::new(), |id| format!(" (change #{id})"));
             let error = item["error"]
                 .as_str()
+                .or(item["note"].as_str())
                 .map_or(String::new(), |e| format!(": {e}"));
             println!(
                 "#{} {} {}: {}{change}{error}",
@@ -1155,8 +1160,11 @@ pub fn bulk_update(api: &Api, file: &Path, env: &EnvArg, reason: Option<String>)
                 text(&item["status"])
             );
         }
+        let rolled_back = r["not_applied"]
+            .as_u64()
+            .map_or(String::new(), |n| format!(", {n} rolled back"));
         println!(
-            "Bulk update: {} total, {} applied, {} pending approval, {} failed",
+            "Bulk update: {} total, {} applied, {} pending approval, {} failed{rolled_back}",
             text(&r["total"]),
             text(&r["applied"]),
             text(&r["pending"]),

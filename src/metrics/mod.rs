@@ -227,7 +227,9 @@ impl Aggregator {
         self.served.remap(|flag, variant| {
             let old = previous.get(flag as usize)?;
             let id = snapshot.flag_id(&old.key)?;
-            let v = snapshot.flag(id)?.variant_id(old.variants.get(usize::from(variant))?)?;
+            let v = snapshot
+                .flag(id)?
+                .variant_id(old.variants.get(usize::from(variant))?)?;
             Some((id, v))
         });
         let units = privacy::unit_paths(snapshot);

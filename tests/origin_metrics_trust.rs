@@ -241,6 +241,26 @@ fn client_keys_are_public_their_metrics_do_not_drive_rollouts_and_decisions_name
         text.contains(&format!("#{server_id} checkout-api")),
         "{text}"
     );
+    // The CLI creates either kind.
+    let out = vexil_as(
+        &s,
+        &admin,
+        &[
+            "sdk-key",
+            "create",
+            "--name",
+            "kiosk",
+            "--env",
+            "production",
+            "--kind",
+            "client",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("client SDK key") && text.contains("vxc_"),
+        "{text}"
+    );
     // `sdk-key list` shows kinds and batch counts.
     let out = vexil_as(&s, &admin, &["sdk-key", "list", "--env", "production"]);
     let text = String::from_utf8_lossy(&out.stdout);

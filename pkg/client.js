@@ -438,8 +438,13 @@ export async function createClient(options = {}) {
   if (!Array.isArray(privateAttributes) || !Array.isArray(dimensions)) {
     throw new VexilError("BAD_OPTIONS", "privateAttributes and dimensions must be arrays of attribute paths");
   }
-  if (dimensions.some((d) => isPrivate(d, privateAttributes))) {
-    throw new VexilError("BAD_OPTIONS", "a private attribute cannot be a metrics dimension");
+  const units = dimensions.filter((d) => d === "targetingKey" || d.startsWith("targetingKey."));
+  if (units.length > 0) {
+    throw new VexilError("BAD_OPTIONS", `${units.join(", ")} is a unit id and can never be a metrics dimension (unique units are counted without it)`);
+  }
+  const leaking = dimensions.filter((d) => isPrivate(d, privateAttributes));
+  if (leaking.length > 0) {
+    throw new VexilError("BAD_OPTIONS", `private attributes cannot be metrics dimensions: ${leaking.join(", ")}`);
   }
   const client = new Client(options);
   return client.start();

@@ -65,7 +65,12 @@ export interface EngineOptions {
   keys: Record<string, string>;
   environment: string;
   stalePolicy?: "serve-stale" | "serve-defaults";
-  /** Allow-listed low-cardinality attributes (e.g. "geo.country") counted in metrics. */
+  /**
+   * Allow-listed low-cardinality attributes (e.g. "geo.country") counted in metrics.
+   * Never `targetingKey` (`createClient` refuses it); a dimension is withheld for a flag
+   * that declares it in `private_attributes`, and for every flag when it is a rollout
+   * unit (`by`) of the snapshot.
+   */
   dimensions?: string[];
   /** Attributes that must never leave the process (`"patient.*"`). */
   privateAttributes?: string[];
@@ -79,7 +84,11 @@ export interface TrackData {
   value?: number;
   latencyMs?: number;
   success?: boolean;
-  /** Attribute the outcome to these flags only. */
+  /**
+   * Attribute the outcome to the variants these flags serve the context now. Without
+   * it, the outcome counts for the flags this engine served the context's unit
+   * (`targetingKey`) by targeting or a rollout, or as `unattributed` when none.
+   */
   flags?: string[];
 }
 
@@ -107,6 +116,7 @@ export class Engine {
 export interface ClientOptions extends EngineOptions {
   snapshotUrl?: string;
   metricsUrl?: string;
+  /** A server key (`vxs_…`) on servers and workers; a client key (`vxc_…`, public) in pages. */
   sdkKey?: string;
   refreshIntervalMs?: number;
   autoRefresh?: boolean;
@@ -190,6 +200,8 @@ export interface MetricsBatch {
   unknown_flags?: Record<string, number>;
   events: Record<string, {
     count: number;
+    /** Calls whose unit was served no flag by targeting or a rollout; omitted when 0. */
+    unattributed?: number;
     attributions: Record<string, Record<string, {
       count: number; value_sum: number; success: number; failure: number;
       latency: { bounds_ms: number[]; counts: number[]; sum_ms: number; count: number };

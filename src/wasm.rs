@@ -200,18 +200,11 @@ impl Engine {
             .load(envelope, now_ms as i64)
             .map_err(|r| js_error(r.code.as_str(), &r.message))?;
         if let (Some(metrics), Some(snapshot)) = (self.metrics.as_mut(), self.store.snapshot()) {
-            metrics.set_flags(
-                snapshot
-                    .flags()
-                    .iter()
-                    .map(|f| {
-                        (
-                            f.key.to_string(),
-                            f.variants.iter().map(|v| v.name.to_string()).collect(),
-                        )
-                    })
-                    .collect(),
-            );
+            metrics.set_snapshot(snapshot);
+        }
+        // Nothing is counted before the first snapshot: the first window starts here.
+        if self.window_start_ms == 0.0 {
+            self.window_start_ms = now_ms;
         }
         Ok(json!({
             "version": info.version,
@@ -436,8 +429,8 @@ impl Engine {
 
     /// Records a tracked outcome. `data_json` is `{value?, latencyMs?, success?,
     /// flags?}`; the outcome is attributed to the variants `ctx` is served by the
-    /// flags listed in `flags`, or, without it, by every flag whose variant was
-    /// chosen by targeting or a rollout.
+    /// flags listed in `flags`, or, without it, to the variants this engine served
+    /// `ctx`'s unit by targeting or a rollout (unattributed when none).
     pub fn track(
         &mut self,
         event: &str,
@@ -452,27 +445,18 @@ impl Engine {
         let Some(metrics) = self.metrics.as_mut() else {
             return Ok(());
         };
+        let Some(keys) = only else {
+            metrics.track_served(event, ctx.unit.hash, value, latency_ms, success);
+            return Ok(());
+        };
         let mut attributions = Vec::new();
         if let Some(snapshot) = self.store.snapshot() {
             if let Some(resolved) = resolve(&self.store, ctx) {
-                match &only {
-                    Some(keys) => {
-                        for key in keys {
-                            if let Some(id) = snapshot.flag_id(key) {
-                                let o = snapshot.evaluate(id, resolved, now_ms as i64);
-                                if let Some(v) = o.variant {
-                                    attributions.push((id, v));
-                                }
-                            }
-                        }
-                    }
-                    None => {
-                        for (id, o) in snapshot.evaluate_all(resolved, now_ms as i64) {
-                            if matches!(o.reason, Reason::Split | Reason::TargetingMatch) {
-                                if let Some(v) = o.variant {
-                                    attributions.push((id, v));
-                                }
-                            }
+                for key in &keys {
+                    if let Some(id) = snapshot.flag_id(key) {
+                        let o = snapshot.evaluate(id, resolved, now_ms as i64);
+                        if let Some(v) = o.variant {
+                            attributions.push((id, v));
                         }
                     }
                 }

@@ -440,7 +440,7 @@ fn metrics_are_ingested_once_reported_per_flag_and_audited_for_hipaa() {
             (1, 0, 0, 1.0),
         ),
     )
-    .expect(400);
+    .expect(422);
 
     let m = s
         .get("/api/v1/flags/banner/metrics?env=production", &editor)

@@ -32,13 +32,14 @@ impl LatencyHistogram {
         self.count += 1;
     }
 
-    /// Adds `other`'s observations to this histogram.
+    /// Adds `other`'s observations to this histogram (counts saturate at
+    /// `u64::MAX`, so `count` may then exceed the buckets' true sum).
     pub fn merge(&mut self, other: &LatencyHistogram) {
         for (a, b) in self.counts.iter_mut().zip(other.counts) {
-            *a += b;
+            *a = a.saturating_add(b);
         }
         self.sum_ms += other.sum_ms;
-        self.count += other.count;
+        self.count = self.count.saturating_add(other.count);
     }
 
     /// Number of latencies recorded.
@@ -70,14 +71,14 @@ impl LatencyHistogram {
     /// inside the bucket that holds it; observations in the unbounded bucket are
     /// reported as its lower bound (10 000 ms). `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        let total: u64 = self.counts.iter().sum();
+        let total = self.counts.iter().fold(0u64, |a, &c| a.saturating_add(c));
         if total == 0 {
             return None;
         }
         let rank = q.clamp(0.0, 1.0) * total as f64;
         let mut below = 0u64;
         for (i, &c) in self.counts.iter().enumerate() {
-            if c > 0 && (below + c) as f64 >= rank {
+            if c > 0 && below.saturating_add(c) as f64 >= rank {
                 let lower = if i == 0 {
                     0.0
                 } else {
@@ -89,7 +90,7 @@ impl LatencyHistogram {
                 let within = ((rank - below as f64) / c as f64).max(0.0);
                 return Some(lower + (upper - lower) * within);
             }
-            below += c;
+            below = below.saturating_add(c);
         }
         Some(LATENCY_BOUNDS_MS[BUCKETS - 2])
     }
@@ -126,8 +127,15 @@ impl TryFrom<Wire> for LatencyHistogram {
             .counts
             .try_into()
             .map_err(|_| "latency histogram needs one count per bucket")?;
-        if counts.iter().sum::<u64>() != w.count || !w.sum_ms.is_finite() {
+        let total = counts
+            .iter()
+            .try_fold(0u64, |sum, &c| sum.checked_add(c))
+            .ok_or("latency histogram counts overflow")?;
+        if total != w.count {
             return Err("latency histogram counts do not add up");
+        }
+        if !w.sum_ms.is_finite() || w.sum_ms < 0.0 {
+            return Err("latency histogram sum must be a finite, non-negative number");
         }
         Ok(LatencyHistogram {
             counts,

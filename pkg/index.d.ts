@@ -192,7 +192,7 @@ export interface MetricsBatch {
     count: number;
     attributions: Record<string, Record<string, {
       count: number; value_sum: number; success: number; failure: number;
-      latency: { bounds_ms: number[]; counts: number[]; sum_ms: number; count: number };
+      latency: { bounds_ms: number[]; counts: number[]; sum_ms: number; count: number; min_ms?: number; max_ms?: number };
     }>>;
   }>;
   audit: { flag: string; variant?: string; reason: Reason; unit?: string; at_ms: number }[];

@@ -14,7 +14,7 @@ export type ErrorCode =
 export type RejectionCode =
   | "BAD_FORMAT" | "UNKNOWN_KEY" | "BAD_SIGNATURE" | "BAD_PAYLOAD" | "INVALID_FLAGS"
   | "WRONG_ENVIRONMENT" | "VERSION_ROLLBACK" | "EXPIRED" | "TOO_LARGE"
-  | "BAD_KEYS" | "BAD_OPTIONS" | "BAD_ARGUMENT" | "FETCH_FAILED" | "METRICS_SEND_FAILED" | "GENERAL";
+  | "BAD_KEYS" | "BAD_OPTIONS" | "BAD_ARGUMENT" | "FETCH_FAILED" | "TIMEOUT" | "METRICS_SEND_FAILED" | "GENERAL";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 /** An OpenFeature evaluation context: `targetingKey` plus attributes (nested objects allowed). */
@@ -142,6 +142,8 @@ export class Client {
   readonly pendingBatches: number;
   droppedBatches: number;
   lastError: VexilError | null;
+  /** When the snapshot fetch in flight began (epoch ms), or null. */
+  readonly refreshingSince: number | null;
   on(event: "ready" | "update" | "stale", listener: (info: LoadInfo) => void): () => void;
   on(event: "error", listener: (error: VexilError) => void): () => void;
   on(event: "change", listener: (change: FlagChange) => void): () => void;

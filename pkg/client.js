@@ -22,6 +22,7 @@ export class Client {
   #etag = null;
   #lastFetch = 0;
   #inflight = null;
+  #inflightSince = null;
   #timers = [];
   #listeners = new Map();
   #queue = [];
@@ -172,6 +173,7 @@ export class Client {
     if (this.#inflight) return this.#inflight;
     const o = this.#options;
     this.#lastFetch = this.#now();
+    this.#inflightSince = this.#lastFetch;
     this.#inflight = (async () => {
       try {
         const headers = { accept: "application/json" };
@@ -179,6 +181,8 @@ export class Client {
         if (o.sdkKey) headers.authorization = `Bearer ${o.sdkKey}`;
         const response = await this.#fetch(o.snapshotUrl, { headers, signal: timeout(o.requestTimeoutMs) });
         if (response.status === 304) {
+          // The origin answered: whatever failed before (a timeout) is over.
+          this.lastError = null;
           if (this.#engine.stale) this.#emit("stale", { version: this.version });
           return;
         }
@@ -188,11 +192,17 @@ export class Client {
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (this.#load(bytes, "fetch")) this.#etag = response.headers.get("etag");
       } catch (e) {
-        const error = e instanceof VexilError ? e : new VexilError("FETCH_FAILED", `snapshot fetch failed: ${e?.message ?? e}`);
+        const error =
+          e instanceof VexilError
+            ? e
+            : e?.name === "TimeoutError"
+              ? new VexilError("TIMEOUT", `snapshot fetch timed out after ${o.requestTimeoutMs} ms (requestTimeoutMs): ${o.snapshotUrl}`)
+              : new VexilError("FETCH_FAILED", `snapshot fetch failed: ${e?.message ?? e}`);
         this.lastError = error;
         this.#emit("error", error);
       } finally {
         this.#inflight = null;
+        this.#inflightSince = null;
       }
     })();
     return this.#inflight;
@@ -302,6 +312,11 @@ export class Client {
       if (sent) this.#queue.shift();
     }
     return sent;
+  }
+
+  /** When the snapshot fetch still in flight began (epoch ms), or null: a hung origin shows here. */
+  get refreshingSince() {
+    return this.#inflightSince;
   }
 
   /** Starts a refresh when the refresh interval has passed (for workers: `ctx.waitUntil(client.refreshIfDue())`). */

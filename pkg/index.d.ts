@@ -14,7 +14,7 @@ export type ErrorCode =
 export type RejectionCode =
   | "BAD_FORMAT" | "UNKNOWN_KEY" | "BAD_SIGNATURE" | "BAD_PAYLOAD" | "INVALID_FLAGS"
   | "WRONG_ENVIRONMENT" | "VERSION_ROLLBACK" | "EXPIRED" | "TOO_LARGE"
-  | "BAD_KEYS" | "BAD_OPTIONS" | "BAD_ARGUMENT" | "FETCH_FAILED" | "METRICS_SEND_FAILED" | "GENERAL";
+  | "BAD_KEYS" | "BAD_OPTIONS" | "BAD_ARGUMENT" | "FETCH_FAILED" | "TIMEOUT" | "METRICS_SEND_FAILED" | "GENERAL";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 /** An OpenFeature evaluation context: `targetingKey` plus attributes (nested objects allowed). */
@@ -152,6 +152,8 @@ export class Client {
   readonly pendingBatches: number;
   droppedBatches: number;
   lastError: VexilError | null;
+  /** When the snapshot fetch in flight began (epoch ms), or null. */
+  readonly refreshingSince: number | null;
   on(event: "ready" | "update" | "stale", listener: (info: LoadInfo) => void): () => void;
   on(event: "error", listener: (error: VexilError) => void): () => void;
   on(event: "change", listener: (change: FlagChange) => void): () => void;
@@ -204,7 +206,7 @@ export interface MetricsBatch {
     unattributed?: number;
     attributions: Record<string, Record<string, {
       count: number; value_sum: number; success: number; failure: number;
-      latency: { bounds_ms: number[]; counts: number[]; sum_ms: number; count: number };
+      latency: { bounds_ms: number[]; counts: number[]; sum_ms: number; count: number; min_ms?: number; max_ms?: number };
     }>>;
   }>;
   audit: { flag: string; variant?: string; reason: Reason; unit?: string; at_ms: number }[];

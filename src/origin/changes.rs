@@ -285,11 +285,12 @@ pub fn promote(
     ))
 }
 
-fn number(p: f64) -> Value {
-    if p.fract() == 0.0 {
-        json!(p as i64)
+/// A percentage in thousandths as JSON: `5`, `1.001`.
+fn percent_json(thousandths: u32) -> Value {
+    if thousandths % 1000 == 0 {
+        json!(thousandths / 1000)
     } else {
-        json!(p)
+        json!(f64::from(thousandths) / 1000.0)
     }
 }
 
@@ -305,11 +306,9 @@ pub fn rollout(
     variant: Option<&str>,
     rule: Option<&str>,
 ) -> Result<Proposal, OriginError> {
-    if !(0.0..=100.0).contains(&percentage) || (percentage * 1000.0).fract() != 0.0 {
-        return Err(OriginError::BadRequest(format!(
-            "percentage {percentage} must be from 0 to 100 with at most 3 decimals"
-        )));
-    }
+    // The engine's own conversion: whatever it accepts as a weight is accepted here.
+    let on_thousandths = crate::engine::compile::thousandths(percentage)
+        .map_err(|e| OriginError::BadRequest(format!("percentage {e}")))?;
     let row = live_flag(state, env, key)?;
     let mut doc = row.document.clone();
     let variants: Vec<String> = doc
@@ -370,7 +369,10 @@ pub fn rollout(
         .and_then(|w| w.keys().next())
         .is_some_and(|first| *first == off);
     let mut weights = Map::new();
-    let (on_w, off_w) = (number(percentage), number(100.0 - percentage));
+    let (on_w, off_w) = (
+        percent_json(on_thousandths),
+        percent_json(crate::engine::BUCKETS - on_thousandths),
+    );
     if off_first {
         weights.insert(off, off_w);
         weights.insert(on, on_w);

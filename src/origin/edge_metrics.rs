@@ -487,10 +487,16 @@ pub fn flag_insights(
         .optional()?
         .is_some();
     if has_any && evaluations == 0 && unchanged_ms >= i64::from(stale_days) * day {
+        // A kill switch guards a path that may run rarely: never advise removing it.
+        let recommendation = if super::reports::is_kill_switch(doc) {
+            "check that the code path it guards still evaluates it (a kill switch stays while that path exists)"
+        } else {
+            "the flag looks unused: remove it from the code and archive it"
+        };
         out.push((
             "no_evaluations".into(),
             format!("no evaluations reported in {stale_days} days"),
-            "the flag looks unused: remove it from the code and archive it".into(),
+            recommendation.into(),
         ));
     }
     if let Some(control) = doc.get("off_variant").and_then(Value::as_str) {

@@ -107,19 +107,25 @@ type ApiResult<T = Json<Value>> = Result<T, ApiError>;
 /// A JSON body, decoded with the path of any problem; an empty body reads as `{}`.
 pub struct Body<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = ApiError;
+/// The answer to a body over [`MAX_BODY`]: 413 `too_large`.
+fn too_large() -> Response {
+    let message = format!("the body is larger than {MAX_BODY} bytes");
+    let body = json!({ "error": { "code": "too_large", "message": message } });
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+}
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError(OriginError::BadRequest(format!(
-                    "the body is larger than {MAX_BODY} bytes"
-                )))
+                too_large()
             } else {
                 ApiError(OriginError::BadRequest(format!(
                     "cannot read the body: {e}"
                 )))
+                .into_response()
             }
         })?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -139,6 +145,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             ApiError(OriginError::BadRequest(format!(
                 "invalid JSON body{at}: {inner}"
             )))
+            .into_response()
         })
     }
 }
@@ -1323,6 +1330,21 @@ fn ofrep_key(headers: &HeaderMap) -> Result<String, OriginError> {
     bearer(headers)
 }
 
+/// OFREP's JSON error for a body that could not be read: 413 for one over
+/// [`MAX_BODY`] (`key` is the flag of a single evaluation).
+fn ofrep_body_error(e: axum::extract::rejection::BytesRejection, key: Option<&str>) -> Response {
+    let (status, details) = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        (413, format!("the body is larger than {MAX_BODY} bytes"))
+    } else {
+        (400, format!("cannot read the body: {e}"))
+    };
+    let mut answer = json!({ "errorCode": "GENERAL", "errorDetails": details });
+    if let Some(key) = key {
+        answer["key"] = json!(key);
+    }
+    ofrep_json(status, answer, &[])
+}
+
 /// The `context` of an OFREP body, or the OFREP failure to answer.
 fn ofrep_context(body: &[u8]) -> Result<Value, (&'static str, String)> {
     let parsed: Value = serde_json::from_slice(body)
@@ -1411,11 +1433,15 @@ async fn ofrep_single(
     State(app): State<App>,
     headers: HeaderMap,
     Segs(key): Segs<String>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let call = match ofrep_prepare(&app, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ofrep_body_error(e, Some(&key)),
     };
     let context = match ofrep_context(&body) {
         Ok(c) => c,
@@ -1434,10 +1460,18 @@ async fn ofrep_single(
     ofrep_json(super::ofrep::status_of(&d), super::ofrep::result(&d), &[])
 }
 
-async fn ofrep_bulk(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+async fn ofrep_bulk(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     let call = match ofrep_prepare(&app, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ofrep_body_error(e, None),
     };
     let context = match ofrep_context(&body) {
         Ok(c) => c,

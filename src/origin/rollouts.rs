@@ -180,8 +180,11 @@ fn current_percentage(doc: &Value, variant: &str, rule: Option<&str>) -> f64 {
     if let Some(v) = serve.get("variant").and_then(Value::as_str) {
         return if v == variant { 100.0 } else { 0.0 };
     }
+    // Looked up by name, not through a JSON pointer: a variant may be called `a/b`.
     serve
-        .pointer(&format!("/rollout/weights/{variant}"))
+        .get("rollout")
+        .and_then(|r| r.get("weights"))
+        .and_then(|w| w.get(variant))
         .and_then(Value::as_f64)
         .unwrap_or(0.0)
 }
@@ -243,6 +246,11 @@ pub fn start(
         return Err(OriginError::BadRequest(
             "`stages` must be increasing percentages in (0, 100]".into(),
         ));
+    }
+    // Each stage becomes a weight: refuse now what the engine would refuse then.
+    for s in &stages {
+        crate::engine::compile::thousandths(*s)
+            .map_err(|e| OriginError::BadRequest(format!("stage {e}")))?;
     }
     let stages: Vec<f64> = stages
         .into_iter()

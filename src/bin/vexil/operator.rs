@@ -985,8 +985,9 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
             env,
             reason,
         } => {
-            if !(0.0..=100.0).contains(&percent) {
-                bail!("PERCENT must be from 0 to 100, not {percent}");
+            // The engine's own check, as the origin makes it.
+            if let Err(e) = vexil::engine::compile::thousandths(percent) {
+                bail!("PERCENT {e}");
             }
             let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason });
             flag_action(api, &env, &flag, "rollout", body)

@@ -22,6 +22,7 @@ export class Client {
   #etag = null;
   #lastFetch = 0;
   #inflight = null;
+  #inflightSince = null;
   #timers = [];
   #listeners = new Map();
   #queue = [];
@@ -163,6 +164,7 @@ export class Client {
     if (this.#inflight) return this.#inflight;
     const o = this.#options;
     this.#lastFetch = this.#now();
+    this.#inflightSince = this.#lastFetch;
     this.#inflight = (async () => {
       try {
         const headers = { accept: "application/json" };
@@ -170,6 +172,8 @@ export class Client {
         if (o.sdkKey) headers.authorization = `Bearer ${o.sdkKey}`;
         const response = await this.#fetch(o.snapshotUrl, { headers, signal: timeout(o.requestTimeoutMs) });
         if (response.status === 304) {
+          // The origin answered: whatever failed before (a timeout) is over.
+          this.lastError = null;
           if (this.#engine.stale) this.#emit("stale", { version: this.version });
           return;
         }
@@ -179,11 +183,17 @@ export class Client {
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (this.#load(bytes, "fetch")) this.#etag = response.headers.get("etag");
       } catch (e) {
-        const error = e instanceof VexilError ? e : new VexilError("FETCH_FAILED", `snapshot fetch failed: ${e?.message ?? e}`);
+        const error =
+          e instanceof VexilError
+            ? e
+            : e?.name === "TimeoutError"
+              ? new VexilError("TIMEOUT", `snapshot fetch timed out after ${o.requestTimeoutMs} ms (requestTimeoutMs): ${o.snapshotUrl}`)
+              : new VexilError("FETCH_FAILED", `snapshot fetch failed: ${e?.message ?? e}`);
         this.lastError = error;
         this.#emit("error", error);
       } finally {
         this.#inflight = null;
+        this.#inflightSince = null;
       }
     })();
     return this.#inflight;
@@ -293,6 +303,11 @@ export class Client {
       if (sent) this.#queue.shift();
     }
     return sent;
+  }
+
+  /** When the snapshot fetch still in flight began (epoch ms), or null: a hung origin shows here. */
+  get refreshingSince() {
+    return this.#inflightSince;
   }
 
   /** Starts a refresh when the refresh interval has passed (for workers: `ctx.waitUntil(client.refreshIfDue())`). */
@@ -429,8 +444,13 @@ export async function createClient(options = {}) {
   if (!Array.isArray(privateAttributes) || !Array.isArray(dimensions)) {
     throw new VexilError("BAD_OPTIONS", "privateAttributes and dimensions must be arrays of attribute paths");
   }
-  if (dimensions.some((d) => isPrivate(d, privateAttributes))) {
-    throw new VexilError("BAD_OPTIONS", "a private attribute cannot be a metrics dimension");
+  const units = dimensions.filter((d) => d === "targetingKey" || d.startsWith("targetingKey."));
+  if (units.length > 0) {
+    throw new VexilError("BAD_OPTIONS", `${units.join(", ")} is a unit id and can never be a metrics dimension (unique units are counted without it)`);
+  }
+  const leaking = dimensions.filter((d) => isPrivate(d, privateAttributes));
+  if (leaking.length > 0) {
+    throw new VexilError("BAD_OPTIONS", `private attributes cannot be metrics dimensions: ${leaking.join(", ")}`);
   }
   const client = new Client(options);
   return client.start();

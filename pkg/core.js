@@ -565,7 +565,7 @@ export class Engine {
 
   /**
    * Records an outcome (`{value?, latencyMs?, success?, flags?}`), attributed to the
-   * variants `ctx` is served (by `flags`, or by every targeted or rolled-out flag).
+   * variants `ctx` is served by `flags`, or by the flags this engine served its unit.
    */
   track(event, ctx, data = {}) {
     if (typeof event !== "string" || event === "") throw new VexilError("BAD_ARGUMENT", "track: event name must be a non-empty string");

@@ -14,7 +14,7 @@ export type ErrorCode =
 export type RejectionCode =
   | "BAD_FORMAT" | "UNKNOWN_KEY" | "BAD_SIGNATURE" | "BAD_PAYLOAD" | "INVALID_FLAGS"
   | "WRONG_ENVIRONMENT" | "VERSION_ROLLBACK" | "EXPIRED" | "TOO_LARGE"
-  | "BAD_KEYS" | "BAD_OPTIONS" | "BAD_ARGUMENT" | "FETCH_FAILED" | "METRICS_SEND_FAILED" | "GENERAL";
+  | "BAD_KEYS" | "BAD_OPTIONS" | "BAD_ARGUMENT" | "FETCH_FAILED" | "TIMEOUT" | "METRICS_SEND_FAILED" | "GENERAL";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 /** An OpenFeature evaluation context: `targetingKey` plus attributes (nested objects allowed). */
@@ -65,7 +65,12 @@ export interface EngineOptions {
   keys: Record<string, string>;
   environment: string;
   stalePolicy?: "serve-stale" | "serve-defaults";
-  /** Allow-listed low-cardinality attributes (e.g. "geo.country") counted in metrics. */
+  /**
+   * Allow-listed low-cardinality attributes (e.g. "geo.country") counted in metrics.
+   * Never `targetingKey` (`createClient` refuses it); a dimension is withheld for a flag
+   * that declares it in `private_attributes`, and for every flag when it is a rollout
+   * unit (`by`) of the snapshot.
+   */
   dimensions?: string[];
   /** Attributes that must never leave the process (`"patient.*"`). */
   privateAttributes?: string[];
@@ -79,7 +84,11 @@ export interface TrackData {
   value?: number;
   latencyMs?: number;
   success?: boolean;
-  /** Attribute the outcome to these flags only. */
+  /**
+   * Attribute the outcome to the variants these flags serve the context now. Without
+   * it, the outcome counts for the flags this engine served the context's unit
+   * (`targetingKey`) by targeting or a rollout, or as `unattributed` when none.
+   */
   flags?: string[];
 }
 
@@ -107,6 +116,7 @@ export class Engine {
 export interface ClientOptions extends EngineOptions {
   snapshotUrl?: string;
   metricsUrl?: string;
+  /** A server key (`vxs_…`) on servers and workers; a client key (`vxc_…`, public) in pages. */
   sdkKey?: string;
   refreshIntervalMs?: number;
   autoRefresh?: boolean;
@@ -142,6 +152,8 @@ export class Client {
   readonly pendingBatches: number;
   droppedBatches: number;
   lastError: VexilError | null;
+  /** When the snapshot fetch in flight began (epoch ms), or null. */
+  readonly refreshingSince: number | null;
   on(event: "ready" | "update" | "stale", listener: (info: LoadInfo) => void): () => void;
   on(event: "error", listener: (error: VexilError) => void): () => void;
   on(event: "change", listener: (change: FlagChange) => void): () => void;
@@ -190,9 +202,11 @@ export interface MetricsBatch {
   unknown_flags?: Record<string, number>;
   events: Record<string, {
     count: number;
+    /** Calls whose unit was served no flag by targeting or a rollout; omitted when 0. */
+    unattributed?: number;
     attributions: Record<string, Record<string, {
       count: number; value_sum: number; success: number; failure: number;
-      latency: { bounds_ms: number[]; counts: number[]; sum_ms: number; count: number };
+      latency: { bounds_ms: number[]; counts: number[]; sum_ms: number; count: number; min_ms?: number; max_ms?: number };
     }>>;
   }>;
   audit: { flag: string; variant?: string; reason: Reason; unit?: string; at_ms: number }[];

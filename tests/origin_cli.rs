@@ -184,7 +184,7 @@ fn the_seed_console_commands_work_end_to_end() {
             "staging",
         ],
     ));
-    assert!(e.contains("0 to 100"), "{e}");
+    assert!(e.contains("not between 0 and 100"), "{e}");
     let list = out(&v(&alice, &["flag", "list", "--env", "staging"]));
     assert!(
         list.contains("user-preferences-update") && list.contains("enhanced-checkout-v2"),

@@ -159,7 +159,14 @@ fn a_healthy_rollout_advances_stage_by_stage_and_survives_a_crash() {
     s.post(
         "/api/v1/metrics",
         &sdk,
-        batch("b1", clock.now(), "new-search", "on", (200, 100, 0, 20.0)),
+        // A mean the default JSON parser reads back one unit in the last place off.
+        batch(
+            "b1",
+            clock.now(),
+            "new-search",
+            "on",
+            (200, 100, 0, 100.0 / 7.0),
+        ),
     )
     .expect(200);
     let checked = wait_for(&s, &editor, id, |r| {
@@ -217,6 +224,25 @@ fn a_healthy_rollout_advances_stage_by_stage_and_survives_a_crash() {
     );
     let audit = s.get("/api/v1/audit?action=rollout.advanced", &editor).json;
     assert_eq!(audit["entries"].as_array().unwrap().len(), 2);
+    // The figures recorded leave a chain that verifies: the server's, a data
+    // directory's and an export's (`vexil audit verify FILE`).
+    let verify = s.get("/api/v1/audit/verify", &editor).json;
+    assert_eq!(verify["ok"], true, "{verify}");
+    let out = vexil(&["audit", "verify", "--data", data.arg()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let export = data.path().join("export.json");
+    let all = s.get("/api/v1/audit?limit=1000", &editor).json;
+    std::fs::write(&export, all["entries"].to_string()).unwrap();
+    let out = vexil(&["audit", "verify", export.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The CLI shows it.
     let out = vexil_as(
         &s,
@@ -440,7 +466,7 @@ fn metrics_are_ingested_once_reported_per_flag_and_audited_for_hipaa() {
             (1, 0, 0, 1.0),
         ),
     )
-    .expect(400);
+    .expect(422);
 
     let m = s
         .get("/api/v1/flags/banner/metrics?env=production", &editor)

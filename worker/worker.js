@@ -8,9 +8,12 @@
 // Endpoints:
 //   POST /ofrep/v1/evaluate/flags/{key}   OFREP single evaluation
 //   POST /ofrep/v1/evaluate/flags         OFREP bulk evaluation (ETag / 304)
-//   GET  /healthz                         snapshot version, age, staleness
+//   GET  /ofrep/v1/configuration          OFREP provider configuration
+//   GET  /healthz                         snapshot version, age, staleness, refresh state
 //   anything else                         the edge-routing example (ROUTING_FLAG)
+// OFREP and /healthz answer CORS preflights and carry CORS headers (cors.js).
 import { Client, VexilError } from "../pkg/worker.js";
+import { isPreflight, parseCorsOrigins, preflight, withCors } from "./cors.js";
 
 const UNIT_COOKIE = "vexil_uid";
 
@@ -45,6 +48,12 @@ export function readSettings(env) {
       fail(`VARIANT_ORIGINS is not JSON: ${e.message}`);
     }
   }
+  let corsOrigins;
+  try {
+    corsOrigins = parseCorsOrigins(env.CORS_ORIGINS);
+  } catch (e) {
+    fail(e.message);
+  }
   const ofrepKeys = (env.OFREP_API_KEYS ?? env.SDK_KEY ?? "")
     .split(",")
     .map((k) => k.trim())
@@ -57,10 +66,14 @@ export function readSettings(env) {
     metricsUrl: env.METRICS_URL || undefined,
     sdkKey: env.SDK_KEY || undefined,
     refreshIntervalMs: number("REFRESH_INTERVAL_MS", 15_000),
+    // A hung origin must not hold the refresh (or a cold isolate's first request) for
+    // long: edge and origin are close, and the last known good keeps serving.
+    requestTimeoutMs: number("REQUEST_TIMEOUT_MS", 3_000),
     flushIntervalMs: number("FLUSH_INTERVAL_MS", 10_000),
     ofrepKeys,
     ofrepRate: number("OFREP_RATE_LIMIT", 0),
     ofrepBurst: number("OFREP_BURST", 0),
+    corsOrigins,
     routingFlag: env.ROUTING_FLAG ?? "new-checkout",
     variantOrigins,
     dimensions: ["country"],
@@ -95,6 +108,7 @@ class Edge {
       sdkKey: settings.sdkKey,
       metricsUrl: settings.metricsUrl,
       refreshIntervalMs: settings.refreshIntervalMs,
+      requestTimeoutMs: settings.requestTimeoutMs,
       dimensions: settings.dimensions,
       bootstrap: settings.bootstrap,
       // Workers run code only inside requests: refresh and flush are driven from
@@ -134,7 +148,7 @@ let edgeConfig = null;
 
 function edgeFor(env) {
   // Bindings are fixed for an isolate's life, but tests swap them: rebuild on change.
-  const config = JSON.stringify([env.ENVIRONMENT, env.PUBLIC_KEYS, env.SNAPSHOT_URL, env.METRICS_URL, env.SDK_KEY, env.REFRESH_INTERVAL_MS, env.FLUSH_INTERVAL_MS, env.ROUTING_FLAG, env.VARIANT_ORIGINS, env.OFREP_API_KEYS]);
+  const config = JSON.stringify([env.ENVIRONMENT, env.PUBLIC_KEYS, env.SNAPSHOT_URL, env.METRICS_URL, env.SDK_KEY, env.REFRESH_INTERVAL_MS, env.FLUSH_INTERVAL_MS, env.ROUTING_FLAG, env.VARIANT_ORIGINS, env.OFREP_API_KEYS, env.CORS_ORIGINS, env.REQUEST_TIMEOUT_MS]);
   if (edge === null || edgeConfig !== config) {
     edge = new Edge(readSettings(env), env);
     edgeConfig = config;
@@ -233,6 +247,32 @@ async function ofrepBulk(request, edge) {
   return json({ flags, metadata: { version: String(edge.client.version), environment: edge.settings.environment } }, 200, { etag });
 }
 
+/** The OFREP provider configuration, as the origin answers it. */
+const OFREP_CONFIGURATION = {
+  name: "vexil",
+  capabilities: {
+    cacheInvalidation: { polling: { enabled: true, minPollingIntervalMs: 1000 } },
+    flagEvaluation: { supportedTypes: ["boolean", "string", "integer", "double", "object"] },
+  },
+};
+
+async function ofrep(request, edge, url) {
+  if (url.pathname === "/ofrep/v1/configuration") {
+    if (request.method !== "GET") return json({ errorDetails: "the OFREP configuration takes GET" }, 405, { allow: "GET, OPTIONS" });
+    return json(OFREP_CONFIGURATION);
+  }
+  if (!url.pathname.startsWith("/ofrep/v1/evaluate/flags")) return json({ errorDetails: `no OFREP route ${url.pathname}` }, 404);
+  if (request.method !== "POST") return json({ errorDetails: "OFREP evaluation takes POST" }, 405, { allow: "POST, OPTIONS" });
+  if (!authorised(request, edge.settings)) {
+    return json({ errorDetails: "missing or unknown API key (Authorization: Bearer or X-API-Key)" }, 401);
+  }
+  const wait = rateLimited(request.headers.get("authorization") ?? request.headers.get("x-api-key") ?? "", edge.settings);
+  if (wait) return json({ errorDetails: `rate limit exceeded; retry in ${wait} s` }, 429, { "retry-after": String(wait) });
+  if (url.pathname === "/ofrep/v1/evaluate/flags" || url.pathname === "/ofrep/v1/evaluate/flags/") return ofrepBulk(request, edge);
+  const key = decodeURIComponent(url.pathname.slice("/ofrep/v1/evaluate/flags/".length));
+  return ofrepSingle(request, edge, key);
+}
+
 // ---- Health ------------------------------------------------------------------------
 
 function health(edge) {
@@ -248,6 +288,10 @@ function health(edge) {
     expiresAt: info?.expiresAt ? new Date(info.expiresAt).toISOString() : null,
     stale: edge.client.stale,
     lastError: edge.client.lastError ? { code: edge.client.lastError.code, message: edge.client.lastError.message } : null,
+    // A refresh still waiting on the origin (a hang shows here before it times out
+    // into lastError TIMEOUT).
+    refreshingSince: edge.client.refreshingSince ? new Date(edge.client.refreshingSince).toISOString() : null,
+    requestTimeoutMs: edge.settings.requestTimeoutMs,
     pendingMetricBatches: edge.client.pendingBatches,
   };
   return json(body, edge.client.ready ? 200 : 503);
@@ -315,35 +359,31 @@ async function route(request, edge) {
 
 export default {
   async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    const isOfrep = url.pathname.startsWith("/ofrep/v1/");
+    const browserFacing = isOfrep || url.pathname === "/healthz";
     let edge;
     try {
+      // Preflights carry no credentials and need no snapshot: answered from the
+      // settings alone. (Not through the isolate's client: a first fetch started in
+      // a request that ends at once would leave the next request waiting on it.)
+      if (browserFacing && isPreflight(request)) {
+        return preflight(request, readSettings(env).corsOrigins, isOfrep ? "GET, POST, OPTIONS" : "GET, OPTIONS");
+      }
       edge = edgeFor(env);
     } catch (e) {
       return json({ error: { code: e.code ?? "BAD_CONFIG", message: e.message } }, 500);
     }
     await edge.ready(ctx);
-    const url = new URL(request.url);
     let response;
-    let wait;
     if (url.pathname === "/healthz") {
       response = health(edge);
-    } else if (url.pathname.startsWith("/ofrep/v1/evaluate/flags")) {
-      if (request.method !== "POST") {
-        response = json({ errorDetails: "OFREP evaluation takes POST" }, 405);
-      } else if (!authorised(request, edge.settings)) {
-        response = json({ errorDetails: "missing or unknown API key (Authorization: Bearer or X-API-Key)" }, 401);
-      } else if ((wait = rateLimited(request.headers.get("authorization") ?? request.headers.get("x-api-key") ?? "", edge.settings))) {
-        response = json({ errorDetails: `rate limit exceeded; retry in ${wait} s` }, 429, { "retry-after": String(wait) });
-      } else if (url.pathname === "/ofrep/v1/evaluate/flags" || url.pathname === "/ofrep/v1/evaluate/flags/") {
-        response = await ofrepBulk(request, edge);
-      } else {
-        const key = decodeURIComponent(url.pathname.slice("/ofrep/v1/evaluate/flags/".length));
-        response = await ofrepSingle(request, edge, key);
-      }
+    } else if (isOfrep) {
+      response = await ofrep(request, edge, url);
     } else {
       response = await route(request, edge);
     }
     edge.flushIfDue(ctx);
-    return response;
+    return browserFacing ? withCors(request, response, edge.settings.corsOrigins) : response;
   },
 };

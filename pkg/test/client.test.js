@@ -85,6 +85,28 @@ test("origin down or erroring: keeps serving and reports FETCH_FAILED", async (t
   assert.equal(client.boolean("new-checkout", ctx, false), true);
 });
 
+test("a hung origin: the fetch in flight shows, times out as TIMEOUT, and a 304 afterwards clears it", async (t) => {
+  let hung = false;
+  // A connection that never answers: only the client's own timeout ends it.
+  const fetch = (url, init) =>
+    hung ? new Promise((_, reject) => init.signal.addEventListener("abort", () => reject(init.signal.reason))) : globalThis.fetch(url, init);
+  const { client } = await setup(t, { fetch, requestTimeoutMs: 100 });
+  assert.equal(client.refreshingSince, null);
+  hung = true;
+  const started = Date.now();
+  const refresh = client.refresh();
+  assert.ok(client.refreshingSince >= started - 5 && client.refreshingSince <= Date.now());
+  await refresh;
+  assert.ok(Date.now() - started >= 90);
+  assert.equal(client.refreshingSince, null);
+  assert.equal(client.lastError.code, "TIMEOUT");
+  assert.match(client.lastError.message, /timed out after 100 ms/);
+  assert.equal(client.boolean("new-checkout", ctx, false), true, "the last known good keeps serving");
+  hung = false;
+  await client.refresh(); // 304: unchanged
+  assert.equal(client.lastError, null);
+});
+
 test("first fetch failing: not ready, defaults with PROVIDER_NOT_READY", async (t) => {
   const origin = await startOrigin();
   origin.state.snapshotStatus = 500;

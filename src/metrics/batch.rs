@@ -124,6 +124,14 @@ pub struct EventStats {
     /// Outcomes by flag key, then by the variant the unit was served.
     #[serde(default)]
     pub attributions: BTreeMap<String, BTreeMap<String, OutcomeStats>>,
+    /// Calls attributed to no flag: the unit was served no flag by targeting or a
+    /// rollout (or the context had no `targetingKey`); omitted when zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unattributed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Outcomes attributed to one flag variant.
@@ -189,7 +197,8 @@ pub(crate) fn slot<'a, V: Default>(map: &'a mut BTreeMap<String, V>, key: &str) 
 
 fn add_counts(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
     for (k, v) in from {
-        *slot(into, &k) += v;
+        let n = slot(into, &k);
+        *n = n.saturating_add(v);
     }
 }
 
@@ -223,8 +232,8 @@ impl Batch {
             && self.dropped == Dropped::default()
     }
 
-    /// Folds `other` into this batch: counters and histograms add, unit sketches
-    /// union, audit events append, the window widens to cover both and the snapshot
+    /// Folds `other` into this batch: counters and histograms add (saturating at
+    /// `u64::MAX`, never wrapping or panicking), unit sketches union, audit events append, the window widens to cover both and the snapshot
     /// version is the larger. `batch_id`, `sdk` and `environment` stay this batch's.
     /// Unbounded: the origin merges freely; an edge uses
     /// [`super::Aggregator::restore`], which re-applies the size bounds.
@@ -236,7 +245,7 @@ impl Batch {
             add_counts(&mut ours.errors, theirs.errors);
             for (name, v) in theirs.variants {
                 let o = slot(&mut ours.variants, &name);
-                o.count += v.count;
+                o.count = o.count.saturating_add(v.count);
                 add_counts(&mut o.reasons, v.reasons);
                 o.units.merge(&v.units);
                 for (dim, values) in v.dimensions {
@@ -247,7 +256,8 @@ impl Batch {
         add_counts(&mut self.unknown_flags, other.unknown_flags);
         for (name, theirs) in other.events {
             let ours = slot(&mut self.events, &name);
-            ours.count += theirs.count;
+            ours.count = ours.count.saturating_add(theirs.count);
+            ours.unattributed = ours.unattributed.saturating_add(theirs.unattributed);
             for (flag, variants) in theirs.attributions {
                 let flag = slot(&mut ours.attributions, &flag);
                 for (variant, t) in variants {
@@ -256,20 +266,21 @@ impl Batch {
             }
         }
         self.audit.extend(other.audit);
-        self.dropped.audit += other.dropped.audit;
-        self.dropped.events += other.dropped.events;
-        self.dropped.unknown_flags += other.dropped.unknown_flags;
+        let d = &mut self.dropped;
+        d.audit = d.audit.saturating_add(other.dropped.audit);
+        d.events = d.events.saturating_add(other.dropped.events);
+        d.unknown_flags = d.unknown_flags.saturating_add(other.dropped.unknown_flags);
     }
 }
 
 impl OutcomeStats {
-    /// Adds `other`'s outcomes to these.
+    /// Adds `other`'s outcomes to these (counts saturate).
     pub fn merge(&mut self, other: &OutcomeStats) {
-        self.count += other.count;
+        self.count = self.count.saturating_add(other.count);
         self.value_sum += other.value_sum;
-        self.value_count += other.value_count;
-        self.success += other.success;
-        self.failure += other.failure;
+        self.value_count = self.value_count.saturating_add(other.value_count);
+        self.success = self.success.saturating_add(other.success);
+        self.failure = self.failure.saturating_add(other.failure);
         self.latency.merge(&other.latency);
     }
 }

@@ -13,6 +13,16 @@
 //! allow-listed dimension value, so neither can reach a batch. Units enter only as
 //! [`unit_hash`] (into a sketch) and as [`pseudonym`] (into audit events).
 //!
+//! Attribution: [`Aggregator::record`] remembers, per unit hash, the variant each
+//! flag served it by targeting or a rollout (bounded by
+//! [`MetricsConfig::remembered_served`]); [`Aggregator::track_served`] attributes an
+//! outcome to those flags only, and counts it as unattributed when the unit was
+//! served nothing, never spreading it over every flag.
+//!
+//! Dimensions a flag declares private (its `private_attributes`), and unit ids
+//! (`targetingKey` and every rollout or exclusion `by` attribute of the snapshot),
+//! are never counted for that flag once [`Aggregator::set_snapshot`] has seen it.
+//!
 //! Size bounds (per batch): [`MetricsConfig`] caps distinct event names, unknown flag
 //! keys and audit events (the excess is counted in [`Dropped`]); dimension values are
 //! capped per dimension (the excess counts as `"other"`); names longer than
@@ -23,6 +33,8 @@ mod batch;
 mod hash;
 mod histogram;
 mod hll;
+pub mod privacy;
+mod served;
 
 pub use batch::{
     AuditEvent, Batch, BatchMeta, Dropped, EventStats, FlagStats, OutcomeStats, VariantStats,
@@ -32,9 +44,10 @@ pub use hash::{pseudonym, unit_hash};
 pub use histogram::{LatencyHistogram, LATENCY_BOUNDS_MS};
 pub use hll::{HyperLogLog, HLL_PRECISION, HLL_REGISTERS};
 
-use crate::engine::{ErrorCode, Reason};
+use crate::engine::{ErrorCode, Reason, Snapshot};
 use batch::slot;
 use fnv::FnvHashMap;
+use served::Served;
 
 /// Longest event name or unknown flag key recorded, in bytes.
 pub const MAX_NAME_LEN: usize = 256;
@@ -60,6 +73,10 @@ pub struct MetricsConfig {
     pub max_event_names: usize,
     /// Distinct unknown flag keys per batch (default 100).
     pub max_unknown_flags: usize,
+    /// (unit, flag) pairs whose served variant is remembered for attributing
+    /// tracked outcomes (default 8 192, a fixed 128 KiB table allocated on first
+    /// use; older pairs are overwritten first). 0 attributes nothing by default.
+    pub remembered_served: usize,
 }
 
 impl Default for MetricsConfig {
@@ -70,6 +87,7 @@ impl Default for MetricsConfig {
             max_audit_events: 1000,
             max_event_names: 100,
             max_unknown_flags: 100,
+            remembered_served: 8192,
         }
     }
 }
@@ -91,6 +109,8 @@ struct Slot {
     variants: Vec<String>,
     cells: Vec<Cell>,
     errors: [u64; ErrorCode::ALL.len()],
+    /// Per dimension, whether it is private for this flag (empty: none is).
+    hidden: Vec<bool>,
 }
 
 /// The interned values of one dimension.
@@ -112,11 +132,14 @@ pub struct Aggregator {
     pending: Batch,
     /// Window of batches folded back by [`Aggregator::restore`].
     restored: Option<Window>,
+    /// The variants units were served, for attributing tracked outcomes.
+    served: Served,
     dirty: bool,
 }
 
 impl Aggregator {
-    /// An aggregator with no flags (call [`Aggregator::set_flags`] on each snapshot).
+    /// An aggregator with no flags (call [`Aggregator::set_snapshot`] or
+    /// [`Aggregator::set_flags`] on each snapshot).
     pub fn new(config: MetricsConfig) -> Self {
         let other = config.max_dimension_values.min(usize::from(u16::MAX) - 2) as u16;
         Aggregator {
@@ -125,6 +148,7 @@ impl Aggregator {
                 .iter()
                 .map(|_| Interner::default())
                 .collect(),
+            served: Served::new(config.remembered_served),
             config,
             other,
             flags: Vec::new(),
@@ -141,26 +165,85 @@ impl Aggregator {
 
     /// Called when a new snapshot is loaded: the flag keys and, per flag, its variant
     /// names, in flag-index order. Counters recorded under the previous indexing are
-    /// folded into name-keyed state first, so nothing is lost across a snapshot swap.
+    /// folded into name-keyed state first, so nothing is lost across a snapshot swap;
+    /// the variants units were served carry over to the flags and variants that
+    /// remain. No dimension is private: prefer [`Aggregator::set_snapshot`].
     pub fn set_flags(&mut self, flags: Vec<(String, Vec<String>)>) {
+        let previous = self.install(flags);
+        let flags = &self.flags;
+        self.served.remap(|flag, variant| {
+            let old = previous.get(flag as usize)?;
+            let name = old.variants.get(usize::from(variant))?;
+            let new = flags.iter().position(|f| f.key == old.key)?;
+            let v = flags[new].variants.iter().position(|n| n == name)?;
+            Some((new as u32, v as u16))
+        });
+    }
+
+    /// Folds the counters and replaces the flag table; returns the previous one.
+    fn install(&mut self, flags: Vec<(String, Vec<String>)>) -> Vec<Slot> {
         self.fold();
         let ndims = self.dims.len();
-        self.flags = flags
-            .into_iter()
-            .map(|(key, variants)| Slot {
-                cells: (0..variants.len())
-                    .map(|_| Cell {
-                        count: 0,
-                        reasons: [0; Reason::ALL.len()],
-                        units: HyperLogLog::new(),
-                        dims: vec![Vec::new(); ndims],
-                    })
-                    .collect(),
-                key,
-                variants,
-                errors: [0; ErrorCode::ALL.len()],
-            })
-            .collect();
+        std::mem::replace(
+            &mut self.flags,
+            flags
+                .into_iter()
+                .map(|(key, variants)| Slot {
+                    cells: (0..variants.len())
+                        .map(|_| Cell {
+                            count: 0,
+                            reasons: [0; Reason::ALL.len()],
+                            units: HyperLogLog::new(),
+                            dims: vec![Vec::new(); ndims],
+                        })
+                        .collect(),
+                    key,
+                    variants,
+                    errors: [0; ErrorCode::ALL.len()],
+                    hidden: Vec::new(),
+                })
+                .collect(),
+        )
+    }
+
+    /// [`Aggregator::set_flags`] from a compiled snapshot, which also learns which
+    /// dimensions must never be counted for which flag: those the flag declares in
+    /// `private_attributes` (`patient` and `patient.*` cover `patient.population`),
+    /// and, for every flag, the snapshot's unit ids (`targetingKey` and every
+    /// rollout or exclusion `by` attribute).
+    pub fn set_snapshot(&mut self, snapshot: &Snapshot) {
+        let previous = self.install(
+            snapshot
+                .flags()
+                .iter()
+                .map(|f| {
+                    (
+                        f.key.to_string(),
+                        f.variants.iter().map(|v| v.name.to_string()).collect(),
+                    )
+                })
+                .collect(),
+        );
+        self.served.remap(|flag, variant| {
+            let old = previous.get(flag as usize)?;
+            let id = snapshot.flag_id(&old.key)?;
+            let v = snapshot
+                .flag(id)?
+                .variant_id(old.variants.get(usize::from(variant))?)?;
+            Some((id, v))
+        });
+        let units = privacy::unit_paths(snapshot);
+        for (slot, flag) in self.flags.iter_mut().zip(snapshot.flags()) {
+            let hidden: Vec<bool> = self
+                .config
+                .dimensions
+                .iter()
+                .map(|d| privacy::is_withheld(d, &flag.private_attributes, &units))
+                .collect();
+            if hidden.contains(&true) {
+                slot.hidden = hidden;
+            }
+        }
     }
 
     /// Interns `value` of dimension index `dimension` (into `config.dimensions`) and
@@ -206,28 +289,35 @@ impl Aggregator {
             return;
         };
         let Some(variant) = variant else {
-            slot.errors[error.unwrap_or(ErrorCode::General) as usize] += 1;
+            let n = &mut slot.errors[error.unwrap_or(ErrorCode::General) as usize];
+            *n = n.saturating_add(1);
             self.dirty = true;
             return;
         };
-        let Some(cell) = slot.cells.get_mut(usize::from(variant)) else {
+        let Slot { cells, hidden, .. } = slot;
+        let Some(cell) = cells.get_mut(usize::from(variant)) else {
             return;
         };
         self.dirty = true;
-        cell.count += 1;
-        cell.reasons[reason as usize] += 1;
+        cell.count = cell.count.saturating_add(1);
+        cell.reasons[reason as usize] = cell.reasons[reason as usize].saturating_add(1);
         if let Some(h) = unit_hash {
             cell.units.insert(h);
         }
-        for (table, &id) in cell.dims.iter_mut().zip(dims) {
-            if id > self.other {
+        for (i, (table, &id)) in cell.dims.iter_mut().zip(dims).enumerate() {
+            if id > self.other || hidden.get(i).copied().unwrap_or(false) {
                 continue;
             }
             let id = usize::from(id);
             if id >= table.len() {
                 table.resize(id + 1, 0);
             }
-            table[id] += 1;
+            table[id] = table[id].saturating_add(1);
+        }
+        // Only a variant chosen for this unit (by targeting or a rollout) is one its
+        // outcomes can tell anything about.
+        if let (Some(h), Reason::Split | Reason::TargetingMatch) = (unit_hash, reason) {
+            self.served.remember(h, flag, variant);
         }
     }
 
@@ -247,9 +337,10 @@ impl Aggregator {
     }
 
     /// A tracked outcome (`client.track(event, ctx, data)`), attributed to the (flag
-    /// index, variant index) pairs the unit was served. Non-finite values and
-    /// negative or non-finite latencies are ignored. At most `max_event_names`
-    /// distinct names per batch; the rest count in `dropped.events`.
+    /// index, variant index) pairs given; with none that exists, it counts as
+    /// unattributed. Non-finite values and negative or non-finite latencies are
+    /// ignored. At most `max_event_names` distinct names per batch; the rest count in
+    /// `dropped.events`.
     pub fn track(
         &mut self,
         event: &str,
@@ -263,12 +354,13 @@ impl Aggregator {
         if !events.contains_key(event)
             && (events.len() >= self.config.max_event_names || event.len() > MAX_NAME_LEN)
         {
-            self.pending.dropped.events += 1;
+            self.pending.dropped.events = self.pending.dropped.events.saturating_add(1);
             return;
         }
         let stats = slot(events, event);
-        stats.count += 1;
+        stats.count = stats.count.saturating_add(1);
         let value = value.filter(|v| v.is_finite());
+        let mut attributed = false;
         for &(flag, variant) in attributions {
             let Some(f) = self.flags.get(flag as usize) else {
                 continue;
@@ -276,21 +368,47 @@ impl Aggregator {
             let Some(name) = f.variants.get(usize::from(variant)) else {
                 continue;
             };
+            attributed = true;
             let o = slot(slot(&mut stats.attributions, &f.key), name);
-            o.count += 1;
+            o.count = o.count.saturating_add(1);
             if let Some(v) = value {
                 o.value_sum += v;
-                o.value_count += 1;
+                o.value_count = o.value_count.saturating_add(1);
             }
             match success {
-                Some(true) => o.success += 1,
-                Some(false) => o.failure += 1,
+                Some(true) => o.success = o.success.saturating_add(1),
+                Some(false) => o.failure = o.failure.saturating_add(1),
                 None => {}
             }
             if let Some(ms) = latency_ms {
                 o.latency.record(ms);
             }
         }
+        if !attributed {
+            stats.unattributed = stats.unattributed.saturating_add(1);
+        }
+    }
+
+    /// A tracked outcome of the unit with hash `unit_hash`, attributed to the
+    /// variants it was served by targeting or a rollout, as remembered from
+    /// [`Aggregator::record`] (in this session, bounded by
+    /// [`MetricsConfig::remembered_served`]). A unit served nothing, or no unit,
+    /// counts as unattributed. Otherwise as [`Aggregator::track`].
+    pub fn track_served(
+        &mut self,
+        event: &str,
+        unit_hash: Option<u64>,
+        value: Option<f64>,
+        latency_ms: Option<f64>,
+        success: Option<bool>,
+    ) {
+        let attributions: Vec<(u32, u16)> = match unit_hash {
+            Some(h) => (0..self.flags.len() as u32)
+                .filter_map(|f| self.served.variant(h, f).map(|v| (f, v)))
+                .collect(),
+            None => Vec::new(),
+        };
+        self.track(event, &attributions, value, latency_ms, success);
     }
 
     /// An evaluation audit event (flags with `audit_evaluations`). `unit` must be a
@@ -371,12 +489,12 @@ impl Aggregator {
         }
         while pending.events.len() > cfg.max_event_names {
             if let Some((_, e)) = pending.events.pop_last() {
-                pending.dropped.events += e.count;
+                pending.dropped.events = pending.dropped.events.saturating_add(e.count);
             }
         }
         while pending.unknown_flags.len() > cfg.max_unknown_flags {
             if let Some((_, n)) = pending.unknown_flags.pop_last() {
-                pending.dropped.unknown_flags += n;
+                pending.dropped.unknown_flags = pending.dropped.unknown_flags.saturating_add(n);
             }
         }
     }
@@ -398,7 +516,8 @@ impl Aggregator {
             let stats = slot(&mut pending.flags, &f.key);
             for (code, n) in ErrorCode::ALL.iter().zip(&mut f.errors) {
                 if *n > 0 {
-                    *slot(&mut stats.errors, code.as_str()) += std::mem::take(n);
+                    let e = slot(&mut stats.errors, code.as_str());
+                    *e = e.saturating_add(std::mem::take(n));
                 }
             }
             for (name, cell) in f.variants.iter().zip(&mut f.cells) {
@@ -406,10 +525,11 @@ impl Aggregator {
                     continue;
                 }
                 let v = slot(&mut stats.variants, name);
-                v.count += std::mem::take(&mut cell.count);
+                v.count = v.count.saturating_add(std::mem::take(&mut cell.count));
                 for (reason, n) in Reason::ALL.iter().zip(&mut cell.reasons) {
                     if *n > 0 {
-                        *slot(&mut v.reasons, reason.as_str()) += std::mem::take(n);
+                        let r = slot(&mut v.reasons, reason.as_str());
+                        *r = r.saturating_add(std::mem::take(n));
                     }
                 }
                 v.units.merge(&cell.units);
@@ -421,7 +541,8 @@ impl Aggregator {
                         if *n > 0 {
                             let value = interner.names.get(id).map_or(OTHER, String::as_str);
                             debug_assert!(id < interner.names.len() || id == usize::from(*other));
-                            *slot(slot(&mut v.dimensions, dim), value) += std::mem::take(n);
+                            let c = slot(slot(&mut v.dimensions, dim), value);
+                            *c = c.saturating_add(std::mem::take(n));
                         }
                     }
                 }

@@ -5,6 +5,13 @@
 //! sorted at every depth and no insignificant whitespace, so the hash depends only on
 //! the entry's content, whoever serialises it. Changing, removing, reordering or
 //! inserting an entry breaks every hash after it, which [`verify`] reports.
+//!
+//! The stored chain keeps the exact text its details were hashed over, and
+//! [`verify_stored`] hashes those bytes as stored, never a re-serialisation of them:
+//! numbers (`20.10309278350515`) cannot drift between writing and verifying, and an
+//! edit that would parse to the same value (one more digit of a float) is still
+//! detected. Chains written before this was so verify unchanged: the text hashed was
+//! always the canonical JSON that was stored.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -66,23 +73,45 @@ pub fn canonical_json(value: &Value) -> String {
 
 /// The hash of `entry` chained after `prev_hash`.
 pub fn link_hash(prev_hash: &str, entry: &Entry) -> String {
-    let body = serde_json::to_value(entry).unwrap_or(Value::Null);
+    hash_with_details(prev_hash, entry, &canonical_json(&entry.details))
+}
+
+/// The hash of `entry` chained after `prev_hash`, its details being `details_text`
+/// byte for byte. The text hashed is the entry's canonical JSON (keys sorted: action,
+/// actor, at, details, seq, subject) with `details_text` in place of the details.
+fn hash_with_details(prev_hash: &str, entry: &Entry, details_text: &str) -> String {
+    let text = |s: &str| Value::String(s.to_string()).to_string();
+    let body = format!(
+        r#"{{"action":{},"actor":{},"at":{},"details":{details_text},"seq":{},"subject":{}}}"#,
+        text(&entry.action),
+        text(&entry.actor),
+        text(&entry.at),
+        entry.seq,
+        text(&entry.subject),
+    );
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
-    hasher.update(canonical_json(&body).as_bytes());
+    hasher.update(body.as_bytes());
     hex(&hasher.finalize())
 }
 
 /// Appends `entry` after `last` (or starts the chain), numbering it.
-pub fn append(last: Option<&Link>, mut entry: Entry) -> Link {
+pub fn append(last: Option<&Link>, entry: Entry) -> Link {
+    chained(last, entry).0
+}
+
+/// [`append`], also returning the details text the hash covers (what is stored).
+fn chained(last: Option<&Link>, mut entry: Entry) -> (Link, String) {
     let prev_hash = last.map_or(GENESIS, |l| l.hash.as_str()).to_string();
     entry.seq = last.map_or(1, |l| l.entry.seq + 1);
-    let hash = link_hash(&prev_hash, &entry);
-    Link {
+    let details_text = canonical_json(&entry.details);
+    let hash = hash_with_details(&prev_hash, &entry, &details_text);
+    let link = Link {
         entry,
         prev_hash,
         hash,
-    }
+    };
+    (link, details_text)
 }
 
 /// Where a chain is broken.
@@ -97,9 +126,18 @@ pub struct Broken {
 
 /// Verifies a whole chain, oldest first; returns how many entries verified.
 pub fn verify<'a>(links: impl IntoIterator<Item = &'a Link>) -> Result<u64, Broken> {
+    verify_hashes(
+        links
+            .into_iter()
+            .map(|link| (link, link_hash(&link.prev_hash, &link.entry))),
+    )
+}
+
+/// Verifies links, each with the hash its content gives.
+fn verify_hashes<'a>(links: impl IntoIterator<Item = (&'a Link, String)>) -> Result<u64, Broken> {
     let mut prev = GENESIS.to_string();
     let mut expected_seq = 1;
-    for link in links {
+    for (link, content_hash) in links {
         let seq = link.entry.seq;
         if seq != expected_seq {
             return Err(Broken {
@@ -113,7 +151,7 @@ pub fn verify<'a>(links: impl IntoIterator<Item = &'a Link>) -> Result<u64, Brok
                 reason: "it does not chain from the previous entry".into(),
             });
         }
-        if link_hash(&link.prev_hash, &link.entry) != link.hash {
+        if content_hash != link.hash {
             return Err(Broken {
                 seq,
                 reason: "its content does not match its hash: it was modified".into(),
@@ -131,8 +169,13 @@ use super::{Op, OriginError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 fn link_from_row(row: &Row<'_>) -> rusqlite::Result<Link> {
+    stored_from_row(row).map(|(link, _)| link)
+}
+
+/// A stored link and its details text exactly as stored (what its hash covers).
+fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<(Link, String)> {
     let details: String = row.get(5)?;
-    Ok(Link {
+    let link = Link {
         entry: Entry {
             seq: row.get::<_, i64>(0)? as u64,
             at: row.get(1)?,
@@ -141,11 +184,13 @@ fn link_from_row(row: &Row<'_>) -> rusqlite::Result<Link> {
             subject: row.get(4)?,
             // A row edited into invalid JSON still has to fail verification, not
             // the read: keep the text as a string value.
-            details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
+            details: serde_json::from_str(&details)
+                .unwrap_or_else(|_| Value::String(details.clone())),
         },
         prev_hash: row.get(6)?,
         hash: row.get(7)?,
-    })
+    };
+    Ok((link, details))
 }
 
 const COLUMNS: &str = "seq, at, actor, action, subject, details, prev_hash, hash";
@@ -166,7 +211,7 @@ pub fn record(
             link_from_row,
         )
         .optional()?;
-    let link = append(
+    let (link, details_text) = chained(
         last.as_ref(),
         Entry {
             seq: 0,
@@ -185,7 +230,7 @@ pub fn record(
             link.entry.actor,
             link.entry.action,
             link.entry.subject,
-            canonical_json(&link.entry.details),
+            details_text,
             link.prev_hash,
             link.hash
         ],
@@ -232,31 +277,34 @@ pub struct Filter {
 
 /// Entries matching `filter`, oldest first.
 pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> {
-    let subject = match (&filter.environment, &filter.flag) {
-        (Some(env), Some(flag)) => Some(format!("{env}/{flag}")),
-        (Some(env), None) => Some(format!("{env}/%")),
-        (None, Some(flag)) => Some(format!("%/{flag}")),
-        (None, None) => None,
+    // Subjects are `ENV/FLAG` (`ENV/segment:NAME`, ...) or `ENV`: matched by exact
+    // comparison of their parts, never as a LIKE pattern, so `?flag=%25` matches
+    // only a flag named `%` and case matters.
+    let (exact, prefix, suffix) = match (&filter.environment, &filter.flag) {
+        (Some(env), Some(flag)) => (Some(format!("{env}/{flag}")), None, None),
+        (Some(env), None) => (Some(env.clone()), Some(format!("{env}/")), None),
+        (None, Some(flag)) => (None, None, Some(format!("/{flag}"))),
+        (None, None) => (None, None, None),
     };
     let mut stmt = db.prepare(&format!(
         "SELECT {COLUMNS} FROM audit
          WHERE seq > ?1
-           AND (?2 IS NULL OR subject LIKE ?2 ESCAPE '\\' OR (?3 IS NOT NULL AND subject = ?3))
+           AND (?2 IS NULL OR subject = ?2 OR (?3 IS NOT NULL AND substr(subject, 1, length(?3)) = ?3))
+           AND (?7 IS NULL OR (length(subject) > length(?7) AND substr(subject, -length(?7)) = ?7))
            AND (?4 IS NULL OR action = ?4)
            AND (?5 IS NULL OR actor = ?5)
          ORDER BY seq LIMIT ?6"
     ))?;
-    let escaped = subject.map(|s| s.replace('_', "\\_"));
-    let exact_env = filter.environment.clone().filter(|_| filter.flag.is_none());
     let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
     let rows = stmt.query_map(
         params![
             filter.after.unwrap_or(0) as i64,
-            escaped,
-            exact_env,
+            exact,
+            prefix,
             filter.action,
             filter.actor,
-            limit
+            limit,
+            suffix
         ],
         link_from_row,
     )?;
@@ -268,10 +316,16 @@ pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> 
 /// the head is authenticated with.
 pub fn verify_stored(db: &Connection, audit_key: &[u8]) -> Result<u64, OriginError> {
     let mut stmt = db.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))?;
-    let links = stmt
-        .query_map([], link_from_row)?
+    let stored = stmt
+        .query_map([], stored_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    let count = verify(&links)?;
+    let count = verify_hashes(stored.iter().map(|(link, details_text)| {
+        (
+            link,
+            hash_with_details(&link.prev_hash, &link.entry, details_text),
+        )
+    }))?;
+    let links: Vec<&Link> = stored.iter().map(|(link, _)| link).collect();
     let head: Option<(i64, String, String)> = db
         .query_row(
             "SELECT seq, hash, mac FROM audit_head WHERE id = 1",

@@ -1,5 +1,11 @@
 //! Bearer tokens and SDK keys: generated at random, stored as SHA-256 hashes, each
 //! with its roles (tokens) or its environment (SDK keys).
+//!
+//! SDK keys come in two kinds, as LaunchDarkly's do. **Server** keys (`vxs_`) are
+//! secret: workers and servers hold them, and their metrics drive rollout guards.
+//! **Client** keys (`vxc_`) are public by nature (they ship in browser code): they
+//! read the snapshot and OFREP like server keys, and may post metrics for
+//! dashboards, but those metrics never drive a rollout unless it opts in.
 
 use super::governance::roles as approver;
 use super::{Op, OriginError};
@@ -30,6 +36,51 @@ pub fn is_approver_role(role: &str) -> bool {
     ROLES[3..].contains(&role)
 }
 
+/// The kind of an SDK key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SdkKind {
+    /// Public, for browsers and mobile apps: its metrics are labelled and do not
+    /// drive rollout guards by default.
+    Client,
+    /// Secret, for workers and servers: its metrics drive rollout guards.
+    Server,
+}
+
+impl SdkKind {
+    /// `client` or `server`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SdkKind::Client => "client",
+            SdkKind::Server => "server",
+        }
+    }
+
+    /// Parses `client` or `server`.
+    pub fn parse(text: &str) -> Result<SdkKind, OriginError> {
+        match text {
+            "client" => Ok(SdkKind::Client),
+            "server" => Ok(SdkKind::Server),
+            other => Err(OriginError::BadRequest(format!(
+                "an SDK key's kind is `client` (public, browsers) or `server` (secret, workers and servers), not `{other}`"
+            ))),
+        }
+    }
+
+    /// The prefix of its secrets.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            SdkKind::Client => "vxc_",
+            SdkKind::Server => "vxs_",
+        }
+    }
+}
+
+/// Whether `secret` looks like an SDK key of either kind (not a token).
+pub fn is_sdk_secret(secret: &str) -> bool {
+    secret.starts_with(SdkKind::Client.prefix()) || secret.starts_with(SdkKind::Server.prefix())
+}
+
 /// Who is calling.
 #[derive(Debug, Clone, Serialize)]
 pub struct Principal {
@@ -45,6 +96,9 @@ pub struct Principal {
     /// The environment an SDK key belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// The kind of an SDK key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sdk_kind: Option<SdkKind>,
 }
 
 impl Principal {
@@ -130,7 +184,7 @@ fn new_secret(prefix: &str) -> Result<String, OriginError> {
 pub fn authenticate(db: &Connection, secret: &str) -> Result<Principal, OriginError> {
     let row = db
         .query_row(
-            "SELECT id, name, kind, roles, environment, revoked_at FROM tokens WHERE hash = ?1",
+            "SELECT id, name, kind, roles, environment, revoked_at, sdk_kind FROM tokens WHERE hash = ?1",
             params![hash(secret)],
             |r| {
                 Ok((
@@ -140,11 +194,12 @@ pub fn authenticate(db: &Connection, secret: &str) -> Result<Principal, OriginEr
                     r.get::<_, String>(3)?,
                     r.get::<_, Option<String>>(4)?,
                     r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
                 ))
             },
         )
         .optional()?;
-    let Some((id, name, kind, roles, environment, revoked)) = row else {
+    let Some((id, name, kind, roles, environment, revoked, sdk_kind)) = row else {
         return Err(OriginError::Unauthorized("unknown token".into()));
     };
     if revoked.is_some() {
@@ -152,12 +207,18 @@ pub fn authenticate(db: &Connection, secret: &str) -> Result<Principal, OriginEr
             "the token of `{name}` was revoked"
         )));
     }
+    let is_sdk = kind == "sdk";
     Ok(Principal {
         id,
         name,
-        kind: if kind == "sdk" { "sdk" } else { "token" },
+        kind: if is_sdk { "sdk" } else { "token" },
         roles: serde_json::from_str(&roles)?,
         environment,
+        // Keys from before key kinds existed are server keys (migration 5).
+        sdk_kind: is_sdk.then_some(match sdk_kind.as_deref() {
+            Some("client") => SdkKind::Client,
+            _ => SdkKind::Server,
+        }),
     })
 }
 
@@ -174,6 +235,9 @@ pub struct Created {
     /// Environment (SDK keys).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// Client or server (SDK keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sdk_kind: Option<SdkKind>,
     /// The bearer secret.
     pub token: String,
 }
@@ -187,9 +251,17 @@ fn check_name(name: &str) -> Result<(), OriginError> {
     Ok(())
 }
 
-/// Creates a bearer token with roles.
+/// Creates a bearer token with roles. `name` is the person: stored NFKC-normalised
+/// with whitespace collapsed, refused if it has invisible characters, mixes scripts,
+/// or is another spelling of (or looks like) an existing token's name (see
+/// [`super::identity`]).
 pub fn create_token(op: &Op<'_>, name: &str, roles: &[String]) -> Result<Created, OriginError> {
-    check_name(name)?;
+    let existing: Vec<String> = op
+        .db
+        .prepare("SELECT DISTINCT name FROM tokens WHERE kind = 'token'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let name = &super::identity::new_name(name, existing.iter().map(String::as_str))?;
     if roles.is_empty() {
         return Err(OriginError::BadRequest(format!(
             "a token needs at least one role: {}",
@@ -213,32 +285,68 @@ pub fn create_token(op: &Op<'_>, name: &str, roles: &[String]) -> Result<Created
         name: name.to_string(),
         roles: roles.into_iter().collect(),
         environment: None,
+        sdk_kind: None,
         token,
     })
 }
 
-/// Creates an SDK key for one environment.
-pub fn create_sdk_key(op: &Op<'_>, name: &str, environment: &str) -> Result<Created, OriginError> {
+/// Creates an SDK key of `kind` for one environment.
+pub fn create_sdk_key(
+    op: &Op<'_>,
+    name: &str,
+    environment: &str,
+    kind: SdkKind,
+) -> Result<Created, OriginError> {
     check_name(name)?;
     super::publish::require_environment(op.db, environment)?;
-    let token = new_secret("vxs_")?;
+    let token = new_secret(kind.prefix())?;
     op.db.execute(
-        "INSERT INTO tokens (name, kind, roles, environment, hash, created_at) VALUES (?1, 'sdk', '[]', ?2, ?3, ?4)",
-        params![name, environment, hash(&token), op.now()],
+        "INSERT INTO tokens (name, kind, roles, environment, hash, created_at, sdk_kind) VALUES (?1, 'sdk', '[]', ?2, ?3, ?4, ?5)",
+        params![name, environment, hash(&token), op.now(), kind.as_str()],
     )?;
     Ok(Created {
         id: op.db.last_insert_rowid(),
         name: name.to_string(),
         roles: Vec::new(),
         environment: Some(environment.to_string()),
+        sdk_kind: Some(kind),
         token,
     })
+}
+
+/// The SDK keys, without secrets, with what their metrics batches came to:
+/// `{sdk_keys: [{id, name, environment, sdk_kind, created_at, revoked_at,
+/// batches: {accepted, rejected, last_rejected_at, last_rejection}}]}`.
+pub fn list_sdk_keys(db: &Connection, environment: Option<&str>) -> Result<Value, OriginError> {
+    let mut stmt = db.prepare(
+        "SELECT t.id, t.name, t.environment, COALESCE(t.sdk_kind, 'server'), t.created_at, t.revoked_at,
+                COALESCE(b.accepted, 0), COALESCE(b.rejected, 0), b.last_rejected_at, b.last_rejection
+         FROM tokens t LEFT JOIN sdk_key_batches b ON b.token_id = t.id
+         WHERE t.kind = 'sdk' AND (?1 IS NULL OR t.environment = ?1) ORDER BY t.id",
+    )?;
+    let rows = stmt.query_map(params![environment], |r| {
+        Ok(json!({
+            "id": r.get::<_, i64>(0)?,
+            "name": r.get::<_, String>(1)?,
+            "environment": r.get::<_, Option<String>>(2)?,
+            "sdk_kind": r.get::<_, String>(3)?,
+            "created_at": r.get::<_, String>(4)?,
+            "revoked_at": r.get::<_, Option<String>>(5)?,
+            "batches": {
+                "accepted": r.get::<_, i64>(6)?,
+                "rejected": r.get::<_, i64>(7)?,
+                "last_rejected_at": r.get::<_, Option<String>>(8)?,
+                "last_rejection": r.get::<_, Option<String>>(9)?,
+            },
+        }))
+    })?;
+    Ok(json!({ "sdk_keys": rows.collect::<Result<Vec<_>, _>>()? }))
 }
 
 /// Every token and SDK key, without secrets.
 pub fn list(db: &Connection) -> Result<Value, OriginError> {
     let mut stmt = db.prepare(
-        "SELECT id, name, kind, roles, environment, created_at, revoked_at FROM tokens ORDER BY id",
+        "SELECT id, name, kind, roles, environment, created_at, revoked_at, sdk_kind FROM tokens ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(json!({
@@ -249,6 +357,7 @@ pub fn list(db: &Connection) -> Result<Value, OriginError> {
             "environment": r.get::<_, Option<String>>(4)?,
             "created_at": r.get::<_, String>(5)?,
             "revoked_at": r.get::<_, Option<String>>(6)?,
+            "sdk_kind": r.get::<_, Option<String>>(7)?,
         }))
     })?;
     Ok(json!({ "tokens": rows.collect::<Result<Vec<_>, _>>()? }))

@@ -7,7 +7,7 @@
 use super::auth::Principal;
 use super::governance::{self, Assessment, Change};
 use super::publish::{self, EnvState, FlagRow};
-use super::{audit, webhooks, Op, OriginError};
+use super::{audit, identity, limits, webhooks, Op, OriginError};
 use crate::engine::model::{Clause, ClauseRef, FlagDef};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -285,11 +285,12 @@ pub fn promote(
     ))
 }
 
-fn number(p: f64) -> Value {
-    if p.fract() == 0.0 {
-        json!(p as i64)
+/// A percentage in thousandths as JSON: `5`, `1.001`.
+fn percent_json(thousandths: u32) -> Value {
+    if thousandths % 1000 == 0 {
+        json!(thousandths / 1000)
     } else {
-        json!(p)
+        json!(f64::from(thousandths) / 1000.0)
     }
 }
 
@@ -305,11 +306,9 @@ pub fn rollout(
     variant: Option<&str>,
     rule: Option<&str>,
 ) -> Result<Proposal, OriginError> {
-    if !(0.0..=100.0).contains(&percentage) || (percentage * 1000.0).fract() != 0.0 {
-        return Err(OriginError::BadRequest(format!(
-            "percentage {percentage} must be from 0 to 100 with at most 3 decimals"
-        )));
-    }
+    // The engine's own conversion: whatever it accepts as a weight is accepted here.
+    let on_thousandths = crate::engine::compile::thousandths(percentage)
+        .map_err(|e| OriginError::BadRequest(format!("percentage {e}")))?;
     let row = live_flag(state, env, key)?;
     let mut doc = row.document.clone();
     let variants: Vec<String> = doc
@@ -370,7 +369,10 @@ pub fn rollout(
         .and_then(|w| w.keys().next())
         .is_some_and(|first| *first == off);
     let mut weights = Map::new();
-    let (on_w, off_w) = (number(percentage), number(100.0 - percentage));
+    let (on_w, off_w) = (
+        percent_json(on_thousandths),
+        percent_json(crate::engine::BUCKETS - on_thousandths),
+    );
     if off_first {
         weights.insert(off, off_w);
         weights.insert(on, on_w);
@@ -459,6 +461,28 @@ fn applied_state(state: &EnvState, p: &Proposal) -> EnvState {
     next
 }
 
+/// Checks the names `p` introduces against [`limits`], then compiles `state` with
+/// `p` applied.
+fn validate(state: &EnvState, p: &Proposal) -> Result<(), OriginError> {
+    let issues = match p.kind {
+        Kind::Segment => limits::name_issue("segment", &p.target)
+            .into_iter()
+            .collect(),
+        Kind::ExclusionGroup => limits::name_issue("exclusion group", &p.target)
+            .into_iter()
+            .collect(),
+        _ => p
+            .document
+            .as_ref()
+            .map(limits::flag_issues)
+            .unwrap_or_default(),
+    };
+    if !issues.is_empty() {
+        return Err(OriginError::Invalid(issues));
+    }
+    applied_state(state, p).validate().map(|_| ())
+}
+
 fn parsed_segments(state: &EnvState) -> BTreeMap<String, Clause> {
     state
         .segments
@@ -494,43 +518,53 @@ fn uses_segment(def: &FlagDef, segments: &BTreeMap<String, Clause>, name: &str) 
     false
 }
 
-/// Assesses `p` against `state` (the state before it), as governance requires.
+/// Assesses `p` against `state` (the state before it), as governance requires: a
+/// flag change needs the approvals of the stricter of the flag's current and
+/// proposed versions (for a promotion, the target environment's current version); a
+/// segment or exclusion-group change needs what an update of every flag using it
+/// (before or after) needs.
 fn assess(op: &Op<'_>, state: &EnvState, p: &Proposal) -> Assessment {
     let next = applied_state(state, p);
     let segments = parsed_segments(&next);
-    let one = |doc: &Value, change| {
-        governance::assess(doc, &segments, change, op.now_ms, &op.config.governance)
+    let one = |current: Option<&Value>, proposed: &Value, change| {
+        governance::assess_change(
+            current,
+            proposed,
+            &segments,
+            change,
+            op.now_ms,
+            &op.config.governance,
+        )
     };
     match p.kind {
         Kind::Segment | Kind::ExclusionGroup => {
-            // A shared definition changes every flag that reads it: each such flag's
-            // policies apply, as for an update of the flag.
+            let before = parsed_segments(state);
             let mut out = Assessment::default();
-            for row in next.flags.values().filter(|r| !r.archived) {
+            for (key, row) in next.flags.iter().filter(|(_, r)| !r.archived) {
                 let Ok(def) = serde_json::from_value::<FlagDef>(row.document.clone()) else {
                     continue;
                 };
-                let affected = match p.kind {
-                    Kind::Segment => {
-                        uses_segment(&def, &segments, &p.target)
-                            || uses_segment(&def, &parsed_segments(state), &p.target)
+                let why = match p.kind {
+                    Kind::Segment
+                        if uses_segment(&def, &segments, &p.target)
+                            || uses_segment(&def, &before, &p.target) =>
+                    {
+                        format!("flag `{key}` uses segment `{}`", p.target)
                     }
-                    _ => def.exclusion.as_ref().is_some_and(|e| e.group == p.target),
+                    Kind::ExclusionGroup
+                        if def.exclusion.as_ref().is_some_and(|e| e.group == p.target) =>
+                    {
+                        format!("flag `{key}` is in exclusion group `{}`", p.target)
+                    }
+                    _ => continue,
                 };
-                if affected {
-                    let a = one(&row.document, Change::Update);
-                    for r in a.approvals {
-                        if !out.approvals.contains(&r) {
-                            out.approvals.push(r);
-                        }
-                    }
-                    out.violations.extend(a.violations);
-                    out.oversight_level = out.oversight_level.max(a.oversight_level);
-                }
+                let doc = &row.document;
+                out.join(one(Some(doc), doc, Change::Update).for_flag(key, &why));
             }
             out
         }
         kind => one(
+            state.flags.get(&p.target).map(|r| &r.document),
             p.document.as_ref().unwrap_or(&Value::Null),
             kind.governance(p.base_revision),
         ),
@@ -541,7 +575,7 @@ fn assess(op: &Op<'_>, state: &EnvState, p: &Proposal) -> Assessment {
 /// policies violated, the approvals needed. For editors to check a change first.
 pub fn dry_run(op: &Op<'_>, p: &Proposal) -> Result<Value, OriginError> {
     let state = publish::load_state(op.db, &p.environment)?;
-    let issues = match applied_state(&state, p).validate() {
+    let issues = match validate(&state, p) {
         Ok(_) => Vec::new(),
         Err(OriginError::Invalid(issues)) => issues,
         Err(e) => return Err(e),
@@ -580,7 +614,7 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
             "the kill switch needs a `reason`".into(),
         ));
     }
-    applied_state(&state, &p).validate()?;
+    validate(&state, &p)?;
     let assessment = assess(op, &state, &p);
     if !assessment.allowed() {
         return Err(OriginError::Policy(assessment.violations));
@@ -644,10 +678,18 @@ struct Stored {
     required: Vec<RequirementRow>,
 }
 
+/// A stored [`governance::Requirement`] (changes stored before `triggered_by`,
+/// `note` and `flag` existed have none).
 #[derive(Debug, Clone, Deserialize)]
 struct RequirementRow {
     role: String,
     policy: String,
+    #[serde(default)]
+    triggered_by: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    flag: Option<String>,
 }
 
 fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
@@ -761,7 +803,18 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
                 .iter()
                 .find(|a| a["role"] == json!(r.role))
                 .map(|a| a["approver"].clone());
-            json!({ "role": r.role, "policy": r.policy, "approved_by": approved_by })
+            let mut shown =
+                json!({ "role": r.role, "policy": r.policy, "approved_by": approved_by });
+            for (field, value) in [
+                ("triggered_by", &r.triggered_by),
+                ("note", &r.note),
+                ("flag", &r.flag),
+            ] {
+                if let Some(v) = value {
+                    shown[field] = json!(v);
+                }
+            }
+            shown
         })
         .collect();
     let kind_value = Kind::parse(&kind)?;
@@ -910,7 +963,7 @@ fn apply_as(op: &Op<'_>, id: i64, actor: &str, emergency: bool) -> Result<Applie
             stored.target, stored.base_revision
         ))
     } else {
-        match applied_state(&state, &p).validate() {
+        match validate(&state, &p) {
             Err(e) => Some(e.to_string()),
             Ok(_) => None,
         }
@@ -1065,7 +1118,7 @@ pub fn apply_system(
     emergency: bool,
 ) -> Result<Result<i64, Applied>, OriginError> {
     let state = publish::load_state(op.db, &p.environment)?;
-    applied_state(&state, &p).validate()?;
+    validate(&state, &p)?;
     op.db.execute(
         "INSERT INTO changes (environment, target, kind, status, author, reason, document, base_revision,
                               required, created_at, created_at_ms, archived)
@@ -1146,14 +1199,26 @@ pub fn approve(
             "SDK keys cannot approve changes".into(),
         ));
     }
-    if approver.name == stored.author {
+    if identity::same(&approver.name, &stored.author) {
+        let who = if approver.name == stored.author {
+            format!("`{}`", approver.name)
+        } else {
+            format!(
+                "`{}` (the same person as `{}`)",
+                approver.name, stored.author
+            )
+        };
         return Err(OriginError::Forbidden(format!(
-            "four-eyes: `{}` proposed change #{id} and cannot approve it",
-            approver.name
+            "four-eyes: {who} proposed change #{id} and cannot approve it"
         )));
     }
     let given = approvals(op.db, id)?;
-    if given.iter().any(|a| a["approver"] == json!(approver.name)) {
+    let same_person = |a: &Value| {
+        a["approver"]
+            .as_str()
+            .is_some_and(|n| identity::same(n, &approver.name))
+    };
+    if given.iter().any(same_person) {
         return Err(OriginError::Conflict(format!(
             "`{}` already approved change #{id}",
             approver.name
@@ -1223,7 +1288,7 @@ pub fn approve(
 /// Retries applying a fully approved change (after a trading-hours freeze).
 pub fn retry(op: &Op<'_>, who: &Principal, id: i64) -> Result<Value, OriginError> {
     let stored = load(op.db, id)?;
-    if who.name != stored.author && !who.can_edit() {
+    if !identity::same(&who.name, &stored.author) && !who.can_edit() {
         return Err(OriginError::Forbidden(
             "only the author or an editor may apply a change".into(),
         ));
@@ -1281,7 +1346,7 @@ pub fn reject(
 pub fn cancel(op: &Op<'_>, who: &Principal, id: i64) -> Result<Value, OriginError> {
     let stored = load(op.db, id)?;
     require_pending(&stored, id)?;
-    if who.name != stored.author && !who.is_admin() {
+    if !identity::same(&who.name, &stored.author) && !who.is_admin() {
         return Err(OriginError::Forbidden(format!(
             "only the author (`{}`) or an admin may cancel change #{id}",
             stored.author
@@ -1391,12 +1456,40 @@ pub fn bulk(
         "results": results,
     });
     if failed > 0 {
-        report["applied"] = json!(0);
-        report["pending"] = json!(0);
-        return Err(OriginError::BulkFailed(report));
+        return Err(OriginError::BulkFailed(rolled_back(report)));
     }
     if !applied_ids.is_empty() {
         report["snapshot_version"] = json!(publish_applied(op, env, &applied_ids)?);
     }
     Ok(report)
+}
+
+/// The report of a bulk update that failed: its transaction rolls back, so the
+/// operations that went through are `not_applied` and their change ids (which no
+/// longer exist) are dropped; `failed_operation` is the first that failed.
+fn rolled_back(mut report: Value) -> Value {
+    let results = report["results"].as_array_mut();
+    let first_failure = results
+        .as_ref()
+        .and_then(|r| r.iter().find(|r| r["status"] == "failed"))
+        .cloned();
+    let at = first_failure
+        .as_ref()
+        .map_or(Value::Null, |f| f["index"].clone());
+    let mut not_applied = 0;
+    for result in results.into_iter().flatten() {
+        if result["status"] != "failed" {
+            not_applied += 1;
+            result["status"] = json!("not_applied");
+            result["note"] = json!(format!("rolled back: operation #{at} failed"));
+            if let Some(obj) = result.as_object_mut() {
+                obj.remove("change");
+            }
+        }
+    }
+    report["applied"] = json!(0);
+    report["pending"] = json!(0);
+    report["not_applied"] = json!(not_applied);
+    report["failed_operation"] = first_failure.unwrap_or(Value::Null);
+    report
 }

@@ -37,6 +37,23 @@ rotation_overlap = "7d"
 [rollouts]
 # How often the scheduler checks running rollouts against their guards.
 check_interval = "5s"
+# Whether metrics posted with client SDK keys (public: they ship in browser code)
+# count for rollout guards. false: only server keys' metrics do, unless a rollout
+# opts in with its own `count_client_metrics`.
+count_client_metrics = false
+
+[metrics]
+# What one metrics batch may claim; a batch beyond it is refused (422) and counted
+# as a reject of the key that sent it.
+# Evaluations of one flag, or calls of one tracked event, in one batch.
+max_evaluations_per_batch = 10000000
+# Outcomes attributed to a flag variant beyond its evaluations in the same batch (a
+# unit evaluated just before a flush reports its outcomes in the next batch).
+max_outcomes_beyond_evaluations = 100000
+# The longest aggregation window of one batch.
+max_window = "24h"
+# How far in the future a batch's window (or audit event) may end: clock skew.
+clock_skew = "5m"
 
 [ofrep]
 # OFREP evaluation (/ofrep/v1/...) per SDK key: average rate and burst; beyond them
@@ -84,6 +101,10 @@ pub struct OriginConfig {
     pub publish: super::targets::Targets,
     /// How often the rollout scheduler runs.
     pub rollout_check_interval: Duration,
+    /// Whether client SDK keys' metrics count for rollout guards by default.
+    pub count_client_metrics: bool,
+    /// What one metrics batch may claim.
+    pub metric_limits: super::batch_checks::Limits,
     /// OFREP requests per second per SDK key.
     pub ofrep_per_second: u32,
     /// OFREP burst per SDK key.
@@ -115,6 +136,8 @@ struct File {
     keys: KeysSection,
     #[serde(default)]
     rollouts: RolloutsSection,
+    #[serde(default)]
+    metrics: MetricsSection,
     #[serde(default)]
     publish: super::targets::Targets,
     #[serde(default)]
@@ -159,6 +182,16 @@ struct KeysSection {
 #[serde(deny_unknown_fields)]
 struct RolloutsSection {
     check_interval: Option<String>,
+    count_client_metrics: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MetricsSection {
+    max_evaluations_per_batch: Option<u64>,
+    max_outcomes_beyond_evaluations: Option<u64>,
+    max_window: Option<String>,
+    clock_skew: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -260,6 +293,26 @@ impl OriginConfig {
                 "5s",
             )?
             .max(Duration::from_millis(100)),
+            count_client_metrics: file.rollouts.count_client_metrics.unwrap_or(false),
+            metric_limits: {
+                let m = file.metrics;
+                let d = super::batch_checks::Limits::default();
+                super::batch_checks::Limits {
+                    max_evaluations: m
+                        .max_evaluations_per_batch
+                        .unwrap_or(d.max_evaluations)
+                        .max(1),
+                    max_outcomes_beyond_evaluations: m
+                        .max_outcomes_beyond_evaluations
+                        .unwrap_or(d.max_outcomes_beyond_evaluations),
+                    max_window_ms: duration("metrics.max_window", m.max_window, "24h")?
+                        .as_millis()
+                        .min(i64::MAX as u128) as i64,
+                    clock_skew_ms: duration("metrics.clock_skew", m.clock_skew, "5m")?
+                        .as_millis()
+                        .min(i64::MAX as u128) as i64,
+                }
+            },
             ofrep_per_second: file.ofrep.requests_per_second.unwrap_or(100).max(1),
             ofrep_burst: file.ofrep.burst.unwrap_or(200).max(1),
             webhook_max_attempts: file.webhooks.max_attempts.unwrap_or(8).clamp(1, 30),

@@ -1,10 +1,12 @@
 //! Edge metrics at the origin: batches from `pkg/` (`POST /api/v1/metrics`, SDK keys)
-//! are merged into one-minute buckets per environment; reports merge the buckets of
-//! a time range (HyperLogLog sketches union, so unique units stay exact to the
-//! sketch's error). HIPAA evaluation audit events land in the audit log.
+//! are checked ([`batch_checks`]), then merged into 10-second buckets per environment
+//! and kind of key (server or client); reports merge the buckets of a time range
+//! (HyperLogLog sketches union, so unique units stay exact to the sketch's error)
+//! and label what client keys sent. HIPAA evaluation audit events land in the audit
+//! log. Every sum saturates: no batch can make a later read overflow.
 
-use super::auth::Principal;
-use super::{audit, rfc3339, Op, OriginError};
+use super::auth::{Principal, SdkKind};
+use super::{audit, batch_checks, rfc3339, Op, OriginError};
 use crate::metrics::{Batch, BatchMeta, LatencyHistogram, OutcomeStats};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
@@ -14,11 +16,40 @@ use std::collections::BTreeMap;
 /// rollout stages read whole buckets from their start, so at most this much of a
 /// stage's first moments is not judged, and nothing from before it is.
 pub const BUCKET_MS: i64 = 10_000;
-/// How far in the future a batch's window may end (clock skew between edges).
-const MAX_SKEW_MS: i64 = 5 * 60_000;
 
-/// Stores one batch; a batch id seen before is acknowledged and ignored, so an edge
-/// may retry safely.
+/// The key a batch came with, as rollouts record it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Sender {
+    /// Token id of the SDK key (or of an admin token).
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// `client` or `server` (admin tokens post as `server`).
+    pub kind: String,
+}
+
+impl Sender {
+    /// The sender of a batch posted by `who`.
+    pub fn of(who: &Principal) -> Sender {
+        Sender {
+            id: who.id,
+            name: who.name.clone(),
+            kind: who.sdk_kind.unwrap_or(SdkKind::Server).as_str().to_string(),
+        }
+    }
+
+    /// Whether it is a client (public) key.
+    pub fn is_client(&self) -> bool {
+        self.kind == SdkKind::Client.as_str()
+    }
+}
+
+/// Stores one batch; a batch id this key sent this environment before is
+/// acknowledged and ignored, so an edge may retry safely (another key's or
+/// environment's batch of the same id is a different batch). An implausible batch
+/// is refused whole with [`OriginError::Implausible`] (see [`batch_checks::check`]);
+/// the caller counts it with [`count_reject`]. Dimensions private for their flag,
+/// and unit ids, are dropped and listed in the answer's `withheld_dimensions`.
 pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, OriginError> {
     let env = match (who.kind, who.environment.as_deref()) {
         ("sdk", Some(env)) => env.to_string(),
@@ -41,18 +72,14 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, O
             "`batch_id` must be 1 to 128 characters".into(),
         ));
     }
-    let w = batch.window;
-    if w.start_ms > w.end_ms || w.end_ms > op.now_ms + MAX_SKEW_MS || w.start_ms < 0 {
-        return Err(OriginError::BadRequest(format!(
-            "the window {}..{} is not a past time range",
-            w.start_ms, w.end_ms
-        )));
-    }
+    batch_checks::check(&batch, &op.config.metric_limits, op.now_ms)
+        .map_err(OriginError::Implausible)?;
+    let sender = Sender::of(who);
     let seen = op
         .db
         .query_row(
-            "SELECT 1 FROM metric_batches WHERE batch_id = ?1",
-            params![batch.batch_id],
+            "SELECT 1 FROM metric_batches WHERE environment = ?1 AND token_id = ?2 AND batch_id = ?3",
+            params![env, sender.id, batch.batch_id],
             |_| Ok(()),
         )
         .optional()?;
@@ -60,11 +87,12 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, O
         return Ok(json!({ "accepted": false, "duplicate": true, "batch_id": batch.batch_id }));
     }
     op.db.execute(
-        "INSERT INTO metric_batches (batch_id, environment, received_at, sdk) VALUES (?1, ?2, ?3, ?4)",
-        params![batch.batch_id, env, op.now(), batch.sdk],
+        "INSERT INTO metric_batches (environment, token_id, batch_id, received_at, sdk) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![env, sender.id, batch.batch_id, op.now(), batch.sdk],
     )?;
+    let withheld = batch_checks::withhold_private(op.db, &env, &mut batch)?;
     let audit_events = std::mem::take(&mut batch.audit);
-    super::rollouts::observe(op, &env, &batch)?;
+    let guards = super::rollouts::observe(op, &env, &batch, &sender)?;
     let actor = format!("edge:{}", who.name);
     for e in &audit_events {
         let action = if e.reason == "DENIED" {
@@ -78,15 +106,17 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, O
             action,
             &format!("{env}/{}", e.flag),
             json!({ "variant": e.variant, "reason": e.reason, "unit": e.unit,
-                    "evaluated_at": rfc3339(e.at_ms), "batch_id": batch.batch_id }),
+                    "evaluated_at": rfc3339(e.at_ms), "batch_id": batch.batch_id,
+                    "sdk_key": sender.id, "sdk_kind": sender.kind }),
         )?;
     }
+    let w = batch.window;
     let bucket = w.end_ms - w.end_ms.rem_euclid(BUCKET_MS);
     let stored: Option<String> = op
         .db
         .query_row(
-            "SELECT batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms = ?2",
-            params![env, bucket],
+            "SELECT batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms = ?2 AND source = ?3",
+            params![env, bucket, sender.kind],
             |r| r.get(0),
         )
         .optional()?;
@@ -99,31 +129,77 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, O
         None => batch,
     };
     op.db.execute(
-        "INSERT INTO metric_buckets (environment, bucket_ms, batch) VALUES (?1, ?2, ?3)
-         ON CONFLICT (environment, bucket_ms) DO UPDATE SET batch = ?3",
-        params![env, bucket, serde_json::to_string(&merged)?],
+        "INSERT INTO metric_buckets (environment, bucket_ms, source, batch) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (environment, bucket_ms, source) DO UPDATE SET batch = ?4",
+        params![env, bucket, sender.kind, serde_json::to_string(&merged)?],
     )?;
-    Ok(json!({ "accepted": true, "bucket": rfc3339(bucket), "audit_events": audit_events.len() }))
+    op.db.execute(
+        "INSERT INTO sdk_key_batches (token_id, accepted) VALUES (?1, 1)
+         ON CONFLICT (token_id) DO UPDATE SET accepted = accepted + 1",
+        params![sender.id],
+    )?;
+    Ok(json!({
+        "accepted": true,
+        "bucket": rfc3339(bucket),
+        "audit_events": audit_events.len(),
+        "sdk_kind": sender.kind,
+        "rollouts": guards,
+        "withheld_dimensions": withheld,
+    }))
 }
 
-/// The buckets of `env` starting in `[from_ms, to_ms)`, oldest first.
+/// Counts a refused batch against the key that sent it (in its own transaction:
+/// the refused one changed nothing).
+pub fn count_reject(op: &Op<'_>, who: &Principal, why: &str) -> Result<(), OriginError> {
+    op.db.execute(
+        "INSERT INTO sdk_key_batches (token_id, rejected, last_rejected_at, last_rejection) VALUES (?1, 1, ?2, ?3)
+         ON CONFLICT (token_id) DO UPDATE SET rejected = rejected + 1, last_rejected_at = ?2, last_rejection = ?3",
+        params![who.id, op.now(), why],
+    )?;
+    Ok(())
+}
+
+/// The buckets of `env` starting in `[from_ms, to_ms)`, oldest first, each with
+/// the kind of key (`server`, `client`) whose batches it holds.
+pub fn buckets_by_source(
+    db: &Connection,
+    env: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<(i64, String, Batch)>, OriginError> {
+    let mut stmt = db.prepare(
+        "SELECT bucket_ms, source, batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3
+         ORDER BY bucket_ms, source",
+    )?;
+    let rows = stmt.query_map(params![env, from_ms, to_ms], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (at, source, text) = row?;
+        out.push((at, source, serde_json::from_str(&text)?));
+    }
+    Ok(out)
+}
+
+/// The buckets of `env` starting in `[from_ms, to_ms)`, oldest first, every kind
+/// of key merged.
 pub fn buckets(
     db: &Connection,
     env: &str,
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<(i64, Batch)>, OriginError> {
-    let mut stmt = db.prepare(
-        "SELECT bucket_ms, batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3
-         ORDER BY bucket_ms",
-    )?;
-    let rows = stmt.query_map(params![env, from_ms, to_ms], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (at, text) = row?;
-        out.push((at, serde_json::from_str(&text)?));
+    let mut out: Vec<(i64, Batch)> = Vec::new();
+    for (at, _, b) in buckets_by_source(db, env, from_ms, to_ms)? {
+        match out.last_mut() {
+            Some((last, merged)) if *last == at => merged.merge(b),
+            _ => out.push((at, b)),
+        }
     }
     Ok(out)
 }
@@ -160,18 +236,19 @@ pub struct VariantHealth {
 impl VariantHealth {
     /// Adds `other`'s figures to these.
     pub fn merge(&mut self, other: &VariantHealth) {
-        self.evaluations += other.evaluations;
-        self.success += other.success;
-        self.failure += other.failure;
+        self.evaluations = self.evaluations.saturating_add(other.evaluations);
+        self.success = self.success.saturating_add(other.success);
+        self.failure = self.failure.saturating_add(other.failure);
         self.latency.merge(&other.latency);
         for (event, n) in &other.events {
-            *self.events.entry(event.clone()).or_default() += n;
+            let count = self.events.entry(event.clone()).or_default();
+            *count = count.saturating_add(*n);
         }
     }
 
     /// Outcomes that reported success or failure.
     pub fn samples(&self) -> u64 {
-        self.success + self.failure
+        self.success.saturating_add(self.failure)
     }
 
     /// Failed outcomes, percent of those reporting success or failure.
@@ -197,13 +274,28 @@ pub fn variant_health(batch: &Batch, flag: &str, variant: &str) -> VariantHealth
     };
     for (event, stats) in &batch.events {
         if let Some(o) = stats.attributions.get(flag).and_then(|v| v.get(variant)) {
-            h.success += o.success;
-            h.failure += o.failure;
-            h.latency.merge(&o.latency);
-            *h.events.entry(event.clone()).or_default() += o.count;
+            h.merge(&VariantHealth {
+                success: o.success,
+                failure: o.failure,
+                latency: o.latency.clone(),
+                events: [(event.clone(), o.count)].into_iter().collect(),
+                evaluations: 0,
+            });
         }
     }
     h
+}
+
+/// Evaluations of one flag in a batch: served variants and errors (saturating).
+pub fn evaluations_of(f: &crate::metrics::FlagStats) -> u64 {
+    sum(f.variants.values().map(|v| &v.count)).saturating_add(sum(f.errors.values()))
+}
+
+/// The sum of `counts`, saturating.
+fn sum<'a>(counts: impl IntoIterator<Item = &'a u64>) -> u64 {
+    counts
+        .into_iter()
+        .fold(0u64, |total, &n| total.saturating_add(n))
 }
 
 fn round(x: f64) -> f64 {
@@ -211,7 +303,7 @@ fn round(x: f64) -> f64 {
 }
 
 fn outcome_json(o: &OutcomeStats) -> Value {
-    let samples = o.success + o.failure;
+    let samples = o.success.saturating_add(o.failure);
     json!({
         "count": o.count,
         "success": o.success,
@@ -232,7 +324,38 @@ pub fn flag_report(
     to_ms: i64,
 ) -> Result<Value, OriginError> {
     super::publish::require_environment(db, env)?;
-    let buckets = buckets(db, env, from_ms, to_ms)?;
+    let by_source = buckets_by_source(db, env, from_ms, to_ms)?;
+    let mut by_kind: BTreeMap<String, VariantHealth> = BTreeMap::new();
+    for (_, source, b) in &by_source {
+        let kind = by_kind.entry(source.clone()).or_default();
+        if let Some(f) = b.flags.get(flag) {
+            kind.evaluations = kind
+                .evaluations
+                .saturating_add(sum(f.variants.values().map(|v| &v.count)))
+                .saturating_add(sum(f.errors.values()));
+            for v in f.variants.keys() {
+                kind.merge(&variant_health(b, flag, v));
+            }
+        }
+    }
+    let by_kind: Map<String, Value> = by_kind
+        .into_iter()
+        .filter(|(_, h)| h.evaluations > 0 || h.samples() > 0)
+        .map(|(kind, h)| {
+            (
+                kind,
+                json!({ "evaluations": h.evaluations, "samples": h.samples(), "failures": h.failure,
+                           "outcome_error_rate": h.error_rate().map(round) }),
+            )
+        })
+        .collect();
+    let mut buckets: Vec<(i64, Batch)> = Vec::new();
+    for (at, _, b) in by_source {
+        match buckets.last_mut() {
+            Some((last, merged)) if *last == at => merged.merge(b),
+            _ => buckets.push((at, b)),
+        }
+    }
     let mut total = Batch::new(BatchMeta {
         environment: env.into(),
         ..Default::default()
@@ -248,11 +371,12 @@ pub fn flag_report(
             let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
             for v in f.variants.values() {
                 for (reason, n) in &v.reasons {
-                    *reasons.entry(reason).or_default() += n;
+                    let r = reasons.entry(reason).or_default();
+                    *r = r.saturating_add(*n);
                 }
             }
-            let errors: u64 = f.errors.values().sum();
-            let evaluations: u64 = f.variants.values().map(|v| v.count).sum::<u64>() + errors;
+            let errors = sum(f.errors.values());
+            let evaluations = sum(f.variants.values().map(|v| &v.count)).saturating_add(errors);
             let outcomes: Map<String, Value> = f
                 .variants
                 .keys()
@@ -272,9 +396,9 @@ pub fn flag_report(
         total.merge(b);
     }
     let stats = total.flags.get(flag).cloned().unwrap_or_default();
-    let errors: u64 = stats.errors.values().sum();
-    let served: u64 = stats.variants.values().map(|v| v.count).sum();
-    let evaluations = served + errors;
+    let errors = sum(stats.errors.values());
+    let served = sum(stats.variants.values().map(|v| &v.count));
+    let evaluations = served.saturating_add(errors);
     let mut units = crate::metrics::HyperLogLog::default();
     let mut geography: BTreeMap<String, u64> = BTreeMap::new();
     let mut variants = Map::new();
@@ -284,14 +408,13 @@ pub fn flag_report(
         for (dim, values) in &v.dimensions {
             if dim.ends_with("country") {
                 for (country, n) in values {
-                    *geography.entry(country.clone()).or_default() += n;
+                    let c = geography.entry(country.clone()).or_default();
+                    *c = c.saturating_add(*n);
                 }
             }
         }
         let h = variant_health(&total, flag, name);
-        all.success += h.success;
-        all.failure += h.failure;
-        all.latency.merge(&h.latency);
+        all.merge(&h);
         variants.insert(
             name.clone(),
             json!({
@@ -332,6 +455,7 @@ pub fn flag_report(
         "unique_units": units.estimate().round(),
         "geography": geography,
         "outcomes": outcomes,
+        "by_key_kind": by_kind,
         "series": series,
     }))
 }
@@ -353,9 +477,7 @@ pub fn flag_insights(
     let mut out = Vec::new();
     let window = merged(db, env, now_ms - i64::from(stale_days) * day, now_ms + 1)?;
     let stats = window.flags.get(key);
-    let evaluations = stats.map_or(0, |f| {
-        f.variants.values().map(|v| v.count).sum::<u64>() + f.errors.values().sum::<u64>()
-    });
+    let evaluations = stats.map_or(0, evaluations_of);
     let has_any = db
         .query_row(
             "SELECT 1 FROM metric_buckets WHERE environment = ?1 LIMIT 1",
@@ -365,10 +487,16 @@ pub fn flag_insights(
         .optional()?
         .is_some();
     if has_any && evaluations == 0 && unchanged_ms >= i64::from(stale_days) * day {
+        // A kill switch guards a path that may run rarely: never advise removing it.
+        let recommendation = if super::reports::is_kill_switch(doc) {
+            "check that the code path it guards still evaluates it (a kill switch stays while that path exists)"
+        } else {
+            "the flag looks unused: remove it from the code and archive it"
+        };
         out.push((
             "no_evaluations".into(),
             format!("no evaluations reported in {stale_days} days"),
-            "the flag looks unused: remove it from the code and archive it".into(),
+            recommendation.into(),
         ));
     }
     if let Some(control) = doc.get("off_variant").and_then(Value::as_str) {

@@ -7,6 +7,12 @@
 //! violates. A change with violations is refused; otherwise it waits for one approval
 //! per required role (never from its author), except the kill switch, which applies
 //! at once.
+//!
+//! [`assess_change`] assesses a change of an existing flag: it needs the approvals
+//! of the stricter of the current and the proposed version (so lowering `risk`, or
+//! dropping `compliance`, `phi` or a clinical field, needs what the current version
+//! needs), and is refused for what the proposed version violates (or, for the
+//! trading-hours freeze, what either version does).
 
 use crate::engine::model::{AuditEvaluations, Clause, FlagDef, FlagKind, Risk, Strategy};
 use crate::engine::time::parse_rfc3339_ms;
@@ -120,6 +126,19 @@ pub enum Change {
     Archive,
 }
 
+/// Which version of a flag makes a policy require an approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggeredBy {
+    /// The proposed version (a new flag, or one the change makes stricter).
+    Proposed,
+    /// Only the current version: the change lowers what the flag needs, which needs
+    /// the current version's approvals.
+    Current,
+    /// Both versions.
+    Both,
+}
+
 /// An approval a change needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Requirement {
@@ -127,6 +146,17 @@ pub struct Requirement {
     pub role: &'static str,
     /// The policy requiring it.
     pub policy: &'static str,
+    /// Which version of the flag triggers the policy.
+    pub triggered_by: TriggeredBy,
+    /// For the approver: what the change lowers (`risk "critical" → "low"`), when
+    /// only the current version triggers the policy; which flag's policy it is,
+    /// for a segment or exclusion-group change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The flag whose policy requires it (segment and exclusion-group changes, which
+    /// need what an update of every flag using them needs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
 }
 
 /// A policy a change violates.
@@ -162,7 +192,38 @@ impl Assessment {
     }
 
     fn require(&mut self, role: &'static str, policy: &'static str) {
-        self.approvals.push(Requirement { role, policy });
+        self.approvals.push(Requirement {
+            role,
+            policy,
+            triggered_by: TriggeredBy::Proposed,
+            note: None,
+            flag: None,
+        });
+    }
+
+    /// Adds `other`'s approvals that are not already required and the higher of the
+    /// two oversight levels, and keeps every violation of both: the assessment of a
+    /// change that touches several flags (a segment used by several).
+    pub fn join(&mut self, other: Assessment) {
+        for r in other.approvals {
+            if !self.approvals.contains(&r) {
+                self.approvals.push(r);
+            }
+        }
+        self.violations.extend(other.violations);
+        self.oversight_level = self.oversight_level.max(other.oversight_level);
+    }
+
+    /// Marks every approval as required by `flag`'s policies, with `why` as a note.
+    pub fn for_flag(mut self, flag: &str, why: &str) -> Assessment {
+        for r in &mut self.approvals {
+            r.flag = Some(flag.to_string());
+            r.note = Some(match r.note.take() {
+                Some(note) => format!("{why}; {note}"),
+                None => why.to_string(),
+            });
+        }
+        self
     }
 
     fn violate(&mut self, policy: &'static str, message: impl Into<String>) {
@@ -367,4 +428,72 @@ pub fn assess(
         out.require(roles::IRB, "irb-approval");
     }
     out
+}
+
+/// Assesses a change from `current` (the version of the flag the change replaces;
+/// `None` for a new flag) to `proposed`. The change needs the approvals of both
+/// versions: an approval only `current` triggers says what the change lowers. The
+/// oversight level is the higher of the two. Violations are the proposed version's,
+/// and the current version's trading-hours freeze: dropping `MiFID_II` during
+/// trading hours changes a frozen flag.
+pub fn assess_change(
+    current: Option<&Value>,
+    proposed: &Value,
+    segments: &BTreeMap<String, Clause>,
+    change: Change,
+    now_ms: i64,
+    config: &GovernanceConfig,
+) -> Assessment {
+    let mut out = assess(proposed, segments, change, now_ms, config);
+    let Some(current) = current.filter(|_| change != Change::Disable) else {
+        return out;
+    };
+    let before = assess(current, segments, change, now_ms, config);
+    let same = |a: &Requirement, b: &Requirement| a.role == b.role && a.policy == b.policy;
+    for r in &mut out.approvals {
+        if before.approvals.iter().any(|b| same(b, r)) {
+            r.triggered_by = TriggeredBy::Both;
+        }
+    }
+    for mut r in before.approvals {
+        if !out.approvals.iter().any(|a| same(a, &r)) {
+            r.triggered_by = TriggeredBy::Current;
+            r.note = Some(lowered(r.policy, current, proposed));
+            out.approvals.push(r);
+        }
+    }
+    out.oversight_level = out.oversight_level.max(before.oversight_level);
+    const FREEZE: &str = "mifid2-trading-hours-freeze";
+    if !out.violations.iter().any(|v| v.policy == FREEZE) {
+        out.violations
+            .extend(before.violations.into_iter().filter(|v| v.policy == FREEZE));
+    }
+    out
+}
+
+/// The fields of a flag an approval policy reads.
+fn policy_fields(policy: &str) -> &'static [&'static str] {
+    match policy {
+        "critical-risk-approvals" | "high-risk-product-owner" => &["risk"],
+        "mifid2-best-execution" | "market-abuse-review" => &["compliance", "affected_systems"],
+        "hipaa-clinical-oversight" => &["compliance", "phi", "clinical_impact"],
+        "clinical-engineering" => &["medical_device_integration"],
+        "irb-approval" => &["irb_approval_required"],
+        _ => &[],
+    }
+}
+
+/// What a change lowers for `policy`: `lowered: risk "critical" → "low"`.
+fn lowered(policy: &str, current: &Value, proposed: &Value) -> String {
+    let show = |doc: &Value, field: &str| doc.get(field).map_or("unset".into(), Value::to_string);
+    let changed: Vec<String> = policy_fields(policy)
+        .iter()
+        .filter(|f| current.get(**f) != proposed.get(**f))
+        .map(|f| format!("{f} {} → {}", show(current, f), show(proposed, f)))
+        .collect();
+    if changed.is_empty() {
+        "required by the current version".into()
+    } else {
+        format!("lowered: {}", changed.join(", "))
+    }
 }

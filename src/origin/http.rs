@@ -30,8 +30,12 @@ pub struct App {
     pub wake: Arc<Notify>,
     /// Real-time events.
     pub events: super::events::Hub,
-    /// OFREP: compiled snapshots and the rate limiter.
-    pub ofrep: Arc<(super::ofrep::Snapshots, super::ofrep::RateLimiter)>,
+    /// OFREP: compiled snapshots, the rate limiter, and the keys' metrics.
+    pub ofrep: Arc<(
+        super::ofrep::Snapshots,
+        super::ofrep::RateLimiter,
+        super::ofrep_metrics::OfrepMetrics,
+    )>,
 }
 
 /// An error answer: `{"error": {"code", "message", "details"?}}`.
@@ -67,6 +71,9 @@ impl IntoResponse for ApiError {
                 "policy_violation",
                 Some(json!(v)),
             ),
+            OriginError::Implausible(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "implausible_batch", None)
+            }
             OriginError::BulkFailed(report) => {
                 let mut body = report.clone();
                 body["error"] = json!({ "code": "bulk_failed", "message": message });
@@ -100,19 +107,25 @@ type ApiResult<T = Json<Value>> = Result<T, ApiError>;
 /// A JSON body, decoded with the path of any problem; an empty body reads as `{}`.
 pub struct Body<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = ApiError;
+/// The answer to a body over [`MAX_BODY`]: 413 `too_large`.
+fn too_large() -> Response {
+    let message = format!("the body is larger than {MAX_BODY} bytes");
+    let body = json!({ "error": { "code": "too_large", "message": message } });
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+}
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError(OriginError::BadRequest(format!(
-                    "the body is larger than {MAX_BODY} bytes"
-                )))
+                too_large()
             } else {
                 ApiError(OriginError::BadRequest(format!(
                     "cannot read the body: {e}"
                 )))
+                .into_response()
             }
         })?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -132,6 +145,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             ApiError(OriginError::BadRequest(format!(
                 "invalid JSON body{at}: {inner}"
             )))
+            .into_response()
         })
     }
 }
@@ -986,6 +1000,26 @@ async fn token_create(
 struct NewSdkKey {
     name: String,
     environment: String,
+    /// `client` or `server` (the default, as keys were before kinds existed).
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SdkKeyQuery {
+    environment: Option<String>,
+}
+
+async fn sdk_key_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<SdkKeyQuery>,
+) -> ApiResult {
+    app.admin_read(&headers, move |op| {
+        auth::list_sdk_keys(op.db, q.environment.as_deref())
+    })
+    .await
 }
 
 async fn sdk_key_create(
@@ -995,9 +1029,10 @@ async fn sdk_key_create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     created(
         app.admin(&headers, "sdk_key.created", "tokens", move |op| {
-            let made = auth::create_sdk_key(op, &b.name, &b.environment)?;
-            let details =
-                json!({ "id": made.id, "name": made.name, "environment": made.environment });
+            let kind = auth::SdkKind::parse(b.kind.as_deref().unwrap_or("server"))?;
+            let made = auth::create_sdk_key(op, &b.name, &b.environment, kind)?;
+            let details = json!({ "id": made.id, "name": made.name, "environment": made.environment,
+                                  "sdk_kind": kind.as_str() });
             Ok((json!(made), details))
         })
         .await,
@@ -1114,7 +1149,8 @@ struct BeaconQuery {
 }
 
 /// `POST /metrics`: a batch from an edge or a page. Browsers' `sendBeacon` cannot set
-/// headers, so an SDK key (never a token) may come as `?key=`.
+/// headers, so an SDK key (never a token) may come as `?key=`. An implausible batch
+/// is refused (422) and counted against the key.
 async fn metrics_ingest(
     State(app): State<App>,
     mut headers: HeaderMap,
@@ -1122,7 +1158,7 @@ async fn metrics_ingest(
     Body(batch): Body<crate::metrics::Batch>,
 ) -> ApiResult {
     if let Some(key) = q.key {
-        if !key.starts_with("vxs_") {
+        if !auth::is_sdk_secret(&key) {
             return Err(ApiError(OriginError::BadRequest(
                 "only SDK keys may be passed as `?key=`; send tokens in the Authorization header"
                     .into(),
@@ -1135,12 +1171,19 @@ async fn metrics_ingest(
         })?;
         headers.insert(header::AUTHORIZATION, value);
     }
-    app.write(
-        &headers,
-        |_| Ok(()),
-        move |op, who| edge_metrics::ingest(op, who, batch),
-    )
-    .await
+    let out = app
+        .as_caller(&headers, move |origin, who| {
+            match origin.write(|op| edge_metrics::ingest(op, &who, batch)) {
+                Err(OriginError::Implausible(why)) => {
+                    origin.write(|op| edge_metrics::count_reject(op, &who, &why))?;
+                    Err(OriginError::Implausible(why))
+                }
+                other => other,
+            }
+        })
+        .await;
+    app.wake.notify_one();
+    out.map(Json)
 }
 
 #[derive(Deserialize, Default)]
@@ -1305,6 +1348,21 @@ fn ofrep_key(headers: &HeaderMap) -> Result<String, OriginError> {
     bearer(headers)
 }
 
+/// OFREP's JSON error for a body that could not be read: 413 for one over
+/// [`MAX_BODY`] (`key` is the flag of a single evaluation).
+fn ofrep_body_error(e: axum::extract::rejection::BytesRejection, key: Option<&str>) -> Response {
+    let (status, details) = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        (413, format!("the body is larger than {MAX_BODY} bytes"))
+    } else {
+        (400, format!("cannot read the body: {e}"))
+    };
+    let mut answer = json!({ "errorCode": "GENERAL", "errorDetails": details });
+    if let Some(key) = key {
+        answer["key"] = json!(key);
+    }
+    ofrep_json(status, answer, &[])
+}
+
 /// The `context` of an OFREP body, or the OFREP failure to answer.
 fn ofrep_context(body: &[u8]) -> Result<Value, (&'static str, String)> {
     let parsed: Value = serde_json::from_slice(body)
@@ -1318,22 +1376,34 @@ fn ofrep_context(body: &[u8]) -> Result<Value, (&'static str, String)> {
     }
 }
 
+/// What an OFREP request evaluates with: the key, its environment, the snapshot.
+struct OfrepCall {
+    who: Principal,
+    env: String,
+    version: u64,
+    snapshot: Arc<crate::engine::Snapshot>,
+    now: i64,
+}
+
 /// Authenticates, rate-limits and loads the environment's snapshot.
-async fn ofrep_prepare(
-    app: &App,
-    headers: &HeaderMap,
-) -> Result<(String, u64, Arc<crate::engine::Snapshot>, i64), Response> {
+async fn ofrep_prepare(app: &App, headers: &HeaderMap) -> Result<OfrepCall, Response> {
     let secret = ofrep_key(headers).map_err(ofrep_error)?;
     let state = app.ofrep.clone();
     let out = app
         .blocking(move |origin| {
             origin.read(|op| {
-                let (id, env) = super::ofrep::environment_of(op.db, &secret)?;
-                if let Err(wait) = state.1.take(id, op.now_ms) {
+                let (who, env) = super::ofrep::environment_of(op.db, &secret)?;
+                if let Err(wait) = state.1.take(who.id, op.now_ms) {
                     return Ok(Err(wait));
                 }
                 let (version, snapshot) = state.0.current(op.db, &env)?;
-                Ok(Ok((env, version, snapshot, op.now_ms)))
+                Ok(Ok(OfrepCall {
+                    who,
+                    env,
+                    version,
+                    snapshot,
+                    now: op.now_ms,
+                }))
             })
         })
         .await
@@ -1347,15 +1417,49 @@ async fn ofrep_prepare(
     })
 }
 
+/// Counts `results` as the key's metrics and, when one is audited, commits its
+/// audit entry before the answer leaves (as the SDK path audits through ingest).
+async fn ofrep_record(
+    app: &App,
+    call: &OfrepCall,
+    context: &Value,
+    results: &[crate::engine::Details],
+) {
+    let state = app.ofrep.clone();
+    let audited = state.2.record(super::ofrep_metrics::Evaluation {
+        who: &call.who,
+        env: &call.env,
+        version: call.version,
+        snapshot: &call.snapshot,
+        context,
+        results,
+        now_ms: call.now,
+    });
+    if audited {
+        let key = call.who.id;
+        let flushed = app
+            .blocking(move |origin| state.2.flush(origin, Some(key)))
+            .await;
+        if let Err(ApiError(e)) = flushed {
+            // Kept for the next scheduler pass, which retries.
+            super::log(format_args!("OFREP evaluation audit deferred: {e}"));
+        }
+    }
+}
+
 async fn ofrep_single(
     State(app): State<App>,
     headers: HeaderMap,
     Segs(key): Segs<String>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
-    let (_env, _version, snapshot, now) = match ofrep_prepare(&app, &headers).await {
+    let call = match ofrep_prepare(&app, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ofrep_body_error(e, Some(&key)),
     };
     let context = match ofrep_context(&body) {
         Ok(c) => c,
@@ -1367,14 +1471,25 @@ async fn ofrep_single(
             )
         }
     };
-    let d = snapshot.details_for_context(&key, &context, Value::Null, None, now);
+    let d = call
+        .snapshot
+        .details_for_context(&key, &context, Value::Null, None, call.now);
+    ofrep_record(&app, &call, &context, std::slice::from_ref(&d)).await;
     ofrep_json(super::ofrep::status_of(&d), super::ofrep::result(&d), &[])
 }
 
-async fn ofrep_bulk(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let (env, version, snapshot, now) = match ofrep_prepare(&app, &headers).await {
+async fn ofrep_bulk(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let call = match ofrep_prepare(&app, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ofrep_body_error(e, None),
     };
     let context = match ofrep_context(&body) {
         Ok(c) => c,
@@ -1386,7 +1501,10 @@ async fn ofrep_bulk(State(app): State<App>, headers: HeaderMap, body: Bytes) -> 
             )
         }
     };
-    let (answer, etag) = super::ofrep::bulk(&snapshot, version, &env, &context, now);
+    let (answer, etag, results) =
+        super::ofrep::bulk(&call.snapshot, call.version, &call.env, &context, call.now);
+    // Counted even when answered 304: the caller serves these values again.
+    ofrep_record(&app, &call, &context, &results).await;
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -1467,7 +1585,7 @@ pub fn router(app: App) -> Router {
         .route("/flags/{key}/metrics", get(flag_metrics))
         .route("/tokens", get(token_list).post(token_create))
         .route("/tokens/{id}", delete(token_revoke))
-        .route("/sdk-keys", post(sdk_key_create))
+        .route("/sdk-keys", get(sdk_key_list).post(sdk_key_create))
         .route("/webhooks/deliveries", get(webhook_deliveries))
         .route("/webhooks/{id}", delete(webhook_remove));
     // Tokens travel in the Authorization header, never in cookies, so any origin may
@@ -1553,9 +1671,24 @@ async fn refresh(origin: Arc<Origin>) {
     }
 }
 
-/// Runs the rollout scheduler every `interval`.
-async fn schedule_rollouts(origin: Arc<Origin>, wake: Arc<Notify>, interval: Duration) {
+/// Runs the rollout scheduler every `interval`, first ingesting what OFREP
+/// evaluated since the last pass (as its keys' metrics).
+async fn schedule_rollouts(
+    origin: Arc<Origin>,
+    wake: Arc<Notify>,
+    interval: Duration,
+    ofrep: Arc<(
+        super::ofrep::Snapshots,
+        super::ofrep::RateLimiter,
+        super::ofrep_metrics::OfrepMetrics,
+    )>,
+) {
     loop {
+        let o = origin.clone();
+        let state = ofrep.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || state.2.flush(&o, None)).await {
+            super::log(format_args!("OFREP metrics: {e}"));
+        }
         let o = origin.clone();
         match tokio::task::spawn_blocking(move || o.write(rollouts::tick)).await {
             Ok(Ok(done)) => {
@@ -1585,18 +1718,33 @@ pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError>
     tokio::spawn(webhooks::run(origin.clone(), wake.clone()));
     tokio::spawn(refresh(origin.clone()));
     tokio::spawn(super::targets::run(origin.clone()));
-    let interval = origin.config.rollout_check_interval;
-    tokio::spawn(schedule_rollouts(origin.clone(), wake.clone(), interval));
-    let hub = super::events::Hub::default();
-    tokio::spawn(super::events::watch(origin.clone(), hub.clone()));
     let limiter =
         super::ofrep::RateLimiter::new(origin.config.ofrep_per_second, origin.config.ofrep_burst);
-    let ofrep = Arc::new((super::ofrep::Snapshots::default(), limiter));
+    let audit_key = origin
+        .keys
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .audit_key()
+        .to_vec();
+    let ofrep = Arc::new((
+        super::ofrep::Snapshots::default(),
+        limiter,
+        super::ofrep_metrics::OfrepMetrics::new(&audit_key),
+    ));
+    let interval = origin.config.rollout_check_interval;
+    tokio::spawn(schedule_rollouts(
+        origin.clone(),
+        wake.clone(),
+        interval,
+        ofrep.clone(),
+    ));
+    let hub = super::events::Hub::default();
+    tokio::spawn(super::events::watch(origin.clone(), hub.clone()));
     let app = App {
-        origin,
+        origin: origin.clone(),
         wake,
         events: hub,
-        ofrep,
+        ofrep: ofrep.clone(),
     };
     {
         use std::io::Write as _;
@@ -1604,8 +1752,13 @@ pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError>
         let _ = writeln!(out, "listening on http://{addr}");
         let _ = out.flush();
     }
-    axum::serve(listener, router(app))
+    let served = axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| OriginError::Io(format!("server failed: {e}")))
+        .map_err(|e| OriginError::Io(format!("server failed: {e}")));
+    // What OFREP evaluated since the last scheduler pass is not lost on shutdown.
+    if let Err(e) = ofrep.2.flush(&origin, None) {
+        super::log(format_args!("OFREP metrics at shutdown: {e}"));
+    }
+    served
 }

@@ -11,14 +11,18 @@
 
 pub mod audit;
 pub mod auth;
+pub mod batch_checks;
 pub mod changes;
 pub mod config;
 pub mod edge_metrics;
 pub mod events;
 pub mod governance;
 pub mod http;
+pub mod identity;
 pub mod keys;
+pub mod limits;
 pub mod ofrep;
+pub mod ofrep_metrics;
 pub mod publish;
 pub mod reports;
 pub mod rollouts;
@@ -58,6 +62,9 @@ pub enum OriginError {
     /// Governance refuses the change.
     #[error("the change violates {} polic{}: {}", .0.len(), if .0.len() == 1 { "y" } else { "ies" }, violations_text(.0))]
     Policy(Vec<Violation>),
+    /// A metrics batch claims what no edge could have seen; refused whole.
+    #[error("implausible metrics batch: {0}")]
+    Implausible(String),
     /// A bulk update failed; the report says which operations and why.
     #[error("the bulk update failed; nothing was applied")]
     BulkFailed(serde_json::Value),

@@ -2,7 +2,8 @@
 //! for clients that cannot run the wasm engine. SDK keys authenticate (they name the
 //! environment); evaluation uses the same engine, on the environment's newest
 //! published snapshot, compiled once per version. A token bucket per key answers
-//! bursts beyond the configured rate with `429` and `Retry-After`.
+//! bursts beyond the configured rate with `429` and `Retry-After`. Evaluations are
+//! counted and audited as the key's own metrics ([`super::ofrep_metrics`]).
 
 use super::{audit, auth, publish, OriginError};
 use crate::engine::{Details, Snapshot};
@@ -74,14 +75,14 @@ impl RateLimiter {
     }
 }
 
-/// Who is asking: the SDK key's environment.
+/// Who is asking: an SDK key (of either kind), which names the environment.
 pub fn environment_of(
     db: &rusqlite::Connection,
     secret: &str,
-) -> Result<(i64, String), OriginError> {
+) -> Result<(auth::Principal, String), OriginError> {
     let who = auth::authenticate(db, secret)?;
-    match (who.kind, who.environment) {
-        ("sdk", Some(env)) => Ok((who.id, env)),
+    match (who.kind, who.environment.clone()) {
+        ("sdk", Some(env)) => Ok((who, env)),
         _ => Err(OriginError::Forbidden(
             "OFREP evaluates with an SDK key, which names the environment".into(),
         )),
@@ -118,25 +119,35 @@ pub fn status_of(d: &Details) -> u16 {
     }
 }
 
-/// The bulk answer and its ETag (the snapshot version and a hash of the context).
+/// The bulk answer, its ETag (the snapshot version and a hash of the context) and
+/// the evaluations behind it (for metrics and audit).
 pub fn bulk(
     snapshot: &Snapshot,
     version: u64,
     env: &str,
     context: &Value,
     now_ms: i64,
-) -> (Value, String) {
-    let flags: Vec<Value> = snapshot
-        .flags()
-        .iter()
-        .map(|f| result(&snapshot.details_for_context(&f.key, context, Value::Null, None, now_ms)))
-        .collect();
+) -> (Value, String, Vec<Details>) {
+    let details: Vec<Details> = match snapshot.resolve_context(context) {
+        Ok(resolved) => snapshot
+            .flags()
+            .iter()
+            .map(|f| snapshot.details(&f.key, &resolved, Value::Null, None, now_ms))
+            .collect(),
+        Err(_) => snapshot
+            .flags()
+            .iter()
+            .map(|f| snapshot.details_for_context(&f.key, context, Value::Null, None, now_ms))
+            .collect(),
+    };
+    let flags: Vec<Value> = details.iter().map(result).collect();
     let digest = Sha256::digest(audit::canonical_json(context).as_bytes());
     let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     let etag = format!("\"{version}-{hash}\"");
     (
         json!({ "flags": flags, "metadata": { "version": version.to_string(), "environment": env } }),
         etag,
+        details,
     )
 }
 

@@ -119,9 +119,10 @@ pub fn flag_list(op: &Op<'_>, env: &str, include_archived: bool) -> Result<Value
         .filter(|(_, r)| include_archived || !r.archived)
         .map(|(k, r)| {
             let mut row = summary(op.db, env, k, r)?;
-            let evaluations = day.flags.get(k).map_or(0, |f| {
-                f.variants.values().map(|v| v.count).sum::<u64>() + f.errors.values().sum::<u64>()
-            });
+            let evaluations = day
+                .flags
+                .get(k)
+                .map_or(0, super::edge_metrics::evaluations_of);
             row["evaluations_24h"] = json!(evaluations);
             Ok(row)
         })
@@ -213,13 +214,22 @@ fn settled_variant(doc: &Value) -> Option<String> {
     only
 }
 
+/// Whether a flag is a kill switch (`kind` or `strategy` `kill_switch`): a permanent
+/// flag, meant to sit fully on or fully off (killed), so never one to remove for it.
+pub(crate) fn is_kill_switch(doc: &Value) -> bool {
+    ["kind", "strategy"]
+        .iter()
+        .any(|field| doc.get(*field).and_then(Value::as_str) == Some("kill_switch"))
+}
+
 fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &str) -> Value {
     json!({ "environment": env, "flag": flag, "kind": kind, "message": message, "recommendation": recommendation })
 }
 
 /// Lifecycle insights (the seed's analytics recommendations that need no metrics):
-/// expired flags, flags settled on one variant for `settled_days`, archived flags
-/// still referenced, and change requests waiting too long.
+/// expired flags, flags settled on one variant for `settled_days` (kill switches
+/// excepted: settled is their normal state), archived flags still referenced, and
+/// change requests waiting too long.
 pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginError> {
     let envs = match env_filter {
         Some(env) => {
@@ -288,7 +298,7 @@ pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginEr
                 out.push(insight(env, key, &kind, message, &recommendation));
             }
             let age = op.now_ms - row.updated_at_ms;
-            if age >= settled_ms {
+            if age >= settled_ms && !is_kill_switch(doc) {
                 if let Some(variant) = settled_variant(doc) {
                     let days = age / DAY_MS;
                     let off = off_variant(doc) == Some(variant.as_str());

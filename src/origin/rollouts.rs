@@ -84,6 +84,10 @@ pub struct Guards {
     /// Guards on tracked events.
     #[serde(default)]
     pub events: Vec<EventGuard>,
+    /// Whether metrics posted with client (public) SDK keys count; by default only
+    /// server keys' do, since anyone can read a client key out of a web page.
+    #[serde(default)]
+    pub count_client_metrics: bool,
 }
 
 impl Default for Guards {
@@ -94,6 +98,7 @@ impl Default for Guards {
             max_latency_ms: 100.0,
             min_samples: 100,
             events: Vec::new(),
+            count_client_metrics: false,
         }
     }
 }
@@ -122,6 +127,9 @@ pub struct Plan {
     /// Event guards, `EVENT:max=N` or `EVENT:rate<=P`.
     #[serde(default)]
     pub guards: Vec<String>,
+    /// Count client SDK keys' metrics too (default `[rollouts] count_client_metrics`,
+    /// itself false).
+    pub count_client_metrics: Option<bool>,
     /// The variant rolled out (default: the first that is not the off variant).
     pub variant: Option<String>,
     /// Roll out within this rule instead of the fallthrough.
@@ -172,8 +180,11 @@ fn current_percentage(doc: &Value, variant: &str, rule: Option<&str>) -> f64 {
     if let Some(v) = serve.get("variant").and_then(Value::as_str) {
         return if v == variant { 100.0 } else { 0.0 };
     }
+    // Looked up by name, not through a JSON pointer: a variant may be called `a/b`.
     serve
-        .pointer(&format!("/rollout/weights/{variant}"))
+        .get("rollout")
+        .and_then(|r| r.get("weights"))
+        .and_then(|w| w.get(variant))
         .and_then(Value::as_f64)
         .unwrap_or(0.0)
 }
@@ -236,6 +247,11 @@ pub fn start(
             "`stages` must be increasing percentages in (0, 100]".into(),
         ));
     }
+    // Each stage becomes a weight: refuse now what the engine would refuse then.
+    for s in &stages {
+        crate::engine::compile::thousandths(*s)
+            .map_err(|e| OriginError::BadRequest(format!("stage {e}")))?;
+    }
     let stages: Vec<f64> = stages
         .into_iter()
         .filter(|s| *s > start_percentage)
@@ -262,6 +278,9 @@ pub fn start(
             .iter()
             .map(|g| EventGuard::parse(g))
             .collect::<Result<_, _>>()?,
+        count_client_metrics: plan
+            .count_client_metrics
+            .unwrap_or(op.config.count_client_metrics),
     };
     op.db.execute(
         "INSERT INTO rollouts (environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
@@ -303,31 +322,94 @@ pub fn start(
     get(op.db, id)
 }
 
+/// What one key's batches brought to a rollout stage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeyFeed {
+    /// Token id of the SDK key.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// `client` or `server`.
+    pub kind: String,
+    /// Batches with figures about the treated variant.
+    pub batches: u64,
+    /// Evaluations of the treated variant they reported.
+    pub evaluations: u64,
+    /// Outcomes (success or failure) they reported.
+    pub samples: u64,
+    /// Whether they counted for the guards (client keys' do only when opted in).
+    pub counted: bool,
+}
+
 /// Adds what a metrics batch says about running rollouts' treated variants to their
-/// current stage's figures. Only batches whose window ended after the stage began
-/// count, so a stage is judged on its own traffic alone.
-pub fn observe(op: &Op<'_>, env: &str, batch: &crate::metrics::Batch) -> Result<(), OriginError> {
+/// current stage's figures, and records which key sent it. Only batches whose window
+/// ended after the stage began count, so a stage is judged on its own traffic alone;
+/// a client key's batch counts only for rollouts that opted in. Returns, per rollout
+/// the batch spoke about, whether it counted.
+pub fn observe(
+    op: &Op<'_>,
+    env: &str,
+    batch: &crate::metrics::Batch,
+    sender: &edge_metrics::Sender,
+) -> Result<Value, OriginError> {
     let mut stmt = op.db.prepare(
-        "SELECT id, flag, variant, stage_started_ms, stage_metrics FROM rollouts
+        "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys FROM rollouts
          WHERE environment = ?1 AND status = 'running'",
     )?;
     let running = stmt
         .query_map(params![env], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, Option<String>>(4)?,
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ),
+                (
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ),
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    for (id, flag, variant, started, stored) in running {
+    let mut out = Vec::new();
+    for ((id, flag, variant), (started, stored, guards, keys)) in running {
         if batch.window.end_ms < started.unwrap_or(i64::MAX) {
             continue;
         }
         let seen = edge_metrics::variant_health(batch, &flag, &variant);
         if seen.evaluations == 0 && seen.samples() == 0 && seen.events.is_empty() {
+            continue;
+        }
+        let guards: Guards = serde_json::from_str(&guards)?;
+        let counted = !sender.is_client() || guards.count_client_metrics;
+        let mut feeds: Vec<KeyFeed> = keys
+            .map(|t| serde_json::from_str(&t))
+            .transpose()?
+            .unwrap_or_default();
+        let feed = match feeds.iter().position(|f| f.id == sender.id) {
+            Some(i) => &mut feeds[i],
+            None => {
+                feeds.push(KeyFeed {
+                    id: sender.id,
+                    name: sender.name.clone(),
+                    kind: sender.kind.clone(),
+                    ..KeyFeed::default()
+                });
+                feeds.last_mut().expect("pushed")
+            }
+        };
+        feed.batches = feed.batches.saturating_add(1);
+        feed.evaluations = feed.evaluations.saturating_add(seen.evaluations);
+        feed.samples = feed.samples.saturating_add(seen.samples());
+        feed.counted = counted;
+        op.db.execute(
+            "UPDATE rollouts SET stage_keys = ?1 WHERE id = ?2",
+            params![serde_json::to_string(&feeds)?, id],
+        )?;
+        out.push(json!({ "rollout": id, "flag": flag, "counted": counted }));
+        if !counted {
             continue;
         }
         let mut total: VariantHealth = stored
@@ -340,12 +422,12 @@ pub fn observe(op: &Op<'_>, env: &str, batch: &crate::metrics::Batch) -> Result<
             params![serde_json::to_string(&total)?, id],
         )?;
     }
-    Ok(())
+    Ok(Value::Array(out))
 }
 
 fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
     op.db.execute(
-        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, updated_at = ?2 WHERE id = ?3",
+        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, stage_keys = NULL, updated_at = ?2 WHERE id = ?3",
         params![op.now_ms, op.now(), id],
     )?;
     Ok(())
@@ -355,7 +437,8 @@ fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
 pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
     db.query_row(
         "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
-                start_percentage, stage_started_ms, change_id, created_by, created_at, updated_at, last_check, history
+                start_percentage, stage_started_ms, change_id, created_by, created_at, updated_at, last_check, history,
+                stage_keys
          FROM rollouts WHERE id = ?1",
         params![id],
         |r| {
@@ -384,6 +467,7 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
                 "updated_at": r.get::<_, String>(15)?,
                 "last_check": r.get::<_, Option<String>>(16)?.and_then(|t| serde_json::from_str::<Value>(&t).ok()),
                 "history": serde_json::from_str::<Value>(&r.get::<_, String>(17)?).unwrap_or(json!([])),
+                "metrics_keys": r.get::<_, Option<String>>(18)?.and_then(|t| serde_json::from_str::<Value>(&t).ok()).unwrap_or(json!([])),
             }))
         },
     )
@@ -539,12 +623,14 @@ struct Running {
     stage_started_ms: i64,
     change_id: Option<i64>,
     stage_metrics: Option<String>,
+    stage_keys: Option<String>,
 }
 
 fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
     let mut stmt = db.prepare(
         "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
-                start_percentage, stage_started_ms, change_id, stage_metrics FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
+                start_percentage, stage_started_ms, change_id, stage_metrics, stage_keys
+         FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -567,6 +653,7 @@ fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
                 r.get::<_, Option<i64>>(11)?,
                 r.get::<_, Option<i64>>(12)?,
                 r.get::<_, Option<String>>(13)?,
+                r.get::<_, Option<String>>(14)?,
             ),
         ))
     })?;
@@ -575,7 +662,7 @@ fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
         let (
             (id, env, flag, variant, rule),
             (stages, index, duration_ms, guards, status),
-            (start_percentage, started, change_id, stage_metrics),
+            (start_percentage, started, change_id, stage_metrics, stage_keys),
         ) = row?;
         out.push(Running {
             id,
@@ -592,6 +679,7 @@ fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
             stage_started_ms: started.unwrap_or(0),
             change_id,
             stage_metrics,
+            stage_keys,
         });
     }
     Ok(out)
@@ -651,8 +739,15 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
             .unwrap_or_default();
         let judgement = judge(&health, &r.guards);
         let percentage = r.stages[r.index.min(r.stages.len() - 1)];
+        // The keys whose batches the decision rests on (and those left out).
+        let keys: Value = r
+            .stage_keys
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()?
+            .unwrap_or(json!([]));
         let check = json!({ "at": op.now(), "stage": r.index + 1, "percentage": percentage, "figures": judgement.figures,
-                            "breaches": judgement.breaches, "enough_samples": judgement.enough_samples });
+                            "breaches": judgement.breaches, "enough_samples": judgement.enough_samples, "keys": keys });
         op.db.execute(
             "UPDATE rollouts SET last_check = ?1 WHERE id = ?2",
             params![check.to_string(), r.id],
@@ -682,7 +777,8 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                 &r,
                 "rollout.rolled_back",
                 json!({ "rollout": r.id, "reason": reason, "from": percentage,
-                "to": r.start_percentage, "figures": judgement.figures, "breaches": judgement.breaches, "change": change.ok() }),
+                "to": r.start_percentage, "figures": judgement.figures, "breaches": judgement.breaches, "change": change.ok(),
+                "keys": keys }),
             )?;
             done.push(reason);
             continue;
@@ -699,7 +795,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                 op,
                 &r,
                 "rollout.completed",
-                json!({ "rollout": r.id, "percentage": percentage, "figures": judgement.figures }),
+                json!({ "rollout": r.id, "percentage": percentage, "figures": judgement.figures, "keys": keys }),
             )?;
             done.push(format!("rollout #{} completed at {percentage}%", r.id));
             continue;
@@ -723,7 +819,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
         match changes::apply_system(op, &format!("rollout:{}", r.id), p, false)? {
             Ok(change) => {
                 op.db.execute(
-                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, updated_at = ?3 WHERE id = ?4",
+                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, stage_keys = NULL, updated_at = ?3 WHERE id = ?4",
                     params![(r.index + 1) as i64, op.now_ms, op.now(), r.id],
                 )?;
                 notify(
@@ -731,7 +827,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                     &r,
                     "rollout.advanced",
                     json!({ "rollout": r.id, "from": percentage, "to": next,
-                    "stage": r.index + 2, "figures": judgement.figures, "change": change }),
+                    "stage": r.index + 2, "figures": judgement.figures, "change": change, "keys": keys }),
                 )?;
                 done.push(format!("rollout #{} advanced to {next}%", r.id));
             }

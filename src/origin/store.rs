@@ -214,6 +214,44 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (target, environment)
     );
     "#,
+    // 5: client and server SDK keys (every existing key is a server key, as before);
+    // batch ids deduplicated per environment and key; accepted and rejected batches
+    // per key; metrics buckets kept apart by the kind of key that sent them; the keys
+    // whose metrics fed a rollout stage.
+    r#"
+    ALTER TABLE tokens ADD COLUMN sdk_kind TEXT CHECK (sdk_kind IN ('client', 'server'));
+    UPDATE tokens SET sdk_kind = 'server' WHERE kind = 'sdk';
+    CREATE TABLE sdk_key_batches (
+        token_id INTEGER PRIMARY KEY REFERENCES tokens(id),
+        accepted INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0,
+        last_rejected_at TEXT,
+        last_rejection TEXT
+    );
+    CREATE TABLE metric_batches_by_key (
+        environment TEXT NOT NULL,
+        token_id INTEGER NOT NULL,
+        batch_id TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        sdk TEXT NOT NULL,
+        PRIMARY KEY (environment, token_id, batch_id)
+    );
+    -- Which key sent a batch was not recorded before: 0.
+    INSERT INTO metric_batches_by_key SELECT environment, 0, batch_id, received_at, sdk FROM metric_batches;
+    DROP TABLE metric_batches;
+    ALTER TABLE metric_batches_by_key RENAME TO metric_batches;
+    CREATE TABLE metric_buckets_by_source (
+        environment TEXT NOT NULL REFERENCES environments(name),
+        bucket_ms INTEGER NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('server', 'client')),
+        batch TEXT NOT NULL,
+        PRIMARY KEY (environment, bucket_ms, source)
+    );
+    INSERT INTO metric_buckets_by_source SELECT environment, bucket_ms, 'server', batch FROM metric_buckets;
+    DROP TABLE metric_buckets;
+    ALTER TABLE metric_buckets_by_source RENAME TO metric_buckets;
+    ALTER TABLE rollouts ADD COLUMN stage_keys TEXT;
+    "#,
 ];
 
 /// The database file inside a data directory.
@@ -282,5 +320,51 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
         assert!(conn.execute("DELETE FROM audit", []).is_err());
+    }
+
+    #[test]
+    fn migration_5_makes_existing_sdk_keys_server_keys_and_keeps_metrics() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..4] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 4).unwrap();
+        tx.execute_batch(
+            "INSERT INTO environments VALUES ('production', 't');
+             INSERT INTO tokens (name, kind, roles, environment, hash, created_at)
+                 VALUES ('edge', 'sdk', '[]', 'production', 'h1', 't'), ('admin', 'token', '[\"admin\"]', NULL, 'h2', 't');
+             INSERT INTO metric_batches VALUES ('b1', 'production', 't', 'x');
+             INSERT INTO metric_buckets VALUES ('production', 10000, '{}');",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        migrate(&mut conn).unwrap();
+        let kinds: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT name, sdk_kind FROM tokens ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            kinds,
+            [
+                ("edge".into(), Some("server".into())),
+                ("admin".into(), None)
+            ]
+        );
+        let source: String = conn
+            .query_row("SELECT source FROM metric_buckets", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(source, "server");
+        let batches: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM metric_batches WHERE batch_id = 'b1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(batches, 1);
     }
 }

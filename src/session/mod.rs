@@ -11,7 +11,7 @@ pub mod rows;
 
 use crate::engine::context::ResolvedContext;
 use crate::engine::kinds::AuditEvaluations;
-use crate::engine::{ErrorCode, Outcome, Reason, Snapshot};
+use crate::engine::{ErrorCode, Outcome, Reason};
 use crate::metrics::{self, Aggregator, Batch, BatchMeta, MetricsConfig};
 use crate::snapshot::{Keyring, LoadInfo, Rejection, StalePolicy, Store};
 use records::Record;
@@ -124,18 +124,11 @@ impl Session {
     pub fn load(&mut self, envelope: &[u8], now_ms: i64) -> Result<LoadInfo, Rejection> {
         let info = self.store.load(envelope, now_ms)?;
         if let (Some(metrics), Some(snapshot)) = (self.metrics.as_mut(), self.store.snapshot()) {
-            metrics.set_flags(
-                snapshot
-                    .flags()
-                    .iter()
-                    .map(|f| {
-                        (
-                            f.key.to_string(),
-                            f.variants.iter().map(|v| v.name.to_string()).collect(),
-                        )
-                    })
-                    .collect(),
-            );
+            metrics.set_snapshot(snapshot);
+        }
+        // Nothing is counted before the first snapshot: the first window starts here.
+        if self.window_start_ms == 0 {
+            self.window_start_ms = now_ms;
         }
         Ok(info)
     }
@@ -303,15 +296,30 @@ impl Session {
         }
     }
 
-    /// Records a tracked outcome for slot `id`'s unit.
+    /// Records a tracked outcome for slot `id`'s unit: attributed to the variants the
+    /// listed flags serve it, or, without a list, to those this session served the
+    /// unit by targeting or a rollout (unattributed when none).
     pub fn track(&mut self, event: &str, id: u32, data: &TrackData<'_>, now_ms: i64) {
         let Some(metrics) = self.metrics.as_mut() else {
             return;
         };
+        let slot = self
+            .slots
+            .get(id as usize)
+            .filter(|s| s.generation == self.store.generation());
+        let Some(keys) = &data.flags else {
+            let unit = slot.and_then(|s| s.unit.hash);
+            metrics.track_served(event, unit, data.value, data.latency_ms, data.success);
+            return;
+        };
         let mut attributions = Vec::new();
-        if let (Some(snapshot), Some(slot)) = (self.store.snapshot(), self.slots.get(id as usize)) {
-            if slot.generation == self.store.generation() {
-                attributions = attributions_of(snapshot, &slot.resolved, data, now_ms);
+        if let (Some(snapshot), Some(slot)) = (self.store.snapshot(), slot) {
+            for key in keys {
+                if let Some(flag) = snapshot.flag_id(key) {
+                    if let Some(v) = snapshot.evaluate(flag, &slot.resolved, now_ms).variant {
+                        attributions.push((flag, v));
+                    }
+                }
             }
         }
         metrics.track(
@@ -337,36 +345,4 @@ impl Session {
         self.window_start_ms = now_ms;
         batch
     }
-}
-
-/// The (flag, variant) pairs an outcome is attributed to: the listed flags, or every
-/// flag whose variant targeting or a rollout chose.
-fn attributions_of(
-    snapshot: &Snapshot,
-    ctx: &ResolvedContext,
-    data: &TrackData<'_>,
-    now_ms: i64,
-) -> Vec<(u32, u16)> {
-    let mut out = Vec::new();
-    match &data.flags {
-        Some(keys) => {
-            for key in keys {
-                if let Some(id) = snapshot.flag_id(key) {
-                    if let Some(v) = snapshot.evaluate(id, ctx, now_ms).variant {
-                        out.push((id, v));
-                    }
-                }
-            }
-        }
-        None => {
-            for (id, o) in snapshot.evaluate_all(ctx, now_ms) {
-                if matches!(o.reason, Reason::Split | Reason::TargetingMatch) {
-                    if let Some(v) = o.variant {
-                        out.push((id, v));
-                    }
-                }
-            }
-        }
-    }
-    out
 }

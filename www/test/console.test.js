@@ -128,7 +128,7 @@ test("a rollout's charts render from edge metrics", async () => {
     await api(origin, sdkKey, "POST", "/metrics", {
       schema: 1, batch_id: `chart-${i}`, sdk: "test", environment: "production", window: { start_ms: end - 1000, end_ms: end },
       flags: { "new-checkout": { variants: { on: { count: 20 + i * 10, reasons: { SPLIT: 20 + i * 10 } }, off: { count: 180, reasons: { SPLIT: 180 } } } } },
-      events: { request: { count: 200, attributions: { "new-checkout": { on: outcome(20, i, 0), off: outcome(180, 0, 0) } } } },
+      events: { request: { count: 200 + i, attributions: { "new-checkout": { on: outcome(20, i, 0), off: outcome(180, 0, 0) } } } },
       audit: [], dropped: { audit: 0, events: 0, unknown_flags: 0 },
     });
   }

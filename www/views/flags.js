@@ -4,6 +4,7 @@ import { html, mount, toast, errorBlock, empty, when, confirmWithReason, diffLin
 import { clauseText, serveText } from "../clauses.js";
 import { can, currentEnv, me } from "../app.js";
 import { seriesChart } from "./charts.js";
+import { rolloutSection, wireRollout } from "./rollout-box.js";
 
 const KINDS = ["release", "experiment", "ops", "kill_switch", "permission"];
 const RISKS = ["low", "medium", "high", "critical"];
@@ -243,17 +244,7 @@ export async function detail(main, [env, key]) {
         return items.length ? html`<h3>Segments</h3><ul>${items}</ul>` : "";
       })()}
     </section>
-    ${edit ? html`<section><h2>Rollout</h2>
-      <form id="rollout" class="inline-form">
-        <label for="percentage">Serve the on variant to</label>
-        <input id="percentage" name="percentage" type="number" min="0" max="100" step="0.001" value="${f.rollout_percentage ?? 0}"> %
-        <button type="submit">Propose</button>
-      </form>
-      <form id="progressive" class="inline-form">
-        <label for="stages">Progressive rollout stages</label><input id="stages" name="stages" value="5,15,25,50,75,100">
-        <label for="stage">each</label><input id="stage" name="stage" value="10m" size="5">
-        <button type="submit">Start</button>
-      </form></section>` : ""}
+    ${edit ? rolloutSection(flag) : ""}
     ${edit ? html`<section><h2>Definition</h2>
       <form id="editor"><label for="doc">Flag document (JSON)</label>
         <textarea id="doc" rows="16" spellcheck="false">${JSON.stringify(flag, null, 2)}</textarea>
@@ -283,17 +274,7 @@ export async function detail(main, [env, key]) {
     if (!reason) return;
     api("POST", `/environments/${enc(env)}/flags/${enc(key)}/enable`, { reason }).then((c) => done(c, "Enable"), fail);
   });
-  main.querySelector("#rollout")?.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const percentage = Number(main.querySelector("#percentage").value);
-    api("POST", `/environments/${enc(env)}/flags/${enc(key)}/rollout`, { percentage }).then((c) => done(c, `Rollout ${percentage}%`), fail);
-  });
-  main.querySelector("#progressive")?.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const stages = main.querySelector("#stages").value.split(",").map((s) => Number(s.trim()));
-    api("POST", `/environments/${enc(env)}/flags/${enc(key)}/rollouts`, { stages, stage_duration: main.querySelector("#stage").value })
-      .then((r) => (location.hash = `#/rollout/${r.id}`), fail);
-  });
+  if (edit) wireRollout(main, env, key, flag, done, fail);
   const parsed = () => {
     try {
       return JSON.parse(main.querySelector("#doc").value);

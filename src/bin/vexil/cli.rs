@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vexil::engine::time::{format_rfc3339_ms, parse_rfc3339_ms};
 use vexil::engine::{parse_document, Details, LoadError, Snapshot, ValueType};
-use vexil::origin::{audit, governance};
+use vexil::origin::{audit, governance, limits};
 use vexil::snapshot::{sign, Keyring, PrivateKeyFile, StalePolicy, Store};
 
 #[path = "operator.rs"]
@@ -808,6 +808,12 @@ fn report_load_error(e: &LoadError) {
 }
 
 fn validate(doc: &Map<String, Value>) -> Result<Option<Snapshot>> {
+    // The origin's name limits, so a file that validates here is accepted there.
+    let names = limits::document_issues(&Value::Object(doc.clone()));
+    if !names.is_empty() {
+        report_load_error(&LoadError::Invalid(names));
+        return Ok(None);
+    }
     let bytes = serde_json::to_vec(doc)?;
     match parse_document(&bytes).and_then(|d| Snapshot::compile(&d)) {
         Ok(snapshot) => Ok(Some(snapshot)),

@@ -319,6 +319,18 @@ pub enum SdkKeyCommand {
         /// Its environment.
         #[arg(long)]
         env: String,
+        /// `server` (secret: workers and servers; its metrics drive rollouts) or
+        /// `client` (public: browsers; its metrics are shown but drive no rollout
+        /// unless it opts in).
+        #[arg(long, default_value = "server", value_parser = ["server", "client"])]
+        kind: String,
+    },
+    /// List SDK keys with their kind and how many metrics batches were accepted
+    /// and rejected.
+    List {
+        /// Only this environment's.
+        #[arg(long)]
+        env: Option<String>,
     },
 }
 
@@ -549,8 +561,12 @@ fn print_change(c: &Value) {
         let by = r["approved_by"]
             .as_str()
             .map_or("waiting".to_string(), |b| format!("approved by {b}"));
+        // Why, when the current version (or a flag using a segment) requires it.
+        let note = r["note"]
+            .as_str()
+            .map_or(String::new(), |n| format!("; {n}"));
         println!(
-            "  needs {} ({}): {by}",
+            "  needs {} ({}{note}): {by}",
             text(&r["role"]),
             text(&r["policy"])
         );
@@ -969,8 +985,9 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
             env,
             reason,
         } => {
-            if !(0.0..=100.0).contains(&percent) {
-                bail!("PERCENT must be from 0 to 100, not {percent}");
+            // The engine's own check, as the origin makes it.
+            if let Err(e) = vexil::engine::compile::thousandths(percent) {
+                bail!("PERCENT {e}");
             }
             let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason });
             flag_action(api, &env, &flag, "rollout", body)
@@ -1099,11 +1116,39 @@ fn print_rollout(r: &Value) {
             println!("  breach: {}", text(b));
         }
     }
+    for k in r["metrics_keys"].as_array().into_iter().flatten() {
+        println!(
+            "  metrics from SDK key #{} {} ({}): {} batches, {} evaluations, {} samples{}",
+            text(&k["id"]),
+            text(&k["name"]),
+            text(&k["kind"]),
+            text(&k["batches"]),
+            text(&k["evaluations"]),
+            text(&k["samples"]),
+            if k["counted"] == true {
+                ""
+            } else {
+                " — not counted (client key)"
+            }
+        );
+    }
     for h in r["history"].as_array().into_iter().flatten() {
         let reason = h["details"]["reason"]
             .as_str()
             .map_or(String::new(), |r| format!(": {r}"));
-        println!("  {} {}{reason}", text(&h["at"]), text(&h["event"]));
+        let counted: Vec<String> = h["details"]["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|k| k["counted"] == true)
+            .map(|k| format!("#{} {}", text(&k["id"]), text(&k["name"])))
+            .collect();
+        let keys = if counted.is_empty() {
+            String::new()
+        } else {
+            format!(" (on metrics of {})", counted.join(", "))
+        };
+        println!("  {} {}{reason}{keys}", text(&h["at"]), text(&h["event"]));
     }
 }
 
@@ -1146,6 +1191,7 @@ pub fn bulk_update(api: &Api, file: &Path, env: &EnvArg, reason: Option<String>)
                 .map_or(String::new(), |id| format!(" (change #{id})"));
             let error = item["error"]
                 .as_str()
+                .or(item["note"].as_str())
                 .map_or(String::new(), |e| format!(": {e}"));
             println!(
                 "#{} {} {}: {}{change}{error}",
@@ -1155,8 +1201,11 @@ pub fn bulk_update(api: &Api, file: &Path, env: &EnvArg, reason: Option<String>)
                 text(&item["status"])
             );
         }
+        let rolled_back = r["not_applied"]
+            .as_u64()
+            .map_or(String::new(), |n| format!(", {n} rolled back"));
         println!(
-            "Bulk update: {} total, {} applied, {} pending approval, {} failed",
+            "Bulk update: {} total, {} applied, {} pending approval, {} failed{rolled_back}",
             text(&r["total"]),
             text(&r["applied"]),
             text(&r["pending"]),
@@ -1311,9 +1360,12 @@ pub fn token(api: &Api, command: TokenCommand) -> Result<i32> {
                         .flatten()
                         .map(text)
                         .collect();
-                    let scope = t["environment"]
-                        .as_str()
-                        .map_or(roles.join(","), |e| format!("sdk key for {e}"));
+                    let scope = t["environment"].as_str().map_or(roles.join(","), |e| {
+                        format!(
+                            "{} sdk key for {e}",
+                            t["sdk_kind"].as_str().unwrap_or("server")
+                        )
+                    });
                     let revoked = t["revoked_at"]
                         .as_str()
                         .map_or(String::new(), |r| format!(" (revoked {r})"));
@@ -1333,22 +1385,58 @@ pub fn token(api: &Api, command: TokenCommand) -> Result<i32> {
     }
 }
 
-/// `vexil sdk-key create`.
+/// `vexil sdk-key create` and `vexil sdk-key list`.
 pub fn sdk_key(api: &Api, command: SdkKeyCommand) -> Result<i32> {
-    let SdkKeyCommand::Create { name, env } = command;
-    let t = api.call(
-        "POST",
-        "/sdk-keys",
-        Some(json!({ "name": name, "environment": env })),
-    )?;
-    api.show(&t, |t| {
-        println!(
-            "SDK key #{} for {} in {env}; shown only this once:",
-            text(&t["id"]),
-            text(&t["name"])
-        );
-        println!("  {}", text(&t["token"]));
-    })
+    match command {
+        SdkKeyCommand::Create { name, env, kind } => {
+            let t = api.call(
+                "POST",
+                "/sdk-keys",
+                Some(json!({ "name": name, "environment": env, "kind": kind })),
+            )?;
+            api.show(&t, |t| {
+                println!(
+                    "{} SDK key #{} for {} in {env}; shown only this once:",
+                    text(&t["sdk_kind"]),
+                    text(&t["id"]),
+                    text(&t["name"])
+                );
+                println!("  {}", text(&t["token"]));
+                if t["sdk_kind"] == "client" {
+                    println!(
+                        "  (public: its metrics are shown, but drive no rollout unless it opts in)"
+                    );
+                }
+            })
+        }
+        SdkKeyCommand::List { env } => {
+            let path = match &env {
+                Some(e) => format!("/sdk-keys?environment={}", enc(e)),
+                None => "/sdk-keys".to_string(),
+            };
+            let answer = api.call("GET", &path, None)?;
+            api.show(&answer, |a| {
+                for k in a["sdk_keys"].as_array().into_iter().flatten() {
+                    let b = &k["batches"];
+                    let revoked = k["revoked_at"]
+                        .as_str()
+                        .map_or(String::new(), |r| format!(" (revoked {r})"));
+                    let last = b["last_rejection"]
+                        .as_str()
+                        .map_or(String::new(), |r| format!("; last rejected: {r}"));
+                    println!(
+                        "#{:<4} {:<16} {:<6} {:<12} batches {} accepted, {} rejected{last}{revoked}",
+                        text(&k["id"]),
+                        text(&k["name"]),
+                        text(&k["sdk_kind"]),
+                        text(&k["environment"]),
+                        text(&b["accepted"]),
+                        text(&b["rejected"]),
+                    );
+                }
+            })
+        }
+    }
 }
 
 /// `vexil keys list`.

@@ -111,7 +111,7 @@ pub(crate) fn compile_serve(
                         cuts.push((total, id));
                     }
                     Err(msg) => {
-                        issues.push(format!("{path}.weights.{name}"), msg);
+                        issues.push(format!("{path}.weights.{name}"), format!("weight {msg}"));
                         ok = false;
                     }
                 }

@@ -162,17 +162,19 @@ impl Issues {
     }
 }
 
-/// Converts a percentage with up to 3 decimals to thousandths of a percent: the
-/// one check of rollout percentages (the origin and the CLI use it too).
+/// Converts a percentage with up to 3 decimals to thousandths of a percent (the
+/// bucket scale), the one check every percentage passes: rollout weights here, and
+/// the origin's and CLI's rollout percentages and stages. The error reads after the
+/// name of what was converted: "weight 1.0001 has more than 3 decimals ...".
 pub fn thousandths(percent: f64) -> Result<u32, String> {
     if !percent.is_finite() || !(0.0..=100.0).contains(&percent) {
-        return Err(format!("weight {percent} is not between 0 and 100"));
+        return Err(format!("{percent} is not between 0 and 100"));
     }
     let scaled = percent * 1000.0;
     let rounded = scaled.round();
     if (scaled - rounded).abs() > 1e-6 {
         return Err(format!(
-            "weight {percent} has more than 3 decimals (the bucket scale is 0.001 %)"
+            "{percent} has more than 3 decimals (the bucket scale is 0.001 %)"
         ));
     }
     Ok(rounded as u32)

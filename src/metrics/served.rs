@@ -1,0 +1,150 @@
+//! What each unit was served: a bounded memory of (unit hash, flag) → variant, so
+//! that a tracked outcome is attributed only to the flags actually evaluated for
+//! its unit (a rollout's guards must not judge one flag on another's failures).
+//!
+//! A fixed-size open-addressed table, allocated once on first use: remembering is
+//! O(1) and allocation-free afterwards, as [`super::Aggregator::record`] requires.
+//! When the probe window of a (unit, flag) is full, an entry in it is overwritten,
+//! so the memory forgets old units first in practice and never grows.
+
+/// Slots probed per lookup; a power of two.
+const PROBE: usize = 8;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    unit: u64,
+    flag: u32,
+    variant: u16,
+    used: bool,
+}
+
+/// The bounded (unit, flag) → variant memory.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Served {
+    slots: Vec<Entry>,
+    capacity: usize,
+    /// Rotates which slot of a full window is overwritten.
+    evictions: usize,
+}
+
+fn start(unit: u64, flag: u32, mask: usize) -> usize {
+    // `unit` is already a well-mixed hash; the multiply spreads the flag index.
+    (unit ^ u64::from(flag).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize & mask
+}
+
+impl Served {
+    /// A memory of about `capacity` (unit, flag) pairs (rounded up to a power of
+    /// two; 0 remembers nothing).
+    pub(crate) fn new(capacity: usize) -> Served {
+        Served {
+            slots: Vec::new(),
+            capacity: if capacity == 0 {
+                0
+            } else {
+                capacity.max(PROBE).next_power_of_two()
+            },
+            evictions: 0,
+        }
+    }
+
+    /// Remembers that `unit` was served `variant` of `flag`.
+    #[inline]
+    pub(crate) fn remember(&mut self, unit: u64, flag: u32, variant: u16) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![Entry::default(); self.capacity];
+        }
+        let mask = self.capacity - 1;
+        let first = start(unit, flag, mask);
+        let mut free = None;
+        for i in 0..PROBE {
+            let j = (first + i) & mask;
+            let e = &mut self.slots[j];
+            if e.used && e.unit == unit && e.flag == flag {
+                e.variant = variant;
+                return;
+            }
+            if !e.used && free.is_none() {
+                free = Some(j);
+            }
+        }
+        let j = free.unwrap_or_else(|| {
+            self.evictions = self.evictions.wrapping_add(1);
+            (first + (self.evictions & (PROBE - 1))) & mask
+        });
+        self.slots[j] = Entry {
+            unit,
+            flag,
+            variant,
+            used: true,
+        };
+    }
+
+    /// The variant of `flag` last served to `unit`, if remembered.
+    pub(crate) fn variant(&self, unit: u64, flag: u32) -> Option<u16> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.capacity - 1;
+        let first = start(unit, flag, mask);
+        (0..PROBE)
+            .map(|i| &self.slots[(first + i) & mask])
+            .find(|e| e.used && e.unit == unit && e.flag == flag)
+            .map(|e| e.variant)
+    }
+
+    /// Re-indexes every entry after a snapshot swap: `map` gives an entry's (flag,
+    /// variant) under the new indexing, or `None` when the flag or variant is gone.
+    pub(crate) fn remap(&mut self, map: impl Fn(u32, u16) -> Option<(u32, u16)>) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let old: Vec<Entry> = self.slots.iter().copied().filter(|e| e.used).collect();
+        self.slots.iter_mut().for_each(|e| *e = Entry::default());
+        for e in old {
+            if let Some((flag, variant)) = map(e.flag, e.variant) {
+                self.remember(e.unit, flag, variant);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_per_unit_and_flag_and_stays_bounded() {
+        let mut s = Served::new(64);
+        assert_eq!(s.variant(1, 0), None);
+        s.remember(1, 0, 3);
+        s.remember(1, 1, 0);
+        s.remember(2, 0, 1);
+        assert_eq!(s.variant(1, 0), Some(3));
+        assert_eq!(s.variant(1, 1), Some(0));
+        assert_eq!(s.variant(2, 0), Some(1));
+        assert_eq!(s.variant(2, 1), None);
+        s.remember(1, 0, 2);
+        assert_eq!(s.variant(1, 0), Some(2), "the latest variant wins");
+        // Thousands of units later the table has not grown.
+        for u in 100..10_000u64 {
+            s.remember(u.wrapping_mul(0x2545_F491_4F6C_DD1D), 0, 0);
+        }
+        assert_eq!(s.slots.len(), 64);
+        assert_eq!(Served::new(0).variant(1, 0), None);
+    }
+
+    #[test]
+    fn remap_follows_new_indices_and_forgets_removed_flags() {
+        let mut s = Served::new(64);
+        s.remember(7, 0, 1);
+        s.remember(7, 1, 0);
+        // Flag 0 moved to index 5; flag 1 is gone.
+        s.remap(|f, v| (f == 0).then_some((5, v)));
+        assert_eq!(s.variant(7, 5), Some(1));
+        assert_eq!(s.variant(7, 0), None);
+        assert_eq!(s.variant(7, 1), None);
+    }
+}

@@ -1,0 +1,70 @@
+//! A data directory from before format 2: the origin re-signs each environment's
+//! newest snapshot in format 2 when it starts, so edges get what they can read; and a
+//! published snapshot reads back as a document.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use rusqlite::params;
+use serde_json::json;
+use support::{simple_flag, DataDir, Server};
+use vexil::snapshot::{Envelope, FORMAT};
+
+#[test]
+fn a_format_1_snapshot_is_re_signed_in_format_2_at_start() {
+    let (data, admin) = DataDir::init("format-upgrade");
+    let server = Server::start(&data);
+    server
+        .post(
+            "/api/v1/environments/production/flags",
+            &admin,
+            json!({ "flag": simple_flag("legacy") }),
+        )
+        .expect(201);
+    let before = server
+        .get("/api/v1/environments/production/snapshots", &admin)
+        .expect(200)
+        .json["snapshots"][0]["version"]
+        .as_u64()
+        .unwrap();
+    server.stop();
+
+    // What Vexil 0.1 stored: a format-1 envelope (JSON payload) as the newest version.
+    let db = rusqlite::Connection::open(data.path().join("vexil.db")).unwrap();
+    let old = json!({"format": "vexil-snapshot/1", "key_id": "k0", "payload": "e30=", "signature": "AAAA"});
+    db.execute(
+        "UPDATE snapshots SET envelope = ?1 WHERE environment = 'production' AND version = ?2",
+        params![old.to_string(), before as i64],
+    )
+    .unwrap();
+    drop(db);
+
+    let server = Server::start(&data);
+    let mut newest = None;
+    for _ in 0..100 {
+        let r = server.get("/api/v1/environments/production/snapshot", &admin);
+        if r.status == 200 && Envelope::parse(r.text.as_bytes()).is_ok_and(|e| e.format == FORMAT)
+        {
+            newest = Some(r);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let newest = newest.expect("a format-2 snapshot is published at start");
+    let payload = support::verified_payload(&server, "production", &admin);
+    assert!(payload["version"].as_u64().unwrap() > before, "{}", newest.text);
+    assert_eq!(support::flag_keys(&payload), ["legacy"]);
+
+    // The document route reads the same version back as flags.
+    let version = payload["version"].as_u64().unwrap();
+    let doc = server
+        .get(
+            &format!("/api/v1/environments/production/snapshots/{version}/document"),
+            &admin,
+        )
+        .expect(200)
+        .json;
+    assert_eq!(doc["version"], version);
+    assert_eq!(doc["flags"][0]["key"], "legacy");
+    assert_eq!(doc["flags"][0]["fallthrough"], json!({"variant": "off"}));
+}

@@ -587,7 +587,10 @@ export class Engine {
   /** Drains aggregated metrics into a batch object (or null when there is nothing). */
   takeMetrics(batchId = randomKey().slice(0, 32)) {
     const text = this.#wasm.takeMetrics(batchId, SDK_NAME, this.#now());
-    return text === undefined ? null : JSON.parse(text);
+    if (text === undefined) return null;
+    // Floats arrive beside the text, which marks their places (Rust `take_metrics`).
+    const floats = this.#wasm.metricsFloats();
+    return JSON.parse(text.replace(/"\u0001(\d+)"/g, (_, i) => JSON.stringify(floats[i])));
   }
 
   /** Releases the wasm memory. */

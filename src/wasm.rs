@@ -37,6 +37,8 @@ pub struct Engine {
     records: Vec<Record>,
     text: Vec<u8>,
     results: Vec<u32>,
+    /// The floats of the last metrics batch (the batch text holds placeholders).
+    floats: Vec<f64>,
     last_rule: i32,
 }
 
@@ -81,6 +83,7 @@ impl Engine {
             records: Vec::new(),
             text: Vec::new(),
             results: Vec::new(),
+            floats: Vec::new(),
             last_rule: -1,
         })
     }
@@ -252,10 +255,26 @@ impl Engine {
     }
 
     /// Drains the metrics recorded since the last call into a batch (JSON), or
-    /// `undefined` when there is nothing to send.
+    /// `undefined` when there is nothing to send. Floats are written as the string
+    /// `"\u{1}N"` (a raw U+0001, which escaped text never holds), N indexing
+    /// `metricsFloats()`: the host puts the numbers in (float formatting would cost
+    /// the module kilobytes).
     #[wasm_bindgen(js_name = takeMetrics)]
     pub fn take_metrics(&mut self, batch_id: String, sdk: String, now_ms: f64) -> Option<String> {
-        let batch = self.session.take_batch(batch_id, sdk, now_ms as i64)?;
-        serde_json::to_string(&batch).ok()
+        let floats = &mut self.floats;
+        floats.clear();
+        self.session
+            .take_batch(batch_id, sdk, now_ms as i64, &mut |out, n| {
+                out.push_str("\"\u{1}");
+                crate::jsontext::push_u64(out, floats.len() as u64);
+                out.push('"');
+                floats.push(n);
+            })
+    }
+
+    /// The floats of the last `takeMetrics` batch, by placeholder index.
+    #[wasm_bindgen(js_name = metricsFloats)]
+    pub fn metrics_floats(&self) -> Vec<f64> {
+        self.floats.clone()
     }
 }

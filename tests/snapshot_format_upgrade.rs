@@ -43,8 +43,7 @@ fn a_format_1_snapshot_is_re_signed_in_format_2_at_start() {
     let mut newest = None;
     for _ in 0..100 {
         let r = server.get("/api/v1/environments/production/snapshot", &admin);
-        if r.status == 200 && Envelope::parse(r.text.as_bytes()).is_ok_and(|e| e.format == FORMAT)
-        {
+        if r.status == 200 && Envelope::parse(r.text.as_bytes()).is_ok_and(|e| e.format == FORMAT) {
             newest = Some(r);
             break;
         }
@@ -52,7 +51,11 @@ fn a_format_1_snapshot_is_re_signed_in_format_2_at_start() {
     }
     let newest = newest.expect("a format-2 snapshot is published at start");
     let payload = support::verified_payload(&server, "production", &admin);
-    assert!(payload["version"].as_u64().unwrap() > before, "{}", newest.text);
+    assert!(
+        payload["version"].as_u64().unwrap() > before,
+        "{}",
+        newest.text
+    );
     assert_eq!(support::flag_keys(&payload), ["legacy"]);
 
     // The document route reads the same version back as flags.

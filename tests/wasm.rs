@@ -157,10 +157,15 @@ fn a_session_evaluates_filled_slots_and_keeps_the_last_good_snapshot() {
     s.evaluate_all(slot, NOW, &mut all);
     assert_eq!(all.len(), 2);
     s.track("checkout", slot, &TrackData::default(), NOW);
+    let mut floats = Vec::new();
     let batch = s
-        .take_batch("b1".into(), "test".into(), NOW)
+        .take_batch("b1".into(), "test".into(), NOW, &mut |out, n| {
+            out.push('0');
+            floats.push(n);
+        })
         .expect("a batch");
-    assert!(batch.flags.contains_key("checkout"));
+    assert!(batch.contains("\"checkout\""), "{batch}");
+    assert!(!batch.contains("u1"), "no unit ids: {batch}");
 }
 
 #[wasm_bindgen_test]

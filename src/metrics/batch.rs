@@ -2,29 +2,12 @@
 //! (flag keys, variant names, reasons, error codes), never by indices. Mergeable, so
 //! the origin can combine edges and an edge can fold a failed send back.
 
-use super::{HyperLogLog, LatencyHistogram};
+use super::{BatchMeta, HyperLogLog, LatencyHistogram};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
 /// The batch format version written in `schema`; readers reject any other.
 pub const BATCH_SCHEMA: u32 = 1;
-
-/// Descriptive fields of a batch, supplied when it is taken.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BatchMeta {
-    /// Unique id of the batch (the origin uses it to ignore a retried duplicate).
-    pub batch_id: String,
-    /// The reporting SDK and its version, e.g. `vexil-js/0.1.0`.
-    pub sdk: String,
-    /// The environment whose snapshot was evaluated.
-    pub environment: String,
-    /// The snapshot version serving at the end of the window, if any.
-    pub snapshot_version: Option<u64>,
-    /// Start of the aggregation window (epoch ms).
-    pub window_start_ms: i64,
-    /// End of the aggregation window (epoch ms).
-    pub window_end_ms: i64,
-}
 
 /// An aggregation window, epoch milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,5 @@
 //! A fixed-bucket latency histogram, mergeable across edges and batches.
 
-use serde::{Deserialize, Serialize};
-
 /// Finite bucket upper bounds in milliseconds; a last, unbounded bucket follows.
 pub const LATENCY_BOUNDS_MS: [f64; 13] = [
     1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0,
@@ -15,8 +13,12 @@ const BUCKETS: usize = LATENCY_BOUNDS_MS.len() + 1;
 /// "count", "min_ms", "max_ms"}`: `counts` has one more entry than `bounds_ms`, the
 /// unbounded bucket. `min_ms`/`max_ms` are absent when empty, and in batches from
 /// SDKs that predate them (quantiles are then estimated from the buckets alone).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(into = "Wire", try_from = "Wire")]
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "Wire", try_from = "Wire")
+)]
 pub struct LatencyHistogram {
     counts: [u64; BUCKETS],
     sum_ms: f64,
@@ -139,7 +141,8 @@ impl LatencyHistogram {
 }
 
 /// The batch form of a histogram.
-#[derive(Serialize, Deserialize)]
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Wire {
     bounds_ms: Vec<f64>,
     counts: Vec<u64>,
@@ -151,6 +154,41 @@ struct Wire {
     max_ms: Option<f64>,
 }
 
+impl LatencyHistogram {
+    /// Appends the batch form (see the type's documentation) to JSON text, floats
+    /// through `float`.
+    pub(crate) fn write_json(&self, out: &mut String, float: &mut dyn FnMut(&mut String, f64)) {
+        use crate::jsontext::push_u64;
+        out.push_str("{\"bounds_ms\":[");
+        for (i, b) in LATENCY_BOUNDS_MS.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            // Whole milliseconds, every one.
+            push_u64(out, *b as u64);
+        }
+        out.push_str("],\"counts\":[");
+        for (i, c) in self.counts.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_u64(out, *c);
+        }
+        out.push_str("],\"sum_ms\":");
+        float(out, self.sum_ms);
+        out.push_str(",\"count\":");
+        push_u64(out, self.count);
+        if let Some((lo, hi)) = self.range {
+            out.push_str(",\"min_ms\":");
+            float(out, lo);
+            out.push_str(",\"max_ms\":");
+            float(out, hi);
+        }
+        out.push('}');
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 impl From<LatencyHistogram> for Wire {
     fn from(h: LatencyHistogram) -> Wire {
         Wire {
@@ -164,6 +202,7 @@ impl From<LatencyHistogram> for Wire {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl TryFrom<Wire> for LatencyHistogram {
     type Error = &'static str;
 

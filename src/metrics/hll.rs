@@ -1,9 +1,7 @@
 //! A HyperLogLog sketch of distinct units (precision 10: 1 024 one-byte registers,
 //! about 3.25 % standard error), mergeable across edges and batches.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use crate::snapshot::base64;
 
 /// Precision: the number of hash bits that select a register.
 pub const HLL_PRECISION: u8 = 10;
@@ -20,8 +18,12 @@ const MAX_RANK: u8 = 64 - HLL_PRECISION + 1;
 ///
 /// In a batch it is `{"p": 10, "sparse": [[index, rank], ...]}` or, when that is
 /// longer, `{"p": 10, "dense": "<base64 of the 1 024 registers>"}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(into = "Wire", try_from = "Wire")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "Wire", try_from = "Wire")
+)]
 pub struct HyperLogLog {
     registers: Option<Box<[u8; HLL_REGISTERS]>>,
 }
@@ -101,7 +103,8 @@ impl HyperLogLog {
 }
 
 /// The batch form of a sketch.
-#[derive(Serialize, Deserialize)]
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Wire {
     p: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +126,53 @@ fn digits(n: usize) -> usize {
     }
 }
 
+/// Whether the sparse form (`[index,rank],` per nonzero register) is shorter than
+/// the dense one (4/3 of 1 024 bytes).
+fn sparse_is_shorter(registers: &[u8; HLL_REGISTERS]) -> bool {
+    let sparse_len: usize = registers
+        .iter()
+        .enumerate()
+        .filter(|(_, &r)| r != 0)
+        .map(|(i, &r)| digits(i) + digits(r as usize) + 4)
+        .sum();
+    sparse_len < HLL_REGISTERS.div_ceil(3) * 4
+}
+
+impl HyperLogLog {
+    /// Appends the batch form (see the type's documentation) to JSON text.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        out.push_str("{\"p\":10,");
+        match &self.registers {
+            Some(registers) if !sparse_is_shorter(registers) => {
+                out.push_str("\"dense\":\"");
+                out.push_str(&base64::encode(&registers[..]));
+                out.push('"');
+            }
+            registers => {
+                out.push_str("\"sparse\":[");
+                let mut first = true;
+                for (i, &r) in registers.iter().flat_map(|r| r.iter()).enumerate() {
+                    if r == 0 {
+                        continue;
+                    }
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    out.push('[');
+                    crate::jsontext::push_u64(out, i as u64);
+                    out.push(',');
+                    crate::jsontext::push_u64(out, u64::from(r));
+                    out.push(']');
+                }
+                out.push(']');
+            }
+        }
+        out.push('}');
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 impl From<HyperLogLog> for Wire {
     fn from(h: HyperLogLog) -> Wire {
         let mut wire = Wire {
@@ -134,14 +184,7 @@ impl From<HyperLogLog> for Wire {
             wire.sparse = Some(Vec::new());
             return wire;
         };
-        // `[index,rank],` per nonzero register against 4/3 of 1 024 bytes.
-        let sparse_len: usize = registers
-            .iter()
-            .enumerate()
-            .filter(|(_, &r)| r != 0)
-            .map(|(i, &r)| digits(i) + digits(r as usize) + 4)
-            .sum();
-        if sparse_len < HLL_REGISTERS.div_ceil(3) * 4 {
+        if sparse_is_shorter(&registers) {
             wire.sparse = Some(
                 registers
                     .iter()
@@ -151,12 +194,13 @@ impl From<HyperLogLog> for Wire {
                     .collect(),
             );
         } else {
-            wire.dense = Some(STANDARD.encode(&registers[..]));
+            wire.dense = Some(base64::encode(&registers[..]));
         }
         wire
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl TryFrom<Wire> for HyperLogLog {
     type Error = String;
 
@@ -176,9 +220,8 @@ impl TryFrom<Wire> for HyperLogLog {
                 }
             }
             (None, Some(dense)) => {
-                let bytes = STANDARD
-                    .decode(dense)
-                    .map_err(|e| format!("bad HyperLogLog registers: {e}"))?;
+                let bytes = base64::decode(dense.as_bytes())
+                    .ok_or_else(|| "bad HyperLogLog registers: not base64".to_string())?;
                 let registers: [u8; HLL_REGISTERS] = bytes
                     .try_into()
                     .map_err(|_| "HyperLogLog registers must be 1024 bytes".to_string())?;

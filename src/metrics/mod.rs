@@ -29,25 +29,27 @@
 //! [`MAX_NAME_LEN`] bytes are dropped, dimension values longer than
 //! [`MAX_DIMENSION_VALUE_LEN`] count as `"other"`.
 
+#[cfg(not(target_arch = "wasm32"))]
 mod batch;
+mod counters;
 mod hash;
 mod histogram;
 mod hll;
 pub mod privacy;
 mod served;
 
+#[cfg(not(target_arch = "wasm32"))]
 pub use batch::{
-    AuditEvent, Batch, BatchMeta, Dropped, EventStats, FlagStats, OutcomeStats, VariantStats,
-    Window, BATCH_SCHEMA,
+    AuditEvent, Batch, Dropped, EventStats, FlagStats, OutcomeStats, VariantStats, Window,
+    BATCH_SCHEMA,
 };
+pub use counters::Counters;
 pub use hash::{pseudonym, unit_hash};
 pub use histogram::{LatencyHistogram, LATENCY_BOUNDS_MS};
 pub use hll::{HyperLogLog, HLL_PRECISION, HLL_REGISTERS};
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::engine::{ErrorCode, Reason, Snapshot};
-use batch::slot;
-use fnv::FnvHashMap;
-use served::Served;
 
 /// Longest event name or unknown flag key recorded, in bytes.
 pub const MAX_NAME_LEN: usize = 256;
@@ -92,118 +94,68 @@ impl Default for MetricsConfig {
     }
 }
 
-/// Counters of one (flag, variant) under the current indexing.
-#[derive(Debug, Clone)]
-struct Cell {
-    count: u64,
-    reasons: [u64; Reason::ALL.len()],
-    units: HyperLogLog,
-    /// Per dimension, counts indexed by value id (grown on first sight of an id).
-    dims: Vec<Vec<u64>>,
+/// Descriptive fields of a batch, supplied when it is taken.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchMeta {
+    /// Unique id of the batch (the origin uses it to ignore a retried duplicate).
+    pub batch_id: String,
+    /// The reporting SDK and its version, e.g. `vexil-js/0.1.0`.
+    pub sdk: String,
+    /// The environment whose snapshot was evaluated.
+    pub environment: String,
+    /// The snapshot version serving at the end of the window, if any.
+    pub snapshot_version: Option<u64>,
+    /// Start of the aggregation window (epoch ms).
+    pub window_start_ms: i64,
+    /// End of the aggregation window (epoch ms).
+    pub window_end_ms: i64,
 }
 
-/// One flag of the current snapshot.
-#[derive(Debug)]
-struct Slot {
-    key: String,
-    variants: Vec<String>,
-    cells: Vec<Cell>,
-    errors: [u64; ErrorCode::ALL.len()],
-    /// Per dimension, whether it is private for this flag (empty: none is).
-    hidden: Vec<bool>,
+/// A float as JSON: its shortest form, the largest finite double for an overflowed
+/// sum (sums saturate like counters).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn push_float(out: &mut String, n: f64) {
+    use std::fmt::Write;
+    let n = if n.is_nan() {
+        0.0
+    } else {
+        n.clamp(f64::MIN, f64::MAX)
+    };
+    let _ = write!(out, "{n:?}");
 }
 
-/// The interned values of one dimension.
-#[derive(Debug, Default)]
-struct Interner {
-    ids: FnvHashMap<String, u16>,
-    names: Vec<String>,
-}
-
-/// Aggregates evaluations, tracked outcomes and audit events into [`Batch`]es.
+/// [`Counters`] with name-keyed batches (native: the origin aggregates OFREP
+/// evaluations with it), and folding back a batch that could not be sent.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug)]
 pub struct Aggregator {
-    config: MetricsConfig,
-    /// Id of `"other"` in every dimension (= the per-dimension cap).
-    other: u16,
-    dims: Vec<Interner>,
-    flags: Vec<Slot>,
-    /// Name-keyed state: folded counters, events, unknown flags, audit, drops.
-    pending: Batch,
-    /// Window of batches folded back by [`Aggregator::restore`].
-    restored: Option<Window>,
-    /// The variants units were served, for attributing tracked outcomes.
-    served: Served,
-    dirty: bool,
+    counters: Counters,
+    /// Batches folded back by [`Aggregator::restore`].
+    pending: Option<Batch>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Aggregator {
     /// An aggregator with no flags (call [`Aggregator::set_snapshot`] or
     /// [`Aggregator::set_flags`] on each snapshot).
     pub fn new(config: MetricsConfig) -> Self {
-        let other = config.max_dimension_values.min(usize::from(u16::MAX) - 2) as u16;
         Aggregator {
-            dims: config
-                .dimensions
-                .iter()
-                .map(|_| Interner::default())
-                .collect(),
-            served: Served::new(config.remembered_served),
-            config,
-            other,
-            flags: Vec::new(),
-            pending: Batch::new(BatchMeta::default()),
-            restored: None,
-            dirty: false,
+            counters: Counters::new(config),
+            pending: None,
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &MetricsConfig {
-        &self.config
+        self.counters.config()
     }
 
     /// Called when a new snapshot is loaded: the flag keys and, per flag, its variant
-    /// names, in flag-index order. Counters recorded under the previous indexing are
-    /// folded into name-keyed state first, so nothing is lost across a snapshot swap;
-    /// the variants units were served carry over to the flags and variants that
-    /// remain. No dimension is private: prefer [`Aggregator::set_snapshot`].
+    /// names, in flag-index order. Counts recorded under the previous snapshot stay
+    /// with their flag and variant names; the variants units were served carry over.
+    /// No dimension is private: prefer [`Aggregator::set_snapshot`].
     pub fn set_flags(&mut self, flags: Vec<(String, Vec<String>)>) {
-        let previous = self.install(flags);
-        let flags = &self.flags;
-        self.served.remap(|flag, variant| {
-            let old = previous.get(flag as usize)?;
-            let name = old.variants.get(usize::from(variant))?;
-            let new = flags.iter().position(|f| f.key == old.key)?;
-            let v = flags[new].variants.iter().position(|n| n == name)?;
-            Some((new as u32, v as u16))
-        });
-    }
-
-    /// Folds the counters and replaces the flag table; returns the previous one.
-    fn install(&mut self, flags: Vec<(String, Vec<String>)>) -> Vec<Slot> {
-        self.fold();
-        let ndims = self.dims.len();
-        std::mem::replace(
-            &mut self.flags,
-            flags
-                .into_iter()
-                .map(|(key, variants)| Slot {
-                    cells: (0..variants.len())
-                        .map(|_| Cell {
-                            count: 0,
-                            reasons: [0; Reason::ALL.len()],
-                            units: HyperLogLog::new(),
-                            dims: vec![Vec::new(); ndims],
-                        })
-                        .collect(),
-                    key,
-                    variants,
-                    errors: [0; ErrorCode::ALL.len()],
-                    hidden: Vec::new(),
-                })
-                .collect(),
-        )
+        self.counters.set_flags(&flags);
     }
 
     /// [`Aggregator::set_flags`] from a compiled snapshot, which also learns which
@@ -212,38 +164,7 @@ impl Aggregator {
     /// and, for every flag, the snapshot's unit ids (`targetingKey` and every
     /// rollout or exclusion `by` attribute).
     pub fn set_snapshot(&mut self, snapshot: &Snapshot) {
-        let previous = self.install(
-            snapshot
-                .flags()
-                .iter()
-                .map(|f| {
-                    (
-                        f.key.to_string(),
-                        f.variants.iter().map(|v| v.name.to_string()).collect(),
-                    )
-                })
-                .collect(),
-        );
-        self.served.remap(|flag, variant| {
-            let old = previous.get(flag as usize)?;
-            let id = snapshot.flag_id(&old.key)?;
-            let v = snapshot
-                .flag(id)?
-                .variant_id(old.variants.get(usize::from(variant))?)?;
-            Some((id, v))
-        });
-        let units = privacy::unit_paths(snapshot);
-        for (slot, flag) in self.flags.iter_mut().zip(snapshot.flags()) {
-            let hidden: Vec<bool> = self
-                .config
-                .dimensions
-                .iter()
-                .map(|d| privacy::is_withheld(d, &flag.private_attributes, &units))
-                .collect();
-            if hidden.contains(&true) {
-                slot.hidden = hidden;
-            }
-        }
+        self.counters.set_snapshot(snapshot);
     }
 
     /// Interns `value` of dimension index `dimension` (into `config.dimensions`) and
@@ -252,20 +173,7 @@ impl Aggregator {
     /// value longer than [`MAX_DIMENSION_VALUE_LEN`], returns the id of `"other"`;
     /// for an unknown dimension, [`NO_DIMENSION_VALUE`].
     pub fn dimension_value(&mut self, dimension: usize, value: &str) -> u16 {
-        let Some(interner) = self.dims.get_mut(dimension) else {
-            return NO_DIMENSION_VALUE;
-        };
-        if let Some(&id) = interner.ids.get(value) {
-            return id;
-        }
-        if interner.names.len() >= usize::from(self.other) || value.len() > MAX_DIMENSION_VALUE_LEN
-        {
-            return self.other;
-        }
-        let id = interner.names.len() as u16;
-        interner.names.push(value.to_string());
-        interner.ids.insert(value.to_string(), id);
-        id
+        self.counters.dimension_value(dimension, value)
     }
 
     /// Hot path: one evaluation of flag index `flag` (current indexing). `variant`
@@ -273,8 +181,7 @@ impl Aggregator {
     /// `GENERAL`). `unit_hash` ([`unit_hash`] of the targeting key) feeds the
     /// unique-units sketch; `dims` holds, per configured dimension, the id from
     /// [`Aggregator::dimension_value`] or [`NO_DIMENSION_VALUE`]. Indices outside the
-    /// current snapshot are ignored. O(1); allocates only the first time a (flag,
-    /// variant) sees a unit or a dimension value id.
+    /// current snapshot are ignored.
     #[inline]
     pub fn record(
         &mut self,
@@ -285,55 +192,15 @@ impl Aggregator {
         unit_hash: Option<u64>,
         dims: &[u16],
     ) {
-        let Some(slot) = self.flags.get_mut(flag as usize) else {
-            return;
-        };
-        let Some(variant) = variant else {
-            let n = &mut slot.errors[error.unwrap_or(ErrorCode::General) as usize];
-            *n = n.saturating_add(1);
-            self.dirty = true;
-            return;
-        };
-        let Slot { cells, hidden, .. } = slot;
-        let Some(cell) = cells.get_mut(usize::from(variant)) else {
-            return;
-        };
-        self.dirty = true;
-        cell.count = cell.count.saturating_add(1);
-        cell.reasons[reason as usize] = cell.reasons[reason as usize].saturating_add(1);
-        if let Some(h) = unit_hash {
-            cell.units.insert(h);
-        }
-        for (i, (table, &id)) in cell.dims.iter_mut().zip(dims).enumerate() {
-            if id > self.other || hidden.get(i).copied().unwrap_or(false) {
-                continue;
-            }
-            let id = usize::from(id);
-            if id >= table.len() {
-                table.resize(id + 1, 0);
-            }
-            table[id] = table[id].saturating_add(1);
-        }
-        // Only a variant chosen for this unit (by targeting or a rollout) is one its
-        // outcomes can tell anything about.
-        if let (Some(h), Reason::Split | Reason::TargetingMatch) = (unit_hash, reason) {
-            self.served.remember(h, flag, variant);
-        }
+        self.counters
+            .record(flag, variant, reason, error, unit_hash, dims);
     }
 
     /// An evaluation of a key the snapshot does not have (`FLAG_NOT_FOUND`). At most
     /// `max_unknown_flags` distinct keys per batch; the rest count in
     /// `dropped.unknown_flags`.
     pub fn record_unknown(&mut self, key: &str) {
-        self.dirty = true;
-        let map = &mut self.pending.unknown_flags;
-        if let Some(count) = map.get_mut(key) {
-            *count += 1;
-        } else if map.len() < self.config.max_unknown_flags && key.len() <= MAX_NAME_LEN {
-            map.insert(key.to_string(), 1);
-        } else {
-            self.pending.dropped.unknown_flags += 1;
-        }
+        self.counters.record_unknown(key);
     }
 
     /// A tracked outcome (`client.track(event, ctx, data)`), attributed to the (flag
@@ -349,44 +216,8 @@ impl Aggregator {
         latency_ms: Option<f64>,
         success: Option<bool>,
     ) {
-        self.dirty = true;
-        let events = &mut self.pending.events;
-        if !events.contains_key(event)
-            && (events.len() >= self.config.max_event_names || event.len() > MAX_NAME_LEN)
-        {
-            self.pending.dropped.events = self.pending.dropped.events.saturating_add(1);
-            return;
-        }
-        let stats = slot(events, event);
-        stats.count = stats.count.saturating_add(1);
-        let value = value.filter(|v| v.is_finite());
-        let mut attributed = false;
-        for &(flag, variant) in attributions {
-            let Some(f) = self.flags.get(flag as usize) else {
-                continue;
-            };
-            let Some(name) = f.variants.get(usize::from(variant)) else {
-                continue;
-            };
-            attributed = true;
-            let o = slot(slot(&mut stats.attributions, &f.key), name);
-            o.count = o.count.saturating_add(1);
-            if let Some(v) = value {
-                o.value_sum += v;
-                o.value_count = o.value_count.saturating_add(1);
-            }
-            match success {
-                Some(true) => o.success = o.success.saturating_add(1),
-                Some(false) => o.failure = o.failure.saturating_add(1),
-                None => {}
-            }
-            if let Some(ms) = latency_ms {
-                o.latency.record(ms);
-            }
-        }
-        if !attributed {
-            stats.unattributed = stats.unattributed.saturating_add(1);
-        }
+        self.counters
+            .track(event, attributions, value, latency_ms, success);
     }
 
     /// A tracked outcome of the unit with hash `unit_hash`, attributed to the
@@ -402,13 +233,8 @@ impl Aggregator {
         latency_ms: Option<f64>,
         success: Option<bool>,
     ) {
-        let attributions: Vec<(u32, u16)> = match unit_hash {
-            Some(h) => (0..self.flags.len() as u32)
-                .filter_map(|f| self.served.variant(h, f).map(|v| (f, v)))
-                .collect(),
-            None => Vec::new(),
-        };
-        self.track(event, &attributions, value, latency_ms, success);
+        self.counters
+            .track_served(event, unit_hash, value, latency_ms, success);
     }
 
     /// An evaluation audit event (flags with `audit_evaluations`). `unit` must be a
@@ -423,49 +249,43 @@ impl Aggregator {
         unit: Option<String>,
         at_ms: i64,
     ) {
-        let Some(f) = self.flags.get(flag as usize) else {
-            return;
-        };
-        self.dirty = true;
-        if self.pending.audit.len() >= self.config.max_audit_events {
-            self.pending.dropped.audit += 1;
-            return;
-        }
-        let is_pseudonym =
-            |u: &String| u.len() == 32 && u.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        self.pending.audit.push(AuditEvent {
-            flag: f.key.clone(),
-            variant: variant.and_then(|v| f.variants.get(usize::from(v)).cloned()),
-            reason: reason.as_str().to_string(),
-            unit: unit.filter(is_pseudonym),
-            at_ms,
-        });
+        self.counters
+            .audit(flag, variant, reason, unit.as_deref(), at_ms);
     }
 
     /// True when nothing has been recorded since the last take.
     pub fn is_empty(&self) -> bool {
-        !self.dirty
+        self.counters.is_empty() && self.pending.is_none()
     }
 
     /// Drains everything recorded into a batch with `meta`'s descriptive fields (its
     /// window widened to cover restored batches); `None` when nothing was recorded.
     pub fn take_batch(&mut self, meta: BatchMeta) -> Option<Batch> {
-        if !self.dirty {
-            return None;
+        let fresh = self
+            .counters
+            .write_batch(&meta, &mut push_float)
+            .map(|text| serde_json::from_str::<Batch>(&text).expect("the counters write a batch"));
+        let restored = self.pending.take();
+        match (fresh, restored) {
+            (None, None) => None,
+            (Some(b), None) => Some(b),
+            (fresh, Some(mut r)) => {
+                let window = Window {
+                    start_ms: meta.window_start_ms,
+                    end_ms: meta.window_end_ms,
+                };
+                if let Some(b) = fresh {
+                    r.merge(b);
+                    bound(&mut r, self.counters.config());
+                }
+                r.window = r.window.union(window);
+                r.batch_id = meta.batch_id;
+                r.sdk = meta.sdk;
+                r.environment = meta.environment;
+                r.snapshot_version = meta.snapshot_version.max(r.snapshot_version);
+                Some(r)
+            }
         }
-        self.fold();
-        let mut batch = std::mem::replace(&mut self.pending, Batch::new(BatchMeta::default()));
-        let fresh = Batch::new(meta);
-        batch.batch_id = fresh.batch_id;
-        batch.sdk = fresh.sdk;
-        batch.environment = fresh.environment;
-        batch.snapshot_version = fresh.snapshot_version;
-        batch.window = match self.restored.take() {
-            Some(w) => fresh.window.union(w),
-            None => fresh.window,
-        };
-        self.dirty = false;
-        Some(batch)
     }
 
     /// Folds back a batch that could not be sent, so it goes out with the next one.
@@ -475,78 +295,33 @@ impl Aggregator {
         if batch.is_empty() {
             return;
         }
-        self.restored = Some(
-            self.restored
-                .map_or(batch.window, |w| w.union(batch.window)),
-        );
-        self.dirty = true;
-        let pending = &mut self.pending;
-        pending.merge(batch);
-        let cfg = &self.config;
-        if pending.audit.len() > cfg.max_audit_events {
-            pending.dropped.audit += (pending.audit.len() - cfg.max_audit_events) as u64;
-            pending.audit.truncate(cfg.max_audit_events);
-        }
-        while pending.events.len() > cfg.max_event_names {
-            if let Some((_, e)) = pending.events.pop_last() {
-                pending.dropped.events = pending.dropped.events.saturating_add(e.count);
+        let pending = match self.pending.as_mut() {
+            Some(p) => {
+                p.merge(batch);
+                p
             }
-        }
-        while pending.unknown_flags.len() > cfg.max_unknown_flags {
-            if let Some((_, n)) = pending.unknown_flags.pop_last() {
-                pending.dropped.unknown_flags = pending.dropped.unknown_flags.saturating_add(n);
-            }
+            None => self.pending.insert(batch),
+        };
+        bound(pending, self.counters.config());
+    }
+}
+
+/// Re-applies the size bounds to a batch folded from several (the excess counts as
+/// dropped).
+#[cfg(not(target_arch = "wasm32"))]
+fn bound(batch: &mut Batch, cfg: &MetricsConfig) {
+    if batch.audit.len() > cfg.max_audit_events {
+        batch.dropped.audit += (batch.audit.len() - cfg.max_audit_events) as u64;
+        batch.audit.truncate(cfg.max_audit_events);
+    }
+    while batch.events.len() > cfg.max_event_names {
+        if let Some((_, e)) = batch.events.pop_last() {
+            batch.dropped.events = batch.dropped.events.saturating_add(e.count);
         }
     }
-
-    /// Moves the index-keyed counters into the name-keyed pending batch.
-    fn fold(&mut self) {
-        let Aggregator {
-            config,
-            other,
-            dims,
-            flags,
-            pending,
-            ..
-        } = self;
-        for f in flags.iter_mut() {
-            if f.errors.iter().all(|&c| c == 0) && f.cells.iter().all(|c| c.count == 0) {
-                continue;
-            }
-            let stats = slot(&mut pending.flags, &f.key);
-            for (code, n) in ErrorCode::ALL.iter().zip(&mut f.errors) {
-                if *n > 0 {
-                    let e = slot(&mut stats.errors, code.as_str());
-                    *e = e.saturating_add(std::mem::take(n));
-                }
-            }
-            for (name, cell) in f.variants.iter().zip(&mut f.cells) {
-                if cell.count == 0 {
-                    continue;
-                }
-                let v = slot(&mut stats.variants, name);
-                v.count = v.count.saturating_add(std::mem::take(&mut cell.count));
-                for (reason, n) in Reason::ALL.iter().zip(&mut cell.reasons) {
-                    if *n > 0 {
-                        let r = slot(&mut v.reasons, reason.as_str());
-                        *r = r.saturating_add(std::mem::take(n));
-                    }
-                }
-                v.units.merge(&cell.units);
-                cell.units.clear();
-                for ((dim, interner), table) in
-                    config.dimensions.iter().zip(&*dims).zip(&mut cell.dims)
-                {
-                    for (id, n) in table.iter_mut().enumerate() {
-                        if *n > 0 {
-                            let value = interner.names.get(id).map_or(OTHER, String::as_str);
-                            debug_assert!(id < interner.names.len() || id == usize::from(*other));
-                            let c = slot(slot(&mut v.dimensions, dim), value);
-                            *c = c.saturating_add(std::mem::take(n));
-                        }
-                    }
-                }
-            }
+    while batch.unknown_flags.len() > cfg.max_unknown_flags {
+        if let Some((_, n)) = batch.unknown_flags.pop_last() {
+            batch.dropped.unknown_flags = batch.dropped.unknown_flags.saturating_add(n);
         }
     }
 }

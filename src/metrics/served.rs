@@ -1,4 +1,5 @@
-//! What each unit was served: a bounded memory of (unit hash, flag) → variant, so
+//! What each unit was served: a bounded memory of (unit hash, flag) → the counter
+//! cell of the variant served (see `counters`), so
 //! that a tracked outcome is attributed only to the flags actually evaluated for
 //! its unit (a rollout's guards must not judge one flag on another's failures).
 //!
@@ -14,11 +15,11 @@ const PROBE: usize = 8;
 struct Entry {
     unit: u64,
     flag: u32,
-    variant: u16,
+    cell: u32,
     used: bool,
 }
 
-/// The bounded (unit, flag) → variant memory.
+/// The bounded (unit, flag) → cell memory.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Served {
     slots: Vec<Entry>,
@@ -47,9 +48,9 @@ impl Served {
         }
     }
 
-    /// Remembers that `unit` was served `variant` of `flag`.
+    /// Remembers that `unit` was served the variant counted in `cell` of `flag`.
     #[inline]
-    pub(crate) fn remember(&mut self, unit: u64, flag: u32, variant: u16) {
+    pub(crate) fn remember(&mut self, unit: u64, flag: u32, cell: u32) {
         if self.capacity == 0 {
             return;
         }
@@ -63,7 +64,7 @@ impl Served {
             let j = (first + i) & mask;
             let e = &mut self.slots[j];
             if e.used && e.unit == unit && e.flag == flag {
-                e.variant = variant;
+                e.cell = cell;
                 return;
             }
             if !e.used && free.is_none() {
@@ -77,13 +78,13 @@ impl Served {
         self.slots[j] = Entry {
             unit,
             flag,
-            variant,
+            cell,
             used: true,
         };
     }
 
-    /// The variant of `flag` last served to `unit`, if remembered.
-    pub(crate) fn variant(&self, unit: u64, flag: u32) -> Option<u16> {
+    /// The cell of the variant of `flag` last served to `unit`, if remembered.
+    pub(crate) fn cell(&self, unit: u64, flag: u32) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
@@ -92,20 +93,20 @@ impl Served {
         (0..PROBE)
             .map(|i| &self.slots[(first + i) & mask])
             .find(|e| e.used && e.unit == unit && e.flag == flag)
-            .map(|e| e.variant)
+            .map(|e| e.cell)
     }
 
-    /// Re-indexes every entry after a snapshot swap: `map` gives an entry's (flag,
-    /// variant) under the new indexing, or `None` when the flag or variant is gone.
-    pub(crate) fn remap(&mut self, map: impl Fn(u32, u16) -> Option<(u32, u16)>) {
+    /// Re-indexes every entry when the counters' registry is rebuilt: `map` gives an
+    /// entry's (flag, cell) under the new numbering, or `None` when it is gone.
+    pub(crate) fn remap(&mut self, map: impl Fn(u32, u32) -> Option<(u32, u32)>) {
         if self.slots.is_empty() {
             return;
         }
         let old: Vec<Entry> = self.slots.iter().copied().filter(|e| e.used).collect();
         self.slots.iter_mut().for_each(|e| *e = Entry::default());
         for e in old {
-            if let Some((flag, variant)) = map(e.flag, e.variant) {
-                self.remember(e.unit, flag, variant);
+            if let Some((flag, cell)) = map(e.flag, e.cell) {
+                self.remember(e.unit, flag, cell);
             }
         }
     }
@@ -118,22 +119,22 @@ mod tests {
     #[test]
     fn remembers_per_unit_and_flag_and_stays_bounded() {
         let mut s = Served::new(64);
-        assert_eq!(s.variant(1, 0), None);
+        assert_eq!(s.cell(1, 0), None);
         s.remember(1, 0, 3);
         s.remember(1, 1, 0);
         s.remember(2, 0, 1);
-        assert_eq!(s.variant(1, 0), Some(3));
-        assert_eq!(s.variant(1, 1), Some(0));
-        assert_eq!(s.variant(2, 0), Some(1));
-        assert_eq!(s.variant(2, 1), None);
+        assert_eq!(s.cell(1, 0), Some(3));
+        assert_eq!(s.cell(1, 1), Some(0));
+        assert_eq!(s.cell(2, 0), Some(1));
+        assert_eq!(s.cell(2, 1), None);
         s.remember(1, 0, 2);
-        assert_eq!(s.variant(1, 0), Some(2), "the latest variant wins");
+        assert_eq!(s.cell(1, 0), Some(2), "the latest variant wins");
         // Thousands of units later the table has not grown.
         for u in 100..10_000u64 {
             s.remember(u.wrapping_mul(0x2545_F491_4F6C_DD1D), 0, 0);
         }
         assert_eq!(s.slots.len(), 64);
-        assert_eq!(Served::new(0).variant(1, 0), None);
+        assert_eq!(Served::new(0).cell(1, 0), None);
     }
 
     #[test]
@@ -143,8 +144,8 @@ mod tests {
         s.remember(7, 1, 0);
         // Flag 0 moved to index 5; flag 1 is gone.
         s.remap(|f, v| (f == 0).then_some((5, v)));
-        assert_eq!(s.variant(7, 5), Some(1));
-        assert_eq!(s.variant(7, 0), None);
-        assert_eq!(s.variant(7, 1), None);
+        assert_eq!(s.cell(7, 5), Some(1));
+        assert_eq!(s.cell(7, 0), None);
+        assert_eq!(s.cell(7, 1), None);
     }
 }

@@ -12,7 +12,7 @@ pub mod rows;
 use crate::engine::context::ResolvedContext;
 use crate::engine::kinds::AuditEvaluations;
 use crate::engine::{ErrorCode, Outcome, Reason};
-use crate::metrics::{self, Aggregator, Batch, BatchMeta, MetricsConfig};
+use crate::metrics::{self, BatchMeta, Counters, MetricsConfig};
 use crate::snapshot::{Keyring, LoadInfo, Rejection, StalePolicy, Store};
 use records::Record;
 
@@ -85,7 +85,7 @@ pub struct TrackData<'a> {
 #[derive(Debug)]
 pub struct Session {
     store: Store,
-    metrics: Option<Aggregator>,
+    metrics: Option<Counters>,
     dimensions: usize,
     audit_key: Vec<u8>,
     slots: Vec<Slot>,
@@ -98,7 +98,7 @@ impl Session {
     pub fn new(config: SessionConfig) -> Session {
         let dimensions = config.dimensions.len();
         let metrics = config.metrics.then(|| {
-            Aggregator::new(MetricsConfig {
+            Counters::new(MetricsConfig {
                 dimensions: config.dimensions,
                 ..MetricsConfig::default()
             })
@@ -270,7 +270,7 @@ impl Session {
                 flag,
                 outcome.variant,
                 outcome.reason,
-                unit.pseudonym.clone(),
+                unit.pseudonym.as_deref(),
                 now_ms,
             );
         }
@@ -331,17 +331,26 @@ impl Session {
         );
     }
 
-    /// Drains the metrics recorded since the last call into a batch.
-    pub fn take_batch(&mut self, batch_id: String, sdk: String, now_ms: i64) -> Option<Batch> {
+    /// Drains the metrics recorded since the last call into a batch: its JSON text
+    /// (the `Batch` wire format), every float written by `float` (see
+    /// [`Counters::write_batch`]); `None` when nothing was recorded.
+    pub fn take_batch(
+        &mut self,
+        batch_id: String,
+        sdk: String,
+        now_ms: i64,
+        float: &mut dyn FnMut(&mut String, f64),
+    ) -> Option<String> {
         let metrics = self.metrics.as_mut()?;
-        let batch = metrics.take_batch(BatchMeta {
+        let meta = BatchMeta {
             batch_id,
             sdk,
             environment: self.store.environment().to_string(),
             snapshot_version: self.store.version(),
             window_start_ms: self.window_start_ms,
             window_end_ms: now_ms,
-        });
+        };
+        let batch = metrics.write_batch(&meta, float);
         self.window_start_ms = now_ms;
         batch
     }

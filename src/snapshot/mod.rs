@@ -12,7 +12,7 @@
 //!
 //! Pure: no I/O and no clock; times are epoch milliseconds passed in.
 
-mod base64;
+pub(crate) mod base64;
 mod keys;
 
 pub use keys::{KeyError, Keyring, PrivateKeyFile};

@@ -1,0 +1,547 @@
+//! The counting itself, in flat tables: what the wasm module runs per evaluation
+//! and what [`super::Aggregator`] wraps natively.
+//!
+//! Counters are keyed by a registry of (flag key, variant name) cells that outlives a
+//! snapshot swap: a new snapshot maps its flag and variant indices onto the cells of
+//! the same names, so nothing is folded or lost when snapshots change, and a batch is
+//! written straight from the tables ([`Counters::write_batch`]) as JSON text with no
+//! intermediate maps — the wasm module has neither BTreeMaps nor serde.
+
+use super::histogram::LatencyHistogram;
+mod write;
+
+use super::hll::HyperLogLog;
+use super::served::Served;
+use super::{privacy, MetricsConfig, MAX_DIMENSION_VALUE_LEN, MAX_NAME_LEN};
+use crate::engine::{ErrorCode, Reason, Snapshot};
+use fnv::FnvHashMap;
+
+/// Index of a cell in the registry.
+type CellId = u32;
+
+/// Counters of one (flag, variant).
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    count: u64,
+    reasons: [u64; Reason::ALL.len()],
+    units: HyperLogLog,
+    /// Per dimension, counts indexed by value id (grown on first sight of an id).
+    dims: Vec<Vec<u64>>,
+}
+
+/// A flag known to the registry.
+#[derive(Debug, Clone)]
+struct FlagEntry {
+    key: Box<str>,
+    /// Its variants' names and cells.
+    variants: Vec<(Box<str>, CellId)>,
+    errors: [u64; ErrorCode::ALL.len()],
+}
+
+/// A flag of the current snapshot: its entry, its variants' cells by variant index,
+/// and which dimensions must never be counted for it.
+#[derive(Debug, Clone, Default)]
+struct Current {
+    entry: u32,
+    cells: Box<[CellId]>,
+    hidden: Box<[bool]>,
+}
+
+/// A snapshot flag as the registry needs it: key, variant names by index, and the
+/// dimensions withheld for it.
+struct FlagSpec<'a> {
+    key: &'a str,
+    variants: Vec<&'a str>,
+    hidden: Box<[bool]>,
+}
+
+/// Tracked outcomes of one event name.
+#[derive(Debug, Clone)]
+struct Event {
+    name: Box<str>,
+    count: u64,
+    unattributed: u64,
+    /// By cell: calls, value sum and count, successes, failures, latencies.
+    outcomes: Vec<(CellId, Outcome)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Outcome {
+    count: u64,
+    value_sum: f64,
+    value_count: u64,
+    success: u64,
+    failure: u64,
+    latency: LatencyHistogram,
+}
+
+/// One audited evaluation, by cell (or flag entry when the default was served).
+#[derive(Debug, Clone)]
+struct Audit {
+    entry: u32,
+    cell: Option<CellId>,
+    reason: Reason,
+    unit: Option<Box<str>>,
+    at_ms: i64,
+}
+
+/// The values one dimension has taken.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: FnvHashMap<Box<str>, u16>,
+    names: Vec<Box<str>>,
+}
+
+/// Flat counters of evaluations, tracked outcomes and audit events.
+#[derive(Debug)]
+pub struct Counters {
+    config: MetricsConfig,
+    /// Id of `"other"` in every dimension (= the per-dimension cap).
+    other: u16,
+    dims: Vec<Interner>,
+    entries: Vec<FlagEntry>,
+    by_key: FnvHashMap<Box<str>, u32>,
+    cells: Vec<Cell>,
+    current: Vec<Current>,
+    events: Vec<Event>,
+    unknown: Vec<(Box<str>, u64)>,
+    audit: Vec<Audit>,
+    dropped: [u64; 3],
+    served: Served,
+    dirty: bool,
+}
+
+fn add(n: &mut u64, by: u64) {
+    *n = n.saturating_add(by);
+}
+
+impl Counters {
+    /// Counters with no flags yet.
+    pub fn new(config: MetricsConfig) -> Counters {
+        let other = config.max_dimension_values.min(usize::from(u16::MAX) - 2) as u16;
+        Counters {
+            dims: config
+                .dimensions
+                .iter()
+                .map(|_| Interner::default())
+                .collect(),
+            served: Served::new(config.remembered_served),
+            config,
+            other,
+            entries: Vec::new(),
+            by_key: FnvHashMap::default(),
+            cells: Vec::new(),
+            current: Vec::new(),
+            events: Vec::new(),
+            unknown: Vec::new(),
+            audit: Vec::new(),
+            dropped: [0; 3],
+            dirty: false,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MetricsConfig {
+        &self.config
+    }
+
+    /// The cell of (`key`, `variant`), made if new.
+    fn cell_of(&mut self, key: &str, variant: &str) -> (u32, CellId) {
+        let entry = match self.by_key.get(key) {
+            Some(&e) => e,
+            None => {
+                let e = self.entries.len() as u32;
+                self.entries.push(FlagEntry {
+                    key: key.into(),
+                    variants: Vec::new(),
+                    errors: [0; ErrorCode::ALL.len()],
+                });
+                self.by_key.insert(key.into(), e);
+                e
+            }
+        };
+        let ndims = self.dims.len();
+        let flag = &mut self.entries[entry as usize];
+        if let Some((_, c)) = flag.variants.iter().find(|(n, _)| **n == *variant) {
+            return (entry, *c);
+        }
+        let c = self.cells.len() as CellId;
+        self.cells.push(Cell {
+            dims: vec![Vec::new(); ndims],
+            ..Cell::default()
+        });
+        flag.variants.push((variant.into(), c));
+        (entry, c)
+    }
+
+    /// Maps a snapshot's flags (keys and variant names, in index order, with their
+    /// hidden dimensions) onto the registry.
+    fn install(&mut self, flags: Vec<FlagSpec<'_>>) {
+        self.current = flags
+            .into_iter()
+            .map(
+                |FlagSpec {
+                     key,
+                     variants,
+                     hidden,
+                 }| {
+                    let mut entry = 0;
+                    let cells = variants
+                        .iter()
+                        .map(|v| {
+                            let (e, c) = self.cell_of(key, v);
+                            entry = e;
+                            c
+                        })
+                        .collect();
+                    if variants.is_empty() {
+                        entry = self.cell_of(key, "").0;
+                    }
+                    Current {
+                        entry,
+                        cells,
+                        hidden,
+                    }
+                },
+            )
+            .collect();
+    }
+
+    /// Called when a new snapshot is loaded: flag keys and, per flag, its variant
+    /// names, in index order. No dimension is private (see [`Counters::set_snapshot`]).
+    pub fn set_flags(&mut self, flags: &[(String, Vec<String>)]) {
+        self.install(
+            flags
+                .iter()
+                .map(|(k, vs)| FlagSpec {
+                    key: k,
+                    variants: vs.iter().map(String::as_str).collect(),
+                    hidden: Box::default(),
+                })
+                .collect(),
+        );
+    }
+
+    /// Called when a new snapshot is loaded; learns which dimensions must never be
+    /// counted for which flag: those it declares in `private_attributes`, and the
+    /// snapshot's unit ids for every flag.
+    pub fn set_snapshot(&mut self, snapshot: &Snapshot) {
+        let units = privacy::unit_paths(snapshot);
+        let dims = self.config.dimensions.clone();
+        self.install(
+            snapshot
+                .flags()
+                .iter()
+                .map(|f| {
+                    let hidden: Box<[bool]> = dims
+                        .iter()
+                        .map(|d| privacy::is_withheld(d, &f.private_attributes, &units))
+                        .collect();
+                    let hidden = if hidden.contains(&true) {
+                        hidden
+                    } else {
+                        Box::default()
+                    };
+                    FlagSpec {
+                        key: &f.key,
+                        variants: f.variants.iter().map(|v| &*v.name).collect(),
+                        hidden,
+                    }
+                })
+                .collect(),
+        );
+    }
+
+    /// Interns `value` of dimension index `dimension`; past the per-dimension cap,
+    /// or for a value longer than [`MAX_DIMENSION_VALUE_LEN`], the id of `"other"`;
+    /// for an unknown dimension, [`super::NO_DIMENSION_VALUE`].
+    pub fn dimension_value(&mut self, dimension: usize, value: &str) -> u16 {
+        let Some(interner) = self.dims.get_mut(dimension) else {
+            return super::NO_DIMENSION_VALUE;
+        };
+        if let Some(&id) = interner.ids.get(value) {
+            return id;
+        }
+        if interner.names.len() >= usize::from(self.other) || value.len() > MAX_DIMENSION_VALUE_LEN
+        {
+            return self.other;
+        }
+        let id = interner.names.len() as u16;
+        interner.names.push(value.into());
+        interner.ids.insert(value.into(), id);
+        id
+    }
+
+    /// Hot path: one evaluation of flag index `flag` of the current snapshot (see
+    /// [`super::Aggregator::record`]).
+    #[inline]
+    pub fn record(
+        &mut self,
+        flag: u32,
+        variant: Option<u16>,
+        reason: Reason,
+        error: Option<ErrorCode>,
+        unit_hash: Option<u64>,
+        dims: &[u16],
+    ) {
+        let Some(current) = self.current.get(flag as usize) else {
+            return;
+        };
+        let Some(variant) = variant else {
+            let e = &mut self.entries[current.entry as usize];
+            add(
+                &mut e.errors[error.unwrap_or(ErrorCode::General) as usize],
+                1,
+            );
+            self.dirty = true;
+            return;
+        };
+        let Some(&cell_id) = current.cells.get(usize::from(variant)) else {
+            return;
+        };
+        self.dirty = true;
+        let cell = &mut self.cells[cell_id as usize];
+        add(&mut cell.count, 1);
+        add(&mut cell.reasons[reason as usize], 1);
+        if let Some(h) = unit_hash {
+            cell.units.insert(h);
+        }
+        for (i, (table, &id)) in cell.dims.iter_mut().zip(dims).enumerate() {
+            if id > self.other || current.hidden.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let id = usize::from(id);
+            if id >= table.len() {
+                table.resize(id + 1, 0);
+            }
+            add(&mut table[id], 1);
+        }
+        // Only a variant chosen for this unit (by targeting or a rollout) is one its
+        // outcomes can tell anything about.
+        if let (Some(h), Reason::Split | Reason::TargetingMatch) = (unit_hash, reason) {
+            self.served.remember(h, current.entry, cell_id);
+        }
+    }
+
+    /// An evaluation of a key the snapshot does not have (`FLAG_NOT_FOUND`).
+    pub fn record_unknown(&mut self, key: &str) {
+        self.dirty = true;
+        if let Some((_, n)) = self.unknown.iter_mut().find(|(k, _)| **k == *key) {
+            add(n, 1);
+        } else if self.unknown.len() < self.config.max_unknown_flags && key.len() <= MAX_NAME_LEN {
+            self.unknown.push((key.into(), 1));
+        } else {
+            add(&mut self.dropped[2], 1);
+        }
+    }
+
+    /// A tracked outcome attributed to the given (flag index, variant index) pairs of
+    /// the current snapshot; with none that exists, unattributed.
+    pub fn track(
+        &mut self,
+        event: &str,
+        attributions: &[(u32, u16)],
+        value: Option<f64>,
+        latency_ms: Option<f64>,
+        success: Option<bool>,
+    ) {
+        let cells: Vec<CellId> = attributions
+            .iter()
+            .filter_map(|&(f, v)| {
+                self.current
+                    .get(f as usize)?
+                    .cells
+                    .get(usize::from(v))
+                    .copied()
+            })
+            .collect();
+        self.track_cells(event, &cells, value, latency_ms, success);
+    }
+
+    /// A tracked outcome of the unit with hash `unit_hash`, attributed to the
+    /// variants it was served by targeting or a rollout (see
+    /// [`super::Aggregator::track_served`]).
+    pub fn track_served(
+        &mut self,
+        event: &str,
+        unit_hash: Option<u64>,
+        value: Option<f64>,
+        latency_ms: Option<f64>,
+        success: Option<bool>,
+    ) {
+        let cells: Vec<CellId> = match unit_hash {
+            Some(h) => self
+                .current
+                .iter()
+                .filter_map(|c| self.served.cell(h, c.entry))
+                .collect(),
+            None => Vec::new(),
+        };
+        self.track_cells(event, &cells, value, latency_ms, success);
+    }
+
+    fn track_cells(
+        &mut self,
+        event: &str,
+        cells: &[CellId],
+        value: Option<f64>,
+        latency_ms: Option<f64>,
+        success: Option<bool>,
+    ) {
+        self.dirty = true;
+        let index = match self.events.iter().position(|e| *e.name == *event) {
+            Some(i) => i,
+            None if self.events.len() < self.config.max_event_names
+                && event.len() <= MAX_NAME_LEN =>
+            {
+                self.events.push(Event {
+                    name: event.into(),
+                    count: 0,
+                    unattributed: 0,
+                    outcomes: Vec::new(),
+                });
+                self.events.len() - 1
+            }
+            None => {
+                add(&mut self.dropped[1], 1);
+                return;
+            }
+        };
+        let e = &mut self.events[index];
+        add(&mut e.count, 1);
+        if cells.is_empty() {
+            add(&mut e.unattributed, 1);
+        }
+        let value = value.filter(|v| v.is_finite());
+        for &cell in cells {
+            let o = match e.outcomes.iter().position(|(c, _)| *c == cell) {
+                Some(i) => &mut e.outcomes[i].1,
+                None => {
+                    e.outcomes.push((cell, Outcome::default()));
+                    &mut e.outcomes.last_mut().expect("pushed").1
+                }
+            };
+            add(&mut o.count, 1);
+            if let Some(v) = value {
+                o.value_sum += v;
+                add(&mut o.value_count, 1);
+            }
+            match success {
+                Some(true) => add(&mut o.success, 1),
+                Some(false) => add(&mut o.failure, 1),
+                None => {}
+            }
+            if let Some(ms) = latency_ms {
+                o.latency.record(ms);
+            }
+        }
+    }
+
+    /// An evaluation audit event; `unit` must be a [`super::pseudonym`] (anything
+    /// that is not 32 lowercase hex digits is left out).
+    pub fn audit(
+        &mut self,
+        flag: u32,
+        variant: Option<u16>,
+        reason: Reason,
+        unit: Option<&str>,
+        at_ms: i64,
+    ) {
+        let Some(current) = self.current.get(flag as usize) else {
+            return;
+        };
+        self.dirty = true;
+        if self.audit.len() >= self.config.max_audit_events {
+            add(&mut self.dropped[0], 1);
+            return;
+        }
+        let is_pseudonym =
+            |u: &&str| u.len() == 32 && u.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        self.audit.push(Audit {
+            entry: current.entry,
+            cell: variant.and_then(|v| current.cells.get(usize::from(v)).copied()),
+            reason,
+            unit: unit.filter(is_pseudonym).map(Into::into),
+            at_ms,
+        });
+    }
+
+    /// True when nothing has been recorded since the last take.
+    pub fn is_empty(&self) -> bool {
+        !self.dirty
+    }
+
+    /// Zeroes every counter; drops the flags the current snapshot no longer has
+    /// (their served variants with them) once they outnumber it.
+    pub(super) fn clear(&mut self) {
+        for cell in &mut self.cells {
+            cell.count = 0;
+            cell.reasons = [0; Reason::ALL.len()];
+            cell.units.clear();
+            cell.dims
+                .iter_mut()
+                .for_each(|t| t.iter_mut().for_each(|n| *n = 0));
+        }
+        for e in &mut self.entries {
+            e.errors = [0; ErrorCode::ALL.len()];
+        }
+        self.events.clear();
+        self.unknown.clear();
+        self.audit.clear();
+        self.dropped = [0; 3];
+        self.dirty = false;
+        if self.entries.len() > 2 * self.current.len().max(64) {
+            self.compact();
+        }
+    }
+
+    /// Rebuilds the registry with only the current snapshot's flags.
+    fn compact(&mut self) {
+        type Owned = (Box<str>, Vec<Box<str>>, Box<[bool]>);
+        let flags: Vec<Owned> = self
+            .current
+            .iter()
+            .map(|c| {
+                let e = &self.entries[c.entry as usize];
+                let names = c
+                    .cells
+                    .iter()
+                    .filter_map(|cell| {
+                        e.variants
+                            .iter()
+                            .find(|(_, id)| id == cell)
+                            .map(|(n, _)| n.clone())
+                    })
+                    .collect();
+                (e.key.clone(), names, c.hidden.clone())
+            })
+            .collect();
+        let old_entries = std::mem::take(&mut self.entries);
+        self.by_key.clear();
+        self.cells.clear();
+        self.install(
+            flags
+                .iter()
+                .map(|(k, vs, h)| FlagSpec {
+                    key: k,
+                    variants: vs.iter().map(|v| &**v).collect(),
+                    hidden: h.clone(),
+                })
+                .collect(),
+        );
+        // Served variants follow their flags' new cells (by name).
+        let entries = &self.entries;
+        let by_key = &self.by_key;
+        self.served.remap(|entry, cell| {
+            let old = old_entries.get(entry as usize)?;
+            let name = old.variants.iter().find(|(_, c)| *c == cell)?.0.clone();
+            let new = *by_key.get(&old.key)?;
+            let c = entries[new as usize]
+                .variants
+                .iter()
+                .find(|(n, _)| *n == name)?
+                .1;
+            Some((new, c))
+        });
+    }
+}

@@ -91,6 +91,8 @@ pub struct Variant {
 pub(crate) enum Serve {
     Fixed(VariantId),
     Rollout(Rollout),
+    /// The caller's default value, without a variant or an error.
+    CallerDefault,
 }
 
 /// A compiled rollout: cumulative upper bounds on the 0..100 000 bucket scale.
@@ -161,8 +163,9 @@ pub struct Flag {
     pub value_type: ValueType,
     /// Its variants, sorted by name.
     pub variants: Box<[Variant]>,
-    /// The variant served when disabled, excluded, denied or a prerequisite fails.
-    pub off_variant: VariantId,
+    /// The variant served when disabled, excluded, denied or a prerequisite fails;
+    /// `None`: the caller's default.
+    pub off_variant: Option<VariantId>,
     /// `false` when the kill switch is thrown.
     pub enabled: bool,
     /// Flag kind.
@@ -598,6 +601,16 @@ fn compile_serve(
             .ok()
             .map(|i| i as VariantId)
     };
+    if serve.caller_default {
+        if serve.variant.is_some() || serve.rollout.is_some() {
+            issues.push(
+                path.to_string(),
+                "a serve has one of `variant`, `rollout` or `caller_default`",
+            );
+            return None;
+        }
+        return Some(Serve::CallerDefault);
+    }
     match (&serve.variant, &serve.rollout) {
         (Some(name), None) => match find(name) {
             Some(id) => Some(Serve::Fixed(id)),
@@ -732,7 +745,10 @@ fn compile_serve(
             None
         }
         (None, None) => {
-            issues.push(path.to_string(), "a serve needs `variant` or `rollout`");
+            issues.push(
+                path.to_string(),
+                "a serve needs `variant`, `rollout` or `caller_default`",
+            );
             None
         }
     }
@@ -834,11 +850,12 @@ fn compile_flag(
             .map(|i| i as VariantId)
     };
 
-    let off_variant = variant_of(&def.off_variant);
-    if off_variant.is_none() {
+    // Without an off variant the guard phases return the caller's default.
+    let off_variant = def.off_variant.as_deref().map(variant_of);
+    if let (Some(name), Some(None)) = (&def.off_variant, off_variant) {
         issues.push(
             format!("{base}.off_variant"),
-            format!("unknown variant `{}`", def.off_variant),
+            format!("unknown variant `{name}`"),
         );
     }
     if let Some(expires) = &def.expires_at {
@@ -971,7 +988,10 @@ fn compile_flag(
         key: def.key.as_str().into(),
         value_type: value_type?,
         variants: variants.into_boxed_slice(),
-        off_variant: off_variant?,
+        off_variant: match off_variant {
+            Some(id) => Some(id?),
+            None => None,
+        },
         enabled: def.enabled,
         kind: def.kind,
         risk: def.risk,

@@ -139,7 +139,8 @@ impl fmt::Display for ErrorCode {
 /// The result of evaluating one flag, without values: cheap to copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
-    /// The variant served; `None` means the caller's default.
+    /// The variant served; `None` means the caller's default (because of an error,
+    /// or because the flag serves it: no off variant, a `caller_default` serve).
     pub variant: Option<VariantId>,
     /// Why.
     pub reason: Reason,
@@ -155,6 +156,16 @@ impl Outcome {
             variant: Some(variant),
             reason,
             rule,
+            error: None,
+        }
+    }
+
+    /// The flag's off variant, or the caller's default when it has none (no error).
+    const fn off(variant: Option<VariantId>, reason: Reason) -> Outcome {
+        Outcome {
+            variant,
+            reason,
+            rule: None,
             error: None,
         }
     }
@@ -261,7 +272,7 @@ impl Snapshot {
 
     fn evaluate_flag(&self, flag: &Flag, ctx: &ResolvedContext, now_ms: i64) -> Outcome {
         if !flag.enabled {
-            return Outcome::served(flag.off_variant, Reason::Disabled, None);
+            return Outcome::off(flag.off_variant, Reason::Disabled);
         }
         for prereq in flag.prerequisites.iter() {
             // Load rejects cycles and bounds chain depth, so this recursion terminates.
@@ -269,7 +280,7 @@ impl Snapshot {
             let ok =
                 got.error.is_none() && got.variant.is_some_and(|v| prereq.variants.contains(&v));
             if !ok {
-                return Outcome::served(flag.off_variant, Reason::PrerequisiteFailed, None);
+                return Outcome::off(flag.off_variant, Reason::PrerequisiteFailed);
             }
         }
         if let Some(excl) = &flag.exclusion {
@@ -278,12 +289,12 @@ impl Snapshot {
                 excl.start <= b && b < excl.end
             });
             if !inside {
-                return Outcome::served(flag.off_variant, Reason::Excluded, None);
+                return Outcome::off(flag.off_variant, Reason::Excluded);
             }
         }
         if let Some(access) = &flag.access {
             if !access.matches(ctx, &self.segments, now_ms) {
-                return Outcome::served(flag.off_variant, Reason::Denied, None);
+                return Outcome::off(flag.off_variant, Reason::Denied);
             }
         }
         for (i, rule) in flag.rules.iter().enumerate() {
@@ -390,6 +401,12 @@ impl Snapshot {
 fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>) -> Outcome {
     match serve {
         Serve::Fixed(v) => Outcome::served(*v, fixed, rule),
+        Serve::CallerDefault => Outcome {
+            variant: None,
+            reason: fixed,
+            rule,
+            error: None,
+        },
         Serve::Rollout(r) => {
             let unit = r.units.iter().find_map(|&u| ctx.unit(u));
             let Some(unit) = unit else {

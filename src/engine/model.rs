@@ -91,8 +91,11 @@ pub struct FlagDef {
     pub enabled: bool,
     /// Variant name → value. All values share one type.
     pub variants: BTreeMap<String, Value>,
-    /// Variant served when the flag is disabled or a guard phase fails.
-    pub off_variant: String,
+    /// Variant served when the flag is disabled or a guard phase fails; without one,
+    /// those phases return the caller's default (with the same reason), as
+    /// OpenFeature and flagd answer a disabled flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_variant: Option<String>,
     /// Flags that must evaluate to one of the listed variants first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prerequisites: Vec<Prerequisite>,
@@ -220,8 +223,8 @@ pub struct Rule {
     pub description: Option<String>,
 }
 
-/// What to serve: a fixed variant or a percentage rollout.
-#[derive(Debug, Clone, Serialize)]
+/// What to serve: a fixed variant, a percentage rollout, or the caller's default.
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Serve {
     /// A fixed variant.
@@ -230,6 +233,11 @@ pub struct Serve {
     /// A percentage rollout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Rollout>,
+    /// `true`: the caller's default value, without a variant (and without an error),
+    /// for flags whose source system answers some contexts with the application's
+    /// default (flagd's flags without a default variant).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub caller_default: bool,
 }
 
 /// A percentage rollout over the 0..100 000 bucket space.
@@ -538,7 +546,7 @@ map_struct!(FlagDef, "a flag", allow, {
     key, name = None, description = None, owner = None, tags = Vec::new(),
     kind = FlagKind::default(), strategy = None, risk = Risk::default(),
     compliance = Vec::new(), expires_at = None, enabled = default_true(), variants,
-    off_variant, prerequisites = Vec::new(), exclusion = None, access = None,
+    off_variant = None, prerequisites = Vec::new(), exclusion = None, access = None,
     rules = Vec::new(), fallthrough, audit_evaluations = AuditEvaluations::default(),
     private_attributes = Vec::new(), metadata = BTreeMap::new(),
 });
@@ -546,7 +554,7 @@ map_struct!(Prerequisite, "a prerequisite", deny, { flag, variants });
 map_struct!(Exclusion, "an exclusion", deny, { group, range });
 map_struct!(ExclusionGroup, "an exclusion group", deny, { salt = None, description = None });
 map_struct!(Rule, "a rule", deny, { id, when, serve, description = None });
-map_struct!(Serve, "a serve", deny, { variant = None, rollout = None });
+map_struct!(Serve, "a serve", deny, { variant = None, rollout = None, caller_default = false });
 map_struct!(Rollout, "a rollout", deny, { by = None, salt = None, weights, bucketing = None });
 map_struct!(Clause, "a clause", deny, {
     all = None, any = None, not = None, segment = None, attr = None, op = None,

@@ -98,6 +98,19 @@ pub struct FlagStats {
     /// Evaluations that served the caller's default, by error code.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, u64>,
+    /// Evaluations that served the caller's default without an error (a flag without
+    /// an off variant, a `caller_default` serve), by reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub defaults: BTreeMap<String, u64>,
+}
+
+impl FlagStats {
+    /// Every evaluation counted: served variants, errors and callers' defaults.
+    pub fn evaluations(&self) -> u64 {
+        self.variants.values().map(|v| v.count).sum::<u64>()
+            + self.errors.values().sum::<u64>()
+            + self.defaults.values().sum::<u64>()
+    }
 }
 
 /// Evaluations that served one variant.
@@ -234,6 +247,7 @@ impl Batch {
         for (key, theirs) in other.flags {
             let ours = slot(&mut self.flags, &key);
             add_counts(&mut ours.errors, theirs.errors);
+            add_counts(&mut ours.defaults, theirs.defaults);
             for (name, v) in theirs.variants {
                 let o = slot(&mut ours.variants, &name);
                 o.count += v.count;

@@ -91,6 +91,8 @@ struct Slot {
     variants: Vec<String>,
     cells: Vec<Cell>,
     errors: [u64; ErrorCode::ALL.len()],
+    /// The caller's default served without an error, by reason.
+    defaults: [u64; Reason::ALL.len()],
 }
 
 /// The interned values of one dimension.
@@ -159,6 +161,7 @@ impl Aggregator {
                 key,
                 variants,
                 errors: [0; ErrorCode::ALL.len()],
+                defaults: [0; Reason::ALL.len()],
             })
             .collect();
     }
@@ -186,8 +189,8 @@ impl Aggregator {
     }
 
     /// Hot path: one evaluation of flag index `flag` (current indexing). `variant`
-    /// `None` means the caller's default was served: counted under `error` (or
-    /// `GENERAL`). `unit_hash` ([`unit_hash`] of the targeting key) feeds the
+    /// `None` means the caller's default was served: counted under `error`, or, when
+    /// the flag itself serves it (no error), under `reason` in `defaults`. `unit_hash` ([`unit_hash`] of the targeting key) feeds the
     /// unique-units sketch; `dims` holds, per configured dimension, the id from
     /// [`Aggregator::dimension_value`] or [`NO_DIMENSION_VALUE`]. Indices outside the
     /// current snapshot are ignored. O(1); allocates only the first time a (flag,
@@ -206,7 +209,12 @@ impl Aggregator {
             return;
         };
         let Some(variant) = variant else {
-            slot.errors[error.unwrap_or(ErrorCode::General) as usize] += 1;
+            match error {
+                Some(code) => slot.errors[code as usize] += 1,
+                // The flag itself serves the caller's default: not an error.
+                None if reason != Reason::Error => slot.defaults[reason as usize] += 1,
+                None => slot.errors[ErrorCode::General as usize] += 1,
+            }
             self.dirty = true;
             return;
         };
@@ -392,13 +400,21 @@ impl Aggregator {
             ..
         } = self;
         for f in flags.iter_mut() {
-            if f.errors.iter().all(|&c| c == 0) && f.cells.iter().all(|c| c.count == 0) {
+            if f.errors.iter().all(|&c| c == 0)
+                && f.defaults.iter().all(|&c| c == 0)
+                && f.cells.iter().all(|c| c.count == 0)
+            {
                 continue;
             }
             let stats = slot(&mut pending.flags, &f.key);
             for (code, n) in ErrorCode::ALL.iter().zip(&mut f.errors) {
                 if *n > 0 {
                     *slot(&mut stats.errors, code.as_str()) += std::mem::take(n);
+                }
+            }
+            for (reason, n) in Reason::ALL.iter().zip(&mut f.defaults) {
+                if *n > 0 {
+                    *slot(&mut stats.defaults, reason.as_str()) += std::mem::take(n);
                 }
             }
             for (name, cell) in f.variants.iter().zip(&mut f.cells) {

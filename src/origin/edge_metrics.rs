@@ -252,7 +252,7 @@ pub fn flag_report(
                 }
             }
             let errors: u64 = f.errors.values().sum();
-            let evaluations: u64 = f.variants.values().map(|v| v.count).sum::<u64>() + errors;
+            let evaluations: u64 = f.evaluations();
             let outcomes: Map<String, Value> = f
                 .variants
                 .keys()
@@ -273,8 +273,7 @@ pub fn flag_report(
     }
     let stats = total.flags.get(flag).cloned().unwrap_or_default();
     let errors: u64 = stats.errors.values().sum();
-    let served: u64 = stats.variants.values().map(|v| v.count).sum();
-    let evaluations = served + errors;
+    let evaluations = stats.evaluations();
     let mut units = crate::metrics::HyperLogLog::default();
     let mut geography: BTreeMap<String, u64> = BTreeMap::new();
     let mut variants = Map::new();
@@ -353,9 +352,7 @@ pub fn flag_insights(
     let mut out = Vec::new();
     let window = merged(db, env, now_ms - i64::from(stale_days) * day, now_ms + 1)?;
     let stats = window.flags.get(key);
-    let evaluations = stats.map_or(0, |f| {
-        f.variants.values().map(|v| v.count).sum::<u64>() + f.errors.values().sum::<u64>()
-    });
+    let evaluations = stats.map_or(0, |f| f.evaluations());
     let has_any = db
         .query_row(
             "SELECT 1 FROM metric_buckets WHERE environment = ?1 LIMIT 1",

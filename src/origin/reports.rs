@@ -119,9 +119,7 @@ pub fn flag_list(op: &Op<'_>, env: &str, include_archived: bool) -> Result<Value
         .filter(|(_, r)| include_archived || !r.archived)
         .map(|(k, r)| {
             let mut row = summary(op.db, env, k, r)?;
-            let evaluations = day.flags.get(k).map_or(0, |f| {
-                f.variants.values().map(|v| v.count).sum::<u64>() + f.errors.values().sum::<u64>()
-            });
+            let evaluations = day.flags.get(k).map_or(0, |f| f.evaluations());
             row["evaluations_24h"] = json!(evaluations);
             Ok(row)
         })

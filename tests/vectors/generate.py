@@ -460,6 +460,42 @@ for ctx in ["user-1", ["targetingKey", "u"], None, 42, True]:
     case("context %s is not an object: INVALID_CONTEXT" % json.dumps(ctx), d, ctx,
          {"value": False, "variant": None, "reason": "ERROR", "error_code": "INVALID_CONTEXT"})
 
+# ---------------------------------------------------------------- the caller's default
+# Without an off variant, the guard phases answer the caller's default with their reason
+# (OpenFeature's and flagd's disabled flag); `{"caller_default": true}` serves it from a
+# rule or the fallthrough (flagd's flags without a default variant). Neither is an error.
+def no_off(key="f", **extra):
+    f = {"key": key, "variants": {"on": True, "off": False}, "fallthrough": {"variant": "on"}}
+    f.update(extra)
+    return f
+case("no off_variant: disabled serves the caller's default", doc(no_off(enabled=False)), {},
+     {"value": "dflt", "variant": None, "reason": "DISABLED"}, default="dflt")
+case("no off_variant: disabled, the default keeps its type", doc(no_off(enabled=False)), {},
+     {"value": True, "variant": None, "reason": "DISABLED"}, default=True, expected_type="boolean")
+case("no off_variant: a failed prerequisite serves the caller's default",
+     doc(no_off(prerequisites=[{"flag": "p", "variants": ["on"]}]), flag("p")), {},
+     {"value": 7, "variant": None, "reason": "PREREQUISITE_FAILED"}, default=7)
+case("no off_variant: excluded serves the caller's default",
+     doc(no_off(exclusion={"group": "g", "range": [0, 1]}), groups={"g": {}}), {},
+     {"value": False, "variant": None, "reason": "EXCLUDED"})
+case("no off_variant: denied serves the caller's default", doc(no_off(access=t("ok", "eq", [True]))), {},
+     {"value": False, "variant": None, "reason": "DENIED"})
+case("no off_variant: an enabled flag serves as usual", doc(no_off()), {}, {"value": True, "variant": "on", "reason": "STATIC"})
+d = doc(no_off(rules=[{"id": "vip", "when": t("plan", "eq", ["vip"]), "serve": {"variant": "on"}},
+                      {"id": "anon", "when": {"not": t("targetingKey", "exists")}, "serve": {"caller_default": True}}],
+               fallthrough={"caller_default": True}))
+case("caller_default: a rule serves it", d, {"plan": "free"},
+     {"value": "x", "variant": None, "reason": "TARGETING_MATCH", "rule_id": "anon"}, default="x")
+case("caller_default: the fallthrough serves it", d, {"plan": "free", "targetingKey": "u"},
+     {"value": "x", "variant": None, "reason": "DEFAULT"}, default="x")
+case("caller_default: other rules still serve variants", d, {"plan": "vip"}, HIT | {"rule_id": "vip"})
+case("caller_default: a flag whose only serve is the caller's default is not static",
+     doc(no_off(fallthrough={"caller_default": True})), {}, {"value": 3, "variant": None, "reason": "DEFAULT"}, default=3)
+case("caller_default: a prerequisite that serves the caller's default fails",
+     doc(flag(prerequisites=[{"flag": "p", "variants": ["on", "off"]}], fallthrough={"variant": "on"}),
+         no_off("p", fallthrough={"caller_default": True})), {},
+     {"value": False, "variant": "off", "reason": "PREREQUISITE_FAILED"})
+
 out = {"description": "Evaluation golden vectors: the contract between engine versions. Each case loads `flags` (a flags document), "
        "resolves `context`, evaluates `flag` at `now` with the caller's `default` (and `expected_type` when given: boolean, string, "
        "number or object) and must produce exactly `expected` (`rule_id` and `error_code` absent means none; `variant` null means "

@@ -74,3 +74,77 @@ fn caller_default_is_one_form_of_serve() {
         json!({ "flags": [flag("f", json!({ "fallthrough": { "caller_default": "yes" } }))] });
     assert!(matches!(load(&doc), Err(LoadError::Parse(m)) if m.contains("caller_default")));
 }
+
+fn gated(bucket: Value) -> Value {
+    json!({ "flags": [flag("f", json!({ "rules": [
+        { "id": "r", "when": { "bucket": bucket }, "serve": { "variant": "on" } }
+    ] }))] })
+}
+
+#[test]
+fn bucket_tests_are_checked() {
+    assert!(load(&gated(json!({ "range": [0, 25.5] }))).is_ok());
+    assert_issue(
+        &issues(gated(json!({ "range": [30, 30] }))),
+        "flags[f].rules[r].when.bucket",
+        "is empty",
+    );
+    assert_issue(
+        &issues(gated(json!({ "range": [0, 100.5] }))),
+        "flags[f].rules[r].when.bucket",
+        "between 0 and 100",
+    );
+    assert_issue(
+        &issues(gated(json!({ "range": [0, 12.3456] }))),
+        "flags[f].rules[r].when.bucket",
+        "more than 3 decimals",
+    );
+    assert_issue(
+        &issues(gated(json!({ "bucketing": "unleash", "range": [0, 12.5] }))),
+        "flags[f].rules[r].when.bucket",
+        "whole percentages",
+    );
+    assert_issue(
+        &issues(gated(json!({ "by": "$now", "range": [0, 10] }))),
+        "flags[f].rules[r].when.bucket",
+        "not an attribute path",
+    );
+    let doc = json!({
+        "flags": [flag("f", json!({ "rules": [
+            { "id": "r", "when": { "segment": "half" }, "serve": { "variant": "on" } }
+        ] }))],
+        "segments": { "half": { "bucket": { "range": [0, 50] } } }
+    });
+    assert_issue(&issues(doc), "segments[half].bucket", "needs a `salt`");
+    let typo = gated(json!({ "range": [0, 10], "sallt": "x" }));
+    assert!(matches!(load(&typo), Err(LoadError::Parse(m)) if m.contains("sallt")));
+    let two = json!({ "flags": [flag("f", json!({ "rules": [{ "id": "r",
+        "when": { "bucket": { "range": [0, 10] }, "attr": "a", "op": "exists" },
+        "serve": { "variant": "on" } }] }))] });
+    assert_issue(&issues(two), "flags[f].rules[r].when", "exactly one of");
+}
+
+/// A flag reads the attributes of its bucket tests (hosts that read contexts
+/// themselves hand over only those).
+#[test]
+fn bucket_tests_read_their_units() {
+    let snap = load(&gated(
+        json!({ "by": ["account.id", "sessionId"], "range": [0, 10] }),
+    ))
+    .expect("loads");
+    let paths: Vec<&str> = snap
+        .flag_attributes(0)
+        .into_iter()
+        .map(|id| &*snap.attributes()[id as usize].path)
+        .collect();
+    assert!(
+        paths.contains(&"account.id") && paths.contains(&"sessionId"),
+        "{paths:?}"
+    );
+    let doc: vexil::engine::FlagsDocument =
+        serde_json::from_value(gated(json!({ "by": "account.id", "range": [0, 10] }))).unwrap();
+    assert_eq!(
+        doc.flags[0].attributes(&doc.segments),
+        vec!["account.id".to_string()]
+    );
+}

@@ -28,6 +28,7 @@ pub(crate) enum Cond {
     Not(Box<Cond>),
     Segment(SegmentId),
     Test(Test),
+    Bucket(super::bucket::BucketCond),
 }
 
 /// Which attribute a test reads.
@@ -202,6 +203,7 @@ impl Cond {
                 .get(*id as usize)
                 .is_some_and(|c| c.matches(ctx, segments, now_ms)),
             Cond::Test(test) => test.matches(ctx, now_ms),
+            Cond::Bucket(b) => b.matches(ctx),
         }
     }
 }
@@ -284,6 +286,8 @@ pub(crate) trait ClauseEnv {
     fn attr(&mut self, path: &str, needs: Needs) -> AttrId;
     /// Resolves a segment name.
     fn segment(&self, name: &str) -> Option<SegmentId>;
+    /// The key of the flag whose clauses are being compiled (`None` in segments).
+    fn flag_key(&self) -> Option<&str>;
 }
 
 fn describe(v: &Value) -> String {
@@ -451,13 +455,14 @@ pub(crate) fn compile(
         clause.not.is_some(),
         clause.segment.is_some(),
         clause.attr.is_some() || clause.op.is_some() || clause.values.is_some(),
+        clause.bucket.is_some(),
     ];
     let count = forms.iter().filter(|f| **f).count();
     if count != 1 {
         let msg = if count == 0 {
-            "empty clause: use one of `all`, `any`, `not`, `segment` or `attr`/`op`/`values`"
+            "empty clause: use one of `all`, `any`, `not`, `segment`, `attr`/`op`/`values` or `bucket`"
         } else {
-            "a clause must use exactly one of `all`, `any`, `not`, `segment` or `attr`/`op`/`values`"
+            "a clause must use exactly one of `all`, `any`, `not`, `segment`, `attr`/`op`/`values` or `bucket`"
         };
         errors.push((path(), msg.to_string()));
         return None;
@@ -489,6 +494,15 @@ pub(crate) fn compile(
     if let Some(inner) = &clause.not {
         return compile(inner, env, &|| format!("{}.not", path()), depth + 1, errors)
             .map(|c| Cond::Not(Box::new(c)));
+    }
+    if let Some(test) = &clause.bucket {
+        return match super::bucket::compile(test, env) {
+            Ok(b) => Some(Cond::Bucket(b)),
+            Err(msg) => {
+                errors.push((format!("{}.bucket", path()), msg));
+                None
+            }
+        };
     }
     if let Some(name) = &clause.segment {
         return match env.segment(name) {
@@ -633,6 +647,7 @@ pub(crate) fn attr_refs(cond: &Cond, out: &mut Vec<super::context::AttrId>) {
             ..
         }) => out.push(*id),
         Cond::Test(_) => {}
+        Cond::Bucket(b) => out.extend_from_slice(b.units()),
     }
 }
 
@@ -642,6 +657,6 @@ pub(crate) fn segment_refs(cond: &Cond, out: &mut Vec<SegmentId>) {
         Cond::All(items) | Cond::Any(items) => items.iter().for_each(|c| segment_refs(c, out)),
         Cond::Not(inner) => segment_refs(inner, out),
         Cond::Segment(id) => out.push(*id),
-        Cond::Test(_) => {}
+        Cond::Test(_) | Cond::Bucket(_) => {}
     }
 }

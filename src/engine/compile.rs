@@ -109,28 +109,7 @@ impl Rollout {
     /// Where `unit` falls on the 0..100 000 scale under this rollout's scheme.
     #[inline]
     pub(crate) fn position(&self, unit: &str) -> u32 {
-        use crate::engine::hash::murmur3_x86_32_concat as murmur;
-        use crate::engine::model::Bucketing;
-        let bytes = unit.as_bytes();
-        match self.bucketing {
-            Bucketing::Vexil => murmur(&self.prefix, bytes, 0) % BUCKETS,
-            // 1..=100 → its first thousandth: `n ≤ p` becomes `position < p%`.
-            Bucketing::Unleash => (murmur(&self.prefix, bytes, 0) % 100) * 1000,
-            Bucketing::UnleashVariants => (murmur(&self.prefix, bytes, 86_028_157) % 1000) * 100,
-            // (h × total) >> 32 picks the same variant at any scale of integer weights.
-            Bucketing::Flagd => {
-                ((u64::from(murmur(&self.prefix, bytes, 0)) * u64::from(BUCKETS)) >> 32) as u32
-            }
-        }
-    }
-}
-
-fn bucketing_name(b: crate::engine::model::Bucketing) -> &'static str {
-    match b {
-        crate::engine::model::Bucketing::Vexil => "vexil",
-        crate::engine::model::Bucketing::Unleash => "unleash",
-        crate::engine::model::Bucketing::UnleashVariants => "unleash_variants",
-        crate::engine::model::Bucketing::Flagd => "flagd",
+        super::bucket::position(self.bucketing, &self.prefix, unit)
     }
 }
 
@@ -331,6 +310,9 @@ struct Interner<'a> {
     specs: Vec<AttrSpec>,
     by_path: FnvHashMap<Box<str>, AttrId>,
     segments: &'a FnvHashMap<&'a str, SegmentId>,
+    /// The flag being compiled (reused buffer), for clauses that default to its key.
+    flag_key: String,
+    in_flag: bool,
 }
 
 impl ClauseEnv for Interner<'_> {
@@ -351,6 +333,10 @@ impl ClauseEnv for Interner<'_> {
 
     fn segment(&self, name: &str) -> Option<SegmentId> {
         self.segments.get(name).copied()
+    }
+
+    fn flag_key(&self) -> Option<&str> {
+        self.in_flag.then_some(self.flag_key.as_str())
     }
 }
 
@@ -380,7 +366,7 @@ impl Issues {
 }
 
 /// Converts a percentage with up to 3 decimals to thousandths of a percent.
-fn thousandths(percent: f64) -> Result<u32, String> {
+pub(crate) fn thousandths(percent: f64) -> Result<u32, String> {
     if !percent.is_finite() || !(0.0..=100.0).contains(&percent) {
         return Err(format!("weight {percent} is not between 0 and 100"));
     }
@@ -448,6 +434,8 @@ impl Snapshot {
             specs: Vec::new(),
             by_path: FnvHashMap::default(),
             segments: &segment_ids,
+            flag_key: String::new(),
+            in_flag: false,
         };
         env.attr(
             "targetingKey",
@@ -625,30 +613,9 @@ fn compile_serve(
         (None, Some(rollout)) => {
             let path = Join(path, ".rollout");
             let mut ok = true;
-            // No `by`: no paths, and the unit is `targetingKey`.
-            let paths = rollout.by.as_ref().map_or(&[][..], |b| b.paths());
-            if rollout.by.is_some() && paths.is_empty() {
-                issues.push(format!("{path}.by"), "`by` lists no attributes");
+            for problem in super::bucket::by_problems(rollout.by.as_ref()) {
+                issues.push(format!("{path}.by"), problem);
                 ok = false;
-            }
-            if paths.len() > MAX_UNIT_ATTRIBUTES {
-                issues.push(
-                    format!("{path}.by"),
-                    format!(
-                        "`by` lists {} attributes; the limit is {MAX_UNIT_ATTRIBUTES}",
-                        paths.len()
-                    ),
-                );
-                ok = false;
-            }
-            for by in paths {
-                if by.is_empty() || by.starts_with('$') || by.split('.').any(str::is_empty) {
-                    issues.push(
-                        format!("{path}.by"),
-                        format!("`{by}` is not an attribute path"),
-                    );
-                    ok = false;
-                }
             }
             if rollout.weights.0.is_empty() {
                 issues.push(
@@ -692,39 +659,17 @@ fn compile_serve(
             if !ok {
                 return None;
             }
-            let unit_needs = Needs {
-                unit: true,
-                ..Needs::default()
-            };
-            let units: Box<[AttrId]> = if paths.is_empty() {
-                Box::new([TARGETING_KEY])
-            } else {
-                paths.iter().map(|p| env.attr(p, unit_needs)).collect()
-            };
+            let units = super::bucket::unit_ids(rollout.by.as_ref(), env);
             let salt = rollout.salt.as_deref().unwrap_or(&def.key);
             let bucketing = rollout.bucketing.unwrap_or_default();
-            let prefix = match bucketing {
-                crate::engine::model::Bucketing::Vexil => salt_prefix(salt),
-                crate::engine::model::Bucketing::Unleash
-                | crate::engine::model::Bucketing::UnleashVariants => {
-                    format!("{salt}:").into_bytes().into_boxed_slice()
-                }
-                crate::engine::model::Bucketing::Flagd => salt.as_bytes().into(),
-            };
-            let coarse = match bucketing {
-                crate::engine::model::Bucketing::Unleash => Some((1000, "whole percentages")),
-                crate::engine::model::Bucketing::UnleashVariants => {
-                    Some((100, "tenths of a percent (weights out of 1000)"))
-                }
-                _ => None,
-            };
-            if let Some((step, what)) = coarse {
+            let prefix = super::bucket::prefix(bucketing, salt);
+            if let Some((step, what)) = super::bucket::coarseness(bucketing) {
                 if cuts.iter().any(|(upper, _)| upper % step != 0) {
                     issues.push(
                         format!("{path}.weights"),
                         format!(
                             "{} bucketing places units in {what}; these weights are finer",
-                            bucketing_name(bucketing)
+                            super::bucket::bucketing_name(bucketing)
                         ),
                     );
                     return None;
@@ -800,6 +745,9 @@ fn compile_flag(
 ) -> Option<Flag> {
     let base = FlagPath(&def.key);
     let before = issues.0.len();
+    env.flag_key.clear();
+    env.flag_key.push_str(&def.key);
+    env.in_flag = true;
 
     if def.variants.is_empty() {
         issues.push(

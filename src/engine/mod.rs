@@ -4,6 +4,7 @@
 //! Pure: no I/O, no clock (the evaluation time is a parameter), no wasm or server
 //! dependencies. Used by the wasm module, the origin, the CLI and the benchmarks.
 
+mod bucket;
 pub mod clause;
 pub mod compile;
 pub mod context;

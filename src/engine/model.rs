@@ -378,8 +378,8 @@ impl<'de> Deserialize<'de> for Weights {
 
 /// A condition over the evaluation context.
 ///
-/// Exactly one form is used: `{all}`, `{any}`, `{not}`, `{segment}`, or an attribute
-/// test `{attr, op, values, ignore_case?}`. Deserialised as one struct with optional
+/// Exactly one form is used: `{all}`, `{any}`, `{not}`, `{segment}`, an attribute
+/// test `{attr, op, values, ignore_case?}`, or a bucket test `{bucket}`. Deserialised as one struct with optional
 /// fields so an error can say precisely what is wrong.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -408,6 +408,28 @@ pub struct Clause {
     /// String operators compare case-insensitively.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_case: bool,
+    /// The unit falls in a range of a rollout's bucket space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<BucketTest>,
+}
+
+/// A bucket test: holds when the context has a unit (as a rollout finds it) and the
+/// unit's position in the bucket space is in `[range[0] %, range[1] %)`. Without a
+/// unit it does not hold, so a rule it gates falls through to the next rule.
+#[derive(Debug, Clone, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketTest {
+    /// Attribute holding the unit (default `targetingKey`), or several tried in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<UnitAttributes>,
+    /// Bucketing salt (default: the flag key; required in segments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// How units are hashed (default Vexil's own), as in rollouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucketing: Option<Bucketing>,
+    /// `[from, to)` in percent of the bucket space, with up to 3 decimals.
+    pub range: [f64; 2],
 }
 
 impl Clause {
@@ -425,6 +447,12 @@ impl Clause {
         }
         if let Some(attr) = &self.attr {
             f(ClauseRef::Attr(attr));
+        }
+        if let Some(bucket) = &self.bucket {
+            match &bucket.by {
+                Some(by) => by.paths().iter().for_each(|p| f(ClauseRef::Attr(p))),
+                None => f(ClauseRef::Attr("targetingKey")),
+            }
         }
     }
 }
@@ -558,8 +586,9 @@ map_struct!(Serve, "a serve", deny, { variant = None, rollout = None, caller_def
 map_struct!(Rollout, "a rollout", deny, { by = None, salt = None, weights, bucketing = None });
 map_struct!(Clause, "a clause", deny, {
     all = None, any = None, not = None, segment = None, attr = None, op = None,
-    values = None, ignore_case = false,
+    values = None, ignore_case = false, bucket = None,
 });
+map_struct!(BucketTest, "a bucket test", deny, { by = None, salt = None, bucketing = None, range });
 str_enum!(FlagKind, {
     Release = "release", Experiment = "experiment", Ops = "ops",
     KillSwitch = "kill_switch", Permission = "permission",

@@ -496,6 +496,46 @@ case("caller_default: a prerequisite that serves the caller's default fails",
          no_off("p", fallthrough={"caller_default": True})), {},
      {"value": False, "variant": "off", "reason": "PREREQUISITE_FAILED"})
 
+# ---------------------------------------------------------------- bucket tests
+# `{"bucket": {...}}` holds when the unit's position (as a rollout with the same by,
+# salt and bucketing computes it) is in [from %, to %); without a unit it does not hold,
+# so the rule falls through to the next one.
+def position(scheme, salt, unit):
+    if scheme == "vexil": return mm3((salt + "." + unit).encode()) % 100000
+    if scheme == "unleash": return (mm3((salt + ":" + unit).encode()) % 100) * 1000
+    if scheme == "unleash_variants": return (mm3((salt + ":" + unit).encode(), 86028157) % 1000) * 100
+    if scheme == "flagd": return (mm3((salt + unit).encode()) * 100000) >> 32
+def gated(test, second=None):
+    rules = [{"id": "gate", "when": {"bucket": test}, "serve": {"variant": "on"}},
+             {"id": "next", "when": second or t("plan", "eq", ["pro"]), "serve": {"variant": "off"}}]
+    return doc(flag(rules=rules, fallthrough={"variant": "off"}))
+NEXT = {"value": False, "variant": "off", "reason": "TARGETING_MATCH", "rule_id": "next"}
+GATE = {"value": True, "variant": "on", "reason": "TARGETING_MATCH", "rule_id": "gate"}
+for scheme, salt, lo, hi in [("vexil", None, 0, 50), ("vexil", "exp-7", 25, 75.5), ("unleash", "m", 0, 32),
+                              ("unleash_variants", "g", 10, 40.5), ("flagd", "seed", 0, 33.333)]:
+    test = {"range": [lo, hi]}
+    if scheme != "vexil": test["bucketing"] = scheme
+    if salt: test["salt"] = salt
+    for unit in ["user-1", "user-2", "user-3", "user-4", "acct-42"]:
+        pos = position(scheme, salt or "f", unit)
+        inside = lo * 1000 <= pos < hi * 1000
+        case("bucket %s [%s, %s): unit %s at %d" % (scheme, lo, hi, unit, pos), gated(test),
+             {"targetingKey": unit, "plan": "pro"}, GATE if inside else NEXT)
+case("bucket: no unit does not hold, the next rule is checked", gated({"range": [0, 100]}), {"plan": "pro"}, NEXT)
+case("bucket: no unit and no later match falls through", gated({"range": [0, 100]}), {}, MISS)
+case("bucket: an empty unit is no unit", gated({"range": [0, 100]}), {"targetingKey": "", "plan": "pro"}, NEXT)
+case("bucket: not(bucket) holds without a unit", doc(flag(rules=[{"id": "r", "when": {"not": {"bucket": {"range": [0, 100]}}}, "serve": {"variant": "on"}}])), {}, HIT)
+for unit in ["s-1", "s-2", "s-3", "s-4", "s-5", "s-6"]:
+    pos = position("unleash", "grp", unit)
+    test = {"by": ["targetingKey", "sessionId"], "salt": "grp", "bucketing": "unleash", "range": [0, 50]}
+    case("bucket by [targetingKey, sessionId]: the session %s at %d" % (unit, pos), gated(test),
+         {"sessionId": unit, "plan": "pro"}, GATE if pos < 50000 else NEXT)
+seg = {"half": {"bucket": {"salt": "shared", "range": [0, 50]}}}
+for unit in ["user-1", "user-2", "user-3"]:
+    pos = position("vexil", "shared", unit)
+    d = doc(flag(rules=[{"id": "r", "when": {"segment": "half"}, "serve": {"variant": "on"}}]), segments=seg)
+    case("bucket in a segment, salted: unit %s at %d" % (unit, pos), d, {"targetingKey": unit}, HIT if pos < 50000 else MISS)
+
 out = {"description": "Evaluation golden vectors: the contract between engine versions. Each case loads `flags` (a flags document), "
        "resolves `context`, evaluates `flag` at `now` with the caller's `default` (and `expected_type` when given: boolean, string, "
        "number or object) and must produce exactly `expected` (`rule_id` and `error_code` absent means none; `variant` null means "

@@ -148,3 +148,18 @@ fn bucket_tests_read_their_units() {
         vec!["account.id".to_string()]
     );
 }
+
+#[test]
+fn only_a_rules_rollout_falls_through() {
+    let doc = json!({ "flags": [flag("f", json!({ "fallthrough": { "rollout": {
+        "weights": { "on": 100 }, "missing_unit": "fallthrough" } } }))] });
+    assert_issue(
+        &issues(doc),
+        "flags[f].fallthrough.rollout.missing_unit",
+        "belongs on a rule's rollout",
+    );
+    let doc = json!({ "flags": [flag("f", json!({ "rules": [{ "id": "r",
+        "when": { "attr": "a", "op": "exists" },
+        "serve": { "rollout": { "weights": { "on": 100 }, "missing_unit": "skip" } } }] }))] });
+    assert!(matches!(load(&doc), Err(LoadError::Parse(m)) if m.contains("skip")));
+}

@@ -103,6 +103,8 @@ pub(crate) struct Rollout {
     pub(crate) prefix: Box<[u8]>,
     pub(crate) cuts: Box<[(u32, VariantId)]>,
     pub(crate) bucketing: crate::engine::model::Bucketing,
+    /// Without a unit, serve the flag's fallthrough instead of an error.
+    pub(crate) falls_through: bool,
 }
 
 impl Rollout {
@@ -582,6 +584,7 @@ fn compile_serve(
     env: &mut Interner<'_>,
     issues: &mut Issues,
     path: &dyn fmt::Display,
+    is_fallthrough: bool,
 ) -> Option<Serve> {
     let find = |name: &str| {
         variants
@@ -675,11 +678,21 @@ fn compile_serve(
                     return None;
                 }
             }
+            let falls_through =
+                rollout.missing_unit == Some(crate::engine::model::MissingUnit::Fallthrough);
+            if falls_through && is_fallthrough {
+                issues.push(
+                    format!("{path}.missing_unit"),
+                    "`\"missing_unit\": \"fallthrough\"` belongs on a rule's rollout; the fallthrough has nothing to fall through to",
+                );
+                return None;
+            }
             Some(Serve::Rollout(Rollout {
                 units,
                 prefix,
                 cuts: cuts.into_boxed_slice(),
                 bucketing,
+                falls_through,
             }))
         }
         (Some(_), Some(_)) => {
@@ -905,6 +918,7 @@ fn compile_flag(
             env,
             issues,
             &Join(&path, ".serve"),
+            false,
         );
         if let (Some(when), Some(serve)) = (when, serve) {
             rules.push(Rule {
@@ -921,6 +935,7 @@ fn compile_flag(
         env,
         issues,
         &Join(&base, ".fallthrough"),
+        true,
     );
 
     if issues.0.len() != before {

@@ -299,7 +299,11 @@ impl Snapshot {
         }
         for (i, rule) in flag.rules.iter().enumerate() {
             if rule.when.matches(ctx, &self.segments, now_ms) {
-                return serve(&rule.serve, ctx, Reason::TargetingMatch, Some(i as u32));
+                if let Some(out) = serve(&rule.serve, ctx, Reason::TargetingMatch, Some(i as u32)) {
+                    return out;
+                }
+                // A rollout without its unit that falls through: the fallthrough serves.
+                break;
             }
         }
         let fixed = if flag.is_static {
@@ -307,7 +311,9 @@ impl Snapshot {
         } else {
             Reason::Default
         };
+        // Load refuses a fallthrough that would fall through itself.
         serve(&flag.fallthrough, ctx, fixed, None)
+            .unwrap_or(Outcome::error(ErrorCode::TargetingKeyMissing))
     }
 
     /// A human explanation of an error outcome of flag `id`.
@@ -397,9 +403,16 @@ impl Snapshot {
     }
 }
 
+/// What `serve` gives `ctx`; `None` when it is a rollout without its unit that falls
+/// through to the flag's fallthrough.
 #[inline]
-fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>) -> Outcome {
-    match serve {
+fn serve(
+    serve: &Serve,
+    ctx: &ResolvedContext,
+    fixed: Reason,
+    rule: Option<u32>,
+) -> Option<Outcome> {
+    Some(match serve {
         Serve::Fixed(v) => Outcome::served(*v, fixed, rule),
         Serve::CallerDefault => Outcome {
             variant: None,
@@ -410,10 +423,13 @@ fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>)
         Serve::Rollout(r) => {
             let unit = r.units.iter().find_map(|&u| ctx.unit(u));
             let Some(unit) = unit else {
-                return Outcome {
+                if r.falls_through {
+                    return None;
+                }
+                return Some(Outcome {
                     rule,
                     ..Outcome::error(ErrorCode::TargetingKeyMissing)
-                };
+                });
             };
             let bucket = r.position(unit);
             let variant = r
@@ -425,7 +441,7 @@ fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>)
                 .unwrap_or_else(|| r.cuts.last().map(|(_, v)| *v).unwrap_or(0));
             Outcome::served(variant, Reason::Split, rule)
         }
-    }
+    })
 }
 
 #[cfg(test)]

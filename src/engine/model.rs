@@ -257,6 +257,22 @@ pub struct Rollout {
     /// another system keeps every unit in the bucket it had there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucketing: Option<Bucketing>,
+    /// What a context without a unit gets (default: the caller's default with
+    /// `TARGETING_KEY_MISSING`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_unit: Option<MissingUnit>,
+}
+
+/// What a rollout does for a context that has none of its unit attributes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingUnit {
+    /// The caller's default with `TARGETING_KEY_MISSING`.
+    #[default]
+    Error,
+    /// The flag's fallthrough is served instead (reason `DEFAULT`, or `SPLIT` for a
+    /// rollout): flagd's `fractional` without its bucketing key. Rules only.
+    Fallthrough,
 }
 
 /// Where a rollout finds its unit: one attribute path (`"by": "account.id"`), or
@@ -583,7 +599,10 @@ map_struct!(Exclusion, "an exclusion", deny, { group, range });
 map_struct!(ExclusionGroup, "an exclusion group", deny, { salt = None, description = None });
 map_struct!(Rule, "a rule", deny, { id, when, serve, description = None });
 map_struct!(Serve, "a serve", deny, { variant = None, rollout = None, caller_default = false });
-map_struct!(Rollout, "a rollout", deny, { by = None, salt = None, weights, bucketing = None });
+map_struct!(Rollout, "a rollout", deny, {
+    by = None, salt = None, weights, bucketing = None, missing_unit = None,
+});
+str_enum!(MissingUnit, { Error = "error", Fallthrough = "fallthrough" });
 map_struct!(Clause, "a clause", deny, {
     all = None, any = None, not = None, segment = None, attr = None, op = None,
     values = None, ignore_case = false, bucket = None,

@@ -536,6 +536,30 @@ for unit in ["user-1", "user-2", "user-3"]:
     d = doc(flag(rules=[{"id": "r", "when": {"segment": "half"}, "serve": {"variant": "on"}}]), segments=seg)
     case("bucket in a segment, salted: unit %s at %d" % (unit, pos), d, {"targetingKey": unit}, HIT if pos < 50000 else MISS)
 
+# ---------------------------------------------------------------- rollouts that fall through
+# `"missing_unit": "fallthrough"` on a rule's rollout: a context without the unit gets the
+# flag's fallthrough (reason DEFAULT), as flagd answers a fractional without its key.
+ft_rule = {"id": "split", "when": t("plan", "eq", ["pro"]),
+           "serve": {"rollout": {"weights": {"on": 50, "off": 50}, "missing_unit": "fallthrough"}}}
+d = doc(flag(rules=[ft_rule, {"id": "later", "when": t("plan", "exists"), "serve": {"variant": "on"}}],
+             fallthrough={"variant": "off"}))
+case("missing_unit fallthrough: without a unit the fallthrough serves, later rules are not checked", d, {"plan": "pro"}, MISS)
+for unit in ["user-1", "user-3"]:
+    b = bucket("f", unit)
+    case("missing_unit fallthrough: with a unit the rollout serves (bucket %d)" % b, d, {"plan": "pro", "targetingKey": unit},
+         {"value": b < 50000, "variant": "on" if b < 50000 else "off", "reason": "SPLIT", "rule_id": "split"})
+d = doc(no_off(rules=[ft_rule], fallthrough={"caller_default": True}))
+case("missing_unit fallthrough: to a caller_default fallthrough", d, {"plan": "pro"}, {"value": "x", "variant": None, "reason": "DEFAULT"}, default="x")
+d = doc(flag(rules=[ft_rule], fallthrough={"rollout": {"by": "sessionId", "weights": {"on": 100}}}))
+case("missing_unit fallthrough: a fallthrough rollout without its unit is still an error", d, {"plan": "pro"},
+     {"value": False, "variant": None, "reason": "ERROR", "error_code": "TARGETING_KEY_MISSING"})
+b = bucket("f", "s-1")
+case("missing_unit fallthrough: the fallthrough rollout with its unit", d, {"plan": "pro", "sessionId": "s-1"},
+     {"value": True, "variant": "on", "reason": "SPLIT"})
+d = doc(flag(rules=[{"id": "r", "when": t("plan", "eq", ["pro"]), "serve": {"rollout": {"weights": {"on": 100}, "missing_unit": "error"}}}]))
+case("missing_unit error: the default, written out", d, {"plan": "pro"},
+     {"value": True, "variant": None, "reason": "ERROR", "rule_id": "r", "error_code": "TARGETING_KEY_MISSING"}, default=True)
+
 out = {"description": "Evaluation golden vectors: the contract between engine versions. Each case loads `flags` (a flags document), "
        "resolves `context`, evaluates `flag` at `now` with the caller's `default` (and `expected_type` when given: boolean, string, "
        "number or object) and must produce exactly `expected` (`rule_id` and `error_code` absent means none; `variant` null means "

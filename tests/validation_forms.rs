@@ -163,3 +163,48 @@ fn only_a_rules_rollout_falls_through() {
         "serve": { "rollout": { "weights": { "on": 100 }, "missing_unit": "skip" } } }] }))] });
     assert!(matches!(load(&doc), Err(LoadError::Parse(m)) if m.contains("skip")));
 }
+
+fn one_rule(when: Value) -> Value {
+    json!({ "flags": [flag("f", json!({ "rules": [
+        { "id": "r", "when": when, "serve": { "variant": "on" } }
+    ] }))] })
+}
+
+#[test]
+fn lenient_belongs_on_numeric_and_semver_tests() {
+    assert!(load(&one_rule(
+        json!({ "attr": "n", "op": "lt", "values": [3], "lenient": true })
+    ))
+    .is_ok());
+    assert!(load(&one_rule(
+        json!({ "attr": "v", "op": "semver_gte", "values": ["v1.2", 2], "lenient": true })
+    ))
+    .is_ok());
+    assert_issue(
+        &issues(one_rule(
+            json!({ "attr": "n", "op": "in", "values": [3], "lenient": true }),
+        )),
+        "flags[f].rules[r].when",
+        "`lenient` applies to",
+    );
+    assert_issue(
+        &issues(one_rule(json!({ "all": [], "lenient": true }))),
+        "flags[f].rules[r].when",
+        "belongs on an attribute test",
+    );
+    assert_issue(
+        &issues(one_rule(
+            json!({ "attr": "v", "op": "semver_eq", "values": ["1.2.3.4"], "lenient": true }),
+        )),
+        "flags[f].rules[r].when",
+        "(lenient) takes versions",
+    );
+    // Strict semver stays the default.
+    assert_issue(
+        &issues(one_rule(
+            json!({ "attr": "v", "op": "semver_eq", "values": ["v1.2.3"] }),
+        )),
+        "flags[f].rules[r].when",
+        "strict SemVer",
+    );
+}

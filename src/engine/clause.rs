@@ -142,8 +142,10 @@ enum Pred {
     StartsWith(Box<[Box<str>]>, bool),
     EndsWith(Box<[Box<str>]>, bool),
     Matches(Box<[regex_lite::Regex]>),
-    Num(Cmp, Box<[f64]>),
-    Semver(Cmp, Box<[semver::Version]>),
+    /// `true`: text is read as JavaScript's `Number()` reads it.
+    Num(Cmp, Box<[f64]>, bool),
+    /// `true`: versions are read as flagd reads them.
+    Semver(Cmp, Box<[semver::Version]>, bool),
     Date(Cmp, Box<[i64]>),
     Cidr(Box<[Cidr]>),
     Exists,
@@ -249,20 +251,34 @@ impl Pred {
                 Scalar::Str(s) => regexes.iter().any(|r| r.is_match(&s.raw)),
                 _ => false,
             }),
-            Pred::Num(cmp, nums) => scalars.iter().any(|s| {
+            Pred::Num(cmp, nums, lenient) => scalars.iter().any(|s| {
                 let n = match s {
                     Scalar::Num(n) => *n,
+                    Scalar::Str(s) if *lenient => match super::lenient::js_number(&s.raw) {
+                        Some(n) => n,
+                        None => return false,
+                    },
                     Scalar::Str(StrAttr { num: Some(n), .. }) => *n,
                     _ => return false,
                 };
                 nums.iter()
                     .any(|v| n.partial_cmp(v).is_some_and(|o| cmp.holds(o)))
             }),
-            Pred::Semver(cmp, versions) => scalars.iter().any(|s| match s {
+            Pred::Semver(cmp, versions, false) => scalars.iter().any(|s| match s {
                 Scalar::Str(StrAttr {
                     semver: Some(v), ..
                 }) => versions.iter().any(|w| cmp.holds(v.cmp_precedence(w))),
                 _ => false,
+            }),
+            Pred::Semver(cmp, versions, true) => scalars.iter().any(|s| {
+                let v = match s {
+                    Scalar::Str(s) => super::lenient::flagd_version(&s.raw),
+                    // flagd reads a number as its text: 1 is 1.0.0, 1.2 is 1.2.0.
+                    Scalar::Num(n) => super::context::number_text(*n)
+                        .and_then(|t| super::lenient::flagd_version(&t)),
+                    _ => None,
+                };
+                v.is_some_and(|v| versions.iter().any(|w| cmp.holds(v.cmp_precedence(w))))
             }),
             Pred::Date(cmp, times) => scalars.iter().any(|s| {
                 let t = match s {
@@ -359,7 +375,28 @@ fn numbers(values: &[Value], op: Op) -> Result<Box<[f64]>, String> {
         .collect()
 }
 
-fn versions(values: &[Value], op: Op) -> Result<Box<[semver::Version]>, String> {
+fn versions(values: &[Value], op: Op, lenient: bool) -> Result<Box<[semver::Version]>, String> {
+    if lenient {
+        return values
+            .iter()
+            .map(|v| {
+                let text = match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                };
+                text.as_deref()
+                    .and_then(super::lenient::flagd_version)
+                    .ok_or_else(|| {
+                        format!(
+                            "operator `{}` (lenient) takes versions such as \"1.2.3\", \"v1.2\" or 1, got {}",
+                            op.name(),
+                            describe(v)
+                        )
+                    })
+            })
+            .collect();
+    }
     values
         .iter()
         .map(|v| {
@@ -473,6 +510,9 @@ pub(crate) fn compile(
             "`ignore_case` belongs on an attribute test".to_string(),
         ));
     }
+    if clause.lenient && clause.attr.is_none() {
+        errors.push((path(), "`lenient` belongs on an attribute test".to_string()));
+    }
     let list = |items: &Vec<Clause>, name: &str, env: &mut dyn ClauseEnv, errors: &mut Vec<_>| {
         let mut out = Vec::with_capacity(items.len());
         let mut ok = true;
@@ -558,6 +598,26 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Test, String
             op.name()
         ));
     }
+    let lenient = clause.lenient;
+    if lenient
+        && !matches!(
+            op,
+            Op::Lt
+                | Op::Lte
+                | Op::Gt
+                | Op::Gte
+                | Op::SemverLt
+                | Op::SemverLte
+                | Op::SemverEq
+                | Op::SemverGte
+                | Op::SemverGt
+        )
+    {
+        return Err(format!(
+            "`lenient` applies to `lt`, `lte`, `gt`, `gte` and the semver operators, not `{}`",
+            op.name()
+        ));
+    }
     let is_now = attr == "$now";
     if is_now && !matches!(op, Op::Before | Op::After) {
         return Err(format!(
@@ -598,12 +658,13 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Test, String
             needs.lower = false;
             (Pred::Matches(regexes(values, ic)?), false)
         }
-        Op::Lt => (Pred::Num(Cmp::Lt, numbers(values, op)?), false),
-        Op::Lte => (Pred::Num(Cmp::Lte, numbers(values, op)?), false),
-        Op::Gt => (Pred::Num(Cmp::Gt, numbers(values, op)?), false),
-        Op::Gte => (Pred::Num(Cmp::Gte, numbers(values, op)?), false),
+        Op::Lt => (Pred::Num(Cmp::Lt, numbers(values, op)?, lenient), false),
+        Op::Lte => (Pred::Num(Cmp::Lte, numbers(values, op)?, lenient), false),
+        Op::Gt => (Pred::Num(Cmp::Gt, numbers(values, op)?, lenient), false),
+        Op::Gte => (Pred::Num(Cmp::Gte, numbers(values, op)?, lenient), false),
         Op::SemverLt | Op::SemverLte | Op::SemverEq | Op::SemverGte | Op::SemverGt => {
-            needs.semver = true;
+            // Lenient versions are read from the text at evaluation.
+            needs.semver = !lenient;
             let cmp = match op {
                 Op::SemverLt => Cmp::Lt,
                 Op::SemverLte => Cmp::Lte,
@@ -611,7 +672,10 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Test, String
                 Op::SemverGte => Cmp::Gte,
                 _ => Cmp::Gt,
             };
-            (Pred::Semver(cmp, versions(values, op)?), false)
+            (
+                Pred::Semver(cmp, versions(values, op, lenient)?, lenient),
+                false,
+            )
         }
         Op::Before => {
             needs.date = true;

@@ -11,6 +11,7 @@ pub mod context;
 mod de;
 pub mod eval;
 pub mod hash;
+pub mod lenient;
 pub mod model;
 pub mod time;
 

@@ -427,6 +427,11 @@ pub struct Clause {
     /// The unit falls in a range of a rollout's bucket space.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<BucketTest>,
+    /// Read the attribute as JavaScript-based systems do: for `lt`…`gte`, text as
+    /// JavaScript's `Number()` reads it; for the semver operators, versions as flagd
+    /// reads them (`v1.2.3`, `1.2`, numbers). See [`super::lenient`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lenient: bool,
 }
 
 /// A bucket test: holds when the context has a unit (as a rollout finds it) and the
@@ -605,7 +610,7 @@ map_struct!(Rollout, "a rollout", deny, {
 str_enum!(MissingUnit, { Error = "error", Fallthrough = "fallthrough" });
 map_struct!(Clause, "a clause", deny, {
     all = None, any = None, not = None, segment = None, attr = None, op = None,
-    values = None, ignore_case = false, bucket = None,
+    values = None, ignore_case = false, bucket = None, lenient = false,
 });
 map_struct!(BucketTest, "a bucket test", deny, { by = None, salt = None, bucketing = None, range });
 str_enum!(FlagKind, {

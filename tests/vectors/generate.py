@@ -560,6 +560,22 @@ d = doc(flag(rules=[{"id": "r", "when": t("plan", "eq", ["pro"]), "serve": {"rol
 case("missing_unit error: the default, written out", d, {"plan": "pro"},
      {"value": True, "variant": None, "reason": "ERROR", "rule_id": "r", "error_code": "TARGETING_KEY_MISSING"}, default=True)
 
+# ---------------------------------------------------------------- lenient operators
+# `"lenient": true`: numeric operators read text as JavaScript's Number() does (Unleash's
+# NUM_ constraints, JSONLogic); semver operators read versions as flagd does.
+for ctx, hit in [(" 7", True), ("7 ", True), ("", True), ("0x5", True), ("1e0", True), (7, True), ("12", False),
+                 ("abc", False), ("Infinity", False), ("-Infinity", True), (True, False), (None, False)]:
+    op_case("lt 10, lenient: %s" % json.dumps(ctx), t("n", "lt", [10], lenient=True), {"n": ctx}, hit)
+for ctx, hit in [(" 7", False), ("", False), ("7", True)]:
+    op_case("lt 10, strict: %s" % json.dumps(ctx), t("n", "lt", [10]), {"n": ctx}, hit)
+op_case("gte 16, lenient: hex 0x10", t("n", "gte", [16], lenient=True), {"n": "0x10"}, True)
+for ctx, hit in [("1.0.0", True), ("v1.0.0", True), ("V1.0.0", True), (" 1.0.0 ", True), ("1", True), ("1.0", True),
+                 (1, True), ("1.0.0+build", True), ("1.0.1", False), ("01", False), ("1.0.0.0", False), ("x", False), (True, False)]:
+    op_case("semver_eq 1.0.0, lenient: %s" % json.dumps(ctx), t("v", "semver_eq", ["v1.0.0"], lenient=True), {"v": ctx}, hit)
+for ctx, hit in [(1.2, True), (1.1, False), (2, True), (1, False), ("1.2", True)]:
+    op_case("semver_gt 1.1, lenient: %s" % json.dumps(ctx), t("v", "semver_gt", ["1.1"], lenient=True), {"v": ctx}, hit)
+op_case("semver_eq, strict: v1.0.0 is not a version", t("v", "semver_eq", ["1.0.0"]), {"v": "v1.0.0"}, False)
+
 out = {"description": "Evaluation golden vectors: the contract between engine versions. Each case loads `flags` (a flags document), "
        "resolves `context`, evaluates `flag` at `now` with the caller's `default` (and `expected_type` when given: boolean, string, "
        "number or object) and must produce exactly `expected` (`rule_id` and `error_code` absent means none; `variant` null means "

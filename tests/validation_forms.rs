@@ -208,3 +208,29 @@ fn lenient_belongs_on_numeric_and_semver_tests() {
         "strict SemVer",
     );
 }
+
+#[test]
+fn a_weight_total_belongs_on_unleash_variants() {
+    let rollout =
+        |r: Value| json!({ "flags": [flag("f", json!({ "fallthrough": { "rollout": r } }))] });
+    assert!(load(&rollout(
+        json!({ "bucketing": "unleash_variants", "total": 99,
+        "weights": { "on": 33.334, "off": 66.666 } })
+    ))
+    .is_ok());
+    assert_issue(
+        &issues(rollout(
+            json!({ "total": 99, "weights": { "on": 50, "off": 50 } }),
+        )),
+        "flags[f].fallthrough.rollout.total",
+        "belongs on an `unleash_variants` rollout",
+    );
+    assert_issue(
+        &issues(rollout(
+            json!({ "bucketing": "unleash_variants", "total": 0,
+            "weights": { "on": 50, "off": 50 } }),
+        )),
+        "flags[f].fallthrough.rollout.total",
+        "from 1 to 100000",
+    );
+}

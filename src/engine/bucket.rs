@@ -13,16 +13,25 @@ use super::context::{AttrId, Needs, ResolvedContext, TARGETING_KEY};
 use super::hash::{murmur3_x86_32_concat as murmur, salt_prefix, BUCKETS};
 use super::model::{BucketTest, Bucketing, UnitAttributes};
 
+/// Unleash's default total of variant weights.
+pub(crate) const UNLEASH_VARIANT_TOTAL: u32 = 1000;
+
 /// Where `unit` falls on the 0..100 000 scale under `bucketing`, after `prefix`
-/// (see [`prefix`]).
+/// (see [`prefix`]). `total` is the weight total Unleash hashes variants into
+/// ([`UNLEASH_VARIANT_TOTAL`] unless a rollout says otherwise); other schemes ignore it.
 #[inline]
-pub(crate) fn position(bucketing: Bucketing, prefix: &[u8], unit: &str) -> u32 {
+pub(crate) fn position(bucketing: Bucketing, prefix: &[u8], unit: &str, total: u32) -> u32 {
     let bytes = unit.as_bytes();
     match bucketing {
         Bucketing::Vexil => murmur(prefix, bytes, 0) % BUCKETS,
         // 1..=100 → its first thousandth: `n ≤ p` becomes `position < p%`.
         Bucketing::Unleash => (murmur(prefix, bytes, 0) % 100) * 1000,
-        Bucketing::UnleashVariants => (murmur(prefix, bytes, 86_028_157) % 1000) * 100,
+        // `h % total` scaled onto the bucket space: strictly increasing while
+        // total ≤ 100 000, so every threshold of Unleash's has an exact cut.
+        Bucketing::UnleashVariants => {
+            let n = murmur(prefix, bytes, 86_028_157) % total;
+            (u64::from(n) * u64::from(BUCKETS) / u64::from(total)) as u32
+        }
         // (h × total) >> 32 picks the same variant at any scale of integer weights.
         Bucketing::Flagd => {
             ((u64::from(murmur(prefix, bytes, 0)) * u64::from(BUCKETS)) >> 32) as u32
@@ -113,7 +122,7 @@ impl BucketCond {
             .iter()
             .find_map(|&u| ctx.unit(u))
             .is_some_and(|unit| {
-                let p = position(self.bucketing, &self.prefix, unit);
+                let p = position(self.bucketing, &self.prefix, unit, UNLEASH_VARIANT_TOTAL);
                 self.from <= p && p < self.to
             })
     }

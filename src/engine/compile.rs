@@ -105,13 +105,15 @@ pub(crate) struct Rollout {
     pub(crate) bucketing: crate::engine::model::Bucketing,
     /// Without a unit, serve the flag's fallthrough instead of an error.
     pub(crate) falls_through: bool,
+    /// The weight total `unleash_variants` hashes into.
+    pub(crate) total: u32,
 }
 
 impl Rollout {
     /// Where `unit` falls on the 0..100 000 scale under this rollout's scheme.
     #[inline]
     pub(crate) fn position(&self, unit: &str) -> u32 {
-        super::bucket::position(self.bucketing, &self.prefix, unit)
+        super::bucket::position(self.bucketing, &self.prefix, unit, self.total)
     }
 }
 
@@ -666,7 +668,35 @@ fn compile_serve(
             let salt = rollout.salt.as_deref().unwrap_or(&def.key);
             let bucketing = rollout.bucketing.unwrap_or_default();
             let prefix = super::bucket::prefix(bucketing, salt);
-            if let Some((step, what)) = super::bucket::coarseness(bucketing) {
+            let total = match (rollout.total, bucketing) {
+                (None, _) => super::bucket::UNLEASH_VARIANT_TOTAL,
+                (Some(t), crate::engine::model::Bucketing::UnleashVariants)
+                    if (1..=BUCKETS).contains(&t) =>
+                {
+                    t
+                }
+                (Some(t), crate::engine::model::Bucketing::UnleashVariants) => {
+                    issues.push(
+                        format!("{path}.total"),
+                        format!("total {t} must be from 1 to {BUCKETS}"),
+                    );
+                    return None;
+                }
+                (Some(_), _) => {
+                    issues.push(
+                        format!("{path}.total"),
+                        "`total` belongs on an `unleash_variants` rollout",
+                    );
+                    return None;
+                }
+            };
+            // With an explicit total, the cuts are the import's exact thresholds.
+            let coarse = rollout
+                .total
+                .is_none()
+                .then(|| super::bucket::coarseness(bucketing))
+                .flatten();
+            if let Some((step, what)) = coarse {
                 if cuts.iter().any(|(upper, _)| upper % step != 0) {
                     issues.push(
                         format!("{path}.weights"),
@@ -693,6 +723,7 @@ fn compile_serve(
                 cuts: cuts.into_boxed_slice(),
                 bucketing,
                 falls_through,
+                total,
             }))
         }
         (Some(_), Some(_)) => {

@@ -261,6 +261,10 @@ pub struct Rollout {
     /// `TARGETING_KEY_MISSING`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_unit: Option<MissingUnit>,
+    /// For `unleash_variants`: the total of the variants' weights Unleash hashes into
+    /// (default 1000); units are placed at `(hash % total) × 100 000 / total`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u32>,
 }
 
 /// What a rollout does for a context that has none of its unit attributes.
@@ -605,7 +609,7 @@ map_struct!(ExclusionGroup, "an exclusion group", deny, { salt = None, descripti
 map_struct!(Rule, "a rule", deny, { id, when, serve, description = None });
 map_struct!(Serve, "a serve", deny, { variant = None, rollout = None, caller_default = false });
 map_struct!(Rollout, "a rollout", deny, {
-    by = None, salt = None, weights, bucketing = None, missing_unit = None,
+    by = None, salt = None, weights, bucketing = None, missing_unit = None, total = None,
 });
 str_enum!(MissingUnit, { Error = "error", Fallthrough = "fallthrough" });
 map_struct!(Clause, "a clause", deny, {

@@ -576,6 +576,36 @@ for ctx, hit in [(1.2, True), (1.1, False), (2, True), (1, False), ("1.2", True)
     op_case("semver_gt 1.1, lenient: %s" % json.dumps(ctx), t("v", "semver_gt", ["1.1"], lenient=True), {"v": ctx}, hit)
 op_case("semver_eq, strict: v1.0.0 is not a version", t("v", "semver_eq", ["1.0.0"]), {"v": "v1.0.0"}, False)
 
+# ---------------------------------------------------------------- unleash_variants with a total
+# Unleash picks the first variant whose cumulative weight reaches hash % total + 1; with
+# `"total"`, positions are (hash % total) × 100 000 / total and the import writes cuts at
+# floor((C - 1) × 100 000 / total) + 1 for each cumulative weight C.
+def unleash_total_weights(raw):
+    T = sum(raw); cuts = []; c = 0
+    for w in raw:
+        c += w
+        cuts.append(0 if c == 0 else 100000 if c >= T else (c - 1) * 100000 // T + 1)
+    out = []; prev = 0
+    for cut in cuts:
+        out.append((cut - prev) / 1000); prev = cut
+    return out
+for raw in [[33, 33, 33], [1, 1], [50, 0, 50], [7, 993]]:
+    names = ["a", "b", "c", "d"][:len(raw)]
+    w = unleash_total_weights(raw)
+    T = sum(raw)
+    d = doc(flag(variants={n: n for n in names}, off=names[0],
+                 fallthrough={"rollout": {"salt": "grp", "bucketing": "unleash_variants", "total": T,
+                                          "weights": dict(zip(names, w))}}))
+    for unit in ["user-1", "user-2", "user-3", "user-4", "user-5", "user-6"]:
+        target = mm3(("grp:" + unit).encode(), 86028157) % T + 1
+        acc = 0; want = None
+        for n, x in zip(names, raw):
+            if x == 0: continue
+            acc += x
+            if acc >= target: want = n; break
+        case("unleash_variants total %d %s: unit %s (target %d)" % (T, raw, unit, target), d, {"targetingKey": unit},
+             {"value": want, "variant": want, "reason": "SPLIT"}, default="")
+
 out = {"description": "Evaluation golden vectors: the contract between engine versions. Each case loads `flags` (a flags document), "
        "resolves `context`, evaluates `flag` at `now` with the caller's `default` (and `expected_type` when given: boolean, string, "
        "number or object) and must produce exactly `expected` (`rule_id` and `error_code` absent means none; `variant` null means "

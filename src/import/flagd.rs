@@ -5,7 +5,9 @@
 //! becomes a rollout with flagd's own hashing (`"bucketing": "flagd"`); `$evaluators`
 //! become segments.
 
-use super::unleash::never;
+fn never(_: &str) -> Value {
+    super::clauses::never()
+}
 use super::{loss, ImportError, Imported, Loss};
 use serde_json::{json, Map, Value};
 

@@ -223,7 +223,7 @@ fn a_weight_total_belongs_on_unleash_variants() {
             json!({ "total": 99, "weights": { "on": 50, "off": 50 } }),
         )),
         "flags[f].fallthrough.rollout.total",
-        "belongs on an `unleash_variants` rollout",
+        "belongs with `unleash_variants` or `flagd` bucketing",
     );
     assert_issue(
         &issues(rollout(

@@ -13,12 +13,35 @@ use super::context::{AttrId, Needs, ResolvedContext, TARGETING_KEY};
 use super::hash::{murmur3_x86_32_concat as murmur, salt_prefix, BUCKETS};
 use super::model::{BucketTest, Bucketing, UnitAttributes};
 
-/// Unleash's default total of variant weights.
-pub(crate) const UNLEASH_VARIANT_TOTAL: u32 = 1000;
+/// The weight total a scheme hashes into unless told otherwise: 1000 for Unleash's
+/// variants, the bucket space for flagd (others have none).
+pub(crate) fn default_total(bucketing: Bucketing) -> u32 {
+    match bucketing {
+        Bucketing::UnleashVariants => 1000,
+        _ => BUCKETS,
+    }
+}
+
+/// The weight total of a rollout or bucket test: `total` where the scheme takes one
+/// (`unleash_variants`, `flagd`; 1..=100 000), else the scheme's default.
+pub(crate) fn total(bucketing: Bucketing, total: Option<u32>) -> Result<u32, String> {
+    match (total, bucketing) {
+        (None, b) => Ok(default_total(b)),
+        (Some(t), Bucketing::UnleashVariants | Bucketing::Flagd) if (1..=BUCKETS).contains(&t) => {
+            Ok(t)
+        }
+        (Some(t), Bucketing::UnleashVariants | Bucketing::Flagd) => {
+            Err(format!("total {t} must be from 1 to {BUCKETS}"))
+        }
+        (Some(_), _) => Err("`total` belongs with `unleash_variants` or `flagd` bucketing".into()),
+    }
+}
 
 /// Where `unit` falls on the 0..100 000 scale under `bucketing`, after `prefix`
-/// (see [`prefix`]). `total` is the weight total Unleash hashes variants into
-/// ([`UNLEASH_VARIANT_TOTAL`] unless a rollout says otherwise); other schemes ignore it.
+/// (see [`prefix`]). `total` is the weight total Unleash or flagd hash into
+/// ([`default_total`] unless a rollout says otherwise); other schemes ignore it.
+/// Totals are scaled onto the bucket space strictly increasingly (total ≤ 100 000),
+/// so each of the source system's thresholds has an exact cut.
 #[inline]
 pub(crate) fn position(bucketing: Bucketing, prefix: &[u8], unit: &str, total: u32) -> u32 {
     let bytes = unit.as_bytes();
@@ -33,8 +56,10 @@ pub(crate) fn position(bucketing: Bucketing, prefix: &[u8], unit: &str, total: u
             (u64::from(n) * u64::from(BUCKETS) / u64::from(total)) as u32
         }
         // (h × total) >> 32 picks the same variant at any scale of integer weights.
+        // flagd's `(h × total) >> 32`, then scaled.
         Bucketing::Flagd => {
-            ((u64::from(murmur(prefix, bytes, 0)) * u64::from(BUCKETS)) >> 32) as u32
+            let n = (u64::from(murmur(prefix, bytes, 0)) * u64::from(total)) >> 32;
+            (n * u64::from(BUCKETS) / u64::from(total)) as u32
         }
     }
 }
@@ -110,6 +135,7 @@ pub(crate) struct BucketCond {
     units: Box<[AttrId]>,
     prefix: Box<[u8]>,
     bucketing: Bucketing,
+    total: u32,
     from: u32,
     to: u32,
 }
@@ -122,7 +148,7 @@ impl BucketCond {
             .iter()
             .find_map(|&u| ctx.unit(u))
             .is_some_and(|unit| {
-                let p = position(self.bucketing, &self.prefix, unit, UNLEASH_VARIANT_TOTAL);
+                let p = position(self.bucketing, &self.prefix, unit, self.total);
                 self.from <= p && p < self.to
             })
     }
@@ -158,7 +184,14 @@ pub(crate) fn compile(test: &BucketTest, env: &mut dyn ClauseEnv) -> Result<Buck
         ));
     }
     let bucketing = test.bucketing.unwrap_or_default();
-    if let Some((step, what)) = coarseness(bucketing) {
+    let total = total(bucketing, test.total)?;
+    // With an explicit total, ranges are an import's exact thresholds.
+    let coarse = test
+        .total
+        .is_none()
+        .then(|| coarseness(bucketing))
+        .flatten();
+    if let Some((step, what)) = coarse {
         if from % step != 0 || to % step != 0 {
             return Err(format!(
                 "{} bucketing places units in {what}; this range is finer",
@@ -170,6 +203,7 @@ pub(crate) fn compile(test: &BucketTest, env: &mut dyn ClauseEnv) -> Result<Buck
         units: unit_ids(test.by.as_ref(), env),
         prefix: prefix(bucketing, &salt),
         bucketing,
+        total,
         from,
         to,
     })

@@ -105,7 +105,7 @@ pub(crate) struct Rollout {
     pub(crate) bucketing: crate::engine::model::Bucketing,
     /// Without a unit, serve the flag's fallthrough instead of an error.
     pub(crate) falls_through: bool,
-    /// The weight total `unleash_variants` hashes into.
+    /// The weight total `unleash_variants` or `flagd` hashes into.
     pub(crate) total: u32,
 }
 
@@ -668,25 +668,10 @@ fn compile_serve(
             let salt = rollout.salt.as_deref().unwrap_or(&def.key);
             let bucketing = rollout.bucketing.unwrap_or_default();
             let prefix = super::bucket::prefix(bucketing, salt);
-            let total = match (rollout.total, bucketing) {
-                (None, _) => super::bucket::UNLEASH_VARIANT_TOTAL,
-                (Some(t), crate::engine::model::Bucketing::UnleashVariants)
-                    if (1..=BUCKETS).contains(&t) =>
-                {
-                    t
-                }
-                (Some(t), crate::engine::model::Bucketing::UnleashVariants) => {
-                    issues.push(
-                        format!("{path}.total"),
-                        format!("total {t} must be from 1 to {BUCKETS}"),
-                    );
-                    return None;
-                }
-                (Some(_), _) => {
-                    issues.push(
-                        format!("{path}.total"),
-                        "`total` belongs on an `unleash_variants` rollout",
-                    );
+            let total = match super::bucket::total(bucketing, rollout.total) {
+                Ok(t) => t,
+                Err(msg) => {
+                    issues.push(format!("{path}.total"), msg);
                     return None;
                 }
             };

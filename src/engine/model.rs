@@ -261,8 +261,9 @@ pub struct Rollout {
     /// `TARGETING_KEY_MISSING`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_unit: Option<MissingUnit>,
-    /// For `unleash_variants`: the total of the variants' weights Unleash hashes into
-    /// (default 1000); units are placed at `(hash % total) × 100 000 / total`.
+    /// For `unleash_variants` and `flagd`: the total of the source's weights it hashes
+    /// into (defaults 1000 and 100 000), scaled onto the bucket space so that every
+    /// source threshold has an exact cut (see the README).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<u32>,
 }
@@ -455,6 +456,9 @@ pub struct BucketTest {
     pub bucketing: Option<Bucketing>,
     /// `[from, to)` in percent of the bucket space, with up to 3 decimals.
     pub range: [f64; 2],
+    /// The weight total the scheme hashes into, as a rollout's `total`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u32>,
 }
 
 impl Clause {
@@ -616,7 +620,9 @@ map_struct!(Clause, "a clause", deny, {
     all = None, any = None, not = None, segment = None, attr = None, op = None,
     values = None, ignore_case = false, bucket = None, lenient = false,
 });
-map_struct!(BucketTest, "a bucket test", deny, { by = None, salt = None, bucketing = None, range });
+map_struct!(BucketTest, "a bucket test", deny, {
+    by = None, salt = None, bucketing = None, range, total = None,
+});
 str_enum!(FlagKind, {
     Release = "release", Experiment = "experiment", Ops = "ops",
     KillSwitch = "kill_switch", Permission = "permission",

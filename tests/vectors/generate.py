@@ -606,6 +606,30 @@ for raw in [[33, 33, 33], [1, 1], [50, 0, 50], [7, 993]]:
         case("unleash_variants total %d %s: unit %s (target %d)" % (T, raw, unit, target), d, {"targetingKey": unit},
              {"value": want, "variant": want, "reason": "SPLIT"}, default="")
 
+# ---------------------------------------------------------------- flagd with a total
+# flagd picks the first variant whose cumulative weight exceeds (hash × total) >> 32; with
+# `"total"`, positions are that value × 100 000 / total, cut as for unleash_variants.
+for raw in [[1, 1, 1], [5, 4, 2], [0, 3], [50, 50]]:
+    names = ["a", "b", "c"][:len(raw)]
+    w = unleash_total_weights(raw)
+    T = sum(raw)
+    d = doc(flag(variants={n: n for n in names}, off=names[0],
+                 fallthrough={"rollout": {"salt": "f", "bucketing": "flagd", "total": T, "weights": dict(zip(names, w))}}))
+    for unit in ["user-1", "user-2", "user-3", "user-4", "user-5", "user-6"]:
+        b = (mm3(("f" + unit).encode()) * T) >> 32
+        acc = 0; want = None
+        for n, x in zip(names, raw):
+            acc += x
+            if acc > b: want = n; break
+        case("flagd total %d %s: unit %s (bucket %d)" % (T, raw, unit, b), d, {"targetingKey": unit},
+             {"value": want, "variant": want, "reason": "SPLIT"}, default="")
+    test = {"salt": "f", "bucketing": "flagd", "total": T, "range": [0, w[0]]} if w[0] > 0 else None
+    if test:
+        for unit in ["user-1", "user-2", "user-3"]:
+            b = (mm3(("f" + unit).encode()) * T) >> 32
+            case("bucket flagd total %d %s: unit %s (bucket %d)" % (T, raw, unit, b), gated(test),
+                 {"targetingKey": unit, "plan": "pro"}, GATE if b < raw[0] else NEXT)
+
 out = {"description": "Evaluation golden vectors: the contract between engine versions. Each case loads `flags` (a flags document), "
        "resolves `context`, evaluates `flag` at `now` with the caller's `default` (and `expected_type` when given: boolean, string, "
        "number or object) and must produce exactly `expected` (`rule_id` and `error_code` absent means none; `variant` null means "

@@ -97,6 +97,11 @@ pub fn test(path: &str, op: &str, values: Vec<Value>) -> Value {
     json!({ "attr": path, "op": op, "values": values })
 }
 
+/// `path` equals one of `values` (as the `in` operator compares).
+pub fn in_values(path: &str, values: Vec<Value>) -> Value {
+    test(path, "in", values)
+}
+
 /// `path` is present (not null).
 pub fn exists(path: &str) -> Value {
     json!({ "attr": path, "op": "exists" })

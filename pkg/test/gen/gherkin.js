@@ -36,6 +36,6 @@ export async function run(pickle, steps, state) {
     }
     return { ok: true };
   } catch (e) {
-    return { ok: false, error: e.message.split("\n")[0] };
+    return { ok: false, error: e.message.split("\n").filter(Boolean).slice(0, 4).join(" | ") };
   }
 }

@@ -38,7 +38,10 @@ fn enabled(doc: &Value) -> bool {
 /// A short description of what the flag's fallthrough serves.
 fn serving(doc: &Value) -> String {
     if !enabled(doc) {
-        return format!("{} (disabled)", off_variant(doc).unwrap_or("off"));
+        return format!(
+            "{} (disabled)",
+            off_variant(doc).unwrap_or("caller's default")
+        );
     }
     let split = serve_split(doc.get("fallthrough").unwrap_or(&Value::Null));
     let mut text = split

@@ -451,3 +451,18 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
         },
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::serving;
+    use serde_json::json;
+
+    #[test]
+    fn a_disabled_flag_serves_its_off_variant_or_the_callers_default() {
+        let flag =
+            json!({ "enabled": false, "off_variant": "off", "fallthrough": { "variant": "on" } });
+        assert_eq!(serving(&flag), "off (disabled)");
+        let flag = json!({ "enabled": false, "fallthrough": { "variant": "on" } });
+        assert_eq!(serving(&flag), "caller's default (disabled)");
+    }
+}

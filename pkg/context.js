@@ -220,7 +220,7 @@ export class ContextReader {
       case "number":
         // JSON writes NaN and Infinity as null: missing on its own, incomparable in a list.
         if (Number.isFinite(v)) {
-          if (a.unit && !item) stage.push(id, NUM_TEXT, 0, v, numberText(v));
+          if (a.text && !item) stage.push(id, NUM_TEXT, 0, v, numberText(v));
           else stage.push(id, NUM, 0, v, undefined);
         } else if (item) {
           stage.push(id, OTHER, 0, 0, undefined);

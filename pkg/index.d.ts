@@ -198,6 +198,8 @@ export interface MetricsBatch {
       dimensions?: Record<string, Record<string, number>>;
     }>;
     errors?: Partial<Record<ErrorCode, number>>;
+    /** The caller's default served without an error (no off variant, a `caller_default` serve), by reason. */
+    defaults?: Partial<Record<Reason, number>>;
   }>;
   unknown_flags?: Record<string, number>;
   events: Record<string, {

@@ -191,7 +191,7 @@ fn traffic(end_ms: i64, latencies: &[f64], failures: u64) -> Batch {
             )]
             .into_iter()
             .collect(),
-            errors: Default::default(),
+            ..Default::default()
         },
     );
     let mut o = OutcomeStats {

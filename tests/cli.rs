@@ -602,9 +602,12 @@ fn import_refuses_a_lossy_translation_unless_allowed() {
     );
     let flags: Value =
         serde_json::from_str(&fs::read_to_string(dir.path("flags.json")).unwrap()).unwrap();
-    let rollout = &flags["flags"][0]["fallthrough"]["rollout"];
+    // The feature's last partial rollout stays a rollout (Vexil's rollout tools move
+    // it), on a rule so that visitors without a unit fall through to `off`.
+    let rollout = &flags["flags"][0]["rules"][0]["serve"]["rollout"];
     assert_eq!(rollout["bucketing"], "unleash");
-    assert_eq!(rollout["weights"]["on"], 25);
+    assert_eq!(rollout["weights"]["on"], 25.0);
+    assert_eq!(rollout["missing_unit"], "fallthrough");
     ok(&dir.vexil(&["flags", "validate", "flags.json"]));
 
     fs::write(dir.path("bad.json"), "{\"flags\": 3}").unwrap();

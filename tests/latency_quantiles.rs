@@ -117,7 +117,7 @@ fn batch(end_ms: i64, flag: &str, n: u64, ms: f64) -> serde_json::Value {
             )]
             .into_iter()
             .collect(),
-            errors: Default::default(),
+            ..Default::default()
         },
     );
     let mut o = OutcomeStats {

@@ -70,7 +70,7 @@ fn batch(id: &str, end_ms: i64, flag: &str, variant: &str, traffic: Traffic) -> 
         flag.into(),
         FlagStats {
             variants: [(variant.to_string(), v)].into_iter().collect(),
-            errors: Default::default(),
+            ..Default::default()
         },
     );
     let mut o = OutcomeStats {

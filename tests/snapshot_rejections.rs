@@ -386,7 +386,7 @@ mod writer {
             text(&mut out, name);
             text(&mut out, value);
         }
-        out.push(0); // off variant a
+        out.push(1); // off variant a (id + 1)
         out.push(1); // enabled, no evaluation audit
         out.push(0); // no private attributes
         text(&mut out, metadata);

@@ -401,7 +401,7 @@ fn serve_with_both_forms_or_neither() {
     assert_issue(
         &issues(doc),
         "flags[f].fallthrough",
-        &["needs `variant` or `rollout`"],
+        &["needs `variant`, `rollout` or `caller_default`"],
     );
 }
 

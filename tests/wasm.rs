@@ -56,7 +56,7 @@ fn payload(version: u64, fallthrough: u8) -> Vec<u8> {
         text(&mut p, name);
         text(&mut p, value);
     }
-    p.extend_from_slice(&[0, 1, 0]); // off variant, enabled, no private attributes
+    p.extend_from_slice(&[1, 1, 0]); // off variant 0 (+1), enabled, no private attributes
     text(&mut p, "{}");
     p.extend_from_slice(&[0, 0, 0, 2]); // no prerequisites, exclusion, access; 2 rules
     text(&mut p, "beta");
@@ -71,6 +71,7 @@ fn payload(version: u64, fallthrough: u8) -> Vec<u8> {
     p.push(1);
     uv(&mut p, 100_000);
     p.push(0);
+    p.extend_from_slice(&[0, 0]); // does not fall through; no weight total
     p.extend_from_slice(&[0, fallthrough]);
     p
 }

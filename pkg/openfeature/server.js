@@ -1,9 +1,9 @@
 // An OpenFeature provider for `@openfeature/server-sdk`: evaluates in-process with
 // the wasm engine, each evaluation with its own context (the dynamic-context
 // paradigm). Peer dependency: @openfeature/server-sdk.
-import { OpenFeatureEventEmitter, ProviderEvents } from "@openfeature/server-sdk";
+import { OpenFeatureEventEmitter, ProviderEvents, ProviderFatalError } from "@openfeature/server-sdk";
 import { createClient } from "vexil";
-import { toResolution, toTrackData } from "./shared.js";
+import { fatal, toResolution, toTrackData } from "./shared.js";
 
 /**
  * `new VexilProvider(options)`: the options of `createClient` (snapshotUrl, keys,
@@ -22,7 +22,12 @@ export class VexilProvider {
 
   /** Loads the first snapshot; fails (the provider turns ERROR) without one. */
   async initialize() {
-    this.client = await createClient(this.options);
+    try {
+      this.client = await createClient(this.options);
+    } catch (e) {
+      // Options that cannot work (bad keys, bad options) never will: FATAL.
+      throw fatal(e) ? new ProviderFatalError(e.message) : e;
+    }
     const c = this.client;
     c.on("update", (info) => {
       if (info.changedFlags?.length) this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: info.changedFlags, metadata: { version: info.version } });
@@ -31,8 +36,18 @@ export class VexilProvider {
     c.on("error", (e) => {
       if (!c.ready) this.events.emit(ProviderEvents.Error, { message: e.message, errorCode: "PROVIDER_NOT_READY" });
     });
-    if (!c.ready) throw new Error(`no usable snapshot: ${c.lastError?.message ?? "none loaded"}`);
-    if (c.stale) queueMicrotask(() => this.events.emit(ProviderEvents.Stale, { message: "the snapshot is past its expiry" }));
+    if (!c.ready) {
+      const message = `no usable snapshot: ${c.lastError?.message ?? "none loaded"}`;
+      if (fatal(c.lastError)) {
+        // A snapshot signed by a key the keyring lacks (or for another environment)
+        // can never load with this configuration.
+        c.close();
+        throw new ProviderFatalError(message);
+      }
+      throw new Error(message);
+    }
+    // After the SDK has set READY (it does once initialize resolves), not before.
+    if (c.stale) setTimeout(() => this.events.emit(ProviderEvents.Stale, { message: "the snapshot is past its expiry" }), 0);
   }
 
   async onClose() {

@@ -21,3 +21,12 @@ export function toTrackData(details = {}) {
   if (Array.isArray(details.flags)) data.flags = details.flags;
   return data;
 }
+
+/**
+ * Whether a load failure can never clear with this configuration (OpenFeature's
+ * PROVIDER_FATAL): the keyring lacks the snapshot's key, the snapshot is for another
+ * environment, or the options themselves are invalid.
+ */
+export function fatal(error) {
+  return ["UNKNOWN_KEY", "WRONG_ENVIRONMENT", "BAD_KEYS", "BAD_OPTIONS"].includes(error?.code);
+}

@@ -2,9 +2,9 @@
 // Every flag is evaluated for the context at once (locally, with the wasm engine) when
 // the context or the snapshot changes, and served synchronously from that result.
 // Peer dependency: @openfeature/web-sdk.
-import { OpenFeatureEventEmitter, ProviderEvents } from "@openfeature/web-sdk";
+import { OpenFeatureEventEmitter, ProviderEvents, ProviderFatalError } from "@openfeature/web-sdk";
 import { createClient } from "vexil";
-import { toResolution, toTrackData } from "./shared.js";
+import { fatal, toResolution, toTrackData } from "./shared.js";
 
 export class VexilWebProvider {
   metadata = { name: "vexil" };
@@ -21,7 +21,11 @@ export class VexilWebProvider {
 
   async initialize(context) {
     this.context = context ?? {};
-    this.client = await createClient(this.options);
+    try {
+      this.client = await createClient(this.options);
+    } catch (e) {
+      throw fatal(e) ? new ProviderFatalError(e.message) : e;
+    }
     const c = this.client;
     c.on("update", () => {
       const before = this.results;
@@ -35,9 +39,17 @@ export class VexilWebProvider {
     c.on("error", (e) => {
       if (!c.ready) this.events.emit(ProviderEvents.Error, { message: e.message });
     });
-    if (!c.ready) throw new Error(`no usable snapshot: ${c.lastError?.message ?? "none loaded"}`);
+    if (!c.ready) {
+      const message = `no usable snapshot: ${c.lastError?.message ?? "none loaded"}`;
+      if (fatal(c.lastError)) {
+        c.close();
+        throw new ProviderFatalError(message);
+      }
+      throw new Error(message);
+    }
     this.#evaluate();
-    if (c.stale) queueMicrotask(() => this.events.emit(ProviderEvents.Stale, { message: "the snapshot is past its expiry" }));
+    // After the SDK has set READY (it does once initialize resolves), not before.
+    if (c.stale) setTimeout(() => this.events.emit(ProviderEvents.Stale, { message: "the snapshot is past its expiry" }), 0);
   }
 
   #evaluate() {

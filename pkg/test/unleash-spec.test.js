@@ -85,15 +85,8 @@ test("Unleash client specification: isEnabled and getVariant after import", () =
     for (const f of r.variantFailures) console.log(`#   ✗ ${f}`);
   }
   console.log(`# Unleash specification: ${variantsPassed}/${variantsTotal} getVariant cases (${((100 * variantsPassed) / variantsTotal).toFixed(1)} %)`);
-  // Every isEnabled case passes; getVariant cases fail only where variant weights do
-  // not sum to 1000 (Unleash then hashes into their total, a finer scale than a
-  // percentage with one decimal: the import reports it as lossy).
+  // Every case passes, getVariant included (weights that do not sum to 1000 hash into
+  // their own total, as Unleash does).
   assert.equal(passed, total, results.flatMap((r) => r.failures).join("; "));
-  for (const r of results) {
-    for (const f of r.variantFailures) {
-      const feature = f.split(" ")[0];
-      assert.ok(/^Feature\.(Variants\.(C|D|override\.D)|flexible\.rollout\.custom\.stickiness_100|strategy\.variants\.stickiness) /.test(f), `unexpected getVariant failure (${feature}): ${f}`);
-    }
-  }
-  assert.ok(variantsPassed >= 42, `${variantsPassed}/${variantsTotal} getVariant cases`);
+  assert.equal(variantsPassed, variantsTotal, results.flatMap((r) => r.variantFailures).join("; "));
 });

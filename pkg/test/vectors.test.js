@@ -13,6 +13,13 @@ const key = makeKey("k1");
 const keys = { [key.id]: key.publicKey };
 const TYPES = { boolean: "boolean", string: "string", number: "number", object: "object" };
 
+/** Object keys that JavaScript reorders (integer-like) would change rollout order. */
+function reorders(value) {
+  if (Array.isArray(value)) return value.some(reorders);
+  if (value && typeof value === "object") return Object.keys(value).some((k) => /^(0|[1-9]\d*)$/.test(k)) || Object.values(value).some(reorders);
+  return false;
+}
+
 test("every golden vector evaluates as expected in wasm, from plain objects and handles", () => {
   const failures = [];
   const signed = new Map(); // flags document → envelope (cases share documents)
@@ -21,6 +28,7 @@ test("every golden vector evaluates as expected in wasm, from plain objects and 
     // missing), not a malformed one: the JSON vector for a `null` context is the
     // native API's.
     if (c.context === null) continue;
+    assert.ok(!reorders(c.flags), `${c.name}: integer-like keys would be reordered`);
     const doc = JSON.stringify(c.flags);
     const now = Date.parse(c.now);
     if (!signed.has(doc)) {

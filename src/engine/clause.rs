@@ -30,6 +30,8 @@ pub(crate) enum Cond {
     Not(Box<Cond>),
     Segment(SegmentId),
     Test(Test),
+    /// The unit falls in a range of a bucket space.
+    Bucket(super::bucket::BucketCond),
 }
 
 /// Which attribute a test reads.
@@ -146,8 +148,10 @@ pub(crate) enum Pred {
     EndsWith(Box<[Box<str>]>, bool),
     /// Compiled patterns, with their sources and `ignore_case`.
     Matches(Box<[(regex_lite::Regex, Box<str>)]>, bool),
-    Num(Cmp, Box<[f64]>),
-    Semver(Cmp, Box<[Version]>),
+    /// `true` (lenient): text is read as JavaScript's `Number()` reads it.
+    Num(Cmp, Box<[f64]>, bool),
+    /// `true` (lenient): versions are read as flagd reads them.
+    Semver(Cmp, Box<[Version]>, bool),
     Date(Cmp, Box<[i64]>),
     Cidr(Box<[Cidr]>),
     Exists,
@@ -220,6 +224,7 @@ impl Cond {
                 .get(*id as usize)
                 .is_some_and(|c| c.matches(ctx, segments, now_ms)),
             Cond::Test(test) => test.matches(ctx, now_ms),
+            Cond::Bucket(b) => b.matches(ctx),
         }
     }
 }
@@ -232,11 +237,11 @@ impl Test {
 
     #[inline]
     fn matches(&self, ctx: &ResolvedContext, now_ms: i64) -> bool {
-        let value = match self.attr {
-            AttrRef::Ctx(id) => ctx.value(id),
-            AttrRef::Now => AttrValue::One(Scalar::Num(now_ms as f64)),
+        let (value, number_text) = match self.attr {
+            AttrRef::Ctx(id) => (ctx.value(id), ctx.unit(id)),
+            AttrRef::Now => (AttrValue::One(Scalar::Num(now_ms as f64)), None),
         };
-        self.pred.matches(ctx, &value) != self.negated()
+        self.pred.matches(ctx, &value, number_text) != self.negated()
     }
 }
 
@@ -251,7 +256,8 @@ fn text<'c>(ctx: &'c ResolvedContext, s: &StrAttr, ignore_case: bool) -> &'c str
 }
 
 impl Pred {
-    fn matches(&self, ctx: &ResolvedContext, value: &AttrValue) -> bool {
+    /// `number_text`: the text of a number value, where its attribute keeps text.
+    fn matches(&self, ctx: &ResolvedContext, value: &AttrValue, number_text: Option<&str>) -> bool {
         let scalars = ctx.scalars(value);
         let strs = || {
             scalars.iter().filter_map(|s| match s {
@@ -279,20 +285,36 @@ impl Pred {
             Pred::Matches(regexes, _) => {
                 strs().any(|s| regexes.iter().any(|(r, _)| r.is_match(text(ctx, s, false))))
             }
-            Pred::Num(cmp, nums) => scalars.iter().any(|s| {
+            Pred::Num(cmp, nums, lenient) => scalars.iter().any(|s| {
                 let n = match s {
                     Scalar::Num(n) => *n,
+                    Scalar::Str(s) if *lenient => {
+                        match ctx.text_of(s).and_then(super::lenient::js_number) {
+                            Some(n) => n,
+                            None => return false,
+                        }
+                    }
                     Scalar::Str(StrAttr { num: Some(n), .. }) => *n,
                     _ => return false,
                 };
                 nums.iter()
                     .any(|v| n.partial_cmp(v).is_some_and(|o| cmp.holds(o)))
             }),
-            Pred::Semver(cmp, versions) => strs().any(|s| match ctx.version_of(s) {
+            Pred::Semver(cmp, versions, false) => strs().any(|s| match ctx.version_of(s) {
                 Some(v) => versions
                     .iter()
                     .any(|w| cmp.holds(semver::precedence(v, w.parts()))),
                 None => false,
+            }),
+            Pred::Semver(cmp, versions, true) => scalars.iter().any(|s| {
+                let text = match s {
+                    Scalar::Str(s) => ctx.text_of(s),
+                    // flagd reads a number as its text: 1 is 1.0.0, 1.2 is 1.2.0.
+                    Scalar::Num(_) if scalars.len() == 1 => number_text,
+                    _ => None,
+                };
+                text.and_then(super::lenient::flagd_version)
+                    .is_some_and(|v| versions.iter().any(|w| cmp.holds(v.cmp_precedence(w))))
             }),
             Pred::Date(cmp, times) => scalars.iter().any(|s| {
                 let t = match s {
@@ -319,6 +341,9 @@ pub(crate) trait ClauseEnv {
     /// Resolves a segment name (documents name segments; payloads number them).
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     fn segment(&self, name: &str) -> Option<SegmentId>;
+    /// The key of the flag whose clauses are being compiled (`None` in segments).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    fn flag_key(&self) -> Option<&str>;
 }
 
 /// One value of an equality-style operator.
@@ -371,6 +396,8 @@ pub(crate) enum TestError {
     /// The values are not of the family the operator takes.
     WrongValues,
     IgnoreCaseNotString,
+    /// `lenient` on an operator other than the numeric and semver ones.
+    LenientNotNumeric,
     NowOperator,
     UnknownBuiltin,
     RegexTooLong {
@@ -439,6 +466,7 @@ pub(crate) fn check_shape(
     attr: &str,
     op: Op,
     ignore_case: bool,
+    lenient: bool,
     count: usize,
 ) -> Result<(), TestError> {
     if attr.is_empty() || attr.split('.').any(str::is_empty) {
@@ -452,6 +480,9 @@ pub(crate) fn check_shape(
     }
     if ignore_case && !op.string_op() {
         return Err(TestError::IgnoreCaseNotString);
+    }
+    if lenient && !matches!(op.family(), Family::Numbers | Family::Versions) {
+        return Err(TestError::LenientNotNumeric);
     }
     let is_now = attr == "$now";
     if is_now && !matches!(op, Op::Before | Op::After) {
@@ -496,10 +527,11 @@ pub(crate) fn build_test(
     attr: &str,
     op: Op,
     ignore_case: bool,
+    lenient: bool,
     values: TestValues<'_>,
     env: &mut dyn ClauseEnv,
 ) -> Result<Test, TestError> {
-    check_shape(attr, op, ignore_case, values.len())?;
+    check_shape(attr, op, ignore_case, lenient, values.len())?;
     let is_now = attr == "$now";
     let mut needs = Needs {
         lower: ignore_case && op != Op::Matches,
@@ -560,12 +592,15 @@ pub(crate) fn build_test(
             }
         }
         (Family::Numbers, TestValues::Numbers(values)) => {
-            needs.number = true;
-            Pred::Num(op.cmp(), values.into_boxed_slice())
+            // Lenient numbers are read from the text at evaluation.
+            needs.number = !lenient;
+            needs.text = lenient;
+            Pred::Num(op.cmp(), values.into_boxed_slice(), lenient)
         }
         (Family::Versions, TestValues::Versions(values)) => {
-            needs.semver = true;
-            Pred::Semver(op.cmp(), values.into_boxed_slice())
+            needs.semver = !lenient;
+            needs.text = lenient;
+            Pred::Semver(op.cmp(), values.into_boxed_slice(), lenient)
         }
         (Family::Times, TestValues::Times(values)) => {
             needs.date = true;
@@ -614,6 +649,7 @@ pub(crate) fn attr_refs(cond: &Cond, out: &mut Vec<AttrId>) {
             ..
         }) => out.push(*id),
         Cond::Test(_) => {}
+        Cond::Bucket(b) => out.extend_from_slice(b.units()),
     }
 }
 
@@ -623,6 +659,6 @@ pub(crate) fn segment_refs(cond: &Cond, out: &mut Vec<SegmentId>) {
         Cond::All(items) | Cond::Any(items) => items.iter().for_each(|c| segment_refs(c, out)),
         Cond::Not(inner) => segment_refs(inner, out),
         Cond::Segment(id) => out.push(*id),
-        Cond::Test(_) => {}
+        Cond::Test(_) | Cond::Bucket(_) => {}
     }
 }

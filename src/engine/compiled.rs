@@ -7,7 +7,6 @@
 
 use super::clause::{self, Cond, SegmentId};
 use super::context::{AttrId, AttrSpec, TARGETING_KEY};
-use super::hash::BUCKETS;
 use super::kinds::{AuditEvaluations, Bucketing};
 use fnv::FnvHashMap;
 
@@ -99,6 +98,8 @@ pub struct Variant {
 pub(crate) enum Serve {
     Fixed(VariantId),
     Rollout(Rollout),
+    /// The caller's default value, without a variant or an error.
+    CallerDefault,
 }
 
 /// A compiled rollout: cumulative upper bounds on the 0..100 000 bucket scale.
@@ -109,33 +110,21 @@ pub(crate) struct Rollout {
     pub(crate) prefix: Box<[u8]>,
     pub(crate) cuts: Box<[(u32, VariantId)]>,
     pub(crate) bucketing: Bucketing,
+    /// Without a unit, serve the flag's fallthrough instead of an error.
+    pub(crate) falls_through: bool,
+    /// The weight total `unleash_variants` or `flagd` hashes into, when written
+    /// (cuts are then the source's exact thresholds); else the scheme's default.
+    pub(crate) total: Option<u32>,
 }
 
 impl Rollout {
     /// Where `unit` falls on the 0..100 000 scale under this rollout's scheme.
     #[inline]
     pub(crate) fn position(&self, unit: &str) -> u32 {
-        use crate::engine::hash::murmur3_x86_32_concat as murmur;
-        let bytes = unit.as_bytes();
-        match self.bucketing {
-            Bucketing::Vexil => murmur(&self.prefix, bytes, 0) % BUCKETS,
-            // 1..=100 → its first thousandth: `n ≤ p` becomes `position < p%`.
-            Bucketing::Unleash => (murmur(&self.prefix, bytes, 0) % 100) * 1000,
-            Bucketing::UnleashVariants => (murmur(&self.prefix, bytes, 86_028_157) % 1000) * 100,
-            // (h × total) >> 32 picks the same variant at any scale of integer weights.
-            Bucketing::Flagd => {
-                ((u64::from(murmur(&self.prefix, bytes, 0)) * u64::from(BUCKETS)) >> 32) as u32
-            }
-        }
-    }
-
-    /// The bucket step a scheme places units at (thousandths of a percent).
-    pub(crate) fn granularity(bucketing: Bucketing) -> u32 {
-        match bucketing {
-            Bucketing::Unleash => 1000,
-            Bucketing::UnleashVariants => 100,
-            Bucketing::Vexil | Bucketing::Flagd => 1,
-        }
+        let total = self
+            .total
+            .unwrap_or_else(|| super::bucket::default_total(self.bucketing));
+        super::bucket::position(self.bucketing, &self.prefix, unit, total)
     }
 }
 
@@ -171,8 +160,9 @@ pub struct Flag {
     pub value_type: ValueType,
     /// Its variants, sorted by name.
     pub variants: Box<[Variant]>,
-    /// The variant served when disabled, excluded, denied or a prerequisite fails.
-    pub off_variant: VariantId,
+    /// The variant served when disabled, excluded, denied or a prerequisite fails;
+    /// `None`: the caller's default (with the same reason, and no error).
+    pub off_variant: Option<VariantId>,
     /// `false` when the kill switch is thrown.
     pub enabled: bool,
     /// Which evaluations are audited.

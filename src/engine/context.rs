@@ -197,7 +197,8 @@ pub(crate) enum AttrValue {
 #[derive(Debug, Clone, Default)]
 pub struct ResolvedContext {
     values: Vec<AttrValue>,
-    /// Unit text per attribute that rollouts or exclusions hash.
+    /// Unit text per attribute that rollouts or exclusions hash (and the text of a
+    /// number, for attributes whose operators read text).
     units: Vec<Option<Span>>,
     items: Vec<Scalar>,
     text: String,
@@ -352,7 +353,8 @@ impl ResolvedContext {
         }
         let scalar = self.scalar(spec, value);
         self.values[id as usize] = AttrValue::One(scalar);
-        if spec.needs.unit {
+        // Units, and the text of numbers where operators read text (lenient semver).
+        if spec.needs.unit || spec.needs.text {
             self.units[id as usize] = self.unit_span(&scalar, value);
         }
     }

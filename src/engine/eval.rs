@@ -144,7 +144,8 @@ impl fmt::Display for ErrorCode {
 /// The result of evaluating one flag, without values: cheap to copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
-    /// The variant served; `None` means the caller's default.
+    /// The variant served; `None` means the caller's default (because of an error,
+    /// or because the flag serves it: no off variant, a `caller_default` serve).
     pub variant: Option<VariantId>,
     /// Why.
     pub reason: Reason,
@@ -160,6 +161,16 @@ impl Outcome {
             variant: Some(variant),
             reason,
             rule,
+            error: None,
+        }
+    }
+
+    /// The flag's off variant, or the caller's default when it has none (no error).
+    const fn off(variant: Option<VariantId>, reason: Reason) -> Outcome {
+        Outcome {
+            variant,
+            reason,
+            rule: None,
             error: None,
         }
     }
@@ -207,7 +218,7 @@ impl Snapshot {
 
     fn evaluate_flag(&self, flag: &Flag, ctx: &ResolvedContext, now_ms: i64) -> Outcome {
         if !flag.enabled {
-            return Outcome::served(flag.off_variant, Reason::Disabled, None);
+            return Outcome::off(flag.off_variant, Reason::Disabled);
         }
         for prereq in flag.prerequisites.iter() {
             // Load rejects cycles and bounds chain depth, so this recursion terminates.
@@ -215,7 +226,7 @@ impl Snapshot {
             let ok =
                 got.error.is_none() && got.variant.is_some_and(|v| prereq.variants.contains(&v));
             if !ok {
-                return Outcome::served(flag.off_variant, Reason::PrerequisiteFailed, None);
+                return Outcome::off(flag.off_variant, Reason::PrerequisiteFailed);
             }
         }
         if let Some(excl) = &flag.exclusion {
@@ -224,17 +235,21 @@ impl Snapshot {
                 excl.start <= b && b < excl.end
             });
             if !inside {
-                return Outcome::served(flag.off_variant, Reason::Excluded, None);
+                return Outcome::off(flag.off_variant, Reason::Excluded);
             }
         }
         if let Some(access) = &flag.access {
             if !access.matches(ctx, &self.segments, now_ms) {
-                return Outcome::served(flag.off_variant, Reason::Denied, None);
+                return Outcome::off(flag.off_variant, Reason::Denied);
             }
         }
         for (i, rule) in flag.rules.iter().enumerate() {
             if rule.when.matches(ctx, &self.segments, now_ms) {
-                return serve(&rule.serve, ctx, Reason::TargetingMatch, Some(i as u32));
+                if let Some(out) = serve(&rule.serve, ctx, Reason::TargetingMatch, Some(i as u32)) {
+                    return out;
+                }
+                // A rollout without its unit that falls through: the fallthrough serves.
+                break;
             }
         }
         let fixed = if flag.is_static() {
@@ -242,21 +257,39 @@ impl Snapshot {
         } else {
             Reason::Default
         };
+        // Load refuses a fallthrough that would fall through itself.
         serve(&flag.fallthrough, ctx, fixed, None)
+            .unwrap_or(Outcome::error(ErrorCode::TargetingKeyMissing))
     }
 }
 
+/// What `serve` gives `ctx`; `None` when it is a rollout without its unit that falls
+/// through to the flag's fallthrough.
 #[inline]
-fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>) -> Outcome {
-    match serve {
+fn serve(
+    serve: &Serve,
+    ctx: &ResolvedContext,
+    fixed: Reason,
+    rule: Option<u32>,
+) -> Option<Outcome> {
+    Some(match serve {
         Serve::Fixed(v) => Outcome::served(*v, fixed, rule),
+        Serve::CallerDefault => Outcome {
+            variant: None,
+            reason: fixed,
+            rule,
+            error: None,
+        },
         Serve::Rollout(r) => {
             let unit = r.units.iter().find_map(|&u| ctx.unit(u));
             let Some(unit) = unit else {
-                return Outcome {
+                if r.falls_through {
+                    return None;
+                }
+                return Some(Outcome {
                     rule,
                     ..Outcome::error(ErrorCode::TargetingKeyMissing)
-                };
+                });
             };
             let bucket = r.position(unit);
             let variant = r
@@ -268,7 +301,7 @@ fn serve(serve: &Serve, ctx: &ResolvedContext, fixed: Reason, rule: Option<u32>)
                 .unwrap_or_else(|| r.cuts.last().map(|(_, v)| *v).unwrap_or(0));
             Outcome::served(variant, Reason::Split, rule)
         }
-    }
+    })
 }
 
 #[cfg(test)]

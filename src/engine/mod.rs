@@ -4,6 +4,7 @@
 //! Pure: no I/O, no clock (the evaluation time is a parameter), no wasm or server
 //! dependencies. Used by the wasm module, the origin, the CLI and the benchmarks.
 
+mod bucket;
 pub mod clause;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod compile;
@@ -17,6 +18,7 @@ pub mod eval;
 mod graph;
 pub mod hash;
 pub mod kinds;
+pub mod lenient;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod model;
 pub mod semver;

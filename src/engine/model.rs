@@ -92,8 +92,11 @@ pub struct FlagDef {
     pub enabled: bool,
     /// Variant name → value. All values share one type.
     pub variants: BTreeMap<String, Value>,
-    /// Variant served when the flag is disabled or a guard phase fails.
-    pub off_variant: String,
+    /// Variant served when the flag is disabled or a guard phase fails; without one,
+    /// those phases return the caller's default (with the same reason), as
+    /// OpenFeature and flagd answer a disabled flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_variant: Option<String>,
     /// Flags that must evaluate to one of the listed variants first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prerequisites: Vec<Prerequisite>,
@@ -179,8 +182,8 @@ pub struct Rule {
     pub description: Option<String>,
 }
 
-/// What to serve: a fixed variant or a percentage rollout.
-#[derive(Debug, Clone, Serialize)]
+/// What to serve: a fixed variant, a percentage rollout, or the caller's default.
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Serve {
     /// A fixed variant.
@@ -189,6 +192,11 @@ pub struct Serve {
     /// A percentage rollout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Rollout>,
+    /// `true`: the caller's default value, without a variant (and without an error),
+    /// for flags whose source system answers some contexts with the application's
+    /// default (flagd's flags without a default variant).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub caller_default: bool,
 }
 
 /// A percentage rollout over the 0..100 000 bucket space.
@@ -208,6 +216,27 @@ pub struct Rollout {
     /// another system keeps every unit in the bucket it had there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucketing: Option<Bucketing>,
+    /// What a context without a unit gets (default: the caller's default with
+    /// `TARGETING_KEY_MISSING`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_unit: Option<MissingUnit>,
+    /// For `unleash_variants` and `flagd`: the total of the source's weights it hashes
+    /// into (defaults 1000 and 100 000), scaled onto the bucket space so that every
+    /// source threshold has an exact cut (see the README).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u32>,
+}
+
+/// What a rollout does for a context that has none of its unit attributes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingUnit {
+    /// The caller's default with `TARGETING_KEY_MISSING`.
+    #[default]
+    Error,
+    /// The flag's fallthrough is served instead (reason `DEFAULT`, or `SPLIT` for a
+    /// rollout): flagd's `fractional` without its bucketing key. Rules only.
+    Fallthrough,
 }
 
 /// Where a rollout finds its unit: one attribute path (`"by": "account.id"`), or
@@ -309,8 +338,8 @@ impl<'de> Deserialize<'de> for Weights {
 
 /// A condition over the evaluation context.
 ///
-/// Exactly one form is used: `{all}`, `{any}`, `{not}`, `{segment}`, or an attribute
-/// test `{attr, op, values, ignore_case?}`. Deserialised as one struct with optional
+/// Exactly one form is used: `{all}`, `{any}`, `{not}`, `{segment}`, an attribute
+/// test `{attr, op, values, ignore_case?}`, or a bucket test `{bucket}`. Deserialised as one struct with optional
 /// fields so an error can say precisely what is wrong.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -339,6 +368,36 @@ pub struct Clause {
     /// String operators compare case-insensitively.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_case: bool,
+    /// The unit falls in a range of a rollout's bucket space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<BucketTest>,
+    /// Read the attribute as JavaScript-based systems do: for `lt`…`gte`, text as
+    /// JavaScript's `Number()` reads it; for the semver operators, versions as flagd
+    /// reads them (`v1.2.3`, `1.2`, numbers). See [`super::lenient`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lenient: bool,
+}
+
+/// A bucket test: holds when the context has a unit (as a rollout finds it) and the
+/// unit's position in the bucket space is in `[range[0] %, range[1] %)`. Without a
+/// unit it does not hold, so a rule it gates falls through to the next rule.
+#[derive(Debug, Clone, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketTest {
+    /// Attribute holding the unit (default `targetingKey`), or several tried in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<UnitAttributes>,
+    /// Bucketing salt (default: the flag key; required in segments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// How units are hashed (default Vexil's own), as in rollouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucketing: Option<Bucketing>,
+    /// `[from, to)` in percent of the bucket space, with up to 3 decimals.
+    pub range: [f64; 2],
+    /// The weight total the scheme hashes into, as a rollout's `total`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u32>,
 }
 
 impl Clause {
@@ -356,6 +415,12 @@ impl Clause {
         }
         if let Some(attr) = &self.attr {
             f(ClauseRef::Attr(attr));
+        }
+        if let Some(bucket) = &self.bucket {
+            match &bucket.by {
+                Some(by) => by.paths().iter().for_each(|p| f(ClauseRef::Attr(p))),
+                None => f(ClauseRef::Attr("targetingKey")),
+            }
         }
     }
 }
@@ -420,7 +485,7 @@ map_struct!(FlagDef, "a flag", allow, {
     key, name = None, description = None, owner = None, tags = Vec::new(),
     kind = FlagKind::default(), strategy = None, risk = Risk::default(),
     compliance = Vec::new(), expires_at = None, enabled = default_true(), variants,
-    off_variant, prerequisites = Vec::new(), exclusion = None, access = None,
+    off_variant = None, prerequisites = Vec::new(), exclusion = None, access = None,
     rules = Vec::new(), fallthrough, audit_evaluations = AuditEvaluations::default(),
     private_attributes = Vec::new(), metadata = BTreeMap::new(),
 });
@@ -428,11 +493,17 @@ map_struct!(Prerequisite, "a prerequisite", deny, { flag, variants });
 map_struct!(Exclusion, "an exclusion", deny, { group, range });
 map_struct!(ExclusionGroup, "an exclusion group", deny, { salt = None, description = None });
 map_struct!(Rule, "a rule", deny, { id, when, serve, description = None });
-map_struct!(Serve, "a serve", deny, { variant = None, rollout = None });
-map_struct!(Rollout, "a rollout", deny, { by = None, salt = None, weights, bucketing = None });
+map_struct!(Serve, "a serve", deny, { variant = None, rollout = None, caller_default = false });
+map_struct!(Rollout, "a rollout", deny, {
+    by = None, salt = None, weights, bucketing = None, missing_unit = None, total = None,
+});
+str_enum!(MissingUnit, { Error = "error", Fallthrough = "fallthrough" });
 map_struct!(Clause, "a clause", deny, {
     all = None, any = None, not = None, segment = None, attr = None, op = None,
-    values = None, ignore_case = false,
+    values = None, ignore_case = false, bucket = None, lenient = false,
+});
+map_struct!(BucketTest, "a bucket test", deny, {
+    by = None, salt = None, bucketing = None, range, total = None,
 });
 str_enum!(FlagKind, {
     Release = "release", Experiment = "experiment", Ops = "ops",

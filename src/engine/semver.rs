@@ -93,6 +93,14 @@ impl Version {
         })
     }
 
+    /// A release version `major.minor.patch`.
+    pub fn new(major: u64, minor: u64, patch: u64) -> Version {
+        Version {
+            core: [major, minor, patch],
+            pre: "".into(),
+        }
+    }
+
     /// The numeric core and the pre-release identifiers.
     pub(crate) fn parts(&self) -> ([u64; 3], &str) {
         (self.core, &self.pre)

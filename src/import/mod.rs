@@ -5,6 +5,7 @@
 //! Rollouts keep their original hashing (`"bucketing"`), so no user changes variant
 //! on migration day.
 
+pub mod clauses;
 pub mod flagd;
 pub mod unleash;
 

@@ -81,6 +81,20 @@ pub struct FlagStats {
     /// Evaluations that served the caller's default, by error code.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, u64>,
+    /// Evaluations that served the caller's default without an error (a flag without
+    /// an off variant, a `caller_default` serve), by reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub defaults: BTreeMap<String, u64>,
+}
+
+impl FlagStats {
+    /// Every evaluation counted: served variants, errors and callers' defaults.
+    pub fn evaluations(&self) -> u64 {
+        let sum = |counts: &mut dyn Iterator<Item = u64>| counts.fold(0u64, u64::saturating_add);
+        sum(&mut self.variants.values().map(|v| v.count))
+            .saturating_add(sum(&mut self.errors.values().copied()))
+            .saturating_add(sum(&mut self.defaults.values().copied()))
+    }
 }
 
 /// Evaluations that served one variant.
@@ -226,6 +240,7 @@ impl Batch {
         for (key, theirs) in other.flags {
             let ours = slot(&mut self.flags, &key);
             add_counts(&mut ours.errors, theirs.errors);
+            add_counts(&mut ours.defaults, theirs.defaults);
             for (name, v) in theirs.variants {
                 let o = slot(&mut ours.variants, &name);
                 o.count = o.count.saturating_add(v.count);

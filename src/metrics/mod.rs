@@ -177,8 +177,8 @@ impl Aggregator {
     }
 
     /// Hot path: one evaluation of flag index `flag` (current indexing). `variant`
-    /// `None` means the caller's default was served: counted under `error` (or
-    /// `GENERAL`). `unit_hash` ([`unit_hash`] of the targeting key) feeds the
+    /// `None` means the caller's default was served: counted under `error`, or, when
+    /// the flag itself serves it (no error), under `reason` in `defaults`. `unit_hash` ([`unit_hash`] of the targeting key) feeds the
     /// unique-units sketch; `dims` holds, per configured dimension, the id from
     /// [`Aggregator::dimension_value`] or [`NO_DIMENSION_VALUE`]. Indices outside the
     /// current snapshot are ignored.

@@ -284,3 +284,33 @@ fn restore_folds_a_failed_batch_back_within_bounds() {
     assert_eq!(batch.audit.len(), 1);
     assert_eq!(batch.dropped.audit, 1);
 }
+
+/// A flag that serves the caller's default by design (no off variant, a
+/// `caller_default` serve) is counted under `defaults` by reason, not as an error,
+/// so rollout guards on error rates do not see it.
+#[test]
+fn callers_defaults_served_by_design_are_not_errors() {
+    let mut agg = Aggregator::new(MetricsConfig::default());
+    agg.set_flags(flags(&[("a", &["on", "off"])]));
+    agg.record(0, None, Reason::Disabled, None, None, &[]);
+    agg.record(0, None, Reason::Default, None, None, &[]);
+    agg.record(0, None, Reason::Default, None, None, &[]);
+    agg.record(
+        0,
+        None,
+        Reason::Error,
+        Some(ErrorCode::TypeMismatch),
+        None,
+        &[],
+    );
+    let batch = agg.take_batch(meta("d")).expect("a batch");
+    let a = &batch.flags["a"];
+    assert_eq!(a.defaults.get("DEFAULT"), Some(&2));
+    assert_eq!(a.defaults.get("DISABLED"), Some(&1));
+    assert_eq!(a.errors.get("TYPE_MISMATCH"), Some(&1));
+    assert_eq!(a.errors.len(), 1);
+    assert_eq!(a.evaluations(), 4);
+    let mut merged = batch.clone();
+    merged.merge(batch);
+    assert_eq!(merged.flags["a"].defaults.get("DEFAULT"), Some(&4));
+}

@@ -91,8 +91,10 @@ pub fn check(batch: &Batch, limits: &Limits, now_ms: i64) -> Result<(), String> 
             stats.variants.values().map(|v| &v.count),
         )?;
         let errors = total(&format!("{path}.errors"), stats.errors.values())?;
+        let defaults = total(&format!("{path}.defaults"), stats.defaults.values())?;
         let all = served
             .checked_add(errors)
+            .and_then(|n| n.checked_add(defaults))
             .ok_or_else(|| format!("`{path}` counts more than 2^64 evaluations"))?;
         if all > max {
             return Err(format!(
@@ -302,7 +304,7 @@ mod tests {
             "f".into(),
             FlagStats {
                 variants: [("on".to_string(), v)].into_iter().collect(),
-                errors: Default::default(),
+                ..Default::default()
             },
         );
         b

@@ -288,7 +288,7 @@ pub fn variant_health(batch: &Batch, flag: &str, variant: &str) -> VariantHealth
 
 /// Evaluations of one flag in a batch: served variants and errors (saturating).
 pub fn evaluations_of(f: &crate::metrics::FlagStats) -> u64 {
-    sum(f.variants.values().map(|v| &v.count)).saturating_add(sum(f.errors.values()))
+    f.evaluations()
 }
 
 /// The sum of `counts`, saturating.
@@ -376,7 +376,7 @@ pub fn flag_report(
                 }
             }
             let errors = sum(f.errors.values());
-            let evaluations = sum(f.variants.values().map(|v| &v.count)).saturating_add(errors);
+            let evaluations = f.evaluations();
             let outcomes: Map<String, Value> = f
                 .variants
                 .keys()
@@ -397,8 +397,7 @@ pub fn flag_report(
     }
     let stats = total.flags.get(flag).cloned().unwrap_or_default();
     let errors = sum(stats.errors.values());
-    let served = sum(stats.variants.values().map(|v| &v.count));
-    let evaluations = served.saturating_add(errors);
+    let evaluations = stats.evaluations();
     let mut units = crate::metrics::HyperLogLog::default();
     let mut geography: BTreeMap<String, u64> = BTreeMap::new();
     let mut variants = Map::new();

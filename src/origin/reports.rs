@@ -38,7 +38,10 @@ fn enabled(doc: &Value) -> bool {
 /// A short description of what the flag's fallthrough serves.
 fn serving(doc: &Value) -> String {
     if !enabled(doc) {
-        return format!("{} (disabled)", off_variant(doc).unwrap_or("off"));
+        return format!(
+            "{} (disabled)",
+            off_variant(doc).unwrap_or("caller's default")
+        );
     }
     let split = serve_split(doc.get("fallthrough").unwrap_or(&Value::Null));
     let mut text = split
@@ -459,4 +462,19 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
             "compliance_status": compliance_status,
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serving;
+    use serde_json::json;
+
+    #[test]
+    fn a_disabled_flag_serves_its_off_variant_or_the_callers_default() {
+        let flag =
+            json!({ "enabled": false, "off_variant": "off", "fallthrough": { "variant": "on" } });
+        assert_eq!(serving(&flag), "off (disabled)");
+        let flag = json!({ "enabled": false, "fallthrough": { "variant": "on" } });
+        assert_eq!(serving(&flag), "caller's default (disabled)");
+    }
 }

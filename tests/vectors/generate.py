@@ -460,6 +460,176 @@ for ctx in ["user-1", ["targetingKey", "u"], None, 42, True]:
     case("context %s is not an object: INVALID_CONTEXT" % json.dumps(ctx), d, ctx,
          {"value": False, "variant": None, "reason": "ERROR", "error_code": "INVALID_CONTEXT"})
 
+# ---------------------------------------------------------------- the caller's default
+# Without an off variant, the guard phases answer the caller's default with their reason
+# (OpenFeature's and flagd's disabled flag); `{"caller_default": true}` serves it from a
+# rule or the fallthrough (flagd's flags without a default variant). Neither is an error.
+def no_off(key="f", **extra):
+    f = {"key": key, "variants": {"on": True, "off": False}, "fallthrough": {"variant": "on"}}
+    f.update(extra)
+    return f
+case("no off_variant: disabled serves the caller's default", doc(no_off(enabled=False)), {},
+     {"value": "dflt", "variant": None, "reason": "DISABLED"}, default="dflt")
+case("no off_variant: disabled, the default keeps its type", doc(no_off(enabled=False)), {},
+     {"value": True, "variant": None, "reason": "DISABLED"}, default=True, expected_type="boolean")
+case("no off_variant: a failed prerequisite serves the caller's default",
+     doc(no_off(prerequisites=[{"flag": "p", "variants": ["on"]}]), flag("p")), {},
+     {"value": 7, "variant": None, "reason": "PREREQUISITE_FAILED"}, default=7)
+case("no off_variant: excluded serves the caller's default",
+     doc(no_off(exclusion={"group": "g", "range": [0, 1]}), groups={"g": {}}), {},
+     {"value": False, "variant": None, "reason": "EXCLUDED"})
+case("no off_variant: denied serves the caller's default", doc(no_off(access=t("ok", "eq", [True]))), {},
+     {"value": False, "variant": None, "reason": "DENIED"})
+case("no off_variant: an enabled flag serves as usual", doc(no_off()), {}, {"value": True, "variant": "on", "reason": "STATIC"})
+d = doc(no_off(rules=[{"id": "vip", "when": t("plan", "eq", ["vip"]), "serve": {"variant": "on"}},
+                      {"id": "anon", "when": {"not": t("targetingKey", "exists")}, "serve": {"caller_default": True}}],
+               fallthrough={"caller_default": True}))
+case("caller_default: a rule serves it", d, {"plan": "free"},
+     {"value": "x", "variant": None, "reason": "TARGETING_MATCH", "rule_id": "anon"}, default="x")
+case("caller_default: the fallthrough serves it", d, {"plan": "free", "targetingKey": "u"},
+     {"value": "x", "variant": None, "reason": "DEFAULT"}, default="x")
+case("caller_default: other rules still serve variants", d, {"plan": "vip"}, HIT | {"rule_id": "vip"})
+case("caller_default: a flag whose only serve is the caller's default is not static",
+     doc(no_off(fallthrough={"caller_default": True})), {}, {"value": 3, "variant": None, "reason": "DEFAULT"}, default=3)
+case("caller_default: a prerequisite that serves the caller's default fails",
+     doc(flag(prerequisites=[{"flag": "p", "variants": ["on", "off"]}], fallthrough={"variant": "on"}),
+         no_off("p", fallthrough={"caller_default": True})), {},
+     {"value": False, "variant": "off", "reason": "PREREQUISITE_FAILED"})
+
+# ---------------------------------------------------------------- bucket tests
+# `{"bucket": {...}}` holds when the unit's position (as a rollout with the same by,
+# salt and bucketing computes it) is in [from %, to %); without a unit it does not hold,
+# so the rule falls through to the next one.
+def position(scheme, salt, unit):
+    if scheme == "vexil": return mm3((salt + "." + unit).encode()) % 100000
+    if scheme == "unleash": return (mm3((salt + ":" + unit).encode()) % 100) * 1000
+    if scheme == "unleash_variants": return (mm3((salt + ":" + unit).encode(), 86028157) % 1000) * 100
+    if scheme == "flagd": return (mm3((salt + unit).encode()) * 100000) >> 32
+def gated(test, second=None):
+    rules = [{"id": "gate", "when": {"bucket": test}, "serve": {"variant": "on"}},
+             {"id": "next", "when": second or t("plan", "eq", ["pro"]), "serve": {"variant": "off"}}]
+    return doc(flag(rules=rules, fallthrough={"variant": "off"}))
+NEXT = {"value": False, "variant": "off", "reason": "TARGETING_MATCH", "rule_id": "next"}
+GATE = {"value": True, "variant": "on", "reason": "TARGETING_MATCH", "rule_id": "gate"}
+for scheme, salt, lo, hi in [("vexil", None, 0, 50), ("vexil", "exp-7", 25, 75.5), ("unleash", "m", 0, 32),
+                              ("unleash_variants", "g", 10, 40.5), ("flagd", "seed", 0, 33.333)]:
+    test = {"range": [lo, hi]}
+    if scheme != "vexil": test["bucketing"] = scheme
+    if salt: test["salt"] = salt
+    for unit in ["user-1", "user-2", "user-3", "user-4", "acct-42"]:
+        pos = position(scheme, salt or "f", unit)
+        inside = lo * 1000 <= pos < hi * 1000
+        case("bucket %s [%s, %s): unit %s at %d" % (scheme, lo, hi, unit, pos), gated(test),
+             {"targetingKey": unit, "plan": "pro"}, GATE if inside else NEXT)
+case("bucket: no unit does not hold, the next rule is checked", gated({"range": [0, 100]}), {"plan": "pro"}, NEXT)
+case("bucket: no unit and no later match falls through", gated({"range": [0, 100]}), {}, MISS)
+case("bucket: an empty unit is no unit", gated({"range": [0, 100]}), {"targetingKey": "", "plan": "pro"}, NEXT)
+case("bucket: not(bucket) holds without a unit", doc(flag(rules=[{"id": "r", "when": {"not": {"bucket": {"range": [0, 100]}}}, "serve": {"variant": "on"}}])), {}, HIT)
+for unit in ["s-1", "s-2", "s-3", "s-4", "s-5", "s-6"]:
+    pos = position("unleash", "grp", unit)
+    test = {"by": ["targetingKey", "sessionId"], "salt": "grp", "bucketing": "unleash", "range": [0, 50]}
+    case("bucket by [targetingKey, sessionId]: the session %s at %d" % (unit, pos), gated(test),
+         {"sessionId": unit, "plan": "pro"}, GATE if pos < 50000 else NEXT)
+seg = {"half": {"bucket": {"salt": "shared", "range": [0, 50]}}}
+for unit in ["user-1", "user-2", "user-3"]:
+    pos = position("vexil", "shared", unit)
+    d = doc(flag(rules=[{"id": "r", "when": {"segment": "half"}, "serve": {"variant": "on"}}]), segments=seg)
+    case("bucket in a segment, salted: unit %s at %d" % (unit, pos), d, {"targetingKey": unit}, HIT if pos < 50000 else MISS)
+
+# ---------------------------------------------------------------- rollouts that fall through
+# `"missing_unit": "fallthrough"` on a rule's rollout: a context without the unit gets the
+# flag's fallthrough (reason DEFAULT), as flagd answers a fractional without its key.
+ft_rule = {"id": "split", "when": t("plan", "eq", ["pro"]),
+           "serve": {"rollout": {"weights": {"on": 50, "off": 50}, "missing_unit": "fallthrough"}}}
+d = doc(flag(rules=[ft_rule, {"id": "later", "when": t("plan", "exists"), "serve": {"variant": "on"}}],
+             fallthrough={"variant": "off"}))
+case("missing_unit fallthrough: without a unit the fallthrough serves, later rules are not checked", d, {"plan": "pro"}, MISS)
+for unit in ["user-1", "user-3"]:
+    b = bucket("f", unit)
+    case("missing_unit fallthrough: with a unit the rollout serves (bucket %d)" % b, d, {"plan": "pro", "targetingKey": unit},
+         {"value": b < 50000, "variant": "on" if b < 50000 else "off", "reason": "SPLIT", "rule_id": "split"})
+d = doc(no_off(rules=[ft_rule], fallthrough={"caller_default": True}))
+case("missing_unit fallthrough: to a caller_default fallthrough", d, {"plan": "pro"}, {"value": "x", "variant": None, "reason": "DEFAULT"}, default="x")
+d = doc(flag(rules=[ft_rule], fallthrough={"rollout": {"by": "sessionId", "weights": {"on": 100}}}))
+case("missing_unit fallthrough: a fallthrough rollout without its unit is still an error", d, {"plan": "pro"},
+     {"value": False, "variant": None, "reason": "ERROR", "error_code": "TARGETING_KEY_MISSING"})
+b = bucket("f", "s-1")
+case("missing_unit fallthrough: the fallthrough rollout with its unit", d, {"plan": "pro", "sessionId": "s-1"},
+     {"value": True, "variant": "on", "reason": "SPLIT"})
+d = doc(flag(rules=[{"id": "r", "when": t("plan", "eq", ["pro"]), "serve": {"rollout": {"weights": {"on": 100}, "missing_unit": "error"}}}]))
+case("missing_unit error: the default, written out", d, {"plan": "pro"},
+     {"value": True, "variant": None, "reason": "ERROR", "rule_id": "r", "error_code": "TARGETING_KEY_MISSING"}, default=True)
+
+# ---------------------------------------------------------------- lenient operators
+# `"lenient": true`: numeric operators read text as JavaScript's Number() does (Unleash's
+# NUM_ constraints, JSONLogic); semver operators read versions as flagd does.
+for ctx, hit in [(" 7", True), ("7 ", True), ("", True), ("0x5", True), ("1e0", True), (7, True), ("12", False),
+                 ("abc", False), ("Infinity", False), ("-Infinity", True), (True, False), (None, False)]:
+    op_case("lt 10, lenient: %s" % json.dumps(ctx), t("n", "lt", [10], lenient=True), {"n": ctx}, hit)
+for ctx, hit in [(" 7", False), ("", False), ("7", True)]:
+    op_case("lt 10, strict: %s" % json.dumps(ctx), t("n", "lt", [10]), {"n": ctx}, hit)
+op_case("gte 16, lenient: hex 0x10", t("n", "gte", [16], lenient=True), {"n": "0x10"}, True)
+for ctx, hit in [("1.0.0", True), ("v1.0.0", True), ("V1.0.0", True), (" 1.0.0 ", True), ("1", True), ("1.0", True),
+                 (1, True), ("1.0.0+build", True), ("1.0.1", False), ("01", False), ("1.0.0.0", False), ("x", False), (True, False)]:
+    op_case("semver_eq 1.0.0, lenient: %s" % json.dumps(ctx), t("v", "semver_eq", ["v1.0.0"], lenient=True), {"v": ctx}, hit)
+for ctx, hit in [(1.2, True), (1.1, False), (2, True), (1, False), ("1.2", True)]:
+    op_case("semver_gt 1.1, lenient: %s" % json.dumps(ctx), t("v", "semver_gt", ["1.1"], lenient=True), {"v": ctx}, hit)
+op_case("semver_eq, strict: v1.0.0 is not a version", t("v", "semver_eq", ["1.0.0"]), {"v": "v1.0.0"}, False)
+
+# ---------------------------------------------------------------- unleash_variants with a total
+# Unleash picks the first variant whose cumulative weight reaches hash % total + 1; with
+# `"total"`, positions are (hash % total) × 100 000 / total and the import writes cuts at
+# floor((C - 1) × 100 000 / total) + 1 for each cumulative weight C.
+def unleash_total_weights(raw):
+    T = sum(raw); cuts = []; c = 0
+    for w in raw:
+        c += w
+        cuts.append(0 if c == 0 else 100000 if c >= T else (c - 1) * 100000 // T + 1)
+    out = []; prev = 0
+    for cut in cuts:
+        out.append((cut - prev) / 1000); prev = cut
+    return out
+for raw in [[33, 33, 33], [1, 1], [50, 0, 50], [7, 993]]:
+    names = ["a", "b", "c", "d"][:len(raw)]
+    w = unleash_total_weights(raw)
+    T = sum(raw)
+    d = doc(flag(variants={n: n for n in names}, off=names[0],
+                 fallthrough={"rollout": {"salt": "grp", "bucketing": "unleash_variants", "total": T,
+                                          "weights": dict(zip(names, w))}}))
+    for unit in ["user-1", "user-2", "user-3", "user-4", "user-5", "user-6"]:
+        target = mm3(("grp:" + unit).encode(), 86028157) % T + 1
+        acc = 0; want = None
+        for n, x in zip(names, raw):
+            if x == 0: continue
+            acc += x
+            if acc >= target: want = n; break
+        case("unleash_variants total %d %s: unit %s (target %d)" % (T, raw, unit, target), d, {"targetingKey": unit},
+             {"value": want, "variant": want, "reason": "SPLIT"}, default="")
+
+# ---------------------------------------------------------------- flagd with a total
+# flagd picks the first variant whose cumulative weight exceeds (hash × total) >> 32; with
+# `"total"`, positions are that value × 100 000 / total, cut as for unleash_variants.
+for raw in [[1, 1, 1], [5, 4, 2], [0, 3], [50, 50]]:
+    names = ["a", "b", "c"][:len(raw)]
+    w = unleash_total_weights(raw)
+    T = sum(raw)
+    d = doc(flag(variants={n: n for n in names}, off=names[0],
+                 fallthrough={"rollout": {"salt": "f", "bucketing": "flagd", "total": T, "weights": dict(zip(names, w))}}))
+    for unit in ["user-1", "user-2", "user-3", "user-4", "user-5", "user-6"]:
+        b = (mm3(("f" + unit).encode()) * T) >> 32
+        acc = 0; want = None
+        for n, x in zip(names, raw):
+            acc += x
+            if acc > b: want = n; break
+        case("flagd total %d %s: unit %s (bucket %d)" % (T, raw, unit, b), d, {"targetingKey": unit},
+             {"value": want, "variant": want, "reason": "SPLIT"}, default="")
+    test = {"salt": "f", "bucketing": "flagd", "total": T, "range": [0, w[0]]} if w[0] > 0 else None
+    if test:
+        for unit in ["user-1", "user-2", "user-3"]:
+            b = (mm3(("f" + unit).encode()) * T) >> 32
+            case("bucket flagd total %d %s: unit %s (bucket %d)" % (T, raw, unit, b), gated(test),
+                 {"targetingKey": unit, "plan": "pro"}, GATE if b < raw[0] else NEXT)
+
 out = {"description": "Evaluation golden vectors: the contract between engine versions. Each case loads `flags` (a flags document), "
        "resolves `context`, evaluates `flag` at `now` with the caller's `default` (and `expected_type` when given: boolean, string, "
        "number or object) and must produce exactly `expected` (`rule_id` and `error_code` absent means none; `variant` null means "

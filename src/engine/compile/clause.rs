@@ -23,7 +23,7 @@ fn describe(v: &Value) -> String {
 }
 
 /// The values of `clause` typed for `op`, or the message saying why they are not.
-fn typed<'a>(op: Op, values: &'a [Value]) -> Result<TestValues<'a>, String> {
+fn typed<'a>(op: Op, values: &'a [Value], lenient: bool) -> Result<TestValues<'a>, String> {
     let each = |want: &str, f: &dyn Fn(&'a Value) -> Option<()>| -> Result<(), String> {
         for v in values {
             if f(v).is_none() {
@@ -67,6 +67,18 @@ fn typed<'a>(op: Op, values: &'a [Value]) -> Result<TestValues<'a>, String> {
             each("takes numbers", &|v| v.as_f64().map(drop))?;
             TestValues::Numbers(values.iter().filter_map(Value::as_f64).collect())
         }
+        Family::Versions if lenient => {
+            let parse = |v: &Value| match v {
+                Value::String(s) => crate::engine::lenient::flagd_version(s),
+                Value::Number(n) => crate::engine::lenient::flagd_version(&n.to_string()),
+                _ => None,
+            };
+            each(
+                "(lenient) takes versions such as \"1.2.3\", \"v1.2\" or 1",
+                &|v| parse(v).map(drop),
+            )?;
+            TestValues::Versions(values.iter().filter_map(parse).collect())
+        }
         Family::Versions => {
             let parse = |v: &Value| v.as_str().and_then(Version::parse);
             each("takes strict SemVer 2.0 versions such as \"1.2.3\"", &|v| {
@@ -108,6 +120,10 @@ fn message(error: TestError, attr: &str, op: Op, values: &[Value]) -> String {
             "`ignore_case` applies to string operators, not `{}`",
             op.name()
         ),
+        TestError::LenientNotNumeric => format!(
+            "`lenient` applies to `lt`, `lte`, `gt`, `gte` and the semver operators, not `{}`",
+            op.name()
+        ),
         TestError::NowOperator => format!(
             "`$now` (the evaluation time) works with `before` and `after`, not `{}`",
             op.name()
@@ -133,10 +149,10 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Cond, String
         .ok_or("attribute test without `attr`")?;
     let op = clause.op.ok_or("attribute test without `op`")?;
     let values: &[Value] = clause.values.as_deref().unwrap_or(&[]);
-    check_shape(attr, op, clause.ignore_case, values.len())
+    check_shape(attr, op, clause.ignore_case, clause.lenient, values.len())
         .map_err(|e| message(e, attr, op, values))?;
-    let typed = typed(op, values)?;
-    build_test(attr, op, clause.ignore_case, typed, env)
+    let typed = typed(op, values, clause.lenient)?;
+    build_test(attr, op, clause.ignore_case, clause.lenient, typed, env)
         .map(Cond::Test)
         .map_err(|e| message(e, attr, op, values))
 }
@@ -163,13 +179,14 @@ pub(crate) fn compile(
         clause.not.is_some(),
         clause.segment.is_some(),
         clause.attr.is_some() || clause.op.is_some() || clause.values.is_some(),
+        clause.bucket.is_some(),
     ];
     let count = forms.iter().filter(|f| **f).count();
     if count != 1 {
         let msg = if count == 0 {
-            "empty clause: use one of `all`, `any`, `not`, `segment` or `attr`/`op`/`values`"
+            "empty clause: use one of `all`, `any`, `not`, `segment`, `attr`/`op`/`values` or `bucket`"
         } else {
-            "a clause must use exactly one of `all`, `any`, `not`, `segment` or `attr`/`op`/`values`"
+            "a clause must use exactly one of `all`, `any`, `not`, `segment`, `attr`/`op`/`values` or `bucket`"
         };
         errors.push((path(), msg.to_string()));
         return None;
@@ -179,6 +196,9 @@ pub(crate) fn compile(
             path(),
             "`ignore_case` belongs on an attribute test".to_string(),
         ));
+    }
+    if clause.lenient && clause.attr.is_none() {
+        errors.push((path(), "`lenient` belongs on an attribute test".to_string()));
     }
     let list = |items: &Vec<Clause>, name: &str, env: &mut dyn ClauseEnv, errors: &mut Vec<_>| {
         let mut out = Vec::with_capacity(items.len());
@@ -201,6 +221,15 @@ pub(crate) fn compile(
     if let Some(inner) = &clause.not {
         return compile(inner, env, &|| format!("{}.not", path()), depth + 1, errors)
             .map(|c| Cond::Not(Box::new(c)));
+    }
+    if let Some(test) = &clause.bucket {
+        return match super::bucket::compile(test, env) {
+            Ok(b) => Some(Cond::Bucket(b)),
+            Err(msg) => {
+                errors.push((format!("{}.bucket", path()), msg));
+                None
+            }
+        };
     }
     if let Some(name) = &clause.segment {
         return match env.segment(name) {

@@ -1,38 +1,16 @@
 //! Flags and serves as written to their compiled form.
 
-use super::{thousandths, Interner, Issues};
-use crate::engine::clause::ClauseEnv;
+use super::{bucket, thousandths, Interner, Issues};
+use crate::engine::bucket::{coarseness, prefix};
 use crate::engine::compiled::{
     ExclusionGroup, ExclusionRange, Flag, FlagId, Prereq, Rollout, Rule, Serve, ValueType, Variant,
-    VariantId, MAX_UNIT_ATTRIBUTES, MAX_VARIANTS,
+    VariantId, MAX_VARIANTS,
 };
-use crate::engine::context::{AttrId, Needs, TARGETING_KEY};
 use crate::engine::hash::{salt_prefix, BUCKETS};
-use crate::engine::kinds::Bucketing;
-use crate::engine::model::{FlagDef, FlagsDocument, Serve as ServeDef};
+use crate::engine::model::{FlagDef, FlagsDocument, MissingUnit, Serve as ServeDef};
 use crate::engine::time::parse_rfc3339_ms;
 use fnv::FnvHashMap;
 use std::fmt;
-
-/// The hash prefix of a rollout's salt under its bucketing scheme.
-pub(crate) fn rollout_prefix(bucketing: Bucketing, salt: &str) -> Box<[u8]> {
-    match bucketing {
-        Bucketing::Vexil => salt_prefix(salt),
-        Bucketing::Unleash | Bucketing::UnleashVariants => {
-            format!("{salt}:").into_bytes().into_boxed_slice()
-        }
-        Bucketing::Flagd => salt.as_bytes().into(),
-    }
-}
-
-fn bucketing_name(b: Bucketing) -> &'static str {
-    match b {
-        Bucketing::Vexil => "vexil",
-        Bucketing::Unleash => "unleash",
-        Bucketing::UnleashVariants => "unleash_variants",
-        Bucketing::Flagd => "flagd",
-    }
-}
 
 pub(crate) fn compile_serve(
     serve: &ServeDef,
@@ -41,6 +19,7 @@ pub(crate) fn compile_serve(
     env: &mut Interner<'_>,
     issues: &mut Issues,
     path: &dyn fmt::Display,
+    is_fallthrough: bool,
 ) -> Option<Serve> {
     let find = |name: &str| {
         variants
@@ -48,6 +27,16 @@ pub(crate) fn compile_serve(
             .ok()
             .map(|i| i as VariantId)
     };
+    if serve.caller_default {
+        if serve.variant.is_some() || serve.rollout.is_some() {
+            issues.push(
+                path.to_string(),
+                "a serve has one of `variant`, `rollout` or `caller_default`",
+            );
+            return None;
+        }
+        return Some(Serve::CallerDefault);
+    }
     match (&serve.variant, &serve.rollout) {
         (Some(name), None) => match find(name) {
             Some(id) => Some(Serve::Fixed(id)),
@@ -62,30 +51,9 @@ pub(crate) fn compile_serve(
         (None, Some(rollout)) => {
             let path = Join(path, ".rollout");
             let mut ok = true;
-            // No `by`: no paths, and the unit is `targetingKey`.
-            let paths = rollout.by.as_ref().map_or(&[][..], |b| b.paths());
-            if rollout.by.is_some() && paths.is_empty() {
-                issues.push(format!("{path}.by"), "`by` lists no attributes");
+            for problem in bucket::by_problems(rollout.by.as_ref()) {
+                issues.push(format!("{path}.by"), problem);
                 ok = false;
-            }
-            if paths.len() > MAX_UNIT_ATTRIBUTES {
-                issues.push(
-                    format!("{path}.by"),
-                    format!(
-                        "`by` lists {} attributes; the limit is {MAX_UNIT_ATTRIBUTES}",
-                        paths.len()
-                    ),
-                );
-                ok = false;
-            }
-            for by in paths {
-                if by.is_empty() || by.starts_with('$') || by.split('.').any(str::is_empty) {
-                    issues.push(
-                        format!("{path}.by"),
-                        format!("`{by}` is not an attribute path"),
-                    );
-                    ok = false;
-                }
             }
             if rollout.weights.0.is_empty() {
                 issues.push(
@@ -129,31 +97,35 @@ pub(crate) fn compile_serve(
             if !ok {
                 return None;
             }
-            let unit_needs = Needs {
-                unit: true,
-                ..Needs::default()
-            };
-            let units: Box<[AttrId]> = if paths.is_empty() {
-                Box::new([TARGETING_KEY])
-            } else {
-                paths.iter().map(|p| env.attr(p, unit_needs)).collect()
-            };
+            let units = bucket::unit_ids(rollout.by.as_ref(), env);
             let salt = rollout.salt.as_deref().unwrap_or(&def.key);
             let bucketing = rollout.bucketing.unwrap_or_default();
-            let prefix = rollout_prefix(bucketing, salt);
-            let step = Rollout::granularity(bucketing);
-            if step > 1 && cuts.iter().any(|(upper, _)| upper % step != 0) {
-                let what = if bucketing == Bucketing::Unleash {
-                    "whole percentages"
-                } else {
-                    "tenths of a percent (weights out of 1000)"
-                };
+            let prefix = prefix(bucketing, salt);
+            let total = match bucket::total(bucketing, rollout.total) {
+                Ok(t) => t,
+                Err(msg) => {
+                    issues.push(format!("{path}.total"), msg);
+                    return None;
+                }
+            };
+            // With an explicit total, the cuts are the import's exact thresholds.
+            if let (None, Some((step, what))) = (total, coarseness(bucketing)) {
+                if cuts.iter().any(|(upper, _)| upper % step != 0) {
+                    issues.push(
+                        format!("{path}.weights"),
+                        format!(
+                            "{} bucketing places units in {what}; these weights are finer",
+                            bucket::bucketing_name(bucketing)
+                        ),
+                    );
+                    return None;
+                }
+            }
+            let falls_through = rollout.missing_unit == Some(MissingUnit::Fallthrough);
+            if falls_through && is_fallthrough {
                 issues.push(
-                    format!("{path}.weights"),
-                    format!(
-                        "{} bucketing places units in {what}; these weights are finer",
-                        bucketing_name(bucketing)
-                    ),
+                    format!("{path}.missing_unit"),
+                    "`\"missing_unit\": \"fallthrough\"` belongs on a rule's rollout; the fallthrough has nothing to fall through to",
                 );
                 return None;
             }
@@ -162,6 +134,8 @@ pub(crate) fn compile_serve(
                 prefix,
                 cuts: cuts.into_boxed_slice(),
                 bucketing,
+                falls_through,
+                total,
             }))
         }
         (Some(_), Some(_)) => {
@@ -172,7 +146,10 @@ pub(crate) fn compile_serve(
             None
         }
         (None, None) => {
-            issues.push(path.to_string(), "a serve needs `variant` or `rollout`");
+            issues.push(
+                path.to_string(),
+                "a serve needs `variant`, `rollout` or `caller_default`",
+            );
             None
         }
     }
@@ -224,6 +201,7 @@ pub(crate) fn compile_flag(
 ) -> Option<Flag> {
     let base = FlagPath(&def.key);
     let before = issues.0.len();
+    env.flag_key = Some(def.key.clone());
 
     if def.variants.is_empty() {
         issues.push(
@@ -274,11 +252,12 @@ pub(crate) fn compile_flag(
             .map(|i| i as VariantId)
     };
 
-    let off_variant = variant_of(&def.off_variant);
-    if off_variant.is_none() {
+    // Without an off variant the guard phases return the caller's default.
+    let off_variant = def.off_variant.as_deref().map(variant_of);
+    if let (Some(name), Some(None)) = (&def.off_variant, off_variant) {
         issues.push(
             format!("{base}.off_variant"),
-            format!("unknown variant `{}`", def.off_variant),
+            format!("unknown variant `{name}`"),
         );
     }
     if let Some(expires) = &def.expires_at {
@@ -381,6 +360,7 @@ pub(crate) fn compile_flag(
             env,
             issues,
             &Join(&path, ".serve"),
+            false,
         );
         if let (Some(when), Some(serve)) = (when, serve) {
             rules.push(Rule {
@@ -397,6 +377,7 @@ pub(crate) fn compile_flag(
         env,
         issues,
         &Join(&base, ".fallthrough"),
+        true,
     );
 
     if issues.0.len() != before {
@@ -407,7 +388,10 @@ pub(crate) fn compile_flag(
         key: def.key.as_str().into(),
         value_type: value_type_seen?,
         variants: variants.into_boxed_slice(),
-        off_variant: off_variant?,
+        off_variant: match off_variant {
+            Some(id) => Some(id?),
+            None => None,
+        },
         enabled: def.enabled,
         audit_evaluations: def.audit_evaluations,
         private_attributes: def

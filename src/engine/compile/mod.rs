@@ -5,6 +5,7 @@
 //! Every problem is reported with the flag and field it concerns, and all problems
 //! are reported at once.
 
+mod bucket;
 mod clause;
 mod flag;
 
@@ -107,6 +108,9 @@ pub(crate) struct Interner<'a> {
     specs: Vec<AttrSpec>,
     by_path: FnvHashMap<Box<str>, AttrId>,
     segments: &'a FnvHashMap<&'a str, SegmentId>,
+    /// The flag being compiled, for clauses that default to its key (`None` while
+    /// compiling segments).
+    flag_key: Option<String>,
 }
 
 impl ClauseEnv for Interner<'_> {
@@ -134,6 +138,10 @@ impl ClauseEnv for Interner<'_> {
 
     fn segment(&self, name: &str) -> Option<SegmentId> {
         self.segments.get(name).copied()
+    }
+
+    fn flag_key(&self) -> Option<&str> {
+        self.flag_key.as_deref()
     }
 }
 
@@ -234,6 +242,7 @@ impl Snapshot {
             specs: Vec::new(),
             by_path: FnvHashMap::default(),
             segments: &segment_ids,
+            flag_key: None,
         };
         env.attr(
             "targetingKey",

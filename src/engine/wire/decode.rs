@@ -1,6 +1,9 @@
 //! Reading a format-2 payload into a [`Snapshot`], checking everything.
 
-use super::{cond_tag, scalar_tag, serve_tag, AUDITS, BUCKETINGS, MAGIC, OPS, VALUE_TYPES};
+use super::{
+    cond_tag, scalar_tag, serve_tag, test_bits, AUDITS, BUCKETINGS, MAGIC, OPS, VALUE_TYPES,
+};
+use crate::engine::bucket::{coarseness, total_fits, BucketCond};
 use crate::engine::clause::{
     build_test, Cidr, ClauseEnv, Cond, EqValue, Family, SegmentId, TestValues, MAX_CLAUSE_DEPTH,
 };
@@ -11,6 +14,7 @@ use crate::engine::compiled::{
 use crate::engine::context::{AttrId, AttrSpec, Needs, TARGETING_KEY};
 use crate::engine::graph;
 use crate::engine::hash::{salt_prefix, BUCKETS};
+use crate::engine::kinds::Bucketing;
 use crate::engine::semver::Version;
 use crate::jsontext;
 use fnv::FnvHashMap;
@@ -220,6 +224,10 @@ impl ClauseEnv for Env {
     fn segment(&self, _name: &str) -> Option<SegmentId> {
         None
     }
+
+    fn flag_key(&self) -> Option<&str> {
+        None
+    }
 }
 
 struct Decoder<'a> {
@@ -258,6 +266,31 @@ impl<'a> Decoder<'a> {
                 Cond::Segment(id)
             }
             cond_tag::TEST => Cond::Test(self.test()?),
+            cond_tag::BUCKET => {
+                let bucketing = *BUCKETINGS
+                    .get(usize::from(self.r.u8()?))
+                    .ok_or(malformed("unknown bucketing"))?;
+                let prefix: Box<[u8]> = self.r.bytes()?.into();
+                let units = self.units()?;
+                let total = self.total(bucketing)?;
+                let from = self.r.u32()?;
+                let to = self.r.u32()?;
+                check(from < to && to <= BUCKETS, "bad bucket range")?;
+                if let (None, Some((step, _))) = (total, coarseness(bucketing)) {
+                    check(
+                        from % step == 0 && to % step == 0,
+                        "bucket range off the scheme's scale",
+                    )?;
+                }
+                Cond::Bucket(BucketCond {
+                    units,
+                    prefix,
+                    bucketing,
+                    total,
+                    from,
+                    to,
+                })
+            }
             _ => return Err(malformed("unknown clause tag")),
         })
     }
@@ -268,7 +301,15 @@ impl<'a> Decoder<'a> {
         let op = *OPS
             .get(usize::from(self.r.u8()?))
             .ok_or(malformed("unknown operator"))?;
-        let ignore_case = self.r.flag()?;
+        let bits = self.r.u8()?;
+        check(
+            bits & !(test_bits::IGNORE_CASE | test_bits::LENIENT) == 0,
+            "unknown test options",
+        )?;
+        let (ignore_case, lenient) = (
+            bits & test_bits::IGNORE_CASE != 0,
+            bits & test_bits::LENIENT != 0,
+        );
         let values = match op.family() {
             Family::Scalars => {
                 let n = self.r.count()?;
@@ -340,11 +381,37 @@ impl<'a> Decoder<'a> {
             self.env.current = id;
             self.env.attrs[id as usize].path.to_string()
         };
-        build_test(&path, op, ignore_case, values, &mut self.env)
+        build_test(&path, op, ignore_case, lenient, values, &mut self.env)
             .map_err(|_| invalid("an attribute test does not compile"))
     }
 
-    fn serve(&mut self, variants: usize) -> Result<Serve> {
+    /// 1 to 8 unit attribute ids (each then hashed as a unit).
+    fn units(&mut self) -> Result<Box<[AttrId]>> {
+        let n = self.r.count()?;
+        check(
+            (1..=MAX_UNIT_ATTRIBUTES).contains(&n),
+            "a rollout needs 1 to 8 unit attributes",
+        )?;
+        let mut units = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = self.attr_id()?;
+            self.env.attrs[id as usize].needs.unit = true;
+            units.push(id);
+        }
+        Ok(units.into_boxed_slice())
+    }
+
+    /// A written weight total, if any, that `bucketing` can take.
+    fn total(&mut self, bucketing: Bucketing) -> Result<Option<u32>> {
+        if !self.r.flag()? {
+            return Ok(None);
+        }
+        let t = self.r.u32()?;
+        check(total_fits(bucketing, t), "bad weight total")?;
+        Ok(Some(t))
+    }
+
+    fn serve(&mut self, variants: usize, is_fallthrough: bool) -> Result<Serve> {
         let variant = |r: &mut Reader<'_>| -> Result<VariantId> {
             let v = r.u32()?;
             check((v as usize) < variants, "unknown variant")?;
@@ -357,39 +424,44 @@ impl<'a> Decoder<'a> {
                     .get(usize::from(self.r.u8()?))
                     .ok_or(malformed("unknown bucketing"))?;
                 let prefix: Box<[u8]> = self.r.bytes()?.into();
-                let n = self.r.count()?;
-                check(
-                    (1..=MAX_UNIT_ATTRIBUTES).contains(&n),
-                    "a rollout needs 1 to 8 unit attributes",
-                )?;
-                let mut units = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let id = self.attr_id()?;
-                    self.env.attrs[id as usize].needs.unit = true;
-                    units.push(id);
-                }
+                let units = self.units()?;
                 let n = self.r.count()?;
                 check(n > 0, "a rollout needs weights")?;
-                let step = Rollout::granularity(bucketing);
                 let mut cuts = Vec::with_capacity(n);
                 let mut last = 0;
                 for _ in 0..n {
                     let upper = self.r.u32()?;
                     check(
-                        upper >= last && upper <= BUCKETS && upper % step == 0,
+                        upper >= last && upper <= BUCKETS,
                         "rollout weights out of order or off the bucket scale",
                     )?;
                     last = upper;
                     cuts.push((upper, variant(&mut self.r)?));
                 }
                 check(last == BUCKETS, "rollout weights do not sum to 100")?;
+                let falls_through = self.r.flag()?;
+                check(
+                    !(falls_through && is_fallthrough),
+                    "a fallthrough rollout cannot fall through",
+                )?;
+                let total = self.total(bucketing)?;
+                // With a written total, cuts are a source system's exact thresholds.
+                if let (None, Some((step, _))) = (total, coarseness(bucketing)) {
+                    check(
+                        cuts.iter().all(|(upper, _)| upper % step == 0),
+                        "rollout weights off the scheme's scale",
+                    )?;
+                }
                 Serve::Rollout(Rollout {
-                    units: units.into_boxed_slice(),
+                    units,
                     prefix,
                     cuts: cuts.into_boxed_slice(),
                     bucketing,
+                    falls_through,
+                    total,
                 })
             }
+            serve_tag::CALLER_DEFAULT => Serve::CallerDefault,
             _ => return Err(malformed("unknown serve tag")),
         })
     }
@@ -433,8 +505,14 @@ impl<'a> Decoder<'a> {
                 value: value.into(),
             });
         }
-        let off_variant = self.r.u32()?;
-        check((off_variant as usize) < n, "unknown off variant")?;
+        // 0: none (the caller's default); else the variant id plus one.
+        let off_variant = match self.r.u32()? {
+            0 => None,
+            v => {
+                check(((v - 1) as usize) < n, "unknown off variant")?;
+                Some((v - 1) as VariantId)
+            }
+        };
         let bits = self.r.u8()?;
         check(bits >> 3 == 0, "unknown flag bits")?;
         let audit_evaluations = *AUDITS
@@ -499,19 +577,19 @@ impl<'a> Decoder<'a> {
                 "a rule id is used twice",
             )?;
             let when = self.cond(0)?;
-            let serve = self.serve(variants.len())?;
+            let serve = self.serve(variants.len(), false)?;
             rules.push(Rule {
                 id: id.into(),
                 when,
                 serve,
             });
         }
-        let fallthrough = self.serve(variants.len())?;
+        let fallthrough = self.serve(variants.len(), true)?;
         Ok(Flag {
             key: key.into(),
             value_type,
             variants: variants.into_boxed_slice(),
-            off_variant: off_variant as VariantId,
+            off_variant,
             enabled: bits & 1 == 1,
             audit_evaluations,
             private_attributes: private_attributes.into_boxed_slice(),

@@ -1,7 +1,8 @@
 //! Writing a compiled [`Snapshot`] as a format-2 payload (the origin and the CLI).
 
 use super::{
-    cond_tag, number_of, scalar_tag, serve_tag, AUDITS, BUCKETINGS, MAGIC, OPS, VALUE_TYPES,
+    cond_tag, number_of, scalar_tag, serve_tag, test_bits, AUDITS, BUCKETINGS, MAGIC, OPS,
+    VALUE_TYPES,
 };
 use crate::engine::clause::{AttrRef, Cond, Pred, Test, ValueSet};
 use crate::engine::compiled::{Serve, Snapshot};
@@ -43,6 +44,16 @@ impl Writer {
         self.bytes(s.as_bytes());
     }
 
+    fn option_uv(&mut self, n: Option<u32>) {
+        match n {
+            Some(n) => {
+                self.u8(1);
+                self.uv(u64::from(n));
+            }
+            None => self.u8(0),
+        }
+    }
+
     fn option_sv(&mut self, n: Option<i64>) {
         match n {
             Some(n) => {
@@ -77,6 +88,18 @@ impl Writer {
             Cond::Test(test) => {
                 self.u8(cond_tag::TEST);
                 self.test(test, attrs);
+            }
+            Cond::Bucket(b) => {
+                self.u8(cond_tag::BUCKET);
+                self.u8(number_of(&BUCKETINGS, &b.bucketing));
+                self.bytes(&b.prefix);
+                self.uv(b.units.len() as u64);
+                for &u in b.units.iter() {
+                    self.uv(u64::from(u));
+                }
+                self.option_uv(b.total);
+                self.uv(u64::from(b.from));
+                self.uv(u64::from(b.to));
             }
         }
     }
@@ -131,7 +154,12 @@ impl Writer {
             Pred::Matches(_, ic) => (*ic, None),
             _ => (false, None),
         };
-        self.u8(u8::from(ignore_case));
+        let lenient = matches!(test.pred, Pred::Num(_, _, true) | Pred::Semver(_, _, true));
+        self.u8(if ignore_case {
+            test_bits::IGNORE_CASE
+        } else {
+            0
+        } | if lenient { test_bits::LENIENT } else { 0 });
         match &test.pred {
             Pred::Equals(set) | Pred::Contains { members: set, .. } => self.scalars(set, spec),
             Pred::StartsWith(..) | Pred::EndsWith(..) => {
@@ -147,13 +175,13 @@ impl Writer {
                     self.str(source);
                 }
             }
-            Pred::Num(_, nums) => {
+            Pred::Num(_, nums, _) => {
                 self.uv(nums.len() as u64);
                 for &n in nums.iter() {
                     self.f64(n);
                 }
             }
-            Pred::Semver(_, versions) => {
+            Pred::Semver(_, versions, _) => {
                 self.uv(versions.len() as u64);
                 for v in versions.iter() {
                     self.str(&v.canonical());
@@ -196,7 +224,10 @@ impl Writer {
                     self.uv(u64::from(upper));
                     self.uv(u64::from(v));
                 }
+                self.u8(u8::from(r.falls_through));
+                self.option_uv(r.total);
             }
+            Serve::CallerDefault => self.u8(serve_tag::CALLER_DEFAULT),
         }
     }
 }
@@ -234,7 +265,7 @@ impl Snapshot {
                 w.str(&v.name);
                 w.str(&v.value);
             }
-            w.uv(u64::from(f.off_variant));
+            w.uv(f.off_variant.map_or(0, |v| u64::from(v) + 1));
             w.u8(u8::from(f.enabled) | number_of(&AUDITS, &f.audit_evaluations) << 1);
             w.uv(f.private_attributes.len() as u64);
             for p in f.private_attributes.iter() {

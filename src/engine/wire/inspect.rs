@@ -2,7 +2,7 @@
 //! prints. The document compiles back to a snapshot that evaluates the same.
 
 use crate::engine::clause::{AttrRef, Cidr, Cond, Pred, Test, ValueSet};
-use crate::engine::compiled::{Flag, Rollout, Serve, Snapshot};
+use crate::engine::compiled::{Flag, Serve, Snapshot};
 use crate::engine::context::AttrSpec;
 use crate::engine::kinds::{AuditEvaluations, Bucketing};
 use crate::engine::time::format_rfc3339_ms;
@@ -49,6 +49,7 @@ fn test(t: &Test, attrs: &[AttrSpec]) -> Value {
             attrs.get(id as usize),
         ),
     };
+    let lenient = matches!(t.pred, Pred::Num(_, _, true) | Pred::Semver(_, _, true));
     let (values, ignore_case): (Vec<Value>, bool) = match &t.pred {
         Pred::Equals(set) | Pred::Contains { members: set, .. } => {
             (scalars(set, spec), set.ignore_case)
@@ -57,8 +58,8 @@ fn test(t: &Test, attrs: &[AttrSpec]) -> Value {
             (s.iter().map(|s| json!(&**s)).collect(), *ic)
         }
         Pred::Matches(r, ic) => (r.iter().map(|(_, src)| json!(&**src)).collect(), *ic),
-        Pred::Num(_, n) => (n.iter().map(|n| json!(n)).collect(), false),
-        Pred::Semver(_, v) => (v.iter().map(|v| json!(v.canonical())).collect(), false),
+        Pred::Num(_, n, _) => (n.iter().map(|n| json!(n)).collect(), false),
+        Pred::Semver(_, v, _) => (v.iter().map(|v| json!(v.canonical())).collect(), false),
         Pred::Date(_, t) => (
             t.iter().map(|t| json!(format_rfc3339_ms(*t))).collect(),
             false,
@@ -75,6 +76,9 @@ fn test(t: &Test, attrs: &[AttrSpec]) -> Value {
     if ignore_case {
         out.insert("ignore_case".into(), json!(true));
     }
+    if lenient {
+        out.insert("lenient".into(), json!(true));
+    }
     Value::Object(out)
 }
 
@@ -88,6 +92,17 @@ fn clause(c: &Cond, snap: &Snapshot) -> Value {
             "segment": snap.segment_names.get(*id as usize).map(|s| &**s).unwrap_or("")
         }),
         Cond::Test(t) => test(t, &snap.attrs),
+        Cond::Bucket(b) => {
+            let mut out = Map::new();
+            out.insert("by".into(), by(&b.units, snap));
+            out.insert("salt".into(), json!(salt(&b.prefix, b.bucketing)));
+            out.insert("bucketing".into(), json!(bucketing_name(b.bucketing)));
+            out.insert("range".into(), json!([percent(b.from), percent(b.to)]));
+            if let Some(t) = b.total {
+                out.insert("total".into(), json!(t));
+            }
+            json!({ "bucket": out })
+        }
     }
 }
 
@@ -100,10 +115,32 @@ fn bucketing_name(b: Bucketing) -> &'static str {
     }
 }
 
-/// The salt a rollout's hash prefix was made from.
-fn salt(r: &Rollout) -> String {
-    let text = String::from_utf8_lossy(&r.prefix);
-    let trailer = match r.bucketing {
+/// A share of the bucket space (thousandths of a percent) as a percentage.
+fn percent(share: u32) -> Value {
+    if share % 1000 == 0 {
+        json!(share / 1000)
+    } else {
+        json!(f64::from(share) / 1000.0)
+    }
+}
+
+/// The unit attributes as written: one path, or the list.
+fn by(units: &[u32], snap: &Snapshot) -> Value {
+    let by: Vec<&str> = units
+        .iter()
+        .filter_map(|&u| snap.attrs.get(u as usize).map(|a| &*a.path))
+        .collect();
+    if by.len() == 1 {
+        json!(by[0])
+    } else {
+        json!(by)
+    }
+}
+
+/// The salt a hash prefix was made from.
+fn salt(prefix: &[u8], bucketing: Bucketing) -> String {
+    let text = String::from_utf8_lossy(prefix);
+    let trailer = match bucketing {
         Bucketing::Vexil => Some('.'),
         Bucketing::Unleash | Bucketing::UnleashVariants => Some(':'),
         Bucketing::Flagd => None,
@@ -117,37 +154,26 @@ fn salt(r: &Rollout) -> String {
 fn serve(s: &Serve, flag: &Flag, snap: &Snapshot) -> Value {
     match s {
         Serve::Fixed(v) => json!({ "variant": &*flag.variants[usize::from(*v)].name }),
+        Serve::CallerDefault => json!({ "caller_default": true }),
         Serve::Rollout(r) => {
             let mut weights = Map::new();
             let mut previous = 0;
             for &(upper, v) in r.cuts.iter() {
                 let name = flag.variants[usize::from(v)].name.to_string();
-                let share = upper - previous;
-                let percent = if share % 1000 == 0 {
-                    json!(share / 1000)
-                } else {
-                    json!(f64::from(share) / 1000.0)
-                };
-                weights.insert(name, percent);
+                weights.insert(name, percent(upper - previous));
                 previous = upper;
             }
-            let by: Vec<&str> = r
-                .units
-                .iter()
-                .filter_map(|&u| snap.attrs.get(u as usize).map(|a| &*a.path))
-                .collect();
             let mut out = Map::new();
-            out.insert(
-                "by".into(),
-                if by.len() == 1 {
-                    json!(by[0])
-                } else {
-                    json!(by)
-                },
-            );
-            out.insert("salt".into(), json!(salt(r)));
+            out.insert("by".into(), by(&r.units, snap));
+            out.insert("salt".into(), json!(salt(&r.prefix, r.bucketing)));
             out.insert("weights".into(), Value::Object(weights));
             out.insert("bucketing".into(), json!(bucketing_name(r.bucketing)));
+            if r.falls_through {
+                out.insert("missing_unit".into(), json!("fallthrough"));
+            }
+            if let Some(t) = r.total {
+                out.insert("total".into(), json!(t));
+            }
             json!({ "rollout": out })
         }
     }
@@ -166,10 +192,12 @@ fn flag(f: &Flag, snap: &Snapshot) -> Value {
         })
         .collect();
     out.insert("variants".into(), Value::Object(variants));
-    out.insert(
-        "off_variant".into(),
-        json!(&*f.variants[usize::from(f.off_variant)].name),
-    );
+    if let Some(off) = f.off_variant {
+        out.insert(
+            "off_variant".into(),
+            json!(&*f.variants[usize::from(off)].name),
+        );
+    }
     if !f.prerequisites.is_empty() {
         let list: Vec<Value> = f
             .prerequisites

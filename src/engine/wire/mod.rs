@@ -24,6 +24,7 @@ pub const MAGIC: [u8; 4] = *b"VXP\x02";
 pub(crate) mod serve_tag {
     pub const FIXED: u8 = 0;
     pub const ROLLOUT: u8 = 1;
+    pub const CALLER_DEFAULT: u8 = 2;
 }
 
 /// Clause tags.
@@ -33,6 +34,13 @@ pub(crate) mod cond_tag {
     pub const NOT: u8 = 2;
     pub const SEGMENT: u8 = 3;
     pub const TEST: u8 = 4;
+    pub const BUCKET: u8 = 5;
+}
+
+/// Bits of an attribute test's option byte.
+pub(crate) mod test_bits {
+    pub const IGNORE_CASE: u8 = 1;
+    pub const LENIENT: u8 = 2;
 }
 
 /// Tags of the values of equality-style operators.

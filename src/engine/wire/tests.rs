@@ -72,7 +72,7 @@ fn invalid_flags_are_refused() {
     assert!(Snapshot::decode(&compiled(TWO_FLAGS).encode("e", 1)).is_ok());
 
     let mut s = compiled(TWO_FLAGS);
-    s.flags[0].off_variant = 2;
+    s.flags[0].off_variant = Some(2);
     refused(&s, "unknown off variant");
 
     let mut s = compiled(TWO_FLAGS);

@@ -36,6 +36,9 @@ struct FlagEntry {
     /// Its variants' names and cells.
     variants: Vec<(Box<str>, CellId)>,
     errors: [u64; ErrorCode::ALL.len()],
+    /// The caller's default served without an error (a flag without an off
+    /// variant, a `caller_default` serve), by reason.
+    defaults: [u64; Reason::ALL.len()],
 }
 
 /// A flag of the current snapshot: its entry, its variants' cells by variant index,
@@ -155,6 +158,7 @@ impl Counters {
                     key: key.into(),
                     variants: Vec::new(),
                     errors: [0; ErrorCode::ALL.len()],
+                    defaults: [0; Reason::ALL.len()],
                 });
                 self.by_key.insert(key.into(), e);
                 e
@@ -289,10 +293,12 @@ impl Counters {
         };
         let Some(variant) = variant else {
             let e = &mut self.entries[current.entry as usize];
-            add(
-                &mut e.errors[error.unwrap_or(ErrorCode::General) as usize],
-                1,
-            );
+            match error {
+                Some(code) => add(&mut e.errors[code as usize], 1),
+                // The flag itself serves the caller's default: not an error.
+                None if reason != Reason::Error => add(&mut e.defaults[reason as usize], 1),
+                None => add(&mut e.errors[ErrorCode::General as usize], 1),
+            }
             self.dirty = true;
             return;
         };
@@ -484,6 +490,7 @@ impl Counters {
         }
         for e in &mut self.entries {
             e.errors = [0; ErrorCode::ALL.len()];
+            e.defaults = [0; Reason::ALL.len()];
         }
         self.events.clear();
         self.unknown.clear();

@@ -67,7 +67,7 @@ impl Counters {
                 .variants
                 .iter()
                 .any(|(_, c)| self.cells[*c as usize].count > 0);
-            if !served && e.errors.iter().all(|&n| n == 0) {
+            if !served && e.errors.iter().all(|&n| n == 0) && e.defaults.iter().all(|&n| n == 0) {
                 continue;
             }
             if !first {
@@ -133,6 +133,11 @@ impl Counters {
             if e.errors.iter().any(|&n| n > 0) {
                 out.push_str(",\"errors\":{");
                 write_counts(out, ErrorCode::ALL.iter().map(|c| c.as_str()).zip(e.errors));
+                out.push('}');
+            }
+            if e.defaults.iter().any(|&n| n > 0) {
+                out.push_str(",\"defaults\":{");
+                write_counts(out, Reason::ALL.iter().map(|r| r.as_str()).zip(e.defaults));
                 out.push('}');
             }
             out.push('}');

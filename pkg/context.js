@@ -6,6 +6,8 @@
 // into memory the engine owns (Rust `session::records`): a string the snapshot only
 // compares by equality crosses as the index of its literal (one Map lookup), text
 // crosses only for operators that read it (prefixes, regexes, versions, units...).
+// What needs Unicode tables or float parsing is done here, where the runtime has
+// them: a string's lower case (\`toLowerCase\`) and its \`Number(text)\` cross ready-made.
 // Values are read the way JSON.stringify would write them (own enumerable
 // properties, `toJSON()`, `undefined` and functions left out, non-finite numbers as
 // null); a BigInt, which JSON cannot write, counts as present but comparable with
@@ -15,6 +17,10 @@ const enumerable = Object.prototype.propertyIsEnumerable;
 /** A key JSON.stringify would leave out. */
 const ABSENT = Symbol("absent");
 const NO_LITERAL = 0xffffffff;
+// Record::lower_len markers (Rust `session::records`).
+const SAME_LOWER = 0xfffffffe, NO_LOWER = 0xffffffff;
+/** u32 and f64 slots per 40-byte record. */
+const RECORD_U32 = 10, RECORD_F64 = 5;
 
 // Record kinds (Rust `session::records::kind`).
 const STR = 1, STR_TEXT = 2, NUM = 3, NUM_TEXT = 4, TRUE = 5, FALSE = 6, OTHER = 7, LIST = 8, DIMENSION = 9;
@@ -66,8 +72,7 @@ export const numberText = String;
 class Stage {
   #wasm;
   #memory;
-  #buffer = null;
-  u32;
+  u32 = null;
   f64;
   bytes;
   records = 0;
@@ -85,17 +90,18 @@ class Stage {
     this.records = Math.max(records, this.records);
     this.textBytes = Math.max(textBytes, this.textBytes);
     this.#wasm.staging(this.records, this.textBytes);
-    this.#buffer = null;
+    this.u32 = null;
     this.#views();
   }
 
   #views() {
+    // Growing wasm memory detaches its old buffer (views over it read as empty):
+    // cheaper to test than reading `memory.buffer` on every batch.
+    if (this.u32 !== null && this.u32.byteLength !== 0) return;
     const buffer = this.#memory.buffer;
-    if (buffer === this.#buffer) return;
-    this.#buffer = buffer;
     const at = this.#wasm.staging(0, 0);
-    this.u32 = new Uint32Array(buffer, at, this.records * 6);
-    this.f64 = new Float64Array(buffer, at, this.records * 3);
+    this.u32 = new Uint32Array(buffer, at, this.records * RECORD_U32);
+    this.f64 = new Float64Array(buffer, at, this.records * RECORD_F64);
     this.bytes = new Uint8Array(buffer, this.#wasm.stagingText(), this.textBytes);
   }
 
@@ -106,33 +112,50 @@ class Stage {
     this.pos = 0;
   }
 
-  /** Appends a record; `text` (a string) when the value's text crosses. */
-  push(attr, kind, lit, num, text) {
-    if (this.n >= this.records) this.#grow(this.records * 2, this.textBytes);
-    let len = 0;
-    const offset = this.pos;
-    if (text !== undefined) {
-      if (this.pos + text.length * 3 > this.textBytes) this.#grow(this.records, (this.pos + text.length * 3) * 2);
-      const bytes = this.bytes;
-      let p = this.pos;
-      let i = 0;
-      for (; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c >= 0x80) break;
-        bytes[p++] = c;
-      }
-      if (i < text.length) p += encoder.encodeInto(text.slice(i), bytes.subarray(p)).written;
-      len = p - offset;
-      this.pos = p;
+  /** Writes `text` as UTF-8 at the end of the text buffer; its byte length. */
+  #text(text) {
+    if (this.pos + text.length * 3 > this.textBytes) this.#grow(this.records, (this.pos + text.length * 3) * 2);
+    const bytes = this.bytes;
+    const start = this.pos;
+    let p = start;
+    let i = 0;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      bytes[p++] = c;
     }
-    const at = this.n * 6;
-    this.u32[at] = attr;
-    this.u32[at + 1] = kind | (len << 8);
-    this.u32[at + 2] = lit;
-    this.u32[at + 3] = offset;
-    this.f64[this.n * 3 + 2] = num;
+    if (i < text.length) p += encoder.encodeInto(text.slice(i), bytes.subarray(p)).written;
+    this.pos = p;
+    return p - start;
+  }
+
+  /**
+   * Appends a record; `text` (a string) when the value's text crosses, then its
+   * lower case (`lower`, with its folded literal id) when asked for.
+   */
+  push(attr, kind, lit, num, text, lower, folded, jsNum) {
+    if (this.n >= this.records) this.#grow(this.records * 2, this.textBytes);
+    const offset = this.pos;
+    const len = text === undefined ? 0 : this.#text(text);
+    const lowerLen = lower === undefined ? NO_LOWER : lower === text ? SAME_LOWER : this.#text(lower);
+    const at = this.n * RECORD_U32;
+    const u32 = this.u32;
+    u32[at] = attr;
+    u32[at + 1] = kind | (len << 8);
+    u32[at + 2] = lit;
+    u32[at + 3] = offset;
+    u32[at + 4] = folded;
+    u32[at + 5] = lowerLen;
+    const f = this.n * RECORD_F64;
+    this.f64[f + 3] = num;
+    this.f64[f + 4] = jsNum;
     this.n++;
   }
+}
+
+/** A literal list as a Map from text to id, or null when empty. */
+function dictionary(literals) {
+  return literals.length > 0 ? new Map(literals.map((l, i) => [l, i])) : null;
 }
 
 export class ContextReader {
@@ -141,7 +164,7 @@ export class ContextReader {
   #stage;
 
   /**
-   * @param {{path:string,text:boolean,number:boolean,unit:boolean,literals:string[]}[]} table
+   * @param {{path:string,text:boolean,number:boolean,unit:boolean,lower:boolean,jsNumber:boolean,literals:string[],folded:string[]}[]} table
    *   the snapshot's attribute table (ids are indices)
    * @param {string[]} dimensions the engine's metrics dimensions
    * @param {object} wasm the wasm engine
@@ -154,7 +177,10 @@ export class ContextReader {
       text: a.text,
       number: a.number,
       unit: a.unit,
-      literals: a.literals.length > 0 ? new Map(a.literals.map((l, i) => [l, i])) : null,
+      lower: a.lower,
+      jsNumber: a.jsNumber,
+      literals: dictionary(a.literals),
+      folded: dictionary(a.folded),
     }));
     this.#dims = dimensions.map((d) => d.split("."));
     this.#stage = new Stage(wasm, memory);
@@ -181,7 +207,7 @@ export class ContextReader {
     const v = lookup(ctx, a.segs, a.path);
     if (v === ABSENT || v === null) return;
     if (Array.isArray(v)) {
-      this.#stage.push(id, LIST, v.length, 0, undefined);
+      this.#stage.push(id, LIST, v.length, 0, undefined, undefined, NO_LITERAL, NaN);
       for (const item of v) this.#value(a, id, jsonView(item), true);
     } else {
       this.#value(a, id, v, false);
@@ -198,9 +224,10 @@ export class ContextReader {
     for (let i = 0; i < this.#dims.length; i++) {
       let v = ctx;
       for (const seg of this.#dims[i]) v = v === ABSENT ? v : member(v, seg);
-      if (typeof v === "string") this.#stage.push(i, DIMENSION, 0, 0, v);
-      else if (typeof v === "boolean") this.#stage.push(i, DIMENSION, 0, 0, v ? "true" : "false");
-      else if (typeof v === "number" && Number.isFinite(v)) this.#stage.push(i, DIMENSION, 0, 0, numberText(v));
+      const text = typeof v === "string" ? v
+        : typeof v === "boolean" ? (v ? "true" : "false")
+        : typeof v === "number" && Number.isFinite(v) ? numberText(v) : undefined;
+      if (text !== undefined) this.#stage.push(i, DIMENSION, 0, 0, text, undefined, NO_LITERAL, NaN);
     }
   }
 
@@ -210,25 +237,33 @@ export class ContextReader {
       case "string": {
         const lit = a.literals === null ? NO_LITERAL : a.literals.get(v) ?? NO_LITERAL;
         const num = a.number ? numeral(v) : NaN;
-        if (a.text) stage.push(id, STR_TEXT, lit, num, v);
-        else stage.push(id, STR, lit, num, undefined);
+        const jsNum = a.jsNumber ? Number(v) : NaN;
+        if (!a.text) {
+          stage.push(id, STR, lit, num, undefined, undefined, NO_LITERAL, jsNum);
+        } else if (a.lower) {
+          const lower = v.toLowerCase();
+          const folded = a.folded === null ? NO_LITERAL : a.folded.get(lower) ?? NO_LITERAL;
+          stage.push(id, STR_TEXT, lit, num, v, lower, folded, jsNum);
+        } else {
+          stage.push(id, STR_TEXT, lit, num, v, undefined, NO_LITERAL, jsNum);
+        }
         return;
       }
       case "boolean":
-        stage.push(id, v ? TRUE : FALSE, 0, 0, undefined);
+        stage.push(id, v ? TRUE : FALSE, 0, 0, undefined, undefined, NO_LITERAL, NaN);
         return;
       case "number":
         // JSON writes NaN and Infinity as null: missing on its own, incomparable in a list.
         if (Number.isFinite(v)) {
-          if (a.text && !item) stage.push(id, NUM_TEXT, 0, v, numberText(v));
-          else stage.push(id, NUM, 0, v, undefined);
+          if (a.text && !item) stage.push(id, NUM_TEXT, 0, v, numberText(v), undefined, NO_LITERAL, NaN);
+          else stage.push(id, NUM, 0, v, undefined, undefined, NO_LITERAL, NaN);
         } else if (item) {
-          stage.push(id, OTHER, 0, 0, undefined);
+          stage.push(id, OTHER, 0, 0, undefined, undefined, NO_LITERAL, NaN);
         }
         return;
       default:
         // Objects, nested lists, null or left-out values inside a list, BigInts.
-        stage.push(id, OTHER, 0, 0, undefined);
+        stage.push(id, OTHER, 0, 0, undefined, undefined, NO_LITERAL, NaN);
     }
   }
 }

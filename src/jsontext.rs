@@ -80,12 +80,13 @@ impl<'a> Scanner<'a> {
         self.eat(b'"')?;
         loop {
             let start = self.at;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.at += 1;
-            }
+            // One tight loop over the run of plain bytes: a snapshot's payload is one
+            // long string of them.
+            let rest = self.text.get(start..).unwrap_or_default();
+            self.at += rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(rest.len());
             if let Some(out) = out.as_deref_mut() {
                 out.push_str(std::str::from_utf8(&self.text[start..self.at]).ok()?);
             } else {

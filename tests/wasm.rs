@@ -5,7 +5,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use ed25519_dalek::SigningKey;
-use vexil::session::records::{kind, Record};
+use vexil::session::records::{kind, Record, NO_LOWER};
 use vexil::session::{Session, SessionConfig, TrackData};
 use vexil::snapshot::{sign, Keyring, StalePolicy};
 use vexil::wasm::Engine;
@@ -102,7 +102,10 @@ fn records(unit: &str, plan: Option<u32>) -> (Vec<Record>, Vec<u8>) {
         kind_len: kind::STR_TEXT | (unit.len() as u32) << 8,
         lit: u32::MAX,
         offset: 0,
+        folded: u32::MAX,
+        lower_len: NO_LOWER,
         num: f64::NAN,
+        js_num: f64::NAN,
     }];
     if let Some(lit) = plan {
         out.push(Record {
@@ -110,7 +113,10 @@ fn records(unit: &str, plan: Option<u32>) -> (Vec<Record>, Vec<u8>) {
             kind_len: kind::STR,
             lit,
             offset: 0,
+            folded: u32::MAX,
+            lower_len: NO_LOWER,
             num: f64::NAN,
+            js_num: f64::NAN,
         });
     }
     (out, unit.as_bytes().to_vec())

@@ -35,6 +35,10 @@ const flags = [
   flag("seats", [rule("big", { attr: "seats", op: "gte", values: [100] })]),
   flag("office", [rule("net", { attr: "ip", op: "in_cidr", values: ["10.0.0.0/8"] })]),
   flag("label", [rule("re", { attr: "label", op: "matches", values: ["^a.*:;"] })]),
+  // Lower case and Number(text) come from the host in wasm, from Rust natively.
+  flag("folded", [rule("f", { attr: "label", op: "in", values: ["ÉTÉ", "Straße", "ΣΑΣ"], ignore_case: true })]),
+  flag("folded-prefix", [rule("f", { attr: "country", op: "starts_with", values: ["İST", "DE"], ignore_case: true })]),
+  flag("lenient", [rule("n", { attr: "seats", op: "gte", values: [31], lenient: true })]),
   flag("by-account", [], { fallthrough: { rollout: { by: "account", weights: { on: 50, off: 50 } } } }),
   flag("by-key", [], { fallthrough: { rollout: { weights: { on: 50, off: 50 } } }, audit_evaluations: "all" }),
   // Attributes reached through segments, prerequisites and access.
@@ -110,6 +114,12 @@ const edgeCases = [
   { targetingKey: "u", label: "a\u0000:;", email: "x@corp.example\u0000" },
   { targetingKey: "u", plan: { toJSON: () => "beta" } },
   { targetingKey: "u", plan: 10n },
+  { targetingKey: "u", label: "été", country: "istanbul", seats: " 0x1F " },
+  { targetingKey: "u", label: "STRASSE", country: "i̇stanbul", seats: "1e3" },
+  { targetingKey: "u", label: "σας", country: "de-at", seats: "Infinity" },
+  { targetingKey: "u", label: "ΣΑΣ", seats: "" },
+  { targetingKey: "u", label: ["x", "Été"], seats: ["40", " 12 "] },
+  { targetingKey: "u", seats: "-0x20" },
   Object.create({ targetingKey: "inherited", plan: "beta" }),
   Object.defineProperty({ targetingKey: "u" }, "plan", { value: "beta", enumerable: false }),
 ];
@@ -119,7 +129,7 @@ function* generated(count) {
   let seed = 42;
   const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
   const pick = (list) => list[Math.floor(rand() * list.length)];
-  const scalars = ["beta", "free", "", "12", 12, 0, -1, 2.5, true, false, null, undefined, "gold", "staff", "DE", "10.3.4.5", "2.1.0", "1.0.0-rc.1", "2024-12-31T23:59:59Z", "Ann@corp.example", "ü"];
+  const scalars = ["beta", "free", "", "12", 12, 0, -1, 2.5, true, false, null, undefined, "gold", "staff", "DE", "10.3.4.5", "2.1.0", "1.0.0-rc.1", "2024-12-31T23:59:59Z", "Ann@corp.example", "ü", "ÉTÉ", "été", "σας", "0b11111", " 31 ", "31.5", "İSTANBUL"];
   const value = () => (rand() < 0.2 ? [pick(scalars), pick(scalars)] : rand() < 0.1 ? { tier: pick(scalars) } : pick(scalars));
   for (let i = 0; i < count; i++) {
     const ctx = {};

@@ -8,7 +8,7 @@
 //! (units outside a strategy's percentage are checked against the later strategies).
 
 use super::context::{AttrId, ResolvedContext};
-use super::hash::{murmur3_x86_32_concat as murmur, salt_prefix, BUCKETS};
+use super::hash::{salt_prefix, HashPrefix, BUCKETS};
 use super::kinds::Bucketing;
 
 /// The weight total a scheme hashes into unless told otherwise: 1000 for Unleash's
@@ -33,25 +33,35 @@ pub(crate) fn total_fits(bucketing: Bucketing, total: u32) -> bool {
 /// Totals are scaled onto the bucket space strictly increasingly (total ≤ 100 000),
 /// so each of the source system's thresholds has an exact cut.
 #[inline]
-pub(crate) fn position(bucketing: Bucketing, prefix: &[u8], unit: &str, total: u32) -> u32 {
-    let bytes = unit.as_bytes();
+pub(crate) fn position(bucketing: Bucketing, prefix: &HashPrefix, unit: &str, total: u32) -> u32 {
+    let h = prefix.hash(unit.as_bytes());
     let total = total.max(1);
     match bucketing {
-        Bucketing::Vexil => murmur(prefix, bytes, 0) % BUCKETS,
+        Bucketing::Vexil => h % BUCKETS,
         // 1..=100 → its first thousandth: `n ≤ p` becomes `position < p%`.
-        Bucketing::Unleash => (murmur(prefix, bytes, 0) % 100) * 1000,
+        Bucketing::Unleash => (h % 100) * 1000,
         // `h % total` scaled onto the bucket space: strictly increasing while
         // total ≤ 100 000, so every threshold of Unleash's has an exact cut.
         Bucketing::UnleashVariants => {
-            let n = murmur(prefix, bytes, 86_028_157) % total;
+            let n = h % total;
             (u64::from(n) * u64::from(BUCKETS) / u64::from(total)) as u32
         }
         // flagd's `(h × total) >> 32`, then scaled.
         Bucketing::Flagd => {
-            let n = (u64::from(murmur(prefix, bytes, 0)) * u64::from(total)) >> 32;
+            let n = (u64::from(h) * u64::from(total)) >> 32;
             (n * u64::from(BUCKETS) / u64::from(total)) as u32
         }
     }
+}
+
+/// A scheme's hash prefix from its bytes (see [`prefix`]), with the seed the scheme
+/// hashes with (Unleash's variants use 86 028 157, the others 0).
+pub(crate) fn hash_prefix(bucketing: Bucketing, bytes: Box<[u8]>) -> HashPrefix {
+    let seed = match bucketing {
+        Bucketing::UnleashVariants => 86_028_157,
+        _ => 0,
+    };
+    HashPrefix::new(bytes, seed)
 }
 
 /// The bytes a scheme hashes before the unit: `salt.` (Vexil), `salt:` (Unleash),
@@ -83,7 +93,7 @@ pub(crate) fn coarseness(b: Bucketing) -> Option<(u32, &'static str)> {
 #[derive(Debug, Clone)]
 pub(crate) struct BucketCond {
     pub(crate) units: Box<[AttrId]>,
-    pub(crate) prefix: Box<[u8]>,
+    pub(crate) prefix: HashPrefix,
     pub(crate) bucketing: Bucketing,
     /// The weight total, when written (see [`super::compiled::Rollout::total`]).
     pub(crate) total: Option<u32>,

@@ -79,8 +79,7 @@ pub(crate) struct IdSet(Box<[u32]>);
 
 impl IdSet {
     fn new(mut ids: Vec<u32>) -> IdSet {
-        ids.sort_unstable();
-        ids.dedup();
+        super::sort::sort_dedup(&mut ids);
         IdSet(ids.into_boxed_slice())
     }
 
@@ -117,12 +116,13 @@ pub(crate) struct ValueSet {
 
 impl ValueSet {
     #[inline]
-    fn matches(&self, scalar: &Scalar) -> bool {
+    fn matches(&self, ctx: &ResolvedContext, scalar: &Scalar) -> bool {
         match scalar {
             Scalar::Str(s) => {
                 self.strs
                     .contains(if self.ignore_case { s.folded } else { s.lit })
-                    || s.num.is_some_and(|n| self.nums.contains(&n))
+                    || (!self.nums.is_empty()
+                        && ctx.forms(s).num.is_some_and(|n| self.nums.contains(&n)))
             }
             Scalar::Num(n) => self.nums.contains(n),
             Scalar::Bool(true) => self.has_true,
@@ -267,13 +267,13 @@ impl Pred {
         };
         match self {
             Pred::Exists => !matches!(value, AttrValue::Missing),
-            Pred::Equals(set) => scalars.iter().any(|s| set.matches(s)),
+            Pred::Equals(set) => scalars.iter().any(|s| set.matches(ctx, s)),
             Pred::Contains { strs, members } => match value {
                 AttrValue::One(Scalar::Str(s)) => {
                     let hay = text(ctx, s, members.ignore_case);
                     strs.iter().any(|needle| hay.contains(&**needle))
                 }
-                AttrValue::Many { .. } => scalars.iter().any(|s| members.matches(s)),
+                AttrValue::Many { .. } => scalars.iter().any(|s| members.matches(ctx, s)),
                 _ => false,
             },
             Pred::StartsWith(prefixes, ic) => {
@@ -289,12 +289,15 @@ impl Pred {
                 let n = match s {
                     Scalar::Num(n) => *n,
                     Scalar::Str(s) if *lenient => {
-                        match ctx.text_of(s).and_then(super::lenient::js_number) {
-                            Some(n) => n,
-                            None => return false,
-                        }
+                        let Some(n) = ctx.forms(s).js_num else {
+                            return false;
+                        };
+                        n
                     }
-                    Scalar::Str(StrAttr { num: Some(n), .. }) => *n,
+                    Scalar::Str(s) => match ctx.forms(s).num {
+                        Some(n) => n,
+                        None => return false,
+                    },
                     _ => return false,
                 };
                 nums.iter()
@@ -318,13 +321,16 @@ impl Pred {
             }),
             Pred::Date(cmp, times) => scalars.iter().any(|s| {
                 let t = match s {
-                    Scalar::Str(StrAttr { date: Some(t), .. }) => *t,
+                    Scalar::Str(s) => match ctx.forms(s).date {
+                        Some(t) => t,
+                        None => return false,
+                    },
                     Scalar::Num(n) if n.fract() == 0.0 => *n as i64,
                     _ => return false,
                 };
                 times.iter().any(|v| cmp.holds(t.cmp(v)))
             }),
-            Pred::Cidr(ranges) => strs().any(|s| match s.ip {
+            Pred::Cidr(ranges) => strs().any(|s| match ctx.forms(s).ip {
                 Some(ip) => ranges.iter().any(|r| r.contains(ip)),
                 None => false,
             }),
@@ -452,14 +458,6 @@ impl Op {
     }
 }
 
-fn lower(text: &str, ignore_case: bool) -> Box<str> {
-    if ignore_case {
-        text.to_lowercase().into()
-    } else {
-        text.into()
-    }
-}
-
 /// The checks of an attribute test that do not look at its values' types: the
 /// path, built-ins, `ignore_case` placement and the number of values.
 pub(crate) fn check_shape(
@@ -520,9 +518,10 @@ fn value_set<'v>(
     }
 }
 
-/// Compiles an attribute test of `attr` (a dotted path or `$now`). Values already
-/// lower-cased for `ignore_case` stay as they are (lower-casing is idempotent for
-/// what the compiler produces, and the decoder trusts the encoder's folding).
+/// Compiles an attribute test of `attr` (a dotted path or `$now`). The strings of a
+/// case-insensitive test come lower-cased (the JSON compiler folds them; a payload
+/// stores them folded), except a regex's patterns, which fold case themselves: the
+/// engine never lower-cases text itself, so the wasm module has no Unicode case tables.
 pub(crate) fn build_test(
     attr: &str,
     op: Op,
@@ -548,7 +547,7 @@ pub(crate) fn build_test(
                 let strs = values
                     .iter()
                     .filter_map(|v| match v {
-                        EqValue::Str(s) => Some(lower(s, ignore_case)),
+                        EqValue::Str(s) => Some(Box::<str>::from(*s)),
                         _ => None,
                     })
                     .collect();
@@ -581,8 +580,7 @@ pub(crate) fn build_test(
                     Pred::Matches(compiled.into_boxed_slice(), ignore_case)
                 }
                 _ => {
-                    let strs: Box<[Box<str>]> =
-                        values.iter().map(|s| lower(s, ignore_case)).collect();
+                    let strs: Box<[Box<str>]> = values.iter().map(|&s| s.into()).collect();
                     if op == Op::StartsWith {
                         Pred::StartsWith(strs, ignore_case)
                     } else {
@@ -592,9 +590,9 @@ pub(crate) fn build_test(
             }
         }
         (Family::Numbers, TestValues::Numbers(values)) => {
-            // Lenient numbers are read from the text at evaluation.
+            // Lenient numbers are read as JavaScript's `Number(text)` when filled.
             needs.number = !lenient;
-            needs.text = lenient;
+            needs.js_number = lenient;
             Pred::Num(op.cmp(), values.into_boxed_slice(), lenient)
         }
         (Family::Versions, TestValues::Versions(values)) => {
@@ -624,13 +622,7 @@ pub(crate) fn build_test(
     {
         let ids = pending_literals
             .iter()
-            .map(|s| {
-                if ignore_case {
-                    env.literal(id, &s.to_lowercase(), true)
-                } else {
-                    env.literal(id, s, false)
-                }
-            })
+            .map(|s| env.literal(id, s, ignore_case))
             .collect();
         set.strs = IdSet::new(ids);
     }

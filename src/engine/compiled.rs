@@ -7,6 +7,7 @@
 
 use super::clause::{self, Cond, SegmentId};
 use super::context::{AttrId, AttrSpec, TARGETING_KEY};
+use super::hash::HashPrefix;
 use super::kinds::{AuditEvaluations, Bucketing};
 use fnv::FnvHashMap;
 
@@ -107,7 +108,7 @@ pub(crate) enum Serve {
 pub(crate) struct Rollout {
     /// Where the unit is: the first of these attributes the context has.
     pub(crate) units: Box<[AttrId]>,
-    pub(crate) prefix: Box<[u8]>,
+    pub(crate) prefix: HashPrefix,
     pub(crate) cuts: Box<[(u32, VariantId)]>,
     pub(crate) bucketing: Bucketing,
     /// Without a unit, serve the flag's fallthrough instead of an error.
@@ -140,7 +141,8 @@ pub(crate) struct Rule {
 pub(crate) struct ExclusionRange {
     /// Index into [`Snapshot::exclusion_groups`].
     pub(crate) group: u32,
-    pub(crate) prefix: Box<[u8]>,
+    /// Hashed with seed 0 (the Vexil scheme).
+    pub(crate) prefix: HashPrefix,
     pub(crate) start: u32,
     pub(crate) end: u32,
 }
@@ -322,8 +324,7 @@ impl Snapshot {
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        super::sort::sort_dedup(&mut out);
         out
     }
 

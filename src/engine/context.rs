@@ -35,6 +35,8 @@ pub struct Needs {
     pub lower: bool,
     /// A numeric comparison reads it (numeric strings count as numbers).
     pub number: bool,
+    /// A lenient numeric comparison reads a string as JavaScript's `Number(text)`.
+    pub js_number: bool,
     /// A date operator reads it.
     pub date: bool,
     /// A semver operator reads it.
@@ -59,6 +61,7 @@ impl std::ops::BitOrAssign for Needs {
             text,
             lower,
             number,
+            js_number,
             date,
             semver,
             ip,
@@ -67,6 +70,7 @@ impl std::ops::BitOrAssign for Needs {
         self.text |= text;
         self.lower |= lower;
         self.number |= number;
+        self.js_number |= js_number;
         self.date |= date;
         self.semver |= semver;
         self.ip |= ip;
@@ -151,23 +155,48 @@ pub(crate) struct VersionRef {
     pre: Span,
 }
 
-/// A string attribute with the forms its operators use.
+/// A string attribute: its literal ids, its text, and where its other forms are.
+/// Kept small (a context is a few cache lines): the forms only some operators read
+/// live apart, in [`Forms`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StrAttr {
     /// Id among the attribute's [`AttrSpec::literals`], or [`NO_LITERAL`].
     pub(crate) lit: u32,
     /// Id of the lower-cased text among [`AttrSpec::folded`], or [`NO_LITERAL`].
     pub(crate) folded: u32,
+    pub(crate) text: Option<Span>,
+    /// Index of its [`Forms`] in the context, or [`NO_FORMS`].
+    forms: u32,
+}
+
+/// [`StrAttr::forms`] of a string no operator reads in another form.
+const NO_FORMS: u32 = u32::MAX;
+
+/// The forms of a string value that only some operators read, derived when the
+/// context is filled (evaluation compares, it never parses).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Forms {
     /// Its value if it is a finite number (`"12"`, `"12.0"`), when read numerically.
     pub(crate) num: Option<f64>,
-    pub(crate) text: Option<Span>,
-    pub(crate) lower: Option<Span>,
+    /// JavaScript's `Number(text)` (`None` for `NaN`), when read leniently.
+    pub(crate) js_num: Option<f64>,
+    lower: Option<Span>,
     /// Milliseconds since the epoch, when it is an RFC 3339 time a date operator reads.
     pub(crate) date: Option<i64>,
-    pub(crate) version: Option<VersionRef>,
+    version: Option<VersionRef>,
     /// The address it spells, IPv4 as IPv4-mapped IPv6, when `in_cidr` reads it.
     pub(crate) ip: Option<Ipv6Addr>,
 }
+
+/// No forms (what [`ResolvedContext::forms`] gives a string without any).
+static NO_FORMS_OF: Forms = Forms {
+    num: None,
+    js_num: None,
+    lower: None,
+    date: None,
+    version: None,
+    ip: None,
+};
 
 /// One scalar value of an attribute.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -201,6 +230,7 @@ pub struct ResolvedContext {
     /// number, for attributes whose operators read text).
     units: Vec<Option<Span>>,
     items: Vec<Scalar>,
+    forms: Vec<Forms>,
     text: String,
 }
 
@@ -208,11 +238,14 @@ pub struct ResolvedContext {
 /// the JSON shapes, without building a JSON value first.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum HostValue<'a> {
-    /// A string; the engine finds its literal id and numeric value.
+    /// A string; the engine derives what its operators need (native builds: the
+    /// wasm module leaves case folding and number parsing to its host).
+    #[cfg(not(target_arch = "wasm32"))]
     Str(&'a str),
     /// A string the host already looked up: its literal id among the attribute's
-    /// [`AttrSpec::literals`] (or [`NO_LITERAL`]), its numeric value, and its text
-    /// when the attribute's operators keep text ([`Needs::text_kept`]).
+    /// [`AttrSpec::literals`] (or [`NO_LITERAL`]), its numeric value, its text when
+    /// the attribute's operators keep text ([`Needs::text_kept`]), and the forms
+    /// [`Needs::lower`] and [`Needs::js_number`] ask for.
     Known {
         /// Literal id.
         lit: u32,
@@ -220,6 +253,11 @@ pub enum HostValue<'a> {
         num: Option<f64>,
         /// The text, when kept.
         text: Option<&'a str>,
+        /// The text lower-cased (JavaScript's `toLowerCase`) and that text's id among
+        /// [`AttrSpec::folded`] (or [`NO_LITERAL`]).
+        lower: Option<(&'a str, u32)>,
+        /// JavaScript's `Number(text)`, `None` for `NaN`.
+        js_num: Option<f64>,
     },
     /// A finite number, with the text it hashes as when it is a rollout unit
     /// ([`number_text`]; the engine computes it when `None`).
@@ -339,6 +377,7 @@ impl ResolvedContext {
         self.units.clear();
         self.units.resize(table.len(), None);
         self.items.clear();
+        self.forms.clear();
         self.text.clear();
     }
 
@@ -404,63 +443,97 @@ impl ResolvedContext {
     }
 
     fn scalar(&mut self, spec: &AttrSpec, value: HostValue<'_>) -> Scalar {
-        let needs = spec.needs;
-        let (text, lit, num) = match value {
-            HostValue::Num(n, _) => return Scalar::Num(n),
-            HostValue::Bool(b) => return Scalar::Bool(b),
-            HostValue::Other => return Scalar::Other,
-            HostValue::Str(text) => (
-                Some(text),
-                spec.literals.id(text),
-                needs.number.then(|| finite_number(text)).flatten(),
-            ),
-            HostValue::Known { lit, num, text } => {
-                let lit = if (lit as usize) < spec.literals.names().len() {
-                    lit
-                } else {
-                    NO_LITERAL
-                };
-                (text, lit, num.filter(|n| n.is_finite()))
+        match value {
+            HostValue::Num(n, _) => Scalar::Num(n),
+            HostValue::Bool(b) => Scalar::Bool(b),
+            HostValue::Other => Scalar::Other,
+            #[cfg(not(target_arch = "wasm32"))]
+            HostValue::Str(text) => {
+                let needs = spec.needs;
+                let lower = needs.lower.then(|| text.to_lowercase());
+                let lit = spec.literals.id(text);
+                let num = needs.number.then(|| finite_number(text)).flatten();
+                let lower = lower.as_deref().map(|l| (l, spec.folded.id(l)));
+                let js_num = needs
+                    .js_number
+                    .then(|| super::lenient::js_number(text))
+                    .flatten();
+                self.string(spec, lit, num, Some(text), lower, js_num)
             }
-        };
+            HostValue::Known {
+                lit,
+                num,
+                text,
+                lower,
+                js_num,
+            } => {
+                let known = |id: u32, names: &Literals| {
+                    if (id as usize) < names.names().len() {
+                        id
+                    } else {
+                        NO_LITERAL
+                    }
+                };
+                let lit = known(lit, &spec.literals);
+                let lower = lower.map(|(l, id)| (l, known(id, &spec.folded)));
+                let num = num.filter(|n| n.is_finite());
+                let js_num = js_num.filter(|n| !n.is_nan());
+                self.string(spec, lit, num, text, lower, js_num)
+            }
+        }
+    }
+
+    fn string(
+        &mut self,
+        spec: &AttrSpec,
+        lit: u32,
+        num: Option<f64>,
+        text: Option<&str>,
+        lower: Option<(&str, u32)>,
+        js_num: Option<f64>,
+    ) -> Scalar {
+        let needs = spec.needs;
         let mut s = StrAttr {
             lit,
             folded: NO_LITERAL,
-            num,
             text: None,
-            lower: None,
-            date: None,
-            version: None,
-            ip: None,
+            forms: NO_FORMS,
         };
-        let Some(text) = text.filter(|_| needs.text_kept()) else {
-            return Scalar::Str(s);
+        let mut forms = Forms {
+            num: num.filter(|_| needs.number),
+            js_num: js_num.filter(|_| needs.js_number),
+            ..Forms::default()
         };
-        let span = self.store(text);
-        s.text = Some(span);
-        if needs.lower {
-            let lower = text.to_lowercase();
-            s.folded = spec.folded.id(&lower);
-            s.lower = Some(if lower == text {
-                span
-            } else {
-                self.store(&lower)
-            });
+        if let Some(text) = text.filter(|_| needs.text_kept()) {
+            let span = self.store(text);
+            s.text = Some(span);
+            if let Some((lower, folded)) = lower.filter(|_| needs.lower) {
+                s.folded = folded;
+                forms.lower = Some(if lower == text {
+                    span
+                } else {
+                    self.store(lower)
+                });
+            }
+            if needs.date {
+                forms.date = parse_rfc3339_ms(text);
+            }
+            if needs.semver {
+                forms.version = semver::parse_parts(text).map(|(core, start, len)| VersionRef {
+                    core,
+                    pre: Span {
+                        start: span.start + start as u32,
+                        len: len as u32,
+                    },
+                });
+            }
+            if needs.ip {
+                forms.ip = parse_ip(text);
+            }
         }
-        if needs.date {
-            s.date = parse_rfc3339_ms(text);
-        }
-        if needs.semver {
-            s.version = semver::parse_parts(text).map(|(core, start, len)| VersionRef {
-                core,
-                pre: Span {
-                    start: span.start + start as u32,
-                    len: len as u32,
-                },
-            });
-        }
-        if needs.ip {
-            s.ip = parse_ip(text);
+        if forms != Forms::default() {
+            s.forms = self.forms.len() as u32;
+            self.forms.push(forms);
         }
         Scalar::Str(s)
     }
@@ -479,16 +552,22 @@ impl ResolvedContext {
         s.text.map(|t| self.span(t))
     }
 
+    /// The forms of a string value its operators read besides its text.
+    #[inline]
+    pub(crate) fn forms(&self, s: &StrAttr) -> &Forms {
+        self.forms.get(s.forms as usize).unwrap_or(&NO_FORMS_OF)
+    }
+
     /// The lower-cased text of a string value.
     #[inline]
     pub(crate) fn lower_of(&self, s: &StrAttr) -> Option<&str> {
-        s.lower.map(|t| self.span(t))
+        self.forms(s).lower.map(|t| self.span(t))
     }
 
     /// The version a string value spells, for precedence comparisons.
     #[inline]
     pub(crate) fn version_of(&self, s: &StrAttr) -> Option<([u64; 3], &str)> {
-        s.version.map(|v| (v.core, self.span(v.pre)))
+        self.forms(s).version.map(|v| (v.core, self.span(v.pre)))
     }
 
     /// The unit string of an attribute (a non-empty string, or a number's text).
@@ -536,12 +615,13 @@ impl ResolvedContext {
             Scalar::Str(s) => CanonicalScalar::Str {
                 lit: s.lit,
                 folded: s.folded,
-                num: s.num,
+                num: self.forms(s).num,
+                js_num: self.forms(s).js_num,
                 text: self.text_of(s),
                 lower: self.lower_of(s),
-                date: s.date,
+                date: self.forms(s).date,
                 version: self.version_of(s),
-                ip: s.ip,
+                ip: self.forms(s).ip,
             },
         };
         Some(match value {
@@ -566,6 +646,7 @@ enum CanonicalScalar<'a> {
         lit: u32,
         folded: u32,
         num: Option<f64>,
+        js_num: Option<f64>,
         text: Option<&'a str>,
         lower: Option<&'a str>,
         date: Option<i64>,
@@ -714,6 +795,7 @@ mod tests {
             text: true,
             lower: true,
             number: true,
+            js_number: true,
             date: true,
             semver: true,
             ip: true,
@@ -782,6 +864,8 @@ mod tests {
                 lit: 0,
                 num: None,
                 text: None,
+                lower: None,
+                js_num: None,
             },
         );
         assert_eq!(a, b);
@@ -793,11 +877,41 @@ mod tests {
                 lit: 7,
                 num: None,
                 text: None,
+                lower: None,
+                js_num: None,
             },
         );
         let Scalar::Str(s) = b.scalars(&b.value(4))[0] else {
             panic!("a string")
         };
         assert_eq!(s.lit, NO_LITERAL);
+    }
+
+    /// The forms a host derives itself (lower case and its folded id, `Number(text)`)
+    /// give the context the engine derives from the text.
+    #[test]
+    fn host_derived_forms_equal_the_engines() {
+        let table = table();
+        for (text, lower, folded, js_num) in [
+            ("A", "a", 0, None),
+            (" 0x1F ", " 0x1f ", NO_LITERAL, Some(31.0)),
+            ("ÀB", "àb", NO_LITERAL, None),
+        ] {
+            let mut a = ResolvedContext::empty(&table);
+            a.set(&table, 4, HostValue::Str(text));
+            let mut b = ResolvedContext::empty(&table);
+            b.set(
+                &table,
+                4,
+                HostValue::Known {
+                    lit: table[4].literals.id(text),
+                    num: finite_number(text),
+                    text: Some(text),
+                    lower: Some((lower, folded)),
+                    js_num,
+                },
+            );
+            assert_eq!(a, b, "{text}");
+        }
     }
 }

@@ -8,7 +8,6 @@
 
 use super::compiled::{Flag, FlagId, Serve, Snapshot, VariantId};
 use super::context::ResolvedContext;
-use super::hash::bucket_with_prefix;
 use std::fmt;
 
 /// Why an evaluation returned what it did (OpenFeature reasons where they exist).
@@ -231,7 +230,7 @@ impl Snapshot {
         }
         if let Some(excl) = &flag.exclusion {
             let inside = ctx.targeting_key().is_some_and(|unit| {
-                let b = bucket_with_prefix(&excl.prefix, unit);
+                let b = excl.prefix.hash(unit.as_bytes()) % super::hash::BUCKETS;
                 excl.start <= b && b < excl.end
             });
             if !inside {

@@ -79,6 +79,74 @@ pub fn murmur3_x86_32_concat(a: &[u8], b: &[u8], seed: u32) -> u32 {
     finish(h, len)
 }
 
+/// The bytes a unit is hashed after (a salt), with MurmurHash3's state after them
+/// precomputed at load: bucketing then mixes only the unit's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HashPrefix {
+    bytes: Box<[u8]>,
+    /// The state after the prefix's whole 4-byte blocks.
+    h: u32,
+    /// The prefix's last `bytes.len() % 4` bytes, little-endian.
+    tail: u32,
+}
+
+impl HashPrefix {
+    /// `bytes`, hashed with `seed`.
+    pub(crate) fn new(bytes: Box<[u8]>, seed: u32) -> HashPrefix {
+        let mut h = seed;
+        let mut blocks = bytes.chunks_exact(4);
+        for c in &mut blocks {
+            h = mix_h(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        }
+        let tail = blocks
+            .remainder()
+            .iter()
+            .enumerate()
+            .fold(0u32, |k, (i, &b)| k | u32::from(b) << (8 * i));
+        HashPrefix { bytes, h, tail }
+    }
+
+    /// The prefix's bytes.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// `murmur3_x86_32(prefix + unit, seed)`.
+    #[inline]
+    pub(crate) fn hash(&self, unit: &[u8]) -> u32 {
+        let mut h = self.h;
+        let mut k = self.tail;
+        let mut filled = self.bytes.len() % 4;
+        let mut rest = unit;
+        // Complete the block the prefix left open.
+        if filled > 0 {
+            let take = (4 - filled).min(rest.len());
+            for (i, &b) in rest[..take].iter().enumerate() {
+                k |= u32::from(b) << (8 * (filled + i));
+            }
+            filled += take;
+            rest = &rest[take..];
+            if filled == 4 {
+                h = mix_h(h, k);
+                k = 0;
+                filled = 0;
+            }
+        }
+        let mut blocks = rest.chunks_exact(4);
+        for c in &mut blocks {
+            h = mix_h(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        }
+        for (i, &b) in blocks.remainder().iter().enumerate() {
+            k |= u32::from(b) << (8 * (filled + i));
+        }
+        if filled + blocks.remainder().len() > 0 {
+            h ^= mix_k(k);
+        }
+        finish(h, self.bytes.len() + unit.len())
+    }
+}
+
 /// The bytes every unit of a salt is hashed after: `salt + "."`.
 pub fn salt_prefix(salt: &str) -> Box<[u8]> {
     let mut prefix = Vec::with_capacity(salt.len() + 1);
@@ -101,6 +169,19 @@ pub fn bucket(salt: &str, unit: &str) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn a_precomputed_prefix_hashes_as_the_concatenation(
+            prefix in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+            unit in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+            seed in proptest::prelude::any::<u32>(),
+        ) {
+            let whole: Vec<u8> = prefix.iter().chain(&unit).copied().collect();
+            let p = HashPrefix::new(prefix.into_boxed_slice(), seed);
+            proptest::prop_assert_eq!(p.hash(&unit), murmur3_x86_32(&whole, seed));
+        }
+    }
 
     #[test]
     fn known_hashes() {

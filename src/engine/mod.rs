@@ -22,6 +22,7 @@ pub mod lenient;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod model;
 pub mod semver;
+pub(crate) mod sort;
 pub mod time;
 pub mod wire;
 

@@ -9,7 +9,7 @@
 pub mod records;
 pub mod rows;
 
-use crate::engine::context::ResolvedContext;
+use crate::engine::context::{ResolvedContext, TARGETING_KEY};
 use crate::engine::kinds::AuditEvaluations;
 use crate::engine::{ErrorCode, Outcome, Reason};
 use crate::metrics::{self, BatchMeta, Counters, MetricsConfig};
@@ -165,14 +165,20 @@ impl Session {
             return;
         };
         let generation = self.store.generation();
-        if reset || slot.generation != generation {
+        let reset = reset || slot.generation != generation;
+        if reset {
             slot.resolved.clear(snapshot.attributes());
             slot.generation = generation;
-            slot.unit = UnitFacts {
-                dims: vec![metrics::NO_DIMENSION_VALUE; self.dimensions],
-                ..UnitFacts::default()
-            };
+            let unit = &mut slot.unit;
+            unit.hash = None;
+            unit.pseudonym = None;
+            unit.dims.clear();
+            unit.dims
+                .resize(self.dimensions, metrics::NO_DIMENSION_VALUE);
         }
+        // A fill that adds other attributes (the JS glue fills a slot flag by flag)
+        // leaves the unit as it was.
+        let unit_changed = reset || records.iter().any(|r| r.attr == TARGETING_KEY);
         let unit = &mut slot.unit;
         let metrics = &mut self.metrics;
         records::apply(
@@ -186,8 +192,10 @@ impl Session {
                 }
             },
         );
-        unit.hash = slot.resolved.targeting_key().map(metrics::unit_hash);
-        unit.pseudonym = None;
+        if unit_changed {
+            unit.hash = slot.resolved.targeting_key().map(metrics::unit_hash);
+            unit.pseudonym = None;
+        }
     }
 
     /// Why nothing can be evaluated for slot `id` now, if so.

@@ -81,14 +81,23 @@ pub fn attribute_table(snapshot: &Snapshot) -> String {
         out.push_str(if a.needs.number { "true" } else { "false" });
         out.push_str(",\"unit\":");
         out.push_str(if a.needs.unit { "true" } else { "false" });
-        out.push_str(",\"literals\":[");
-        for (j, lit) in a.literals.names().iter().enumerate() {
-            if j > 0 {
-                out.push(',');
+        out.push_str(",\"lower\":");
+        out.push_str(if a.needs.lower { "true" } else { "false" });
+        out.push_str(",\"jsNumber\":");
+        out.push_str(if a.needs.js_number { "true" } else { "false" });
+        for (name, literals) in [("literals", &a.literals), ("folded", &a.folded)] {
+            out.push_str(",\"");
+            out.push_str(name);
+            out.push_str("\":[");
+            for (j, lit) in literals.names().iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                push_string(&mut out, lit);
             }
-            push_string(&mut out, lit);
+            out.push(']');
         }
-        out.push_str("]}");
+        out.push('}');
     }
     out.push(']');
     out
@@ -121,8 +130,8 @@ mod tests {
         assert_eq!(
             attrs,
             json!([
-                {"path": "targetingKey", "text": true, "number": false, "unit": true, "literals": []},
-                {"path": "plan", "text": false, "number": true, "unit": false, "literals": ["pro"]}
+                {"path": "targetingKey", "text": true, "number": false, "unit": true, "lower": false, "jsNumber": false, "literals": [], "folded": []},
+                {"path": "plan", "text": false, "number": true, "unit": false, "lower": false, "jsNumber": false, "literals": ["pro"], "folded": []}
             ])
         );
     }

@@ -4,15 +4,23 @@
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/// Marks bytes outside the alphabet in [`SEXTETS`].
+const NOT_BASE64: u8 = 0x80;
+
+/// Each byte's sextet, or [`NOT_BASE64`]: one lookup per character.
+const SEXTETS: [u8; 256] = {
+    let mut table = [NOT_BASE64; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
 fn sextet(b: u8) -> Option<u32> {
-    Some(match b {
-        b'A'..=b'Z' => b - b'A',
-        b'a'..=b'z' => b - b'a' + 26,
-        b'0'..=b'9' => b - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    } as u32)
+    let s = SEXTETS[usize::from(b)];
+    (s != NOT_BASE64).then_some(u32::from(s))
 }
 
 /// Encodes bytes.
@@ -39,26 +47,40 @@ pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
     if text.len() % 4 != 0 {
         return None;
     }
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let last = text.len() / 4;
-    for (index, quad) in text.chunks_exact(4).enumerate() {
-        let pad = quad.iter().rev().take_while(|&&b| b == b'=').count();
-        if pad > 2 || (pad > 0 && index + 1 != last) {
+    let Some((body, last)) = text.split_last_chunk::<4>() else {
+        return Some(Vec::new());
+    };
+    let mut out = vec![0u8; body.len() / 4 * 3];
+    // Every quad but the last is four alphabet characters: no padding checks, and one
+    // test of the OR of the four lookups.
+    for (quad, bytes) in body.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let (a, b, c, d) = (
+            SEXTETS[usize::from(quad[0])],
+            SEXTETS[usize::from(quad[1])],
+            SEXTETS[usize::from(quad[2])],
+            SEXTETS[usize::from(quad[3])],
+        );
+        if (a | b | c | d) & NOT_BASE64 != 0 {
             return None;
         }
-        let mut n = 0u32;
-        for &b in &quad[..4 - pad] {
-            n = n << 6 | sextet(b)?;
-        }
-        n <<= 6 * pad as u32;
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        let keep = 3 - pad;
-        // Bits below the last kept byte must be zero (canonical encoding).
-        if n & ((1 << (8 * pad)) - 1) != 0 {
-            return None;
-        }
-        out.extend_from_slice(&bytes[..keep]);
+        bytes[0] = a << 2 | b >> 4;
+        bytes[1] = b << 4 | c >> 2;
+        bytes[2] = c << 6 | d;
     }
+    let pad = last.iter().rev().take_while(|&&b| b == b'=').count();
+    if pad > 2 {
+        return None;
+    }
+    let mut n = 0u32;
+    for &b in &last[..4 - pad] {
+        n = n << 6 | sextet(b)?;
+    }
+    n <<= 6 * pad as u32;
+    // Bits below the last kept byte must be zero (canonical encoding).
+    if n & ((1 << (8 * pad)) - 1) != 0 {
+        return None;
+    }
+    out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8][..3 - pad]);
     Some(out)
 }
 

@@ -2,7 +2,7 @@
 //! ranges, with the messages their problems get.
 
 use super::thousandths;
-use crate::engine::bucket::{coarseness, prefix, total_fits, BucketCond};
+use crate::engine::bucket::{coarseness, hash_prefix, prefix, total_fits, BucketCond};
 use crate::engine::clause::ClauseEnv;
 use crate::engine::compiled::MAX_UNIT_ATTRIBUTES;
 use crate::engine::context::{AttrId, Needs, TARGETING_KEY};
@@ -102,7 +102,7 @@ pub(crate) fn compile(test: &BucketTest, env: &mut dyn ClauseEnv) -> Result<Buck
     }
     Ok(BucketCond {
         units: unit_ids(test.by.as_ref(), env),
-        prefix: prefix(bucketing, &salt),
+        prefix: hash_prefix(bucketing, prefix(bucketing, &salt)),
         bucketing,
         total,
         from,

@@ -142,6 +142,14 @@ fn message(error: TestError, attr: &str, op: Op, values: &[Value]) -> String {
     }
 }
 
+/// A string lower-cased (Unicode's full mapping, as JavaScript's `toLowerCase`).
+fn fold_case(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(s.to_lowercase()),
+        other => other.clone(),
+    }
+}
+
 fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Cond, String> {
     let attr = clause
         .attr
@@ -151,7 +159,16 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Cond, String
     let values: &[Value] = clause.values.as_deref().unwrap_or(&[]);
     check_shape(attr, op, clause.ignore_case, clause.lenient, values.len())
         .map_err(|e| message(e, attr, op, values))?;
-    let typed = typed(op, values, clause.lenient)?;
+    // A case-insensitive test compares lower-cased text with lower-cased values; the
+    // engine takes them folded (see `build_test`). A regex folds case itself.
+    let folded: Vec<Value>;
+    let given = if clause.ignore_case && op != Op::Matches {
+        folded = values.iter().map(fold_case).collect();
+        &folded[..]
+    } else {
+        values
+    };
+    let typed = typed(op, given, clause.lenient)?;
     build_test(attr, op, clause.ignore_case, clause.lenient, typed, env)
         .map(Cond::Test)
         .map_err(|e| message(e, attr, op, values))

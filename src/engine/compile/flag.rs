@@ -1,12 +1,12 @@
 //! Flags and serves as written to their compiled form.
 
 use super::{bucket, thousandths, Interner, Issues};
-use crate::engine::bucket::{coarseness, prefix};
+use crate::engine::bucket::{coarseness, hash_prefix, prefix};
 use crate::engine::compiled::{
     ExclusionGroup, ExclusionRange, Flag, FlagId, Prereq, Rollout, Rule, Serve, ValueType, Variant,
     VariantId, MAX_VARIANTS,
 };
-use crate::engine::hash::{salt_prefix, BUCKETS};
+use crate::engine::hash::{salt_prefix, HashPrefix, BUCKETS};
 use crate::engine::model::{FlagDef, FlagsDocument, MissingUnit, Serve as ServeDef};
 use crate::engine::time::parse_rfc3339_ms;
 use fnv::FnvHashMap;
@@ -100,7 +100,7 @@ pub(crate) fn compile_serve(
             let units = bucket::unit_ids(rollout.by.as_ref(), env);
             let salt = rollout.salt.as_deref().unwrap_or(&def.key);
             let bucketing = rollout.bucketing.unwrap_or_default();
-            let prefix = prefix(bucketing, salt);
+            let prefix = hash_prefix(bucketing, prefix(bucketing, salt));
             let total = match bucket::total(bucketing, rollout.total) {
                 Ok(t) => t,
                 Err(msg) => {
@@ -315,7 +315,7 @@ pub(crate) fn compile_flag(
         match groups.iter().position(|g| *g.name == *e.group) {
             Some(group) if ok => Some(ExclusionRange {
                 group: group as u32,
-                prefix: salt_prefix(&groups[group].salt),
+                prefix: HashPrefix::new(salt_prefix(&groups[group].salt), 0),
                 start,
                 end,
             }),

@@ -3,7 +3,7 @@
 use super::{
     cond_tag, scalar_tag, serve_tag, test_bits, AUDITS, BUCKETINGS, MAGIC, OPS, VALUE_TYPES,
 };
-use crate::engine::bucket::{coarseness, total_fits, BucketCond};
+use crate::engine::bucket::{coarseness, hash_prefix, total_fits, BucketCond};
 use crate::engine::clause::{
     build_test, Cidr, ClauseEnv, Cond, EqValue, Family, SegmentId, TestValues, MAX_CLAUSE_DEPTH,
 };
@@ -13,7 +13,7 @@ use crate::engine::compiled::{
 };
 use crate::engine::context::{AttrId, AttrSpec, Needs, TARGETING_KEY};
 use crate::engine::graph;
-use crate::engine::hash::{salt_prefix, BUCKETS};
+use crate::engine::hash::{salt_prefix, HashPrefix, BUCKETS};
 use crate::engine::kinds::Bucketing;
 use crate::engine::semver::Version;
 use crate::jsontext;
@@ -106,8 +106,13 @@ impl<'a> Reader<'a> {
         self.bytes.len() - self.at
     }
 
+    // The primitives below are inlined by hand: at opt-level "z" they would be calls
+    // per byte, and loading is mostly them.
+    #[inline(always)]
     fn u8(&mut self) -> Result<u8> {
-        let b = *self.bytes.get(self.at).ok_or(malformed("truncated"))?;
+        let Some(&b) = self.bytes.get(self.at) else {
+            return Err(malformed("truncated"));
+        };
         self.at += 1;
         Ok(b)
     }
@@ -122,7 +127,19 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned LEB128 number, at most 10 bytes, no overflow.
+    #[inline(always)]
     fn uv(&mut self) -> Result<u64> {
+        // Most numbers (counts, ids, tags) fit one byte.
+        if let Some(&b) = self.bytes.get(self.at) {
+            if b < 0x80 {
+                self.at += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.uv_long()
+    }
+
+    fn uv_long(&mut self) -> Result<u64> {
         let mut n: u64 = 0;
         for i in 0..10 {
             let b = self.u8()?;
@@ -141,12 +158,14 @@ impl<'a> Reader<'a> {
         Err(malformed("number too long"))
     }
 
+    #[inline(always)]
     fn u32(&mut self) -> Result<u32> {
         u32::try_from(self.uv()?).map_err(|_| malformed("number too large"))
     }
 
     /// A count of items that each take at least one byte: never more than the bytes
     /// left, so no count can make decoding allocate more than the payload's size.
+    #[inline(always)]
     fn count(&mut self) -> Result<usize> {
         let n = self.uv()?;
         if n > self.left() as u64 {
@@ -270,7 +289,7 @@ impl<'a> Decoder<'a> {
                 let bucketing = *BUCKETINGS
                     .get(usize::from(self.r.u8()?))
                     .ok_or(malformed("unknown bucketing"))?;
-                let prefix: Box<[u8]> = self.r.bytes()?.into();
+                let prefix = hash_prefix(bucketing, self.r.bytes()?.into());
                 let units = self.units()?;
                 let total = self.total(bucketing)?;
                 let from = self.r.u32()?;
@@ -423,7 +442,7 @@ impl<'a> Decoder<'a> {
                 let bucketing = *BUCKETINGS
                     .get(usize::from(self.r.u8()?))
                     .ok_or(malformed("unknown bucketing"))?;
-                let prefix: Box<[u8]> = self.r.bytes()?.into();
+                let prefix = hash_prefix(bucketing, self.r.bytes()?.into());
                 let units = self.units()?;
                 let n = self.r.count()?;
                 check(n > 0, "a rollout needs weights")?;
@@ -555,7 +574,7 @@ impl<'a> Decoder<'a> {
             check(start < end && end <= BUCKETS, "bad exclusion range")?;
             Some(ExclusionRange {
                 group,
-                prefix: salt_prefix(&g.salt),
+                prefix: HashPrefix::new(salt_prefix(&g.salt), 0),
                 start,
                 end,
             })
@@ -647,7 +666,7 @@ fn check_across_flags(flags: &[Flag]) -> Result<()> {
         .iter()
         .filter_map(|f| f.exclusion.as_ref().map(|e| (e.group, e.start, e.end)))
         .collect();
-    ranges.sort_unstable();
+    crate::engine::sort::sort_by(&mut ranges, |a, b| a < b);
     for pair in ranges.windows(2) {
         check(
             pair[0].0 != pair[1].0 || pair[1].1 >= pair[0].2,

@@ -92,7 +92,7 @@ impl Writer {
             Cond::Bucket(b) => {
                 self.u8(cond_tag::BUCKET);
                 self.u8(number_of(&BUCKETINGS, &b.bucketing));
-                self.bytes(&b.prefix);
+                self.bytes(b.prefix.bytes());
                 self.uv(b.units.len() as u64);
                 for &u in b.units.iter() {
                     self.uv(u64::from(u));
@@ -214,7 +214,7 @@ impl Writer {
             Serve::Rollout(r) => {
                 self.u8(serve_tag::ROLLOUT);
                 self.u8(number_of(&BUCKETINGS, &r.bucketing));
-                self.bytes(&r.prefix);
+                self.bytes(r.prefix.bytes());
                 self.uv(r.units.len() as u64);
                 for &u in r.units.iter() {
                     self.uv(u64::from(u));

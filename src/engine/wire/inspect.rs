@@ -95,7 +95,7 @@ fn clause(c: &Cond, snap: &Snapshot) -> Value {
         Cond::Bucket(b) => {
             let mut out = Map::new();
             out.insert("by".into(), by(&b.units, snap));
-            out.insert("salt".into(), json!(salt(&b.prefix, b.bucketing)));
+            out.insert("salt".into(), json!(salt(b.prefix.bytes(), b.bucketing)));
             out.insert("bucketing".into(), json!(bucketing_name(b.bucketing)));
             out.insert("range".into(), json!([percent(b.from), percent(b.to)]));
             if let Some(t) = b.total {
@@ -165,7 +165,7 @@ fn serve(s: &Serve, flag: &Flag, snap: &Snapshot) -> Value {
             }
             let mut out = Map::new();
             out.insert("by".into(), by(&r.units, snap));
-            out.insert("salt".into(), json!(salt(&r.prefix, r.bucketing)));
+            out.insert("salt".into(), json!(salt(r.prefix.bytes(), r.bucketing)));
             out.insert("weights".into(), Value::Object(weights));
             out.insert("bucketing".into(), json!(bucketing_name(r.bucketing)));
             if r.falls_through {

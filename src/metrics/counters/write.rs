@@ -173,7 +173,7 @@ impl Counters {
                 .iter()
                 .filter_map(|(c, o)| self.names_of(*c).map(|(f, v)| (f, v, o)))
                 .collect();
-            outcomes.sort_by(|a, b| a.0.cmp(b.0));
+            crate::engine::sort::sort_by(&mut outcomes, |a, b| (a.0, a.1) < (b.0, b.1));
             let mut open: Option<&str> = None;
             for (flag, variant, o) in outcomes {
                 if open != Some(flag) {

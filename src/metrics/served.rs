@@ -3,32 +3,45 @@
 //! that a tracked outcome is attributed only to the flags actually evaluated for
 //! its unit (a rollout's guards must not judge one flag on another's failures).
 //!
-//! A fixed-size open-addressed table, allocated once on first use: remembering is
+//! A fixed-size table of 4-way buckets, allocated once on first use: remembering is
 //! O(1) and allocation-free afterwards, as [`super::Aggregator::record`] requires.
-//! When the probe window of a (unit, flag) is full, an entry in it is overwritten,
+//! When the bucket of a (unit, flag) is full, an entry in it is overwritten,
 //! so the memory forgets old units first in practice and never grows.
 
-/// Slots probed per lookup; a power of two.
-const PROBE: usize = 8;
+/// Entries per bucket: a bucket is one 64-byte cache line, so remembering touches
+/// one line of a table that is far larger than the cache.
+const WAYS: usize = 4;
 
-#[derive(Debug, Clone, Copy, Default)]
+/// An entry; `cell == EMPTY` marks a free one.
+#[derive(Debug, Clone, Copy)]
 struct Entry {
     unit: u64,
     flag: u32,
     cell: u32,
-    used: bool,
 }
+
+const EMPTY: u32 = u32::MAX;
+const FREE: Entry = Entry {
+    unit: 0,
+    flag: 0,
+    cell: EMPTY,
+};
+
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct Bucket([Entry; WAYS]);
 
 /// The bounded (unit, flag) → cell memory.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Served {
-    slots: Vec<Entry>,
+    buckets: Vec<Bucket>,
+    /// Number of buckets (a power of two; 0 remembers nothing).
     capacity: usize,
-    /// Rotates which slot of a full window is overwritten.
+    /// Rotates which entry of a full bucket is overwritten.
     evictions: usize,
 }
 
-fn start(unit: u64, flag: u32, mask: usize) -> usize {
+fn bucket_of(unit: u64, flag: u32, mask: usize) -> usize {
     // `unit` is already a well-mixed hash; the multiply spreads the flag index.
     (unit ^ u64::from(flag).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize & mask
 }
@@ -38,11 +51,11 @@ impl Served {
     /// two; 0 remembers nothing).
     pub(crate) fn new(capacity: usize) -> Served {
         Served {
-            slots: Vec::new(),
+            buckets: Vec::new(),
             capacity: if capacity == 0 {
                 0
             } else {
-                capacity.max(PROBE).next_power_of_two()
+                capacity.div_ceil(WAYS).next_power_of_two()
             },
             evictions: 0,
         }
@@ -51,59 +64,56 @@ impl Served {
     /// Remembers that `unit` was served the variant counted in `cell` of `flag`.
     #[inline]
     pub(crate) fn remember(&mut self, unit: u64, flag: u32, cell: u32) {
-        if self.capacity == 0 {
+        if self.capacity == 0 || cell == EMPTY {
             return;
         }
-        if self.slots.is_empty() {
-            self.slots = vec![Entry::default(); self.capacity];
+        if self.buckets.is_empty() {
+            self.buckets = vec![Bucket([FREE; WAYS]); self.capacity];
         }
-        let mask = self.capacity - 1;
-        let first = start(unit, flag, mask);
+        let b = bucket_of(unit, flag, self.capacity - 1);
+        let Bucket(entries) = &mut self.buckets[b];
         let mut free = None;
-        for i in 0..PROBE {
-            let j = (first + i) & mask;
-            let e = &mut self.slots[j];
-            if e.used && e.unit == unit && e.flag == flag {
+        for (i, e) in entries.iter_mut().enumerate() {
+            if e.cell != EMPTY && e.unit == unit && e.flag == flag {
                 e.cell = cell;
                 return;
             }
-            if !e.used && free.is_none() {
-                free = Some(j);
+            if e.cell == EMPTY && free.is_none() {
+                free = Some(i);
             }
         }
-        let j = free.unwrap_or_else(|| {
+        let i = free.unwrap_or_else(|| {
             self.evictions = self.evictions.wrapping_add(1);
-            (first + (self.evictions & (PROBE - 1))) & mask
+            self.evictions % WAYS
         });
-        self.slots[j] = Entry {
-            unit,
-            flag,
-            cell,
-            used: true,
-        };
+        entries[i] = Entry { unit, flag, cell };
     }
 
     /// The cell of the variant of `flag` last served to `unit`, if remembered.
     pub(crate) fn cell(&self, unit: u64, flag: u32) -> Option<u32> {
-        if self.slots.is_empty() {
+        if self.buckets.is_empty() {
             return None;
         }
-        let mask = self.capacity - 1;
-        let first = start(unit, flag, mask);
-        (0..PROBE)
-            .map(|i| &self.slots[(first + i) & mask])
-            .find(|e| e.used && e.unit == unit && e.flag == flag)
+        let Bucket(entries) = &self.buckets[bucket_of(unit, flag, self.capacity - 1)];
+        entries
+            .iter()
+            .find(|e| e.cell != EMPTY && e.unit == unit && e.flag == flag)
             .map(|e| e.cell)
     }
 
     /// Re-indexes every entry when the counters' registry is rebuilt: `map` gives an
     /// entry's (flag, cell) under the new numbering, or `None` when it is gone.
     pub(crate) fn remap(&mut self, map: impl Fn(u32, u32) -> Option<(u32, u32)>) {
-        if self.slots.is_empty() {
+        if self.buckets.is_empty() {
             return;
         }
-        let old: Vec<Entry> = self.slots.iter().copied().filter(|e| e.used).collect();
-        self.slots.iter_mut().for_each(|e| *e = Entry::default());
+        let old: Vec<Entry> = self
+            .buckets
+            .iter()
+            .flat_map(|b| b.0)
+            .filter(|e| e.cell != EMPTY)
+            .collect();
+        self.buckets.fill(Bucket([FREE; WAYS]));
         for e in old {
             if let Some((flag, cell)) = map(e.flag, e.cell) {
                 self.remember(e.unit, flag, cell);
@@ -133,7 +143,7 @@ mod tests {
         for u in 100..10_000u64 {
             s.remember(u.wrapping_mul(0x2545_F491_4F6C_DD1D), 0, 0);
         }
-        assert_eq!(s.slots.len(), 64);
+        assert_eq!(s.buckets.len() * WAYS, 64);
         assert_eq!(Served::new(0).cell(1, 0), None);
     }
 

@@ -111,7 +111,22 @@ pub struct Counters {
     audit: Vec<Audit>,
     dropped: [u64; 3],
     served: Served,
+    /// Unit hashes waiting to enter their cells' sketches (see [`Counters::record`]).
+    pending_units: Vec<(CellId, u64)>,
     dirty: bool,
+}
+
+/// How many unit inserts wait before they are applied together. The sketches are
+/// 1 KB per cell, megabytes for a large snapshot: one insert is a cache miss, which
+/// stalls when it sits between evaluations but overlaps with its neighbours in a
+/// tight loop of independent inserts.
+const PENDING_UNITS: usize = 256;
+
+fn apply_units(cells: &mut [Cell], pending: &mut Vec<(CellId, u64)>) {
+    for &(cell, hash) in pending.iter() {
+        cells[cell as usize].units.insert(hash);
+    }
+    pending.clear();
 }
 
 fn add(n: &mut u64, by: u64) {
@@ -139,8 +154,14 @@ impl Counters {
             unknown: Vec::new(),
             audit: Vec::new(),
             dropped: [0; 3],
+            pending_units: Vec::with_capacity(PENDING_UNITS),
             dirty: false,
         }
+    }
+
+    /// Applies the waiting unit inserts; anything that reads a sketch calls it first.
+    fn apply_pending_units(&mut self) {
+        apply_units(&mut self.cells, &mut self.pending_units);
     }
 
     /// The configuration.
@@ -306,12 +327,15 @@ impl Counters {
             return;
         };
         self.dirty = true;
+        if let Some(h) = unit_hash {
+            if self.pending_units.len() >= PENDING_UNITS {
+                apply_units(&mut self.cells, &mut self.pending_units);
+            }
+            self.pending_units.push((cell_id, h));
+        }
         let cell = &mut self.cells[cell_id as usize];
         add(&mut cell.count, 1);
         add(&mut cell.reasons[reason as usize], 1);
-        if let Some(h) = unit_hash {
-            cell.units.insert(h);
-        }
         for (i, (table, &id)) in cell.dims.iter_mut().zip(dims).enumerate() {
             if id > self.other || current.hidden.get(i).copied().unwrap_or(false) {
                 continue;
@@ -480,6 +504,7 @@ impl Counters {
     /// Zeroes every counter; drops the flags the current snapshot no longer has
     /// (their served variants with them) once they outnumber it.
     pub(super) fn clear(&mut self) {
+        self.pending_units.clear();
         for cell in &mut self.cells {
             cell.count = 0;
             cell.reasons = [0; Reason::ALL.len()];

@@ -19,6 +19,7 @@ impl Counters {
         if !self.dirty {
             return None;
         }
+        self.apply_pending_units();
         let mut out = String::with_capacity(256 + self.cells.len() * 48);
         out.push_str("{\"schema\":1,\"batch_id\":");
         push_string(&mut out, &meta.batch_id);

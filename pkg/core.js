@@ -395,13 +395,14 @@ export class Engine {
       const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
       if (kept !== undefined) return this.#wasm.eval(index, this.#filled(kept, source), this.#now());
     }
-    const [reset, staged] = this.#stageScratch(source, attributes);
-    return this.#wasm.fillEval(index, this.#scratch, this.#now(), reset, staged);
+    const reset = this.#stageScratch(source, attributes);
+    return this.#wasm.fillEval(index, this.#scratch, this.#now(), reset, this.#reader.staged);
   }
 
   /**
    * Stages what the scratch slot still lacks of `source` (`attributes`, or all):
-   * everything when it holds another object. Returns [reset, records staged].
+   * everything when it holds another object. Returns whether the slot must be reset
+   * first (the reader counts the records staged).
    */
   #stageScratch(source, attributes) {
     const reader = this.#readerFor();
@@ -432,7 +433,7 @@ export class Engine {
         }
       }
     }
-    return [reset, reader.staged];
+    return reset;
   }
 
   /** The slot `ctx` is evaluated in, filled with every attribute; -1 when it is not an object. */
@@ -447,8 +448,8 @@ export class Engine {
       const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
       if (kept !== undefined) return this.#filled(kept, source);
     }
-    const [reset, staged] = this.#stageScratch(source, undefined);
-    this.#wasm.fill(this.#scratch, reset, staged);
+    const reset = this.#stageScratch(source, undefined);
+    this.#wasm.fill(this.#scratch, reset, this.#reader.staged);
     return this.#scratch;
   }
 

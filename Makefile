@@ -7,6 +7,8 @@ export WASM_BINDGEN_VERSION
 
 CARGO ?= cargo
 WASM_TARGET := wasm32-unknown-unknown
+# The module is the core alone: no origin, CLI or authoring features (Cargo.toml).
+WASM_CARGO := --target $(WASM_TARGET) --no-default-features
 # `wasm` (size-optimised, the default) or `wasm-speed` (opt-level 3); see Cargo.toml.
 WASM_PROFILE ?= wasm
 WASM_RAW := target/$(WASM_TARGET)/$(WASM_PROFILE)/vexil.wasm
@@ -26,7 +28,7 @@ setup-browser:
 
 # The wasm module: size-optimised build, bindings, then wasm-opt (which also strips).
 wasm: setup
-	@$(CARGO) build --quiet --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE)
+	@$(CARGO) build --quiet --lib $(WASM_CARGO) --profile $(WASM_PROFILE)
 	@wasm-bindgen --target web --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
 	@$(WASM_OPT) -Oz --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
@@ -49,9 +51,10 @@ build: wasm www
 
 test-rust: setup
 	$(CARGO) test --quiet
+	$(CARGO) check --quiet --no-default-features --lib
 
 test-wasm: setup
-	$(CARGO) test --target $(WASM_TARGET) --test wasm
+	$(CARGO) test $(WASM_CARGO) --test wasm
 
 # The worker tests start a real `vexil serve` (target/debug/vexil).
 test-js: wasm www setup-browser
@@ -61,7 +64,8 @@ test-js: wasm www setup-browser
 # Rust first, then wasm-bindgen tests, then the JS runner, whose summary ends the output.
 test: wasm www setup-browser
 	$(CARGO) test --quiet
-	$(CARGO) test --target $(WASM_TARGET) --test wasm
+	$(CARGO) check --quiet --no-default-features --lib
+	$(CARGO) test $(WASM_CARGO) --test wasm
 	node --test pkg/test/*.test.js worker/test/*.test.js www/test/*.test.js
 
 demo: build
@@ -79,7 +83,8 @@ bench: wasm-names
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --target $(WASM_TARGET) --lib --test wasm -- -D warnings
+	$(CARGO) clippy $(WASM_CARGO) --lib --test wasm -- -D warnings
+	$(CARGO) clippy --no-default-features --lib -- -D warnings
 
 clean:
 	rm -rf target pkg/wasm .demo www/vendor

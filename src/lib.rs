@@ -3,10 +3,12 @@
 //! - [`engine`]: the pure evaluation core (model, compilation, evaluation).
 //! - [`snapshot`]: the signed snapshot envelope, keyring and last-known-good store.
 //! - [`metrics`]: edge-side aggregation of evaluations and tracked outcomes.
-//! - `origin` (native only): the origin server.
-//! - `import` (native only): migration from Unleash and flagd.
+//! - `origin` (feature `origin`): the origin server.
+//! - `import` (feature `import`): migration from Unleash and flagd.
 //!
-//! The wasm-bindgen surface lives in `wasm` (wasm32 only); the CLI in `src/bin`.
+//! Feature `authoring` adds the JSON flag model, its compiler and snapshot encoding
+//! to the engine; the wasm module is built without any feature. The wasm-bindgen
+//! surface lives in `wasm` (wasm32 only); the CLI in `src/bin` (feature `cli`).
 #![warn(missing_docs)]
 
 pub mod engine;
@@ -15,10 +17,10 @@ pub mod metrics;
 pub mod session;
 pub mod snapshot;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "origin")]
 pub mod origin;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "import")]
 pub mod import;
 
 #[cfg(target_arch = "wasm32")]

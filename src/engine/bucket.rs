@@ -66,7 +66,7 @@ pub(crate) fn hash_prefix(bucketing: Bucketing, bytes: Box<[u8]>) -> HashPrefix 
 
 /// The bytes a scheme hashes before the unit: `salt.` (Vexil), `salt:` (Unleash),
 /// `salt` (flagd).
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // payloads carry prefixes
+#[cfg_attr(not(feature = "authoring"), allow(dead_code))] // payloads carry prefixes
 pub(crate) fn prefix(bucketing: Bucketing, salt: &str) -> Box<[u8]> {
     match bucketing {
         Bucketing::Vexil => salt_prefix(salt),

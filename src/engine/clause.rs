@@ -96,7 +96,7 @@ impl IdSet {
     }
 
     /// The ids, sorted.
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder and inspector
+    #[cfg_attr(not(feature = "authoring"), allow(dead_code))] // read by the native encoder and inspector
     pub(crate) fn ids(&self) -> &[u32] {
         &self.0
     }
@@ -134,7 +134,7 @@ impl ValueSet {
 
 /// A compiled operator with its values.
 #[derive(Debug, Clone)]
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder and inspector
+#[cfg_attr(not(feature = "authoring"), allow(dead_code))] // read by the native encoder and inspector
 pub(crate) enum Pred {
     /// `in`/`eq`; `not_in`/`neq` are the same set, negated.
     Equals(ValueSet),
@@ -345,10 +345,10 @@ pub(crate) trait ClauseEnv {
     /// Interns a literal of attribute `attr` (in its folded dictionary when `folded`).
     fn literal(&mut self, attr: AttrId, text: &str, folded: bool) -> u32;
     /// Resolves a segment name (documents name segments; payloads number them).
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    #[cfg_attr(not(feature = "authoring"), allow(dead_code))]
     fn segment(&self, name: &str) -> Option<SegmentId>;
     /// The key of the flag whose clauses are being compiled (`None` in segments).
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    #[cfg_attr(not(feature = "authoring"), allow(dead_code))]
     fn flag_key(&self) -> Option<&str>;
 }
 

@@ -53,7 +53,7 @@ impl ValueType {
     }
 
     /// The type of a JSON value, if it can be a variant value.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(feature = "authoring")]
     pub fn of(value: &serde_json::Value) -> Option<ValueType> {
         use serde_json::Value;
         match value {
@@ -137,7 +137,7 @@ pub(crate) struct Rule {
 }
 
 #[derive(Debug, Clone)]
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder and inspector
+#[cfg_attr(not(feature = "authoring"), allow(dead_code))] // read by the native encoder and inspector
 pub(crate) struct ExclusionRange {
     /// Index into [`Snapshot::exclusion_groups`].
     pub(crate) group: u32,
@@ -234,7 +234,7 @@ pub(crate) struct ExclusionGroup {
 
 /// A compiled set of flags, segments and exclusion groups, ready to evaluate.
 #[derive(Debug, Clone)]
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder and inspector
+#[cfg_attr(not(feature = "authoring"), allow(dead_code))] // read by the native encoder and inspector
 pub struct Snapshot {
     /// Payload facts.
     pub meta: SnapshotMeta,
@@ -329,7 +329,7 @@ impl Snapshot {
     }
 
     /// Resolves a caller's JSON context against this snapshot's attribute table.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(feature = "authoring")]
     pub fn resolve_context(
         &self,
         ctx: &serde_json::Value,

@@ -240,7 +240,7 @@ pub struct ResolvedContext {
 pub enum HostValue<'a> {
     /// A string; the engine derives what its operators need (native builds: the
     /// wasm module leaves case folding and number parsing to its host).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(feature = "authoring")]
     Str(&'a str),
     /// A string the host already looked up: its literal id among the attribute's
     /// [`AttrSpec::literals`] (or [`NO_LITERAL`]), its numeric value, its text when
@@ -293,7 +293,7 @@ pub fn finite_number(text: &str) -> Option<f64> {
 /// `Number.prototype.toString` (what `JSON.stringify` writes: `12345`, `-3`, `1.5`,
 /// `1e+21`, `1e-7`), so a unit sent as a number and the same unit sent as its JSON
 /// text agree, whichever SDK sent it.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub fn number_text(n: f64) -> Option<String> {
     if !n.is_finite() {
         return None;
@@ -342,7 +342,7 @@ pub fn number_text(n: f64) -> Option<String> {
 /// In wasm the host hands over the text of every number it sends as a unit (float
 /// formatting would cost the module kilobytes); only small integers are printed
 /// here, which read the same either way.
-#[cfg(target_arch = "wasm32")]
+#[cfg(not(feature = "authoring"))]
 pub fn number_text(n: f64) -> Option<String> {
     if n.fract() != 0.0 || n.abs() >= 9_007_199_254_740_992.0 {
         return None;
@@ -447,7 +447,7 @@ impl ResolvedContext {
             HostValue::Num(n, _) => Scalar::Num(n),
             HostValue::Bool(b) => Scalar::Bool(b),
             HostValue::Other => Scalar::Other,
-            #[cfg(not(target_arch = "wasm32"))]
+            #[cfg(feature = "authoring")]
             HostValue::Str(text) => {
                 let needs = spec.needs;
                 let lower = needs.lower.then(|| text.to_lowercase());
@@ -667,11 +667,11 @@ impl PartialEq for ResolvedContext {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub use json::resolve;
 
 /// Resolving a caller's JSON context (native adapters: the CLI, the origin).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 mod json {
     use super::{AttrSpec, ContextError, HostValue, ResolvedContext};
     use serde_json::{Map, Value};

@@ -13,7 +13,7 @@ use std::fmt;
 /// Why an evaluation returned what it did (OpenFeature reasons where they exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize),
     serde(rename_all = "SCREAMING_SNAKE_CASE")
 )]
@@ -82,7 +82,7 @@ impl fmt::Display for Reason {
 /// Why the caller's default was returned (OpenFeature error codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize),
     serde(rename_all = "SCREAMING_SNAKE_CASE")
 )]

@@ -107,7 +107,7 @@ impl HashPrefix {
     }
 
     /// The prefix's bytes.
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // read by the native encoder
+    #[cfg_attr(not(feature = "authoring"), allow(dead_code))] // read by the native encoder
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
     }

@@ -6,7 +6,7 @@
 /// Flag kinds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize),
     serde(rename_all = "snake_case")
 )]
@@ -27,7 +27,7 @@ pub enum FlagKind {
 /// Risk levels.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize),
     serde(rename_all = "snake_case")
 )]
@@ -43,7 +43,7 @@ pub enum Risk {
 /// Which evaluations of a flag are audited.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize),
     serde(rename_all = "snake_case")
 )]
@@ -62,7 +62,7 @@ pub enum AuditEvaluations {
 /// ASCII units), so a migrated flag keeps each unit where it was.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize),
     serde(rename_all = "snake_case")
 )]
@@ -84,7 +84,7 @@ pub enum Bucketing {
 /// Attribute test operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize),
     serde(rename_all = "snake_case")
 )]

@@ -6,33 +6,33 @@
 
 mod bucket;
 pub mod clause;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub mod compile;
 pub mod compiled;
 pub mod context;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 mod de;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub mod details;
 pub mod eval;
 mod graph;
 pub mod hash;
 pub mod kinds;
 pub mod lenient;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub mod model;
 pub mod semver;
 pub(crate) mod sort;
 pub mod time;
 pub mod wire;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub use compile::{parse_document, thousandths, Issue, LoadError};
 pub use compiled::{Flag, FlagId, Snapshot, SnapshotMeta, ValueType, Variant, VariantId};
 pub use context::{ContextError, ResolvedContext};
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub use details::Details;
 pub use eval::{ErrorCode, Outcome, Reason};
 pub use hash::{bucket, murmur3_x86_32, BUCKETS};
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub use model::FlagsDocument;

@@ -15,7 +15,7 @@ const BUCKETS: usize = LATENCY_BOUNDS_MS.len() + 1;
 /// SDKs that predate them (quantiles are then estimated from the buckets alone).
 #[derive(Debug, Clone, Default, PartialEq)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize, serde::Deserialize),
     serde(into = "Wire", try_from = "Wire")
 )]
@@ -141,7 +141,7 @@ impl LatencyHistogram {
 }
 
 /// The batch form of a histogram.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Wire {
     bounds_ms: Vec<f64>,
@@ -188,7 +188,7 @@ impl LatencyHistogram {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 impl From<LatencyHistogram> for Wire {
     fn from(h: LatencyHistogram) -> Wire {
         Wire {
@@ -202,7 +202,7 @@ impl From<LatencyHistogram> for Wire {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 impl TryFrom<Wire> for LatencyHistogram {
     type Error = &'static str;
 

@@ -20,7 +20,7 @@ const MAX_RANK: u8 = 64 - HLL_PRECISION + 1;
 /// longer, `{"p": 10, "dense": "<base64 of the 1 024 registers>"}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize, serde::Deserialize),
     serde(into = "Wire", try_from = "Wire")
 )]
@@ -103,7 +103,7 @@ impl HyperLogLog {
 }
 
 /// The batch form of a sketch.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Wire {
     p: u8,
@@ -172,7 +172,7 @@ impl HyperLogLog {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 impl From<HyperLogLog> for Wire {
     fn from(h: HyperLogLog) -> Wire {
         let mut wire = Wire {
@@ -200,7 +200,7 @@ impl From<HyperLogLog> for Wire {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 impl TryFrom<Wire> for HyperLogLog {
     type Error = String;
 

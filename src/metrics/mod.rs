@@ -29,7 +29,7 @@
 //! [`MAX_NAME_LEN`] bytes are dropped, dimension values longer than
 //! [`MAX_DIMENSION_VALUE_LEN`] count as `"other"`.
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 mod batch;
 mod counters;
 mod hash;
@@ -38,7 +38,7 @@ mod hll;
 pub mod privacy;
 mod served;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub use batch::{
     AuditEvent, Batch, Dropped, EventStats, FlagStats, OutcomeStats, VariantStats, Window,
     BATCH_SCHEMA,
@@ -48,7 +48,7 @@ pub use hash::{pseudonym, unit_hash};
 pub use histogram::{LatencyHistogram, LATENCY_BOUNDS_MS};
 pub use hll::{HyperLogLog, HLL_PRECISION, HLL_REGISTERS};
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 use crate::engine::{ErrorCode, Reason, Snapshot};
 
 /// Longest event name or unknown flag key recorded, in bytes.
@@ -113,7 +113,7 @@ pub struct BatchMeta {
 
 /// A float as JSON: its shortest form, the largest finite double for an overflowed
 /// sum (sums saturate like counters).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub fn push_float(out: &mut String, n: f64) {
     use std::fmt::Write;
     let n = if n.is_nan() {
@@ -126,7 +126,7 @@ pub fn push_float(out: &mut String, n: f64) {
 
 /// [`Counters`] with name-keyed batches (native: the origin aggregates OFREP
 /// evaluations with it), and folding back a batch that could not be sent.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 #[derive(Debug)]
 pub struct Aggregator {
     counters: Counters,
@@ -134,7 +134,7 @@ pub struct Aggregator {
     pending: Option<Batch>,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 impl Aggregator {
     /// An aggregator with no flags (call [`Aggregator::set_snapshot`] or
     /// [`Aggregator::set_flags`] on each snapshot).
@@ -308,7 +308,7 @@ impl Aggregator {
 
 /// Re-applies the size bounds to a batch folded from several (the excess counts as
 /// dropped).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 fn bound(batch: &mut Batch, cfg: &MetricsConfig) {
     if batch.audit.len() > cfg.max_audit_events {
         batch.dropped.audit += (batch.audit.len() - cfg.max_audit_events) as u64;

@@ -75,7 +75,7 @@ impl Keyring {
     }
 
     /// Parses a keyring JSON document: `{"<key id>": "<base64 public key>", ...}`.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(feature = "authoring")]
     pub fn from_json(text: &str) -> Result<Keyring, KeyError> {
         let map: BTreeMap<String, String> = serde_json::from_str(text).map_err(|e| {
             KeyError::Malformed(format!(
@@ -101,7 +101,7 @@ impl Keyring {
     }
 
     /// The keyring as JSON (`{"<key id>": "<base64 public key>"}`).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(feature = "authoring")]
     pub fn to_json(&self) -> String {
         let map: BTreeMap<&str, String> = self
             .keys
@@ -115,7 +115,7 @@ impl Keyring {
 /// A signing key file: `{"key_id": "...", "private_key": "<base64 32-byte seed>"}`.
 #[derive(Debug, Clone)]
 #[cfg_attr(
-    not(target_arch = "wasm32"),
+    feature = "authoring",
     derive(serde::Serialize, serde::Deserialize),
     serde(deny_unknown_fields)
 )]
@@ -136,7 +136,7 @@ impl PrivateKeyFile {
     }
 
     /// Parses a key file.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(feature = "authoring")]
     pub fn from_json(text: &str) -> Result<PrivateKeyFile, KeyError> {
         serde_json::from_str(text).map_err(|e| {
             KeyError::Malformed(format!(

@@ -10,9 +10,9 @@
 //! and any problem is a [`DecodeError`], never a panic or an unbounded allocation.
 
 mod decode;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 mod encode;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 mod inspect;
 
 pub use decode::{DecodeError, DecodeErrorKind};
@@ -103,7 +103,7 @@ pub(crate) const AUDITS: [AuditEvaluations; 3] = [
 ];
 
 /// The number of `item` in `table`.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "authoring")]
 pub(crate) fn number_of<T: PartialEq>(table: &[T], item: &T) -> u8 {
     table.iter().position(|t| t == item).unwrap_or(0) as u8
 }

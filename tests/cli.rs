@@ -174,7 +174,7 @@ fn flags_validate_lists_every_problem_with_its_path() {
     fails(
         &dir.vexil(&["flags", "validate", "typo.json"]),
         1,
-        "flags[0].rules[0].when: unknown field `value`",
+        "typo.json:2:65: flags[a].rules[r].when.value: unknown field `value`; did you mean `values`?",
     );
     fails(
         &dir.vexil(&["flags", "validate", "missing.json"]),
@@ -208,7 +208,9 @@ fn build_verify_and_eval() {
     );
     assert!(!out.contains("stale"));
 
-    let eval = |args: &[&str]| -> Value {
+    // The results and the exit status: 0, or 3 when a result is the default served
+    // because of an error.
+    let eval_with_status = |args: &[&str]| -> (Value, i32) {
         let mut all = vec![
             "eval",
             "snapshot.json",
@@ -218,7 +220,22 @@ fn build_verify_and_eval() {
             "2026-11-24T06:00:00Z",
         ];
         all.extend_from_slice(args);
-        serde_json::from_str(&ok(&dir.vexil(&all))).unwrap()
+        let out = dir.vexil(&all);
+        let results = serde_json::from_slice(&out.stdout).expect("results on stdout");
+        (results, out.status.code().unwrap_or(-1))
+    };
+    let eval = |args: &[&str]| -> Value {
+        let (results, status) = eval_with_status(args);
+        assert_eq!(status, 0, "{results}");
+        results
+    };
+    let eval_error = |args: &[&str]| -> Value {
+        let (results, status) = eval_with_status(args);
+        assert_eq!(
+            status, 3,
+            "the default served because of an error: {results}"
+        );
+        results
     };
     let trader = r#"{"targetingKey": "acct-27", "segments": ["institutional"], "account_tier": "institutional",
         "experience_level": "expert", "risk_tolerance": "high", "market_data": {"gateway_version": "3.2.0"}}"#;
@@ -254,7 +271,7 @@ fn build_verify_and_eval() {
     );
     assert_eq!(all["legacy-order-routing"]["reason"], "EXCLUDED");
 
-    let d = eval(&[
+    let d = eval_error(&[
         "--flag",
         "market-data-v3",
         "--type",
@@ -266,9 +283,9 @@ fn build_verify_and_eval() {
         (d["value"].clone(), d["error_code"].clone()),
         ("x".into(), "TYPE_MISMATCH".into())
     );
-    let d = eval(&["--flag", "nope", "--context", "{}"]);
+    let d = eval_error(&["--flag", "nope", "--context", "{}"]);
     assert_eq!(d["error_code"], "FLAG_NOT_FOUND");
-    let d = eval(&[
+    let d = eval_error(&[
         "--flag",
         "market-data-v3",
         "--context",

@@ -196,6 +196,17 @@ impl Merged {
 
     /// A problem at `segs` of the merged document, placed in its file.
     fn place(&self, segs: &[Seg], shown: &str, message: String) -> Problem {
+        // A merged flag's index is shown as its index in its own file.
+        let mut shown = shown.to_string();
+        if let [Seg::Key(f), Seg::Index(i), ..] = segs {
+            let merged_at = format!("flags[{i}]");
+            if let (true, Some(&(_, local))) = (f == "flags", self.flags.get(*i)) {
+                if shown.starts_with(&merged_at) {
+                    shown = format!("flags[{local}]{}", &shown[merged_at.len()..]);
+                }
+            }
+        }
+        let shown = shown.as_str();
         let local = match segs {
             [Seg::Key(f), Seg::Index(i), rest @ ..] if f == "flags" => {
                 self.flags.get(*i).map(|&(file, local)| {

@@ -16,8 +16,11 @@ WASM_OUT := pkg/wasm/vexil_bg.wasm
 # Binaryen's wasm-opt from npm (v132): Debian's v108 mis-exports wasm-bindgen's
 # externref table, which breaks loading.
 WASM_OPT := node_modules/.bin/wasm-opt
+# Cargo's progress is hidden for the quick rebuilds of tests; `make demo` shows it
+# (its first release builds take minutes).
+CARGO_QUIET ?= --quiet
 
-.PHONY: setup setup-browser wasm wasm-names www build test test-rust test-wasm test-js demo bench lint clean
+.PHONY: setup setup-browser wasm wasm-names www build test test-rust test-wasm test-js demo demo-intro bench lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -28,7 +31,7 @@ setup-browser:
 
 # The wasm module: size-optimised build, bindings, then wasm-opt (which also strips).
 wasm: setup
-	@$(CARGO) build --quiet --lib $(WASM_CARGO) --profile $(WASM_PROFILE)
+	@$(CARGO) build $(CARGO_QUIET) --lib $(WASM_CARGO) --profile $(WASM_PROFILE)
 	@wasm-bindgen --target web --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
 	@$(WASM_OPT) -Oz --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
@@ -47,7 +50,7 @@ www: setup
 	@cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css www/vendor/
 
 build: wasm www
-	@$(CARGO) build --quiet --release --bin vexil
+	@$(CARGO) build $(CARGO_QUIET) --release --bin vexil
 
 test-rust: setup
 	$(CARGO) test --quiet
@@ -59,17 +62,21 @@ test-wasm: setup
 # The worker tests start a real `vexil serve` (target/debug/vexil).
 test-js: wasm www setup-browser
 	$(CARGO) build --quiet --bin vexil
-	node --test pkg/test/*.test.js worker/test/*.test.js www/test/*.test.js
+	node --test pkg/test/*.test.js worker/test/*.test.js www/test/*.test.js scripts/test/*.test.js
 
 # Rust first, then wasm-bindgen tests, then the JS runner, whose summary ends the output.
 test: wasm www setup-browser
 	$(CARGO) test --quiet
 	$(CARGO) check --quiet --no-default-features --lib
 	$(CARGO) test $(WASM_CARGO) --test wasm
-	node --test pkg/test/*.test.js worker/test/*.test.js www/test/*.test.js
+	node --test pkg/test/*.test.js worker/test/*.test.js www/test/*.test.js scripts/test/*.test.js
 
-demo: build
+demo: CARGO_QUIET =
+demo: demo-intro build
 	@bash scripts/demo.sh
+
+demo-intro:
+	@echo "make demo: building the wasm package and the release binary (cargo shows its progress; the first build takes a few minutes)"
 
 # Native (criterion, including the side-by-side workload), then Vexil and its peers
 # in one Node run (bench/peers.mjs), then the worker and the origin.

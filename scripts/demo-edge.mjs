@@ -6,13 +6,15 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { localWorker } from "../worker/local.js";
 import { startExampleSite } from "../www/examples/site.mjs";
+import { describe, simulatedLatency } from "./demo-lib.mjs";
 
 const [server, tokensPath] = process.argv.slice(2);
 if (!tokensPath) {
   console.error("usage: node scripts/demo-edge.mjs SERVER_URL TOKENS_JSON");
   process.exit(2);
 }
-const tokens = JSON.parse(readFileSync(tokensPath, "utf8"));
+// tokens.json holds each token with its roles; the scripts need the secrets.
+const tokens = Object.fromEntries(Object.entries(JSON.parse(readFileSync(tokensPath, "utf8"))).map(([name, t]) => [name, t.token]));
 const workerPort = Number(process.env.VEXIL_DEMO_WORKER_PORT ?? 8787);
 const sitePort = Number(process.env.VEXIL_DEMO_SITE_PORT ?? 8790);
 const stageDuration = process.env.VEXIL_DEMO_STAGE ?? "20s";
@@ -28,14 +30,18 @@ async function api(token, method, path, body) {
   return answer;
 }
 
+// The variants' simulated latencies: the new checkout is a little slower, never broken.
+const LATENCY_MS = { "classic checkout": 8, "new checkout": 15 };
+
 function variantOrigin(name) {
   return new Promise((resolve) => {
     const s = createServer((req, res) => {
-      // The new checkout is a little slower, never broken.
-      setTimeout(() => {
-        res.writeHead(200, { "content-type": "text/html" });
-        res.end(`<h1>${name}</h1><p>served for ${req.headers["x-user-id"] ?? "a visitor"}</p>`);
-      }, name === "new checkout" ? 15 : 8);
+      // Each answer reports the variant's own simulated time (Server-Timing), which the
+      // worker tracks instead of the round trip: a busy machine cannot fail the
+      // latency guard, only the feature can.
+      const latency = simulatedLatency(LATENCY_MS[name]);
+      res.writeHead(200, { "content-type": "text/html", "server-timing": `app;dur=${latency};desc="simulated ${name}"` });
+      res.end(`<h1>${name}</h1><p>served for ${req.headers["x-user-id"] ?? "a visitor"}</p>`);
     });
     s.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${s.address().port}`));
   });
@@ -92,7 +98,9 @@ browser SDK example (bootstrapped A/B page): ${site.url}/?user=visitor-7
   switches within a second when the rollout moves or the flag is killed)
 rollout #${rollout.id} of new-checkout started: stages 5 → 15 → 25 → 50 → 75 → 100 %, ${stageDuration} each,
 guarded by the seed's thresholds (errors ≤ 1 %, success ≥ 99 %, latency ≤ 100 ms). Simulated visitors are
-flowing through the worker; watch it here or with \`vexil rollout status new-checkout --env production\`.
+flowing through the worker; the variant origins report their own simulated latency (new checkout about
+${LATENCY_MS["new checkout"]} ms, classic ${LATENCY_MS["classic checkout"]} ms) in Server-Timing, which the worker tracks, so the machine's load does not
+decide the rollout. Watch it here or with \`vexil rollout status new-checkout --env production\`.
 `);
 
 const countries = ["DE", "FR", "US", "GB", "JP", "BR"];
@@ -120,11 +128,7 @@ let seen = 0;
 const timer = setInterval(async () => {
   try {
     const r = await api(tokens.admin, "GET", `/rollouts/${rollout.id}`);
-    for (const h of r.history.slice(seen)) {
-      const d = h.details ?? {};
-      const figures = d.figures ? ` (${d.figures.samples} outcomes, error rate ${d.figures.error_rate ?? 0}%)` : "";
-      console.log(`${h.at}  ${h.event}${d.to !== undefined ? ` → ${d.to}%` : ""}${figures}${d.reason ? `: ${d.reason}` : ""}`);
-    }
+    for (const h of r.history.slice(seen)) console.log(`${h.at}  ${describe(r, h)}`);
     seen = r.history.length;
     if (r.status === "completed" || r.status === "rolled_back") {
       console.log(`rollout ${r.status}. The origin, worker and visitors keep running; Ctrl-C stops everything.`);

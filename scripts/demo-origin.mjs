@@ -3,6 +3,7 @@
 // the origin's public keyring and production snapshot for the wasm demo.
 // Usage: node scripts/demo-origin.mjs SERVER_URL ADMIN_TOKEN OUT_DIR
 import { readFileSync, writeFileSync } from "node:fs";
+import { tokenLines, tokensWithRoles } from "./demo-lib.mjs";
 
 const [server, adminToken, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -84,5 +85,9 @@ writeFileSync(`${outDir}/keys.json`, JSON.stringify(keys.keyring, null, 2) + "\n
 const sdkKey = (await api(adminToken, "POST", "/sdk-keys", { name: "demo-edge", environment: env })).answer.token;
 const response = await fetch(`${server}/api/v1/environments/${env}/snapshot`, { headers: { authorization: `Bearer ${sdkKey}` } });
 writeFileSync(`${outDir}/snapshot.json`, await response.text());
-writeFileSync(`${outDir}/tokens.json`, JSON.stringify({ admin: adminToken, sdk: sdkKey, ...tokens }, null, 2) + "\n");
+// Each token with what it may do: `vexil init`'s admin, the edge's SDK key, the people.
+const withRoles = tokensWithRoles({ admin: adminToken, sdk: sdkKey, environment: env, people, tokens });
+writeFileSync(`${outDir}/tokens.json`, JSON.stringify(withRoles, null, 2) + "\n");
+console.log(`  tokens (saved with their roles in ${outDir}/tokens.json):`);
+for (const line of tokenLines(withRoles)) console.log(`    ${line}`);
 console.log(`  snapshot v${response.headers.get("x-vexil-snapshot-version")} (ETag ${response.headers.get("etag")}) saved with the origin's keyring`);

@@ -33,7 +33,7 @@ echo
 echo
 node scripts/demo.mjs "$dir/snapshot.json" "$dir/keys.json" examples/demo-contexts.json
 
-alice=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).alice)' "$dir/tokens.json")
+alice=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).alice.token)' "$dir/tokens.json")
 cat <<INFO
 
 origin (vexil serve): $server
@@ -46,6 +46,6 @@ console: $server/   (sign in with alice's token; she is an editor: $alice)
   $vexil audit enhanced-order-routing-v2 --env production
   $vexil rollout status new-checkout --env production
   $vexil flag metrics new-checkout --env production
-Tokens for alice (editor) and the approvers are in $dir/tokens.json.
+Every token, with its roles, is in $dir/tokens.json (listed above).
 INFO
 node scripts/demo-edge.mjs "$server" "$dir/tokens.json"

@@ -174,7 +174,7 @@ fn flags_validate_lists_every_problem_with_its_path() {
     fails(
         &dir.vexil(&["flags", "validate", "typo.json"]),
         1,
-        "flags[0].rules[0].when: unknown field `value`",
+        "typo.json:2:65: flags[a].rules[r].when.value: unknown field `value`; did you mean `values`?",
     );
     fails(
         &dir.vexil(&["flags", "validate", "missing.json"]),
@@ -208,7 +208,9 @@ fn build_verify_and_eval() {
     );
     assert!(!out.contains("stale"));
 
-    let eval = |args: &[&str]| -> Value {
+    // The results and the exit status: 0, or 3 when a result is the default served
+    // because of an error.
+    let eval_with_status = |args: &[&str]| -> (Value, i32) {
         let mut all = vec![
             "eval",
             "snapshot.json",
@@ -218,7 +220,22 @@ fn build_verify_and_eval() {
             "2026-11-24T06:00:00Z",
         ];
         all.extend_from_slice(args);
-        serde_json::from_str(&ok(&dir.vexil(&all))).unwrap()
+        let out = dir.vexil(&all);
+        let results = serde_json::from_slice(&out.stdout).expect("results on stdout");
+        (results, out.status.code().unwrap_or(-1))
+    };
+    let eval = |args: &[&str]| -> Value {
+        let (results, status) = eval_with_status(args);
+        assert_eq!(status, 0, "{results}");
+        results
+    };
+    let eval_error = |args: &[&str]| -> Value {
+        let (results, status) = eval_with_status(args);
+        assert_eq!(
+            status, 3,
+            "the default served because of an error: {results}"
+        );
+        results
     };
     let trader = r#"{"targetingKey": "acct-27", "segments": ["institutional"], "account_tier": "institutional",
         "experience_level": "expert", "risk_tolerance": "high", "market_data": {"gateway_version": "3.2.0"}}"#;
@@ -254,7 +271,7 @@ fn build_verify_and_eval() {
     );
     assert_eq!(all["legacy-order-routing"]["reason"], "EXCLUDED");
 
-    let d = eval(&[
+    let d = eval_error(&[
         "--flag",
         "market-data-v3",
         "--type",
@@ -266,9 +283,9 @@ fn build_verify_and_eval() {
         (d["value"].clone(), d["error_code"].clone()),
         ("x".into(), "TYPE_MISMATCH".into())
     );
-    let d = eval(&["--flag", "nope", "--context", "{}"]);
+    let d = eval_error(&["--flag", "nope", "--context", "{}"]);
     assert_eq!(d["error_code"], "FLAG_NOT_FOUND");
-    let d = eval(&[
+    let d = eval_error(&[
         "--flag",
         "market-data-v3",
         "--context",
@@ -614,4 +631,240 @@ fn import_refuses_a_lossy_translation_unless_allowed() {
     let out = dir.vexil(&["import", "--from", "flagd", "bad.json"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a flagd flag definition"));
+}
+
+#[test]
+fn typos_anywhere_in_a_flags_file_are_refused_at_their_line_and_column() {
+    let dir = Dir::new("typos");
+    // A flag-level typo (ignored by the engine, so it validated before).
+    fs::write(
+        dir.path("flags.json"),
+        "{\"flags\": [\n  {\"key\": \"a\", \"variants\": {\"on\": true}, \"off_variant\": \"on\",\n   \"ruls\": [], \"x-team\": \"web\", \"metadata\": {\"anything\": 1},\n   \"fallthrough\": {\"variant\": \"on\"}}]}\n",
+    )
+    .unwrap();
+    fails(
+        &dir.vexil(&["flags", "validate", "flags.json"]),
+        1,
+        "flags.json:3:4: flags[a].ruls: unknown field `ruls`; did you mean `rules`?",
+    );
+    // In YAML, in the second of two merged files, an unknown operator.
+    fs::write(
+        dir.path("ok.yaml"),
+        "flags:\n  - key: first\n    variants: {on: true}\n    fallthrough: {variant: \"on\"}\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path("op.yaml"),
+        "flags:\n  - key: second\n    variants: {on: true}\n    rules:\n      - id: r\n        when: {attr: email, op: endswith, values: [x]}\n        serve: {variant: \"on\"}\n    fallthrough: {variant: \"on\"}\n",
+    )
+    .unwrap();
+    fails(
+        &dir.vexil(&["flags", "validate", "ok.yaml", "op.yaml"]),
+        1,
+        "op.yaml:6:29: flags[0].rules[0].when.op: unknown variant `endswith`",
+    );
+    fails(
+        &dir.vexil(&["flags", "validate", "ok.yaml", "op.yaml"]),
+        1,
+        "did you mean `ends_with`?",
+    );
+    // The engine's own checks, placed in the file that holds the flag.
+    fs::write(
+        dir.path("weights.yaml"),
+        "flags:\n  - key: w\n    variants: {on: true, off: false}\n    fallthrough:\n      rollout:\n        weights: {on: 60, off: 30}\n",
+    )
+    .unwrap();
+    fails(
+        &dir.vexil(&["flags", "validate", "ok.yaml", "weights.yaml"]),
+        1,
+        "weights.yaml:6:9: flags[w].fallthrough.rollout.weights: weights sum to 90",
+    );
+    // A top-level typo, and a syntax error at its place.
+    fs::write(dir.path("top.json"), "{\"flags\": [],\n \"segmnts\": {}}").unwrap();
+    fails(
+        &dir.vexil(&["flags", "validate", "top.json"]),
+        1,
+        "top.json:2:2: segmnts: unknown field `segmnts`; did you mean `segments`?",
+    );
+    fs::write(dir.path("comma.json"), "{\"flags\": [\n  1,]}").unwrap();
+    fails(
+        &dir.vexil(&["flags", "validate", "comma.json"]),
+        1,
+        "comma.json:2:5: not valid JSON: trailing comma",
+    );
+}
+
+/// The one JSON object an error prints on standard error with `--json`.
+fn json_error(out: &Output, code: i32) -> Value {
+    assert_eq!(out.status.code(), Some(code));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    serde_json::from_str(stderr.trim()).expect("a JSON object")
+}
+
+#[test]
+fn json_is_honoured_by_offline_commands_and_their_errors() {
+    let dir = Dir::new("json");
+    let generated: Value = serde_json::from_str(&ok(&dir.vexil(&[
+        "keys",
+        "generate",
+        "--id",
+        "k1",
+        "--out-private",
+        "key.json",
+        "--out-public",
+        "keys.json",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(generated["key_id"], "k1");
+    let v: Value = serde_json::from_str(&ok(&dir.vexil(&[
+        "flags",
+        "validate",
+        &example("flags.yaml"),
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["flags"].as_u64()),
+        (Some(true), Some(7))
+    );
+    let built: Value = serde_json::from_str(&ok(&dir.vexil(&[
+        "snapshot",
+        "build",
+        &example("flags.yaml"),
+        "--env",
+        "dev",
+        "--version",
+        "1",
+        "--key",
+        "key.json",
+        "--out",
+        "s.json",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        (built["version"].as_u64(), built["key_id"].as_str()),
+        (Some(1), Some("k1"))
+    );
+    let verified: Value = serde_json::from_str(&ok(&dir.vexil(&[
+        "snapshot",
+        "verify",
+        "s.json",
+        "--keys",
+        "keys.json",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        (
+            verified["valid"].as_bool(),
+            verified["environment"].as_str()
+        ),
+        (Some(true), Some("dev"))
+    );
+
+    // Errors: one object with code, message, file, line and column.
+    fs::write(
+        dir.path("bad.json"),
+        "{\"flags\": [{\"key\": \"a\",\n \"enabeld\": 1}]}",
+    )
+    .unwrap();
+    let e = json_error(&dir.vexil(&["flags", "validate", "bad.json", "--json"]), 1);
+    assert_eq!(
+        (
+            e["code"].as_str(),
+            e["file"].as_str(),
+            e["line"].as_u64(),
+            e["column"].as_u64()
+        ),
+        (Some("INVALID"), Some("bad.json"), Some(2), Some(2)),
+        "{e}"
+    );
+    assert!(e["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `enabled`?"));
+    let e = json_error(
+        &dir.vexil(&["flags", "validate", "missing.json", "--json"]),
+        1,
+    );
+    assert_eq!(
+        (e["code"].as_str(), e["file"].as_str()),
+        (Some("IO"), Some("missing.json"))
+    );
+    let e = json_error(
+        &dir.vexil(&[
+            "snapshot",
+            "verify",
+            "s.json",
+            "--keys",
+            "keys.json",
+            "--now",
+            "2099-01-01T00:00:00Z",
+            "--json",
+        ]),
+        1,
+    );
+    assert_eq!(e["code"], "EXPIRED", "{e}");
+    let e = json_error(&dir.vexil(&["flags", "frobnicate", "--json"]), 2);
+    assert_eq!(e["code"], "USAGE");
+    // Eval: results on stdout, exit 3 for a default served because of an error.
+    let out = dir.vexil(&[
+        "eval",
+        "s.json",
+        "--keys",
+        "keys.json",
+        "--flag",
+        "nope",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["error_code"], "FLAG_NOT_FOUND");
+}
+
+#[test]
+fn completions_man_pages_and_server_options_only_where_they_apply() {
+    let dir = Dir::new("completions");
+    let bash = ok(&dir.vexil(&["completions", "bash"]));
+    assert!(
+        bash.contains("_vexil()") && bash.contains("snapshot"),
+        "{bash}"
+    );
+    let zsh = ok(&dir.vexil(&["completions", "zsh"]));
+    assert!(zsh.contains("#compdef vexil"));
+    let man = ok(&dir.vexil(&["man"]));
+    assert!(
+        man.contains(".TH vexil") && man.contains("completions"),
+        "{man}"
+    );
+    ok(&dir.vexil(&["man", "--out", "man"]));
+    assert!(dir.path("man/vexil-flags-validate.1").exists());
+    // Offline commands do not offer --server or --token; remote ones do.
+    for offline in [
+        &["flags", "validate", "--help"][..],
+        &["eval", "--help"],
+        &["snapshot", "build", "--help"],
+        &["keys", "generate", "--help"],
+    ] {
+        let help = ok(&dir.vexil(offline));
+        assert!(
+            !help.contains("--server") && !help.contains("--token"),
+            "{offline:?}: {help}"
+        );
+        assert!(help.contains("--json"), "{offline:?}: {help}");
+    }
+    for remote in [
+        &["flag", "list", "--help"][..],
+        &["approve", "--help"],
+        &["keys", "list", "--help"],
+    ] {
+        let help = ok(&dir.vexil(remote));
+        assert!(
+            help.contains("--server") && help.contains("--token"),
+            "{remote:?}: {help}"
+        );
+    }
 }

@@ -308,6 +308,18 @@ function cookie(request, name) {
   return null;
 }
 
+/** The `dur` of the `app` metric of a Server-Timing header, in milliseconds. */
+export function appDuration(header) {
+  for (const metric of (header ?? "").split(",")) {
+    const [name, ...params] = metric.split(";").map((p) => p.trim());
+    if (name !== "app") continue;
+    const dur = params.find((p) => p.startsWith("dur="));
+    const ms = dur === undefined ? NaN : Number(dur.slice(4));
+    if (Number.isFinite(ms) && ms >= 0) return ms;
+  }
+  return null;
+}
+
 /**
  * Routes a request by a flag: the unit is the `vexil_uid` cookie or the `x-user-id`
  * header (else a new id, made sticky with a cookie); the context adds the visitor's
@@ -340,7 +352,10 @@ async function route(request, edge) {
     const started = Date.now();
     try {
       const answer = await fetch(upstream, { method: request.method, headers: request.headers, body: ["GET", "HEAD"].includes(request.method) ? undefined : request.body });
-      edge.client.track("request", context, { success: answer.status < 500, latencyMs: Date.now() - started, flags: [flag] });
+      // The variant's own time when its origin reports one (`Server-Timing: app;dur=N`),
+      // else the round trip: the latency guard then judges the feature, not the network.
+      const latencyMs = appDuration(answer.headers.get("server-timing")) ?? Date.now() - started;
+      edge.client.track("request", context, { success: answer.status < 500, latencyMs, flags: [flag] });
       response = new Response(answer.body, answer);
     } catch (e) {
       edge.client.track("request", context, { success: false, latencyMs: Date.now() - started, flags: [flag] });

@@ -57,6 +57,11 @@ macro_rules! map_struct {
         $map.next_value::<serde::de::IgnoredAny>()?;
     }};
     ($ty:ident, $expecting:literal, $unknown:ident, { $($name:ident $(= $default:expr)?),* $(,)? }) => {
+        impl $ty {
+            /// The fields this type reads (for checks of documents outside the engine,
+            /// such as the CLI's unknown-field check).
+            pub const FIELDS: &'static [&'static str] = &[$(stringify!($name)),*];
+        }
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 struct MapVisitor;

@@ -283,6 +283,28 @@ test("routes to a variant origin with a path prefix and tracks its outcome", asy
   }
 });
 
+test("a variant origin's own Server-Timing `app` duration is the latency tracked, not the round trip", async () => {
+  const upstream = await new Promise((resolve) => {
+    const s = createServer((req, res) => {
+      res.writeHead(200, { "server-timing": "db;dur=3, app;dur=140;desc=\"simulated\"" });
+      res.end("fast round trip, slow feature");
+    });
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  try {
+    const mf = worker({ ROUTING_FLAG: "banner-text", VARIANT_ORIGINS: JSON.stringify({ a: `http://127.0.0.1:${upstream.address().port}`, b: `http://127.0.0.1:${upstream.address().port}` }) });
+    for (let i = 0; i < 40; i++) await call(mf, "/checkout", { headers: { "x-user-id": `timing-${i}` } });
+    const metrics = await eventually(async () => {
+      await call(mf, "/healthz");
+      const m = await api(origin, editor, "GET", "/flags/banner-text/metrics?env=production");
+      return m.p95_response_time_ms >= 100 ? m : null;
+    }, 15_000, "the upstream's own duration in the latency metrics");
+    assert.ok(metrics.p95_response_time_ms <= 200, JSON.stringify(metrics));
+  } finally {
+    upstream.close();
+  }
+});
+
 test("explains a misconfigured worker", async () => {
   const mf = worker({ PUBLIC_KEYS: "{}" });
   const r = await call(mf, "/healthz");

@@ -1,0 +1,380 @@
+//! The origin itself (`init`, `serve`), its keys, tokens, SDK keys, webhooks,
+//! segments, environments and insights.
+
+use super::api::{enc, read_document, text, Api};
+use super::print::print_change;
+use super::{EnvCommand, SdkKeyCommand, SegmentCommand, TokenCommand, WebhooksCommand};
+use anyhow::{bail, Context as _, Result};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+// ---- Commands -----------------------------------------------------------------------
+
+/// `vexil init`.
+pub fn init(data: &Path, json_out: bool) -> Result<i32> {
+    let made = vexil::origin::init(data)
+        .with_context(|| format!("cannot initialise {}", data.display()))?;
+    if json_out {
+        let out = json!({ "data": data, "admin_token": made.admin_token, "key_id": made.key_id, "environments": made.environments });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(0);
+    }
+    println!("initialised {}", data.display());
+    println!("  database     {}", data.join("vexil.db").display());
+    println!("  settings     {}", data.join("vexil.toml").display());
+    println!(
+        "  signing key  {} (keys/{}.json, mode 0600)",
+        made.key_id, made.key_id
+    );
+    println!("  environments {}", made.environments.join(", "));
+    println!();
+    println!("admin token (shown only this once; keep it safe):");
+    println!("  {}", made.admin_token);
+    println!();
+    println!("next: vexil serve --data {}", data.display());
+    Ok(0)
+}
+
+/// `vexil serve`.
+pub fn serve(data: PathBuf, listen: String, www_root: Option<PathBuf>) -> Result<i32> {
+    vexil::origin::serve(vexil::origin::ServeOptions {
+        data_dir: data.clone(),
+        listen,
+        www_root,
+    })
+    .with_context(|| format!("the origin serving {} stopped", data.display()))?;
+    Ok(0)
+}
+
+pub fn insights(api: &Api, env: Option<String>) -> Result<i32> {
+    let path = env.map_or("/insights".to_string(), |e| {
+        format!("/insights?environment={}", enc(&e))
+    });
+    let answer = api.call("GET", &path, None)?;
+    api.show(&answer, |a| {
+        let list = a["insights"].as_array().cloned().unwrap_or_default();
+        if list.is_empty() {
+            println!("no insights: every flag looks alive and well");
+        }
+        for i in list {
+            println!(
+                "{}/{} [{}] {}\n  → {}",
+                text(&i["environment"]),
+                text(&i["flag"]),
+                text(&i["kind"]),
+                text(&i["message"]),
+                text(&i["recommendation"])
+            );
+        }
+    })
+}
+
+/// `vexil token ...` and `vexil sdk-key create`.
+pub fn token(api: &Api, command: TokenCommand) -> Result<i32> {
+    match command {
+        TokenCommand::Create { name, roles } => {
+            let t = api.call(
+                "POST",
+                "/tokens",
+                Some(json!({ "name": name, "roles": roles })),
+            )?;
+            api.show(&t, |t| {
+                println!(
+                    "token #{} for {} ({}); shown only this once:",
+                    text(&t["id"]),
+                    text(&t["name"]),
+                    roles.join(", ")
+                );
+                println!("  {}", text(&t["token"]));
+            })
+        }
+        TokenCommand::List => {
+            let answer = api.call("GET", "/tokens", None)?;
+            api.show(&answer, |a| {
+                for t in a["tokens"].as_array().into_iter().flatten() {
+                    let roles: Vec<String> = t["roles"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(text)
+                        .collect();
+                    let scope = t["environment"].as_str().map_or(roles.join(","), |e| {
+                        format!(
+                            "{} sdk key for {e}",
+                            t["sdk_kind"].as_str().unwrap_or("server")
+                        )
+                    });
+                    let revoked = t["revoked_at"]
+                        .as_str()
+                        .map_or(String::new(), |r| format!(" (revoked {r})"));
+                    println!(
+                        "#{:<4} {:<16} {}{revoked}",
+                        text(&t["id"]),
+                        text(&t["name"]),
+                        scope
+                    );
+                }
+            })
+        }
+        TokenCommand::Revoke { id } => {
+            let r = api.call("DELETE", &format!("/tokens/{id}"), None)?;
+            api.show(&r, |_| println!("token #{id} revoked"))
+        }
+    }
+}
+
+/// `vexil sdk-key create` and `vexil sdk-key list`.
+pub fn sdk_key(api: &Api, command: SdkKeyCommand) -> Result<i32> {
+    match command {
+        SdkKeyCommand::Create { name, env, kind } => {
+            let t = api.call(
+                "POST",
+                "/sdk-keys",
+                Some(json!({ "name": name, "environment": env, "kind": kind })),
+            )?;
+            api.show(&t, |t| {
+                println!(
+                    "{} SDK key #{} for {} in {env}; shown only this once:",
+                    text(&t["sdk_kind"]),
+                    text(&t["id"]),
+                    text(&t["name"])
+                );
+                println!("  {}", text(&t["token"]));
+                if t["sdk_kind"] == "client" {
+                    println!(
+                        "  (public: its metrics are shown, but drive no rollout unless it opts in)"
+                    );
+                }
+            })
+        }
+        SdkKeyCommand::List { env } => {
+            let path = match &env {
+                Some(e) => format!("/sdk-keys?environment={}", enc(e)),
+                None => "/sdk-keys".to_string(),
+            };
+            let answer = api.call("GET", &path, None)?;
+            api.show(&answer, |a| {
+                for k in a["sdk_keys"].as_array().into_iter().flatten() {
+                    let b = &k["batches"];
+                    let revoked = k["revoked_at"]
+                        .as_str()
+                        .map_or(String::new(), |r| format!(" (revoked {r})"));
+                    let last = b["last_rejection"]
+                        .as_str()
+                        .map_or(String::new(), |r| format!("; last rejected: {r}"));
+                    println!(
+                        "#{:<4} {:<16} {:<6} {:<12} batches {} accepted, {} rejected{last}{revoked}",
+                        text(&k["id"]),
+                        text(&k["name"]),
+                        text(&k["sdk_kind"]),
+                        text(&k["environment"]),
+                        text(&b["accepted"]),
+                        text(&b["rejected"]),
+                    );
+                }
+            })
+        }
+    }
+}
+
+/// `vexil keys list`.
+pub fn keys_list(api: &Api) -> Result<i32> {
+    let k = api.call("GET", "/keys", None)?;
+    api.show(&k, |k| {
+        for key in k["keys"].as_array().into_iter().flatten() {
+            let until = key["not_after"]
+                .as_str()
+                .map_or(String::new(), |t| format!(" until {t}"));
+            println!(
+                "{:<20} {:<9} {}{until}",
+                text(&key["id"]),
+                text(&key["status"]),
+                text(&key["public_key"])
+            );
+        }
+    })
+}
+
+/// `vexil keys rotate`.
+pub fn keys_rotate(api: &Api, overlap: Option<String>) -> Result<i32> {
+    let r = api.call("POST", "/keys/rotate", Some(json!({ "overlap": overlap })))?;
+    api.show(&r, |r| {
+        println!(
+            "new signing key {}; every environment was re-signed",
+            text(&r["active"])
+        );
+        for old in r["retiring"].as_array().into_iter().flatten() {
+            println!(
+                "  {} stays valid until {}",
+                text(&old["id"]),
+                text(&old["not_after"])
+            );
+        }
+    })
+}
+
+/// `vexil webhooks ...`.
+pub fn webhooks(api: &Api, command: WebhooksCommand) -> Result<i32> {
+    match command {
+        WebhooksCommand::Add {
+            env,
+            url,
+            secret,
+            events,
+        } => {
+            let w = api.call(
+                "POST",
+                &format!("/environments/{}/webhooks", enc(&env)),
+                Some(json!({ "url": url, "secret": secret, "events": events })),
+            )?;
+            api.show(&w, |w| {
+                println!("webhook #{} → {} in {env}", text(&w["id"]), text(&w["url"]));
+                println!(
+                    "  signing secret (X-Vexil-Signature: sha256=HMAC): {}",
+                    text(&w["secret"])
+                );
+            })
+        }
+        WebhooksCommand::List { env } => {
+            let a = api.call(
+                "GET",
+                &format!("/environments/{}/webhooks", enc(&env)),
+                None,
+            )?;
+            api.show(&a, |a| {
+                for w in a["webhooks"].as_array().into_iter().flatten() {
+                    let events: Vec<String> = w["events"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(text)
+                        .collect();
+                    println!(
+                        "#{:<4} {} ({})",
+                        text(&w["id"]),
+                        text(&w["url"]),
+                        if events.is_empty() {
+                            "all events".into()
+                        } else {
+                            events.join(", ")
+                        }
+                    );
+                }
+            })
+        }
+        WebhooksCommand::Remove { id } => {
+            let r = api.call("DELETE", &format!("/webhooks/{id}"), None)?;
+            api.show(&r, |_| println!("webhook #{id} removed"))
+        }
+        WebhooksCommand::Deliveries { webhook, status } => {
+            let mut query = Vec::new();
+            if let Some(w) = webhook {
+                query.push(format!("webhook={w}"));
+            }
+            if let Some(s) = status {
+                query.push(format!("status={}", enc(&s)));
+            }
+            let a = api.call(
+                "GET",
+                &format!("/webhooks/deliveries?{}", query.join("&")),
+                None,
+            )?;
+            api.show(&a, |a| {
+                for d in a["deliveries"].as_array().into_iter().flatten() {
+                    let error = d["last_error"]
+                        .as_str()
+                        .map_or(String::new(), |e| format!(" last error: {e}"));
+                    println!(
+                        "#{:<5} webhook #{} {:<18} {:<9} attempts {}{error}",
+                        text(&d["id"]),
+                        text(&d["webhook_id"]),
+                        text(&d["event"]),
+                        text(&d["status"]),
+                        text(&d["attempts"])
+                    );
+                }
+            })
+        }
+    }
+}
+
+/// `vexil segment ...`.
+pub fn segment(api: &Api, command: SegmentCommand) -> Result<i32> {
+    match command {
+        SegmentCommand::Set {
+            name,
+            clause,
+            file,
+            env,
+            reason,
+        } => {
+            let clause: Value = match (clause, file) {
+                (Some(text), _) => {
+                    serde_json::from_str(&text).context("--clause is not valid JSON")?
+                }
+                (None, Some(file)) => read_document(&file)?,
+                (None, None) => bail!("give --clause JSON or --file FILE"),
+            };
+            let path = format!("/environments/{}/segments/{}", enc(&env.env), enc(&name));
+            let c = api.call(
+                "PUT",
+                &path,
+                Some(json!({ "clause": clause, "reason": reason })),
+            )?;
+            api.show(&c, print_change)
+        }
+        SegmentCommand::Delete { name, env } => {
+            let c = api.call(
+                "DELETE",
+                &format!("/environments/{}/segments/{}", enc(&env.env), enc(&name)),
+                None,
+            )?;
+            api.show(&c, print_change)
+        }
+        SegmentCommand::List { env } => {
+            let a = api.call(
+                "GET",
+                &format!("/environments/{}/segments", enc(&env.env)),
+                None,
+            )?;
+            api.show(&a, |a| {
+                for (name, clause) in a["segments"].as_object().into_iter().flatten() {
+                    println!("segment {name}: {clause}");
+                }
+                for (name, group) in a["exclusion_groups"].as_object().into_iter().flatten() {
+                    println!("exclusion group {name}: {group}");
+                }
+            })
+        }
+    }
+}
+
+/// `vexil env ...`.
+pub fn env(api: &Api, command: EnvCommand) -> Result<i32> {
+    match command {
+        EnvCommand::List => {
+            let a = api.call("GET", "/environments", None)?;
+            api.show(&a, |a| {
+                for e in a["environments"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<16} snapshot v{:<6} {:>4} flags  published {}",
+                        text(&e["name"]),
+                        text(&e["snapshot_version"]),
+                        text(&e["flags"]),
+                        text(&e["published_at"])
+                    );
+                }
+            })
+        }
+        EnvCommand::Create { name } => {
+            let e = api.call("POST", "/environments", Some(json!({ "name": name })))?;
+            api.show(&e, |e| {
+                println!(
+                    "environment {} created (snapshot v{})",
+                    text(&e["name"]),
+                    text(&e["snapshot_version"])
+                )
+            })
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The audit log on the origin: a flag's report, the log, the chain's check.
+
+use super::api::{enc, flag_path, text, Api};
+use super::EnvArg;
+use crate::offline::print_json;
+use crate::report::CliError;
+use anyhow::{anyhow, Context as _, Result};
+use std::path::Path;
+
+pub fn audit_report(api: &Api, flag: &str, env: &EnvArg, format_json: bool) -> Result<i32> {
+    let report = api.call(
+        "GET",
+        &format!("{}/audit-report", flag_path(&env.env, flag)),
+        None,
+    )?;
+    if format_json || api.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(0);
+    }
+    println!(
+        "=== Feature Flag Audit Summary: {} in {} ===",
+        flag, env.env
+    );
+    for (k, v) in report["audit_summary"].as_object().into_iter().flatten() {
+        println!("{k}: {}", text(v));
+    }
+    for v in report["security_information"]["violations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!("  violates {}: {}", text(&v["policy"]), text(&v["message"]));
+    }
+    println!(
+        "audit chain intact: {}",
+        text(&report["security_information"]["audit_chain"]["intact"])
+    );
+    Ok(0)
+}
+
+/// `vexil audit log`.
+pub fn audit_log(
+    api: &Api,
+    flag: Option<String>,
+    env: Option<String>,
+    action: Option<String>,
+    limit: Option<u32>,
+) -> Result<i32> {
+    let mut query = Vec::new();
+    for (k, v) in [
+        ("flag", flag),
+        ("environment", env),
+        ("action", action),
+        ("limit", limit.map(|l| l.to_string())),
+    ] {
+        if let Some(v) = v {
+            query.push(format!("{k}={}", enc(&v)));
+        }
+    }
+    let a = api.call("GET", &format!("/audit?{}", query.join("&")), None)?;
+    api.show(&a, |a| {
+        for l in a["entries"].as_array().into_iter().flatten() {
+            println!(
+                "#{:<5} {} {:<12} {:<20} {} {}",
+                text(&l["seq"]),
+                text(&l["at"]),
+                text(&l["actor"]),
+                text(&l["action"]),
+                text(&l["subject"]),
+                l["details"]
+            );
+        }
+    })
+}
+
+/// `vexil audit verify` against a server: with `--json`, its answer on standard
+/// output, and a broken chain is still an error (exit 1).
+pub fn audit_verify_remote(api: &Api) -> Result<i32> {
+    let v = api.call("GET", "/audit/verify", None)?;
+    if api.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    if v["ok"] == true {
+        if !api.json {
+            println!("audit chain intact: {} entries", text(&v["entries"]));
+        }
+        Ok(0)
+    } else {
+        Err(CliError::new(
+            "AUDIT_BROKEN",
+            format!(
+                "audit chain broken at entry {}: {}",
+                text(&v["broken"]["seq"]),
+                text(&v["broken"]["reason"])
+            ),
+        )
+        .into())
+    }
+}
+
+/// `vexil audit verify --data DIR`: reads the database directly, so it works when
+/// the server is down (or not trusted).
+pub fn audit_verify_data(dir: &Path, json_out: bool) -> Result<i32> {
+    match vexil::origin::verify_data_dir(dir) {
+        Ok(n) if json_out => print_json(&serde_json::json!({ "ok": true, "entries": n })),
+        Ok(n) => {
+            println!("audit chain intact: {n} entries");
+            Ok(0)
+        }
+        Err(vexil::origin::OriginError::AuditBroken(b)) => {
+            Err(CliError::new("AUDIT_BROKEN", b.to_string())
+                .at(Some(dir.display().to_string()), None)
+                .into())
+        }
+        Err(e) => Err(anyhow!(e)).with_context(|| format!("cannot verify {}", dir.display())),
+    }
+}

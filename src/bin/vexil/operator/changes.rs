@@ -1,0 +1,253 @@
+//! Rollouts, change requests and their decisions, bulk updates, promotion.
+
+use super::api::{api_error, enc, flag_path, read_document, text, Api};
+use super::flags::flag_action;
+use super::print::{print_change, print_rollout};
+use super::{ChangesCommand, EnvArg, RolloutCommand};
+use anyhow::{anyhow, bail, Result};
+use serde_json::{json, Value};
+use std::path::Path;
+
+pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
+    match command {
+        RolloutCommand::Set {
+            flag,
+            percent,
+            variant,
+            rule,
+            env,
+            reason,
+        } => {
+            // The engine's own check, as the origin makes it.
+            if let Err(e) = vexil::engine::compile::thousandths(percent) {
+                bail!("PERCENT {e}");
+            }
+            let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason });
+            flag_action(api, &env, &flag, "rollout", body)
+        }
+        RolloutCommand::Start {
+            flag,
+            stages,
+            stage_duration,
+            max_error_rate,
+            min_success_rate,
+            max_latency_ms,
+            min_samples,
+            guards,
+            variant,
+            rule,
+            env,
+            reason,
+        } => {
+            let body = json!({
+                "stages": stages, "stage_duration": stage_duration, "max_error_rate": max_error_rate,
+                "min_success_rate": min_success_rate, "max_latency_ms": max_latency_ms,
+                "min_samples": min_samples, "guards": guards, "variant": variant, "rule": rule, "reason": reason,
+            });
+            let r = api.call(
+                "POST",
+                &format!("{}/rollouts", flag_path(&env.env, &flag)),
+                Some(body),
+            )?;
+            api.show(&r, print_rollout)
+        }
+        RolloutCommand::Status { flag, env } => {
+            let mut path = format!("/environments/{}/rollouts", enc(&env.env));
+            if let Some(f) = &flag {
+                path.push_str(&format!("?flag={}", enc(f)));
+            }
+            let list = api.call("GET", &path, None)?;
+            let rollouts = list["rollouts"].as_array().cloned().unwrap_or_default();
+            match (flag, rollouts.first()) {
+                (Some(_), Some(newest)) => api.show(newest, print_rollout),
+                (Some(f), None) => bail!("`{f}` has no rollouts in {}", env.env),
+                (None, _) => api.show(&list, |l| {
+                    for r in l["rollouts"].as_array().into_iter().flatten() {
+                        println!(
+                            "#{:<4} {:<34} {:<16} stage {} ({}%)",
+                            text(&r["id"]),
+                            text(&r["flag"]),
+                            text(&r["status"]),
+                            text(&r["stage"]),
+                            text(&r["percentage"])
+                        );
+                    }
+                }),
+            }
+        }
+        RolloutCommand::Pause { flag, env } => rollout_control(api, &flag, &env, "pause"),
+        RolloutCommand::Resume { flag, env } => rollout_control(api, &flag, &env, "resume"),
+        RolloutCommand::Abort { flag, env } => rollout_control(api, &flag, &env, "abort"),
+    }
+}
+
+fn rollout_control(api: &Api, flag: &str, env: &EnvArg, action: &str) -> Result<i32> {
+    let list = api.call(
+        "GET",
+        &format!(
+            "/environments/{}/rollouts?flag={}",
+            enc(&env.env),
+            enc(flag)
+        ),
+        None,
+    )?;
+    let active = list["rollouts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            matches!(
+                r["status"].as_str(),
+                Some("running" | "paused" | "waiting_approval")
+            )
+        })
+        .ok_or_else(|| anyhow!("`{flag}` has no rollout in progress in {}", env.env))?;
+    let r = api.call(
+        "POST",
+        &format!("/rollouts/{}/{action}", active["id"]),
+        None,
+    )?;
+    api.show(&r, print_rollout)
+}
+
+pub fn bulk_update(api: &Api, file: &Path, env: &EnvArg, reason: Option<String>) -> Result<i32> {
+    let mut doc = read_document(file)?;
+    if doc.get("updates").and_then(Value::as_array).is_none() {
+        bail!(
+            "{} has no `updates` list (the seed's bulk-update format)",
+            file.display()
+        );
+    }
+    if reason.is_some() {
+        doc["reason"] = json!(reason);
+    }
+    let (status, report) = api.send(
+        "POST",
+        &format!("/environments/{}/bulk", enc(&env.env)),
+        Some(doc),
+    )?;
+    if !(200..300).contains(&status) && report.get("results").is_none() {
+        return Err(api_error(status, &report));
+    }
+    api.show(&report, |r| {
+        for item in r["results"].as_array().into_iter().flatten() {
+            let change = item["change"]
+                .as_i64()
+                .map_or(String::new(), |id| format!(" (change #{id})"));
+            let error = item["error"]
+                .as_str()
+                .or(item["note"].as_str())
+                .map_or(String::new(), |e| format!(": {e}"));
+            println!(
+                "#{} {} {}: {}{change}{error}",
+                text(&item["index"]),
+                text(&item["flag_id"]),
+                text(&item["operation"]),
+                text(&item["status"])
+            );
+        }
+        let rolled_back = r["not_applied"]
+            .as_u64()
+            .map_or(String::new(), |n| format!(", {n} rolled back"));
+        println!(
+            "Bulk update: {} total, {} applied, {} pending approval, {} failed{rolled_back}",
+            text(&r["total"]),
+            text(&r["applied"]),
+            text(&r["pending"]),
+            text(&r["failed"])
+        );
+    })?;
+    if (200..300).contains(&status) {
+        Ok(0)
+    } else {
+        bail!("the bulk update failed; nothing was applied")
+    }
+}
+
+/// `vexil approve` / `vexil reject`.
+pub fn decide(
+    api: &Api,
+    id: i64,
+    approve: bool,
+    comment: Option<String>,
+    role: Option<String>,
+) -> Result<i32> {
+    let (path, body) = if approve {
+        (
+            format!("/changes/{id}/approve"),
+            json!({ "comment": comment, "role": role }),
+        )
+    } else {
+        (
+            format!("/changes/{id}/reject"),
+            json!({ "comment": comment.unwrap_or_default() }),
+        )
+    };
+    let c = api.call("POST", &path, Some(body))?;
+    api.show(&c, print_change)
+}
+
+/// `vexil changes ...`.
+pub fn changes(api: &Api, command: ChangesCommand) -> Result<i32> {
+    match command {
+        ChangesCommand::List { status, flag, env } => {
+            let mut query: Vec<String> = Vec::new();
+            for (k, v) in [("status", status), ("flag", flag), ("environment", env)] {
+                if let Some(v) = v {
+                    query.push(format!("{k}={}", enc(&v)));
+                }
+            }
+            let path = if query.is_empty() {
+                "/changes".to_string()
+            } else {
+                format!("/changes?{}", query.join("&"))
+            };
+            let answer = api.call("GET", &path, None)?;
+            api.show(&answer, |a| {
+                let list = a["changes"].as_array().cloned().unwrap_or_default();
+                if list.is_empty() {
+                    println!("no change requests");
+                }
+                for c in list {
+                    print_change(&c);
+                }
+            })
+        }
+        ChangesCommand::Show { id } => {
+            let c = api.call("GET", &format!("/changes/{id}"), None)?;
+            api.show(&c, |c| {
+                print_change(c);
+                println!(
+                    "  author {}, {}; reason: {}",
+                    text(&c["author"]),
+                    text(&c["created_at"]),
+                    text(&c["reason"])
+                );
+                for a in c["approvals"].as_array().into_iter().flatten() {
+                    println!(
+                        "  approved as {} by {} at {}: {}",
+                        text(&a["role"]),
+                        text(&a["approver"]),
+                        text(&a["at"]),
+                        text(&a["comment"])
+                    );
+                }
+            })
+        }
+        ChangesCommand::Cancel { id } => {
+            let c = api.call("POST", &format!("/changes/{id}/cancel"), None)?;
+            api.show(&c, print_change)
+        }
+        ChangesCommand::Apply { id } => {
+            let c = api.call("POST", &format!("/changes/{id}/apply"), None)?;
+            api.show(&c, print_change)
+        }
+    }
+}
+
+/// `vexil promote`.
+pub fn promote(api: &Api, flag: &str, from: &str, to: &str, reason: Option<String>) -> Result<i32> {
+    let body = json!({ "flag": flag, "from": from, "to": to, "reason": reason });
+    let c = api.call("POST", "/promote", Some(body))?;
+    api.show(&c, print_change)
+}

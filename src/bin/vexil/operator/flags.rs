@@ -1,0 +1,319 @@
+//! `vexil flag ...` and `vexil rollback`: flags on the origin.
+
+use super::api::{enc, flag_path, read_flag, text, Api};
+use super::print::{print_change, print_metrics};
+use super::{CreateArgs, EnvArg, FlagCommand};
+use anyhow::{bail, Result};
+use serde_json::{json, Value};
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use vexil::engine::time::format_rfc3339_ms;
+
+fn prompt(question: &str) -> Result<String> {
+    print!("{question}");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}
+
+fn choose(title: &str, options: &[&str], default: usize) -> Result<String> {
+    println!("{title}:");
+    for (i, o) in options.iter().enumerate() {
+        println!("{}) {o}", i + 1);
+    }
+    let answer = prompt(&format!("Enter choice (1-{}): ", options.len()))?;
+    let index = answer
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=options.len()).contains(n))
+        .map_or(default, |n| n - 1);
+    Ok(options[index].to_string())
+}
+
+/// The seed's generated flag: on/off, off for everyone, expiring after `expires_in`.
+fn generated_flag(
+    args: &CreateArgs,
+    key: String,
+    name: Option<String>,
+    description: Option<String>,
+    strategy: String,
+    risk: String,
+) -> Value {
+    let expires = format_rfc3339_ms(
+        crate::offline::now_ms().saturating_add(args.expires_in.as_millis() as i64),
+    );
+    let kind = args.kind.clone().unwrap_or_else(|| {
+        match strategy.as_str() {
+            "kill_switch" => "kill_switch",
+            "operational_toggle" => "ops",
+            "a_b_testing" => "experiment",
+            _ => "release",
+        }
+        .to_string()
+    });
+    let mut flag = json!({
+        "key": key, "kind": kind, "strategy": strategy, "risk": risk, "expires_at": expires,
+        "enabled": true, "variants": { "on": true, "off": false }, "off_variant": "off",
+        "fallthrough": { "variant": "off" },
+    });
+    for (field, value) in [
+        ("name", name),
+        ("description", description),
+        ("owner", args.owner.clone()),
+    ] {
+        if let Some(v) = value {
+            flag[field] = json!(v);
+        }
+    }
+    flag
+}
+
+fn interactive_flag(args: &CreateArgs) -> Result<Value> {
+    println!("Creating a feature flag (Ctrl-C to stop)");
+    let key = prompt("Enter flag ID: ")?;
+    if key.is_empty() {
+        bail!("a flag needs an ID");
+    }
+    let name = Some(prompt("Enter flag name: ")?).filter(|s| !s.is_empty());
+    let description = Some(prompt("Enter description: ")?).filter(|s| !s.is_empty());
+    let strategy = choose(
+        "Select strategy",
+        &[
+            "progressive_rollout",
+            "targeted_release",
+            "kill_switch",
+            "a_b_testing",
+        ],
+        0,
+    )?;
+    let risk = choose(
+        "Select risk level",
+        &["low", "medium", "high", "critical"],
+        1,
+    )?;
+    Ok(generated_flag(args, key, name, description, strategy, risk))
+}
+
+/// `vexil flag ...`.
+pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
+    match command {
+        FlagCommand::Create(args) => {
+            let mut from_file = None;
+            let flag = match (&args.file, &args.key) {
+                (Some(file), _) => {
+                    let read = read_flag(file)?;
+                    let flag = read.flag.clone();
+                    from_file = Some(read);
+                    flag
+                }
+                (None, Some(key)) => generated_flag(
+                    &args,
+                    key.clone(),
+                    args.name.clone(),
+                    args.description.clone(),
+                    args.strategy.clone(),
+                    args.risk.clone(),
+                ),
+                (None, None) if args.interactive || std::io::stdin().is_terminal() => {
+                    interactive_flag(&args)?
+                }
+                (None, None) => bail!("give --file FILE, --key KEY or --interactive"),
+            };
+            let body = json!({ "flag": flag, "reason": args.reason });
+            let c = api
+                .call(
+                    "POST",
+                    &format!("/environments/{}/flags", enc(&args.env.env)),
+                    Some(body),
+                )
+                .map_err(|e| match &from_file {
+                    Some(file) => file.locate(e),
+                    None => e,
+                })?;
+            api.show(&c, print_change)
+        }
+        FlagCommand::Update {
+            flag,
+            file,
+            env,
+            reason,
+        } => {
+            let doc = read_flag(&file)?;
+            let c = api
+                .call(
+                    "PUT",
+                    &flag_path(&env.env, &flag),
+                    Some(json!({ "flag": doc.flag, "reason": reason })),
+                )
+                .map_err(|e| doc.locate(e))?;
+            api.show(&c, print_change)
+        }
+        FlagCommand::List { env, archived } => {
+            let path = format!(
+                "/environments/{}/flags{}",
+                enc(&env.env),
+                if archived { "?archived=true" } else { "" }
+            );
+            let answer = api.call("GET", &path, None)?;
+            api.show(&answer, |a| {
+                let flags = a["flags"].as_array().cloned().unwrap_or_default();
+                if flags.is_empty() {
+                    println!("no flags in {}", env.env);
+                    return;
+                }
+                println!(
+                    "{:<34} {:<8} {:<9} {:>4} {:>7}  {:<20} serving",
+                    "flag", "enabled", "risk", "rev", "pending", "compliance"
+                );
+                for f in flags {
+                    let enabled = if f["archived"] == true {
+                        "archived"
+                    } else if f["enabled"] == true {
+                        "yes"
+                    } else {
+                        "NO"
+                    };
+                    let compliance: Vec<String> = f["compliance"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(text)
+                        .collect();
+                    println!(
+                        "{:<34} {:<8} {:<9} {:>4} {:>7}  {:<20} {}",
+                        text(&f["key"]),
+                        enabled,
+                        text(&f["risk"]),
+                        text(&f["revision"]),
+                        text(&f["pending_changes"]),
+                        compliance.join(","),
+                        text(&f["serving"]),
+                    );
+                }
+            })
+        }
+        FlagCommand::Status { flag, env } => {
+            let f = api.call("GET", &flag_path(&env.env, &flag), None)?;
+            api.show(&f, |f| {
+                println!("{} in {}", text(&f["key"]), text(&f["environment"]));
+                for field in [
+                    "name",
+                    "owner",
+                    "kind",
+                    "strategy",
+                    "risk",
+                    "enabled",
+                    "archived",
+                    "serving",
+                    "rollout_percentage",
+                    "expires_at",
+                    "revision",
+                    "updated_at",
+                    "updated_by",
+                ] {
+                    println!("  {field:<19} {}", text(&f[field]));
+                }
+                let compliance: Vec<String> = f["compliance"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect();
+                println!(
+                    "  {:<19} {}",
+                    "compliance",
+                    if compliance.is_empty() {
+                        "-".into()
+                    } else {
+                        compliance.join(", ")
+                    }
+                );
+                let pending: Vec<String> = f["pending"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|id| format!("#{id}"))
+                    .collect();
+                println!(
+                    "  {:<19} {}",
+                    "pending changes",
+                    if pending.is_empty() {
+                        "none".into()
+                    } else {
+                        pending.join(" ")
+                    }
+                );
+                println!(
+                    "definition:\n{}",
+                    serde_json::to_string_pretty(&f["flag"]).unwrap_or_default()
+                );
+            })
+        }
+        FlagCommand::Metrics {
+            flag,
+            env,
+            from,
+            to,
+        } => {
+            let mut path = format!("/flags/{}/metrics?env={}", enc(&flag), enc(&env.env));
+            for (k, v) in [("from", from), ("to", to)] {
+                if let Some(v) = v {
+                    path.push_str(&format!("&{k}={}", enc(&v)));
+                }
+            }
+            let m = api.call("GET", &path, None)?;
+            api.show(&m, print_metrics)
+        }
+        FlagCommand::History { flag, env } => {
+            let h = api.call(
+                "GET",
+                &format!("{}/history", flag_path(&env.env, &flag)),
+                None,
+            )?;
+            api.show(&h, |h| {
+                for r in h["revisions"].as_array().into_iter().flatten() {
+                    let archived = if r["archived"] == true {
+                        " (archived)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "revision {:>3}  {}  by {:<12} change #{}{archived}",
+                        text(&r["revision"]),
+                        text(&r["at"]),
+                        text(&r["author"]),
+                        text(&r["change_id"])
+                    );
+                }
+            })
+        }
+        FlagCommand::Archive { flag, env, reason } => {
+            flag_action(api, &env, &flag, "archive", json!({ "reason": reason }))
+        }
+        FlagCommand::Kill { flag, env, reason } => {
+            flag_action(api, &env, &flag, "kill", json!({ "reason": reason }))
+        }
+        FlagCommand::Enable { flag, env, reason } => {
+            flag_action(api, &env, &flag, "enable", json!({ "reason": reason }))
+        }
+    }
+}
+
+/// `POST .../flags/FLAG/ACTION` with `body`, printing the change.
+pub fn flag_action(api: &Api, env: &EnvArg, flag: &str, action: &str, body: Value) -> Result<i32> {
+    let path = format!("{}/{action}", flag_path(&env.env, flag));
+    let c = api.call("POST", &path, Some(body))?;
+    api.show(&c, print_change)
+}
+
+/// `vexil rollback`.
+pub fn rollback(
+    api: &Api,
+    flag: &str,
+    env: &EnvArg,
+    to_revision: Option<i64>,
+    reason: Option<String>,
+) -> Result<i32> {
+    let body = json!({ "to_revision": to_revision, "reason": reason });
+    flag_action(api, env, flag, "rollback", body)
+}

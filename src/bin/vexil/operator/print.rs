@@ -1,0 +1,168 @@
+//! Human summaries of the origin's answers: changes, metrics, rollouts.
+
+use super::api::text;
+use serde_json::Value;
+
+/// One line for a change, then its approvals.
+pub fn print_change(c: &Value) {
+    let target = c["flag"]
+        .as_str()
+        .or(c["segment"].as_str())
+        .or(c["exclusion_group"].as_str())
+        .unwrap_or("?");
+    let status = c["status"].as_str().unwrap_or("?");
+    let head = format!(
+        "change #{} {}: {} `{target}` in {}",
+        c["id"],
+        status,
+        text(&c["kind"]),
+        text(&c["environment"])
+    );
+    match status {
+        "applied" => println!(
+            "{head} (revision {}, snapshot v{})",
+            text(&c["applied"]["revision"]),
+            text(&c["applied"]["snapshot_version"])
+        ),
+        _ => println!("{head}"),
+    }
+    for r in c["required"].as_array().into_iter().flatten() {
+        let by = r["approved_by"]
+            .as_str()
+            .map_or("waiting".to_string(), |b| format!("approved by {b}"));
+        // Why, when the current version (or a flag using a segment) requires it.
+        let note = r["note"]
+            .as_str()
+            .map_or(String::new(), |n| format!("; {n}"));
+        println!(
+            "  needs {} ({}{note}): {by}",
+            text(&r["role"]),
+            text(&r["policy"])
+        );
+    }
+    if let Some(level) = c["oversight_level"].as_u64() {
+        println!("  clinical oversight level {level}");
+    }
+    if let Some(r) = c["rejection"].as_object() {
+        println!("  rejected by {}: {}", text(&r["by"]), text(&r["comment"]));
+    }
+    if let Some(why) = c["conflict"].as_str() {
+        println!("  conflict: {why}");
+    }
+    for v in c["blocked"].as_array().into_iter().flatten() {
+        println!(
+            "  held back by {}: {}",
+            text(&v["policy"]),
+            text(&v["message"])
+        );
+    }
+}
+
+pub fn print_metrics(m: &Value) {
+    let pct = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x}%"));
+    let ms = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x} ms"));
+    println!(
+        "{} in {}, {} to {}",
+        text(&m["flag"]),
+        text(&m["environment"]),
+        text(&m["from"]),
+        text(&m["to"])
+    );
+    println!("  evaluations        {}", text(&m["total_evaluations"]));
+    println!("  error rate         {}", pct(&m["error_rate"]));
+    println!("  success rate       {}", pct(&m["success_rate"]));
+    println!(
+        "  response time      mean {}, p95 {}",
+        ms(&m["avg_response_time_ms"]),
+        ms(&m["p95_response_time_ms"])
+    );
+    println!("  unique units       {}", text(&m["unique_units"]));
+    for (name, v) in m["variants"].as_object().into_iter().flatten() {
+        println!(
+            "  variant {name:<10} {} evaluations, {} units, outcome errors {}, reasons {}",
+            text(&v["count"]),
+            text(&v["unique_units"]),
+            pct(&v["outcome_error_rate"]),
+            v["reasons"]
+        );
+    }
+    if let Some(geo) = m["geography"].as_object().filter(|g| !g.is_empty()) {
+        let list: Vec<String> = geo.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("  geography          {}", list.join(", "));
+    }
+}
+
+pub fn print_rollout(r: &Value) {
+    let stages: Vec<String> = r["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(text)
+        .collect();
+    println!(
+        "rollout #{} of {} in {}: {} — stage {} of {} ({}%), variant {}",
+        text(&r["id"]),
+        text(&r["flag"]),
+        text(&r["environment"]),
+        text(&r["status"]),
+        text(&r["stage"]),
+        stages.len(),
+        text(&r["percentage"]),
+        text(&r["variant"])
+    );
+    println!(
+        "  stages {} (from {}%), each {} s",
+        stages.join(" → "),
+        text(&r["start_percentage"]),
+        r["stage_duration_ms"].as_i64().unwrap_or(0) / 1000
+    );
+    if let Some(at) = r["stage_ends_at"].as_str() {
+        println!("  this stage may advance from {at}");
+    }
+    let c = &r["last_check"];
+    if c.is_object() {
+        let f = &c["figures"];
+        println!(
+            "  last check {}: {} evaluations, {} samples, error rate {}, success rate {}, latency {}",
+            text(&c["at"]), text(&f["evaluations"]), text(&f["samples"]), text(&f["error_rate"]),
+            text(&f["success_rate"]), text(&f["latency_mean_ms"])
+        );
+        for b in c["breaches"].as_array().into_iter().flatten() {
+            println!("  breach: {}", text(b));
+        }
+    }
+    for k in r["metrics_keys"].as_array().into_iter().flatten() {
+        println!(
+            "  metrics from SDK key #{} {} ({}): {} batches, {} evaluations, {} samples{}",
+            text(&k["id"]),
+            text(&k["name"]),
+            text(&k["kind"]),
+            text(&k["batches"]),
+            text(&k["evaluations"]),
+            text(&k["samples"]),
+            if k["counted"] == true {
+                ""
+            } else {
+                " — not counted (client key)"
+            }
+        );
+    }
+    for h in r["history"].as_array().into_iter().flatten() {
+        let reason = h["details"]["reason"]
+            .as_str()
+            .map_or(String::new(), |r| format!(": {r}"));
+        let counted: Vec<String> = h["details"]["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|k| k["counted"] == true)
+            .map(|k| format!("#{} {}", text(&k["id"]), text(&k["name"])))
+            .collect();
+        let keys = if counted.is_empty() {
+            String::new()
+        } else {
+            format!(" (on metrics of {})", counted.join(", "))
+        };
+        println!("  {} {}{reason}{keys}", text(&h["at"]), text(&h["event"]));
+    }
+}

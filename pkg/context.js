@@ -7,23 +7,17 @@
 // compares by equality crosses as the index of its literal (one Map lookup), text
 // crosses only for operators that read it (prefixes, regexes, versions, units...).
 // What needs Unicode tables or float parsing is done here, where the runtime has
-// them: a string's lower case (\`toLowerCase\`) and its \`Number(text)\` cross ready-made.
+// them: a string's lower case (`toLowerCase`) and its `Number(text)` cross ready-made.
 // Values are read the way JSON.stringify would write them (own enumerable
 // properties, `toJSON()`, `undefined` and functions left out, non-finite numbers as
 // null); a BigInt, which JSON cannot write, counts as present but comparable with
 // nothing.
+import { KIND, NO_LITERAL, NO_LOWER, RECORD_F64, RECORD_U32, SAME_LOWER } from "./tables.js";
 
 const enumerable = Object.prototype.propertyIsEnumerable;
 /** A key JSON.stringify would leave out. */
 const ABSENT = Symbol("absent");
-const NO_LITERAL = 0xffffffff;
-// Record::lower_len markers (Rust `session::records`).
-const SAME_LOWER = 0xfffffffe, NO_LOWER = 0xffffffff;
-/** u32 and f64 slots per 40-byte record. */
-const RECORD_U32 = 10, RECORD_F64 = 5;
-
-// Record kinds (Rust `session::records::kind`).
-const STR = 1, STR_TEXT = 2, NUM = 3, NUM_TEXT = 4, TRUE = 5, FALSE = 6, OTHER = 7, LIST = 8, DIMENSION = 9;
+const { STR, STR_TEXT, NUM, NUM_TEXT, TRUE, FALSE, OTHER, LIST, DIMENSION } = KIND;
 /** What Rust's `finite_number` accepts: plain decimal numerals. */
 const NUMERAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 const encoder = new TextEncoder();

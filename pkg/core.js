@@ -2,21 +2,11 @@
 // The entry points (node.js, worker.js, index.js) initialise the wasm module first.
 import { Engine as WasmEngine, wasmMemory } from "./wasm/vexil.js";
 import { ContextReader } from "./context.js";
+import { ERROR_CODES, ERROR_SHIFT, NO_RULE, NO_VARIANT, REASONS, REASON_SHIFT, RULE_ASK, RULE_SHIFT } from "./tables.js";
 
-/** Reasons, in the order of the packed outcome's reason field (Rust `Reason::ALL`). */
-export const REASONS = Object.freeze([
-  "STATIC", "TARGETING_MATCH", "SPLIT", "DEFAULT", "DISABLED",
-  "EXCLUDED", "DENIED", "PREREQUISITE_FAILED", "ERROR",
-]);
-/** Error codes, in the order of the packed outcome's error field minus one (Rust `ErrorCode::ALL`). */
-export const ERROR_CODES = Object.freeze([
-  "PROVIDER_NOT_READY", "FLAG_NOT_FOUND", "TYPE_MISMATCH", "PARSE_ERROR",
-  "TARGETING_KEY_MISSING", "INVALID_CONTEXT", "GENERAL",
-]);
+export { ERROR_CODES, REASONS };
 const TYPE_MISMATCH = ERROR_CODES.indexOf("TYPE_MISMATCH");
 const INVALID_CONTEXT = ERROR_CODES.indexOf("INVALID_CONTEXT");
-const NO_VARIANT = 0xffff;
-const NO_RULE = 0xffffffff;
 /** Plain-object contexts that keep a filled slot of their own (the most recent ones). */
 const CONTEXT_CACHE_SIZE = 256;
 export const SDK_NAME = "vexil-js/0.1.0";
@@ -476,7 +466,7 @@ export class Engine {
       this.#recordError(index, INVALID_CONTEXT);
       return defaultValue;
     }
-    const variant = packed & 0xffff;
+    const variant = packed & NO_VARIANT;
     return variant === NO_VARIANT ? defaultValue : flag.values[variant];
   }
 
@@ -499,15 +489,15 @@ export class Engine {
 
   #details(index, packed, rule, defaultValue) {
     const flag = this.#row(index);
-    const variant = packed & 0xffff;
-    const error = (packed >>> 20) & 0xf;
+    const variant = packed & NO_VARIANT;
+    const error = (packed >>> ERROR_SHIFT) & 0xf;
     const errorCode = error > 0 ? ERROR_CODES[error - 1] : undefined;
     // One object shape for every result keeps V8's property access monomorphic.
     return {
       flagKey: flag.key,
       value: variant === NO_VARIANT ? defaultValue : flag.values[variant],
       variant: variant === NO_VARIANT ? undefined : flag.names[variant],
-      reason: REASONS[(packed >>> 16) & 0xf],
+      reason: REASONS[(packed >>> REASON_SHIFT) & 0xf],
       ruleId: rule !== NO_RULE && rule >= 0 ? flag.rules[rule] : undefined,
       errorCode,
       errorMessage: errorCode === undefined ? undefined : errorMessage(errorCode, flag, rule),
@@ -539,8 +529,8 @@ export class Engine {
       this.#recordError(index, INVALID_CONTEXT);
       return errorDetails(key, defaultValue, "INVALID_CONTEXT", "the evaluation context must be a plain object", flag.metadata);
     }
-    const rule = packed >>> 24;
-    return this.#details(index, packed, rule === 255 ? this.#wasm.lastRule() : rule - 1, defaultValue);
+    const rule = packed >>> RULE_SHIFT;
+    return this.#details(index, packed, rule === RULE_ASK ? this.#wasm.lastRule() : rule - 1, defaultValue);
   }
 
   /** Evaluates every flag for `ctx` in one call: `{key: details}` (defaults are null). */

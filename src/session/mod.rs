@@ -6,6 +6,7 @@
 //! number and fills with [`records`]; a slot filled for one snapshot is refilled by
 //! the host after the next loads (until then it evaluates as `INVALID_CONTEXT`).
 
+pub mod js_tables;
 pub mod records;
 pub mod rows;
 
@@ -18,6 +19,16 @@ use records::Record;
 
 /// Marks "no variant" (the caller's default) in a packed outcome.
 pub const NO_VARIANT: u32 = 0xFFFF;
+/// Where the reason starts in a packed outcome.
+pub const REASON_SHIFT: u32 = 16;
+/// Where the error code starts in a packed outcome.
+pub const ERROR_SHIFT: u32 = 20;
+/// Where the rule starts in a packed outcome.
+pub const RULE_SHIFT: u32 = 24;
+/// The packed rule that means "too large to pack: ask for it".
+pub const RULE_ASK: u32 = 255;
+/// "No rule" beside a packed outcome in [`Session::evaluate_all`]'s pairs.
+pub const NO_RULE: u32 = u32::MAX;
 
 /// Packs an outcome into the `u32` hosts receive: bits 0–15 the variant index
 /// (`0xFFFF` = default), bits 16–19 the reason's index in [`Reason::ALL`], bits
@@ -28,8 +39,8 @@ pub fn pack(outcome: &Outcome) -> u32 {
     // Discriminants follow the order of `Reason::ALL` and `ErrorCode::ALL`.
     let reason = outcome.reason as u32;
     let error = outcome.error.map_or(0, |e| e as u32 + 1);
-    let rule = outcome.rule.map_or(0, |r| (r + 1).min(255));
-    variant | (reason << 16) | (error << 20) | (rule << 24)
+    let rule = outcome.rule.map_or(0, |r| (r + 1).min(RULE_ASK));
+    variant | (reason << REASON_SHIFT) | (error << ERROR_SHIFT) | (rule << RULE_SHIFT)
 }
 
 /// How a session is set up.
@@ -226,7 +237,7 @@ impl Session {
     }
 
     /// Evaluates every flag for slot `id`, appending two numbers per flag to `out`:
-    /// the packed outcome and the rule index (or `u32::MAX`).
+    /// the packed outcome and the rule index (or [`NO_RULE`]).
     pub fn evaluate_all(&mut self, id: u32, now_ms: i64, out: &mut Vec<u32>) {
         let count = self.store.snapshot().map_or(0, |s| s.flags().len());
         out.reserve(count * 2);
@@ -239,7 +250,7 @@ impl Session {
             };
             self.count(flag, id, &outcome, now_ms);
             out.push(pack(&outcome));
-            out.push(outcome.rule.unwrap_or(u32::MAX));
+            out.push(outcome.rule.unwrap_or(NO_RULE));
         }
     }
 

@@ -34,6 +34,7 @@ wasm: setup
 	@$(CARGO) build $(CARGO_QUIET) --lib $(WASM_CARGO) --profile $(WASM_PROFILE)
 	@wasm-bindgen --target web --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
 	@$(WASM_OPT) -Oz --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
+	@node scripts/inline-wasm.mjs $(WASM_OUT) pkg/wasm/vexil_inline.js
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
 
 # The same module with its name section kept, for the benchmark's size report

@@ -93,7 +93,7 @@ export class Client {
     }
   }
 
-  /** @internal */
+  /** Loads the bootstrap and the first snapshot (createClient calls it; workers that build the client synchronously call it themselves). */
   async start() {
     const o = this.#options;
     this.#context = o.context;

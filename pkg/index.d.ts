@@ -14,7 +14,13 @@ export type ErrorCode =
 export type RejectionCode =
   | "BAD_FORMAT" | "UNKNOWN_KEY" | "BAD_SIGNATURE" | "BAD_PAYLOAD" | "INVALID_FLAGS"
   | "WRONG_ENVIRONMENT" | "VERSION_ROLLBACK" | "EXPIRED" | "TOO_LARGE"
-  | "BAD_KEYS" | "BAD_OPTIONS" | "BAD_ARGUMENT" | "FETCH_FAILED" | "TIMEOUT" | "METRICS_SEND_FAILED" | "GENERAL";
+  | "BAD_KEYS" | "BAD_OPTIONS" | "BAD_ARGUMENT" | "FETCH_FAILED" | "TIMEOUT" | "METRICS_SEND_FAILED" | "GENERAL"
+  /** Browser entries: `new Engine()` / `new Client()` before `ready()` resolved. */
+  | "NOT_READY"
+  /** Browser entries: the wasm could not be fetched or compiled. */
+  | "WASM_LOAD_FAILED"
+  /** `vexil` in a bundle without import.meta.url (iife, CommonJS): use `vexil/inline`. */
+  | "NO_WASM_URL";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 /** An OpenFeature evaluation context: `targetingKey` plus attributes (nested objects allowed). */
@@ -41,9 +47,9 @@ export interface LoadInfo {
   expiresAt: number | null;
 }
 
-/** A signed snapshot envelope (`vexil-snapshot/1`). */
+/** A signed snapshot envelope (`vexil-snapshot/2`; format 1 is refused with BAD_FORMAT). */
 export interface Envelope {
-  format: "vexil-snapshot/1";
+  format: "vexil-snapshot/2";
   key_id: string;
   payload: string;
   signature: string;
@@ -145,6 +151,10 @@ export interface FlagChange {
 }
 
 export class Client {
+  /** A client that has fetched nothing yet: call `start()` (createClient does both, and checks the options first). */
+  constructor(options: ClientOptions);
+  /** Applies the bootstrap and loads the first snapshot; resolves even if that fails (see `lastError`). */
+  start(): Promise<void>;
   readonly engine: Engine;
   readonly version: number | null;
   readonly ready: boolean;
@@ -176,6 +186,8 @@ export class Client {
   close(): void;
 }
 
+/** Loads the wasm module. Browser entries (`vexil`, `vexil/inline`) load it on the first call (createClient calls it); `new Engine()` needs it done. Node and workerd load at import: it resolves at once. */
+export function ready(): Promise<void>;
 export function createClient(options: ClientOptions): Promise<Client>;
 export function isPrivate(path: string, patterns: string[]): boolean;
 export const REASONS: readonly Reason[];

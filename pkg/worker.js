@@ -6,3 +6,6 @@ initSync({ module: wasmModule });
 
 export * from "./core.js";
 export { createClient, Client } from "./client.js";
+
+/** Resolves at once: this entry loads the wasm at import (the same API as the browser entry). */
+export const ready = () => Promise.resolve();

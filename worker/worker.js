@@ -1,4 +1,5 @@
-// Vexil's edge worker (Cloudflare module worker, built on the `vexil` package).
+// Vexil's edge worker (Cloudflare module worker, built on the `vexil` package), also a
+// template: copy this folder, depend on the published `vexil` and deploy with wrangler.
 //
 // One client per isolate: it verifies the signed snapshot against PUBLIC_KEYS,
 // evaluates locally, refreshes in the background (stale-while-revalidate through
@@ -12,7 +13,7 @@
 //   GET  /healthz                         snapshot version, age, staleness, refresh state
 //   anything else                         the edge-routing example (ROUTING_FLAG)
 // OFREP and /healthz answer CORS preflights and carry CORS headers (cors.js).
-import { Client, VexilError } from "../pkg/worker.js";
+import { Client, VexilError } from "vexil";
 import { isPreflight, parseCorsOrigins, preflight, withCors } from "./cors.js";
 
 const UNIT_COOKIE = "vexil_uid";
@@ -30,9 +31,10 @@ export function readSettings(env) {
   } catch (e) {
     fail(`PUBLIC_KEYS is not JSON: ${e.message}`);
   }
-  if (!keys || typeof keys !== "object" || Object.keys(keys).length === 0) {
+  if (!keys || typeof keys !== "object" || Array.isArray(keys) || Object.keys(keys).length === 0) {
     fail('PUBLIC_KEYS must be a keyring: {"key-id": "<base64 Ed25519 public key>"} (GET /api/v1/keys on the origin)');
   }
+  for (const [id, key] of Object.entries(keys)) checkPublicKey(id, key, fail);
   if (!env.SNAPSHOT_URL && !env.SNAPSHOT_KV) fail("set SNAPSHOT_URL (an HTTP URL) or bind SNAPSHOT_KV (a Workers KV namespace)");
   const number = (name, fallback) => {
     if (env[name] === undefined || env[name] === "") return fallback;
@@ -79,6 +81,24 @@ export function readSettings(env) {
     dimensions: ["country"],
     bootstrap: env.BOOTSTRAP_SNAPSHOT || undefined,
   };
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * Refuses a keyring entry that can never verify a snapshot — the template's
+ * placeholder, text that is not base64, a key of the wrong length — at start, rather
+ * than as a rejected snapshot on every refresh.
+ */
+function checkPublicKey(id, key, fail) {
+  const where = `PUBLIC_KEYS[${JSON.stringify(id)}]`;
+  if (typeof key !== "string") fail(`${where} must be a base64 string (an Ed25519 public key), not ${JSON.stringify(key)}`);
+  if (/[<>]/.test(key)) {
+    fail(`${where} is still the template's placeholder ${JSON.stringify(key)}: set PUBLIC_KEYS to the origin's keyring (curl https://<origin>/api/v1/keys | jq .keyring)`);
+  }
+  if (!BASE64.test(key) || key.length % 4 !== 0) fail(`${where} is not standard base64: ${JSON.stringify(key)}`);
+  const bytes = atob(key).length;
+  if (bytes !== 32) fail(`${where} decodes to ${bytes} bytes; an Ed25519 public key is 32`);
 }
 
 /** A fetch that reads the snapshot from Workers KV, answering 304 when unchanged. */

@@ -55,21 +55,22 @@ export class VexilProvider {
     this.client?.close();
   }
 
+  // Async: the server SDK's Provider type resolves to Promises.
   #resolve(key, defaultValue, context, type) {
     if (!this.client) return { value: defaultValue, reason: "ERROR", errorCode: "PROVIDER_NOT_READY", errorMessage: "the provider is not initialised" };
     return toResolution(this.client.details(key, context ?? {}, defaultValue, type));
   }
 
-  resolveBooleanEvaluation(key, defaultValue, context) {
+  async resolveBooleanEvaluation(key, defaultValue, context) {
     return this.#resolve(key, defaultValue, context, "boolean");
   }
-  resolveStringEvaluation(key, defaultValue, context) {
+  async resolveStringEvaluation(key, defaultValue, context) {
     return this.#resolve(key, defaultValue, context, "string");
   }
-  resolveNumberEvaluation(key, defaultValue, context) {
+  async resolveNumberEvaluation(key, defaultValue, context) {
     return this.#resolve(key, defaultValue, context, "number");
   }
-  resolveObjectEvaluation(key, defaultValue, context) {
+  async resolveObjectEvaluation(key, defaultValue, context) {
     return this.#resolve(key, defaultValue, context, "object");
   }
 

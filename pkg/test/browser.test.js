@@ -1,5 +1,6 @@
 // The package's browser entry point in real Chromium: a plain <script type="module">
-// imports index.js, which fetches the wasm from next to itself.
+// imports index.js, which fetches the wasm from next to itself on `ready()` (not at
+// import: an Engine before it is a clear NOT_READY error).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -17,13 +18,16 @@ const key = makeKey("k1");
 const snapshot = JSON.stringify(envelope(key, payload({ flags: sampleFlags(), version: 4 })));
 const page = `<!doctype html><meta charset="utf-8"><title>vexil</title><pre id="out">loading</pre>
 <script type="module">
-  import { Engine } from "/pkg/index.js";
+  import { Engine, ready } from "/pkg/index.js";
+  let early = null;
+  try { new Engine({ keys: {}, environment: "production" }); } catch (e) { early = e.code; }
+  await ready();
   const engine = new Engine({ keys: ${JSON.stringify({ [key.id]: key.publicKey })}, environment: "production" });
   const info = engine.load(await (await fetch("/snapshot.json")).text());
   const details = engine.evaluate("new-checkout", { targetingKey: "u1", plan: "beta" }, false);
   let rejected = null;
   try { engine.load("{}"); } catch (e) { rejected = e.code; }
-  document.getElementById("out").textContent = JSON.stringify({ version: info.version, details, rejected });
+  document.getElementById("out").textContent = JSON.stringify({ early, version: info.version, details, rejected });
 </script>`;
 
 let server;
@@ -48,7 +52,7 @@ after(async () => {
   server?.close();
 });
 
-test("index.js loads the wasm next to it and evaluates in the page", async () => {
+test("index.js loads the wasm next to it on ready() and evaluates in the page", async () => {
   const tab = await browser.newPage();
   const errors = [];
   tab.on("pageerror", (e) => errors.push(e.message));
@@ -56,6 +60,7 @@ test("index.js loads the wasm next to it and evaluates in the page", async () =>
   await tab.waitForFunction(() => document.getElementById("out").textContent !== "loading", null, { timeout: 15_000 });
   const result = JSON.parse(await tab.textContent("#out"));
   assert.deepEqual(errors, []);
+  assert.equal(result.early, "NOT_READY");
   assert.equal(result.version, 4);
   assert.equal(result.details.value, true);
   assert.equal(result.details.reason, "TARGETING_MATCH");

@@ -41,6 +41,20 @@ test("the server provider resolves every type, with Vexil's reasons, variants an
   assert.deepEqual([killed.value, killed.reason], [false, "DISABLED"]);
 });
 
+test("the server provider's resolve methods return Promises, as the server SDK's Provider type says", async () => {
+  const provider = new VexilProvider(options);
+  await provider.initialize();
+  try {
+    for (const [method, fallback] of [["resolveBooleanEvaluation", false], ["resolveStringEvaluation", "?"], ["resolveNumberEvaluation", 0], ["resolveObjectEvaluation", {}]]) {
+      const pending = provider[method]("new-checkout", fallback, { targetingKey: "u1", plan: "beta" });
+      assert.ok(pending instanceof Promise, method);
+      assert.equal(typeof (await pending).reason, "string");
+    }
+  } finally {
+    await provider.onClose();
+  }
+});
+
 test("every error path gives the default with OpenFeature's error code", async () => {
   const client = OpenFeature.getClient("types");
   const missing = await client.getBooleanDetails("no-such-flag", true, { targetingKey: "u1" });

@@ -84,6 +84,7 @@ async function verify(main, env) {
   const verdict = $("#verdict");
   try {
     vexil ??= await import("/pkg/index.js");
+    await vexil.ready(); // the wasm loads on the first ready(), not at import
     const keys = JSON.parse($("#keyring").value);
     engine?.free?.();
     engine = new vexil.Engine({ keys, environment: env });

@@ -7,6 +7,7 @@ import * as changes from "./views/changes.js";
 import * as rollouts from "./views/rollouts.js";
 import * as audit from "./views/audit.js";
 import * as playground from "./views/playground.js";
+import { rolesFor } from "./review/card.js";
 
 const routes = [
   [/^#\/signin$/, signin.render],
@@ -15,6 +16,7 @@ const routes = [
   [/^#\/flag\/([^/]+)\/([^/]+)$/, flags.detail],
   [/^#\/metrics\/([^/]+)\/([^/]+)$/, flags.metrics],
   [/^#\/changes$/, changes.render],
+  [/^#\/change\/(\d+)$/, changes.one],
   [/^#\/rollouts$/, rollouts.list],
   [/^#\/rollout\/(\d+)$/, rollouts.detail],
   [/^#\/audit$/, audit.render],
@@ -77,6 +79,17 @@ async function shell() {
   for (const a of nav.querySelectorAll("a")) {
     a.toggleAttribute("aria-current", location.hash.startsWith(a.getAttribute("href")));
   }
+  waitingCount().catch(() => {});
+}
+
+/** The number of pending changes that wait for the signed-in person's roles, beside "Changes". */
+async function waitingCount() {
+  const { changes } = await api("GET", "/changes?status=pending&limit=200");
+  const n = changes.filter((c) => rolesFor(c).length).length;
+  const badge = document.getElementById("waiting");
+  badge.hidden = n === 0;
+  badge.textContent = String(n);
+  badge.title = `${n} change${n === 1 ? "" : "s"} waiting for you`;
 }
 
 /** Live updates: a new snapshot or a kill switch refreshes the page within a second. */

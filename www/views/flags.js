@@ -5,17 +5,32 @@ import { clauseText, serveText } from "../clauses.js";
 import { can, currentEnv, me } from "../app.js";
 import { seriesChart } from "./charts.js";
 import { rolloutSection, wireRollout } from "./rollout-box.js";
+import { changeCard, wireCards } from "../review/card.js";
 
 const KINDS = ["release", "experiment", "ops", "kill_switch", "permission"];
 const RISKS = ["low", "medium", "high", "critical"];
 const PACKS = ["MiFID_II", "Dodd_Frank", "MARKET_ABUSE", "HIPAA"];
 const STRATEGIES = ["progressive_rollout", "targeted_release", "kill_switch", "a_b_testing", "canary_release", "operational_toggle"];
 const enc = encodeURIComponent;
-const filters = { q: "", kind: "", risk: "", pack: "", owner: "", status: "" };
+const filters = { q: "", kind: "", risk: "", pack: "", owner: "", tag: "", status: "" };
+const STATUSES = ["enabled", "disabled", "pending", "stale", "expired"];
 
 function badge(f) {
+  if (f.pending_create) return html`<span class="badge warn">pending approval</span>`;
   if (f.archived) return html`<span class="badge muted">archived</span>`;
   return f.enabled ? html`<span class="badge on">enabled</span>` : html`<span class="badge off">disabled</span>`;
+}
+
+/** A pending create change as a row of the flag list. */
+function pendingSummary(c) {
+  const d = c.document ?? {};
+  const waiting = [...new Set(c.required.filter((r) => !r.approved_by).map((r) => r.role))];
+  return {
+    key: c.flag, name: d.name, kind: d.kind ?? "release", risk: d.risk ?? "low", compliance: d.compliance ?? [], owner: d.owner,
+    tags: d.tags ?? [], enabled: false, archived: false, updated_at: c.created_at, updated_by: c.author,
+    serving: `nothing yet: waits for ${waiting.join(", ") || "applying"}`, rollout_percentage: null, evaluations_24h: 0,
+    pending_changes: 1, pending_create: c.id,
+  };
 }
 
 function options(values, selected, all) {
@@ -24,13 +39,17 @@ function options(values, selected, all) {
 
 export async function list(main) {
   const env = currentEnv();
-  const [{ flags }, { insights }] = await Promise.all([
+  const [{ flags: live }, { insights }, creating] = await Promise.all([
     api("GET", `/environments/${enc(env)}/flags`),
     api("GET", `/insights?environment=${enc(env)}`),
+    api("GET", `/changes?status=pending&kind=create&environment=${enc(env)}&limit=200`),
   ]);
+  // A flag whose creation waits for approval is listed too, marked pending.
+  const flags = [...creating.changes.map(pendingSummary), ...live];
   const flagged = new Map();
   for (const i of insights) flagged.set(i.flag, [...(flagged.get(i.flag) ?? []), i]);
   const owners = [...new Set(flags.map((f) => f.owner).filter(Boolean))].sort();
+  const tags = [...new Set(flags.flatMap((f) => f.tags ?? []))].sort();
   const draw = () => {
     const q = filters.q.toLowerCase();
     const shown = flags.filter((f) => {
@@ -41,22 +60,26 @@ export async function list(main) {
         (!filters.risk || f.risk === filters.risk) &&
         (!filters.pack || (f.compliance ?? []).includes(filters.pack)) &&
         (!filters.owner || f.owner === filters.owner) &&
+        (!filters.tag || (f.tags ?? []).includes(filters.tag)) &&
         (!filters.status ||
+          (filters.status === "enabled" && f.enabled) ||
+          (filters.status === "disabled" && !f.enabled && !f.pending_create) ||
+          (filters.status === "pending" && f.pending_changes > 0) ||
           (filters.status === "expired" && notes.some((n) => n.kind === "expired")) ||
           (filters.status === "stale" && notes.some((n) => n.kind !== "expired")))
       );
     });
     const rows = shown.map(
-      (f) => html`<tr>
+      (f) => html`<tr class="${f.pending_create ? "pending" : ""}">
         <td><a href="#/flag/${enc(env)}/${enc(f.key)}">${f.key}</a>${f.name ? html`<div class="hint">${f.name}</div>` : ""}</td>
-        <td>${badge(f)}</td>
+        <td>${badge(f)}${(f.tags ?? []).length ? html`<div class="hint">${f.tags.join(", ")}</div>` : ""}</td>
         <td>${f.serving}</td>
         <td class="num">${f.rollout_percentage ?? "—"}${f.rollout_percentage !== null ? "%" : ""}</td>
         <td><span class="risk ${f.risk}">${f.risk}</span></td>
         <td>${(f.compliance ?? []).join(", ") || "—"}</td>
         <td>${when(f.updated_at)}<div class="hint">by ${f.updated_by}</div></td>
         <td class="num">${f.evaluations_24h}</td>
-        <td>${f.pending_changes ? html`<a href="#/changes">${f.pending_changes} pending</a>` : ""}
+        <td>${f.pending_create ? html`<a href="#/change/${f.pending_create}">change #${f.pending_create}</a>` : f.pending_changes ? html`<a href="#/changes">${f.pending_changes} pending</a>` : ""}
             ${(flagged.get(f.key) ?? []).map((n) => html`<span class="badge warn" title="${n.recommendation}">${n.kind.replaceAll("_", " ")}</span>`)}</td>
       </tr>`,
     );
@@ -78,7 +101,8 @@ export async function list(main) {
       <label>Risk <select name="risk">${options(RISKS, filters.risk, "any")}</select></label>
       <label>Compliance <select name="pack">${options(PACKS, filters.pack, "any")}</select></label>
       <label>Owner <select name="owner">${options(owners, filters.owner, "any")}</select></label>
-      <label>Status <select name="status">${options(["stale", "expired"], filters.status, "any")}</select></label>
+      <label>Tag <select name="tag">${options(tags, filters.tag, "any")}</select></label>
+      <label>Status <select name="status">${options(STATUSES, filters.status, "any")}</select></label>
     </form>
     <div id="table"></div>`,
   );
@@ -175,7 +199,7 @@ export async function create(main) {
 
 function rulesView(flag) {
   const rules = (flag.rules ?? []).map(
-    (r, i) => html`<li><strong>${i + 1}. ${r.id}</strong>: when ${clauseText(r.when)}, ${serveText(r.serve)}</li>`,
+    (r) => html`<li><strong>${r.id}</strong>: when ${clauseText(r.when)}, ${serveText(r.serve)}</li>`,
   );
   return html`
     ${flag.access ? html`<p>Access: only when ${clauseText(flag.access)} (otherwise ${flag.off_variant}, audited)</p>` : ""}
@@ -195,9 +219,30 @@ function segmentsOf(clause, all, out = new Set()) {
   return out;
 }
 
+/** A flag that exists only as a pending create: its change requests, reviewed in place. */
+async function pendingDetail(main, env, key, error) {
+  const { changes } = await api("GET", `/changes?status=pending&environment=${enc(env)}&flag=${enc(key)}`);
+  if (!changes.length) throw error;
+  const cache = {};
+  const cards = await Promise.all(changes.map((c) => changeCard(c, cache)));
+  mount(
+    main,
+    html`<div class="heading"><h1>${key} <span class="hint">in ${env}</span></h1><span class="badge warn">pending approval</span></div>
+    <p class="pending-note">This flag is not live yet: its creation waits for approval. Nothing is published until it is approved.</p>
+    ${cards}`,
+  );
+  wireCards(main, () => detail(main, [env, key]));
+}
+
 export async function detail(main, [env, key]) {
-  const [f, history, rollouts, defs] = await Promise.all([
-    api("GET", `/environments/${enc(env)}/flags/${enc(key)}`),
+  let f;
+  try {
+    f = await api("GET", `/environments/${enc(env)}/flags/${enc(key)}`);
+  } catch (e) {
+    if (e.status === 404) return pendingDetail(main, env, key, e);
+    throw e;
+  }
+  const [history, rollouts, defs] = await Promise.all([
     api("GET", `/environments/${enc(env)}/flags/${enc(key)}/history`),
     api("GET", `/environments/${enc(env)}/rollouts?flag=${enc(key)}`),
     api("GET", `/environments/${enc(env)}/segments`),
@@ -226,7 +271,7 @@ export async function detail(main, [env, key]) {
       <dt>Compliance</dt><dd>${(f.compliance ?? []).join(", ") || "—"}</dd>
       <dt>Expires</dt><dd>${when(f.expires_at)}</dd>
       <dt>Revision</dt><dd>${f.revision} · ${when(f.updated_at)} by ${f.updated_by}</dd>
-      <dt>Pending</dt><dd>${f.pending.length ? html`<a href="#/changes">${f.pending.map((id) => `#${id}`).join(" ")}</a>` : "none"}</dd>
+      <dt>Pending</dt><dd>${f.pending.length ? f.pending.map((id) => html`<a href="#/change/${id}">#${id}</a> `) : "none"}</dd>
     </dl>
     <div class="actions">
       ${edit && f.enabled ? html`<button class="danger" id="kill">Kill switch…</button>` : ""}

@@ -153,4 +153,5 @@ document.getElementById("signout").addEventListener("click", () => {
   location.hash = "#/signin";
 });
 window.addEventListener("hashchange", () => route());
+document.addEventListener("vexil:decided", () => waitingCount().catch(() => {}));
 route();

@@ -63,8 +63,8 @@ const TRIGGER = {
 function governance(c, text) {
   if (!c.required.length) return html`<p class="hint">Governance needs no approval for this change.</p>`;
   const items = c.required.map(
-    (r) => html`<li>${r.approved_by ? html`<span class="badge on">approved</span> by <strong>${r.approved_by}</strong>` : html`<span class="badge warn">waiting</span>`}
-      <strong>${r.role}</strong> · policy <code>${r.policy}</code>: ${text.get(r.policy) ?? ""}
+    (r) => html`<li><strong>${r.role}</strong> ${r.approved_by ? html`<span class="badge on">approved</span> by <strong>${r.approved_by}</strong>` : html`<span class="badge warn">waiting</span>`}
+      · policy <code>${r.policy}</code>: ${text.get(r.policy) ?? ""}
       ${r.triggered_by ? html`<div class="hint">Why: ${TRIGGER[r.triggered_by] ?? r.triggered_by}${r.note ? ` (${r.note})` : ""}${r.flag ? ` · for flag ${r.flag}` : ""}</div>` : r.note ? html`<div class="hint">${r.note}</div>` : ""}</li>`,
   );
   const still = [...new Set(c.required.filter((r) => !r.approved_by).map((r) => r.role))];
@@ -94,14 +94,15 @@ export async function changeCard(c, cache = {}) {
   const roles = rolesFor(c);
   const canReject = c.status === "pending" && !mine && (c.required.some((r) => can(r.role)) || can("admin"));
   const target = targetOf(c);
+  const review = html`<h3>Before → after</h3>${diffTable(c, rows, known)}
+    ${lines ? html`<h3>Impact (last 24 h of edge metrics)</h3><ul class="impact">${lines.map((l) => html`<li>${l}</li>`)}</ul>` : ""}
+    <h3>Governance</h3>${governance(c, text)}
+    <h3>Comments</h3>${comments(c)}`;
   const link = FLAG_KINDS.has(c.kind) ? html`<a href="#/flag/${enc(c.environment)}/${enc(target)}">${target}</a>` : html`<code>${target}</code>`;
   return html`<article class="card change" data-change="${c.id}" aria-labelledby="change-${c.id}">
     <h2 id="change-${c.id}"><a href="#/change/${c.id}">#${c.id}</a> ${c.kind.replace("_", " ")} ${link} <span class="hint">in ${c.environment}</span> <span class="badge ${c.status === "pending" ? "warn" : c.status === "applied" ? "on" : "off"}">${c.status}</span></h2>
     <p>Proposed by <strong>${c.author}</strong> ${when(c.created_at)}${c.oversight_level !== undefined ? html` · clinical oversight level ${c.oversight_level}` : ""}${c.applied ? ` · applied as revision ${c.applied.revision} (snapshot v${c.applied.snapshot_version})` : ""}</p>
-    <h3>Before → after</h3>${diffTable(c, rows, known)}
-    ${lines ? html`<h3>Impact (last 24 h of edge metrics)</h3><ul class="impact">${lines.map((l) => html`<li>${l}</li>`)}</ul>` : ""}
-    <h3>Governance</h3>${governance(c, text)}
-    <h3>Comments</h3>${comments(c)}
+    ${c.status === "pending" ? review : html`<details><summary>Review: ${rows.length} difference${rows.length === 1 ? "" : "s"}, ${c.approvals.length} approval${c.approvals.length === 1 ? "" : "s"}</summary>${review}</details>`}
     ${c.status === "pending" && mine ? html`<p class="hint">You proposed this change: someone else must approve it (four-eyes).</p>` : ""}
     ${roles.length || canReject ? html`<form class="decide">
       <label for="comment-${c.id}">Comment</label><input id="comment-${c.id}" name="comment">
@@ -130,6 +131,8 @@ export function wireCards(root, after) {
       try {
         const c = await api("POST", `/changes/${id}/${decision}`, body);
         toast(`Change #${id}: ${c.status}`);
+        // The shell's "waiting for you" count listens for decisions.
+        document.dispatchEvent(new CustomEvent("vexil:decided", { detail: c }));
         after();
       } catch (e) {
         mount(card.querySelector(".result"), errorBlock(e));

@@ -108,3 +108,13 @@ test("impact: kill switch, no metrics, a new flag, metadata only", () => {
   assert.deepEqual(impact(null, routing, metrics), ["A new flag: no evaluations yet."]);
   assert.match(impact(routing, { ...routing, risk: "high" }, metrics)[1], /does not change/);
 });
+
+test("figures for people: no fifteen decimals, thousands separated, absent as a dash", async () => {
+  const { num } = await import("../ui.js");
+  assert.equal(num(100.52439024390245, 1), "100.5");
+  assert.equal(num(0.333333), "0.33");
+  assert.equal(num(12400), "12,400");
+  assert.equal(num(null), "—");
+  assert.equal(num(undefined), "—");
+  assert.equal(num(7, 0), "7");
+});

@@ -30,7 +30,10 @@ export function seriesChart(el, { times, series, yLabel, threshold, marks = [], 
       draw: [
         (u) => {
           const ctx = u.ctx;
+          const px = uPlot.pxRatio;
+          const line = 14 * px;
           ctx.save();
+          ctx.font = `${12 * px}px system-ui, sans-serif`;
           if (threshold !== undefined) {
             const y = u.valToPos(threshold.value, "y", true);
             ctx.strokeStyle = "#d1242f";
@@ -39,10 +42,15 @@ export function seriesChart(el, { times, series, yLabel, threshold, marks = [], 
             ctx.moveTo(u.bbox.left, y);
             ctx.lineTo(u.bbox.left + u.bbox.width, y);
             ctx.stroke();
+            // At the right end, inside the plot: clear of the y axis's tick labels on the left.
             ctx.fillStyle = "#d1242f";
-            ctx.fillText(threshold.label, u.bbox.left + 4, y - 4);
+            ctx.textAlign = "right";
+            ctx.fillText(threshold.label, u.bbox.left + u.bbox.width - 4 * px, y > u.bbox.top + line ? y - 4 * px : y + line);
+            ctx.textAlign = "left";
           }
-          for (const m of marks) {
+          // Marks close in time (a stage, then its rollback) take the next row down rather than overlap.
+          const rows = [];
+          for (const m of [...marks].sort((a, b) => a.at - b.at)) {
             const x = u.valToPos(m.at, "x", true);
             ctx.strokeStyle = "#9a6700";
             ctx.setLineDash([2, 2]);
@@ -50,8 +58,14 @@ export function seriesChart(el, { times, series, yLabel, threshold, marks = [], 
             ctx.moveTo(x, u.bbox.top);
             ctx.lineTo(x, u.bbox.top + u.bbox.height);
             ctx.stroke();
+            const width = ctx.measureText(m.label).width;
+            const fits = x + 4 * px + width <= u.bbox.left + u.bbox.width;
+            const left = fits ? x + 4 * px : x - 4 * px - width;
+            let row = rows.findIndex((end) => end < left);
+            if (row < 0) row = rows.push(0) - 1;
+            rows[row] = left + width + 6 * px;
             ctx.fillStyle = "#9a6700";
-            ctx.fillText(m.label, x + 4, u.bbox.top + 12);
+            ctx.fillText(m.label, left, u.bbox.top + line * (row + 1));
           }
           ctx.restore();
         },

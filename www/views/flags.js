@@ -1,6 +1,6 @@
 // Flags: the list with filters, a new flag form, a flag's page, its metrics.
 import { api } from "../api.js";
-import { html, mount, toast, errorBlock, empty, when, confirmWithReason, diffLines, raw } from "../ui.js";
+import { html, mount, toast, errorBlock, empty, when, confirmWithReason, diffLines, raw, num } from "../ui.js";
 import { clauseText, serveText } from "../clauses.js";
 import { can, currentEnv, me } from "../app.js";
 import { seriesChart } from "./charts.js";
@@ -78,7 +78,7 @@ export async function list(main) {
         <td><span class="risk ${f.risk}">${f.risk}</span></td>
         <td>${(f.compliance ?? []).join(", ") || "—"}</td>
         <td>${when(f.updated_at)}<div class="hint">by ${f.updated_by}</div></td>
-        <td class="num">${f.evaluations_24h}</td>
+        <td class="num">${num(f.evaluations_24h)}</td>
         <td>${f.pending_create ? html`<a href="#/change/${f.pending_create}">change #${f.pending_create}</a>` : f.pending_changes ? html`<a href="#/changes">${f.pending_changes} pending</a>` : ""}
             ${(flagged.get(f.key) ?? []).map((n) => html`<span class="badge warn" title="${n.recommendation}">${n.kind.replaceAll("_", " ")}</span>`)}</td>
       </tr>`,
@@ -353,10 +353,10 @@ export async function metrics(main, [env, key]) {
     api("GET", `/insights?environment=${enc(env)}`),
   ]);
   const variants = Object.entries(m.variants).map(
-    ([name, v]) => html`<tr><td>${name}</td><td class="num">${v.count}</td><td class="num">${v.unique_units}</td><td class="num">${v.outcome_error_rate ?? "—"}</td><td class="num">${v.latency_mean_ms ?? "—"}</td><td>${Object.entries(v.reasons).map(([r, n]) => `${r} ${n}`).join(", ")}</td></tr>`,
+    ([name, v]) => html`<tr><td>${name}</td><td class="num">${num(v.count)}</td><td class="num">${num(v.unique_units, 0)}</td><td class="num">${num(v.outcome_error_rate)}</td><td class="num">${num(v.latency_mean_ms, 1)}</td><td>${Object.entries(v.reasons).map(([r, n]) => `${r} ${n}`).join(", ")}</td></tr>`,
   );
   const outcomes = Object.entries(m.outcomes).flatMap(([event, byVariant]) =>
-    Object.entries(byVariant).map(([variant, o]) => html`<tr><td>${event}</td><td>${variant}</td><td class="num">${o.count}</td><td class="num">${o.success_rate ?? "—"}</td><td class="num">${o.value_mean ?? "—"}</td><td class="num">${o.latency_p95_ms ?? "—"}</td></tr>`),
+    Object.entries(byVariant).map(([variant, o]) => html`<tr><td>${event}</td><td>${variant}</td><td class="num">${num(o.count)}</td><td class="num">${num(o.success_rate)}</td><td class="num">${num(o.value_mean)}</td><td class="num">${num(o.latency_p95_ms, 1)}</td></tr>`),
   );
   const geo = Object.entries(m.geography).sort((a, b) => b[1] - a[1]).map(([c, n]) => html`<tr><td>${c}</td><td class="num">${n}</td></tr>`);
   const notes = insights.insights.filter((i) => i.flag === key).map((i) => html`<li><strong>${i.message}</strong> — ${i.recommendation}</li>`);
@@ -365,9 +365,9 @@ export async function metrics(main, [env, key]) {
     html`<h1>Metrics of <a href="#/flag/${enc(env)}/${enc(key)}">${key}</a> in ${env}</h1>
     <p class="hint">${when(m.from)} to ${when(m.to)}</p>
     <dl class="facts">
-      <dt>Evaluations</dt><dd>${m.total_evaluations}</dd><dt>Unique units</dt><dd>${m.unique_units}</dd>
-      <dt>Error rate</dt><dd>${m.error_rate ?? "—"}%</dd><dt>Success rate</dt><dd>${m.success_rate ?? "—"}%</dd>
-      <dt>Response time</dt><dd>${m.avg_response_time_ms ?? "—"} ms mean, ${m.p95_response_time_ms ?? "—"} ms p95</dd>
+      <dt>Evaluations</dt><dd>${num(m.total_evaluations)}</dd><dt>Unique units</dt><dd>${num(m.unique_units, 0)} <span class="hint">(estimated, ±3 %)</span></dd>
+      <dt>Error rate</dt><dd>${num(m.error_rate)} %</dd><dt>Success rate</dt><dd>${num(m.success_rate)} %</dd>
+      <dt>Response time</dt><dd>${num(m.avg_response_time_ms, 1)} ms mean, ${num(m.p95_response_time_ms, 1)} ms p95</dd>
     </dl>
     ${notes.length ? html`<section><h2>Recommendations</h2><ul>${notes}</ul></section>` : ""}
     <section><h2>Evaluations by variant</h2><div id="chart" class="chart"></div></section>

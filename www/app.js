@@ -107,19 +107,40 @@ function listen() {
   });
 }
 
+/**
+ * Each route renders into its own view element, so a slow render that a newer route
+ * overtook (a live update arriving while the person moves on) never replaces the newer
+ * page. A quiet refresh renders off-screen at full width, then swaps in.
+ */
+function freshView(main, quiet) {
+  const view = document.createElement("div");
+  view.className = "view";
+  if (quiet && main.firstElementChild) {
+    Object.assign(view.style, { position: "absolute", left: "-100000px", width: `${main.firstElementChild.clientWidth}px` });
+    main.append(view);
+  } else {
+    main.replaceChildren(view);
+  }
+  return view;
+}
+
+let generation = 0;
+
 export async function route({ quiet = false } = {}) {
   const main = document.getElementById("main");
   const hash = location.hash || "#/flags";
+  const mine = ++generation;
   if (!(await signedIn()) && hash !== "#/signin") {
     location.hash = "#/signin";
     return;
   }
   await shell();
-  for (const [pattern, view] of routes) {
+  for (const [pattern, render] of routes) {
     const m = hash.match(pattern);
     if (!m) continue;
+    const view = freshView(main, quiet);
     try {
-      await view(main, m.slice(1).map(decodeURIComponent), { quiet });
+      await render(view, m.slice(1).map(decodeURIComponent), { quiet });
     } catch (e) {
       if (e.status === 401) {
         session.clear();
@@ -127,7 +148,15 @@ export async function route({ quiet = false } = {}) {
         location.hash = "#/signin";
         return;
       }
-      mount(main, html`<h1>Something went wrong</h1>${errorBlock(e)}`);
+      mount(view, html`<h1>Something went wrong</h1>${errorBlock(e)}`);
+    }
+    if (mine !== generation) {
+      view.remove();
+      return;
+    }
+    if (view.style.position) {
+      view.removeAttribute("style");
+      main.replaceChildren(view);
     }
     if (!quiet) main.focus({ preventScroll: true });
     return;

@@ -10,7 +10,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { startOrigin, stopOrigin, api, eventually } from "../../worker/test/origin.js";
+import { startOrigin, stopOrigin, api, simpleFlag, eventually } from "../../worker/test/origin.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -214,5 +214,47 @@ test("the playground says which prerequisite failed", async () => {
   await reason.waitFor();
   assert.match(await reason.textContent(), /prerequisite market-data-v3 served “off” \(DEFAULT\); it needs “on”/);
   assert.doesNotMatch(await reason.textContent(), /trading-kill-switch/, "only the one that failed");
+  await page.close();
+});
+
+test("decided changes filter by state, kind and author; the audit log pages newest first", async () => {
+  const page = await signIn(approvers.PRODUCT_OWNER, "#/changes");
+  const decided = page.locator("section", { has: page.getByRole("heading", { name: "Decided changes" }) });
+  await decided.locator("article").first().waitFor();
+  await decided.getByLabel("Kind").selectOption("rollout");
+  await decided.getByLabel("Author").fill("ALICE");
+  await decided.getByRole("button", { name: "Filter" }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll("#decided ~ article h2")].every((h) => /rollout/.test(h.textContent)));
+  const titles = await decided.locator("article h2").allTextContents();
+  assert.equal(titles.length, 1, titles.join("\n"));
+  assert.match(titles[0], /rollout enhanced-order-routing-v2 in production applied/);
+  await decided.getByLabel("Kind").selectOption("");
+  await decided.getByLabel("State").selectOption("rejected");
+  await decided.getByRole("button", { name: "Filter" }).click();
+  await decided.getByText("No decided change matches.").waitFor();
+
+  // More history: a low-risk flag switched off and on again.
+  await api(origin, alice, "POST", `/environments/${ENV}/flags`, { flag: simpleFlag("banner") });
+  for (let i = 0; i < 6; i++) {
+    await api(origin, alice, "POST", `/environments/${ENV}/flags/banner/kill`, { reason: `drill ${i}` });
+    await api(origin, alice, "POST", `/environments/${ENV}/flags/banner/enable`, { reason: `drill ${i} over` });
+  }
+  const { entries } = await api(origin, origin.admin, "GET", "/audit?limit=1000&environment=production");
+  assert.ok(entries.length > 50, `enough entries for two pages: ${entries.length}`);
+  await page.goto(`${origin.url}/#/audit`);
+  const seqs = () => page.locator("tbody tr td:first-child").allTextContents().then((t) => t.map(Number));
+  await page.locator("#range").waitFor();
+  const first = await seqs();
+  assert.equal(first.length, 50, await page.locator("main").innerHTML());
+  assert.deepEqual(first, [...first].sort((a, b) => b - a), "newest first");
+  assert.equal(first[0], entries[entries.length - 1].seq, "the newest entry on top");
+  await page.getByRole("button", { name: "Older entries" }).click();
+  await page.waitForFunction((top) => Number(document.querySelector("tbody tr td").textContent) < top, first[first.length - 1] + 1);
+  const second = await seqs();
+  assert.deepEqual(second, entries.slice(0, entries.length - 50).map((e) => e.seq).reverse().slice(0, 50));
+  await page.getByRole("button", { name: "Newer entries" }).click();
+  await page.waitForFunction((top) => Number(document.querySelector("tbody tr td").textContent) === top, first[0]);
+  assert.equal(await page.getByRole("button", { name: "Newer entries" }).count(), 0);
+  assert.deepEqual(page.errors, []);
   await page.close();
 });

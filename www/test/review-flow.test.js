@@ -100,6 +100,10 @@ test("a rollout change reviewed across tokens: diff, impact, policies, comments,
   await editor.getByText(/change #\d+ is pending/).waitFor();
   const { changes } = await api(origin, alice, "GET", `/changes?status=pending&flag=${ROUTING}`);
   const id = changes[0].id;
+  // The flag's own page shows the pending change with its diff.
+  const onFlagPage = editor.locator("section", { has: editor.getByRole("heading", { name: "Pending changes" }) }).locator(`[data-change="${id}"]`);
+  await onFlagPage.waitFor();
+  assert.deepEqual((await diffRows(onFlagPage))[0], ["Rules rule “pros”: serve: weight of “on”", "5 %", "10 %"]);
 
   // The editor is not an approver: the change is under "Other pending changes", no buttons.
   await editor.goto(`${origin.url}/#/changes`);

@@ -249,6 +249,9 @@ export async function detail(main, [env, key]) {
   ]);
   const flag = f.flag;
   const edit = can("edit") && !f.archived;
+  // Pending changes to this flag, reviewed in place (the same cards as on Changes).
+  const reviewCache = {};
+  const pendingCards = await Promise.all(f.pending.map((id) => api("GET", `/changes/${id}`).then((c) => changeCard(c, reviewCache))));
   const variants = Object.entries(flag.variants ?? {}).map(
     ([name, value]) => html`<tr><td>${name}${name === flag.off_variant ? html` <span class="hint">(off)</span>` : ""}</td><td><code>${JSON.stringify(value)}</code></td></tr>`,
   );
@@ -280,6 +283,7 @@ export async function detail(main, [env, key]) {
       ${rollouts.rollouts[0] ? html`<a class="button" href="#/rollout/${rollouts.rollouts[0].id}">Rollout #${rollouts.rollouts[0].id} (${rollouts.rollouts[0].status})</a>` : ""}
     </div>
     <div id="result" aria-live="polite"></div>
+    ${pendingCards.length ? html`<section aria-labelledby="pending-changes"><h2 id="pending-changes">Pending changes</h2>${pendingCards}</section>` : ""}
     <section><h2>Variants</h2><table><thead><tr><th>Variant</th><th>Value</th></tr></thead><tbody>${variants}</tbody></table></section>
     <section><h2>Targeting</h2>${rulesView(flag)}
       ${(() => {
@@ -299,6 +303,7 @@ export async function detail(main, [env, key]) {
     <section><h2>History</h2>${revisions}</section>`,
   );
   const result = main.querySelector("#result");
+  wireCards(main, () => detail(main, [env, key]));
   const done = (change, what) => {
     toast(change.status === "applied" ? `${what}: applied (snapshot v${change.applied?.snapshot_version})` : `${what}: change #${change.id} is ${change.status}`);
     detail(main, [env, key]);

@@ -6,6 +6,7 @@ import { can, currentEnv, me } from "../app.js";
 import { seriesChart } from "./charts.js";
 import { rolloutSection, wireRollout } from "./rollout-box.js";
 import { changeCard, wireCards } from "../review/card.js";
+import { formEditor } from "./form-editor.js";
 
 const KINDS = ["release", "experiment", "ops", "kill_switch", "permission"];
 const RISKS = ["low", "medium", "high", "critical"];
@@ -295,8 +296,14 @@ export async function detail(main, [env, key]) {
     </section>
     ${edit ? rolloutSection(flag) : ""}
     ${edit ? html`<section><h2>Definition</h2>
-      <form id="editor"><label for="doc">Flag document (JSON)</label>
-        <textarea id="doc" rows="16" spellcheck="false">${JSON.stringify(flag, null, 2)}</textarea>
+      <form id="editor">
+        <div class="tabs" role="group" aria-label="Edit the definition as">
+          <button type="button" id="show-form" aria-pressed="true">Form</button><button type="button" id="show-json" aria-pressed="false">JSON</button>
+        </div>
+        <div id="form-view"></div>
+        <div id="form-check" aria-live="polite"></div>
+        <div id="json-view" hidden><label for="doc">Flag document (JSON)</label>
+        <textarea id="doc" rows="16" spellcheck="false">${JSON.stringify(flag, null, 2)}</textarea></div>
         <label for="why">Reason</label><input id="why" name="why">
         <div class="actions"><button type="button" id="check">Check</button><button class="primary" type="submit">Propose change</button></div>
       </form></section>` : html`<section><h2>Definition</h2><pre>${JSON.stringify(flag, null, 2)}</pre></section>`}
@@ -325,13 +332,48 @@ export async function detail(main, [env, key]) {
     api("POST", `/environments/${enc(env)}/flags/${enc(key)}/enable`, { reason }).then((c) => done(c, "Enable"), fail);
   });
   if (edit) wireRollout(main, env, key, flag, done, fail);
-  const parsed = () => {
+  const jsonDoc = () => {
     try {
       return JSON.parse(main.querySelector("#doc").value);
     } catch (e) {
       throw Object.assign(new Error(`The definition is not JSON: ${e.message}`), { details: [] });
     }
   };
+  // The form and the JSON view edit one document; switching carries the edits across.
+  let form = null;
+  let formShown = true;
+  const parsed = () => (formShown && form ? form.read() : jsonDoc());
+  if (edit) {
+    let timer = null;
+    const check = main.querySelector("#form-check");
+    const validate = () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        try {
+          const v = await api("POST", `/environments/${enc(env)}/validate`, { flag: parsed() });
+          mount(check, v.valid ? html`<p class="ok">Valid.${v.approvals.length ? ` Needs ${[...new Set(v.approvals.map((a) => a.role))].join(", ")}.` : " Applies at once."}</p>` : errorBlock({ message: "Not valid yet:", details: [...v.issues, ...v.violations] }));
+        } catch (e) {
+          mount(check, errorBlock(e));
+        }
+      }, 400);
+    };
+    form = formEditor(main.querySelector("#form-view"), flag, { segments: Object.keys(defs.segments), onInput: validate });
+    const show = (toForm) => {
+      try {
+        if (toForm && !formShown) form.load(jsonDoc());
+        if (!toForm && formShown) main.querySelector("#doc").value = JSON.stringify(form.read(), null, 2);
+      } catch (e) {
+        return fail(e);
+      }
+      formShown = toForm;
+      main.querySelector("#form-view").hidden = !toForm;
+      main.querySelector("#json-view").hidden = toForm;
+      main.querySelector("#show-form").setAttribute("aria-pressed", String(toForm));
+      main.querySelector("#show-json").setAttribute("aria-pressed", String(!toForm));
+    };
+    main.querySelector("#show-form").addEventListener("click", () => show(true));
+    main.querySelector("#show-json").addEventListener("click", () => show(false));
+  }
   main.querySelector("#check")?.addEventListener("click", async () => {
     try {
       const v = await api("POST", `/environments/${enc(env)}/validate`, { flag: parsed() });

@@ -51,7 +51,7 @@ function diffTable(c, rows, known) {
       <td class="after">${r.after === null ? html`<span class="hint">removed</span>` : html`<ins>${r.after}</ins>`}</td></tr>`,
   );
   return html`<table class="semantic-diff"><caption class="sr">What change #${c.id} changes</caption>
-    <thead><tr><th scope="col">What</th><th scope="col">Before (revision ${c.base_revision})</th><th scope="col">After</th></tr></thead><tbody>${body}</tbody></table>`;
+    <thead><tr><th scope="col">What</th><th scope="col">Before${c.base_revision ? ` (revision ${c.base_revision})` : ""}</th><th scope="col">After</th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
 const TRIGGER = {

@@ -23,11 +23,11 @@ const list = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 const simpleClause = (c) => c && typeof c.attr === "string" && Object.keys(c).every((k) => ["attr", "op", "values", "ignore_case"].includes(k));
 const segmentClause = (c) => c && Object.keys(c).length === 1 && typeof c.segment === "string";
 
-function serveFields(prefix, serve, variants) {
+function serveFields(prefix, label, serve, variants) {
   const split = Boolean(serve?.rollout);
   const weights = serve?.rollout?.weights ?? {};
   return html`<div class="serve" data-serve="${prefix}">
-    <label for="${prefix}-mode">Serve</label>
+    <label for="${prefix}-mode">${label}</label>
     <select id="${prefix}-mode" data-field="mode">
       ${variants.map((v) => html`<option value="variant:${v}" ${!split && serve?.variant === v ? raw("selected") : ""}>variant “${v}”</option>`)}
       <option value="split" ${split ? raw("selected") : ""}>a split by weight</option>
@@ -51,7 +51,7 @@ function ruleFields(rule, i, variants, segments) {
       </div>` : ""}
     ${kind === "segment" ? html`<label for="${p}-segment">When in segment</label><select id="${p}-segment" data-field="segment">${[...new Set([...segments, w.segment])].map((s) => html`<option ${s === w.segment ? raw("selected") : ""}>${s}</option>`)}</select>` : ""}
     ${kind === "json" ? html`<label for="${p}-when">When (a compound clause, JSON)</label><textarea id="${p}-when" data-field="when" rows="4" spellcheck="false">${JSON.stringify(w, null, 2)}</textarea>` : ""}
-    ${serveFields(p, rule.serve, variants)}
+    ${serveFields(p, `Rule ${rule.id} serves`, rule.serve, variants)}
     <button type="button" data-remove-rule="${i}">Remove rule ${rule.id}</button>
   </fieldset>`;
 }
@@ -83,7 +83,7 @@ export function formEditor(el, doc, { segments = [], onInput = () => {} } = {}) 
       <h3>Rules, in order</h3>
       ${(base.rules ?? []).map((r, i) => ruleFields(r, i, variants, segments))}
       <button type="button" id="add-rule">Add rule</button>
-      <fieldset class="fallthrough"><legend>Otherwise (fallthrough)</legend>${serveFields("fallthrough", base.fallthrough, variants)}</fieldset>`,
+      <fieldset class="fallthrough"><legend>Otherwise (fallthrough)</legend>${serveFields("fallthrough", "Otherwise serves", base.fallthrough, variants)}</fieldset>`,
     );
     for (const select of el.querySelectorAll('[data-field="mode"]')) {
       select.addEventListener("change", () => {

@@ -118,3 +118,12 @@ test("figures for people: no fifteen decimals, thousands separated, absent as a 
   assert.equal(num(undefined), "—");
   assert.equal(num(7, 0), "7");
 });
+
+test("chart mark labels close in time stack instead of overlapping; at the edge they go left", async () => {
+  const { placeLabels } = await import("../views/chart-labels.js");
+  // "→ 50%" at x=100 and "rolled back" at x=110: the second takes the next row.
+  assert.deepEqual(placeLabels([{ x: 100, width: 40 }, { x: 110, width: 70 }, { x: 300, width: 40 }], { right: 1000 }), [
+    { left: 104, row: 0 }, { left: 114, row: 1 }, { left: 304, row: 0 },
+  ]);
+  assert.deepEqual(placeLabels([{ x: 990, width: 40 }], { right: 1000 }), [{ left: 946, row: 0 }]);
+});

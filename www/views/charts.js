@@ -1,5 +1,6 @@
 // Charts with uPlot: time series, threshold lines, and marked moments.
 import uPlot from "../vendor/uPlot.esm.js";
+import { placeLabels } from "./chart-labels.js";
 
 // Red is kept for limits and rollbacks.
 const COLORS = ["#0969da", "#1a7f37", "#8250df", "#bc4c00", "#1b7c83", "#6e7781"];
@@ -49,24 +50,18 @@ export function seriesChart(el, { times, series, yLabel, threshold, marks = [], 
             ctx.textAlign = "left";
           }
           // Marks close in time (a stage, then its rollback) take the next row down rather than overlap.
-          const rows = [];
-          for (const m of [...marks].sort((a, b) => a.at - b.at)) {
-            const x = u.valToPos(m.at, "x", true);
+          const sorted = [...marks].sort((a, b) => a.at - b.at).map((m) => ({ ...m, x: u.valToPos(m.at, "x", true), width: ctx.measureText(m.label).width }));
+          const places = placeLabels(sorted, { right: u.bbox.left + u.bbox.width, pad: 4 * px, gap: 6 * px });
+          sorted.forEach((m, i) => {
             ctx.strokeStyle = "#9a6700";
             ctx.setLineDash([2, 2]);
             ctx.beginPath();
-            ctx.moveTo(x, u.bbox.top);
-            ctx.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx.moveTo(m.x, u.bbox.top);
+            ctx.lineTo(m.x, u.bbox.top + u.bbox.height);
             ctx.stroke();
-            const width = ctx.measureText(m.label).width;
-            const fits = x + 4 * px + width <= u.bbox.left + u.bbox.width;
-            const left = fits ? x + 4 * px : x - 4 * px - width;
-            let row = rows.findIndex((end) => end < left);
-            if (row < 0) row = rows.push(0) - 1;
-            rows[row] = left + width + 6 * px;
             ctx.fillStyle = "#9a6700";
-            ctx.fillText(m.label, left, u.bbox.top + line * (row + 1));
-          }
+            ctx.fillText(m.label, places[i].left, u.bbox.top + line * (places[i].row + 1));
+          });
           ctx.restore();
         },
       ],

@@ -7,6 +7,7 @@ import * as changes from "./views/changes.js";
 import * as rollouts from "./views/rollouts.js";
 import * as audit from "./views/audit.js";
 import * as playground from "./views/playground.js";
+import { rolesFor } from "./review/card.js";
 
 const routes = [
   [/^#\/signin$/, signin.render],
@@ -15,6 +16,7 @@ const routes = [
   [/^#\/flag\/([^/]+)\/([^/]+)$/, flags.detail],
   [/^#\/metrics\/([^/]+)\/([^/]+)$/, flags.metrics],
   [/^#\/changes$/, changes.render],
+  [/^#\/change\/(\d+)$/, changes.one],
   [/^#\/rollouts$/, rollouts.list],
   [/^#\/rollout\/(\d+)$/, rollouts.detail],
   [/^#\/audit$/, audit.render],
@@ -77,6 +79,17 @@ async function shell() {
   for (const a of nav.querySelectorAll("a")) {
     a.toggleAttribute("aria-current", location.hash.startsWith(a.getAttribute("href")));
   }
+  waitingCount().catch(() => {});
+}
+
+/** The number of pending changes that wait for the signed-in person's roles, beside "Changes". */
+async function waitingCount() {
+  const { changes } = await api("GET", "/changes?status=pending&limit=200");
+  const n = changes.filter((c) => rolesFor(c).length).length;
+  const badge = document.getElementById("waiting");
+  badge.hidden = n === 0;
+  badge.textContent = String(n);
+  badge.title = `${n} change${n === 1 ? "" : "s"} waiting for you`;
 }
 
 /** Live updates: a new snapshot or a kill switch refreshes the page within a second. */
@@ -94,19 +107,40 @@ function listen() {
   });
 }
 
+/**
+ * Each route renders into its own view element, so a slow render that a newer route
+ * overtook (a live update arriving while the person moves on) never replaces the newer
+ * page. A quiet refresh renders off-screen at full width, then swaps in.
+ */
+function freshView(main, quiet) {
+  const view = document.createElement("div");
+  view.className = "view";
+  if (quiet && main.firstElementChild) {
+    Object.assign(view.style, { position: "absolute", left: "-100000px", width: `${main.firstElementChild.clientWidth}px` });
+    main.append(view);
+  } else {
+    main.replaceChildren(view);
+  }
+  return view;
+}
+
+let generation = 0;
+
 export async function route({ quiet = false } = {}) {
   const main = document.getElementById("main");
   const hash = location.hash || "#/flags";
+  const mine = ++generation;
   if (!(await signedIn()) && hash !== "#/signin") {
     location.hash = "#/signin";
     return;
   }
   await shell();
-  for (const [pattern, view] of routes) {
+  for (const [pattern, render] of routes) {
     const m = hash.match(pattern);
     if (!m) continue;
+    const view = freshView(main, quiet);
     try {
-      await view(main, m.slice(1).map(decodeURIComponent), { quiet });
+      await render(view, m.slice(1).map(decodeURIComponent), { quiet });
     } catch (e) {
       if (e.status === 401) {
         session.clear();
@@ -114,7 +148,15 @@ export async function route({ quiet = false } = {}) {
         location.hash = "#/signin";
         return;
       }
-      mount(main, html`<h1>Something went wrong</h1>${errorBlock(e)}`);
+      mount(view, html`<h1>Something went wrong</h1>${errorBlock(e)}`);
+    }
+    if (mine !== generation) {
+      view.remove();
+      return;
+    }
+    if (view.style.position) {
+      view.removeAttribute("style");
+      main.replaceChildren(view);
     }
     if (!quiet) main.focus({ preventScroll: true });
     return;
@@ -140,4 +182,5 @@ document.getElementById("signout").addEventListener("click", () => {
   location.hash = "#/signin";
 });
 window.addEventListener("hashchange", () => route());
+document.addEventListener("vexil:decided", () => waitingCount().catch(() => {}));
 route();

@@ -1,6 +1,6 @@
 // Rules and clauses in words, for people.
 
-const OPS = {
+export const OPS = {
   in: "is one of", not_in: "is not one of", eq: "is", neq: "is not", contains: "contains",
   starts_with: "starts with", ends_with: "ends with", matches: "matches", lt: "<", lte: "≤", gt: ">", gte: "≥",
   semver_lt: "is a version before", semver_lte: "is a version up to", semver_eq: "is version",

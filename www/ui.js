@@ -73,6 +73,13 @@ export function empty(message, hint = "") {
   return html`<div class="empty"><p>${message}</p>${hint ? html`<p class="hint">${hint}</p>` : ""}</div>`;
 }
 
+/** A figure for people: at most `digits` decimals, thousands separated; "—" when absent. */
+export function num(v, digits = 2) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "—";
+  const scale = 10 ** digits;
+  return (Math.round(v * scale) / scale).toLocaleString("en-US", { maximumFractionDigits: digits });
+}
+
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
 
 /** A compact line diff of two texts (for revision history). */

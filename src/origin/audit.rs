@@ -271,11 +271,58 @@ pub struct Filter {
     pub actor: Option<String>,
     /// Entries after this sequence number.
     pub after: Option<u64>,
+    /// Entries before this sequence number (with `order=newest`, the previous page's `next`).
+    pub before: Option<u64>,
+    /// `oldest` first (the default) or `newest` first.
+    #[serde(default)]
+    pub order: Order,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
 }
 
-/// Entries matching `filter`, oldest first.
+/// The order audit entries are listed in.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Oldest first.
+    #[default]
+    Oldest,
+    /// Newest first.
+    Newest,
+}
+
+/// One page of entries; `next` is set when more match: the `after` (oldest first) or
+/// `before` (newest first) of the following page.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    /// The entries, in the filter's order.
+    pub entries: Vec<Link>,
+    /// Where the next page starts, when more match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+}
+
+/// One page of entries matching `filter`.
+pub fn page(db: &Connection, filter: &Filter) -> Result<Page, OriginError> {
+    let limit = filter.limit.unwrap_or(100).clamp(1, 1000) as usize;
+    let mut entries = list(
+        db,
+        &Filter {
+            limit: Some(limit as u32 + 1),
+            ..filter.clone()
+        },
+    )?;
+    let more = entries.len() > limit;
+    entries.truncate(limit);
+    let next = if more {
+        entries.last().map(|l| l.entry.seq)
+    } else {
+        None
+    };
+    Ok(Page { entries, next })
+}
+
+/// Entries matching `filter`, oldest first unless `filter.order` says newest.
 pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> {
     // Subjects are `ENV/FLAG` (`ENV/segment:NAME`, ...) or `ENV`: matched by exact
     // comparison of their parts, never as a LIKE pattern, so `?flag=%25` matches
@@ -288,14 +335,16 @@ pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> 
     };
     let mut stmt = db.prepare(&format!(
         "SELECT {COLUMNS} FROM audit
-         WHERE seq > ?1
+         WHERE seq > ?1 AND (?8 IS NULL OR seq < ?8)
            AND (?2 IS NULL OR subject = ?2 OR (?3 IS NOT NULL AND substr(subject, 1, length(?3)) = ?3))
            AND (?7 IS NULL OR (length(subject) > length(?7) AND substr(subject, -length(?7)) = ?7))
            AND (?4 IS NULL OR action = ?4)
            AND (?5 IS NULL OR actor = ?5)
-         ORDER BY seq LIMIT ?6"
+         ORDER BY seq {} LIMIT ?6",
+        if filter.order == Order::Newest { "DESC" } else { "ASC" }
     ))?;
-    let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
+    // 1001: `page` asks for one more than its limit to know whether more match.
+    let limit = filter.limit.unwrap_or(100).clamp(1, 1001);
     let rows = stmt.query_map(
         params![
             filter.after.unwrap_or(0) as i64,
@@ -304,7 +353,8 @@ pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> 
             filter.action,
             filter.actor,
             limit,
-            suffix
+            suffix,
+            filter.before.map(|b| b as i64)
         ],
         link_from_row,
     )?;

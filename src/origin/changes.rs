@@ -845,8 +845,9 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
     Ok(out)
 }
 
-/// Which changes to list.
+/// Which changes to list (`GET /changes`), a page at a time.
 #[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListFilter {
     /// `pending`, `applied`, `rejected`, `cancelled` or `conflict`.
     pub status: Option<String>,
@@ -854,12 +855,29 @@ pub struct ListFilter {
     pub environment: Option<String>,
     /// Flag (or segment) name.
     pub flag: Option<String>,
-    /// At most this many (default 100).
+    /// Proposed by this person (compared as approvals compare people).
+    pub author: Option<String>,
+    /// Of this kind (`create`, `update`, `rollout`, ...).
+    pub kind: Option<String>,
+    /// Only changes older than this id: the previous page's `next`.
+    pub before: Option<i64>,
+    /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
 }
 
+/// One page of changes, newest first; `next` (the `before` of the following page) is
+/// set when more match.
+#[derive(Debug, Serialize)]
+pub struct ChangePage {
+    /// The changes, newest first.
+    pub changes: Vec<Value>,
+    /// The `before` of the next page, when more match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
+}
+
 /// Changes matching `filter`, newest first.
-pub fn list(db: &Connection, filter: &ListFilter) -> Result<Value, OriginError> {
+pub fn list(db: &Connection, filter: &ListFilter) -> Result<ChangePage, OriginError> {
     const STATUSES: &[&str] = &["pending", "applied", "rejected", "cancelled", "conflict"];
     if let Some(s) = filter.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(OriginError::BadRequest(format!(
@@ -867,26 +885,50 @@ pub fn list(db: &Connection, filter: &ListFilter) -> Result<Value, OriginError> 
             STATUSES.join(", ")
         )));
     }
+    if let Some(k) = filter.kind.as_deref() {
+        Kind::parse(k).map_err(|_| {
+            OriginError::BadRequest(format!(
+                "unknown kind `{k}`; kinds are {}",
+                "create, update, rollout, enable, kill, archive, rollback, promote, segment, exclusion_group"
+            ))
+        })?;
+    }
+    let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
     let mut stmt = db.prepare(
-        "SELECT id FROM changes WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR environment = ?2)
-         AND (?3 IS NULL OR target = ?3) ORDER BY id DESC LIMIT ?4",
+        "SELECT id, author FROM changes WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR environment = ?2)
+         AND (?3 IS NULL OR target = ?3) AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id < ?5)
+         ORDER BY id DESC",
     )?;
-    let ids = stmt
-        .query_map(
-            params![
-                filter.status,
-                filter.environment,
-                filter.flag,
-                filter.limit.unwrap_or(100).clamp(1, 1000)
-            ],
-            |r| r.get::<_, i64>(0),
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let author = filter.author.as_deref().map(identity::key);
+    let mut ids = Vec::new();
+    let mut more = false;
+    let rows = stmt.query_map(
+        params![
+            filter.status,
+            filter.environment,
+            filter.flag,
+            filter.kind,
+            filter.before
+        ],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    for row in rows {
+        let (id, by) = row?;
+        if author.as_ref().is_some_and(|a| *a != identity::key(&by)) {
+            continue;
+        }
+        if ids.len() == limit as usize {
+            more = true;
+            break;
+        }
+        ids.push(id);
+    }
+    let next = if more { ids.last().copied() } else { None };
     let changes = ids
         .into_iter()
         .map(|id| get(db, id))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(json!({ "changes": changes }))
+    Ok(ChangePage { changes, next })
 }
 
 /// Ids of pending changes to a flag.

@@ -419,7 +419,8 @@ pub fn flag_report(
             json!({
                 "count": v.count,
                 "reasons": v.reasons,
-                "unique_units": v.units.estimate().round(),
+                // A sketch's estimate (±3 %) may pass the count it came from; units never do.
+                "unique_units": v.units.estimate().round().min(v.count as f64),
                 "dimensions": v.dimensions,
                 "outcome_error_rate": h.error_rate().map(round),
                 "success_rate": h.success_rate().map(round),
@@ -451,7 +452,7 @@ pub fn flag_report(
         "outcome_error_rate": all.error_rate().map(round),
         "avg_response_time_ms": all.latency.mean().map(round),
         "p95_response_time_ms": all.latency.quantile(0.95).map(round),
-        "unique_units": units.estimate().round(),
+        "unique_units": units.estimate().round().min(evaluations as f64),
         "geography": geography,
         "outcomes": outcomes,
         "by_key_kind": by_kind,

@@ -850,7 +850,10 @@ async fn change_list(
     headers: HeaderMap,
     Params(q): Params<changes::ListFilter>,
 ) -> ApiResult {
-    app.read(&headers, move |op| changes::list(op.db, &q)).await
+    app.read(&headers, move |op| {
+        Ok(serde_json::to_value(changes::list(op.db, &q)?)?)
+    })
+    .await
 }
 
 async fn change_get(State(app): State<App>, headers: HeaderMap, Segs(id): Segs<i64>) -> ApiResult {
@@ -932,9 +935,7 @@ async fn audit_list(
     Params(q): Params<audit::Filter>,
 ) -> ApiResult {
     app.read(&headers, move |op| {
-        let entries = audit::list(op.db, &q)?;
-        let next = entries.last().map(|l| l.entry.seq);
-        Ok(json!({ "entries": entries, "next": next }))
+        Ok(serde_json::to_value(audit::page(op.db, &q)?)?)
     })
     .await
 }

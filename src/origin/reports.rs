@@ -100,6 +100,7 @@ pub fn summary(db: &Connection, env: &str, key: &str, row: &FlagRow) -> Result<V
         "risk": d.get("risk").cloned().unwrap_or(json!("low")),
         "compliance": d.get("compliance").cloned().unwrap_or(json!([])),
         "owner": d.get("owner"),
+        "tags": d.get("tags").cloned().unwrap_or(json!([])),
         "enabled": enabled(d),
         "archived": row.archived,
         "revision": row.revision,
@@ -368,10 +369,9 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
             ..Default::default()
         },
     )?;
-    let approvals: Vec<Value> = changes["changes"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let approvals: Vec<Value> = changes
+        .changes
+        .iter()
         .flat_map(|c| {
             c["approvals"]
                 .as_array()
@@ -441,7 +441,7 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
             "expires_at": doc.get("expires_at"),
         },
         "configuration_history": history["revisions"],
-        "changes": changes["changes"],
+        "changes": changes.changes,
         "approvals": approvals,
         "audit_entries": entries,
         "evaluation_metrics": evaluation_metrics,

@@ -82,7 +82,10 @@ test("an approval across two tokens, with four-eyes visible", async () => {
   await page.getByRole("button", { name: "Check" }).click();
   await page.getByText(/will need approval from/).waitFor();
   await page.getByRole("button", { name: "Create" }).click();
-  await page.getByRole("heading", { name: /pricing-engine-v2/ }).waitFor().catch(() => {});
+  // The pending flag's own page, not "Something went wrong: no flag … in production".
+  await page.getByRole("heading", { level: 1, name: /pricing-engine-v2/ }).waitFor();
+  await page.getByText("its creation waits for approval").waitFor();
+  assert.equal(await page.getByText("Something went wrong").count(), 0);
   await page.goto(`${origin.url}/#/changes`);
   const card = page.locator("article.card", { hasText: "pricing-engine-v2" }).first();
   await card.getByText("You proposed this change").waitFor();
@@ -91,10 +94,14 @@ test("an approval across two tokens, with four-eyes visible", async () => {
   const approver = await signIn(paul, "#/changes");
   const theirs = approver.locator("article.card", { hasText: "pricing-engine-v2" }).first();
   await theirs.getByText("PRODUCT_OWNER").first().waitFor();
-  await approver.screenshot({ path: join(shots, "04-approval.png"), fullPage: true });
   await theirs.getByLabel("Comment").fill("priced correctly");
   await theirs.getByRole("button", { name: "Approve as PRODUCT_OWNER" }).click();
-  await approver.locator("article.card", { hasText: "pricing-engine-v2" }).getByText("approved by paul").first().waitFor();
+  // Applied, it moves to "Recently decided", its review folded away until opened.
+  const decided = approver.locator("article.card", { hasText: "pricing-engine-v2" }).first();
+  await decided.locator(".badge.on", { hasText: "applied" }).waitFor();
+  await decided.locator("summary").click();
+  await decided.getByText("approved by paul").first().waitFor();
+  assert.match(await decided.locator("ul.comments").textContent(), /paul approved as PRODUCT_OWNER.*priced correctly/);
   const flag = await api(origin, alice, "GET", "/environments/production/flags/pricing-engine-v2");
   assert.equal(flag.revision, 1);
   await page.close();

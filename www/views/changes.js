@@ -1,59 +1,74 @@
-// Change requests: who must approve, policy by policy; approve or reject with a comment.
+// Change requests: what waits for the signed-in approver's roles, what else is pending,
+// and the decided ones a page at a time; each card is the full review (review/card.js).
 import { api } from "../api.js";
-import { html, mount, toast, errorBlock, empty, when } from "../ui.js";
-import { can, me } from "../app.js";
+import { html, mount, empty } from "../ui.js";
+import { changeCard, wireCards, rolesFor } from "../review/card.js";
+import { me, currentEnv } from "../app.js";
 
-function changeCard(c) {
-  const mine = c.author === me()?.name;
-  const needed = c.required.filter((r) => !r.approved_by).map((r) => r.role);
-  const canApprove = c.status === "pending" && !mine && needed.some((role) => can(role));
-  const canReject = c.status === "pending" && !mine && (c.required.some((r) => can(r.role)) || can("admin"));
-  const target = c.flag ?? c.segment ?? c.exclusion_group;
-  const required = c.required.map(
-    (r) => html`<li>${r.approved_by ? html`<span class="badge on">approved</span> by ${r.approved_by}` : html`<span class="badge warn">waiting</span>`} <strong>${r.role}</strong> <span class="hint">${r.policy}</span></li>`,
-  );
-  return html`<article class="card" data-change="${c.id}">
-    <h2>#${c.id} ${c.kind} <a href="#/flag/${encodeURIComponent(c.environment)}/${encodeURIComponent(target)}">${target}</a> <span class="hint">in ${c.environment}</span></h2>
-    <p>Proposed by <strong>${c.author}</strong> ${when(c.created_at)}${c.reason ? html` — “${c.reason}”` : ""}. Status: <strong>${c.status}</strong>${c.oversight_level !== undefined ? html` · clinical oversight level ${c.oversight_level}` : ""}</p>
-    ${required.length ? html`<ul class="approvals">${required}</ul>` : html`<p class="hint">No approval needed.</p>`}
-    ${c.rejection ? html`<p class="error">Rejected by ${c.rejection.by}: ${c.rejection.comment}</p>` : ""}
-    ${c.status === "pending" && mine ? html`<p class="hint">You proposed this change: someone else must approve it (four-eyes).</p>` : ""}
-    ${canApprove || canReject ? html`<form class="decide">
-      <label for="comment-${c.id}">Comment</label><input id="comment-${c.id}" name="comment">
-      ${canApprove ? html`<button type="submit" name="decision" value="approve" class="primary">Approve as ${needed.find((r) => can(r))}</button>` : ""}
-      ${canReject ? html`<button type="submit" name="decision" value="reject" class="danger">Reject</button>` : ""}
-    </form>` : ""}
-    <div class="result" aria-live="polite"></div>
-  </article>`;
+const PAGE = 10;
+const KINDS = ["create", "update", "rollout", "enable", "kill", "archive", "rollback", "promote", "segment", "exclusion_group"];
+const DECIDED = ["applied", "rejected", "cancelled", "conflict"];
+const filters = { status: "", kind: "", author: "", flag: "", all: true };
+
+async function cards(list, cache) {
+  return Promise.all(list.map((c) => changeCard(c, cache)));
 }
 
-export async function render(main) {
-  const [pending, recent] = await Promise.all([api("GET", "/changes?status=pending"), api("GET", "/changes?limit=20")]);
+const choice = (name, values, selected, any) =>
+  html`<select name="${name}"><option value="">${any}</option>${values.map((v) => html`<option value="${v}" ${v === selected ? "selected" : ""}>${v.replace("_", " ")}</option>`)}</select>`;
+
+// The page of decided changes on screen: a live update refreshes that page, not the newest.
+let shownBefore;
+
+export async function render(main, _args, { before, quiet } = {}) {
+  if (quiet && before === undefined) before = shownBefore;
+  shownBefore = before;
+  const decidedQuery = new URLSearchParams({ limit: String(PAGE) });
+  if (before) decidedQuery.set("before", before);
+  for (const k of ["status", "kind", "author", "flag"]) if (filters[k]) decidedQuery.set(k, filters[k]);
+  if (!filters.all) decidedQuery.set("environment", currentEnv());
+  const [pending, recent] = await Promise.all([api("GET", "/changes?status=pending&limit=200"), api("GET", `/changes?${decidedQuery}`)]);
+  const yours = pending.changes.filter((c) => rolesFor(c).length);
+  const others = pending.changes.filter((c) => !rolesFor(c).length);
+  // Pending ones are above; a page of "any state" may so show fewer than PAGE.
   const decided = recent.changes.filter((c) => c.status !== "pending");
+  const cache = {};
+  const [yourCards, otherCards, decidedCards] = await Promise.all([cards(yours, cache), cards(others, cache), cards(decided, cache)]);
+  const roles = (me()?.roles ?? []).join(", ");
+  const older = recent.next ?? null;
   mount(
     main,
     html`<h1>Change requests</h1>
-    <section><h2>Waiting for approval</h2>${pending.changes.length ? pending.changes.map(changeCard) : empty("Nothing waits for approval.")}</section>
-    <section><h2>Recently decided</h2>${decided.length ? decided.map(changeCard) : empty("No decided changes yet.")}</section>`,
+    <section aria-labelledby="yours"><h2 id="yours">Waiting for you <span class="badge ${yours.length ? "warn" : "muted"}">${yours.length}</span></h2>
+      ${yourCards.length ? yourCards : empty("Nothing waits for your approval.", `Changes appear here when they need a role you hold (${roles}) and someone else proposed them.`)}</section>
+    <section aria-labelledby="others"><h2 id="others">Other pending changes</h2>${otherCards.length ? otherCards : empty("No other change is pending.")}</section>
+    <section aria-labelledby="decided"><h2 id="decided">Decided changes</h2>
+      <form class="filters" id="change-filters" role="search" aria-label="Filter decided changes">
+        <label>State ${choice("status", DECIDED, filters.status, "any")}</label>
+        <label>Kind ${choice("kind", KINDS, filters.kind, "any")}</label>
+        <label>Author <input name="author" value="${filters.author}" autocomplete="off"></label>
+        <label>Flag or segment <input name="flag" value="${filters.flag}" autocomplete="off"></label>
+        <label class="inline"><input type="checkbox" name="all" ${filters.all ? "checked" : ""}> every environment</label>
+        <button type="submit">Filter</button>
+      </form>
+      ${decidedCards.length ? decidedCards : empty("No decided change matches.")}
+      <nav class="actions" aria-label="Change pages">${before ? html`<button type="button" id="newest">Newest</button>` : ""}${older ? html`<button type="button" id="older" data-before="${older}">Older changes</button>` : ""}</nav></section>`,
   );
-  for (const form of main.querySelectorAll("form.decide")) {
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const card = form.closest("[data-change]");
-      const id = card.dataset.change;
-      const decision = event.submitter?.value ?? "approve";
-      const comment = form.querySelector("input").value.trim();
-      if (decision === "reject" && !comment) {
-        mount(card.querySelector(".result"), errorBlock({ message: "Say why in the comment: a rejection needs a reason.", details: [] }));
-        return;
-      }
-      try {
-        const c = await api("POST", `/changes/${id}/${decision}`, { comment: comment || undefined });
-        toast(`Change #${id}: ${c.status}`);
-        render(main);
-      } catch (e) {
-        mount(card.querySelector(".result"), errorBlock(e));
-      }
-    });
-  }
+  wireCards(main, () => render(main, _args, { before }));
+  main.querySelector("#older")?.addEventListener("click", (e) => render(main, _args, { before: e.target.dataset.before }));
+  main.querySelector("#newest")?.addEventListener("click", () => render(main, _args));
+  main.querySelector("#change-filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const data = new FormData(e.target);
+    for (const k of ["status", "kind", "author", "flag"]) filters[k] = String(data.get(k) ?? "").trim();
+    filters.all = data.get("all") === "on";
+    render(main);
+  });
+}
+
+/** One change on its own page (`#/change/ID`), linked from flag pages and toasts. */
+export async function one(main, [id]) {
+  const c = await api("GET", `/changes/${id}`);
+  mount(main, html`<p><a href="#/changes">← All change requests</a></p>${await changeCard(c)}`);
+  wireCards(main, () => one(main, [id]));
 }

@@ -1,21 +1,37 @@
 // Flags: the list with filters, a new flag form, a flag's page, its metrics.
 import { api } from "../api.js";
-import { html, mount, toast, errorBlock, empty, when, confirmWithReason, diffLines, raw } from "../ui.js";
+import { html, mount, toast, errorBlock, empty, when, confirmWithReason, diffLines, raw, num } from "../ui.js";
 import { clauseText, serveText } from "../clauses.js";
 import { can, currentEnv, me } from "../app.js";
 import { seriesChart } from "./charts.js";
 import { rolloutSection, wireRollout } from "./rollout-box.js";
+import { changeCard, wireCards } from "../review/card.js";
+import { formEditor } from "./form-editor.js";
 
 const KINDS = ["release", "experiment", "ops", "kill_switch", "permission"];
 const RISKS = ["low", "medium", "high", "critical"];
 const PACKS = ["MiFID_II", "Dodd_Frank", "MARKET_ABUSE", "HIPAA"];
 const STRATEGIES = ["progressive_rollout", "targeted_release", "kill_switch", "a_b_testing", "canary_release", "operational_toggle"];
 const enc = encodeURIComponent;
-const filters = { q: "", kind: "", risk: "", pack: "", owner: "", status: "" };
+const filters = { q: "", kind: "", risk: "", pack: "", owner: "", tag: "", status: "" };
+const STATUSES = ["enabled", "disabled", "pending", "stale", "expired"];
 
 function badge(f) {
+  if (f.pending_create) return html`<span class="badge warn">pending approval</span>`;
   if (f.archived) return html`<span class="badge muted">archived</span>`;
   return f.enabled ? html`<span class="badge on">enabled</span>` : html`<span class="badge off">disabled</span>`;
+}
+
+/** A pending create change as a row of the flag list. */
+function pendingSummary(c) {
+  const d = c.document ?? {};
+  const waiting = [...new Set(c.required.filter((r) => !r.approved_by).map((r) => r.role))];
+  return {
+    key: c.flag, name: d.name, kind: d.kind ?? "release", risk: d.risk ?? "low", compliance: d.compliance ?? [], owner: d.owner,
+    tags: d.tags ?? [], enabled: false, archived: false, updated_at: c.created_at, updated_by: c.author,
+    serving: `nothing yet: waits for ${waiting.join(", ") || "applying"}`, rollout_percentage: null, evaluations_24h: 0,
+    pending_changes: 1, pending_create: c.id,
+  };
 }
 
 function options(values, selected, all) {
@@ -24,13 +40,17 @@ function options(values, selected, all) {
 
 export async function list(main) {
   const env = currentEnv();
-  const [{ flags }, { insights }] = await Promise.all([
+  const [{ flags: live }, { insights }, creating] = await Promise.all([
     api("GET", `/environments/${enc(env)}/flags`),
     api("GET", `/insights?environment=${enc(env)}`),
+    api("GET", `/changes?status=pending&kind=create&environment=${enc(env)}&limit=200`),
   ]);
+  // A flag whose creation waits for approval is listed too, marked pending.
+  const flags = [...creating.changes.map(pendingSummary), ...live];
   const flagged = new Map();
   for (const i of insights) flagged.set(i.flag, [...(flagged.get(i.flag) ?? []), i]);
   const owners = [...new Set(flags.map((f) => f.owner).filter(Boolean))].sort();
+  const tags = [...new Set(flags.flatMap((f) => f.tags ?? []))].sort();
   const draw = () => {
     const q = filters.q.toLowerCase();
     const shown = flags.filter((f) => {
@@ -41,22 +61,26 @@ export async function list(main) {
         (!filters.risk || f.risk === filters.risk) &&
         (!filters.pack || (f.compliance ?? []).includes(filters.pack)) &&
         (!filters.owner || f.owner === filters.owner) &&
+        (!filters.tag || (f.tags ?? []).includes(filters.tag)) &&
         (!filters.status ||
+          (filters.status === "enabled" && f.enabled) ||
+          (filters.status === "disabled" && !f.enabled && !f.pending_create) ||
+          (filters.status === "pending" && f.pending_changes > 0) ||
           (filters.status === "expired" && notes.some((n) => n.kind === "expired")) ||
           (filters.status === "stale" && notes.some((n) => n.kind !== "expired")))
       );
     });
     const rows = shown.map(
-      (f) => html`<tr>
+      (f) => html`<tr class="${f.pending_create ? "pending" : ""}">
         <td><a href="#/flag/${enc(env)}/${enc(f.key)}">${f.key}</a>${f.name ? html`<div class="hint">${f.name}</div>` : ""}</td>
-        <td>${badge(f)}</td>
+        <td>${badge(f)}${(f.tags ?? []).length ? html`<div class="hint">${f.tags.join(", ")}</div>` : ""}</td>
         <td>${f.serving}</td>
         <td class="num">${f.rollout_percentage ?? "—"}${f.rollout_percentage !== null ? "%" : ""}</td>
         <td><span class="risk ${f.risk}">${f.risk}</span></td>
         <td>${(f.compliance ?? []).join(", ") || "—"}</td>
         <td>${when(f.updated_at)}<div class="hint">by ${f.updated_by}</div></td>
-        <td class="num">${f.evaluations_24h}</td>
-        <td>${f.pending_changes ? html`<a href="#/changes">${f.pending_changes} pending</a>` : ""}
+        <td class="num">${num(f.evaluations_24h)}</td>
+        <td>${f.pending_create ? html`<a href="#/change/${f.pending_create}">change #${f.pending_create}</a>` : f.pending_changes ? html`<a href="#/changes">${f.pending_changes} pending</a>` : ""}
             ${(flagged.get(f.key) ?? []).map((n) => html`<span class="badge warn" title="${n.recommendation}">${n.kind.replaceAll("_", " ")}</span>`)}</td>
       </tr>`,
     );
@@ -78,7 +102,8 @@ export async function list(main) {
       <label>Risk <select name="risk">${options(RISKS, filters.risk, "any")}</select></label>
       <label>Compliance <select name="pack">${options(PACKS, filters.pack, "any")}</select></label>
       <label>Owner <select name="owner">${options(owners, filters.owner, "any")}</select></label>
-      <label>Status <select name="status">${options(["stale", "expired"], filters.status, "any")}</select></label>
+      <label>Tag <select name="tag">${options(tags, filters.tag, "any")}</select></label>
+      <label>Status <select name="status">${options(STATUSES, filters.status, "any")}</select></label>
     </form>
     <div id="table"></div>`,
   );
@@ -175,7 +200,7 @@ export async function create(main) {
 
 function rulesView(flag) {
   const rules = (flag.rules ?? []).map(
-    (r, i) => html`<li><strong>${i + 1}. ${r.id}</strong>: when ${clauseText(r.when)}, ${serveText(r.serve)}</li>`,
+    (r) => html`<li><strong>${r.id}</strong>: when ${clauseText(r.when)}, ${serveText(r.serve)}</li>`,
   );
   return html`
     ${flag.access ? html`<p>Access: only when ${clauseText(flag.access)} (otherwise ${flag.off_variant}, audited)</p>` : ""}
@@ -195,15 +220,39 @@ function segmentsOf(clause, all, out = new Set()) {
   return out;
 }
 
+/** A flag that exists only as a pending create: its change requests, reviewed in place. */
+async function pendingDetail(main, env, key, error) {
+  const { changes } = await api("GET", `/changes?status=pending&environment=${enc(env)}&flag=${enc(key)}`);
+  if (!changes.length) throw error;
+  const cache = {};
+  const cards = await Promise.all(changes.map((c) => changeCard(c, cache)));
+  mount(
+    main,
+    html`<div class="heading"><h1>${key} <span class="hint">in ${env}</span></h1><span class="badge warn">pending approval</span></div>
+    <p class="pending-note">This flag is not live yet: its creation waits for approval. Nothing is published until it is approved.</p>
+    ${cards}`,
+  );
+  wireCards(main, () => detail(main, [env, key]));
+}
+
 export async function detail(main, [env, key]) {
-  const [f, history, rollouts, defs] = await Promise.all([
-    api("GET", `/environments/${enc(env)}/flags/${enc(key)}`),
+  let f;
+  try {
+    f = await api("GET", `/environments/${enc(env)}/flags/${enc(key)}`);
+  } catch (e) {
+    if (e.status === 404) return pendingDetail(main, env, key, e);
+    throw e;
+  }
+  const [history, rollouts, defs] = await Promise.all([
     api("GET", `/environments/${enc(env)}/flags/${enc(key)}/history`),
     api("GET", `/environments/${enc(env)}/rollouts?flag=${enc(key)}`),
     api("GET", `/environments/${enc(env)}/segments`),
   ]);
   const flag = f.flag;
   const edit = can("edit") && !f.archived;
+  // Pending changes to this flag, reviewed in place (the same cards as on Changes).
+  const reviewCache = {};
+  const pendingCards = await Promise.all(f.pending.map((id) => api("GET", `/changes/${id}`).then((c) => changeCard(c, reviewCache))));
   const variants = Object.entries(flag.variants ?? {}).map(
     ([name, value]) => html`<tr><td>${name}${name === flag.off_variant ? html` <span class="hint">(off)</span>` : ""}</td><td><code>${JSON.stringify(value)}</code></td></tr>`,
   );
@@ -226,7 +275,7 @@ export async function detail(main, [env, key]) {
       <dt>Compliance</dt><dd>${(f.compliance ?? []).join(", ") || "—"}</dd>
       <dt>Expires</dt><dd>${when(f.expires_at)}</dd>
       <dt>Revision</dt><dd>${f.revision} · ${when(f.updated_at)} by ${f.updated_by}</dd>
-      <dt>Pending</dt><dd>${f.pending.length ? html`<a href="#/changes">${f.pending.map((id) => `#${id}`).join(" ")}</a>` : "none"}</dd>
+      <dt>Pending</dt><dd>${f.pending.length ? f.pending.map((id) => html`<a href="#/change/${id}">#${id}</a> `) : "none"}</dd>
     </dl>
     <div class="actions">
       ${edit && f.enabled ? html`<button class="danger" id="kill">Kill switch…</button>` : ""}
@@ -235,6 +284,7 @@ export async function detail(main, [env, key]) {
       ${rollouts.rollouts[0] ? html`<a class="button" href="#/rollout/${rollouts.rollouts[0].id}">Rollout #${rollouts.rollouts[0].id} (${rollouts.rollouts[0].status})</a>` : ""}
     </div>
     <div id="result" aria-live="polite"></div>
+    ${pendingCards.length ? html`<section aria-labelledby="pending-changes"><h2 id="pending-changes">Pending changes</h2>${pendingCards}</section>` : ""}
     <section><h2>Variants</h2><table><thead><tr><th>Variant</th><th>Value</th></tr></thead><tbody>${variants}</tbody></table></section>
     <section><h2>Targeting</h2>${rulesView(flag)}
       ${(() => {
@@ -246,14 +296,21 @@ export async function detail(main, [env, key]) {
     </section>
     ${edit ? rolloutSection(flag) : ""}
     ${edit ? html`<section><h2>Definition</h2>
-      <form id="editor"><label for="doc">Flag document (JSON)</label>
-        <textarea id="doc" rows="16" spellcheck="false">${JSON.stringify(flag, null, 2)}</textarea>
+      <form id="editor">
+        <div class="tabs" role="group" aria-label="Edit the definition as">
+          <button type="button" id="show-form" aria-pressed="true">Form</button><button type="button" id="show-json" aria-pressed="false">JSON</button>
+        </div>
+        <div id="form-view"></div>
+        <div id="form-check" aria-live="polite"></div>
+        <div id="json-view" hidden><label for="doc">Flag document (JSON)</label>
+        <textarea id="doc" rows="16" spellcheck="false">${JSON.stringify(flag, null, 2)}</textarea></div>
         <label for="why">Reason</label><input id="why" name="why">
         <div class="actions"><button type="button" id="check">Check</button><button class="primary" type="submit">Propose change</button></div>
       </form></section>` : html`<section><h2>Definition</h2><pre>${JSON.stringify(flag, null, 2)}</pre></section>`}
     <section><h2>History</h2>${revisions}</section>`,
   );
   const result = main.querySelector("#result");
+  wireCards(main, () => detail(main, [env, key]));
   const done = (change, what) => {
     toast(change.status === "applied" ? `${what}: applied (snapshot v${change.applied?.snapshot_version})` : `${what}: change #${change.id} is ${change.status}`);
     detail(main, [env, key]);
@@ -275,13 +332,48 @@ export async function detail(main, [env, key]) {
     api("POST", `/environments/${enc(env)}/flags/${enc(key)}/enable`, { reason }).then((c) => done(c, "Enable"), fail);
   });
   if (edit) wireRollout(main, env, key, flag, done, fail);
-  const parsed = () => {
+  const jsonDoc = () => {
     try {
       return JSON.parse(main.querySelector("#doc").value);
     } catch (e) {
       throw Object.assign(new Error(`The definition is not JSON: ${e.message}`), { details: [] });
     }
   };
+  // The form and the JSON view edit one document; switching carries the edits across.
+  let form = null;
+  let formShown = true;
+  const parsed = () => (formShown && form ? form.read() : jsonDoc());
+  if (edit) {
+    let timer = null;
+    const check = main.querySelector("#form-check");
+    const validate = () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        try {
+          const v = await api("POST", `/environments/${enc(env)}/validate`, { flag: parsed() });
+          mount(check, v.valid ? html`<p class="ok">Valid.${v.approvals.length ? ` Needs ${[...new Set(v.approvals.map((a) => a.role))].join(", ")}.` : " Applies at once."}</p>` : errorBlock({ message: "Not valid yet:", details: [...v.issues, ...v.violations] }));
+        } catch (e) {
+          mount(check, errorBlock(e));
+        }
+      }, 400);
+    };
+    form = formEditor(main.querySelector("#form-view"), flag, { segments: Object.keys(defs.segments), onInput: validate });
+    const show = (toForm) => {
+      try {
+        if (toForm && !formShown) form.load(jsonDoc());
+        if (!toForm && formShown) main.querySelector("#doc").value = JSON.stringify(form.read(), null, 2);
+      } catch (e) {
+        return fail(e);
+      }
+      formShown = toForm;
+      main.querySelector("#form-view").hidden = !toForm;
+      main.querySelector("#json-view").hidden = toForm;
+      main.querySelector("#show-form").setAttribute("aria-pressed", String(toForm));
+      main.querySelector("#show-json").setAttribute("aria-pressed", String(!toForm));
+    };
+    main.querySelector("#show-form").addEventListener("click", () => show(true));
+    main.querySelector("#show-json").addEventListener("click", () => show(false));
+  }
   main.querySelector("#check")?.addEventListener("click", async () => {
     try {
       const v = await api("POST", `/environments/${enc(env)}/validate`, { flag: parsed() });
@@ -308,10 +400,10 @@ export async function metrics(main, [env, key]) {
     api("GET", `/insights?environment=${enc(env)}`),
   ]);
   const variants = Object.entries(m.variants).map(
-    ([name, v]) => html`<tr><td>${name}</td><td class="num">${v.count}</td><td class="num">${v.unique_units}</td><td class="num">${v.outcome_error_rate ?? "—"}</td><td class="num">${v.latency_mean_ms ?? "—"}</td><td>${Object.entries(v.reasons).map(([r, n]) => `${r} ${n}`).join(", ")}</td></tr>`,
+    ([name, v]) => html`<tr><td>${name}</td><td class="num">${num(v.count)}</td><td class="num">${num(v.unique_units, 0)}</td><td class="num">${num(v.outcome_error_rate)}</td><td class="num">${num(v.latency_mean_ms, 1)}</td><td>${Object.entries(v.reasons).map(([r, n]) => `${r} ${n}`).join(", ")}</td></tr>`,
   );
   const outcomes = Object.entries(m.outcomes).flatMap(([event, byVariant]) =>
-    Object.entries(byVariant).map(([variant, o]) => html`<tr><td>${event}</td><td>${variant}</td><td class="num">${o.count}</td><td class="num">${o.success_rate ?? "—"}</td><td class="num">${o.value_mean ?? "—"}</td><td class="num">${o.latency_p95_ms ?? "—"}</td></tr>`),
+    Object.entries(byVariant).map(([variant, o]) => html`<tr><td>${event}</td><td>${variant}</td><td class="num">${num(o.count)}</td><td class="num">${num(o.success_rate)}</td><td class="num">${num(o.value_mean)}</td><td class="num">${num(o.latency_p95_ms, 1)}</td></tr>`),
   );
   const geo = Object.entries(m.geography).sort((a, b) => b[1] - a[1]).map(([c, n]) => html`<tr><td>${c}</td><td class="num">${n}</td></tr>`);
   const notes = insights.insights.filter((i) => i.flag === key).map((i) => html`<li><strong>${i.message}</strong> — ${i.recommendation}</li>`);
@@ -320,9 +412,9 @@ export async function metrics(main, [env, key]) {
     html`<h1>Metrics of <a href="#/flag/${enc(env)}/${enc(key)}">${key}</a> in ${env}</h1>
     <p class="hint">${when(m.from)} to ${when(m.to)}</p>
     <dl class="facts">
-      <dt>Evaluations</dt><dd>${m.total_evaluations}</dd><dt>Unique units</dt><dd>${m.unique_units}</dd>
-      <dt>Error rate</dt><dd>${m.error_rate ?? "—"}%</dd><dt>Success rate</dt><dd>${m.success_rate ?? "—"}%</dd>
-      <dt>Response time</dt><dd>${m.avg_response_time_ms ?? "—"} ms mean, ${m.p95_response_time_ms ?? "—"} ms p95</dd>
+      <dt>Evaluations</dt><dd>${num(m.total_evaluations)}</dd><dt>Unique units</dt><dd>${num(m.unique_units, 0)} <span class="hint">(estimated, ±3 %)</span></dd>
+      <dt>Error rate</dt><dd>${num(m.error_rate)} %</dd><dt>Success rate</dt><dd>${num(m.success_rate)} %</dd>
+      <dt>Response time</dt><dd>${num(m.avg_response_time_ms, 1)} ms mean, ${num(m.p95_response_time_ms, 1)} ms p95</dd>
     </dl>
     ${notes.length ? html`<section><h2>Recommendations</h2><ul>${notes}</ul></section>` : ""}
     <section><h2>Evaluations by variant</h2><div id="chart" class="chart"></div></section>

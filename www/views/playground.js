@@ -112,6 +112,14 @@ async function verify(main, env) {
   }
 }
 
+/** Which of `flag`'s prerequisites the context fails: each evaluated with the same engine. */
+function failedPrerequisites(flag, ctx) {
+  return (flag.prerequisites ?? []).flatMap((p) => {
+    const d = engine.evaluate(p.flag, ctx, null);
+    return p.variants.includes(d.variant) ? [] : [{ flag: p.flag, variant: d.variant, reason: d.reason, needs: p.variants }];
+  });
+}
+
 function evaluate(main) {
   const $ = (s) => main.querySelector(s);
   let ctx;
@@ -140,13 +148,14 @@ function evaluate(main) {
     SPLIT: "a percentage rollout placed the unit",
     ERROR: "the evaluation failed; the caller's default is returned",
   }[d.reason];
+  const failed = d.reason === "PREREQUISITE_FAILED" ? failedPrerequisites(flag, ctx) : [];
   mount(
     $("#answer"),
     html`<div class="result-card" id="result">
       <dl class="facts">
         <dt>Value</dt><dd><code>${JSON.stringify(d.value)}</code></dd>
         <dt>Variant</dt><dd>${d.variant ?? "—"}</dd>
-        <dt>Reason</dt><dd><code>${d.reason}</code> — ${why ?? ""}</dd>
+        <dt>Reason</dt><dd><code>${d.reason}</code> — ${why ?? ""}${failed.length ? html`<ul class="prerequisites">${failed.map((f) => html`<li>prerequisite <strong>${f.flag}</strong> served ${f.variant ? html`“${f.variant}”` : "no variant"} (<code>${f.reason}</code>); it needs ${f.needs.map((v) => `“${v}”`).join(" or ")}</li>`)}</ul>` : ""}</dd>
         <dt>Rule</dt><dd>${d.ruleId ?? "—"}</dd>
         ${d.errorCode ? html`<dt>Error</dt><dd><code>${d.errorCode}</code> ${d.errorMessage}</dd>` : ""}
       </dl>

@@ -1,7 +1,7 @@
 // Progressive rollouts: the list, and one rollout's stage timeline with live charts
 // of evaluations by variant, error rate and latency against the guards.
 import { api } from "../api.js";
-import { html, mount, toast, errorBlock, empty, when } from "../ui.js";
+import { html, mount, toast, errorBlock, empty, when, num } from "../ui.js";
 import { can, currentEnv } from "../app.js";
 import { seriesChart } from "./charts.js";
 
@@ -45,7 +45,7 @@ export async function detail(main, [id]) {
     <ol class="stages" aria-label="Stages">${stages}</ol>
     <p>Variant <strong>${r.variant}</strong>, from ${r.start_percentage}%; each stage runs ${Math.round(r.stage_duration_ms / 1000)} s and needs ${g.min_samples} outcomes.
       Guards: errors ≤ ${g.max_error_rate}%, success ≥ ${g.min_success_rate}%, latency ≤ ${g.max_latency_ms} ms${g.events.map((e) => `, ${e.event} ${e.kind === "max" ? `≤ ${e.max}` : `≤ ${e.percent}%`}`).join("")}.</p>
-    ${c ? html`<p>Last check ${when(c.at)}: ${c.figures.samples} outcomes, error rate ${c.figures.error_rate ?? "—"}%, success ${c.figures.success_rate ?? "—"}%, latency ${c.figures.latency_mean_ms ?? "—"} ms${c.breaches.length ? html` — <strong class="danger-text">${c.breaches.join("; ")}</strong>` : ""}.</p>` : ""}
+    ${c ? html`<p>Last check ${when(c.at)}: ${num(c.figures.samples)} outcomes, error rate ${num(c.figures.error_rate)} %, success ${num(c.figures.success_rate)} %, latency ${num(c.figures.latency_mean_ms, 1)} ms${c.breaches.length ? html` — <strong class="danger-text">${c.breaches.join("; ")}</strong>` : ""}.</p>` : ""}
     ${editable ? html`<div class="actions">
       ${r.status === "running" ? html`<button data-act="pause">Pause</button>` : ""}
       ${r.status === "paused" ? html`<button data-act="resume">Resume</button>` : ""}

@@ -522,6 +522,8 @@ fn policy_list_and_flags_assess() {
         "2026-11-24T10:00:00Z",
     ]));
     assert!(out.contains("enhanced-order-routing-v2: allowed, needs COMPLIANCE + PRODUCT_OWNER + SECURITY + TECH_LEAD"), "{out}");
+    // Declared high, but a MiFID II order-routing flag: critical, and why.
+    assert!(out.contains("legacy-order-routing: allowed, needs COMPLIANCE + PRODUCT_OWNER + SECURITY + TECH_LEAD\n  risk critical (declared high): MiFID_II flag affecting order_routing; Dodd_Frank flag affecting order_routing"), "{out}");
     assert!(out.contains("enhanced-clinical-alerts-v2: allowed, needs CLINICAL_ENGINEERING + CLINICAL_OVERSIGHT + PRODUCT_OWNER, clinical oversight level 2"), "{out}");
 
     fs::write(dir.path("bad.json"), r#"{"flags": [{"key": "Bad_Key", "risk": "low", "variants": {"on": true}, "off_variant": "on", "fallthrough": {"variant": "on"}}]}"#).unwrap();

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use vexil::engine::model::Clause;
+use vexil::engine::model::{Clause, Risk};
 use vexil::engine::time::parse_rfc3339_ms;
 use vexil::origin::governance::{
     assess, assess_change, oversight_level, Change, GovernanceConfig, TradingHours, TriggeredBy,
@@ -236,7 +236,16 @@ fn hipaa_phi_flags() {
         minimum.message
     );
     assert_eq!(a.oversight_level, Some(3));
-    assert_eq!(roles(&a), ["CLINICAL_OVERSIGHT"]);
+    // Critical clinical impact derives a critical risk, whatever `risk` says.
+    assert_eq!(
+        roles(&a),
+        [
+            "CLINICAL_OVERSIGHT",
+            "PRODUCT_OWNER",
+            "SECURITY",
+            "TECH_LEAD"
+        ]
+    );
 
     let mut fixed = phi.clone();
     fixed["audit_evaluations"] = json!("all");
@@ -250,7 +259,8 @@ fn device_and_irb_approvals() {
     let a = check(&with(
         json!({"medical_device_integration": true, "irb_approval_required": true}),
     ));
-    assert_eq!(roles(&a), ["CLINICAL_ENGINEERING", "IRB"]);
+    // Device integration also derives a high risk: the product owner approves too.
+    assert_eq!(roles(&a), ["CLINICAL_ENGINEERING", "IRB", "PRODUCT_OWNER"]);
 }
 
 #[test]
@@ -315,7 +325,7 @@ fn a_change_needs_the_approvals_of_the_stricter_version() {
     let tech = a.approvals.iter().find(|r| r.role == "TECH_LEAD").unwrap();
     assert_eq!(
         tech.note.as_deref(),
-        Some(r#"lowered: risk "critical" → "low""#)
+        Some(r#"lowered: risk "critical" → "low", medical_device_integration true → unset"#)
     );
     let device = a
         .approvals
@@ -438,4 +448,76 @@ fn dropping_mifid2_during_trading_hours_is_frozen_too() {
         &config,
     );
     assert!(kill.allowed());
+}
+
+#[test]
+fn declared_risk_is_raised_to_what_the_flag_touches() {
+    // A MiFID II order-routing flag declared low needs the critical-risk approvals.
+    let routing = with(json!({
+        "risk": "low", "compliance": ["MiFID_II"], "affected_systems": ["order_routing", "market_data"]
+    }));
+    let a = check(&routing);
+    assert!(a.allowed(), "{:?}", a.violations);
+    assert_eq!(
+        roles(&a),
+        ["COMPLIANCE", "PRODUCT_OWNER", "SECURITY", "TECH_LEAD"]
+    );
+    let risk = a.risk.as_ref().expect("a raised risk is reported");
+    assert_eq!(
+        (risk.declared, risk.derived, risk.effective),
+        (Risk::Low, Risk::Critical, Risk::Critical)
+    );
+    assert_eq!(
+        risk.reasons[0].because,
+        "MiFID_II flag affecting order_routing"
+    );
+    let tech = a.approvals.iter().find(|r| r.role == "TECH_LEAD").unwrap();
+    assert_eq!(
+        tech.note.as_deref(),
+        Some("risk derived critical, declared low: MiFID_II flag affecting order_routing")
+    );
+
+    // Other trading systems: high; a financial pack alone, or HIPAA: medium.
+    let data = check(&with(
+        json!({"compliance": ["Dodd_Frank"], "affected_systems": ["market_data"],
+                                   "record_retention_days": 2555}),
+    ));
+    assert_eq!(data.risk.as_ref().unwrap().derived, Risk::High);
+    assert!(roles(&data).contains(&"PRODUCT_OWNER"));
+    let hipaa = check(&with(json!({"compliance": ["HIPAA"]})));
+    assert_eq!(hipaa.risk.as_ref().unwrap().derived, Risk::Medium);
+    assert!(roles(&hipaa).is_empty());
+    // PHI: high.
+    let phi = check(&with(
+        json!({"phi": true, "audit_evaluations": "all", "private_attributes": ["patient"]}),
+    ));
+    assert_eq!(phi.risk.as_ref().unwrap().derived, Risk::High);
+
+    // Declared at or above the derived risk: nothing to report.
+    let declared = check(&with(json!({
+        "risk": "critical", "compliance": ["MiFID_II"], "affected_systems": ["order_routing"]
+    })));
+    assert!(declared.risk.is_none());
+    assert!(declared.approvals.iter().all(|r| r.note.is_none()));
+}
+
+#[test]
+fn dropping_what_derives_the_risk_needs_the_current_versions_approvals() {
+    let current = with(json!({
+        "risk": "low", "compliance": ["MiFID_II"], "affected_systems": ["order_routing"]
+    }));
+    let proposed = base();
+    let a = change(&current, &proposed, Change::Update);
+    assert_eq!(
+        roles(&a),
+        ["COMPLIANCE", "PRODUCT_OWNER", "SECURITY", "TECH_LEAD"]
+    );
+    let tech = a.approvals.iter().find(|r| r.role == "TECH_LEAD").unwrap();
+    assert_eq!(tech.triggered_by, TriggeredBy::Current);
+    let note = tech.note.as_deref().unwrap();
+    assert!(
+        note.contains("compliance") && note.contains("affected_systems"),
+        "{note}"
+    );
+    assert_eq!(a.risk.as_ref().unwrap().effective, Risk::Critical);
 }

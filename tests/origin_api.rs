@@ -293,6 +293,18 @@ fn healthcare_flags_meet_hipaa_before_they_can_be_requested() {
         .expect(201)
         .json;
     assert!(roles_of(&change).contains(&"CLINICAL_ENGINEERING".to_string()));
+    // Device integration derives a high risk from the declared medium: the product
+    // owner approves too, and the change says why.
+    let po_needed = change["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "PRODUCT_OWNER")
+        .expect("the derived risk needs the product owner");
+    assert_eq!(
+        po_needed["note"],
+        "risk derived high, declared medium: medical_device_integration"
+    );
     let id = change["id"].as_i64().unwrap();
     s.post(
         &format!("/api/v1/changes/{id}/reject"),
@@ -303,7 +315,7 @@ fn healthcare_flags_meet_hipaa_before_they_can_be_requested() {
     // Only an approver the change needs may reject it.
     s.post(
         &format!("/api/v1/changes/{id}/reject"),
-        &po,
+        &oversight,
         json!({ "comment": "no" }),
     )
     .expect(403);

@@ -593,6 +593,7 @@ pub fn dry_run(op: &Op<'_>, p: &Proposal) -> Result<Value, OriginError> {
         "violations": assessment.violations,
         "approvals": assessment.approvals,
         "oversight_level": assessment.oversight_level,
+        "risk": assessment.risk,
     }))
 }
 

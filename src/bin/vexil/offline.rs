@@ -224,7 +224,7 @@ pub fn flags_assess(
             refused += 1;
         }
         answers.push(json!({ "flag": key, "allowed": a.allowed(), "roles": roles,
-            "oversight_level": a.oversight_level, "violations": a.violations.iter()
+            "oversight_level": a.oversight_level, "risk": a.risk, "violations": a.violations.iter()
                 .map(|v| json!({ "policy": v.policy, "message": v.message })).collect::<Vec<_>>() }));
         if json_out {
             continue;
@@ -245,6 +245,15 @@ pub fn flags_assess(
             for v in &a.violations {
                 println!("  {}: {}", v.policy, v.message);
             }
+        }
+        if let Some(risk) = &a.risk {
+            let because: Vec<&str> = risk.reasons.iter().map(|r| r.because.as_str()).collect();
+            println!(
+                "  risk {} (declared {}): {}",
+                governance::risk_name(risk.effective),
+                governance::risk_name(risk.declared),
+                because.join("; ")
+            );
         }
     }
     if json_out {

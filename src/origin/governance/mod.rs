@@ -14,6 +14,10 @@
 //! needs), and is refused for what the proposed version violates (or, for the
 //! trading-hours freeze, what either version does).
 
+mod risk;
+
+pub use risk::{name as risk_name, RiskLevel, RiskReason};
+
 use crate::engine::model::{AuditEvaluations, Clause, FlagDef, FlagKind, Risk, Strategy};
 use crate::engine::time::parse_rfc3339_ms;
 use serde::Serialize;
@@ -49,6 +53,7 @@ pub struct Policy {
 
 /// Every policy [`assess`] applies.
 pub const POLICIES: &[Policy] = &[
+    Policy { id: "derived-risk", description: "a flag's risk is the higher of its declared risk and the risk its compliance packs, affected systems, PHI, clinical impact and device integration imply" },
     Policy { id: "critical-risk-approvals", description: "critical risk needs TECH_LEAD and SECURITY approval" },
     Policy { id: "high-risk-product-owner", description: "high or critical risk needs PRODUCT_OWNER approval" },
     Policy { id: "naming-convention", description: "flag keys match the configured pattern" },
@@ -178,6 +183,10 @@ pub struct Assessment {
     /// HIPAA clinical oversight level (0-3), for flags under HIPAA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oversight_level: Option<u8>,
+    /// The flag's declared, derived and effective risk, when the derivation raises it
+    /// above the declared one (the higher of both versions' for a change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskLevel>,
 }
 
 impl Assessment {
@@ -192,11 +201,15 @@ impl Assessment {
     }
 
     fn require(&mut self, role: &'static str, policy: &'static str) {
+        self.require_because(role, policy, None);
+    }
+
+    fn require_because(&mut self, role: &'static str, policy: &'static str, note: Option<String>) {
         self.approvals.push(Requirement {
             role,
             policy,
             triggered_by: TriggeredBy::Proposed,
-            note: None,
+            note,
             flag: None,
         });
     }
@@ -212,6 +225,7 @@ impl Assessment {
         }
         self.violations.extend(other.violations);
         self.oversight_level = self.oversight_level.max(other.oversight_level);
+        self.risk = higher_risk(self.risk.take(), other.risk);
     }
 
     /// Marks every approval as required by `flag`'s policies, with `why` as a note.
@@ -242,6 +256,14 @@ const TRADING_SYSTEMS: &[&str] = &[
     "market_data",
     "trading",
 ];
+
+/// Of two raised risks, the one with the higher effective risk.
+fn higher_risk(a: Option<RiskLevel>, b: Option<RiskLevel>) -> Option<RiskLevel> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.effective > a.effective { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
 
 fn strings<'a>(flag: &'a Value, field: &str) -> Vec<&'a str> {
     flag.get(field)
@@ -299,13 +321,20 @@ pub fn assess(
     let packs: Vec<&str> = def.compliance.iter().map(String::as_str).collect();
     let affected = strings(flag, "affected_systems");
 
-    if def.risk == Risk::Critical {
-        out.require(roles::TECH_LEAD, "critical-risk-approvals");
-        out.require(roles::SECURITY, "critical-risk-approvals");
+    let risk = risk::derive(flag, def.risk);
+    if risk.effective == Risk::Critical {
+        let why = risk.note(Risk::Critical);
+        out.require_because(roles::TECH_LEAD, "critical-risk-approvals", why.clone());
+        out.require_because(roles::SECURITY, "critical-risk-approvals", why);
     }
-    if def.risk >= Risk::High {
-        out.require(roles::PRODUCT_OWNER, "high-risk-product-owner");
+    if risk.effective >= Risk::High {
+        out.require_because(
+            roles::PRODUCT_OWNER,
+            "high-risk-product-owner",
+            risk.note(Risk::High),
+        );
     }
+    out.risk = risk.raised().then_some(risk);
     if !config.naming.is_match(&def.key) {
         out.violate(
             "naming-convention",
@@ -463,6 +492,7 @@ pub fn assess_change(
         }
     }
     out.oversight_level = out.oversight_level.max(before.oversight_level);
+    out.risk = higher_risk(out.risk, before.risk);
     const FREEZE: &str = "mifid2-trading-hours-freeze";
     if !out.violations.iter().any(|v| v.policy == FREEZE) {
         out.violations
@@ -474,7 +504,14 @@ pub fn assess_change(
 /// The fields of a flag an approval policy reads.
 fn policy_fields(policy: &str) -> &'static [&'static str] {
     match policy {
-        "critical-risk-approvals" | "high-risk-product-owner" => &["risk"],
+        "critical-risk-approvals" | "high-risk-product-owner" => &[
+            "risk",
+            "compliance",
+            "affected_systems",
+            "phi",
+            "clinical_impact",
+            "medical_device_integration",
+        ],
         "mifid2-best-execution" | "market-abuse-review" => &["compliance", "affected_systems"],
         "hipaa-clinical-oversight" => &["compliance", "phi", "clinical_impact"],
         "clinical-engineering" => &["medical_device_integration"],

@@ -103,6 +103,10 @@ pub struct FlagDef {
     /// Mutual exclusion: the part of a group's bucket space this flag owns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclusion: Option<Exclusion>,
+    /// The seed's `mutual_exclusions`: flags never on for the same unit as this one.
+    /// A declaration that an exclusion group must back (see `compile::exclusions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutual_exclusions: Vec<String>,
     /// Clauses that must hold or the result is `off_variant` with reason `DENIED`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<Clause>,
@@ -485,7 +489,8 @@ map_struct!(FlagDef, "a flag", allow, {
     key, name = None, description = None, owner = None, tags = Vec::new(),
     kind = FlagKind::default(), strategy = None, risk = Risk::default(),
     compliance = Vec::new(), expires_at = None, enabled = default_true(), variants,
-    off_variant = None, prerequisites = Vec::new(), exclusion = None, access = None,
+    off_variant = None, prerequisites = Vec::new(), exclusion = None,
+    mutual_exclusions = Vec::new(), access = None,
     rules = Vec::new(), fallthrough, audit_evaluations = AuditEvaluations::default(),
     private_attributes = Vec::new(), metadata = BTreeMap::new(),
 });

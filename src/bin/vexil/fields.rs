@@ -41,7 +41,6 @@ pub const DESCRIPTIVE_FLAG_FIELDS: &[&str] = &[
     "hipaa_compliance_validated",
     "irb_approval_required",
     "medical_device_integration",
-    "mutual_exclusions",
     "patient_populations_affected",
     "patient_safety_critical",
     "phi",

@@ -258,7 +258,17 @@ pub fn validate(merged: &Merged, doc: &Map<String, Value>) -> Result<Snapshot> {
     }
     let bytes = serde_json::to_vec(doc)?;
     let error = match parse_document(&bytes).and_then(|d| Snapshot::compile(&d)) {
-        Ok(snapshot) => return Ok(snapshot),
+        Ok(snapshot) => {
+            let one_sided = one_sided_exclusions(&value);
+            if one_sided.is_empty() {
+                return Ok(snapshot);
+            }
+            let problems = one_sided
+                .iter()
+                .map(|(path, message)| merged.place_text(&value, path, message))
+                .collect();
+            return Err(CliError::problems(problems).into());
+        }
         Err(e) => e,
     };
     let problems = match error {
@@ -275,6 +285,52 @@ pub fn validate(merged: &Merged, doc: &Map<String, Value>) -> Result<Snapshot> {
         other => vec![merged.place(&[Seg::Key("schema".into())], "schema", other.to_string())],
     };
     Err(CliError::problems(problems).into())
+}
+
+/// `mutual_exclusions` naming no flag of the files, or listed on one side only. The
+/// engine accepts both (the origin changes one flag at a time), but files state the
+/// whole relation at once, so both flags exist and list each other there.
+fn one_sided_exclusions(doc: &Value) -> Vec<(String, String)> {
+    let flags = doc
+        .get("flags")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let lists = |flag: &Value| -> Vec<String> {
+        flag.get("mutual_exclusions")
+            .and_then(Value::as_array)
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let key = |flag: &Value| {
+        flag.get("key")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut out = Vec::new();
+    for flag in flags {
+        for (i, other) in lists(flag).iter().enumerate() {
+            let path = format!("flags[{}].mutual_exclusions[{i}]", key(flag));
+            let Some(back) = flags.iter().find(|f| key(f) == *other).map(lists) else {
+                out.push((path, format!("no flag `{other}` to exclude in these files")));
+                continue;
+            };
+            if !back.contains(&key(flag)) {
+                out.push((
+                    path,
+                    format!("`{other}` does not list `{}` in its `mutual_exclusions`; list each flag on both sides", key(flag)),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Where a document that does not parse as the flag model goes wrong, with the

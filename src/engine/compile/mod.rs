@@ -7,6 +7,7 @@
 
 mod bucket;
 mod clause;
+mod exclusions;
 mod flag;
 
 use super::clause::{ClauseEnv, Cond, SegmentId};
@@ -282,6 +283,7 @@ impl Snapshot {
         }
 
         check_exclusion_overlaps(doc, &mut issues);
+        exclusions::check_mutual_exclusions(doc, &mut issues);
         if issues.0.is_empty() {
             check_prerequisite_cycles(doc, &index, &mut issues);
         }

@@ -14,6 +14,7 @@
 //! needs), and is refused for what the proposed version violates (or, for the
 //! trading-hours freeze, what either version does).
 
+mod healthcare;
 mod risk;
 
 pub use risk::{name as risk_name, RiskLevel, RiskReason};
@@ -65,6 +66,7 @@ pub const POLICIES: &[Policy] = &[
     Policy { id: "hipaa-evaluation-audit", description: "flags touching PHI audit every evaluation" },
     Policy { id: "hipaa-private-attributes", description: "flags touching PHI declare their private attributes" },
     Policy { id: "hipaa-minimum-necessary", description: "flags touching PHI read only the attributes they declare" },
+    Policy { id: "hipaa-declared-targeting", description: "healthcare_strategy is one of the seed's strategies; HIPAA and PHI flags target only the provider types and patient populations they list" },
     Policy { id: "hipaa-clinical-oversight", description: "HIPAA flags of high or critical clinical impact need CLINICAL_OVERSIGHT approval (oversight level 2-3)" },
     Policy { id: "clinical-engineering", description: "flags integrating medical devices need CLINICAL_ENGINEERING approval" },
     Policy { id: "irb-approval", description: "flags that require it need IRB approval" },
@@ -443,6 +445,13 @@ pub fn assess(
             );
         }
     }
+    healthcare::check(
+        flag,
+        &def,
+        segments,
+        packs.contains(&"HIPAA") || phi,
+        &mut out,
+    );
     if packs.contains(&"HIPAA") || phi {
         let level = oversight_level(flag.get("clinical_impact").and_then(Value::as_str));
         out.oversight_level = Some(level);

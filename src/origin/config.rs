@@ -75,6 +75,20 @@ max_attempts = 8
 # api_token_env = "CLOUDFLARE_API_TOKEN"
 # key = "vexil/{env}/snapshot"
 
+# Health probes of the systems flags depend on (named in their `affected_systems` or
+# `clinical_systems_affected`). After `failures` consecutive failed checks the system
+# is down: its flags are killed (or, with action = "pause", their rollouts paused),
+# audited as system.down and sent to webhooks; with recovery = "manual" they stay off
+# until a person enables them.
+# [[health.systems]]
+# name = "clinical_alerts"
+# url = "http://alerts.internal:8080/healthz"   # any 2xx is healthy
+# interval = "10s"
+# timeout = "2s"
+# failures = 3
+# action = "kill"          # kill | pause
+# recovery = "manual"      # manual | auto
+
 [insights]
 # A flag serving one variant to everyone (or disabled) this many days should be removed.
 settled_days = 30
@@ -117,6 +131,8 @@ pub struct OriginConfig {
     pub stale_change_days: u32,
     /// Days without evaluations after which a flag is reported as unused.
     pub stale_evaluation_days: u32,
+    /// Systems whose health endpoints the origin probes.
+    pub health: Vec<super::health::System>,
 }
 
 impl Default for OriginConfig {
@@ -146,6 +162,8 @@ struct File {
     ofrep: OfrepSection,
     #[serde(default)]
     insights: InsightsSection,
+    #[serde(default)]
+    health: super::health::HealthSection,
 }
 
 #[derive(Deserialize, Default)]
@@ -219,7 +237,11 @@ fn bad(message: String) -> OriginError {
     OriginError::Config(message)
 }
 
-fn duration(field: &str, text: Option<String>, default: &str) -> Result<Duration, OriginError> {
+pub(super) fn duration(
+    field: &str,
+    text: Option<String>,
+    default: &str,
+) -> Result<Duration, OriginError> {
     let text = text.unwrap_or_else(|| default.to_string());
     humantime::parse_duration(&text).map_err(|e| {
         bad(format!(
@@ -319,6 +341,7 @@ impl OriginConfig {
             settled_days: file.insights.settled_days.unwrap_or(30),
             stale_change_days: file.insights.stale_change_days.unwrap_or(7),
             stale_evaluation_days: file.insights.stale_evaluation_days.unwrap_or(14),
+            health: file.health.systems(duration)?,
         })
     }
 }
@@ -353,5 +376,40 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("before"), "{err}");
+    }
+
+    #[test]
+    fn health_systems_are_read_with_defaults_and_checked() {
+        let config = OriginConfig::from_toml(
+            "[[health.systems]]\nname = \"clinical_alerts\"\nurl = \"http://alerts/healthz\"\n\n[[health.systems]]\nname = \"vitals\"\nurl = \"https://vitals/up\"\ninterval = \"1s\"\ntimeout = \"500ms\"\nfailures = 2\naction = \"pause\"\nrecovery = \"auto\"\n",
+        )
+        .unwrap();
+        let [alerts, vitals] = &config.health[..] else {
+            panic!("{:?}", config.health)
+        };
+        assert_eq!(
+            (alerts.interval, alerts.timeout, alerts.failures),
+            (Duration::from_secs(10), Duration::from_secs(2), 3)
+        );
+        assert_eq!(
+            (alerts.action, alerts.recovery),
+            (
+                super::super::health::Action::Kill,
+                super::super::health::Recovery::Manual
+            )
+        );
+        assert_eq!(
+            (vitals.failures, vitals.action),
+            (2, super::super::health::Action::Pause)
+        );
+        for (toml, says) in [
+            ("[[health.systems]]\nname = \"a\"\nurl = \"ftp://x\"\n", "health.systems[0]"),
+            ("[[health.systems]]\nname = \"a\"\nurl = \"http://x\"\n[[health.systems]]\nname = \"a\"\nurl = \"http://y\"\n", "used twice"),
+            ("[[health.systems]]\nname = \"a\"\nurl = \"http://x\"\ninterval = \"1s\"\ntimeout = \"5s\"\n", "timeout"),
+            ("[[health.systems]]\nname = \"a\"\nurl = \"http://x\"\naction = \"explode\"\n", "explode"),
+        ] {
+            let err = OriginConfig::from_toml(toml).unwrap_err().to_string();
+            assert!(err.contains(says), "{toml}: {err}");
+        }
     }
 }

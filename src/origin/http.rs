@@ -1719,6 +1719,7 @@ pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError>
     tokio::spawn(webhooks::run(origin.clone(), wake.clone()));
     tokio::spawn(refresh(origin.clone()));
     tokio::spawn(super::targets::run(origin.clone()));
+    tokio::spawn(super::health::run(origin.clone(), wake.clone()));
     let limiter =
         super::ofrep::RateLimiter::new(origin.config.ofrep_per_second, origin.config.ofrep_burst);
     let audit_key = origin

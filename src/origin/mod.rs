@@ -17,6 +17,7 @@ pub mod config;
 pub mod edge_metrics;
 pub mod events;
 pub mod governance;
+pub mod health;
 pub mod http;
 pub mod identity;
 pub mod keys;

@@ -24,6 +24,8 @@ pub const EVENTS: &[&str] = &[
     "rollout.rolled_back",
     "rollout.completed",
     "rollout.aborted",
+    "system.down",
+    "system.up",
 ];
 
 /// `sha256=<hex>` HMAC-SHA256 of `body` keyed with `secret`: the value of the

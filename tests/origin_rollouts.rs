@@ -568,3 +568,113 @@ fn metrics_are_ingested_once_reported_per_flag_and_audited_for_hipaa() {
         .collect();
     assert_eq!(stale, ["quiet-flag"], "{insights}");
 }
+
+#[test]
+fn patient_safety_rollouts_must_carry_safety_guards_and_level_3_kills_on_a_breach() {
+    let (data, admin, mut clock) = setup("safety");
+    let s = Server::start_with(&data, &[clock.var()]);
+    let editor = s.token(&admin, "nina", &["editor"]);
+    let approvers = [
+        s.token(&admin, "paul", &["PRODUCT_OWNER"]),
+        s.token(&admin, "tom", &["TECH_LEAD"]),
+        s.token(&admin, "sara", &["SECURITY"]),
+    ];
+    let sdk = s.sdk_key(&admin, "production");
+    let approve = |change: &Value| {
+        for token in &approvers {
+            s.post(
+                &format!(
+                    "/api/v1/changes/{}/approve",
+                    change["id"]
+                        .as_i64()
+                        .or(change["change_id"].as_i64())
+                        .unwrap()
+                ),
+                token,
+                json!({}),
+            );
+        }
+    };
+    // Critical clinical impact: oversight level 3 (derived risk critical).
+    let mut flag = simple_flag("dosing-assist");
+    flag["clinical_impact"] = json!("critical");
+    flag["clinical_systems_affected"] = json!(["pharmacy_system"]);
+    approve(
+        &s.post(FLAGS, &editor, json!({ "flag": flag }))
+            .expect(201)
+            .json,
+    );
+    let rollouts = format!("{FLAGS}/dosing-assist/rollouts");
+
+    // Without the safety guards, or with a clinical system nobody probes: refused.
+    let r = s
+        .post(
+            &rollouts,
+            &editor,
+            json!({ "stages": [5, 100], "guards": ["adverse_event:max=0"] }),
+        )
+        .expect(422);
+    assert_eq!(r.json["error"]["code"], "policy_violation");
+    let messages = r.text;
+    assert!(
+        messages.contains("medication_error:max=0") && messages.contains("patient-safety-guards"),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("pharmacy_system") && messages.contains("[[health.systems]]"),
+        "{messages}"
+    );
+    drop(s);
+
+    // Probed and guarded: accepted; a breach sets it back and kills it.
+    let (probe, _up) = healthy_endpoint();
+    data.configure(&format!(
+        "[[health.systems]]\nname = \"pharmacy_system\"\nurl = \"{probe}\"\n"
+    ));
+    let s = Server::start_with(&data, &[clock.var()]);
+    let r = s
+        .post(
+            &rollouts,
+            &editor,
+            json!({ "stages": [5, 100], "guards": ["adverse_event:max=0", "medication_error:max=0"], "min_samples": 10 }),
+        )
+        .expect(201)
+        .json;
+    let id = r["id"].as_i64().unwrap();
+    for token in &approvers {
+        s.post(
+            &format!("/api/v1/changes/{}/approve", r["change_id"]),
+            token,
+            json!({}),
+        );
+    }
+    wait_for(&s, &editor, id, |r| r["status"] == "running");
+    clock.advance(20_000);
+    let mut b = batch("m1", clock.now(), "dosing-assist", "on", (50, 20, 0, 10.0));
+    b["events"]["medication_error"] =
+        json!({ "count": 1, "attributions": { "dosing-assist": { "on": { "count": 1 } } } });
+    s.post("/api/v1/metrics", &sdk, b).expect(200);
+    let r = wait_for(&s, &editor, id, |r| r["status"] == "rolled_back");
+    let last = r["history"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["details"]["killed"].is_i64(), "level 3 kills: {last}");
+    let flag = s
+        .get(&format!("{FLAGS}/dosing-assist"), &editor)
+        .expect(200)
+        .json;
+    assert_eq!(flag["flag"]["enabled"], false, "{flag}");
+}
+
+/// A health endpoint that always answers 200, for `[[health.systems]]`.
+fn healthy_endpoint() -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/healthz", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.read(&mut [0u8; 1024]);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, handle)
+}

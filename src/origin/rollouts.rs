@@ -12,7 +12,7 @@ use super::auth::Principal;
 use super::changes::{self, Applied};
 use super::edge_metrics::{self, VariantHealth};
 use super::publish;
-use super::{audit, rfc3339, webhooks, Op, OriginError};
+use super::{audit, governance, rfc3339, webhooks, Op, OriginError};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -38,6 +38,13 @@ pub enum EventGuard {
 }
 
 impl EventGuard {
+    /// The tracked event it watches.
+    pub fn event(&self) -> &str {
+        match self {
+            EventGuard::Max { event, .. } | EventGuard::Rate { event, .. } => event,
+        }
+    }
+
     /// Parses `EVENT:max=N` or `EVENT:rate<=P`.
     pub fn parse(text: &str) -> Result<EventGuard, OriginError> {
         let bad = || {
@@ -282,6 +289,12 @@ pub fn start(
             .count_client_metrics
             .unwrap_or(op.config.count_client_metrics),
     };
+    let guarded: Vec<&str> = guards.events.iter().map(EventGuard::event).collect();
+    let probed: Vec<&str> = op.config.health.iter().map(|s| s.name.as_str()).collect();
+    let unsafe_plan = governance::safety::check_rollout(&row.document, &guarded, &probed);
+    if !unsafe_plan.is_empty() {
+        return Err(OriginError::Policy(unsafe_plan));
+    }
     op.db.execute(
         "INSERT INTO rollouts (environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
                                start_percentage, created_by, created_at, updated_at)
@@ -698,6 +711,21 @@ fn notify(op: &Op<'_>, r: &Running, event: &str, details: Value) -> Result<(), O
     webhooks::enqueue(op, &r.env, event, data)
 }
 
+/// At clinical oversight level 3 (continuous) a breach kills the flag as well as
+/// setting it back: returns the kill's change id.
+fn kill_if_continuous(op: &Op<'_>, r: &Running, reason: &str) -> Result<Option<i64>, OriginError> {
+    let state = publish::load_state(op.db, &r.env)?;
+    let Some(row) = state.flags.get(&r.flag) else {
+        return Ok(None);
+    };
+    if !governance::safety::kills_on_breach(&row.document) {
+        return Ok(None);
+    }
+    let mut p = changes::kill(&state, &r.env, &r.flag)?;
+    p.reason = Some(format!("oversight level 3: {reason}"));
+    Ok(changes::apply_system(op, &format!("rollout:{}", r.id), p, true)?.ok())
+}
+
 /// One pass of the scheduler at the operation's time: starts rollouts whose first
 /// stage was approved, rolls back those whose guards fail, advances those whose stage
 /// has run its course. Returns what it did, one line per action.
@@ -768,6 +796,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                 reason.clone(),
             )?;
             let change = changes::apply_system(op, &format!("rollout:{}", r.id), p, true)?;
+            let killed = kill_if_continuous(op, &r, &reason)?;
             op.db.execute(
                 "UPDATE rollouts SET status = 'rolled_back', updated_at = ?1 WHERE id = ?2",
                 params![op.now(), r.id],
@@ -778,7 +807,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                 "rollout.rolled_back",
                 json!({ "rollout": r.id, "reason": reason, "from": percentage,
                 "to": r.start_percentage, "figures": judgement.figures, "breaches": judgement.breaches, "change": change.ok(),
-                "keys": keys }),
+                "keys": keys, "killed": killed }),
             )?;
             done.push(reason);
             continue;

@@ -16,6 +16,7 @@
 
 mod healthcare;
 mod risk;
+pub mod safety;
 
 pub use risk::{name as risk_name, RiskLevel, RiskReason};
 
@@ -67,6 +68,7 @@ pub const POLICIES: &[Policy] = &[
     Policy { id: "hipaa-private-attributes", description: "flags touching PHI declare their private attributes" },
     Policy { id: "hipaa-minimum-necessary", description: "flags touching PHI read only the attributes they declare" },
     Policy { id: "hipaa-declared-targeting", description: "healthcare_strategy is one of the seed's strategies; HIPAA and PHI flags target only the provider types and patient populations they list" },
+    Policy { id: "patient-safety-guards", description: "rollouts of patient_safety_critical flags, or of clinical impact high or critical, guard adverse_event and medication_error and have their clinical systems health-probed; at oversight level 3 a breach kills the flag" },
     Policy { id: "hipaa-clinical-oversight", description: "HIPAA flags of high or critical clinical impact need CLINICAL_OVERSIGHT approval (oversight level 2-3)" },
     Policy { id: "clinical-engineering", description: "flags integrating medical devices need CLINICAL_ENGINEERING approval" },
     Policy { id: "irb-approval", description: "flags that require it need IRB approval" },

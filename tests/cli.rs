@@ -532,10 +532,26 @@ fn policy_list_and_flags_assess() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("Bad_Key: refused")
-            && stdout.contains("naming-convention")
-            && stdout.contains("expiry-required"),
-        "{stdout}"
+            && stdout
+                .contains("bad.json:1:12: flags[Bad_Key]: naming-convention: flag key `Bad_Key`")
+            && stdout.contains("bad.json:1:12: flags[Bad_Key]: expiry-required"),
+        "each refusal names the file, line and column: {stdout}"
     );
+    // At the field the policy is about, when the flag has it.
+    fs::write(dir.path("old.json"), "{\"flags\": [\n  {\"key\": \"old\", \"risk\": \"low\",\n   \"expires_at\": \"2020-01-01T00:00:00Z\",\n   \"variants\": {\"on\": true}, \"off_variant\": \"on\", \"fallthrough\": {\"variant\": \"on\"}}]}").unwrap();
+    let out = dir.vexil(&["flags", "assess", "old.json", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = &report["flags"][0]["violations"][0];
+    assert_eq!(
+        (
+            v["policy"].as_str(),
+            v["line"].as_u64(),
+            v["column"].as_u64()
+        ),
+        (Some("expiry-required"), Some(3), Some(4)),
+        "{v}"
+    );
+    assert_eq!(v["path"], "flags[old].expires_at");
     let out = ok(&dir.vexil(&["flags", "assess", "bad.json", "--change", "disable"]));
     assert!(
         out.contains("Bad_Key: allowed, needs no approval"),

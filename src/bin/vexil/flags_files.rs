@@ -194,6 +194,25 @@ impl Merged {
         }
     }
 
+    /// A problem with merged flag `index` (`key`), at `field` when the flag has it,
+    /// placed in the flag's own file.
+    pub fn at_flag(
+        &self,
+        index: usize,
+        key: &str,
+        field: Option<&str>,
+        message: String,
+    ) -> Problem {
+        let mut segs = vec![Seg::Key("flags".into()), Seg::Index(index)];
+        let mut shown = format!("flags[{key}]");
+        let flag = self.doc.get("flags").and_then(|f| f.get(index));
+        if let Some(field) = field.filter(|f| flag.is_some_and(|flag| flag.get(f).is_some())) {
+            segs.push(Seg::Key(field.into()));
+            shown = format!("{shown}.{field}");
+        }
+        self.place(&segs, &shown, message)
+    }
+
     /// A problem at `segs` of the merged document, placed in its file.
     fn place(&self, segs: &[Seg], shown: &str, message: String) -> Problem {
         // A merged flag's index is shown as its index in its own file.

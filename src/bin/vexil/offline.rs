@@ -197,7 +197,8 @@ pub fn flags_assess(
     json_out: bool,
 ) -> Result<i32> {
     let now = time_arg("now", now)?;
-    let doc = flags_files::merge_flags_files(files)?.doc;
+    let merged = flags_files::merge_flags_files(files)?;
+    let doc = merged.doc.clone();
     let segments: BTreeMap<String, vexil::engine::model::Clause> =
         serde_json::from_value(doc.get("segments").cloned().unwrap_or(Value::Null))
             .unwrap_or_default();
@@ -211,11 +212,12 @@ pub fn flags_assess(
     let config = governance::GovernanceConfig::default();
     let mut refused = 0;
     let mut answers = Vec::new();
-    for flag in doc
+    for (index, flag) in doc
         .get("flags")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .enumerate()
     {
         let key = flag.get("key").and_then(Value::as_str).unwrap_or("?");
         let a = governance::assess(flag, &segments, change, now, &config);
@@ -223,9 +225,21 @@ pub fn flags_assess(
         if !a.allowed() {
             refused += 1;
         }
+        // Each violation placed in its file: at the field its message names first.
+        let located: Vec<_> = a
+            .violations
+            .iter()
+            .map(|v| {
+                let field = v.message.split('`').nth(1);
+                let at = merged.at_flag(index, key, field, format!("{}: {}", v.policy, v.message));
+                (v, at)
+            })
+            .collect();
         answers.push(json!({ "flag": key, "allowed": a.allowed(), "roles": roles,
-            "oversight_level": a.oversight_level, "risk": a.risk, "violations": a.violations.iter()
-                .map(|v| json!({ "policy": v.policy, "message": v.message })).collect::<Vec<_>>() }));
+            "oversight_level": a.oversight_level, "risk": a.risk, "violations": located.iter()
+                .map(|(v, at)| json!({ "policy": v.policy, "message": v.message, "file": at.file,
+                    "line": at.pos.map(|p| p.line), "column": at.pos.map(|p| p.column), "path": at.path }))
+                .collect::<Vec<_>>() }));
         if json_out {
             continue;
         }
@@ -242,8 +256,8 @@ pub fn flags_assess(
             println!("{key}: allowed, needs {needs}{oversight}");
         } else {
             println!("{key}: refused{oversight}");
-            for v in &a.violations {
-                println!("  {}: {}", v.policy, v.message);
+            for (_, at) in &located {
+                println!("  {at}");
             }
         }
         if let Some(risk) = &a.risk {

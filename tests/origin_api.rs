@@ -285,6 +285,45 @@ fn healthcare_flags_meet_hipaa_before_they_can_be_requested() {
         .json;
     assert_eq!(done["status"], "applied");
 
+    // The audit report lists the Security Rule's safeguards one by one: evidence for
+    // what Vexil holds, the gap where it is missing (no health probe for the clinical
+    // systems here), and what the deployment must provide.
+    let report = s
+        .get(
+            &format!("{FLAGS}/enhanced-clinical-alerts-v2/audit-report"),
+            &nurse,
+        )
+        .expect(200)
+        .json;
+    let safeguards = report["security_information"]["hipaa_safeguards"]
+        .as_array()
+        .expect("a HIPAA flag's report lists its safeguards");
+    let status = |needle: &str| {
+        let s = safeguards
+            .iter()
+            .find(|s| s["standard"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no safeguard {needle} in {safeguards:?}"));
+        (
+            s["status"].as_str().unwrap().to_string(),
+            s["detail"].as_str().unwrap().to_string(),
+        )
+    };
+    for kind in ["administrative", "physical", "technical"] {
+        assert!(safeguards.iter().any(|s| s["kind"] == kind), "{kind}");
+    }
+    let (st, detail) = status("information access");
+    assert_eq!(st, "evidence");
+    assert!(detail.contains("1 by CLINICAL_OVERSIGHT"), "{detail}");
+    let (st, detail) = status("contingency");
+    assert_eq!(st, "gap");
+    assert!(
+        detail.contains("clinical_alerts, notification_system not health-probed"),
+        "{detail}"
+    );
+    assert_eq!(status("audit controls").0, "evidence");
+    assert_eq!(status("integrity").0, "evidence");
+    assert_eq!(status("transmission").0, "delegated");
+
     // A rejection needs a reason and closes the change.
     let mut device = example_flag("healthcare-flags.json", "clinical-alert-channel");
     device["medical_device_integration"] = json!(true);

@@ -401,10 +401,23 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
     } else {
         "non_compliant"
     };
-    let chain = match audit::verify_stored(op.db, op.keys.audit_key()) {
+    let verified = audit::verify_stored(op.db, op.keys.audit_key());
+    let chain = match &verified {
         Ok(n) => json!({ "intact": true, "entries": n }),
         Err(e) => json!({ "intact": false, "error": e.to_string() }),
     };
+    let safeguards = governance::safeguards::hipaa(
+        doc,
+        &governance::safeguards::Facts {
+            approval_roles: approvals
+                .iter()
+                .filter_map(|a| a["role"].as_str())
+                .collect(),
+            chain_intact: verified.is_ok(),
+            chain_entries: *verified.as_ref().unwrap_or(&0),
+            probed: op.config.health.iter().map(|s| s.name.as_str()).collect(),
+        },
+    );
     let entries = audit::list(
         op.db,
         &audit::Filter {
@@ -453,6 +466,7 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
             "required_approvals": assessment.approvals,
             "oversight_level": assessment.oversight_level,
             "audit_chain": chain,
+            "hipaa_safeguards": safeguards,
         },
         "audit_summary": {
             "total_evaluations": evaluation_metrics["total_evaluations"],

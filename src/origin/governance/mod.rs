@@ -16,6 +16,7 @@
 
 mod healthcare;
 mod risk;
+pub mod safeguards;
 pub mod safety;
 
 pub use risk::{name as risk_name, RiskLevel, RiskReason};

@@ -219,6 +219,7 @@ fn hipaa_phi_flags() {
     assert_eq!(
         policies(&a),
         [
+            "continuous-oversight-on-call",
             "hipaa-evaluation-audit",
             "hipaa-minimum-necessary",
             "hipaa-private-attributes"
@@ -251,7 +252,37 @@ fn hipaa_phi_flags() {
     fixed["audit_evaluations"] = json!("all");
     fixed["private_attributes"] = json!(["patient"]);
     fixed["attributes"] = json!(["provider.ssn"]);
-    assert!(check(&fixed).allowed(), "{:?}", check(&fixed).violations);
+    // Continuous oversight names who is on call: distinct, non-empty names.
+    for bad in [
+        json!([]),
+        json!(["dr-oz", "dr-oz"]),
+        json!(["dr-oz", " "]),
+        json!(["dr-oz", 7]),
+    ] {
+        fixed["on_call"] = bad.clone();
+        assert_eq!(
+            policies(&check(&fixed)),
+            ["continuous-oversight-on-call"].into(),
+            "{bad}"
+        );
+    }
+    fixed["on_call"] = json!(["dr-oz", "dr-who"]);
+    let a = check(&fixed);
+    assert!(a.allowed(), "{:?}", a.violations);
+    // Only they give the clinical oversight approval.
+    let oversight = a
+        .approvals
+        .iter()
+        .find(|r| r.role == "CLINICAL_OVERSIGHT")
+        .unwrap();
+    assert_eq!(oversight.policy, "continuous-oversight-on-call");
+    assert_eq!(oversight.approvers, ["dr-oz", "dr-who"]);
+    // Periodic oversight (level 2) names nobody: anyone holding the role approves.
+    fixed["clinical_impact"] = json!("high");
+    fixed.as_object_mut().unwrap().remove("on_call");
+    let a = check(&fixed);
+    assert!(a.allowed(), "{:?}", a.violations);
+    assert!(a.approvals.iter().all(|r| r.approvers.is_empty()));
 }
 
 #[test]

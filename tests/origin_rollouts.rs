@@ -599,6 +599,7 @@ fn patient_safety_rollouts_must_carry_safety_guards_and_level_3_kills_on_a_breac
     let mut flag = simple_flag("dosing-assist");
     flag["clinical_impact"] = json!("critical");
     flag["clinical_systems_affected"] = json!(["pharmacy_system"]);
+    flag["on_call"] = json!(["dr-oz", "dr-who"]);
     approve(
         &s.post(FLAGS, &editor, json!({ "flag": flag }))
             .expect(201)
@@ -657,6 +658,11 @@ fn patient_safety_rollouts_must_carry_safety_guards_and_level_3_kills_on_a_breac
     let r = wait_for(&s, &editor, id, |r| r["status"] == "rolled_back");
     let last = r["history"].as_array().unwrap().last().unwrap().clone();
     assert!(last["details"]["killed"].is_i64(), "level 3 kills: {last}");
+    assert_eq!(
+        last["details"]["on_call"],
+        json!(["dr-oz", "dr-who"]),
+        "the notice names who is on call"
+    );
     let flag = s
         .get(&format!("{FLAGS}/dosing-assist"), &editor)
         .expect(200)

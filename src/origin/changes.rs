@@ -691,6 +691,8 @@ struct RequirementRow {
     note: Option<String>,
     #[serde(default)]
     flag: Option<String>,
+    #[serde(default)]
+    approvers: Vec<String>,
 }
 
 fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
@@ -806,6 +808,9 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
                 .map(|a| a["approver"].clone());
             let mut shown =
                 json!({ "role": r.role, "policy": r.policy, "approved_by": approved_by });
+            if !r.approvers.is_empty() {
+                shown["approvers"] = json!(r.approvers);
+            }
             for (field, value) in [
                 ("triggered_by", &r.triggered_by),
                 ("note", &r.note),
@@ -1305,6 +1310,25 @@ pub fn approve(
                 ))
             })?,
     };
+    // A requirement that names its approvers (a level-3 flag's on-call) is met only
+    // by one of them; others holding the role are refused before anything is recorded.
+    if let Some(named) = stored
+        .required
+        .iter()
+        .find(|r| r.role == role && !r.approvers.is_empty())
+    {
+        if !named
+            .approvers
+            .iter()
+            .any(|n| identity::same(n, &approver.name))
+        {
+            return Err(OriginError::Forbidden(format!(
+                "change #{id}'s {role} approval comes from the flag's on-call approvers ({}); `{}` is not on call",
+                named.approvers.join(", "),
+                approver.name
+            )));
+        }
+    }
     op.db.execute(
         "INSERT INTO approvals (change_id, approver, role, comment, at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, approver.name, role, comment, op.now()],

@@ -689,6 +689,30 @@ async fn flag_kill(
     .await
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    comment: Option<String>,
+}
+
+async fn flag_review(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Body(b): Body<ReviewBody>,
+) -> ApiResult {
+    app.write(&headers, any_token, move |op, who| {
+        super::reviews::record(
+            op,
+            who,
+            &env,
+            &key,
+            b.comment.as_deref().unwrap_or_default(),
+        )
+    })
+    .await
+}
+
 async fn flag_enable(
     State(app): State<App>,
     headers: HeaderMap,
@@ -1550,6 +1574,7 @@ pub fn router(app: App) -> Router {
         .route("/flags/{key}/audit-report", get(audit_report))
         .route("/flags/{key}/rollout", post(flag_rollout))
         .route("/flags/{key}/kill", post(flag_kill))
+        .route("/flags/{key}/review", post(flag_review))
         .route("/flags/{key}/enable", post(flag_enable))
         .route("/flags/{key}/archive", post(flag_archive))
         .route("/flags/{key}/rollback", post(flag_rollback))

@@ -26,6 +26,7 @@ pub mod ofrep;
 pub mod ofrep_metrics;
 pub mod publish;
 pub mod reports;
+pub mod reviews;
 pub mod rollouts;
 pub mod store;
 pub mod targets;

@@ -232,8 +232,8 @@ fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &
 
 /// Lifecycle insights (the seed's analytics recommendations that need no metrics):
 /// expired flags, flags settled on one variant for `settled_days` (kill switches
-/// excepted: settled is their normal state), archived flags still referenced, and
-/// change requests waiting too long.
+/// excepted: settled is their normal state), archived flags still referenced,
+/// clinical reviews due, and change requests waiting too long.
 pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginError> {
     let envs = match env_filter {
         Some(env) => {
@@ -300,6 +300,20 @@ pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginEr
                 op.config.stale_evaluation_days,
             )? {
                 out.push(insight(env, key, &kind, message, &recommendation));
+            }
+            if let Some(review) = super::reviews::schedule(op, env, key, doc)? {
+                if review.status == "due" {
+                    out.push(insight(
+                        env,
+                        key,
+                        "review_due",
+                        format!(
+                            "clinical review due since {} (oversight level {}: every {} days)",
+                            review.due_at, review.oversight_level, review.every_days
+                        ),
+                        "CLINICAL_OVERSIGHT reviews it: vexil flag review KEY --comment \"...\"",
+                    ));
+                }
             }
             let age = op.now_ms - row.updated_at_ms;
             if age >= settled_ms && !is_kill_switch(doc) {
@@ -467,6 +481,7 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
             "oversight_level": assessment.oversight_level,
             "audit_chain": chain,
             "hipaa_safeguards": safeguards,
+            "oversight_review": super::reviews::schedule(op, env, key, doc)?,
         },
         "audit_summary": {
             "total_evaluations": evaluation_metrics["total_evaluations"],

@@ -712,18 +712,28 @@ fn notify(op: &Op<'_>, r: &Running, event: &str, details: Value) -> Result<(), O
 }
 
 /// At clinical oversight level 3 (continuous) a breach kills the flag as well as
-/// setting it back: returns the kill's change id.
-fn kill_if_continuous(op: &Op<'_>, r: &Running, reason: &str) -> Result<Option<i64>, OriginError> {
+/// setting it back: returns the kill's change id and the people on call, whom the
+/// notice names.
+fn kill_if_continuous(
+    op: &Op<'_>,
+    r: &Running,
+    reason: &str,
+) -> Result<(Option<i64>, Vec<String>), OriginError> {
     let state = publish::load_state(op.db, &r.env)?;
     let Some(row) = state.flags.get(&r.flag) else {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     };
     if !governance::safety::kills_on_breach(&row.document) {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     }
+    let on_call: Vec<String> = governance::safety::on_call(&row.document)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let mut p = changes::kill(&state, &r.env, &r.flag)?;
     p.reason = Some(format!("oversight level 3: {reason}"));
-    Ok(changes::apply_system(op, &format!("rollout:{}", r.id), p, true)?.ok())
+    let killed = changes::apply_system(op, &format!("rollout:{}", r.id), p, true)?.ok();
+    Ok((killed, on_call))
 }
 
 /// One pass of the scheduler at the operation's time: starts rollouts whose first
@@ -796,7 +806,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                 reason.clone(),
             )?;
             let change = changes::apply_system(op, &format!("rollout:{}", r.id), p, true)?;
-            let killed = kill_if_continuous(op, &r, &reason)?;
+            let (killed, on_call) = kill_if_continuous(op, &r, &reason)?;
             op.db.execute(
                 "UPDATE rollouts SET status = 'rolled_back', updated_at = ?1 WHERE id = ?2",
                 params![op.now(), r.id],
@@ -807,7 +817,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                 "rollout.rolled_back",
                 json!({ "rollout": r.id, "reason": reason, "from": percentage,
                 "to": r.start_percentage, "figures": judgement.figures, "breaches": judgement.breaches, "change": change.ok(),
-                "keys": keys, "killed": killed }),
+                "keys": keys, "killed": killed, "on_call": on_call }),
             )?;
             done.push(reason);
             continue;

@@ -20,6 +20,7 @@ pub const EVENTS: &[&str] = &[
     "change.rejected",
     "change.applied",
     "flag.killed",
+    "flag.reviewed",
     "rollout.advanced",
     "rollout.rolled_back",
     "rollout.completed",

@@ -41,6 +41,7 @@ pub const DESCRIPTIVE_FLAG_FIELDS: &[&str] = &[
     "hipaa_compliance_validated",
     "irb_approval_required",
     "medical_device_integration",
+    "on_call",
     "patient_populations_affected",
     "patient_safety_critical",
     "phi",

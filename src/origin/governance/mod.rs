@@ -70,6 +70,7 @@ pub const POLICIES: &[Policy] = &[
     Policy { id: "hipaa-minimum-necessary", description: "flags touching PHI read only the attributes they declare" },
     Policy { id: "hipaa-declared-targeting", description: "healthcare_strategy is one of the seed's strategies; HIPAA and PHI flags target only the provider types and patient populations they list" },
     Policy { id: "patient-safety-guards", description: "rollouts of patient_safety_critical flags, or of clinical impact high or critical, guard adverse_event and medication_error and have their clinical systems health-probed; at oversight level 3 a breach kills the flag" },
+    Policy { id: "continuous-oversight-on-call", description: "HIPAA flags of critical clinical impact (oversight level 3) name their on-call clinical approvers in `on_call`; only they give the CLINICAL_OVERSIGHT approval, and they are named in every breach notice" },
     Policy { id: "hipaa-clinical-oversight", description: "HIPAA flags of high or critical clinical impact need CLINICAL_OVERSIGHT approval (oversight level 2-3)" },
     Policy { id: "clinical-engineering", description: "flags integrating medical devices need CLINICAL_ENGINEERING approval" },
     Policy { id: "irb-approval", description: "flags that require it need IRB approval" },
@@ -167,6 +168,10 @@ pub struct Requirement {
     /// need what an update of every flag using them needs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flag: Option<String>,
+    /// Who alone may give it, when the policy names people (a level-3 flag's
+    /// `on_call`); empty: anyone holding the role.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvers: Vec<String>,
 }
 
 /// A policy a change violates.
@@ -216,6 +221,7 @@ impl Assessment {
             triggered_by: TriggeredBy::Proposed,
             note,
             flag: None,
+            approvers: Vec::new(),
         });
     }
 
@@ -458,7 +464,9 @@ pub fn assess(
     if packs.contains(&"HIPAA") || phi {
         let level = oversight_level(flag.get("clinical_impact").and_then(Value::as_str));
         out.oversight_level = Some(level);
-        if level >= 2 {
+        if level >= 3 {
+            safety::require_on_call(flag, &mut out);
+        } else if level >= 2 {
             out.require(roles::CLINICAL_OVERSIGHT, "hipaa-clinical-oversight");
         }
     }

@@ -4,7 +4,9 @@
 //! names probed for health; at oversight level 3 ("continuous") a guard breach also
 //! kills the flag instead of only setting it back.
 
-use super::{flag_bool, oversight_level, strings, Violation};
+use super::{
+    flag_bool, oversight_level, roles, strings, Assessment, Requirement, TriggeredBy, Violation,
+};
 use serde_json::Value;
 
 /// The policy these checks report under.
@@ -68,4 +70,39 @@ pub fn check_rollout(flag: &Value, guarded: &[&str], probed: &[&str]) -> Vec<Vio
         });
     }
     out
+}
+
+/// The policy naming a level-3 flag's on-call approvers.
+pub const ON_CALL_POLICY: &str = "continuous-oversight-on-call";
+
+/// The people `on_call` names: distinct, non-empty names.
+pub fn on_call(flag: &Value) -> Vec<&str> {
+    strings(flag, "on_call")
+}
+
+/// Continuous oversight (level 3) has named people on call: the flag must list them
+/// in `on_call`, and only they give its `CLINICAL_OVERSIGHT` approval.
+pub(super) fn require_on_call(flag: &Value, out: &mut Assessment) {
+    let names = on_call(flag);
+    let listed = flag.get("on_call").and_then(Value::as_array);
+    let malformed = listed
+        .is_some_and(|l| l.len() != names.len() || names.iter().any(|n| n.trim().is_empty()))
+        || names
+            .iter()
+            .enumerate()
+            .any(|(i, n)| names[..i].contains(n));
+    if names.is_empty() || malformed {
+        out.violations.push(Violation {
+            policy: ON_CALL_POLICY,
+            message: "clinical impact critical is continuous oversight (level 3): list the on-call clinical approvers in `on_call`, distinct non-empty names (for example [\"dr-oz\", \"dr-who\"])".into(),
+        });
+    }
+    out.approvals.push(Requirement {
+        role: roles::CLINICAL_OVERSIGHT,
+        policy: ON_CALL_POLICY,
+        triggered_by: TriggeredBy::Proposed,
+        note: (!names.is_empty()).then(|| format!("on call: {}", names.join(", "))),
+        flag: None,
+        approvers: names.iter().map(|n| n.to_string()).collect(),
+    });
 }

@@ -293,6 +293,20 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
         FlagCommand::Kill { flag, env, reason } => {
             flag_action(api, &env, &flag, "kill", json!({ "reason": reason }))
         }
+        FlagCommand::Review { flag, env, comment } => {
+            let path = format!("{}/review", flag_path(&env.env, &flag));
+            let r = api.call("POST", &path, Some(json!({ "comment": comment })))?;
+            api.show(&r, |r| {
+                let s = &r["schedule"];
+                println!(
+                    "reviewed {} at oversight level {}: next review due {} (every {} days)",
+                    text(&r["flag"]),
+                    text(&s["oversight_level"]),
+                    text(&s["due_at"]),
+                    text(&s["every_days"])
+                );
+            })
+        }
         FlagCommand::Enable { flag, env, reason } => {
             flag_action(api, &env, &flag, "enable", json!({ "reason": reason }))
         }

@@ -130,6 +130,17 @@ pub enum FlagCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Record a clinical review (CLINICAL_OVERSIGHT; flags of clinical impact high
+    /// are reviewed every 30 days, critical every 7).
+    Review {
+        /// The flag.
+        flag: String,
+        #[command(flatten)]
+        env: EnvArg,
+        /// What was reviewed and found (recorded in the audit log).
+        #[arg(long)]
+        comment: String,
+    },
     /// Re-enable a disabled flag.
     Enable {
         /// The flag.

@@ -97,6 +97,8 @@ pub struct Proposal {
     pub base_revision: i64,
     /// Why.
     pub reason: Option<String>,
+    /// When to apply it, once approved (epoch ms); `None`: as soon as approved.
+    pub apply_at_ms: Option<i64>,
 }
 
 // ---- Building proposals ---------------------------------------------------------
@@ -127,6 +129,7 @@ fn proposal(env: &str, target: &str, kind: Kind, document: Option<Value>, base: 
         archived: false,
         base_revision: base,
         reason: None,
+        apply_at_ms: None,
     }
 }
 
@@ -615,6 +618,9 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
             "the kill switch needs a `reason`".into(),
         ));
     }
+    if let Some(at) = p.apply_at_ms {
+        super::scheduled::check_apply_at(op, p.kind, at)?;
+    }
     validate(&state, &p)?;
     let assessment = assess(op, &state, &p);
     if !assessment.allowed() {
@@ -622,8 +628,8 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
     }
     op.db.execute(
         "INSERT INTO changes (environment, target, kind, status, author, reason, document, base_revision,
-                              required, oversight_level, created_at, created_at_ms, archived)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                              required, oversight_level, created_at, created_at_ms, archived, apply_at_ms)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             p.environment,
             p.target,
@@ -636,7 +642,8 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
             assessment.oversight_level,
             op.now(),
             op.now_ms,
-            p.archived
+            p.archived,
+            p.apply_at_ms
         ],
     )?;
     let id = op.db.last_insert_rowid();
@@ -647,9 +654,10 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
         "change.requested",
         &subject,
         json!({ "change": id, "kind": p.kind.as_str(), "reason": p.reason,
-                "required": assessment.approvals, "oversight_level": assessment.oversight_level }),
+                "required": assessment.approvals, "oversight_level": assessment.oversight_level,
+                "apply_at": p.apply_at_ms.map(super::rfc3339) }),
     )?;
-    if assessment.approvals.is_empty() {
+    if assessment.approvals.is_empty() && p.apply_at_ms.is_none() {
         apply(op, id, &author.name)?;
         return Ok(Submitted { id, applied: true });
     }
@@ -677,28 +685,46 @@ struct Stored {
     archived: bool,
     base_revision: i64,
     required: Vec<RequirementRow>,
+    apply_at_ms: Option<i64>,
 }
 
 /// A stored [`governance::Requirement`] (changes stored before `triggered_by`,
 /// `note` and `flag` existed have none).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 struct RequirementRow {
     role: String,
     policy: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     triggered_by: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     flag: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     approvers: Vec<String>,
+}
+
+impl Stored {
+    /// The proposal the change was made of.
+    fn proposal(&self) -> Proposal {
+        Proposal {
+            environment: self.environment.clone(),
+            target: self.target.clone(),
+            kind: self.kind,
+            document: self.document.clone(),
+            archived: self.archived,
+            base_revision: self.base_revision,
+            reason: self.reason.clone(),
+            apply_at_ms: self.apply_at_ms,
+        }
+    }
 }
 
 fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
     let row = db
         .query_row(
-            "SELECT environment, target, kind, status, author, reason, document, base_revision, required, archived
+            "SELECT environment, target, kind, status, author, reason, document, base_revision, required, archived,
+                    apply_at_ms
              FROM changes WHERE id = ?1",
             params![id],
             |r| {
@@ -713,6 +739,7 @@ fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
                     r.get::<_, i64>(7)?,
                     r.get::<_, String>(8)?,
                     r.get::<_, bool>(9)?,
+                    r.get::<_, Option<i64>>(10)?,
                 ))
             },
         )
@@ -729,6 +756,7 @@ fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
         base_revision,
         required,
         archived,
+        apply_at_ms,
     ) = row;
     Ok(Stored {
         environment,
@@ -741,6 +769,7 @@ fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
         archived,
         base_revision,
         required: serde_json::from_str(&required)?,
+        apply_at_ms,
     })
 }
 
@@ -777,7 +806,7 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
     let row = db
         .query_row(
             "SELECT environment, target, kind, status, author, reason, document, base_revision, required,
-                    oversight_level, created_at, decided_at, rejection, applied
+                    oversight_level, created_at, decided_at, rejection, applied, apply_at_ms
              FROM changes WHERE id = ?1",
             params![id],
             |r| {
@@ -785,7 +814,7 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
                     (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?),
                     (r.get::<_, String>(4)?, r.get::<_, Option<String>>(5)?, r.get::<_, Option<String>>(6)?, r.get::<_, i64>(7)?),
                     (r.get::<_, String>(8)?, r.get::<_, Option<i64>>(9)?, r.get::<_, String>(10)?, r.get::<_, Option<String>>(11)?),
-                    (r.get::<_, Option<String>>(12)?, r.get::<_, Option<String>>(13)?),
+                    (r.get::<_, Option<String>>(12)?, r.get::<_, Option<String>>(13)?, r.get::<_, Option<i64>>(14)?),
                 ))
             },
         )
@@ -795,7 +824,7 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
         (env, target, kind, status),
         (author, reason, document, base),
         (required, level, created, decided),
-        (rejection, applied),
+        (rejection, applied, apply_at),
     ) = row;
     let approvals = approvals(db, id)?;
     let required: Vec<RequirementRow> = serde_json::from_str(&required)?;
@@ -840,6 +869,9 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
         "rejection": rejection.map(|r| serde_json::from_str::<Value>(&r)).transpose()?,
         "applied": applied.map(|a| serde_json::from_str::<Value>(&a)).transpose()?,
     });
+    if let Some(at) = apply_at {
+        out["apply_at"] = json!(super::rfc3339(at));
+    }
     match kind_value {
         Kind::Segment => out["segment"] = json!(target),
         Kind::ExclusionGroup => out["exclusion_group"] = json!(target),
@@ -964,6 +996,36 @@ fn decide(op: &Op<'_>, id: i64, status: &str) -> Result<(), OriginError> {
     Ok(())
 }
 
+/// Assesses pending change `id` again against today's state and policies (a
+/// scheduled change, when it comes due): requirements the policies now add are
+/// recorded on the change. Returns the roles that still have to approve, and the
+/// change's audit subject.
+pub(super) fn recheck(op: &Op<'_>, id: i64) -> Result<(Vec<String>, String), OriginError> {
+    let stored = load(op.db, id)?;
+    require_pending(&stored, id)?;
+    let state = publish::load_state(op.db, &stored.environment)?;
+    let p = stored.proposal();
+    let mut required = stored.required.clone();
+    for r in assess(op, &state, &p).approvals {
+        let row: RequirementRow = serde_json::from_value(serde_json::to_value(&r)?)?;
+        if !required
+            .iter()
+            .any(|k| k.role == row.role && k.policy == row.policy)
+        {
+            required.push(row);
+        }
+    }
+    if required.len() != stored.required.len() {
+        op.db.execute(
+            "UPDATE changes SET required = ?1 WHERE id = ?2",
+            params![serde_json::to_string(&required)?, id],
+        )?;
+    }
+    let subject = subject(&stored.environment, stored.kind, &stored.target);
+    let missing = unmet(&Stored { required, ..stored }, &approvals(op.db, id)?);
+    Ok((missing, subject))
+}
+
 /// What applying a change came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Applied {
@@ -973,6 +1035,8 @@ pub enum Applied {
     Conflict(String),
     /// Policies refuse it now (a trading-hours freeze): still pending.
     Blocked(Vec<governance::Violation>),
+    /// Approved, and waits for its `apply_at` (epoch ms): still pending.
+    Scheduled(i64),
 }
 
 /// Applies a change whose approvals are complete. Records the outcome.
@@ -992,18 +1056,13 @@ fn apply_as(op: &Op<'_>, id: i64, actor: &str, emergency: bool) -> Result<Applie
             still_needed.join(", ")
         )));
     }
+    if let Some(at) = stored.apply_at_ms.filter(|at| *at > op.now_ms) {
+        return Ok(Applied::Scheduled(at));
+    }
     let env = stored.environment.clone();
     let state = publish::load_state(op.db, &env)?;
     let current = state.flags.get(&stored.target).map_or(0, |r| r.revision);
-    let p = Proposal {
-        environment: env.clone(),
-        target: stored.target.clone(),
-        kind: stored.kind,
-        document: stored.document.clone(),
-        archived: stored.archived,
-        base_revision: stored.base_revision,
-        reason: stored.reason.clone(),
-    };
+    let p = stored.proposal();
     let subject = subject(&env, stored.kind, &stored.target);
     let conflict = if stored.kind.is_flag() && current != stored.base_revision {
         Some(format!(
@@ -1228,6 +1287,7 @@ fn apply_and_publish(op: &Op<'_>, id: i64, actor: &str) -> Result<Value, OriginE
         Applied::Done => {}
         Applied::Conflict(why) => change["conflict"] = json!(why),
         Applied::Blocked(violations) => change["blocked"] = json!(violations),
+        Applied::Scheduled(_) => {}
     }
     Ok(change)
 }

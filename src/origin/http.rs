@@ -4,7 +4,7 @@
 use super::auth::{self, Principal};
 use super::changes::{self, BulkOperation, Proposal};
 use super::publish::{self, EnvState};
-use super::{audit, edge_metrics, reports, rollouts, webhooks, Op, Origin, OriginError};
+use super::{audit, edge_metrics, reports, rollouts, scheduled, webhooks, Op, Origin, OriginError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
@@ -606,6 +606,8 @@ async fn segments(
 struct FlagBody {
     flag: Value,
     reason: Option<String>,
+    /// RFC 3339: apply once approved and due (a scheduled change).
+    apply_at: Option<String>,
 }
 
 async fn flag_create(
@@ -617,7 +619,7 @@ async fn flag_create(
     let e = env.clone();
     created(
         app.propose(&headers, env, body.reason, move |_, s| {
-            changes::create(s, &e, body.flag)
+            scheduled::with_apply_at(changes::create(s, &e, body.flag)?, body.apply_at.as_deref())
         })
         .await,
     )
@@ -631,7 +633,10 @@ async fn flag_update(
 ) -> ApiResult {
     let e = env.clone();
     app.propose(&headers, env, body.reason, move |_, s| {
-        changes::update(s, &e, &key, body.flag)
+        scheduled::with_apply_at(
+            changes::update(s, &e, &key, body.flag)?,
+            body.apply_at.as_deref(),
+        )
     })
     .await
 }
@@ -643,6 +648,7 @@ struct RolloutBody {
     variant: Option<String>,
     rule: Option<String>,
     reason: Option<String>,
+    apply_at: Option<String>,
 }
 
 async fn flag_rollout(
@@ -653,14 +659,15 @@ async fn flag_rollout(
 ) -> ApiResult {
     let e = env.clone();
     app.propose(&headers, env, b.reason, move |_, s| {
-        changes::rollout(
+        let p = changes::rollout(
             s,
             &e,
             &key,
             b.percentage,
             b.variant.as_deref(),
             b.rule.as_deref(),
-        )
+        )?;
+        scheduled::with_apply_at(p, b.apply_at.as_deref())
     })
     .await
 }
@@ -764,6 +771,7 @@ async fn flag_rollback(
 struct SegmentBody {
     clause: Value,
     reason: Option<String>,
+    apply_at: Option<String>,
 }
 
 async fn segment_set(
@@ -774,7 +782,10 @@ async fn segment_set(
 ) -> ApiResult {
     let e = env.clone();
     app.propose(&headers, env, b.reason, move |_, s| {
-        changes::segment(s, &e, &name, Some(b.clause))
+        scheduled::with_apply_at(
+            changes::segment(s, &e, &name, Some(b.clause))?,
+            b.apply_at.as_deref(),
+        )
     })
     .await
 }

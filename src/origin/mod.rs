@@ -28,6 +28,7 @@ pub mod publish;
 pub mod reports;
 pub mod reviews;
 pub mod rollouts;
+pub mod scheduled;
 pub mod store;
 pub mod targets;
 pub mod webhooks;

@@ -740,7 +740,8 @@ fn kill_if_continuous(
 /// stage was approved, rolls back those whose guards fail, advances those whose stage
 /// has run its course. Returns what it did, one line per action.
 pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
-    let mut done = Vec::new();
+    // Scheduled changes come due on the same clock.
+    let mut done = super::scheduled::apply_due(op)?;
     for r in active(op.db)? {
         if r.status == "waiting_approval" {
             let status = match r.change_id {

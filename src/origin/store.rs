@@ -252,6 +252,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE metric_buckets_by_source RENAME TO metric_buckets;
     ALTER TABLE rollouts ADD COLUMN stage_keys TEXT;
     "#,
+    // Scheduled changes: applied by the scheduler once approved and due.
+    r#"
+    ALTER TABLE changes ADD COLUMN apply_at_ms INTEGER;
+    "#,
 ];
 
 /// The database file inside a data directory.

@@ -17,12 +17,13 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
             rule,
             env,
             reason,
+            apply_at,
         } => {
             // The engine's own check, as the origin makes it.
             if let Err(e) = vexil::engine::compile::thousandths(percent) {
                 bail!("PERCENT {e}");
             }
-            let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason });
+            let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason, "apply_at": apply_at });
             flag_action(api, &env, &flag, "rollout", body)
         }
         RolloutCommand::Start {

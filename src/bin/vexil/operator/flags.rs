@@ -119,7 +119,7 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                 }
                 (None, None) => bail!("give --file FILE, --key KEY or --interactive"),
             };
-            let body = json!({ "flag": flag, "reason": args.reason });
+            let body = json!({ "flag": flag, "reason": args.reason, "apply_at": args.apply_at });
             let c = api
                 .call(
                     "POST",
@@ -137,13 +137,14 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
             file,
             env,
             reason,
+            apply_at,
         } => {
             let doc = read_flag(&file)?;
             let c = api
                 .call(
                     "PUT",
                     &flag_path(&env.env, &flag),
-                    Some(json!({ "flag": doc.flag, "reason": reason })),
+                    Some(json!({ "flag": doc.flag, "reason": reason, "apply_at": apply_at })),
                 )
                 .map_err(|e| doc.locate(e))?;
             api.show(&c, print_change)

@@ -73,6 +73,10 @@ pub enum FlagCommand {
         /// Why.
         #[arg(long)]
         reason: Option<String>,
+        /// Apply once approved at this time (RFC 3339, e.g. 2026-12-24T18:00:00Z): a
+        /// scheduled change, pending (and cancellable) until then.
+        #[arg(long)]
+        apply_at: Option<String>,
     },
     /// List flags.
     List {
@@ -192,6 +196,10 @@ pub struct CreateArgs {
     /// Why.
     #[arg(long)]
     reason: Option<String>,
+    /// Apply once approved at this time (RFC 3339, e.g. 2026-12-24T18:00:00Z): a
+    /// scheduled change, pending (and cancellable) until then.
+    #[arg(long)]
+    apply_at: Option<String>,
 }
 
 /// `vexil rollout`.
@@ -280,6 +288,10 @@ pub enum RolloutCommand {
         /// Why.
         #[arg(long)]
         reason: Option<String>,
+        /// Apply once approved at this time (RFC 3339, e.g. 2026-12-24T18:00:00Z): a
+        /// scheduled change, pending (and cancellable) until then.
+        #[arg(long)]
+        apply_at: Option<String>,
     },
 }
 

@@ -40,6 +40,9 @@ pub fn print_change(c: &Value) {
             text(&r["policy"])
         );
     }
+    if let (Some(at), "pending") = (c["apply_at"].as_str(), status) {
+        println!("  scheduled: applies at {at} once approved (cancel with `vexil changes cancel`)");
+    }
     if let Some(level) = c["oversight_level"].as_u64() {
         println!("  clinical oversight level {level}");
     }

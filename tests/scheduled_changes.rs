@@ -1,0 +1,200 @@
+//! Scheduled changes (`apply_at`): approved changes wait, pending and cancellable,
+//! until the scheduler applies them when due — audited, published, sent to webhooks
+//! — after assessing them again; a change the policies made stricter meanwhile waits
+//! for the approvals it now lacks. The origin's clock moves through
+//! `VEXIL_CLOCK_FILE`.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use support::*;
+
+const FLAGS: &str = "/api/v1/environments/production/flags";
+
+fn at(offset_ms: i64) -> String {
+    vexil::engine::time::format_rfc3339_ms(now_ms() + offset_ms)
+}
+
+/// Waits (the scheduler runs every `rollouts.check_interval`) until change `id`
+/// satisfies `done`.
+fn wait_for(s: &Server, token: &str, id: i64, done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let c = s
+            .get(&format!("/api/v1/changes/{id}"), token)
+            .expect(200)
+            .json;
+        if done(&c) {
+            return c;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "change #{id} stayed {c}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn serves(s: &Server, token: &str, key: &str) -> Value {
+    s.get(&format!("{FLAGS}/{key}"), token).expect(200).json["flag"]["fallthrough"].clone()
+}
+
+#[test]
+fn approved_changes_wait_for_apply_at_then_apply_rechecked() {
+    let (data, admin) = DataDir::init("scheduled");
+    data.set("check_interval", "check_interval = \"100ms\"");
+    let clock = data.path().join("clock-offset");
+    std::fs::write(&clock, "0").unwrap();
+    let s = Server::start_with(&data, &[("VEXIL_CLOCK_FILE", clock.to_str().unwrap())]);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    s.post(FLAGS, &editor, json!({ "flag": simple_flag("banner") }))
+        .expect(201);
+    let mut on = simple_flag("banner");
+    on["fallthrough"] = json!({ "variant": "on" });
+
+    // Bad times are refused, each saying why; the kill switch never waits.
+    for (when, needle) in [
+        (json!("tomorrow"), "RFC 3339"),
+        (json!(at(-60_000)), "not in the future"),
+        (json!(at(400 * 86_400_000)), "more than a year"),
+    ] {
+        let r = s
+            .put(
+                &format!("{FLAGS}/banner"),
+                &editor,
+                json!({ "flag": on, "apply_at": when }),
+            )
+            .expect(400);
+        assert!(r.text.contains(needle), "{}", r.text);
+    }
+
+    // Needing no approval, a scheduled change still waits for its time.
+    let hour = 3_600_000;
+    let c = s
+        .put(
+            &format!("{FLAGS}/banner"),
+            &editor,
+            json!({ "flag": on, "apply_at": at(hour) }),
+        )
+        .expect(200)
+        .json;
+    let id = c["id"].as_i64().unwrap();
+    assert_eq!(c["status"], "pending", "{c}");
+    assert!(c["apply_at"].is_string(), "{c}");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(serves(&s, &editor, "banner"), json!({ "variant": "off" }));
+    // The CLI says when it applies.
+    let out = vexil_as(&s, &editor, &["changes", "show", &id.to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("scheduled: applies at"), "{stdout}");
+
+    // Due: applied by the scheduler, audited and published.
+    std::fs::write(&clock, (hour + 1000).to_string()).unwrap();
+    let done = wait_for(&s, &editor, id, |c| c["status"] == "applied");
+    assert!(done["applied"]["snapshot_version"].is_u64(), "{done}");
+    assert_eq!(serves(&s, &editor, "banner"), json!({ "variant": "on" }));
+    let audit = s
+        .get("/api/v1/audit?flag=banner&action=change.applied", &editor)
+        .expect(200)
+        .json;
+    let last = audit["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"], "scheduler", "{last}");
+
+    // Cancellable while it waits.
+    let off = simple_flag("banner");
+    let c = s
+        .put(
+            &format!("{FLAGS}/banner"),
+            &editor,
+            json!({ "flag": off, "apply_at": at(3 * hour) }),
+        )
+        .expect(200)
+        .json;
+    let cancelled = c["id"].as_i64().unwrap();
+    s.post(
+        &format!("/api/v1/changes/{cancelled}/cancel"),
+        &editor,
+        json!({}),
+    )
+    .expect(200);
+
+    // Rechecked when due: a segment change needing nothing when requested needs
+    // what the critical flag that started using the segment meanwhile needs.
+    let segment = "/api/v1/environments/production/segments/staff";
+    let staff = json!({ "attr": "email", "op": "ends_with", "values": ["@example.com"] });
+    s.put(segment, &editor, json!({ "clause": staff }))
+        .expect(200);
+    let widen = json!({ "attr": "email", "op": "exists" });
+    let c = s
+        .put(
+            segment,
+            &editor,
+            json!({ "clause": widen, "apply_at": at(5 * hour) }),
+        )
+        .expect(200)
+        .json;
+    let scheduled = c["id"].as_i64().unwrap();
+    assert!(c["required"].as_array().unwrap().is_empty(), "{c}");
+    let mut vault = simple_flag("vault");
+    vault["risk"] = json!("critical");
+    vault["rules"] =
+        json!([{ "id": "staff", "when": { "segment": "staff" }, "serve": { "variant": "on" } }]);
+    let vault_change = s
+        .post(FLAGS, &editor, json!({ "flag": vault }))
+        .expect(201)
+        .json;
+    let leads: Vec<String> = ["TECH_LEAD", "SECURITY", "PRODUCT_OWNER"]
+        .iter()
+        .enumerate()
+        .map(|(i, role)| s.token(&admin, &format!("lead-{i}"), &[role]))
+        .collect();
+    for t in &leads {
+        s.post(
+            &format!("/api/v1/changes/{}/approve", vault_change["id"]),
+            t,
+            json!({}),
+        )
+        .expect(200);
+    }
+    std::fs::write(&clock, (5 * hour + 1000).to_string()).unwrap();
+    let c = wait_for(&s, &editor, scheduled, |c| {
+        c["required"].as_array().is_some_and(|r| !r.is_empty())
+    });
+    assert_eq!(
+        c["status"], "pending",
+        "not applied without the new approvals: {c}"
+    );
+    let roles: Vec<&str> = c["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert!(
+        roles.contains(&"TECH_LEAD") && roles.contains(&"SECURITY"),
+        "{roles:?}"
+    );
+    let rechecked = s
+        .get("/api/v1/audit?action=change.rechecked", &editor)
+        .expect(200)
+        .json;
+    assert_eq!(
+        rechecked["entries"].as_array().unwrap().len(),
+        1,
+        "{rechecked}"
+    );
+    // Once they approve, it applies (it is past due).
+    let mut last = Value::Null;
+    for t in &leads {
+        last = s
+            .post(
+                &format!("/api/v1/changes/{scheduled}/approve"),
+                t,
+                json!({}),
+            )
+            .json;
+    }
+    assert_eq!(last["status"], "applied", "{last}");
+}

@@ -1,0 +1,215 @@
+//! Administration: environments, tokens, SDK keys, signing-key rotation, webhooks and
+//! publish targets.
+
+use super::error::{created, ApiError, ApiResult};
+use super::extract::{Body, Params, Segs};
+use super::App;
+use crate::origin::auth::{self, Principal};
+use crate::origin::publish;
+use crate::origin::{reports, webhooks, OriginError};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub(super) async fn environments(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.read(&headers, |op| reports::environments(op.db)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewEnvironment {
+    name: String,
+}
+
+pub(super) async fn create_environment(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(body): Body<NewEnvironment>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.write(&headers, Principal::require_admin, move |op, who| {
+            publish::create_environment(op, &who.name, &body.name)
+        })
+        .await,
+    )
+}
+
+pub(super) async fn token_list(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.admin_read(&headers, |op| auth::list(op.db)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewToken {
+    name: String,
+    roles: Vec<String>,
+}
+
+pub(super) async fn token_create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(b): Body<NewToken>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.admin(&headers, "token.created", "tokens", move |op| {
+            let made = auth::create_token(op, &b.name, &b.roles)?;
+            let details = json!({ "id": made.id, "name": made.name, "roles": made.roles });
+            Ok((json!(made), details))
+        })
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewSdkKey {
+    name: String,
+    environment: String,
+    /// `client` or `server` (the default, as keys were before kinds existed).
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SdkKeyQuery {
+    environment: Option<String>,
+}
+
+pub(super) async fn sdk_key_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<SdkKeyQuery>,
+) -> ApiResult {
+    app.admin_read(&headers, move |op| {
+        auth::list_sdk_keys(op.db, q.environment.as_deref())
+    })
+    .await
+}
+
+pub(super) async fn sdk_key_create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(b): Body<NewSdkKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.admin(&headers, "sdk_key.created", "tokens", move |op| {
+            let kind = auth::SdkKind::parse(b.kind.as_deref().unwrap_or("server"))?;
+            let made = auth::create_sdk_key(op, &b.name, &b.environment, kind)?;
+            let details = json!({ "id": made.id, "name": made.name, "environment": made.environment,
+                                  "sdk_kind": kind.as_str() });
+            Ok((json!(made), details))
+        })
+        .await,
+    )
+}
+
+pub(super) async fn token_revoke(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.admin(&headers, "token.revoked", "tokens", move |op| {
+        Ok((auth::revoke(op, id)?, json!({ "id": id })))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RotateBody {
+    overlap: Option<String>,
+}
+
+pub(super) async fn keys_rotate(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(b): Body<RotateBody>,
+) -> ApiResult {
+    let overlap = b
+        .overlap
+        .map(|text| {
+            humantime::parse_duration(&text).map_err(|e| {
+                OriginError::BadRequest(format!(
+                    "`overlap` {text:?} is not a duration such as 7d: {e}"
+                ))
+            })
+        })
+        .transpose()?;
+    app.as_caller(&headers, move |origin, who| {
+        who.require_admin()?;
+        origin.rotate_key(&who.name, overlap)
+    })
+    .await
+    .map(Json)
+}
+
+pub(super) async fn webhook_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+) -> ApiResult {
+    app.admin_read(&headers, move |op| webhooks::list(op.db, &env))
+        .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewWebhook {
+    url: String,
+    secret: Option<String>,
+    #[serde(default)]
+    events: Vec<String>,
+}
+
+pub(super) async fn webhook_add(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+    Body(b): Body<NewWebhook>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.admin(&headers, "webhook.added", "webhooks", move |op| {
+            let made = webhooks::add(op, &env, &b.url, b.secret, b.events)?;
+            let details = json!({ "id": made["id"], "environment": env, "url": made["url"], "events": made["events"] });
+            Ok((made, details))
+        })
+        .await,
+    )
+}
+
+pub(super) async fn webhook_remove(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.admin(&headers, "webhook.removed", "webhooks", move |op| {
+        Ok((webhooks::remove(op, id)?, json!({ "id": id })))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeliveryQuery {
+    webhook: Option<i64>,
+    status: Option<String>,
+}
+
+pub(super) async fn webhook_deliveries(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<DeliveryQuery>,
+) -> ApiResult {
+    app.admin_read(&headers, move |op| {
+        webhooks::deliveries(op.db, q.webhook, q.status.as_deref())
+    })
+    .await
+}
+
+pub(super) async fn publish_targets(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.admin_read(&headers, |op| crate::origin::targets::status(op.db))
+        .await
+}

@@ -1,0 +1,124 @@
+//! Change requests (listing, approval, rejection, cancelling, applying) and the audit log.
+
+use super::error::ApiResult;
+use super::extract::{Body, Params, Segs};
+use super::App;
+use crate::origin::auth::Principal;
+use crate::origin::changes;
+use crate::origin::{audit, OriginError};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use serde_json::json;
+
+pub(super) async fn change_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<changes::ListFilter>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        Ok(serde_json::to_value(changes::list(op.db, &q)?)?)
+    })
+    .await
+}
+
+pub(super) async fn change_get(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.read(&headers, move |op| changes::get(op.db, id)).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ApproveBody {
+    comment: Option<String>,
+    role: Option<String>,
+}
+
+pub(super) fn any_token(who: &Principal) -> Result<(), OriginError> {
+    if who.kind == "token" {
+        Ok(())
+    } else {
+        Err(OriginError::Forbidden(
+            "SDK keys only read snapshots".into(),
+        ))
+    }
+}
+
+pub(super) async fn change_approve(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+    Body(b): Body<ApproveBody>,
+) -> ApiResult {
+    app.write(&headers, any_token, move |op, who| {
+        changes::approve(op, who, id, b.comment, b.role)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RejectBody {
+    comment: String,
+}
+
+pub(super) async fn change_reject(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+    Body(b): Body<RejectBody>,
+) -> ApiResult {
+    app.write(&headers, any_token, move |op, who| {
+        changes::reject(op, who, id, b.comment)
+    })
+    .await
+}
+
+pub(super) async fn change_cancel(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.write(&headers, any_token, move |op, who| {
+        changes::cancel(op, who, id)
+    })
+    .await
+}
+
+pub(super) async fn change_apply(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.write(&headers, any_token, move |op, who| {
+        changes::retry(op, who, id)
+    })
+    .await
+}
+
+pub(super) async fn audit_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<audit::Filter>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        Ok(serde_json::to_value(audit::page(op.db, &q)?)?)
+    })
+    .await
+}
+
+pub(super) async fn audit_verify(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.read(&headers, |op| {
+        match audit::verify_stored(op.db, op.keys.audit_key()) {
+            Ok(n) => Ok(json!({ "ok": true, "entries": n })),
+            Err(OriginError::AuditBroken(b)) => {
+                Ok(json!({ "ok": false, "broken": { "seq": b.seq, "reason": b.reason } }))
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}

@@ -1,0 +1,96 @@
+//! How an [`OriginError`] becomes an HTTP answer: the JSON error body and its status.
+
+use super::MAX_BODY;
+use crate::origin::OriginError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+/// An error answer: `{"error": {"code", "message", "details"?}}`.
+#[derive(Debug)]
+pub struct ApiError(pub OriginError);
+
+impl From<OriginError> for ApiError {
+    fn from(e: OriginError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let message = e.to_string();
+        let (status, code, details) = match &e {
+            OriginError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", None),
+            OriginError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            OriginError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+            OriginError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
+            OriginError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+            OriginError::Invalid(issues) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                Some(json!(issues
+                    .iter()
+                    .map(|i| json!({ "path": i.path, "message": i.message }))
+                    .collect::<Vec<_>>())),
+            ),
+            OriginError::Policy(v) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "policy_violation",
+                Some(json!(v)),
+            ),
+            OriginError::Implausible(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "implausible_batch", None)
+            }
+            OriginError::BulkFailed(report) => {
+                let mut body = report.clone();
+                body["error"] = json!({ "code": "bulk_failed", "message": message });
+                return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
+            }
+            OriginError::Config(_)
+            | OriginError::Io(_)
+            | OriginError::Db(_)
+            | OriginError::AuditBroken(_)
+            | OriginError::Internal(_) => {
+                crate::origin::log(format_args!("error: {message}"));
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            }
+        };
+        let mut error = json!({ "code": code, "message": message });
+        if let Some(details) = details {
+            error["details"] = details;
+        }
+        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub(super) type ApiResult<T = Json<Value>> = Result<T, ApiError>;
+
+/// The answer to a body over [`MAX_BODY`]: 413 `too_large`.
+pub(super) fn too_large() -> Response {
+    let message = format!("the body is larger than {MAX_BODY} bytes");
+    let body = json!({ "error": { "code": "too_large", "message": message } });
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+}
+
+pub(super) fn created(result: ApiResult) -> Result<(StatusCode, Json<Value>), ApiError> {
+    result.map(|body| (StatusCode::CREATED, body))
+}
+
+pub(super) async fn not_found() -> ApiError {
+    ApiError(OriginError::NotFound(
+        "no such route; see docs/api.md".into(),
+    ))
+}
+
+pub(super) async fn method_not_allowed() -> Response {
+    let body = json!({ "error": { "code": "method_not_allowed", "message": "this route does not take that method" } });
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}

@@ -1,0 +1,106 @@
+//! What the origin says about itself: health, public keys, the caller, policies,
+//! insights, and the live event stream of an environment.
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{Params, Segs};
+use super::snapshots::latest_for_reader;
+use super::App;
+use crate::origin::reports;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub(super) async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+pub(super) async fn keys(State(app): State<App>) -> Json<Value> {
+    let now = app.origin.now_ms();
+    let keys = app.origin.keys.lock().unwrap_or_else(|p| p.into_inner());
+    Json(keys.public_listing(now))
+}
+
+pub(super) async fn whoami(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.as_caller(&headers, |_, who| Ok(json!(who)))
+        .await
+        .map(Json)
+}
+
+pub(super) async fn policies(State(app): State<App>, headers: HeaderMap) -> ApiResult {
+    app.read(&headers, |op| {
+        let g = &op.config.governance;
+        let hours = g.trading_hours.as_ref().map(|h| {
+            json!({ "weekdays": h.weekdays,
+                    "open": format!("{:02}:{:02}", h.open_minute / 60, h.open_minute % 60),
+                    "close": format!("{:02}:{:02}", h.close_minute / 60, h.close_minute % 60) })
+        });
+        Ok(json!({
+            "policies": crate::origin::governance::POLICIES,
+            "config": { "naming": g.naming.as_str(), "trading_hours": hours, "min_retention_days": g.min_retention_days },
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InsightQuery {
+    environment: Option<String>,
+}
+
+pub(super) async fn insights(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(q): Params<InsightQuery>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        reports::insights(op, q.environment.as_deref())
+    })
+    .await
+}
+
+/// `GET /environments/{env}/events`: server-sent events, `snapshot` (a new version)
+/// and `kill` (a flag was disabled), starting with the current version.
+pub(super) async fn events(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    use futures_util::StreamExt as _;
+    let current = latest_for_reader(&app, &headers, &env, "follow")
+        .await?
+        .map_or(0, |p| p.version);
+    let receiver = app.events.subscribe();
+    let first = crate::origin::events::Event {
+        kind: "snapshot",
+        environment: env.clone(),
+        version: current,
+        flag: None,
+        reason: None,
+    };
+    let to_sse = |e: crate::origin::events::Event| {
+        Ok::<_, std::convert::Infallible>(
+            SseEvent::default()
+                .event(e.kind)
+                .data(serde_json::to_string(&e).unwrap_or_default()),
+        )
+    };
+    let initial = futures_util::stream::once(std::future::ready(to_sse(first)));
+    let updates = futures_util::stream::unfold((receiver, env), move |(mut rx, env)| async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match rx.recv().await {
+                Ok(e) if e.environment == env => return Some((to_sse(e), (rx, env))),
+                Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(initial.chain(updates))
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}

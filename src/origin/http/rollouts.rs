@@ -1,0 +1,68 @@
+//! Progressive rollouts: starting, listing, reading and controlling them.
+
+use super::error::{created, ApiError, ApiResult};
+use super::extract::{Body, Params, Segs};
+use super::App;
+use crate::origin::auth::Principal;
+use crate::origin::{rollouts, OriginError};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub(super) async fn rollout_start(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Body(plan): Body<rollouts::Plan>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    created(
+        app.write(&headers, Principal::require_edit, move |op, who| {
+            rollouts::start(op, who, &env, &key, plan)
+        })
+        .await,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RolloutQuery {
+    flag: Option<String>,
+}
+
+pub(super) async fn rollout_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(env): Segs<String>,
+    Params(q): Params<RolloutQuery>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        rollouts::list(op.db, &env, q.flag.as_deref())
+    })
+    .await
+}
+
+pub(super) async fn rollout_get(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs(id): Segs<i64>,
+) -> ApiResult {
+    app.read(&headers, move |op| rollouts::get(op.db, id)).await
+}
+
+pub(super) async fn rollout_control(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((id, action)): Segs<(i64, String)>,
+) -> ApiResult {
+    if !matches!(action.as_str(), "pause" | "resume" | "abort") {
+        return Err(ApiError(OriginError::NotFound(format!(
+            "no rollout action `{action}`; actions are pause, resume, abort"
+        ))));
+    }
+    app.write(&headers, Principal::require_edit, move |op, who| {
+        rollouts::control(op, who, id, &action)
+    })
+    .await
+}

@@ -65,6 +65,7 @@ function governance(c, text) {
   const items = c.required.map(
     (r) => html`<li><strong>${r.role}</strong> ${r.approved_by ? html`<span class="badge on">approved</span> by <strong>${r.approved_by}</strong>` : html`<span class="badge warn">waiting</span>`}
       · policy <code>${r.policy}</code>: ${text.get(r.policy) ?? ""}
+      ${r.approvers?.length ? html`<div class="hint">Only ${r.approvers.join(", ")} (on call) may give it.</div>` : ""}
       ${r.triggered_by ? html`<div class="hint">Why: ${TRIGGER[r.triggered_by] ?? r.triggered_by}${r.note ? ` (${r.note})` : ""}${r.flag ? ` · for flag ${r.flag}` : ""}</div>` : r.note ? html`<div class="hint">${r.note}</div>` : ""}</li>`,
   );
   const still = [...new Set(c.required.filter((r) => !r.approved_by).map((r) => r.role))];
@@ -102,6 +103,7 @@ export async function changeCard(c, cache = {}) {
   return html`<article class="card change" data-change="${c.id}" aria-labelledby="change-${c.id}">
     <h2 id="change-${c.id}"><a href="#/change/${c.id}">#${c.id}</a> ${c.kind.replace("_", " ")} ${link} <span class="hint">in ${c.environment}</span> <span class="badge ${c.status === "pending" ? "warn" : c.status === "applied" ? "on" : "off"}">${c.status}</span></h2>
     <p>Proposed by <strong>${c.author}</strong> ${when(c.created_at)}${c.oversight_level !== undefined ? html` · clinical oversight level ${c.oversight_level}` : ""}${c.applied ? ` · applied as revision ${c.applied.revision} (snapshot v${c.applied.snapshot_version})` : ""}</p>
+    ${c.apply_at && c.status === "pending" ? html`<p class="scheduled"><span class="badge warn">scheduled</span> applies at ${when(c.apply_at)} once approved; until then its author or an admin can cancel it.</p>` : ""}
     ${c.status === "pending" ? review : html`<details><summary>Review: ${rows.length} difference${rows.length === 1 ? "" : "s"}, ${c.approvals.length} approval${c.approvals.length === 1 ? "" : "s"}</summary>${review}</details>`}
     ${c.status === "pending" && mine ? html`<p class="hint">You proposed this change: someone else must approve it (four-eyes).</p>` : ""}
     ${roles.length || canReject ? html`<form class="decide">

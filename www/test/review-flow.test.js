@@ -267,3 +267,15 @@ test("decided changes filter by state, kind and author; the audit log pages newe
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test("a scheduled change says when it applies and that it can still be cancelled", async () => {
+  const applyAt = new Date(Date.now() + 86_400_000).toISOString();
+  const change = await api(origin, alice, "POST", `/environments/${ENV}/flags`, { flag: simpleFlag("holiday-banner"), apply_at: applyAt });
+  assert.equal(change.status, "pending");
+  const page = await signIn(alice, `#/change/${change.id}`);
+  const note = page.locator("p.scheduled");
+  await note.waitFor();
+  assert.match(await note.textContent(), /scheduled\s+applies at .+ once approved; until then its author or an admin can cancel it/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

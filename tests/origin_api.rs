@@ -399,16 +399,34 @@ fn trading_hours_freeze_mifid_flags_but_not_the_kill_switch_and_restarts_lose_no
         version
     );
     flag["description"] = json!("tweak");
-    let r = s
+    // Held, not refused: pending until the session closes (midnight UTC here).
+    let midnight = vexil::engine::time::format_rfc3339_ms((now_ms() / 86_400_000 + 1) * 86_400_000);
+    let held = s
         .put(
             &format!("{FLAGS}/best-ex-router"),
             &editor,
             json!({ "flag": flag }),
         )
-        .expect(422);
+        .expect(200)
+        .json;
+    assert_eq!(held["status"], "pending", "{held}");
+    assert_eq!(held["apply_at"], json!(midnight), "{held}");
+    let requested = s
+        .get(
+            "/api/v1/audit?flag=best-ex-router&action=change.requested",
+            &editor,
+        )
+        .expect(200)
+        .json;
+    let last = requested["entries"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(
-        r.json["error"]["details"][0]["policy"],
-        "mifid2-trading-hours-freeze"
+        last["details"]["held"][0]["policy"], "mifid2-trading-hours-freeze",
+        "{last}"
     );
     let r = s
         .post(
@@ -416,8 +434,12 @@ fn trading_hours_freeze_mifid_flags_but_not_the_kill_switch_and_restarts_lose_no
             &editor,
             json!({ "percentage": 10 }),
         )
-        .expect(422);
-    assert!(r.text.contains("trading hours"));
+        .expect(200);
+    assert_eq!(r.json["apply_at"], json!(midnight), "{}", r.text);
+    // Other policies still refuse at once.
+    let mut bad = simple_flag("Bad_Key");
+    bad["compliance"] = json!(["MiFID_II"]);
+    s.post(FLAGS, &editor, json!({ "flag": bad })).expect(422);
     let killed = s
         .post(
             &format!("{FLAGS}/best-ex-router/kill"),

@@ -198,3 +198,54 @@ fn approved_changes_wait_for_apply_at_then_apply_rechecked() {
     }
     assert_eq!(last["status"], "applied", "{last}");
 }
+
+#[test]
+fn a_change_frozen_by_trading_hours_applies_by_itself_at_the_close() {
+    let (data, admin) = DataDir::init("held-at-close");
+    data.set("check_interval", "check_interval = \"100ms\"");
+    // One session a day, 09:00 to 17:30 UTC; the origin's clock starts tomorrow at noon.
+    data.configure("[governance.trading_hours]\nweekdays = [1, 2, 3, 4, 5, 6, 7]\nopen = \"09:00\"\nclose = \"17:30\"\n");
+    let day = 86_400_000;
+    let noon = (now_ms() / day + 1) * day + 12 * 3_600_000;
+    let clock = data.path().join("clock-offset");
+    std::fs::write(&clock, (noon - now_ms()).to_string()).unwrap();
+    let s = Server::start_with(&data, &[("VEXIL_CLOCK_FILE", clock.to_str().unwrap())]);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    let compliance = s.token(&admin, "carla", &["COMPLIANCE"]);
+    let mut flag = simple_flag("best-ex-router");
+    flag["compliance"] = json!(["MiFID_II"]);
+    flag["expires_at"] = json!(vexil::engine::time::format_rfc3339_ms(noon + 30 * day));
+    let c = s
+        .post(FLAGS, &editor, json!({ "flag": flag.clone() }))
+        .expect(201)
+        .json;
+    assert_eq!(
+        c["status"], "pending",
+        "a new MiFID flag in session waits too: {c}"
+    );
+    let created = c["id"].as_i64().unwrap();
+
+    let close =
+        vexil::engine::time::format_rfc3339_ms(noon - 12 * 3_600_000 + (17 * 60 + 30) * 60_000);
+    assert_eq!(c["apply_at"], json!(close), "{c}");
+    // `changes apply` in session: not applied, says when, exits 4.
+    let out = vexil_as(&s, &editor, &["changes", "apply", &created.to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("held back by mifid2-trading-hours-freeze")
+            && stdout.contains(&close[..16]),
+        "{stdout}"
+    );
+    let _ = compliance;
+
+    // The session closes: the scheduler applies it, published and audited.
+    std::fs::write(&clock, (noon - now_ms() + 6 * 3_600_000).to_string()).unwrap();
+    let done = wait_for(&s, &editor, created, |c| c["status"] == "applied");
+    assert!(done["applied"]["snapshot_version"].is_u64(), "{done}");
+}

@@ -623,8 +623,12 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
     }
     validate(&state, &p)?;
     let assessment = assess(op, &state, &p);
+    let mut apply_at = p.apply_at_ms;
     if !assessment.allowed() {
-        return Err(OriginError::Policy(assessment.violations));
+        // Frozen by trading hours alone: held, to apply when the session closes.
+        let close = held_until_close(op, &assessment.violations)
+            .ok_or_else(|| OriginError::Policy(assessment.violations.clone()))?;
+        apply_at = Some(apply_at.map_or(close, |at| at.max(close)));
     }
     op.db.execute(
         "INSERT INTO changes (environment, target, kind, status, author, reason, document, base_revision,
@@ -643,7 +647,7 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
             op.now(),
             op.now_ms,
             p.archived,
-            p.apply_at_ms
+            apply_at
         ],
     )?;
     let id = op.db.last_insert_rowid();
@@ -655,9 +659,9 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
         &subject,
         json!({ "change": id, "kind": p.kind.as_str(), "reason": p.reason,
                 "required": assessment.approvals, "oversight_level": assessment.oversight_level,
-                "apply_at": p.apply_at_ms.map(super::rfc3339) }),
+                "apply_at": apply_at.map(super::rfc3339), "held": (!assessment.allowed()).then_some(&assessment.violations) }),
     )?;
-    if assessment.approvals.is_empty() && p.apply_at_ms.is_none() {
+    if assessment.approvals.is_empty() && apply_at.is_none() {
         apply(op, id, &author.name)?;
         return Ok(Submitted { id, applied: true });
     }
@@ -1026,6 +1030,23 @@ pub(super) fn recheck(op: &Op<'_>, id: i64) -> Result<(Vec<String>, String), Ori
     Ok((missing, subject))
 }
 
+/// When a change refused only by the trading-hours freeze may apply: the close of
+/// the session under way.
+fn held_until_close(op: &Op<'_>, violations: &[governance::Violation]) -> Option<i64> {
+    if violations.is_empty()
+        || violations
+            .iter()
+            .any(|v| v.policy != governance::FREEZE_POLICY)
+    {
+        return None;
+    }
+    op.config
+        .governance
+        .trading_hours
+        .as_ref()?
+        .session_end(op.now_ms)
+}
+
 /// What applying a change came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Applied {
@@ -1056,9 +1077,6 @@ fn apply_as(op: &Op<'_>, id: i64, actor: &str, emergency: bool) -> Result<Applie
             still_needed.join(", ")
         )));
     }
-    if let Some(at) = stored.apply_at_ms.filter(|at| *at > op.now_ms) {
-        return Ok(Applied::Scheduled(at));
-    }
     let env = stored.environment.clone();
     let state = publish::load_state(op.db, &env)?;
     let current = state.flags.get(&stored.target).map_or(0, |r| r.revision);
@@ -1088,7 +1106,21 @@ fn apply_as(op: &Op<'_>, id: i64, actor: &str, emergency: bool) -> Result<Applie
     }
     let assessment = assess(op, &state, &p);
     if !assessment.allowed() && !emergency {
+        if let Some(close) = held_until_close(op, &assessment.violations) {
+            if stored.apply_at_ms != Some(close) {
+                op.db.execute(
+                    "UPDATE changes SET apply_at_ms = ?1 WHERE id = ?2",
+                    params![close, id],
+                )?;
+                let details = json!({ "change": id, "violations": assessment.violations, "applies_at": super::rfc3339(close) });
+                audit::record(op, actor, "change.held", &subject, details)?;
+                webhooks::enqueue(op, &env, "change.held", get(op.db, id)?)?;
+            }
+        }
         return Ok(Applied::Blocked(assessment.violations));
+    }
+    if let Some(at) = stored.apply_at_ms.filter(|at| *at > op.now_ms) {
+        return Ok(Applied::Scheduled(at));
     }
     let before = write(op, &stored, &state, id)?;
     decide(op, id, "applied")?;

@@ -19,6 +19,7 @@ pub const EVENTS: &[&str] = &[
     "change.approved",
     "change.rejected",
     "change.applied",
+    "change.held",
     "flag.killed",
     "flag.reviewed",
     "rollout.advanced",

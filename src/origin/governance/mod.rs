@@ -96,7 +96,17 @@ impl TradingHours {
         let minute = (now_ms.rem_euclid(86_400_000) / 60_000) as u16;
         self.weekdays.contains(&weekday) && self.open_minute <= minute && minute < self.close_minute
     }
+
+    /// When the session `now_ms` falls in closes; `None` outside trading hours.
+    pub fn session_end(&self, now_ms: i64) -> Option<i64> {
+        const DAY_MS: i64 = 86_400_000;
+        self.contains(now_ms)
+            .then(|| now_ms.div_euclid(DAY_MS) * DAY_MS + i64::from(self.close_minute) * 60_000)
+    }
 }
+
+/// The policy that freezes MiFID II flags during trading hours.
+pub const FREEZE_POLICY: &str = "mifid2-trading-hours-freeze";
 
 /// Governance settings of an origin.
 #[derive(Debug, Clone)]
@@ -513,7 +523,7 @@ pub fn assess_change(
     }
     out.oversight_level = out.oversight_level.max(before.oversight_level);
     out.risk = higher_risk(out.risk, before.risk);
-    const FREEZE: &str = "mifid2-trading-hours-freeze";
+    const FREEZE: &str = FREEZE_POLICY;
     if !out.violations.iter().any(|v| v.policy == FREEZE) {
         out.violations
             .extend(before.violations.into_iter().filter(|v| v.policy == FREEZE));

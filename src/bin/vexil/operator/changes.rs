@@ -241,7 +241,10 @@ pub fn changes(api: &Api, command: ChangesCommand) -> Result<i32> {
         }
         ChangesCommand::Apply { id } => {
             let c = api.call("POST", &format!("/changes/{id}/apply"), None)?;
-            api.show(&c, print_change)
+            let shown = api.show(&c, print_change)?;
+            // Still pending (a trading-hours freeze, or its `apply_at` to come): not
+            // applied, so not a success.
+            Ok(if c["status"] == "pending" { 4 } else { shown })
         }
     }
 }

@@ -62,7 +62,7 @@ pub const POLICIES: &[Policy] = &[
     Policy { id: "naming-convention", description: "flag keys match the configured pattern" },
     Policy { id: "expiry-required", description: "flags other than operational toggles and kill switches have a future expiry" },
     Policy { id: "mifid2-best-execution", description: "MiFID II flags affecting order_routing or price_improvement need COMPLIANCE approval (best-execution review)" },
-    Policy { id: "mifid2-trading-hours-freeze", description: "MiFID II flags do not change during configured trading hours, except through the kill switch" },
+    Policy { id: "mifid2-trading-hours-freeze", description: "MiFID II flags do not change during configured trading hours, except through the kill switch: their changes are held and apply at the session's close" },
     Policy { id: "dodd-frank-audit-retention", description: "Dodd-Frank flags keep their audit trail on and retain records at least the configured period" },
     Policy { id: "market-abuse-review", description: "MARKET_ABUSE flags, and financial flags affecting trading systems, need COMPLIANCE approval (market-abuse review)" },
     Policy { id: "hipaa-evaluation-audit", description: "flags touching PHI audit every evaluation" },

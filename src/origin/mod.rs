@@ -16,6 +16,7 @@ pub mod changes;
 pub mod config;
 pub mod edge_metrics;
 pub mod events;
+pub mod flag_insights;
 pub mod governance;
 pub mod health;
 pub mod http;

@@ -7,7 +7,7 @@ use super::App;
 use crate::origin::auth::Principal;
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
-use crate::origin::{reports, reviews, scheduled, OriginError};
+use crate::origin::{flag_insights, reports, reviews, scheduled, OriginError};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -55,6 +55,24 @@ pub(super) async fn audit_report(
 ) -> ApiResult {
     app.read(&headers, move |op| reports::audit_report(op, &env, &key))
         .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InsightsQuery {
+    days: Option<u32>,
+}
+
+pub(super) async fn flag_insights(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Segs((env, key)): Segs<(String, String)>,
+    Params(q): Params<InsightsQuery>,
+) -> ApiResult {
+    app.read(&headers, move |op| {
+        flag_insights::report(op, &env, &key, q.days.unwrap_or(7))
+    })
+    .await
 }
 
 pub(super) async fn segments(

@@ -71,6 +71,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/flags/{key}/history", get(flags::flag_history))
         .route("/flags/{key}/audit-report", get(flags::audit_report))
+        .route("/flags/{key}/insights", get(flags::flag_insights))
         .route("/flags/{key}/rollout", post(flags::flag_rollout))
         .route("/flags/{key}/kill", post(flags::flag_kill))
         .route("/flags/{key}/review", post(flags::flag_review))

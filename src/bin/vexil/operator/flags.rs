@@ -294,6 +294,11 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
         FlagCommand::Kill { flag, env, reason } => {
             flag_action(api, &env, &flag, "kill", json!({ "reason": reason }))
         }
+        FlagCommand::Insights { flag, env, days } => {
+            let path = format!("{}/insights?days={days}", flag_path(&env.env, &flag));
+            let r = api.call("GET", &path, None)?;
+            api.show(&r, print_insights)
+        }
         FlagCommand::Review { flag, env, comment } => {
             let path = format!("{}/review", flag_path(&env.env, &flag));
             let r = api.call("POST", &path, Some(json!({ "comment": comment })))?;
@@ -331,4 +336,86 @@ pub fn rollback(
 ) -> Result<i32> {
     let body = json!({ "to_revision": to_revision, "reason": reason });
     flag_action(api, env, flag, "rollback", body)
+}
+
+/// `vexil flag insights`, for people.
+fn print_insights(r: &Value) {
+    let p = &r["performance"];
+    println!(
+        "{} in {}, last {} days",
+        text(&r["flag"]),
+        text(&r["environment"]),
+        text(&r["days"])
+    );
+    println!(
+        "performance: {} evaluations (~{}/day), error rate {} %, success {} %, latency mean {} ms, p95 {} ms",
+        text(&p["evaluations"]),
+        text(&p["evaluations_per_day"]),
+        text(&p["error_rate"]),
+        text(&p["success_rate"]),
+        text(&p["avg_response_time_ms"]),
+        text(&p["p95_response_time_ms"])
+    );
+    println!(
+        "adoption: ~{} unique units",
+        text(&r["adoption"]["unique_units"])
+    );
+    for (variant, v) in r["adoption"]["by_variant"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "  {variant}: {} evaluations ({} %), ~{} units",
+            text(&v["evaluations"]),
+            text(&v["share_percent"]),
+            text(&v["unique_units"])
+        );
+    }
+    let impact = &r["business_impact"];
+    for (event, variants) in impact["events"].as_object().into_iter().flatten() {
+        println!(
+            "business impact: {event} (control {})",
+            text(&impact["control"])
+        );
+        for (variant, o) in variants.as_object().into_iter().flatten() {
+            let vs = o["vs_control"]
+                .as_object()
+                .map(|d| {
+                    format!(
+                        "; vs control: value {}, success {}",
+                        text(&d["value_mean"]),
+                        text(&d["success_rate"])
+                    )
+                })
+                .unwrap_or_default();
+            println!(
+                "  {variant}: {} times, value mean {}, success {} %{vs}",
+                text(&o["count"]),
+                text(&o["value_mean"]),
+                text(&o["success_rate"])
+            );
+        }
+    }
+    let l = &r["lifecycle"];
+    println!(
+        "lifecycle: {}, revision {}, last changed {} by {} ({} days ago), expires {}",
+        text(&l["state"]),
+        text(&l["revision"]),
+        text(&l["last_changed_at"]),
+        text(&l["last_changed_by"]),
+        text(&l["days_since_change"]),
+        text(&l["expires_at"])
+    );
+    let recommendations = r["recommendations"].as_array().cloned().unwrap_or_default();
+    if recommendations.is_empty() {
+        println!("recommendations: none");
+    }
+    for i in recommendations {
+        println!(
+            "recommendation: {} (because {})",
+            text(&i["recommendation"]),
+            text(&i["reason"])
+        );
+    }
 }

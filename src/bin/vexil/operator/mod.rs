@@ -107,6 +107,17 @@ pub enum FlagCommand {
         #[arg(long)]
         to: Option<String>,
     },
+    /// A flag's insights over the last days: performance, adoption, business impact
+    /// per variant against the control, lifecycle, and recommendations with reasons.
+    Insights {
+        /// The flag.
+        flag: String,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Days of edge metrics (1 to 90).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
     /// A flag's revisions.
     History {
         /// The flag.

@@ -148,6 +148,13 @@ test("a rollout's charts render from edge metrics", async () => {
   await page.screenshot({ path: join(shots, "07-rollout.png"), fullPage: true });
   await page.goto(`${origin.url}/#/metrics/production/new-checkout`);
   await page.locator("#chart canvas").first().waitFor();
+  // The insights report: lifecycle, and each tracked event against the control.
+  assert.match(await page.locator("#lifecycle").textContent(), /active, revision \d+, last changed .+ by alice/);
+  const onRow = page.locator("#impact tbody tr").filter({ has: page.locator("td:nth-child(2)", { hasText: /^on$/ }) });
+  // Treated outcomes failed now and then while the control's never did: Δ success < 0.
+  assert.match(await onRow.textContent(), /^requeston\d+——[\d.]+-\d/);
+  assert.match(await page.locator("#impact tbody tr", { hasText: "(control)" }).textContent(), /off \(control\)/);
+  assert.match(await page.locator("#impact h2").textContent(), /against the control “off”/);
   await page.screenshot({ path: join(shots, "08-metrics.png"), fullPage: true });
   assert.deepEqual(page.errors, []);
   await page.close();

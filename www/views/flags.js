@@ -395,9 +395,9 @@ export async function detail(main, [env, key]) {
 }
 
 export async function metrics(main, [env, key]) {
-  const [m, insights] = await Promise.all([
+  const [m, report] = await Promise.all([
     api("GET", `/flags/${enc(key)}/metrics?env=${enc(env)}`),
-    api("GET", `/insights?environment=${enc(env)}`),
+    api("GET", `/environments/${enc(env)}/flags/${enc(key)}/insights?days=7`),
   ]);
   const variants = Object.entries(m.variants).map(
     ([name, v]) => html`<tr><td>${name}</td><td class="num">${num(v.count)}</td><td class="num">${num(v.unique_units, 0)}</td><td class="num">${num(v.outcome_error_rate)}</td><td class="num">${num(v.latency_mean_ms, 1)}</td><td>${Object.entries(v.reasons).map(([r, n]) => `${r} ${n}`).join(", ")}</td></tr>`,
@@ -406,7 +406,13 @@ export async function metrics(main, [env, key]) {
     Object.entries(byVariant).map(([variant, o]) => html`<tr><td>${event}</td><td>${variant}</td><td class="num">${num(o.count)}</td><td class="num">${num(o.success_rate)}</td><td class="num">${num(o.value_mean)}</td><td class="num">${num(o.latency_p95_ms, 1)}</td></tr>`),
   );
   const geo = Object.entries(m.geography).sort((a, b) => b[1] - a[1]).map(([c, n]) => html`<tr><td>${c}</td><td class="num">${n}</td></tr>`);
-  const notes = insights.insights.filter((i) => i.flag === key).map((i) => html`<li><strong>${i.message}</strong> — ${i.recommendation}</li>`);
+  const notes = report.recommendations.map((i) => html`<li><strong>${i.reason}</strong> — ${i.recommendation}</li>`);
+  const signed = (x) => (x === null || x === undefined ? "—" : `${x > 0 ? "+" : ""}${num(x)}`);
+  const { control, events } = report.business_impact;
+  const impact = Object.entries(events).flatMap(([event, byVariant]) =>
+    Object.entries(byVariant).map(([variant, o]) => html`<tr><td>${event}</td><td>${variant}${variant === control ? html` <span class="hint">(control)</span>` : ""}</td><td class="num">${num(o.count)}</td><td class="num">${num(o.value_mean)}</td><td class="num">${o.vs_control ? signed(o.vs_control.value_mean) : "—"}</td><td class="num">${num(o.success_rate)}</td><td class="num">${o.vs_control ? signed(o.vs_control.success_rate) : "—"}</td></tr>`),
+  );
+  const life = report.lifecycle;
   mount(
     main,
     html`<h1>Metrics of <a href="#/flag/${enc(env)}/${enc(key)}">${key}</a> in ${env}</h1>
@@ -417,6 +423,8 @@ export async function metrics(main, [env, key]) {
       <dt>Response time</dt><dd>${num(m.avg_response_time_ms, 1)} ms mean, ${num(m.p95_response_time_ms, 1)} ms p95</dd>
     </dl>
     ${notes.length ? html`<section><h2>Recommendations</h2><ul>${notes}</ul></section>` : ""}
+    <section id="lifecycle"><h2>Lifecycle</h2><p>${life.state}, revision ${life.revision}, last changed ${when(life.last_changed_at)} by <strong>${life.last_changed_by}</strong>${life.expires_at ? ` · expires ${when(life.expires_at)} (${life.expires_in_days < 0 ? `${-life.expires_in_days} days ago` : `in ${life.expires_in_days} days`})` : " · no expiry"}</p></section>
+    <section id="impact"><h2>Business impact <span class="hint">(last ${report.days} days${control ? `, against the control “${control}”` : ""})</span></h2>${impact.length ? html`<table><thead><tr><th>Event</th><th>Variant</th><th>Count</th><th>Mean value</th><th>Δ value</th><th>Success %</th><th>Δ success</th></tr></thead><tbody>${impact}</tbody></table>` : empty("No outcomes tracked in the last days.", "track(event, { value }) in the SDK attributes outcomes to the variants served.")}</section>
     <section><h2>Evaluations by variant</h2><div id="chart" class="chart"></div></section>
     ${m.total_evaluations ? "" : empty("No evaluations reported yet.", "Edges report metrics when given a metricsUrl and an SDK key.")}
     <section><h2>Variants</h2><table><thead><tr><th>Variant</th><th>Evaluations</th><th>Units</th><th>Outcome errors %</th><th>Latency ms</th><th>Reasons</th></tr></thead><tbody>${variants}</tbody></table></section>

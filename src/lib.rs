@@ -20,6 +20,9 @@ pub mod snapshot;
 #[cfg(feature = "origin")]
 pub mod origin;
 
+#[cfg(feature = "origin")]
+pub mod url_path;
+
 #[cfg(feature = "import")]
 pub mod import;
 

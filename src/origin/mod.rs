@@ -118,19 +118,6 @@ pub(crate) fn log(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-/// `segment` percent-encoded for a URL path (unreserved characters kept).
-pub fn percent_encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// RFC 3339 text of epoch milliseconds.
 pub(crate) fn rfc3339(ms: i64) -> String {
     format_rfc3339_ms(ms)

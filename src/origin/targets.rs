@@ -113,9 +113,9 @@ fn put_kv(agent: &ureq::Agent, target: &KvTarget, env: &str, envelope: &str) -> 
     let url = format!(
         "{}/accounts/{}/storage/kv/namespaces/{}/values/{}",
         target.api_base.trim_end_matches('/'),
-        super::percent_encode(&target.account_id),
-        super::percent_encode(&target.namespace_id),
-        super::percent_encode(&key)
+        crate::url_path::encode_segment(&target.account_id),
+        crate::url_path::encode_segment(&target.namespace_id),
+        crate::url_path::encode_segment(&key)
     );
     let mut response = agent
         .put(&url)

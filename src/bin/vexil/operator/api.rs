@@ -120,7 +120,7 @@ pub fn api_error(status: u16, answer: &Value) -> anyhow::Error {
 }
 
 pub fn enc(segment: &str) -> String {
-    vexil::origin::percent_encode(segment)
+    vexil::url_path::encode_segment(segment)
 }
 
 pub fn flag_path(env: &str, flag: &str) -> String {

@@ -1,0 +1,111 @@
+//! Observing metrics: what each batch brings to the running stages' figures, key by key.
+
+use super::Guards;
+use crate::origin::edge_metrics::{self, VariantHealth};
+use crate::origin::{Op, OriginError};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// What one key's batches brought to a rollout stage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeyFeed {
+    /// Token id of the SDK key.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// `client` or `server`.
+    pub kind: String,
+    /// Batches with figures about the treated variant.
+    pub batches: u64,
+    /// Evaluations of the treated variant they reported.
+    pub evaluations: u64,
+    /// Outcomes (success or failure) they reported.
+    pub samples: u64,
+    /// Whether they counted for the guards (client keys' do only when opted in).
+    pub counted: bool,
+}
+
+/// Adds what a metrics batch says about running rollouts' treated variants to their
+/// current stage's figures, and records which key sent it. Only batches whose window
+/// ended after the stage began count, so a stage is judged on its own traffic alone;
+/// a client key's batch counts only for rollouts that opted in. Returns, per rollout
+/// the batch spoke about, whether it counted.
+pub fn observe(
+    op: &Op<'_>,
+    env: &str,
+    batch: &crate::metrics::Batch,
+    sender: &edge_metrics::Sender,
+) -> Result<Value, OriginError> {
+    let mut stmt = op.db.prepare(
+        "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys FROM rollouts
+         WHERE environment = ?1 AND status = 'running'",
+    )?;
+    let running = stmt
+        .query_map(params![env], |r| {
+            Ok((
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ),
+                (
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ),
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::new();
+    for ((id, flag, variant), (started, stored, guards, keys)) in running {
+        if batch.window.end_ms < started.unwrap_or(i64::MAX) {
+            continue;
+        }
+        let seen = edge_metrics::variant_health(batch, &flag, &variant);
+        if seen.evaluations == 0 && seen.samples() == 0 && seen.events.is_empty() {
+            continue;
+        }
+        let guards: Guards = serde_json::from_str(&guards)?;
+        let counted = !sender.is_client() || guards.count_client_metrics;
+        let mut feeds: Vec<KeyFeed> = keys
+            .map(|t| serde_json::from_str(&t))
+            .transpose()?
+            .unwrap_or_default();
+        let feed = match feeds.iter().position(|f| f.id == sender.id) {
+            Some(i) => &mut feeds[i],
+            None => {
+                feeds.push(KeyFeed {
+                    id: sender.id,
+                    name: sender.name.clone(),
+                    kind: sender.kind.clone(),
+                    ..KeyFeed::default()
+                });
+                feeds.last_mut().expect("pushed")
+            }
+        };
+        feed.batches = feed.batches.saturating_add(1);
+        feed.evaluations = feed.evaluations.saturating_add(seen.evaluations);
+        feed.samples = feed.samples.saturating_add(seen.samples());
+        feed.counted = counted;
+        op.db.execute(
+            "UPDATE rollouts SET stage_keys = ?1 WHERE id = ?2",
+            params![serde_json::to_string(&feeds)?, id],
+        )?;
+        out.push(json!({ "rollout": id, "flag": flag, "counted": counted }));
+        if !counted {
+            continue;
+        }
+        let mut total: VariantHealth = stored
+            .map(|t| serde_json::from_str(&t))
+            .transpose()?
+            .unwrap_or_default();
+        total.merge(&seen);
+        op.db.execute(
+            "UPDATE rollouts SET stage_metrics = ?1 WHERE id = ?2",
+            params![serde_json::to_string(&total)?, id],
+        )?;
+    }
+    Ok(Value::Array(out))
+}

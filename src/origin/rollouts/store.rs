@@ -1,0 +1,163 @@
+//! The stored rollouts: as the API shows them, as the scheduler reads them, and their history.
+
+use super::Guards;
+use crate::origin::publish;
+use crate::origin::{rfc3339, Op, OriginError};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+
+pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
+    op.db.execute(
+        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, stage_keys = NULL, updated_at = ?2 WHERE id = ?3",
+        params![op.now_ms, op.now(), id],
+    )?;
+    Ok(())
+}
+
+/// A rollout as the API shows it.
+pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
+    db.query_row(
+        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
+                start_percentage, stage_started_ms, change_id, created_by, created_at, updated_at, last_check, history,
+                stage_keys
+         FROM rollouts WHERE id = ?1",
+        params![id],
+        |r| {
+            let stages: Value = serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null);
+            let index: i64 = r.get(6)?;
+            let started: Option<i64> = r.get(11)?;
+            let duration: i64 = r.get(7)?;
+            Ok(json!({
+                "id": r.get::<_, i64>(0)?,
+                "environment": r.get::<_, String>(1)?,
+                "flag": r.get::<_, String>(2)?,
+                "variant": r.get::<_, String>(3)?,
+                "rule": r.get::<_, Option<String>>(4)?,
+                "stages": stages,
+                "stage": index + 1,
+                "percentage": stages.get(index as usize),
+                "stage_duration_ms": duration,
+                "guards": serde_json::from_str::<Value>(&r.get::<_, String>(8)?).unwrap_or(Value::Null),
+                "status": r.get::<_, String>(9)?,
+                "start_percentage": r.get::<_, f64>(10)?,
+                "stage_started_at": started.map(rfc3339),
+                "stage_ends_at": started.map(|s| rfc3339(s + duration)),
+                "change_id": r.get::<_, Option<i64>>(12)?,
+                "created_by": r.get::<_, String>(13)?,
+                "created_at": r.get::<_, String>(14)?,
+                "updated_at": r.get::<_, String>(15)?,
+                "last_check": r.get::<_, Option<String>>(16)?.and_then(|t| serde_json::from_str::<Value>(&t).ok()),
+                "history": serde_json::from_str::<Value>(&r.get::<_, String>(17)?).unwrap_or(json!([])),
+                "metrics_keys": r.get::<_, Option<String>>(18)?.and_then(|t| serde_json::from_str::<Value>(&t).ok()).unwrap_or(json!([])),
+            }))
+        },
+    )
+    .optional()?
+    .ok_or_else(|| OriginError::NotFound(format!("no rollout #{id}")))
+}
+
+/// Rollouts of an environment (optionally of one flag), newest first.
+pub fn list(db: &Connection, env: &str, flag: Option<&str>) -> Result<Value, OriginError> {
+    publish::require_environment(db, env)?;
+    let mut stmt = db.prepare("SELECT id FROM rollouts WHERE environment = ?1 AND (?2 IS NULL OR flag = ?2) ORDER BY id DESC")?;
+    let ids = stmt
+        .query_map(params![env, flag], |r| r.get::<_, i64>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let rollouts = ids
+        .into_iter()
+        .map(|id| get(db, id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json!({ "rollouts": rollouts }))
+}
+
+pub(super) fn push_history(op: &Op<'_>, id: i64, event: Value) -> Result<(), OriginError> {
+    let history: String = op.db.query_row(
+        "SELECT history FROM rollouts WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
+    let mut list: Vec<Value> = serde_json::from_str(&history)?;
+    list.push(event);
+    op.db.execute(
+        "UPDATE rollouts SET history = ?1, updated_at = ?2 WHERE id = ?3",
+        params![serde_json::to_string(&list)?, op.now(), id],
+    )?;
+    Ok(())
+}
+
+pub(super) struct Running {
+    pub(super) id: i64,
+    pub(super) env: String,
+    pub(super) flag: String,
+    pub(super) variant: String,
+    pub(super) rule: Option<String>,
+    pub(super) stages: Vec<f64>,
+    pub(super) index: usize,
+    pub(super) duration_ms: i64,
+    pub(super) guards: Guards,
+    pub(super) status: String,
+    pub(super) start_percentage: f64,
+    pub(super) stage_started_ms: i64,
+    pub(super) change_id: Option<i64>,
+    pub(super) stage_metrics: Option<String>,
+    pub(super) stage_keys: Option<String>,
+}
+
+pub(super) fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
+    let mut stmt = db.prepare(
+        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
+                start_percentage, stage_started_ms, change_id, stage_metrics, stage_keys
+         FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            (
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ),
+            (
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, String>(9)?,
+            ),
+            (
+                r.get::<_, f64>(10)?,
+                r.get::<_, Option<i64>>(11)?,
+                r.get::<_, Option<i64>>(12)?,
+                r.get::<_, Option<String>>(13)?,
+                r.get::<_, Option<String>>(14)?,
+            ),
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (
+            (id, env, flag, variant, rule),
+            (stages, index, duration_ms, guards, status),
+            (start_percentage, started, change_id, stage_metrics, stage_keys),
+        ) = row?;
+        out.push(Running {
+            id,
+            env,
+            flag,
+            variant,
+            rule,
+            stages: serde_json::from_str(&stages)?,
+            index: index.max(0) as usize,
+            duration_ms,
+            guards: serde_json::from_str(&guards)?,
+            status,
+            start_percentage,
+            stage_started_ms: started.unwrap_or(0),
+            change_id,
+            stage_metrics,
+            stage_keys,
+        });
+    }
+    Ok(out)
+}

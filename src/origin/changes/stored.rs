@@ -1,0 +1,383 @@
+//! Reading stored changes: loading, approvals still unmet, the change list, and rechecking a pending change.
+
+use super::review::{assess, subject};
+use super::{Kind, Proposal};
+use crate::origin::governance;
+use crate::origin::publish;
+use crate::origin::{identity, Op, OriginError};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// A stored change's essentials.
+pub(super) struct Stored {
+    pub(super) environment: String,
+    pub(super) target: String,
+    pub(super) kind: Kind,
+    pub(super) status: String,
+    pub(super) author: String,
+    pub(super) reason: Option<String>,
+    pub(super) document: Option<Value>,
+    pub(super) archived: bool,
+    pub(super) base_revision: i64,
+    pub(super) required: Vec<RequirementRow>,
+    pub(super) apply_at_ms: Option<i64>,
+}
+
+/// A stored [`governance::Requirement`] (changes stored before `triggered_by`,
+/// `note` and `flag` existed have none).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub(super) struct RequirementRow {
+    pub(super) role: String,
+    pub(super) policy: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) triggered_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) flag: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) approvers: Vec<String>,
+}
+
+impl Stored {
+    /// The proposal the change was made of.
+    pub(super) fn proposal(&self) -> Proposal {
+        Proposal {
+            environment: self.environment.clone(),
+            target: self.target.clone(),
+            kind: self.kind,
+            document: self.document.clone(),
+            archived: self.archived,
+            base_revision: self.base_revision,
+            reason: self.reason.clone(),
+            apply_at_ms: self.apply_at_ms,
+        }
+    }
+}
+
+pub(super) fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
+    let row = db
+        .query_row(
+            "SELECT environment, target, kind, status, author, reason, document, base_revision, required, archived,
+                    apply_at_ms
+             FROM changes WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, bool>(9)?,
+                    r.get::<_, Option<i64>>(10)?,
+                ))
+            },
+        )
+        .optional()?
+        .ok_or_else(|| OriginError::NotFound(format!("no change #{id}")))?;
+    let (
+        environment,
+        target,
+        kind,
+        status,
+        author,
+        reason,
+        document,
+        base_revision,
+        required,
+        archived,
+        apply_at_ms,
+    ) = row;
+    Ok(Stored {
+        environment,
+        target,
+        kind: Kind::parse(&kind)?,
+        status,
+        author,
+        reason,
+        document: document.map(|d| serde_json::from_str(&d)).transpose()?,
+        archived,
+        base_revision,
+        required: serde_json::from_str(&required)?,
+        apply_at_ms,
+    })
+}
+
+pub(super) fn approvals(db: &Connection, id: i64) -> Result<Vec<Value>, OriginError> {
+    let mut stmt = db.prepare(
+        "SELECT approver, role, comment, at FROM approvals WHERE change_id = ?1 ORDER BY at, rowid",
+    )?;
+    let rows = stmt.query_map(params![id], |r| {
+        Ok(json!({
+            "approver": r.get::<_, String>(0)?,
+            "role": r.get::<_, String>(1)?,
+            "comment": r.get::<_, Option<String>>(2)?,
+            "at": r.get::<_, String>(3)?,
+        }))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Required roles not yet approved (one approval of a role covers every policy
+/// requiring that role).
+pub(super) fn unmet(stored: &Stored, approvals: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for req in &stored.required {
+        let met = approvals.iter().any(|a| a["role"] == json!(req.role));
+        if !met && !out.contains(&req.role) {
+            out.push(req.role.clone());
+        }
+    }
+    out
+}
+
+/// The change as the API shows it.
+pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
+    let row = db
+        .query_row(
+            "SELECT environment, target, kind, status, author, reason, document, base_revision, required,
+                    oversight_level, created_at, decided_at, rejection, applied, apply_at_ms
+             FROM changes WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?),
+                    (r.get::<_, String>(4)?, r.get::<_, Option<String>>(5)?, r.get::<_, Option<String>>(6)?, r.get::<_, i64>(7)?),
+                    (r.get::<_, String>(8)?, r.get::<_, Option<i64>>(9)?, r.get::<_, String>(10)?, r.get::<_, Option<String>>(11)?),
+                    (r.get::<_, Option<String>>(12)?, r.get::<_, Option<String>>(13)?, r.get::<_, Option<i64>>(14)?),
+                ))
+            },
+        )
+        .optional()?
+        .ok_or_else(|| OriginError::NotFound(format!("no change #{id}")))?;
+    let (
+        (env, target, kind, status),
+        (author, reason, document, base),
+        (required, level, created, decided),
+        (rejection, applied, apply_at),
+    ) = row;
+    let approvals = approvals(db, id)?;
+    let required: Vec<RequirementRow> = serde_json::from_str(&required)?;
+    let required: Vec<Value> = required
+        .iter()
+        .map(|r| {
+            let approved_by = approvals
+                .iter()
+                .find(|a| a["role"] == json!(r.role))
+                .map(|a| a["approver"].clone());
+            let mut shown =
+                json!({ "role": r.role, "policy": r.policy, "approved_by": approved_by });
+            if !r.approvers.is_empty() {
+                shown["approvers"] = json!(r.approvers);
+            }
+            for (field, value) in [
+                ("triggered_by", &r.triggered_by),
+                ("note", &r.note),
+                ("flag", &r.flag),
+            ] {
+                if let Some(v) = value {
+                    shown[field] = json!(v);
+                }
+            }
+            shown
+        })
+        .collect();
+    let kind_value = Kind::parse(&kind)?;
+    let mut out = json!({
+        "id": id,
+        "environment": env,
+        "kind": kind,
+        "status": status,
+        "author": author,
+        "reason": reason,
+        "created_at": created,
+        "decided_at": decided,
+        "document": document.map(|d| serde_json::from_str::<Value>(&d)).transpose()?,
+        "base_revision": base,
+        "required": required,
+        "approvals": approvals,
+        "rejection": rejection.map(|r| serde_json::from_str::<Value>(&r)).transpose()?,
+        "applied": applied.map(|a| serde_json::from_str::<Value>(&a)).transpose()?,
+    });
+    if let Some(at) = apply_at {
+        out["apply_at"] = json!(crate::origin::rfc3339(at));
+    }
+    match kind_value {
+        Kind::Segment => out["segment"] = json!(target),
+        Kind::ExclusionGroup => out["exclusion_group"] = json!(target),
+        _ => out["flag"] = json!(target),
+    }
+    if let Some(level) = level {
+        out["oversight_level"] = json!(level);
+    }
+    Ok(out)
+}
+
+/// Which changes to list (`GET /changes`), a page at a time.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListFilter {
+    /// `pending`, `applied`, `rejected`, `cancelled` or `conflict`.
+    pub status: Option<String>,
+    /// Environment.
+    pub environment: Option<String>,
+    /// Flag (or segment) name.
+    pub flag: Option<String>,
+    /// Proposed by this person (compared as approvals compare people).
+    pub author: Option<String>,
+    /// Of this kind (`create`, `update`, `rollout`, ...).
+    pub kind: Option<String>,
+    /// Only changes older than this id: the previous page's `next`.
+    pub before: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// One page of changes, newest first; `next` (the `before` of the following page) is
+/// set when more match.
+#[derive(Debug, Serialize)]
+pub struct ChangePage {
+    /// The changes, newest first.
+    pub changes: Vec<Value>,
+    /// The `before` of the next page, when more match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
+}
+
+/// Changes matching `filter`, newest first.
+pub fn list(db: &Connection, filter: &ListFilter) -> Result<ChangePage, OriginError> {
+    const STATUSES: &[&str] = &["pending", "applied", "rejected", "cancelled", "conflict"];
+    if let Some(s) = filter.status.as_deref().filter(|s| !STATUSES.contains(s)) {
+        return Err(OriginError::BadRequest(format!(
+            "unknown status `{s}`; statuses are {}",
+            STATUSES.join(", ")
+        )));
+    }
+    if let Some(k) = filter.kind.as_deref() {
+        Kind::parse(k).map_err(|_| {
+            OriginError::BadRequest(format!(
+                "unknown kind `{k}`; kinds are {}",
+                "create, update, rollout, enable, kill, archive, rollback, promote, segment, exclusion_group"
+            ))
+        })?;
+    }
+    let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
+    let mut stmt = db.prepare(
+        "SELECT id, author FROM changes WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR environment = ?2)
+         AND (?3 IS NULL OR target = ?3) AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id < ?5)
+         ORDER BY id DESC",
+    )?;
+    let author = filter.author.as_deref().map(identity::key);
+    let mut ids = Vec::new();
+    let mut more = false;
+    let rows = stmt.query_map(
+        params![
+            filter.status,
+            filter.environment,
+            filter.flag,
+            filter.kind,
+            filter.before
+        ],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    for row in rows {
+        let (id, by) = row?;
+        if author.as_ref().is_some_and(|a| *a != identity::key(&by)) {
+            continue;
+        }
+        if ids.len() == limit as usize {
+            more = true;
+            break;
+        }
+        ids.push(id);
+    }
+    let next = if more { ids.last().copied() } else { None };
+    let changes = ids
+        .into_iter()
+        .map(|id| get(db, id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ChangePage { changes, next })
+}
+
+/// Ids of pending changes to a flag.
+pub fn pending_for(db: &Connection, env: &str, key: &str) -> Result<Vec<i64>, OriginError> {
+    let mut stmt = db.prepare(
+        "SELECT id FROM changes WHERE environment = ?1 AND target = ?2 AND status = 'pending' ORDER BY id",
+    )?;
+    let ids = stmt.query_map(params![env, key], |r| r.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn require_pending(stored: &Stored, id: i64) -> Result<(), OriginError> {
+    if stored.status != "pending" {
+        return Err(OriginError::Conflict(format!(
+            "change #{id} is {}, not pending",
+            stored.status
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn decide(op: &Op<'_>, id: i64, status: &str) -> Result<(), OriginError> {
+    op.db.execute(
+        "UPDATE changes SET status = ?1, decided_at = ?2 WHERE id = ?3",
+        params![status, op.now(), id],
+    )?;
+    Ok(())
+}
+
+/// Assesses pending change `id` again against today's state and policies (a
+/// scheduled change, when it comes due): requirements the policies now add are
+/// recorded on the change. Returns the roles that still have to approve, and the
+/// change's audit subject.
+pub(in crate::origin) fn recheck(
+    op: &Op<'_>,
+    id: i64,
+) -> Result<(Vec<String>, String), OriginError> {
+    let stored = load(op.db, id)?;
+    require_pending(&stored, id)?;
+    let state = publish::load_state(op.db, &stored.environment)?;
+    let p = stored.proposal();
+    let mut required = stored.required.clone();
+    for r in assess(op, &state, &p).approvals {
+        let row: RequirementRow = serde_json::from_value(serde_json::to_value(&r)?)?;
+        if !required
+            .iter()
+            .any(|k| k.role == row.role && k.policy == row.policy)
+        {
+            required.push(row);
+        }
+    }
+    if required.len() != stored.required.len() {
+        op.db.execute(
+            "UPDATE changes SET required = ?1 WHERE id = ?2",
+            params![serde_json::to_string(&required)?, id],
+        )?;
+    }
+    let subject = subject(&stored.environment, stored.kind, &stored.target);
+    let missing = unmet(&Stored { required, ..stored }, &approvals(op.db, id)?);
+    Ok((missing, subject))
+}
+
+/// When a change refused only by the trading-hours freeze may apply: the close of
+/// the session under way.
+pub(super) fn held_until_close(op: &Op<'_>, violations: &[governance::Violation]) -> Option<i64> {
+    if violations.is_empty()
+        || violations
+            .iter()
+            .any(|v| v.policy != governance::FREEZE_POLICY)
+    {
+        return None;
+    }
+    op.config
+        .governance
+        .trading_hours
+        .as_ref()?
+        .session_end(op.now_ms)
+}

@@ -1,0 +1,239 @@
+//! Webhooks, the audit chain's tamper checks, and server-sent events.
+
+use super::support::*;
+use super::FLAGS;
+use serde_json::{json, Value};
+
+#[test]
+fn webhooks_are_signed_retried_and_recorded() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    // A receiver that fails the first delivery and accepts the rest.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel::<(String, String)>();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let k = stream.read(&mut chunk).unwrap_or(0);
+                buf.extend_from_slice(&chunk[..k]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len || k == 0 {
+                        let (head, body) = text.split_at(end + 4);
+                        let _ = tx.send((head.to_string(), body.to_string()));
+                        break;
+                    }
+                }
+                if k == 0 {
+                    break;
+                }
+            }
+            let status = if n == 0 {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+
+    let (data, admin) = DataDir::init("hooks");
+    let s = Server::start(&data);
+    let hook = s
+        .post("/api/v1/environments/production/webhooks", &admin, json!({ "url": format!("http://127.0.0.1:{port}/hook"), "secret": "a-very-secret-secret", "events": ["flag.killed"] }))
+        .expect(201)
+        .json;
+    let editor = s.token(&admin, "eve", &["editor"]);
+    s.post(FLAGS, &editor, json!({ "flag": simple_flag("hooked") }))
+        .expect(201); // not subscribed
+    s.post(
+        &format!("{FLAGS}/hooked/kill"),
+        &editor,
+        json!({ "reason": "incident 42" }),
+    )
+    .expect(200);
+
+    let timeout = std::time::Duration::from_secs(20);
+    let (head1, body1) = rx.recv_timeout(timeout).expect("first attempt");
+    let (head2, body2) = rx.recv_timeout(timeout).expect("retry");
+    assert_eq!(body1, body2, "a retry sends the same delivery");
+    let event: Value = serde_json::from_str(&body2).unwrap();
+    assert_eq!(event["event"], "flag.killed");
+    assert_eq!(event["data"]["reason"], "incident 42");
+    let header = |head: &str, name: &str| {
+        head.lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap()
+    };
+    let expected = vexil::origin::webhooks::signature("a-very-secret-secret", body2.as_bytes());
+    assert_eq!(header(&head2, "x-vexil-signature"), expected);
+    assert_eq!(header(&head1, "x-vexil-event"), "flag.killed");
+
+    // The outcome is recorded: two attempts, the first failed with HTTP 500.
+    let mut delivery = Value::Null;
+    for _ in 0..50 {
+        let d = s
+            .get(
+                &format!("/api/v1/webhooks/deliveries?webhook={}", hook["id"]),
+                &admin,
+            )
+            .expect(200)
+            .json;
+        delivery = d["deliveries"][0].clone();
+        if delivery["status"] == "delivered" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(delivery["status"], "delivered", "{delivery}");
+    assert_eq!(delivery["attempts"], 2);
+    assert_eq!(delivery["attempt_log"][0]["status"], 500);
+    assert_eq!(
+        s.get("/api/v1/webhooks/deliveries", &admin).json["deliveries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn the_audit_chain_detects_edits_deletions_and_reordering() {
+    let (data, admin) = DataDir::init("tamper");
+    let s = Server::start(&data);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    for key in ["one-flag", "two-flag"] {
+        s.post(FLAGS, &editor, json!({ "flag": simple_flag(key) }))
+            .expect(201);
+    }
+    let entries = s.get("/api/v1/audit?limit=1000", &admin).json["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    drop(s);
+    let verify = || vexil::origin::verify_data_dir(data.path());
+    assert_eq!(verify().unwrap() as usize, entries);
+
+    let db = || {
+        let conn = rusqlite::Connection::open(data.path().join("vexil.db")).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;",
+        )
+        .unwrap();
+        conn
+    };
+    rusqlite::Connection::open(data.path().join("vexil.db"))
+        .unwrap()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let snapshot = std::fs::read(data.path().join("vexil.db")).unwrap();
+    let restore = || {
+        let _ = std::fs::remove_file(data.path().join("vexil.db-wal"));
+        let _ = std::fs::remove_file(data.path().join("vexil.db-shm"));
+        std::fs::write(data.path().join("vexil.db"), &snapshot).unwrap();
+    };
+    // Edited.
+    db().execute("UPDATE audit SET actor = 'mallory' WHERE seq = 3", [])
+        .unwrap();
+    let err = verify().unwrap_err().to_string();
+    assert!(err.contains("entry 3") && err.contains("modified"), "{err}");
+    restore();
+    // Deleted from the middle.
+    db().execute("DELETE FROM audit WHERE seq = 2", []).unwrap();
+    assert!(verify().unwrap_err().to_string().contains("removed"));
+    restore();
+    // Deleted from the end.
+    db().execute(&format!("DELETE FROM audit WHERE seq = {entries}"), [])
+        .unwrap();
+    assert!(verify()
+        .unwrap_err()
+        .to_string()
+        .contains("removed from the end"));
+    restore();
+    // Reordered.
+    let conn = db();
+    conn.execute_batch("UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1;").unwrap();
+    drop(conn);
+    assert!(verify().is_err());
+    restore();
+    assert_eq!(verify().unwrap() as usize, entries);
+}
+
+#[test]
+fn events_announce_new_snapshots_and_the_kill_switch_within_two_seconds() {
+    let (data, admin) = DataDir::init("events");
+    let s = Server::start(&data);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    let sdk = s.sdk_key(&admin, "production");
+    let staging_sdk = s.sdk_key(&admin, "staging");
+    s.post(FLAGS, &editor, json!({ "flag": simple_flag("live-flag") }))
+        .expect(201);
+    let events = s.events("/api/v1/environments/production/events", &sdk);
+    let timeout = std::time::Duration::from_secs(2);
+    let (kind, first) = events
+        .recv_timeout(timeout)
+        .expect("the current version first");
+    assert_eq!(
+        (kind.as_str(), first["version"].as_u64()),
+        ("snapshot", Some(2))
+    );
+
+    let started = std::time::Instant::now();
+    s.post(
+        &format!("{FLAGS}/live-flag/kill"),
+        &editor,
+        json!({ "reason": "incident" }),
+    )
+    .expect(200);
+    let (kind, kill) = events.recv_timeout(timeout).expect("the kill within 2 s");
+    assert_eq!(kind, "kill");
+    assert_eq!(
+        (kill["flag"].as_str(), kill["reason"].as_str()),
+        (Some("live-flag"), Some("incident"))
+    );
+    let (kind, snap) = events.recv_timeout(timeout).expect("the new snapshot");
+    assert_eq!(
+        (kind.as_str(), snap["version"].as_u64()),
+        ("snapshot", Some(3))
+    );
+    assert!(started.elapsed() < timeout);
+    // Another environment's changes are not announced here; its key cannot listen here.
+    s.post(
+        "/api/v1/environments/staging/flags",
+        &editor,
+        json!({ "flag": simple_flag("other") }),
+    )
+    .expect(201);
+    assert!(events
+        .recv_timeout(std::time::Duration::from_millis(600))
+        .is_err());
+    let r = s.call(
+        "GET",
+        "/api/v1/environments/production/events",
+        Some(&staging_sdk),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 403);
+}

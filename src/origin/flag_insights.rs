@@ -95,11 +95,10 @@ pub fn report(op: &Op<'_>, env: &str, key: &str, days: u32) -> Result<Value, Ori
     .next()
     .map(|l| l.entry.at);
 
-    let recommendations: Vec<Value> = reports::insights(op, Some(env))?["insights"]
+    let recommendations: Vec<Value> = reports::insights(op, Some(env), Some(key))?["insights"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|i| i["flag"] == json!(key))
         .map(|i| json!({ "kind": i["kind"], "reason": i["message"], "recommendation": i["recommendation"] }))
         .collect();
 

@@ -233,8 +233,13 @@ fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &
 /// Lifecycle insights (the seed's analytics recommendations that need no metrics):
 /// expired flags, flags settled on one variant for `settled_days` (kill switches
 /// excepted: settled is their normal state), archived flags still referenced,
-/// clinical reviews due, and change requests waiting too long.
-pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginError> {
+/// clinical reviews due, and change requests waiting too long; of one flag only when
+/// `flag_filter` names it.
+pub fn insights(
+    op: &Op<'_>,
+    env_filter: Option<&str>,
+    flag_filter: Option<&str>,
+) -> Result<Value, OriginError> {
     let envs = match env_filter {
         Some(env) => {
             publish::require_environment(op.db, env)?;
@@ -246,7 +251,8 @@ pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginEr
     let mut out = Vec::new();
     for env in &envs {
         let state = publish::load_state(op.db, env)?;
-        for (key, row) in &state.flags {
+        let chosen = |key: &str| flag_filter.is_none_or(|f| f == key);
+        for (key, row) in state.flags.iter().filter(|(k, _)| chosen(k)) {
             let doc = &row.document;
             if row.archived {
                 let dependents: Vec<&str> = state
@@ -352,7 +358,7 @@ pub fn insights(op: &Op<'_>, env_filter: Option<&str>) -> Result<Value, OriginEr
     })?;
     for row in stale {
         let (id, env, target, at) = row?;
-        if envs.contains(&env) {
+        if envs.contains(&env) && flag_filter.is_none_or(|f| f == target) {
             out.push(insight(
                 &env,
                 &target,
@@ -427,8 +433,7 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
                 .iter()
                 .filter_map(|a| a["role"].as_str())
                 .collect(),
-            chain_intact: verified.is_ok(),
-            chain_entries: *verified.as_ref().unwrap_or(&0),
+            chain_entries: verified.as_ref().ok().copied(),
             probed: op.config.health.iter().map(|s| s.name.as_str()).collect(),
         },
     );

@@ -39,10 +39,8 @@ pub struct Safeguard {
 pub struct Facts<'a> {
     /// Roles of the approvals recorded on the flag's changes.
     pub approval_roles: Vec<&'a str>,
-    /// Whether the audit chain verifies, and its length.
-    pub chain_intact: bool,
-    /// Entries in the audit chain.
-    pub chain_entries: u64,
+    /// The audit chain's length when it verifies; `None` when it does not.
+    pub chain_entries: Option<u64>,
     /// Systems `[[health.systems]]` probes.
     pub probed: Vec<&'a str>,
 }
@@ -93,8 +91,8 @@ pub fn hipaa(flag: &Value, facts: &Facts<'_>) -> Vec<Safeguard> {
         item(
             "administrative",
             "security management: review of system activity (§164.308(a)(1))",
-            facts.chain_intact,
-            format!("every change and evaluation audit event is in a hash chain of {} entries that verifies", facts.chain_entries),
+            facts.chain_entries.is_some(),
+            format!("every change and evaluation audit event is in a hash chain of {} entries that verifies", facts.chain_entries.unwrap_or(0)),
             "the audit chain does not verify: see GET /api/v1/audit/verify".into(),
         ),
         item(
@@ -138,7 +136,7 @@ pub fn hipaa(flag: &Value, facts: &Facts<'_>) -> Vec<Safeguard> {
         item(
             "technical",
             "integrity (§164.312(c))",
-            facts.chain_intact,
+            facts.chain_entries.is_some(),
             "edges evaluate only Ed25519-signed snapshots; the audit log is hash-chained with an authenticated head".into(),
             "the audit chain does not verify".into(),
         ),
@@ -192,8 +190,7 @@ mod tests {
         assert_eq!(gaps.len(), 7, "{gaps:?}");
         let facts = Facts {
             approval_roles: vec![roles::CLINICAL_OVERSIGHT],
-            chain_intact: true,
-            chain_entries: 3,
+            chain_entries: Some(3),
             probed: vec!["clinical_alerts"],
         };
         let flag = json!({

@@ -57,7 +57,7 @@ pub(super) async fn insights(
     Params(q): Params<InsightQuery>,
 ) -> ApiResult {
     app.read(&headers, move |op| {
-        reports::insights(op, q.environment.as_deref())
+        reports::insights(op, q.environment.as_deref(), None)
     })
     .await
 }

@@ -60,13 +60,18 @@ impl SourceMap {
         }
     }
 
-    /// Positions in YAML text.
+    /// Positions in YAML text. marked-yaml refuses anchors and aliases, so a file
+    /// using them is mapped with each `&anchor` blanked and each `*alias` read as a
+    /// null of the same width: every position outside an alias stays exact, and a
+    /// problem inside aliased content is placed at the alias.
     pub fn yaml(text: &str) -> SourceMap {
-        let options = marked_yaml::LoaderOptions::default();
-        SourceMap {
-            root: marked_yaml::parse_yaml_with_options(0, text, options)
+        let parse = |t: &str| {
+            marked_yaml::parse_yaml_with_options(0, t, marked_yaml::LoaderOptions::default())
                 .ok()
-                .map(|n| yaml_node(&n)),
+                .map(|n| yaml_node(&n))
+        };
+        SourceMap {
+            root: parse(text).or_else(|| parse(&without_anchors(text))),
         }
     }
 
@@ -147,6 +152,21 @@ fn json_node(value: &jsonc_parser::ast::Value<'_>, lines: &LineIndex<'_>) -> Nod
         },
         _ => Node::Scalar(at),
     }
+}
+
+/// `text` with anchors (`&name`) blanked and aliases (`*name`) replaced by `~`, each
+/// padded to its width, where a node may start (after a space, `[`, `{`, `,`, `:`
+/// or `-`, or at a line's start). Only positions are read from the result.
+fn without_anchors(text: &str) -> String {
+    let pattern = regex_lite::Regex::new(r"(?m)(^|[\s\[{,:-])([&*])([^\s\[\]{},]+)")
+        .expect("a valid pattern");
+    pattern
+        .replace_all(text, |c: &regex_lite::Captures<'_>| {
+            let width = c[3].len();
+            let node = if &c[2] == "*" { "~" } else { " " };
+            format!("{}{node}{}", &c[1], " ".repeat(width))
+        })
+        .into_owned()
 }
 
 fn yaml_pos(span: &marked_yaml::Span) -> Pos {
@@ -284,6 +304,29 @@ mod tests {
             Seg::Key("ruls".into()),
         ];
         assert_eq!(map.locate(&path), Some(Pos { line: 3, column: 5 }));
+    }
+
+    #[test]
+    fn yaml_with_anchors_and_aliases_keeps_its_positions() {
+        let text = "flags:\n  - key: a\n    variants: &v { on: true }\n    ruls: []\n  - key: b\n    variants: *v\n    fallthrugh: {}\n";
+        let map = SourceMap::yaml(text);
+        let at = |i, key: &str| {
+            map.locate(&[
+                Seg::Key("flags".into()),
+                Seg::Index(i),
+                Seg::Key(key.into()),
+            ])
+        };
+        assert_eq!(at(0, "ruls"), Some(Pos { line: 4, column: 5 }));
+        assert_eq!(at(1, "fallthrugh"), Some(Pos { line: 7, column: 5 }));
+        // Inside aliased content: placed at the alias.
+        let inside = [
+            Seg::Key("flags".into()),
+            Seg::Index(1),
+            Seg::Key("variants".into()),
+            Seg::Key("on".into()),
+        ];
+        assert_eq!(map.locate(&inside), Some(Pos { line: 6, column: 5 }));
     }
 
     #[test]

@@ -299,9 +299,9 @@ fn payloads_that_are_not_flags() {
         "a JSON payload (format 1)",
     );
     rejects(
-        &with_payload_bytes(b"VXP\x03 a newer payload", 1),
+        &with_payload_bytes(b"VXP\x04 a newer payload", 1),
         RejectCode::BadPayload,
-        "unknown payload version",
+        "a newer payload version than this engine reads",
     );
     let good = encoded(&payload("production", 2, "b"));
     rejects(

@@ -175,6 +175,31 @@ fn a_session_evaluates_filled_slots_and_keeps_the_last_good_snapshot() {
     assert!(!batch.contains("u1"), "no unit ids: {batch}");
 }
 
+/// A version-2 pattern is source only: the wasm module has no regex compiler, so it
+/// refuses the snapshot with a reason (an upgraded origin re-signs in version 3).
+#[wasm_bindgen_test]
+fn a_version_2_pattern_is_refused_with_a_reason() {
+    let mut p = payload(1, 0);
+    let mut pro = vec![4, 2, 2, 0, 1, 0];
+    text(&mut pro, "pro");
+    let at = p
+        .windows(pro.len())
+        .position(|w| w == pro)
+        .expect("the pro test");
+    let mut matches = vec![4, 2, 7, 0, 1]; // `plan matches ["^b"]`
+    text(&mut matches, "^b");
+    p.splice(at..at + pro.len(), matches);
+    let mut s = session();
+    let err = s
+        .load(&sign(&p, "k1", &key()).to_json().into_bytes(), NOW)
+        .expect_err("refused");
+    assert!(err.message.contains("re-sign"), "{}", err.message);
+    assert!(
+        s.load(&envelope(1, 0), NOW).is_ok(),
+        "without a pattern it loads"
+    );
+}
+
 #[wasm_bindgen_test]
 fn the_bindings_read_records_from_their_staging_buffers() {
     use base64::Engine as _;

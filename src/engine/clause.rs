@@ -9,6 +9,7 @@
 //! compiler and the binary snapshot decoder both hand it typed values.
 
 use super::context::{AttrId, AttrValue, Needs, ResolvedContext, Scalar, StrAttr, NO_LITERAL};
+use super::dfa::Dfa;
 use super::kinds::Op;
 use super::semver::{self, Version};
 
@@ -147,7 +148,7 @@ pub(crate) enum Pred {
     StartsWith(Box<[Box<str>]>, bool),
     EndsWith(Box<[Box<str>]>, bool),
     /// Compiled patterns, with their sources and `ignore_case`.
-    Matches(Box<[(regex_lite::Regex, Box<str>)]>, bool),
+    Matches(Box<[(Dfa, Box<str>)]>, bool),
     /// `true` (lenient): text is read as JavaScript's `Number()` reads it.
     Num(Cmp, Box<[f64]>, bool),
     /// `true` (lenient): versions are read as flagd reads them.
@@ -282,9 +283,10 @@ impl Pred {
             Pred::EndsWith(suffixes, ic) => {
                 strs().any(|s| suffixes.iter().any(|p| text(ctx, s, *ic).ends_with(&**p)))
             }
-            Pred::Matches(regexes, _) => {
-                strs().any(|s| regexes.iter().any(|(r, _)| r.is_match(text(ctx, s, false))))
-            }
+            Pred::Matches(regexes, _) => strs().any(|s| {
+                let text = text(ctx, s, false).as_bytes();
+                regexes.iter().any(|(r, _)| r.is_match(text))
+            }),
             Pred::Num(cmp, nums, lenient) => scalars.iter().any(|s| {
                 let n = match s {
                     Scalar::Num(n) => *n,
@@ -365,8 +367,10 @@ pub(crate) enum EqValue<'a> {
 pub(crate) enum TestValues<'a> {
     /// `in`, `not_in`, `eq`, `neq`, `contains`.
     Scalars(Vec<EqValue<'a>>),
-    /// `starts_with`, `ends_with`, `matches` (patterns).
+    /// `starts_with`, `ends_with`.
     Strings(Vec<&'a str>),
+    /// `matches`: each pattern's source and its automaton.
+    Patterns(Vec<(&'a str, Dfa)>),
     /// `lt`, `lte`, `gt`, `gte`.
     Numbers(Vec<f64>),
     /// The semver operators.
@@ -384,6 +388,7 @@ impl TestValues<'_> {
         match self {
             TestValues::Scalars(v) => v.len(),
             TestValues::Strings(v) => v.len(),
+            TestValues::Patterns(v) => v.len(),
             TestValues::Numbers(v) => v.len(),
             TestValues::Versions(v) => v.len(),
             TestValues::Times(v) => v.len(),
@@ -406,13 +411,9 @@ pub(crate) enum TestError {
     LenientNotNumeric,
     NowOperator,
     UnknownBuiltin,
+    /// A pattern longer than [`MAX_REGEX_LEN`].
     RegexTooLong {
-        index: usize,
         len: usize,
-    },
-    BadRegex {
-        index: usize,
-        message: String,
     },
 }
 
@@ -556,37 +557,24 @@ pub(crate) fn build_test(
                 Pred::Equals(members)
             }
         }
-        (Family::Strings, TestValues::Strings(values)) => {
+        (Family::Strings, TestValues::Patterns(patterns)) if op == Op::Matches => {
             needs.text = true;
-            match op {
-                Op::Matches => {
-                    let mut compiled = Vec::with_capacity(values.len());
-                    for (index, pattern) in values.iter().enumerate() {
-                        if pattern.len() > MAX_REGEX_LEN {
-                            return Err(TestError::RegexTooLong {
-                                index,
-                                len: pattern.len(),
-                            });
-                        }
-                        let regex = regex_lite::RegexBuilder::new(pattern)
-                            .case_insensitive(ignore_case)
-                            .build()
-                            .map_err(|e| TestError::BadRegex {
-                                index,
-                                message: e.to_string(),
-                            })?;
-                        compiled.push((regex, (*pattern).into()));
-                    }
-                    Pred::Matches(compiled.into_boxed_slice(), ignore_case)
+            let mut compiled = Vec::with_capacity(patterns.len());
+            for (pattern, dfa) in patterns {
+                if pattern.len() > MAX_REGEX_LEN {
+                    return Err(TestError::RegexTooLong { len: pattern.len() });
                 }
-                _ => {
-                    let strs: Box<[Box<str>]> = values.iter().map(|&s| s.into()).collect();
-                    if op == Op::StartsWith {
-                        Pred::StartsWith(strs, ignore_case)
-                    } else {
-                        Pred::EndsWith(strs, ignore_case)
-                    }
-                }
+                compiled.push((dfa, pattern.into()));
+            }
+            Pred::Matches(compiled.into_boxed_slice(), ignore_case)
+        }
+        (Family::Strings, TestValues::Strings(values)) if op != Op::Matches => {
+            needs.text = true;
+            let strs: Box<[Box<str>]> = values.iter().map(|&s| s.into()).collect();
+            if op == Op::StartsWith {
+                Pred::StartsWith(strs, ignore_case)
+            } else {
+                Pred::EndsWith(strs, ignore_case)
             }
         }
         (Family::Numbers, TestValues::Numbers(values)) => {

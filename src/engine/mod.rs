@@ -14,6 +14,9 @@ pub mod context;
 mod de;
 #[cfg(feature = "authoring")]
 pub mod details;
+pub mod dfa;
+#[cfg(feature = "authoring")]
+pub mod dfa_build;
 pub mod eval;
 mod graph;
 pub mod hash;

@@ -295,15 +295,26 @@ pub fn publish(op: &Op<'_>, env: &str) -> Result<u64, OriginError> {
     Ok(version)
 }
 
+/// Whether a base64 payload starts with this engine's payload version (its first 8
+/// characters are its first 6 bytes).
+fn payload_is_current(base64_payload: &str) -> bool {
+    use base64::Engine as _;
+    base64_payload
+        .get(..8)
+        .and_then(|head| base64::engine::general_purpose::STANDARD.decode(head).ok())
+        .is_some_and(|head| head.starts_with(&crate::engine::wire::MAGIC))
+}
+
 /// Re-signs every environment whose newest snapshot has used half its lifetime, so
 /// edges never go stale while nothing changes, or is in an earlier envelope format
-/// (a data directory from before format 2: its edges must get what they can read).
+/// or payload version (a data directory from an earlier Vexil: its edges must get
+/// what they can read, and the wasm module runs only version-3 patterns).
 /// Returns what was published.
 pub fn refresh_due(op: &Op<'_>) -> Result<Vec<(String, u64)>, OriginError> {
     let half = (op.config.snapshot_ttl.as_millis() / 2) as i64;
     let outdated = |p: &Published| {
         crate::snapshot::Envelope::parse(p.envelope.as_bytes())
-            .is_ok_and(|e| e.format != crate::snapshot::FORMAT)
+            .is_ok_and(|e| e.format != crate::snapshot::FORMAT || !payload_is_current(&e.payload))
     };
     let mut out = Vec::new();
     for env in environment_names(op.db)? {

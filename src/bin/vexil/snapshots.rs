@@ -157,7 +157,7 @@ fn snapshot_payload(spec: &Spec<'_>, out: &Path, json_out: bool) -> Result<i32> 
 
 fn snapshot_inspect(path: &Path, keys: Option<&Path>, json_out: bool) -> Result<i32> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (payload, verified) = if bytes.starts_with(&vexil::engine::wire::MAGIC) {
+    let (payload, verified) = if bytes.starts_with(b"VXP") {
         (bytes, None)
     } else {
         let envelope = vexil::snapshot::Envelope::parse(&bytes).map_err(|e| {

@@ -4,8 +4,9 @@
 use crate::engine::clause::Cidr;
 use crate::engine::clause::{
     build_test, check_shape, ClauseEnv, Cond, EqValue, Family, TestError, TestValues,
-    MAX_CLAUSE_DEPTH,
+    MAX_CLAUSE_DEPTH, MAX_REGEX_LEN,
 };
+use crate::engine::dfa_build;
 use crate::engine::kinds::Op;
 use crate::engine::model::Clause;
 use crate::engine::semver::Version;
@@ -23,7 +24,12 @@ fn describe(v: &Value) -> String {
 }
 
 /// The values of `clause` typed for `op`, or the message saying why they are not.
-fn typed<'a>(op: Op, values: &'a [Value], lenient: bool) -> Result<TestValues<'a>, String> {
+fn typed<'a>(
+    op: Op,
+    values: &'a [Value],
+    ignore_case: bool,
+    lenient: bool,
+) -> Result<TestValues<'a>, String> {
     let each = |want: &str, f: &dyn Fn(&'a Value) -> Option<()>| -> Result<(), String> {
         for v in values {
             if f(v).is_none() {
@@ -57,7 +63,23 @@ fn typed<'a>(op: Op, values: &'a [Value], lenient: bool) -> Result<TestValues<'a
         }
         Family::Strings if op == Op::Matches => {
             each("takes patterns", &|v| v.as_str().map(drop))?;
-            TestValues::Strings(values.iter().filter_map(Value::as_str).collect())
+            let mut out = Vec::with_capacity(values.len());
+            for pattern in values.iter().filter_map(Value::as_str) {
+                if pattern.len() > MAX_REGEX_LEN {
+                    return Err(format!(
+                        "pattern is {} bytes long; the limit is {MAX_REGEX_LEN}",
+                        pattern.len()
+                    ));
+                }
+                let dfa = dfa_build::build(pattern, ignore_case).map_err(|message| {
+                    format!(
+                        "pattern {} does not compile: {message}",
+                        describe(&Value::from(pattern))
+                    )
+                })?;
+                out.push((pattern, dfa));
+            }
+            TestValues::Patterns(out)
         }
         Family::Strings => {
             each("takes strings", &|v| v.as_str().map(drop))?;
@@ -110,7 +132,7 @@ fn typed<'a>(op: Op, values: &'a [Value], lenient: bool) -> Result<TestValues<'a
     })
 }
 
-fn message(error: TestError, attr: &str, op: Op, values: &[Value]) -> String {
+fn message(error: TestError, attr: &str, op: Op) -> String {
     match error {
         TestError::EmptyPath => format!("attribute path `{attr}` has an empty segment"),
         TestError::NoValues => format!("operator `{}` needs at least one value", op.name()),
@@ -131,13 +153,8 @@ fn message(error: TestError, attr: &str, op: Op, values: &[Value]) -> String {
         TestError::UnknownBuiltin => {
             format!("unknown built-in attribute `{attr}` (the only one is `$now`)")
         }
-        TestError::RegexTooLong { len, .. } => format!(
-            "pattern is {len} bytes long; the limit is {}",
-            crate::engine::clause::MAX_REGEX_LEN
-        ),
-        TestError::BadRegex { index, message } => {
-            let shown = values.get(index).map(describe).unwrap_or_default();
-            format!("pattern {shown} does not compile: {message}")
+        TestError::RegexTooLong { len } => {
+            format!("pattern is {len} bytes long; the limit is {MAX_REGEX_LEN}")
         }
     }
 }
@@ -158,7 +175,7 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Cond, String
     let op = clause.op.ok_or("attribute test without `op`")?;
     let values: &[Value] = clause.values.as_deref().unwrap_or(&[]);
     check_shape(attr, op, clause.ignore_case, clause.lenient, values.len())
-        .map_err(|e| message(e, attr, op, values))?;
+        .map_err(|e| message(e, attr, op))?;
     // A case-insensitive test compares lower-cased text with lower-cased values; the
     // engine takes them folded (see `build_test`). A regex folds case itself.
     let folded: Vec<Value>;
@@ -168,10 +185,10 @@ fn compile_test(clause: &Clause, env: &mut dyn ClauseEnv) -> Result<Cond, String
     } else {
         values
     };
-    let typed = typed(op, given, clause.lenient)?;
+    let typed = typed(op, given, clause.ignore_case, clause.lenient)?;
     build_test(attr, op, clause.ignore_case, clause.lenient, typed, env)
         .map(Cond::Test)
-        .map_err(|e| message(e, attr, op, values))
+        .map_err(|e| message(e, attr, op))
 }
 
 /// Compiles a clause. Errors are `(path, message)` pairs; `path` renders the clause's

@@ -1,7 +1,8 @@
-//! Reading a format-2 payload into a [`Snapshot`], checking everything.
+//! Reading a payload (versions 2 and 3) into a [`Snapshot`], checking everything.
 
 use super::{
-    cond_tag, scalar_tag, serve_tag, test_bits, AUDITS, BUCKETINGS, MAGIC, OPS, VALUE_TYPES,
+    cond_tag, scalar_tag, serve_tag, test_bits, AUDITS, BUCKETINGS, MAGIC, OLDEST_READ, OPS,
+    VALUE_TYPES,
 };
 use crate::engine::bucket::{coarseness, hash_prefix, total_fits, BucketCond};
 use crate::engine::clause::{
@@ -14,208 +15,13 @@ use crate::engine::compiled::{
 use crate::engine::context::{AttrId, AttrSpec, Needs, TARGETING_KEY};
 use crate::engine::graph;
 use crate::engine::hash::{salt_prefix, HashPrefix, BUCKETS};
-use crate::engine::kinds::Bucketing;
+use crate::engine::kinds::{Bucketing, Op};
 use crate::engine::semver::Version;
 use crate::jsontext;
 use fnv::FnvHashMap;
 
-/// What kind of problem a payload has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecodeErrorKind {
-    /// Not a format-2 payload (another format, or another payload version).
-    UnknownFormat,
-    /// Truncated, trailing bytes, a bad tag, a bad varint, invalid UTF-8.
-    Malformed,
-    /// Well-formed, but the flags are not valid.
-    Invalid,
-}
-
-/// Why a payload could not be decoded: a kind, what is wrong, and the flag it
-/// concerns when there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
-    /// The kind of problem.
-    pub kind: DecodeErrorKind,
-    /// What is wrong.
-    pub what: &'static str,
-    /// The key of the flag it is in, if any.
-    pub flag: Option<Box<str>>,
-}
-
-impl DecodeError {
-    /// A sentence for people, built without `format!` (the wasm module has no
-    /// float formatting and keeps its string code small).
-    pub fn message(&self) -> String {
-        let mut out = String::from(match self.kind {
-            DecodeErrorKind::UnknownFormat => "not a format-2 snapshot payload: ",
-            DecodeErrorKind::Malformed => "malformed snapshot payload: ",
-            DecodeErrorKind::Invalid => "invalid flags: ",
-        });
-        out.push_str(self.what);
-        if let Some(flag) = &self.flag {
-            out.push_str(" (flag `");
-            out.push_str(flag);
-            out.push_str("`)");
-        }
-        out
-    }
-}
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message())
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-type Result<T> = std::result::Result<T, DecodeError>;
-
-fn malformed(what: &'static str) -> DecodeError {
-    DecodeError {
-        kind: DecodeErrorKind::Malformed,
-        what,
-        flag: None,
-    }
-}
-
-fn invalid(what: &'static str) -> DecodeError {
-    DecodeError {
-        kind: DecodeErrorKind::Invalid,
-        what,
-        flag: None,
-    }
-}
-
-fn check(ok: bool, what: &'static str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(what))
-    }
-}
-
-/// A cursor over the payload.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn left(&self) -> usize {
-        self.bytes.len() - self.at
-    }
-
-    // The primitives below are inlined by hand: at opt-level "z" they would be calls
-    // per byte, and loading is mostly them.
-    #[inline(always)]
-    fn u8(&mut self) -> Result<u8> {
-        let Some(&b) = self.bytes.get(self.at) else {
-            return Err(malformed("truncated"));
-        };
-        self.at += 1;
-        Ok(b)
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        if n > self.left() {
-            return Err(malformed("truncated"));
-        }
-        let out = &self.bytes[self.at..self.at + n];
-        self.at += n;
-        Ok(out)
-    }
-
-    /// An unsigned LEB128 number, at most 10 bytes, no overflow.
-    #[inline(always)]
-    fn uv(&mut self) -> Result<u64> {
-        // Most numbers (counts, ids, tags) fit one byte.
-        if let Some(&b) = self.bytes.get(self.at) {
-            if b < 0x80 {
-                self.at += 1;
-                return Ok(u64::from(b));
-            }
-        }
-        self.uv_long()
-    }
-
-    fn uv_long(&mut self) -> Result<u64> {
-        let mut n: u64 = 0;
-        for i in 0..10 {
-            let b = self.u8()?;
-            let part = u64::from(b & 0x7f);
-            if i == 9 && b > 1 {
-                return Err(malformed("number too large"));
-            }
-            n |= part << (7 * i);
-            if b & 0x80 == 0 {
-                if i > 0 && b == 0 {
-                    return Err(malformed("number not minimally encoded"));
-                }
-                return Ok(n);
-            }
-        }
-        Err(malformed("number too long"))
-    }
-
-    #[inline(always)]
-    fn u32(&mut self) -> Result<u32> {
-        u32::try_from(self.uv()?).map_err(|_| malformed("number too large"))
-    }
-
-    /// A count of items that each take at least one byte: never more than the bytes
-    /// left, so no count can make decoding allocate more than the payload's size.
-    #[inline(always)]
-    fn count(&mut self) -> Result<usize> {
-        let n = self.uv()?;
-        if n > self.left() as u64 {
-            return Err(malformed("count larger than the payload"));
-        }
-        Ok(n as usize)
-    }
-
-    /// A zigzag-encoded signed number.
-    fn sv(&mut self) -> Result<i64> {
-        let n = self.uv()?;
-        Ok((n >> 1) as i64 ^ -((n & 1) as i64))
-    }
-
-    fn f64(&mut self) -> Result<f64> {
-        let bytes = self.take(8)?;
-        let mut b = [0u8; 8];
-        b.copy_from_slice(bytes);
-        let n = f64::from_le_bytes(b);
-        if !n.is_finite() {
-            return Err(invalid("a number is not finite"));
-        }
-        Ok(n)
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8]> {
-        let n = self.count()?;
-        self.take(n)
-    }
-
-    fn str(&mut self) -> Result<&'a str> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| malformed("text is not UTF-8"))
-    }
-
-    fn flag(&mut self) -> Result<bool> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(malformed("bad presence byte")),
-        }
-    }
-
-    fn option_sv(&mut self) -> Result<Option<i64>> {
-        if self.flag()? {
-            Ok(Some(self.sv()?))
-        } else {
-            Ok(None)
-        }
-    }
-}
+use super::reader::{check, invalid, malformed, Reader, Result};
+pub use super::reader::{DecodeError, DecodeErrorKind};
 
 /// The attribute table being rebuilt: ids come from the payload, needs and literal
 /// dictionaries from the tests and rollouts that use them.
@@ -251,6 +57,8 @@ impl ClauseEnv for Env {
 
 struct Decoder<'a> {
     r: Reader<'a>,
+    /// 2 or 3: how patterns are written.
+    payload_version: u8,
     env: Env,
     segments: usize,
 }
@@ -343,6 +151,20 @@ impl<'a> Decoder<'a> {
                     });
                 }
                 TestValues::Scalars(out)
+            }
+            Family::Strings if op == Op::Matches => {
+                let n = self.r.count()?;
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let pattern = self.r.str()?;
+                    let dfa = if self.payload_version >= 3 {
+                        self.r.dfa()?
+                    } else {
+                        source_pattern(pattern, ignore_case)?
+                    };
+                    out.push((pattern, dfa));
+                }
+                TestValues::Patterns(out)
             }
             Family::Strings => {
                 let n = self.r.count()?;
@@ -622,6 +444,29 @@ impl<'a> Decoder<'a> {
     }
 }
 
+fn unknown_format(what: &'static str) -> DecodeError {
+    DecodeError {
+        kind: DecodeErrorKind::UnknownFormat,
+        what,
+        flag: None,
+    }
+}
+
+/// A version-2 pattern, written as source only: compiled where the engine can
+/// (built for authoring), refused by the wasm module, which runs only automata.
+#[cfg(feature = "authoring")]
+fn source_pattern(pattern: &str, ignore_case: bool) -> Result<crate::engine::dfa::Dfa> {
+    crate::engine::dfa_build::build(pattern, ignore_case)
+        .map_err(|_| invalid("a pattern does not compile"))
+}
+
+#[cfg(not(feature = "authoring"))]
+fn source_pattern(_pattern: &str, _ignore_case: bool) -> Result<crate::engine::dfa::Dfa> {
+    Err(invalid(
+        "a pattern from payload version 2, which edges cannot compile: re-sign the snapshot with a current origin",
+    ))
+}
+
 fn attr_path_ok(path: &str) -> bool {
     !path.is_empty() && !path.starts_with('$') && !path.split('.').any(str::is_empty)
 }
@@ -677,19 +522,22 @@ fn check_across_flags(flags: &[Flag]) -> Result<()> {
 }
 
 impl Snapshot {
-    /// Decodes and checks a format-2 payload.
+    /// Decodes and checks a payload (version 3, or 2).
     pub fn decode(payload: &[u8]) -> Result<Snapshot> {
-        if payload.get(..4) != Some(&MAGIC[..]) {
-            return Err(DecodeError {
-                kind: DecodeErrorKind::UnknownFormat,
-                what: if payload.first() == Some(&b'{') {
-                    "a JSON payload (format 1); this engine reads format 2"
-                } else {
-                    "unknown payload version"
-                },
-                flag: None,
-            });
-        }
+        let payload_version = match payload.get(..4) {
+            Some(&[b'V', b'X', b'P', v]) if (OLDEST_READ..=MAGIC[3]).contains(&v) => v,
+            Some(&[b'V', b'X', b'P', v]) if v > MAGIC[3] => {
+                return Err(unknown_format(
+                    "a newer payload version than this engine reads: upgrade it",
+                ))
+            }
+            _ if payload.first() == Some(&b'{') => {
+                return Err(unknown_format(
+                    "a JSON payload (format 1); this engine reads format 2",
+                ))
+            }
+            _ => return Err(unknown_format("unknown payload version")),
+        };
         let mut r = Reader {
             bytes: payload,
             at: MAGIC.len(),
@@ -720,6 +568,7 @@ impl Snapshot {
         let segment_count = r.count()?;
         let mut d = Decoder {
             r,
+            payload_version,
             env: Env { attrs, current: 0 },
             segments: segment_count,
         };
@@ -785,7 +634,7 @@ impl Snapshot {
         check_across_flags(&flags)?;
         Ok(Snapshot {
             meta: SnapshotMeta {
-                schema: u32::from(MAGIC[3]),
+                schema: u32::from(payload_version),
                 environment: Some(environment.to_string()),
                 version: Some(version),
                 issued_at_ms,

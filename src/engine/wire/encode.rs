@@ -1,4 +1,4 @@
-//! Writing a compiled [`Snapshot`] as a format-2 payload (the origin and the CLI).
+//! Writing a compiled [`Snapshot`] as a payload, version 3 (the origin and the CLI).
 
 use super::{
     cond_tag, number_of, scalar_tag, serve_tag, test_bits, AUDITS, BUCKETINGS, MAGIC, OPS,
@@ -7,6 +7,7 @@ use super::{
 use crate::engine::clause::{AttrRef, Cond, Pred, Test, ValueSet};
 use crate::engine::compiled::{Serve, Snapshot};
 use crate::engine::context::AttrSpec;
+use crate::engine::dfa::Dfa;
 
 struct Writer(Vec<u8>);
 
@@ -42,6 +43,18 @@ impl Writer {
 
     fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
+    }
+
+    /// A pattern's automaton, as `Reader::dfa` reads it.
+    fn dfa(&mut self, dfa: &Dfa) {
+        self.uv(dfa.flags().len() as u64);
+        self.uv(dfa.classes() as u64);
+        self.uv(dfa.start() as u64);
+        self.0.extend_from_slice(dfa.class_of());
+        for &next in dfa.next() {
+            self.uv(u64::from(next));
+        }
+        self.0.extend_from_slice(dfa.flags());
     }
 
     fn option_uv(&mut self, n: Option<u32>) {
@@ -171,8 +184,9 @@ impl Writer {
             }
             Pred::Matches(regexes, _) => {
                 self.uv(regexes.len() as u64);
-                for (_, source) in regexes.iter() {
+                for (dfa, source) in regexes.iter() {
                     self.str(source);
+                    self.dfa(dfa);
                 }
             }
             Pred::Num(_, nums, _) => {

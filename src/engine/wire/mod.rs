@@ -1,11 +1,12 @@
-//! The binary snapshot payload (format 2): a compiled snapshot, written by the
+//! The binary snapshot payload (envelope format 2, payload version 3): a compiled
+//! snapshot, written by the
 //! origin and the CLI ([`Snapshot::encode`], native) and read by every engine
 //! ([`Snapshot::decode`]) without a JSON parser.
 //!
 //! The layout is documented byte by byte in `docs/snapshot-format.md`. Decoding
 //! trusts nothing: a payload with a valid signature may still come from a stolen
 //! key, so every count is bounded by the bytes left, every index is checked, every
-//! value is validated as the compiler validates it (regexes compile, versions are
+//! value is validated as the compiler validates it (pattern automata are whole, versions are
 //! strict SemVer, weights fill the bucket scale), graphs are acyclic and bounded,
 //! and any problem is a [`DecodeError`], never a panic or an unbounded allocation.
 
@@ -14,11 +15,17 @@ mod decode;
 mod encode;
 #[cfg(feature = "authoring")]
 mod inspect;
+mod reader;
 
 pub use decode::{DecodeError, DecodeErrorKind};
 
-/// The first bytes of every format-2 payload: `VXP` and the payload version.
-pub const MAGIC: [u8; 4] = *b"VXP\x02";
+/// The first bytes of every payload this engine writes: `VXP` and the payload
+/// version, 3 (patterns carry their automata). Version 2 payloads are read too.
+pub const MAGIC: [u8; 4] = *b"VXP\x03";
+
+/// The oldest payload version engines read: 2, whose patterns are source only (an
+/// engine built for authoring compiles them; the wasm module refuses them).
+pub const OLDEST_READ: u8 = 2;
 
 /// Serve tags.
 pub(crate) mod serve_tag {

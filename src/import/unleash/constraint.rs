@@ -164,10 +164,7 @@ pub(super) fn constraint(c: &Value, flag: &str, lossy: &mut Vec<Loss>) -> Value 
         }
         "REGEX" => {
             let pattern = value.as_str().unwrap_or_default();
-            match regex_lite::RegexBuilder::new(pattern)
-                .case_insensitive(insensitive)
-                .build()
-            {
+            match crate::engine::dfa_build::build(pattern, insensitive) {
                 Ok(_) => {
                     let mut t = test(&path, "matches", vec![json!(pattern)]);
                     if insensitive {
@@ -176,7 +173,7 @@ pub(super) fn constraint(c: &Value, flag: &str, lossy: &mut Vec<Loss>) -> Value 
                     t
                 }
                 Err(_) => {
-                    loss(lossy, flag, format!("regex {pattern:?} on `{name}` uses syntax Vexil does not support (look-around, backreferences, Unicode classes); the constraint never matches"));
+                    loss(lossy, flag, format!("regex {pattern:?} on `{name}` is not one Vexil runs (look-around, backreferences, Unicode classes, or too complex); the constraint never matches"));
                     never()
                 }
             }

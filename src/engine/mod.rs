@@ -1,5 +1,6 @@
 //! The evaluation core: flag model, validation and compilation, context resolution,
-//! bucketing and evaluation.
+//! bucketing and evaluation; with `authoring`, the one typed reader and editor of flag
+//! documents as written (`edit`).
 //!
 //! Pure: no I/O, no clock (the evaluation time is a parameter), no wasm or server
 //! dependencies. Used by the wasm module, the origin, the CLI and the benchmarks.
@@ -14,6 +15,8 @@ pub mod context;
 mod de;
 #[cfg(feature = "authoring")]
 pub mod details;
+#[cfg(feature = "authoring")]
+pub mod edit;
 pub mod eval;
 mod graph;
 pub mod hash;

@@ -106,6 +106,39 @@ impl Serve {
     }
 }
 
+impl Serve {
+    /// A serve of one fixed variant.
+    pub fn fixed(variant: impl Into<String>) -> Serve {
+        Serve {
+            variant: Some(variant.into()),
+            ..Serve::default()
+        }
+    }
+
+    /// The caller's default, without a variant (flagd's flags without a default).
+    pub fn callers_default() -> Serve {
+        Serve {
+            caller_default: true,
+            ..Serve::default()
+        }
+    }
+
+    /// This serve as document JSON, with only the fields it uses: `{"variant": "on"}`.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// A rule as written in a document: its `id`, `when` clause and `serve`, then its
+/// `description` when it has one.
+pub fn rule_json(id: &str, when: Value, serve: Value, description: Option<&str>) -> Value {
+    let mut rule = json!({ "id": id, "when": when, "serve": serve });
+    if let Some(text) = description {
+        rule["description"] = json!(text);
+    }
+    rule
+}
+
 /// A serve read from the document: the model's [`Serve`], or an empty one (the
 /// caller's default) when the JSON is not a serve the model reads.
 fn read_serve(value: &Value) -> Serve {
@@ -317,6 +350,13 @@ impl<'a> FlagEdit<'a> {
     /// Sets a field, keeping its place if the document has it (new fields go last).
     fn set(&mut self, field: &str, value: Value) {
         self.fields().insert(field.to_string(), value);
+    }
+
+    /// Gives the document `key` when it has no key field (a new one goes last).
+    pub fn default_key(&mut self, key: &str) {
+        self.fields()
+            .entry("key")
+            .or_insert_with(|| Value::String(key.to_string()));
     }
 
     /// Turns the kill switch: `enabled` on or off.

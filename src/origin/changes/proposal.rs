@@ -1,11 +1,11 @@
 //! Building proposals: one constructor per kind of change, from the environment's current state.
 
 use super::{Kind, Proposal};
-use crate::engine::edit::FlagEdit;
+use crate::engine::edit::{EditError, FlagDoc, FlagEdit};
 use crate::origin::publish::{EnvState, FlagRow};
 use crate::origin::OriginError;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 // ---- Building proposals ---------------------------------------------------------
 
@@ -51,11 +51,10 @@ pub(super) fn proposal(
 
 /// The key of a flag document, which must be a JSON object.
 pub fn document_key(doc: &Value) -> Result<&str, OriginError> {
-    let obj = doc.as_object().ok_or_else(|| {
-        OriginError::BadRequest("`flag` must be a JSON object (a flag document)".into())
-    })?;
-    obj.get("key")
-        .and_then(Value::as_str)
+    if !doc.is_object() {
+        return Err(EditError::NotAnObject.into());
+    }
+    Some(FlagDoc(doc).key())
         .filter(|k| !k.is_empty())
         .ok_or_else(|| OriginError::BadRequest("the flag document needs a string `key`".into()))
 }
@@ -80,8 +79,8 @@ pub fn update(
     mut doc: Value,
 ) -> Result<Proposal, OriginError> {
     let row = live_flag(state, env, key)?;
-    if let Some(obj) = doc.as_object_mut() {
-        obj.entry("key").or_insert_with(|| json!(key));
+    if let Ok(mut edit) = FlagEdit::new(&mut doc) {
+        edit.default_key(key);
     }
     let doc_key = document_key(&doc)?;
     if doc_key != key {

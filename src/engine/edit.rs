@@ -104,9 +104,7 @@ impl Serve {
             .map(|(_, p)| p)
             .sum()
     }
-}
 
-impl Serve {
     /// A serve of one fixed variant.
     pub fn fixed(variant: impl Into<String>) -> Serve {
         Serve {
@@ -139,8 +137,9 @@ pub fn rule_json(id: &str, when: Value, serve: Value, description: Option<&str>)
     rule
 }
 
-/// A serve read from the document: the model's [`Serve`], or an empty one (the
-/// caller's default) when the JSON is not a serve the model reads.
+/// A serve read from the document: the model's [`Serve`], or an empty one (which
+/// gives out nothing) when the JSON is not a serve the model reads; stored documents
+/// were compiled, so that is only ever a document that does not compile.
 fn read_serve(value: &Value) -> Serve {
     Serve::deserialize(value).unwrap_or_default()
 }
@@ -310,6 +309,13 @@ impl<'a> FlagDoc<'a> {
     }
 }
 
+/// A percentage of units as the engine reads a weight: thousandths of the bucket
+/// space, by the engine's own [`thousandths`] (so `1.001` is accepted and `1.0001`
+/// refused, as a weight in a document would be).
+pub fn percentage(percent: f64) -> Result<u32, EditError> {
+    thousandths(percent).map_err(EditError::Percentage)
+}
+
 /// A percentage, in thousandths of the bucket space, as JSON: `5`, `1.001`.
 pub fn percent_json(thousandths: u32) -> Value {
     if thousandths % 1000 == 0 {
@@ -408,16 +414,14 @@ impl<'a> FlagEdit<'a> {
 
     /// Sets the share of the serve at `at` given to `variant` (default: the flag's
     /// first variant other than the off variant, see [`FlagDoc::treated_variant`]) to
-    /// `percentage`; the rest gets the off variant. The percentage is checked by the
-    /// engine's own conversion, so whatever the engine accepts as a weight is
-    /// accepted here. Returns the treated variant.
+    /// `on_thousandths` of the bucket space (see [`percentage`]); the rest gets the off
+    /// variant. Returns the treated variant.
     pub fn set_split(
         &mut self,
         at: ServeAt<'_>,
         variant: Option<&str>,
-        percentage: f64,
+        on_thousandths: u32,
     ) -> Result<String, EditError> {
-        let on_thousandths = thousandths(percentage).map_err(EditError::Percentage)?;
         let doc = self.doc();
         let on = doc.treated_variant(variant)?.to_string();
         let off = doc.off_variant().unwrap_or_default().to_string();
@@ -488,146 +492,4 @@ impl ServeMut<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn flag() -> Value {
-        json!({
-            "key": "f", "owner": "ops", "clinical_impact": "low",
-            "variants": { "off": false, "beta/v2": true, "beta~v2": true },
-            "off_variant": "off",
-            "rules": [{ "id": "r1", "when": { "attr": "plan", "op": "eq", "values": ["pro"] },
-                        "serve": { "variant": "beta~v2" } }],
-            "fallthrough": { "rollout": { "salt": "s", "by": "account.id", "missing_unit": "fallthrough",
-                                          "weights": { "off": 75, "beta/v2": 25 } } },
-        })
-    }
-
-    fn keys(v: &Value) -> Vec<&str> {
-        v.as_object().unwrap().keys().map(String::as_str).collect()
-    }
-
-    #[test]
-    fn the_treated_variant_is_the_first_other_than_off_or_the_one_asked_for() {
-        let doc = flag();
-        let f = FlagDoc(&doc);
-        assert_eq!(f.treated_variant(None), Ok("beta/v2"));
-        assert_eq!(f.treated_variant(Some("beta~v2")), Ok("beta~v2"));
-        assert!(matches!(
-            f.treated_variant(Some("off")),
-            Err(EditError::NotTreatable { .. })
-        ));
-        let no_off =
-            json!({ "key": "g", "variants": { "on": true }, "fallthrough": { "variant": "on" } });
-        assert_eq!(
-            FlagDoc(&no_off).treated_variant(None),
-            Err(EditError::NoOffVariant { flag: "g".into() })
-        );
-        let only_off = json!({ "key": "h", "variants": { "off": false }, "off_variant": "off" });
-        assert!(matches!(
-            FlagDoc(&only_off).treated_variant(None),
-            Err(EditError::NothingToTreat { .. })
-        ));
-    }
-
-    #[test]
-    fn shares_are_found_by_name_whatever_the_name_holds() {
-        let doc = flag();
-        let f = FlagDoc(&doc);
-        let fallthrough = f.serve(ServeAt::Fallthrough).unwrap();
-        assert_eq!(fallthrough.share_of("beta/v2"), 25.0);
-        assert_eq!(fallthrough.split(), vec![("off", 75.0), ("beta/v2", 25.0)]);
-        assert_eq!(
-            f.serve(ServeAt::Rule("r1")).unwrap().share_of("beta~v2"),
-            100.0
-        );
-        assert!(matches!(
-            f.serve(ServeAt::Rule("nope")),
-            Err(EditError::NoRule { .. })
-        ));
-        assert_eq!(f.rollout_percentage(), Some(25.0));
-        assert_eq!(f.settled_variant(), None);
-        assert_eq!(f.rollout_units(), vec!["account.id".to_string()]);
-    }
-
-    #[test]
-    fn a_split_keeps_the_rollouts_unit_salt_and_order_and_every_other_field() {
-        let mut doc = flag();
-        let on = FlagEdit::new(&mut doc)
-            .unwrap()
-            .set_split(ServeAt::Fallthrough, None, 1.001)
-            .unwrap();
-        assert_eq!(on, "beta/v2");
-        let rollout = &doc["fallthrough"]["rollout"];
-        assert_eq!(keys(rollout), ["salt", "by", "weights"]);
-        assert_eq!(keys(&rollout["weights"]), ["off", "beta/v2"]);
-        assert_eq!(
-            rollout["weights"],
-            json!({ "off": 98.999, "beta/v2": 1.001 })
-        );
-        assert_eq!(
-            keys(&doc),
-            [
-                "key",
-                "owner",
-                "clinical_impact",
-                "variants",
-                "off_variant",
-                "rules",
-                "fallthrough"
-            ]
-        );
-        // A fixed serve becomes a rollout, the treated variant first.
-        FlagEdit::new(&mut doc)
-            .unwrap()
-            .set_split(ServeAt::Rule("r1"), Some("beta~v2"), 50.0)
-            .unwrap();
-        assert_eq!(
-            doc["rules"][0]["serve"],
-            json!({ "rollout": { "weights": { "beta~v2": 50, "off": 50 } } })
-        );
-    }
-
-    #[test]
-    fn a_split_refuses_what_the_engine_would_refuse() {
-        let mut doc = flag();
-        let mut edit = FlagEdit::new(&mut doc).unwrap();
-        assert!(matches!(
-            edit.set_split(ServeAt::Fallthrough, None, 1.0001),
-            Err(EditError::Percentage(_))
-        ));
-        assert!(matches!(
-            edit.set_split(ServeAt::Rule("nope"), None, 5.0),
-            Err(EditError::NoRule { .. })
-        ));
-        edit.serve_mut(ServeAt::Fallthrough)
-            .unwrap()
-            .set_split("beta/v2", "off", 10_000)
-            .unwrap();
-        assert!(matches!(
-            edit.serve_mut(ServeAt::Fallthrough)
-                .unwrap()
-                .set_split("beta~v2", "off", 10_000),
-            Err(EditError::ManyWayRollout(2))
-        ));
-        assert_eq!(doc, {
-            let mut expected = flag();
-            expected["fallthrough"] = json!({ "rollout": { "salt": "s", "by": "account.id", "weights": { "off": 90, "beta/v2": 10 } } });
-            expected
-        });
-    }
-
-    #[test]
-    fn fields_keep_their_place_when_set_and_removed() {
-        let mut doc = json!({ "key": "f", "enabled": true, "prerequisites": [], "variants": {} });
-        let mut edit = FlagEdit::new(&mut doc).unwrap();
-        edit.set_enabled(false);
-        edit.set_prerequisites(&[]);
-        assert_eq!(keys(&doc), ["key", "enabled", "variants"]);
-        assert!(!FlagDoc(&doc).enabled());
-        assert_eq!(
-            FlagEdit::new(&mut json!([])).unwrap_err(),
-            EditError::NotAnObject
-        );
-    }
-}
+mod tests;

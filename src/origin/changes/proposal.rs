@@ -1,7 +1,7 @@
 //! Building proposals: one constructor per kind of change, from the environment's current state.
 
 use super::{Kind, Proposal};
-use crate::engine::edit::{EditError, FlagDoc, FlagEdit};
+use crate::engine::edit::{self, EditError, FlagDoc, FlagEdit};
 use crate::origin::publish::{EnvState, FlagRow};
 use crate::origin::OriginError;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -215,9 +215,11 @@ pub fn rollout(
     variant: Option<&str>,
     rule: Option<&str>,
 ) -> Result<Proposal, OriginError> {
+    // The engine's own conversion: whatever it accepts as a weight is accepted here.
+    let on_thousandths = edit::percentage(percentage)?;
     let row = live_flag(state, env, key)?;
     let mut doc = row.document.clone();
-    FlagEdit::new(&mut doc)?.set_split(rule.into(), variant, percentage)?;
+    FlagEdit::new(&mut doc)?.set_split(rule.into(), variant, on_thousandths)?;
     Ok(proposal(env, key, Kind::Rollout, Some(doc), row.revision))
 }
 

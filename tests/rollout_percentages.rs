@@ -164,6 +164,56 @@ fn origin_with_flag(dir: &std::path::Path) -> Origin {
     origin
 }
 
+/// Tries to start a rollout of `flag` (created in `development` first) with `plan`.
+fn start_rollout(dir: &std::path::Path, flag: Value, plan: Value) -> Result<Value, String> {
+    let origin = origin_with_flag(dir);
+    origin
+        .write(|op| {
+            let who = vexil::origin::auth::authenticate(
+                op.db,
+                &vexil::origin::auth::create_token(op, "ann", &["editor".into()])?.token,
+            )?;
+            let key = flag["key"].as_str().unwrap().to_string();
+            let p = changes::create(
+                &publish::load_state(op.db, "development")?,
+                "development",
+                flag,
+            )?;
+            changes::submit_and_publish(op, &who, p)?;
+            let plan = serde_json::from_value(plan).unwrap();
+            vexil::origin::rollouts::start(op, &who, "development", &key, plan)
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// Starting a rollout and setting its percentage pick the treated variant the same
+/// way: a variant that `POST .../rollout` would refuse is refused when the rollout
+/// starts, with the same reason, instead of being measured first. (Starting used to
+/// treat the first variant of a flag without an off variant, and to word a wrong
+/// variant differently.)
+#[test]
+fn starting_a_rollout_treats_the_variant_a_percentage_would() {
+    let dir = std::env::temp_dir().join(format!("vexil-treated-{}", std::process::id()));
+    let mut no_off = simple_flag("no-off");
+    no_off.as_object_mut().unwrap().remove("off_variant");
+    no_off["fallthrough"] = json!({ "variant": "on" });
+    let e = start_rollout(&dir, no_off, json!({ "stages": [50, 100] })).unwrap_err();
+    assert!(
+        e.contains("flag `no-off` has no `off_variant` to roll out against"),
+        "{e}"
+    );
+    let e = start_rollout(&dir, simple_flag("wrong"), json!({ "variant": "nope" })).unwrap_err();
+    assert!(
+        e.contains("variant `nope` is not one of `wrong`'s variants other than the off variant `off`: on, off"),
+        "{e}"
+    );
+    let e = start_rollout(&dir, simple_flag("rule"), json!({ "rule": "r9" })).unwrap_err();
+    assert!(e.contains("flag `rule` has no rule `r9`"), "{e}");
+    let started = start_rollout(&dir, simple_flag("fine"), json!({ "stages": [10, 100] })).unwrap();
+    assert_eq!(started["variant"], "on", "{started}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Percentages with up to 3 decimals, and ones just off them.
 fn percentage() -> impl Strategy<Value = f64> {
     prop_oneof![

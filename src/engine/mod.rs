@@ -1,5 +1,6 @@
 //! The evaluation core: flag model, validation and compilation, context resolution,
-//! bucketing and evaluation.
+//! bucketing and evaluation; with `authoring`, the one typed reader and editor of flag
+//! documents as written (`edit`).
 //!
 //! Pure: no I/O, no clock (the evaluation time is a parameter), no wasm or server
 //! dependencies. Used by the wasm module, the origin, the CLI and the benchmarks.
@@ -17,6 +18,8 @@ pub mod details;
 pub mod dfa;
 #[cfg(feature = "authoring")]
 pub mod dfa_build;
+#[cfg(feature = "authoring")]
+pub mod edit;
 pub mod eval;
 mod graph;
 pub mod hash;

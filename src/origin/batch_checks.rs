@@ -12,6 +12,7 @@
 //! on every flag. The rest of the batch is kept: it holds nothing private.
 
 use super::OriginError;
+use crate::engine::edit::FlagDoc;
 use crate::metrics::privacy::{covers, is_withheld, TARGETING_KEY};
 use crate::metrics::Batch;
 use rusqlite::{params, Connection};
@@ -210,26 +211,6 @@ pub fn check(batch: &Batch, limits: &Limits, now_ms: i64) -> Result<(), String> 
     Ok(())
 }
 
-/// Every rollout unit attribute (`by`) in a flag document.
-fn unit_attributes(doc: &Value, out: &mut Vec<String>) {
-    let serves = doc
-        .get("rules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.get("serve"))
-        .chain(doc.get("fallthrough"));
-    for serve in serves {
-        match serve.pointer("/rollout/by") {
-            Some(Value::String(path)) => out.push(path.clone()),
-            Some(Value::Array(paths)) => {
-                out.extend(paths.iter().filter_map(Value::as_str).map(str::to_string))
-            }
-            _ => {}
-        }
-    }
-}
-
 /// Drops, from `batch`, the dimension values private for the flag they are
 /// counted on (its `private_attributes` now) and those of unit ids (on every
 /// flag). Returns what was dropped, as `flag: dimension`, sorted.
@@ -254,7 +235,7 @@ pub fn withhold_private(
     for row in rows {
         let (key, text) = row?;
         let doc: Value = serde_json::from_str(&text)?;
-        unit_attributes(&doc, &mut units);
+        units.extend(FlagDoc(&doc).rollout_units());
         let declared = doc
             .get("private_attributes")
             .and_then(Value::as_array)

@@ -7,6 +7,7 @@
 
 use super::auth::{Principal, SdkKind};
 use super::{audit, batch_checks, rfc3339, Op, OriginError};
+use crate::engine::edit::FlagDoc;
 use crate::metrics::{Batch, BatchMeta, LatencyHistogram, OutcomeStats};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
@@ -488,7 +489,7 @@ pub fn flag_insights(
         .is_some();
     if has_any && evaluations == 0 && unchanged_ms >= i64::from(stale_days) * day {
         // A kill switch guards a path that may run rarely: never advise removing it.
-        let recommendation = if super::reports::is_kill_switch(doc) {
+        let recommendation = if FlagDoc(doc).is_kill_switch() {
             "check that the code path it guards still evaluates it (a kill switch stays while that path exists)"
         } else {
             "the flag looks unused: remove it from the code and archive it"
@@ -499,7 +500,7 @@ pub fn flag_insights(
             recommendation.into(),
         ));
     }
-    if let Some(control) = doc.get("off_variant").and_then(Value::as_str) {
+    if let Some(control) = FlagDoc(doc).off_variant() {
         let base = variant_health(&window, key, control);
         for variant in stats
             .map(|f| f.variants.keys().cloned().collect::<Vec<_>>())

@@ -3,6 +3,7 @@
 //! recommendations with their reasons, over the last N days of edge metrics.
 
 use super::{edge_metrics, publish, reports, Op, OriginError};
+use crate::engine::edit::FlagDoc;
 use serde_json::{json, Map, Value};
 
 const DAY_MS: i64 = 86_400_000;
@@ -50,7 +51,7 @@ pub fn report(op: &Op<'_>, env: &str, key: &str, days: u32) -> Result<Value, Ori
     }
 
     // Each tracked event per variant, and how the variant compares with the control.
-    let control = doc.get("off_variant").and_then(Value::as_str);
+    let control = FlagDoc(doc).off_variant();
     let mut events = Map::new();
     for (event, per_variant) in m["outcomes"].as_object().into_iter().flatten() {
         let base = control.and_then(|c| per_variant.get(c));
@@ -75,7 +76,7 @@ pub fn report(op: &Op<'_>, env: &str, key: &str, days: u32) -> Result<Value, Ori
         .and_then(crate::engine::time::parse_rfc3339_ms);
     let state_name = if row.archived {
         "archived"
-    } else if doc.get("enabled") == Some(&json!(false)) {
+    } else if !FlagDoc(doc).enabled() {
         "disabled"
     } else if expires_ms.is_some_and(|at| at <= op.now_ms) {
         "expired"

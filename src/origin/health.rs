@@ -14,6 +14,7 @@
 
 use super::auth::Principal;
 use super::{audit, changes, publish, rollouts, webhooks, Op, Origin, OriginError};
+use crate::engine::edit::FlagDoc;
 use rusqlite::params;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -203,7 +204,7 @@ pub fn went_down(op: &Op<'_>, system: &System, error: &str) -> Result<Value, Ori
                 continue;
             }
             match system.action {
-                Action::Kill if row.document.get("enabled") != Some(&Value::Bool(false)) => {
+                Action::Kill if FlagDoc(&row.document).enabled() => {
                     let mut p = changes::kill(&state, &env, key)?;
                     p.reason = Some(format!("{} is down: {error}", system.name));
                     match changes::apply_system(op, &actor(system), p, true)? {

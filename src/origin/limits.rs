@@ -4,6 +4,7 @@
 //! flag keys, variant names, rule ids, segment and exclusion-group names.
 //! (Environment names are at most 64 characters, token names 100.)
 
+use crate::engine::edit::FlagDoc;
 use crate::engine::Issue;
 use serde_json::Value;
 
@@ -46,26 +47,21 @@ pub fn name_issue(what: &str, name: &str) -> Option<Issue> {
 
 /// Names in one flag document that are too long.
 pub fn flag_issues(flag: &Value) -> Vec<Issue> {
-    let key = flag.get("key").and_then(Value::as_str).unwrap_or_default();
+    let flag = FlagDoc(flag);
+    let key = flag.key();
     let at = format!("flags[{}]", shown(key));
     let mut out: Vec<Issue> = too_long("flag key", || format!("{at}.key"), key)
         .into_iter()
         .collect();
-    for name in flag
-        .get("variants")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|v| v.keys())
-    {
+    for name in flag.variant_names() {
         out.extend(too_long(
             "variant name",
             || format!("{at}.variants.{}", shown(name)),
             name,
         ));
     }
-    let rules = flag.get("rules").and_then(Value::as_array);
-    for (i, rule) in rules.into_iter().flatten().enumerate() {
-        if let Some(id) = rule.get("id").and_then(Value::as_str) {
+    for (i, id) in flag.rule_ids().enumerate() {
+        if let Some(id) = id {
             out.extend(too_long("rule id", || format!("{at}.rules[{i}].id"), id));
         }
     }

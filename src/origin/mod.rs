@@ -105,6 +105,16 @@ fn violations_text(violations: &[Violation]) -> String {
         .join("; ")
 }
 
+impl From<crate::engine::edit::EditError> for OriginError {
+    /// An unknown rule is not found; every other edit refused is a bad request.
+    fn from(e: crate::engine::edit::EditError) -> Self {
+        match e {
+            crate::engine::edit::EditError::NoRule { .. } => OriginError::NotFound(e.to_string()),
+            _ => OriginError::BadRequest(e.to_string()),
+        }
+    }
+}
+
 impl From<serde_json::Error> for OriginError {
     fn from(e: serde_json::Error) -> Self {
         OriginError::Internal(format!("stored JSON is unreadable: {e}"))

@@ -5,34 +5,19 @@ use super::changes;
 use super::governance::{self, Change};
 use super::publish::{self, EnvState, FlagRow};
 use super::{audit, Op, OriginError};
+use crate::engine::edit::{FlagDoc, ServeAt};
 use crate::engine::time::parse_rfc3339_ms;
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 const DAY_MS: i64 = 86_400_000;
 
-/// What a serve gives out: variant → percent.
-fn serve_split(serve: &Value) -> Vec<(String, f64)> {
-    if let Some(v) = serve.get("variant").and_then(Value::as_str) {
-        return vec![(v.to_string(), 100.0)];
-    }
-    serve
-        .pointer("/rollout/weights")
-        .and_then(Value::as_object)
-        .map(|w| {
-            w.iter()
-                .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn off_variant(doc: &Value) -> Option<&str> {
-    doc.get("off_variant").and_then(Value::as_str)
+    FlagDoc(doc).off_variant()
 }
 
 fn enabled(doc: &Value) -> bool {
-    doc.get("enabled").and_then(Value::as_bool).unwrap_or(true)
+    FlagDoc(doc).enabled()
 }
 
 /// A short description of what the flag's fallthrough serves.
@@ -43,13 +28,15 @@ fn serving(doc: &Value) -> String {
             off_variant(doc).unwrap_or("caller's default")
         );
     }
-    let split = serve_split(doc.get("fallthrough").unwrap_or(&Value::Null));
-    let mut text = split
+    let flag = FlagDoc(doc);
+    let fallthrough = flag.serve(ServeAt::Fallthrough).unwrap_or_default();
+    let mut text = fallthrough
+        .split()
         .iter()
         .filter(|(_, p)| *p > 0.0)
         .map(|(v, p)| {
             if *p >= 100.0 {
-                v.clone()
+                v.to_string()
             } else {
                 format!("{v} {p}%")
             }
@@ -59,10 +46,7 @@ fn serving(doc: &Value) -> String {
     if text.is_empty() {
         text = "caller's default".into();
     }
-    let rules = doc
-        .get("rules")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+    let rules = flag.rule_ids().count();
     if rules > 0 {
         text.push_str(&format!(
             " (+{rules} rule{})",
@@ -70,22 +54,6 @@ fn serving(doc: &Value) -> String {
         ));
     }
     text
-}
-
-/// The share of the fallthrough on the flag's first variant that is not the off
-/// variant: the flag's rollout percentage.
-fn rollout_percentage(doc: &Value) -> Option<f64> {
-    let off = off_variant(doc)?;
-    let on = doc
-        .get("variants")
-        .and_then(Value::as_object)?
-        .keys()
-        .find(|k| *k != off)?;
-    let split = serve_split(doc.get("fallthrough")?);
-    if split.is_empty() {
-        return None;
-    }
-    Some(split.iter().filter(|(v, _)| v == on).map(|(_, p)| p).sum())
 }
 
 /// A flag's summary row.
@@ -108,7 +76,7 @@ pub fn summary(db: &Connection, env: &str, key: &str, row: &FlagRow) -> Result<V
         "updated_by": row.updated_by,
         "expires_at": d.get("expires_at"),
         "serving": serving(d),
-        "rollout_percentage": rollout_percentage(d),
+        "rollout_percentage": FlagDoc(d).rollout_percentage(),
         "pending_changes": changes::pending_for(db, env, key)?.len(),
     }))
 }
@@ -192,40 +160,6 @@ pub fn environments(db: &Connection) -> Result<Value, OriginError> {
     Ok(json!({ "environments": out }))
 }
 
-/// The single variant a flag serves everyone, if it does.
-fn settled_variant(doc: &Value) -> Option<String> {
-    if !enabled(doc) {
-        return off_variant(doc).map(str::to_string);
-    }
-    let mut serves: Vec<&Value> = doc
-        .get("rules")
-        .and_then(Value::as_array)
-        .map(|rules| rules.iter().filter_map(|r| r.get("serve")).collect())
-        .unwrap_or_default();
-    serves.push(doc.get("fallthrough")?);
-    let mut only: Option<String> = None;
-    for serve in serves {
-        for (variant, percent) in serve_split(serve) {
-            if percent <= 0.0 {
-                continue;
-            }
-            if only.as_ref().is_some_and(|v| *v != variant) {
-                return None;
-            }
-            only = Some(variant);
-        }
-    }
-    only
-}
-
-/// Whether a flag is a kill switch (`kind` or `strategy` `kill_switch`): a permanent
-/// flag, meant to sit fully on or fully off (killed), so never one to remove for it.
-pub(crate) fn is_kill_switch(doc: &Value) -> bool {
-    ["kind", "strategy"]
-        .iter()
-        .any(|field| doc.get(*field).and_then(Value::as_str) == Some("kill_switch"))
-}
-
 fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &str) -> Value {
     json!({ "environment": env, "flag": flag, "kind": kind, "message": message, "recommendation": recommendation })
 }
@@ -259,12 +193,7 @@ pub fn insights(
                     .flags
                     .iter()
                     .filter(|(_, r)| !r.archived)
-                    .filter(|(_, r)| {
-                        r.document
-                            .get("prerequisites")
-                            .and_then(Value::as_array)
-                            .is_some_and(|ps| ps.iter().any(|p| p.get("flag") == Some(&json!(key))))
-                    })
+                    .filter(|(_, r)| FlagDoc(&r.document).prerequisite_flags().any(|p| p == key))
                     .map(|(k, _)| k.as_str())
                     .collect();
                 if !dependents.is_empty() {
@@ -322,8 +251,8 @@ pub fn insights(
                 }
             }
             let age = op.now_ms - row.updated_at_ms;
-            if age >= settled_ms && !is_kill_switch(doc) {
-                if let Some(variant) = settled_variant(doc) {
+            if age >= settled_ms && !FlagDoc(doc).is_kill_switch() {
+                if let Some(variant) = FlagDoc(doc).settled_variant() {
                     let days = age / DAY_MS;
                     let off = off_variant(doc) == Some(variant.as_str());
                     let (kind, message, recommendation) = if off {

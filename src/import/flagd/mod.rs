@@ -19,6 +19,8 @@ mod strings;
 mod value;
 
 use super::{loss, ImportError, Imported, Loss};
+use crate::engine::edit::rule_json;
+use crate::engine::model::Serve;
 use serde_json::{json, Map, Value};
 use value::{merge, to_string, Part, V};
 
@@ -214,23 +216,26 @@ fn flag(
         } else {
             for (i, (when, o)) in outcomes.into_iter().enumerate() {
                 let serve = match o {
-                    Out::Variant(v) => json!({ "variant": v }),
-                    Out::CallerDefault => json!({ "caller_default": true }),
+                    Out::Variant(v) => Serve::fixed(v).to_json(),
+                    Out::CallerDefault => Serve::callers_default().to_json(),
                     Out::Rollout(r) => r,
                 };
-                rules
-                    .push(json!({ "id": format!("rule-{}", i + 1), "when": when, "serve": serve }));
+                rules.push(rule_json(&format!("rule-{}", i + 1), when, serve, None));
             }
         }
     }
     let fallthrough = match default.filter(|d| variants.contains_key(*d) && !parse_error) {
-        Some(d) => json!({ "variant": d }),
-        None => json!({ "caller_default": true }),
+        Some(d) => Serve::fixed(d).to_json(),
+        None => Serve::callers_default().to_json(),
     };
     if targeting.is_some() && rules.is_empty() {
         // Targeting that never names a variant: flagd still answers DEFAULT, not STATIC.
-        rules.push(json!({ "id": "targeting", "when": { "any": [] }, "serve": fallthrough,
-            "description": "flagd targeting that never names a variant (kept so the reason is DEFAULT)" }));
+        rules.push(rule_json(
+            "targeting",
+            json!({ "any": [] }),
+            fallthrough.clone(),
+            Some("flagd targeting that never names a variant (kept so the reason is DEFAULT)"),
+        ));
     }
     let mut doc = json!({
         "key": key,

@@ -3,23 +3,27 @@
 //! missing parents and cycles leave the child off, as the Node SDK evaluates them.
 
 use super::super::{loss, Loss};
-use serde_json::{json, Value};
+use crate::engine::edit::{FlagDoc, FlagEdit};
+use crate::engine::model::Prerequisite;
+use serde_json::Value;
+
+/// Leaves `flag` off, as Unleash evaluates a child whose dependencies cannot hold.
+fn disable(flag: &mut Value) {
+    if let Ok(mut edit) = FlagEdit::new(flag) {
+        edit.set_enabled(false);
+    }
+}
 
 /// Turns Unleash dependencies into prerequisites naming the parents' own variants.
 pub(super) fn resolve_dependencies(flags: &mut [Value], lossy: &mut Vec<Loss>) {
     let info: std::collections::HashMap<String, (Vec<String>, String, bool)> = flags
         .iter()
         .map(|f| {
-            let names = f["variants"]
-                .as_object()
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
-            let off = f["off_variant"].as_str().unwrap_or("off").to_string();
+            let doc = FlagDoc(f);
+            let names = doc.variant_names().map(str::to_string).collect();
+            let off = doc.off_variant().unwrap_or("off").to_string();
             let has_parents = f.get("unleash_dependencies").is_some();
-            (
-                f["key"].as_str().unwrap_or_default().to_string(),
-                (names, off, has_parents),
-            )
+            (doc.key().to_string(), (names, off, has_parents))
         })
         .collect();
     for flag in flags.iter_mut() {
@@ -34,23 +38,23 @@ pub(super) fn resolve_dependencies(flags: &mut [Value], lossy: &mut Vec<Loss>) {
             let parent = d["feature"].as_str().unwrap_or_default();
             let Some((names, off, transitive)) = info.get(parent) else {
                 // Unleash: a missing parent leaves the child disabled.
-                flag["enabled"] = json!(false);
+                disable(flag);
                 continue;
             };
             if *transitive {
                 // Unleash does not follow dependencies transitively: the child is off.
-                flag["enabled"] = json!(false);
+                disable(flag);
                 continue;
             }
-            let wanted: Vec<Value> = match (
+            let wanted: Vec<String> = match (
                 d["enabled"].as_bool().unwrap_or(true),
                 d["variants"].as_array(),
             ) {
-                (false, _) => vec![json!(off)],
+                (false, _) => vec![off.clone()],
                 (true, Some(v)) if !v.is_empty() => {
                     // A parent without variants answers Unleash's `disabled` variant when on.
                     let boolean = names.len() == 2 && names.iter().any(|n| n == "on");
-                    let kept: Vec<Value> = v
+                    let kept: Vec<String> = v
                         .iter()
                         .filter_map(|n| n.as_str())
                         .filter_map(|n| match n {
@@ -60,38 +64,35 @@ pub(super) fn resolve_dependencies(flags: &mut [Value], lossy: &mut Vec<Loss>) {
                             "disabled" => names.iter().any(|x| x == "enabled").then_some("enabled"),
                             n => names.iter().any(|x| x == n).then_some(n),
                         })
-                        .map(|n| json!(n))
+                        .map(str::to_string)
                         .collect();
                     if kept.is_empty() {
                         // None of them can be served: Unleash leaves the child off.
-                        flag["enabled"] = json!(false);
+                        disable(flag);
                         continue;
                     }
                     kept
                 }
-                (true, _) => names
-                    .iter()
-                    .filter(|n| *n != off)
-                    .map(|n| json!(n))
-                    .collect(),
+                (true, _) => names.iter().filter(|n| *n != off).cloned().collect(),
             };
-            prereqs.push(json!({ "flag": parent, "variants": wanted }));
+            prereqs.push(Prerequisite {
+                flag: parent.to_string(),
+                variants: wanted,
+            });
         }
         if !prereqs.is_empty() {
-            flag["prerequisites"] = Value::Array(prereqs);
+            if let Ok(mut edit) = FlagEdit::new(flag) {
+                edit.set_prerequisites(&prereqs);
+            }
         }
     }
     // Unleash evaluates a feature in a dependency cycle as disabled.
     let parents: std::collections::HashMap<String, Vec<String>> = flags
         .iter()
         .map(|f| {
-            let ps = f["prerequisites"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| p["flag"].as_str().map(str::to_string))
-                .collect();
-            (f["key"].as_str().unwrap_or_default().to_string(), ps)
+            let doc = FlagDoc(f);
+            let ps = doc.prerequisite_flags().map(str::to_string).collect();
+            (doc.key().to_string(), ps)
         })
         .collect();
     let in_cycle = |start: &str| {
@@ -109,12 +110,12 @@ pub(super) fn resolve_dependencies(flags: &mut [Value], lossy: &mut Vec<Loss>) {
     };
     let cyclic: Vec<String> = parents.keys().filter(|k| in_cycle(k)).cloned().collect();
     for flag in flags.iter_mut() {
-        let key = flag["key"].as_str().unwrap_or_default().to_string();
+        let key = FlagDoc(flag).key().to_string();
         if cyclic.contains(&key) {
-            if let Some(m) = flag.as_object_mut() {
-                m.remove("prerequisites");
+            if let Ok(mut edit) = FlagEdit::new(flag) {
+                edit.set_prerequisites(&[]);
+                edit.set_enabled(false);
             }
-            flag["enabled"] = json!(false);
         }
     }
     // A child of a parent whose translation is not faithful is not faithful either.
@@ -123,16 +124,12 @@ pub(super) fn resolve_dependencies(flags: &mut [Value], lossy: &mut Vec<Loss>) {
     loop {
         let mut added = Vec::new();
         for flag in flags.iter() {
-            let key = flag["key"].as_str().unwrap_or_default();
+            let doc = FlagDoc(flag);
+            let key = doc.key();
             if unfaithful.contains(key) {
                 continue;
             }
-            let parent = flag["prerequisites"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| p["flag"].as_str())
-                .find(|p| unfaithful.contains(*p));
+            let parent = doc.prerequisite_flags().find(|p| unfaithful.contains(*p));
             if let Some(parent) = parent {
                 added.push((key.to_string(), parent.to_string()));
             }

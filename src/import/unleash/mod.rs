@@ -17,6 +17,8 @@ mod variants;
 
 use super::clauses::{all, always, is_always, is_never, never, test};
 use super::{loss, ImportError, Imported, Loss};
+use crate::engine::edit::rule_json;
+use crate::engine::model::Serve;
 use constraint::{constraint, remote_address, split_list};
 use serde_json::{json, Map, Value};
 
@@ -75,21 +77,20 @@ impl Rules {
         if is_always(&when) {
             self.fallthrough = Some(serve);
         } else {
-            self.rules
-                .push(json!({ "id": id, "when": when, "serve": serve }));
+            self.rules.push(rule_json(&id, when, serve, None));
         }
     }
 
     /// Adds what `on` serves for contexts matching `when`.
     fn serve(&mut self, id: &str, when: Value, on: &OnServe) {
         match on {
-            OnServe::Fixed(v) => self.push(id.to_string(), when, json!({ "variant": v })),
+            OnServe::Fixed(v) => self.push(id.to_string(), when, Serve::fixed(v).to_json()),
             OnServe::Split(s) => {
                 for (i, (matches, variant)) in s.overrides.iter().enumerate() {
                     self.push(
                         format!("{id}-override-{}", i + 1),
                         all([when.clone(), matches.clone()]),
-                        json!({ "variant": variant }),
+                        Serve::fixed(variant).to_json(),
                     );
                 }
                 self.push(
@@ -100,7 +101,7 @@ impl Rules {
                 self.push(
                     format!("{id}-no-unit"),
                     when,
-                    json!({ "variant": s.stand_in }),
+                    Serve::fixed(&s.stand_in).to_json(),
                 );
             }
         }
@@ -310,7 +311,7 @@ fn feature(f: &Value, key: &str, segments: &Map<String, Value>, lossy: &mut Vec<
     let fallthrough = rules
         .fallthrough
         .take()
-        .unwrap_or_else(|| json!({ "variant": off }));
+        .unwrap_or_else(|| Serve::fixed(off).to_json());
     let mut all_variants = Map::new();
     if named {
         all_variants = variants;
@@ -352,8 +353,7 @@ impl Rules {
         if self.fallthrough.is_some() || is_never(&when) {
             return;
         }
-        self.rules
-            .push(json!({ "id": id, "when": when, "serve": serve }));
+        self.rules.push(rule_json(id, when, serve, None));
     }
 }
 

@@ -1,10 +1,11 @@
 //! Building proposals: one constructor per kind of change, from the environment's current state.
 
 use super::{Kind, Proposal};
+use crate::engine::edit::{self, EditError, FlagDoc, FlagEdit};
 use crate::origin::publish::{EnvState, FlagRow};
 use crate::origin::OriginError;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 // ---- Building proposals ---------------------------------------------------------
 
@@ -50,11 +51,10 @@ pub(super) fn proposal(
 
 /// The key of a flag document, which must be a JSON object.
 pub fn document_key(doc: &Value) -> Result<&str, OriginError> {
-    let obj = doc.as_object().ok_or_else(|| {
-        OriginError::BadRequest("`flag` must be a JSON object (a flag document)".into())
-    })?;
-    obj.get("key")
-        .and_then(Value::as_str)
+    if !doc.is_object() {
+        return Err(EditError::NotAnObject.into());
+    }
+    Some(FlagDoc(doc).key())
         .filter(|k| !k.is_empty())
         .ok_or_else(|| OriginError::BadRequest("the flag document needs a string `key`".into()))
 }
@@ -79,8 +79,8 @@ pub fn update(
     mut doc: Value,
 ) -> Result<Proposal, OriginError> {
     let row = live_flag(state, env, key)?;
-    if let Some(obj) = doc.as_object_mut() {
-        obj.entry("key").or_insert_with(|| json!(key));
+    if let Ok(mut edit) = FlagEdit::new(&mut doc) {
+        edit.default_key(key);
     }
     let doc_key = document_key(&doc)?;
     if doc_key != key {
@@ -98,13 +98,13 @@ pub fn update_rules(
     key: &str,
     rules: Value,
 ) -> Result<Proposal, OriginError> {
-    if !rules.is_array() {
+    let Value::Array(rules) = rules else {
         return Err(OriginError::BadRequest(
             "`targeting_rules` must be a list of rules".into(),
         ));
-    }
+    };
     let mut doc = live_flag(state, env, key)?.document.clone();
-    doc["rules"] = rules;
+    FlagEdit::new(&mut doc)?.set_rules(rules);
     update(state, env, key, doc)
 }
 
@@ -117,7 +117,7 @@ fn set_enabled(
 ) -> Result<Proposal, OriginError> {
     let row = live_flag(state, env, key)?;
     let mut doc = row.document.clone();
-    doc["enabled"] = json!(enabled);
+    FlagEdit::new(&mut doc)?.set_enabled(enabled);
     Ok(proposal(env, key, kind, Some(doc), row.revision))
 }
 
@@ -203,19 +203,10 @@ pub fn promote(
     ))
 }
 
-/// A percentage in thousandths as JSON: `5`, `1.001`.
-fn percent_json(thousandths: u32) -> Value {
-    if thousandths % 1000 == 0 {
-        json!(thousandths / 1000)
-    } else {
-        json!(f64::from(thousandths) / 1000.0)
-    }
-}
-
 /// Sets the share of a flag's fallthrough (or rule `rule`) served `variant` (default:
-/// the first variant that is not the off variant); the rest gets the off variant.
-/// An existing rollout keeps its unit attribute, salt and weight order, so raising
-/// the percentage only adds units.
+/// the first variant that is not the off variant); the rest gets the off variant
+/// (see [`FlagEdit::set_split`]: an existing rollout keeps its unit attribute, salt and
+/// weight order, so raising the percentage only adds units).
 pub fn rollout(
     state: &EnvState,
     env: &str,
@@ -225,87 +216,10 @@ pub fn rollout(
     rule: Option<&str>,
 ) -> Result<Proposal, OriginError> {
     // The engine's own conversion: whatever it accepts as a weight is accepted here.
-    let on_thousandths = crate::engine::compile::thousandths(percentage)
-        .map_err(|e| OriginError::BadRequest(format!("percentage {e}")))?;
+    let on_thousandths = edit::percentage(percentage)?;
     let row = live_flag(state, env, key)?;
     let mut doc = row.document.clone();
-    let variants: Vec<String> = doc
-        .get("variants")
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    let off = doc
-        .get("off_variant")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| {
-            OriginError::BadRequest(format!(
-                "flag `{key}` has no `off_variant` to roll out against"
-            ))
-        })?;
-    let on = match variant {
-        Some(v) if variants.iter().any(|x| x == v) && v != off => v.to_string(),
-        Some(v) => {
-            return Err(OriginError::BadRequest(format!(
-            "variant `{v}` is not one of `{key}`'s variants other than the off variant `{off}`: {}",
-            variants.join(", ")
-        )))
-        }
-        None => variants
-            .iter()
-            .find(|v| **v != off)
-            .cloned()
-            .ok_or_else(|| {
-                OriginError::BadRequest(format!("flag `{key}` has no variant besides `{off}`"))
-            })?,
-    };
-    let serve = match rule {
-        Some(id) => doc
-            .get_mut("rules")
-            .and_then(Value::as_array_mut)
-            .and_then(|rules| {
-                rules
-                    .iter_mut()
-                    .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
-            })
-            .map(|r| &mut r["serve"])
-            .ok_or_else(|| OriginError::NotFound(format!("flag `{key}` has no rule `{id}`")))?,
-        None => &mut doc["fallthrough"],
-    };
-    let existing = serve.get("rollout").cloned().unwrap_or(Value::Null);
-    if let Some(weights) = existing.get("weights").and_then(Value::as_object) {
-        if weights.keys().any(|k| *k != on && *k != off) {
-            return Err(OriginError::BadRequest(format!(
-                "this rollout splits between {} variants; change its weights with `flag update`",
-                weights.len()
-            )));
-        }
-    }
-    let off_first = existing
-        .get("weights")
-        .and_then(Value::as_object)
-        .and_then(|w| w.keys().next())
-        .is_some_and(|first| *first == off);
-    let mut weights = Map::new();
-    let (on_w, off_w) = (
-        percent_json(on_thousandths),
-        percent_json(crate::engine::BUCKETS - on_thousandths),
-    );
-    if off_first {
-        weights.insert(off, off_w);
-        weights.insert(on, on_w);
-    } else {
-        weights.insert(on, on_w);
-        weights.insert(off, off_w);
-    }
-    let mut new_rollout = Map::new();
-    for field in ["by", "salt", "bucketing"] {
-        if let Some(v) = existing.get(field) {
-            new_rollout.insert(field.into(), v.clone());
-        }
-    }
-    new_rollout.insert("weights".into(), Value::Object(weights));
-    *serve = json!({ "rollout": new_rollout });
+    FlagEdit::new(&mut doc)?.set_split(rule.into(), variant, on_thousandths)?;
     Ok(proposal(env, key, Kind::Rollout, Some(doc), row.revision))
 }
 

@@ -2,6 +2,7 @@
 
 use super::store::{get, mark_running};
 use super::{EventGuard, Guards, Plan, DEFAULT_STAGES};
+use crate::engine::edit::FlagDoc;
 use crate::origin::auth::Principal;
 use crate::origin::changes;
 use crate::origin::publish;
@@ -10,55 +11,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
 const ACTIVE: &str = "('waiting_approval', 'running', 'paused')";
-
-fn treated_variant(doc: &Value, requested: Option<&str>) -> Result<String, OriginError> {
-    let off = doc.get("off_variant").and_then(Value::as_str).unwrap_or("");
-    let variants: Vec<&String> = doc
-        .get("variants")
-        .and_then(Value::as_object)
-        .map(|m| m.keys().collect())
-        .unwrap_or_default();
-    match requested {
-        Some(v) if variants.iter().any(|x| *x == v) && v != off => Ok(v.to_string()),
-        Some(v) => Err(OriginError::BadRequest(format!(
-            "`{v}` is not a variant to roll out (the off variant is `{off}`)"
-        ))),
-        None => variants
-            .into_iter()
-            .find(|v| *v != off)
-            .cloned()
-            .ok_or_else(|| {
-                OriginError::BadRequest("the flag has no variant besides its off variant".into())
-            }),
-    }
-}
-
-/// The share of the serve (fallthrough, or rule `rule`) on `variant`.
-fn current_percentage(doc: &Value, variant: &str, rule: Option<&str>) -> f64 {
-    let serve = match rule {
-        Some(id) => doc
-            .get("rules")
-            .and_then(Value::as_array)
-            .and_then(|rules| {
-                rules
-                    .iter()
-                    .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
-            })
-            .and_then(|r| r.get("serve")),
-        None => doc.get("fallthrough"),
-    };
-    let Some(serve) = serve else { return 0.0 };
-    if let Some(v) = serve.get("variant").and_then(Value::as_str) {
-        return if v == variant { 100.0 } else { 0.0 };
-    }
-    // Looked up by name, not through a JSON pointer: a variant may be called `a/b`.
-    serve
-        .get("rollout")
-        .and_then(|r| r.get("weights"))
-        .and_then(|w| w.get(variant))
-        .and_then(Value::as_f64)
-        .unwrap_or(0.0)
-}
 
 /// The change setting the rollout's serve to `percent`.
 pub(super) fn stage_change(
@@ -103,9 +55,12 @@ pub fn start(
             "`{flag}` already has rollout #{id} in progress; pause or abort it first"
         )));
     }
-    let variant = treated_variant(&row.document, plan.variant.as_deref())?;
+    let flag_doc = FlagDoc(&row.document);
+    let variant = flag_doc
+        .treated_variant(plan.variant.as_deref())?
+        .to_string();
     let rule = plan.rule.clone();
-    let start_percentage = current_percentage(&row.document, &variant, rule.as_deref());
+    let start_percentage = flag_doc.serve(rule.as_deref().into())?.share_of(&variant);
     let stages: Vec<f64> = plan
         .stages
         .clone()

@@ -6,6 +6,7 @@ use super::{CreateArgs, EnvArg, FlagCommand};
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use vexil::engine::model::Serve;
 use vexil::engine::time::format_rfc3339_ms;
 
 fn prompt(question: &str) -> Result<String> {
@@ -54,7 +55,7 @@ fn generated_flag(
     let mut flag = json!({
         "key": key, "kind": kind, "strategy": strategy, "risk": risk, "expires_at": expires,
         "enabled": true, "variants": { "on": true, "off": false }, "off_variant": "off",
-        "fallthrough": { "variant": "off" },
+        "fallthrough": Serve::fixed("off").to_json(),
     });
     for (field, value) in [
         ("name", name),

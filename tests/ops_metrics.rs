@@ -260,3 +260,37 @@ fn event_streams_and_failing_webhooks_show() {
     });
     assert!(value(&m, "vexil_webhook_backlog", &[]).is_some_and(|v| v >= 1.0));
 }
+
+#[test]
+fn rollouts_are_counted_per_state_as_they_move() {
+    let (data, admin) = DataDir::init("prom-rollouts");
+    let s = Server::start(&data);
+    let editor = s.token(&admin, "eddie", &["editor"]);
+    let flags = "/api/v1/environments/production/flags";
+    s.post(flags, &editor, json!({ "flag": simple_flag("slow-flag") }))
+        .expect(201);
+    let id = s
+        .post(
+            &format!("{flags}/slow-flag/rollouts"),
+            &editor,
+            json!({ "stages": [10, 100], "stage_duration": "10m", "min_samples": 20 }),
+        )
+        .expect(201)
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    let state = |m: &Scrape, st: &str| value(m, "vexil_rollouts", &[("state", st)]);
+    let m = scrape(&s, Some(&admin));
+    assert_eq!(state(&m, "running"), Some(1.0));
+    assert_eq!(state(&m, "paused"), Some(0.0));
+    s.post(&format!("/api/v1/rollouts/{id}/pause"), &editor, json!({}))
+        .expect(200);
+    let m = scrape(&s, Some(&admin));
+    assert_eq!(state(&m, "running"), Some(0.0));
+    assert_eq!(state(&m, "paused"), Some(1.0));
+    s.post(&format!("/api/v1/rollouts/{id}/abort"), &editor, json!({}))
+        .expect(200);
+    let m = scrape(&s, Some(&admin));
+    assert_eq!(state(&m, "paused"), Some(0.0));
+    assert_eq!(state(&m, "aborted"), Some(1.0));
+}

@@ -51,6 +51,11 @@ impl Hub {
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
     }
+
+    /// Open subscriptions (event streams being served).
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
 }
 
 struct Seen {

@@ -25,6 +25,7 @@ pub mod keys;
 pub mod limits;
 pub mod ofrep;
 pub mod ofrep_metrics;
+pub mod ops_metrics;
 pub mod publish;
 pub mod reports;
 pub mod reviews;
@@ -32,6 +33,7 @@ pub mod rollouts;
 pub mod scheduled;
 pub mod store;
 pub mod targets;
+pub mod tls;
 pub mod webhooks;
 
 use crate::engine::time::format_rfc3339_ms;
@@ -78,6 +80,9 @@ pub enum OriginError {
     /// A file could not be read or written.
     #[error("{0}")]
     Io(String),
+    /// The TLS certificate or key cannot serve.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
@@ -398,10 +403,20 @@ pub struct ServeOptions {
     /// A directory holding `www/` (the console) and `pkg/` (the package) to serve;
     /// default: this source tree's, when present.
     pub www_root: Option<PathBuf>,
+    /// Serve HTTPS with this certificate and key (HSTS on every answer).
+    pub tls: Option<tls::TlsFiles>,
+    /// `GET /metrics` without credentials (default: a token that may read).
+    pub public_metrics: bool,
 }
 
-/// Runs the server until SIGINT or SIGTERM. Prints `listening on http://ADDR` once bound.
+/// Runs the server until SIGINT or SIGTERM. Prints `listening on http://ADDR` (or
+/// `https://`) once bound.
 pub fn serve(options: ServeOptions) -> Result<(), OriginError> {
+    // A bad certificate or key fails before anything opens or binds.
+    let tls = match &options.tls {
+        Some(files) => Some(files.server_config()?),
+        None => None,
+    };
     let mut origin = Origin::open(&options.data_dir, clock_from_env())?;
     if let Some(root) = &options.www_root {
         origin.www = Some(StaticFiles::under(root).ok_or_else(|| {
@@ -412,7 +427,11 @@ pub fn serve(options: ServeOptions) -> Result<(), OriginError> {
         .enable_all()
         .build()
         .map_err(|e| OriginError::Io(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(http::serve(Arc::new(origin), &options.listen))
+    let how = http::Listening {
+        tls,
+        public_metrics: options.public_metrics,
+    };
+    runtime.block_on(http::serve(Arc::new(origin), &options.listen, how))
 }
 
 /// Verifies the audit chain stored in a data directory; returns the number of entries.

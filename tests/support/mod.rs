@@ -108,8 +108,15 @@ impl Server {
 
     /// Starts with extra environment variables (`VEXIL_CLOCK_FILE`).
     pub fn start_with(data: &DataDir, vars: &[(&str, &str)]) -> Server {
+        Server::start_args(data, &[], vars)
+    }
+
+    /// Starts with extra `vexil serve` arguments (`--tls-cert`, `--public-metrics`)
+    /// and environment variables.
+    pub fn start_args(data: &DataDir, args: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vexil"))
             .args(["serve", "--data", data.arg(), "--listen", "127.0.0.1:0"])
+            .args(args)
             .envs(vars.iter().copied())
             // The server's log (scheduler actions, delivery failures) only when asked.
             .stderr(if std::env::var_os("VEXIL_TEST_LOG").is_some() {

@@ -47,6 +47,7 @@ pub enum Command {
         data: PathBuf,
     },
     /// Run the origin server.
+    #[command(after_help = SERVE_HELP)]
     Serve {
         /// The data directory made by `vexil init`.
         #[arg(long)]
@@ -58,6 +59,17 @@ pub enum Command {
         /// `/` and `/pkg/` (default: the source tree vexil was built from, if present).
         #[arg(long)]
         www: Option<PathBuf>,
+        /// Serve HTTPS with this PEM certificate chain (the server's certificate
+        /// first); needs --tls-key. Answers then carry Strict-Transport-Security.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Answer `GET /metrics` without credentials (default: a token that may
+        /// read, such as a `viewer` token for Prometheus).
+        #[arg(long)]
+        public_metrics: bool,
     },
     /// Flags on the origin.
     Flag(Remote<operator::FlagCommand>),
@@ -430,3 +442,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration such as 24h or 30m: {e}"))
 }
+
+/// `vexil serve --help`, after the options.
+const SERVE_HELP: &str = "\
+TLS: with --tls-cert and --tls-key the origin speaks HTTPS itself (rustls; TLS 1.2
+and 1.3) and prints `listening on https://ADDR`. A missing, unreadable or
+mismatched certificate or key stops it at start, naming the file.
+
+Behind a reverse proxy or load balancer instead: let the proxy terminate TLS, listen
+on a private address (--listen 127.0.0.1:8080), and have the proxy pass the Host
+header, set X-Forwarded-Proto: https and X-Forwarded-For, send
+Strict-Transport-Security itself, and not buffer /api/v1/environments/*/events
+(server-sent events).
+
+Prometheus scrapes GET /metrics with a bearer token that may read (or none with
+--public-metrics).";

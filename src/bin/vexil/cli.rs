@@ -68,7 +68,26 @@ fn dispatch(command: Command, json: bool) -> Result<i32> {
             force,
         }) => offline::keys_generate(&id, &out_private, &out_public, force, json),
         Command::Init { data } => operator::init(&data, json),
-        Command::Serve { data, listen, www } => operator::serve(data, listen, www),
+        Command::Serve {
+            data,
+            listen,
+            www,
+            tls_cert,
+            tls_key,
+            public_metrics,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(vexil::origin::tls::TlsFiles { cert, key }),
+                _ => None,
+            };
+            operator::serve(vexil::origin::ServeOptions {
+                data_dir: data,
+                listen,
+                www_root: www,
+                tls,
+                public_metrics,
+            })
+        }
         Command::Flag(r) => operator::flag(&api(&r.conn), r.command),
         Command::Rollout(r) => operator::rollout(&api(&r.conn), r.command),
         Command::Rollback {

@@ -151,7 +151,7 @@ pub fn hipaa(flag: &Value, facts: &Facts<'_>) -> Vec<Safeguard> {
             kind: "technical",
             standard: "transmission security (§164.312(e))",
             status: Status::Delegated,
-            detail: "snapshots are signed end to end; `vexil serve` speaks plain HTTP, so terminate TLS in front of it (a reverse proxy or the CDN)".into(),
+            detail: "snapshots are signed end to end; encrypting the transport is the deployment's: `vexil serve --tls-cert FILE --tls-key FILE`, or TLS terminated in front of it (a reverse proxy or the CDN)".into(),
         },
     ]
 }

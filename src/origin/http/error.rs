@@ -49,6 +49,7 @@ impl IntoResponse for ApiError {
                 return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
             }
             OriginError::Config(_)
+            | OriginError::Tls(_)
             | OriginError::Io(_)
             | OriginError::Db(_)
             | OriginError::AuditBroken(_)

@@ -4,6 +4,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::auth;
+use crate::origin::ops_metrics::BatchOutcome;
 use crate::origin::{edge_metrics, OriginError};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -50,6 +51,11 @@ pub(super) async fn metrics_ingest(
             }
         })
         .await;
+    app.ops.batch(match &out {
+        Ok(answer) if answer["duplicate"] == true => BatchOutcome::Duplicate,
+        Ok(_) => BatchOutcome::Accepted,
+        Err(_) => BatchOutcome::Rejected,
+    });
     app.wake.notify_one();
     out.map(Json)
 }

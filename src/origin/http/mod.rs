@@ -8,7 +8,8 @@
 //! - `flags`, `snapshots`, `changes` (and the audit log), `rollouts`, `metrics`;
 //! - `admin`: environments, tokens, SDK keys, key rotation, webhooks, publish targets;
 //! - `info`: health, keys, whoami, policies, insights, the event stream;
-//! - `ofrep`: the OpenFeature remote evaluation API (`/ofrep/v1`).
+//! - `ofrep`: the OpenFeature remote evaluation API (`/ofrep/v1`);
+//! - `prom`: `GET /metrics` and the layer counting every request.
 
 mod admin;
 mod changes;
@@ -18,6 +19,7 @@ mod flags;
 mod info;
 mod metrics;
 mod ofrep;
+mod prom;
 mod rollouts;
 mod snapshots;
 
@@ -25,7 +27,7 @@ pub use error::ApiError;
 pub use extract::{Body, Params, Segs};
 
 use super::{publish, Origin, OriginError};
-use axum::http::header;
+use axum::http::{header, HeaderValue};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 use std::sync::Arc;
@@ -50,6 +52,12 @@ pub struct App {
         super::ofrep::RateLimiter,
         super::ofrep_metrics::OfrepMetrics,
     )>,
+    /// Operational metrics (`GET /metrics`).
+    pub ops: Arc<super::ops_metrics::OpsMetrics>,
+    /// Whether `GET /metrics` answers without credentials.
+    pub public_metrics: bool,
+    /// Whether the server speaks TLS (answers then carry HSTS).
+    pub tls: bool,
 }
 
 /// The API's routes, plus the console and the `vexil` package as static files.
@@ -162,7 +170,10 @@ pub fn router(app: App) -> Router {
                 ])
                 .expose_headers([header::ETAG, header::RETRY_AFTER]),
         );
-    let mut router = Router::new().nest("/api/v1", api).nest("/ofrep/v1", ofrep);
+    let mut router = Router::new()
+        .route("/metrics", get(prom::scrape))
+        .nest("/api/v1", api)
+        .nest("/ofrep/v1", ofrep);
     if let Some(www) = www {
         let pkg = www.pkg.clone();
         router = router
@@ -171,9 +182,29 @@ pub fn router(app: App) -> Router {
     } else {
         router = router.fallback(error::not_found);
     }
-    router
+    let hsts = app.tls;
+    // Layered per route, so the counting layer sees the matched route template.
+    let router = router
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            prom::track,
+        ));
+    let router = if hsts {
+        router.layer(axum::middleware::map_response(add_hsts))
+    } else {
+        router
+    };
+    router.with_state(app)
+}
+
+/// Adds `Strict-Transport-Security` (TLS only).
+async fn add_hsts(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static(super::tls::HSTS),
+    );
+    response
 }
 
 async fn shutdown_signal() {
@@ -207,6 +238,30 @@ async fn refresh(origin: Arc<Origin>) {
         }
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
+}
+
+/// Serves `router` over TLS on `listener` until SIGINT or SIGTERM, then lets open
+/// requests finish (up to 10 s).
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    router: Router,
+) -> Result<(), OriginError> {
+    let failed = |e: std::io::Error| OriginError::Io(format!("server failed: {e}"));
+    let listener = listener.into_std().map_err(failed)?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(config);
+    axum_server::from_tcp_rustls(listener, tls)
+        .map_err(failed)?
+        .handle(handle)
+        .serve(router.into_make_service())
+        .await
+        .map_err(failed)
 }
 
 /// Runs the rollout scheduler every `interval`, first ingesting what OFREP
@@ -244,8 +299,17 @@ async fn schedule_rollouts(
     }
 }
 
+/// How the server listens.
+#[derive(Clone, Default)]
+pub struct Listening {
+    /// TLS configuration, when the server speaks HTTPS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Whether `GET /metrics` answers without credentials.
+    pub public_metrics: bool,
+}
+
 /// Serves the API on `listen` until SIGINT or SIGTERM.
-pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError> {
+pub async fn serve(origin: Arc<Origin>, listen: &str, how: Listening) -> Result<(), OriginError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| OriginError::Io(format!("cannot listen on {listen}: {e}")))?;
@@ -284,17 +348,24 @@ pub async fn serve(origin: Arc<Origin>, listen: &str) -> Result<(), OriginError>
         wake,
         events: hub,
         ofrep: ofrep.clone(),
+        ops: Arc::new(super::ops_metrics::OpsMetrics::new()),
+        public_metrics: how.public_metrics,
+        tls: how.tls.is_some(),
     };
     {
         use std::io::Write as _;
+        let scheme = if how.tls.is_some() { "https" } else { "http" };
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = writeln!(out, "listening on {scheme}://{addr}");
         let _ = out.flush();
     }
-    let served = axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| OriginError::Io(format!("server failed: {e}")));
+    let served = match how.tls {
+        None => axum::serve(listener, router(app))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| OriginError::Io(format!("server failed: {e}"))),
+        Some(config) => serve_tls(listener, config, router(app)).await,
+    };
     // What OFREP evaluated since the last scheduler pass is not lost on shutdown.
     if let Err(e) = ofrep.2.flush(&origin, None) {
         super::log(format_args!("OFREP metrics at shutdown: {e}"));

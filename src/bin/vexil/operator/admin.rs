@@ -6,7 +6,7 @@ use super::print::print_change;
 use super::{EnvCommand, SdkKeyCommand, SegmentCommand, TokenCommand, WebhooksCommand};
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 // ---- Commands -----------------------------------------------------------------------
 
@@ -36,13 +36,10 @@ pub fn init(data: &Path, json_out: bool) -> Result<i32> {
 }
 
 /// `vexil serve`.
-pub fn serve(data: PathBuf, listen: String, www_root: Option<PathBuf>) -> Result<i32> {
-    vexil::origin::serve(vexil::origin::ServeOptions {
-        data_dir: data.clone(),
-        listen,
-        www_root,
-    })
-    .with_context(|| format!("the origin serving {} stopped", data.display()))?;
+pub fn serve(options: vexil::origin::ServeOptions) -> Result<i32> {
+    let data = options.data_dir.clone();
+    vexil::origin::serve(options)
+        .with_context(|| format!("the origin serving {} stopped", data.display()))?;
     Ok(0)
 }
 

@@ -33,7 +33,7 @@ setup-browser:
 wasm: setup
 	@$(CARGO) build $(CARGO_QUIET) --lib $(WASM_CARGO) --profile $(WASM_PROFILE)
 	@wasm-bindgen --target web --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
-	@$(WASM_OPT) -Oz --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
+	@$(WASM_OPT) -Oz --converge --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@node scripts/inline-wasm.mjs $(WASM_OUT) pkg/wasm/vexil_inline.js
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
 
@@ -43,7 +43,7 @@ wasm: setup
 WASM_NAMES_DIR := target/wasm-names
 wasm-names: wasm
 	@wasm-bindgen --target web --out-dir $(WASM_NAMES_DIR) --out-name vexil $(WASM_RAW)
-	@$(WASM_OPT) -Oz -g $(WASM_NAMES_DIR)/vexil_bg.wasm -o $(WASM_NAMES_DIR)/vexil_bg.wasm
+	@$(WASM_OPT) -Oz --converge -g $(WASM_NAMES_DIR)/vexil_bg.wasm -o $(WASM_NAMES_DIR)/vexil_bg.wasm
 
 # The console's one third-party file: uPlot, from npm.
 www: setup

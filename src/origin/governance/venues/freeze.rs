@@ -109,7 +109,7 @@ pub(in crate::origin::governance) fn check(
     out.violate(
         FREEZE_POLICY,
         format!(
-            "MiFID II flags are frozen while their venues trade ({}); only the kill switch may change `{key}` now; changes apply at {}, when its venues are all closed",
+            "MiFID II flags are frozen while their venues trade ({}); only the kill switch may change `{key}` now; its changes can apply at {}, when its venues are all closed",
             open.join("; "),
             crate::engine::time::format_rfc3339_ms(until)
         ),

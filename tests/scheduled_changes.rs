@@ -249,3 +249,89 @@ fn a_change_frozen_by_trading_hours_applies_by_itself_at_the_close() {
     let done = wait_for(&s, &editor, created, |c| c["status"] == "applied");
     assert!(done["applied"]["snapshot_version"].is_u64(), "{done}");
 }
+
+#[test]
+fn a_change_to_a_flag_on_an_open_venue_is_held_until_that_venue_closes() {
+    let (data, admin) = DataDir::init("venue-close");
+    data.set("check_interval", "check_interval = \"100ms\"");
+    std::fs::write(
+        data.path().join("xlon-holidays.txt"),
+        "# London Stock Exchange\n2027-12-27  # Christmas (substitute)\n",
+    )
+    .unwrap();
+    data.configure(concat!(
+        "[[governance.venues]]\nname = \"XLON\"\ntime_zone = \"Europe/London\"\nholidays_file = \"xlon-holidays.txt\"\n",
+        "[[governance.venues.sessions]]\nweekdays = [1, 2, 3, 4, 5]\nopen = \"08:00\"\nclose = \"16:30\"\n",
+        "[[governance.venues]]\nname = \"XNYS\"\ntime_zone = \"America/New_York\"\n",
+        "[[governance.venues.sessions]]\nweekdays = [1, 2, 3, 4, 5]\nopen = \"09:30\"\nclose = \"16:00\"\n",
+    ));
+    // A Wednesday in summer: 10:00 UTC is 11:00 in London (BST); New York opens at
+    // 13:30 UTC (EDT) and closes at 20:00 UTC.
+    let t = |text: &str| vexil::engine::time::parse_rfc3339_ms(text).unwrap();
+    let start = t("2027-06-16T10:00:00Z");
+    let clock = data.path().join("clock-offset");
+    std::fs::write(&clock, (start - now_ms()).to_string()).unwrap();
+    let s = Server::start_with(&data, &[("VEXIL_CLOCK_FILE", clock.to_str().unwrap())]);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    let policies = s.get("/api/v1/policies", &editor).expect(200).json;
+    let venues = &policies["config"]["venues"];
+    assert_eq!(venues[0]["name"], "XLON", "{policies}");
+    assert_eq!(venues[0]["holidays"], json!(["2027-12-27"]), "{policies}");
+    assert_eq!(venues[1]["sessions"][0]["close"], "16:00", "{policies}");
+
+    let mifid = |key: &str, venues: Value| {
+        let mut flag = simple_flag(key);
+        flag["compliance"] = json!(["MiFID_II"]);
+        flag["expires_at"] = json!(vexil::engine::time::format_rfc3339_ms(
+            start + 30 * 86_400_000
+        ));
+        if !venues.is_null() {
+            flag["venues"] = venues;
+        }
+        json!({ "flag": flag })
+    };
+    // On XLON only: held until London closes, 16:30 BST.
+    let london = s
+        .post(FLAGS, &editor, mifid("lse-router", json!(["XLON"])))
+        .expect(201)
+        .json;
+    assert_eq!(london["status"], "pending", "{london}");
+    assert_eq!(london["apply_at"], "2027-06-16T15:30:00Z", "{london}");
+    // No venues: every venue; New York opens before London closes, so until 20:00.
+    let every = s
+        .post(FLAGS, &editor, mifid("global-router", Value::Null))
+        .expect(201)
+        .json;
+    assert_eq!(every["apply_at"], "2027-06-16T20:00:00Z", "{every}");
+    // An unknown venue is refused, naming the known ones.
+    let r = s.post(FLAGS, &editor, mifid("par-router", json!(["XPAR"])));
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text
+            .contains("unknown venue `XPAR`; the known venues are XLON, XNYS"),
+        "{}",
+        r.text
+    );
+
+    // `changes apply` in session: not applied, says when, exits 4.
+    let id = london["id"].as_i64().unwrap();
+    let out = vexil_as(&s, &editor, &["changes", "apply", &id.to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(
+        stdout.contains("held back by mifid2-trading-hours-freeze")
+            && stdout.contains("2027-06-16T15:30"),
+        "{stdout}"
+    );
+
+    // London closes: the scheduler applies the XLON flag; the other waits for New York.
+    std::fs::write(&clock, (t("2027-06-16T15:31:00Z") - now_ms()).to_string()).unwrap();
+    let done = wait_for(&s, &editor, id, |c| c["status"] == "applied");
+    assert!(done["applied"]["snapshot_version"].is_u64(), "{done}");
+    let global = every["id"].as_i64().unwrap();
+    let still = s
+        .get(&format!("/api/v1/changes/{global}"), &editor)
+        .expect(200)
+        .json;
+    assert_eq!(still["status"], "pending", "{still}");
+}

@@ -1,9 +1,10 @@
 //! Origin settings: `vexil.toml` in the data directory, written with defaults by
 //! `vexil init` and read when `vexil serve` starts.
 
-use super::governance::{GovernanceConfig, TradingHours};
+use super::governance::{venues, GovernanceConfig, TradingHours};
 use super::OriginError;
 use serde::Deserialize;
+use std::path::Path;
 use std::time::Duration;
 
 /// The settings file `vexil init` writes.
@@ -15,9 +16,21 @@ naming = '^[a-z][a-z0-9]*(-[a-z0-9]+)*$'
 # Dodd-Frank flags retain records at least this many days.
 min_retention_days = 1825
 
-# MiFID II change freeze during trading hours (UTC). Uncomment to enable.
+# MiFID II change freeze: trading venues and their calendars. A MiFID_II flag does
+# not change while any of its `venues` (all, if it lists none) is in session; its
+# changes are held until they are all closed. Uncomment to enable.
+# [[governance.venues]]
+# name = "XLON"
+# time_zone = "Europe/London"          # IANA name; sessions are local times
+# holidays_file = "xlon-holidays.txt"  # one ISO date a line, relative to this file
+# [[governance.venues.sessions]]
+# weekdays = [1, 2, 3, 4, 5]           # ISO weekdays, 1 = Monday
+# open = "08:00"
+# close = "16:30"                      # before `open`: closes the next day
+#
+# The older form, one session in UTC (the venue `trading_hours`):
 # [governance.trading_hours]
-# weekdays = [1, 2, 3, 4, 5]   # ISO weekdays, 1 = Monday
+# weekdays = [1, 2, 3, 4, 5]
 # open = "08:00"
 # close = "16:30"
 
@@ -172,6 +185,8 @@ struct GovernanceSection {
     naming: Option<String>,
     min_retention_days: Option<u32>,
     trading_hours: Option<HoursSection>,
+    #[serde(default)]
+    venues: Vec<venues::VenueSection>,
 }
 
 #[derive(Deserialize)]
@@ -264,8 +279,15 @@ fn minute_of_day(field: &str, text: &str) -> Result<u16, OriginError> {
 }
 
 impl OriginConfig {
-    /// Parses settings; every missing value takes its default.
+    /// Parses settings; every missing value takes its default. Files they name
+    /// (venues' holidays) are read relative to the current directory.
     pub fn from_toml(text: &str) -> Result<OriginConfig, OriginError> {
+        OriginConfig::from_toml_in(text, Path::new("."))
+    }
+
+    /// Parses the settings file of directory `dir`: files it names are read
+    /// relative to `dir`.
+    pub fn from_toml_in(text: &str, dir: &Path) -> Result<OriginConfig, OriginError> {
         let file: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
         let g = file.governance;
         let mut governance = GovernanceConfig::default();
@@ -295,6 +317,8 @@ impl OriginConfig {
                 close_minute: close,
             });
         }
+        governance.venues = venues::venues(&g.venues, dir, governance.trading_hours.is_some())
+            .map_err(|e| bad(e.to_string()))?;
         let snapshot_ttl = duration("snapshots.expires_in", file.snapshots.expires_in, "24h")?;
         if snapshot_ttl < Duration::from_secs(60) {
             return Err(bad("`snapshots.expires_in` must be at least 1m".into()));
@@ -376,6 +400,73 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("before"), "{err}");
+    }
+
+    const XLON: &str = "[[governance.venues]]\nname = \"XLON\"\ntime_zone = \"Europe/London\"\nholidays_file = \"cal/xlon.txt\"\n[[governance.venues.sessions]]\nweekdays = [1, 2, 3, 4, 5]\nopen = \"08:00\"\nclose = \"16:30\"\n";
+
+    fn dir_with_holidays(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("vexil-venues-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("cal")).unwrap();
+        std::fs::write(dir.join("cal/xlon.txt"), text).unwrap();
+        dir
+    }
+
+    #[test]
+    fn venues_are_read_with_holidays_relative_to_the_settings_file() {
+        let dir = dir_with_holidays(
+            "ok",
+            "# 2026\n2026-12-25\n2026-12-28 # Boxing Day (substitute)\n",
+        );
+        let toml = format!("{XLON}[[governance.venues]]\nname = \"XTKS\"\ntime_zone = \"Asia/Tokyo\"\nsessions = [{{ weekdays = [1,2,3,4,5], open = \"09:00\", close = \"11:30\" }}, {{ weekdays = [1,2,3,4,5], open = \"12:30\", close = \"15:00\" }}]\n[governance.trading_hours]\nweekdays = [1]\nopen = \"09:00\"\nclose = \"10:00\"\n");
+        let config = OriginConfig::from_toml_in(&toml, &dir).unwrap();
+        let [xlon, xtks] = &config.governance.venues[..] else {
+            panic!("{:?}", config.governance.venues)
+        };
+        assert_eq!(
+            (xlon.name.as_str(), xlon.time_zone_name()),
+            ("XLON", "Europe/London")
+        );
+        assert_eq!(xlon.holidays.len(), 2);
+        assert_eq!(xtks.sessions.len(), 2);
+        assert!(config.governance.trading_hours.is_some());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bad_venues_say_what_is_wrong() {
+        let dir = dir_with_holidays("bad", "2026-12-25\n2026-02-30\n");
+        let err = OriginConfig::from_toml_in(XLON, &dir)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cal/xlon.txt:2: `2026-02-30` is not an ISO date"),
+            "{err}"
+        );
+        let err = OriginConfig::from_toml_in(XLON, Path::new("/nonexistent"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot read holidays file /nonexistent/cal/xlon.txt"),
+            "{err}"
+        );
+        let venue = |body: &str| format!("[[governance.venues]]\n{body}\n");
+        let session =
+            "[[governance.venues.sessions]]\nweekdays = [1]\nopen = \"08:00\"\nclose = \"16:30\"";
+        for (toml, says) in [
+            (venue(&format!("name = \"XLON\"\ntime_zone = \"Europe/Londres\"\n{session}")), "`governance.venues[0].time_zone` = \"Europe/Londres\" is not an IANA time zone"),
+            (venue("name = \"XLON\"\ntime_zone = \"UTC\""), "`governance.venues[0].sessions` lists no sessions"),
+            (venue(&format!("name = \"X LON\"\ntime_zone = \"UTC\"\n{session}")), "a venue name is non-empty"),
+            (venue(&format!("name = \"XLON\"\ntime_zone = \"UTC\"\n{session}\n[[governance.venues]]\nname = \"XLON\"\ntime_zone = \"UTC\"\n{session}")), "`governance.venues[1].name`: venue `XLON` is declared twice"),
+            (venue(&format!("name = \"trading_hours\"\ntime_zone = \"UTC\"\n{session}\n[governance.trading_hours]\nweekdays = [1]\nopen = \"08:00\"\nclose = \"09:00\"")), "venue `trading_hours` is declared twice"),
+            (venue("name = \"XLON\"\ntime_zone = \"UTC\"\n[[governance.venues.sessions]]\nweekdays = [0]\nopen = \"08:00\"\nclose = \"16:30\""), "`governance.venues[0].sessions[0].weekdays` lists ISO weekdays"),
+            (venue("name = \"XLON\"\ntime_zone = \"UTC\"\n[[governance.venues.sessions]]\nweekdays = [1]\nopen = \"8am\"\nclose = \"16:30\""), "`governance.venues[0].sessions[0].open` = \"8am\""),
+            (venue("name = \"XLON\"\ntime_zone = \"UTC\"\n[[governance.venues.sessions]]\nweekdays = [1]\nopen = \"08:00\"\nclose = \"08:00\""), "are the same time"),
+            (venue("name = \"XLON\"\ntimezone = \"UTC\""), "timezone"),
+        ] {
+            let err = OriginConfig::from_toml(&toml).unwrap_err().to_string();
+            assert!(err.contains(says), "{toml}: {err}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -214,7 +214,7 @@ impl Origin {
         let conn = store::open(data_dir, false)?;
         let config_path = data_dir.join(CONFIG_FILE);
         let config = match std::fs::read_to_string(&config_path) {
-            Ok(text) => OriginConfig::from_toml(&text)
+            Ok(text) => OriginConfig::from_toml_in(&text, data_dir)
                 .map_err(|e| OriginError::Config(format!("{}: {e}", config_path.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => OriginConfig::default(),
             Err(e) => {

@@ -19,6 +19,7 @@ mod changes;
 mod healthcare;
 mod policies;
 mod risk;
+mod venues;
 
 fn now() -> i64 {
     parse_rfc3339_ms(NOW).unwrap()

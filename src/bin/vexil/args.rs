@@ -317,6 +317,10 @@ pub enum FlagsCommand {
         /// Assessment time (RFC 3339); default now.
         #[arg(long)]
         now: Option<String>,
+        /// Origin settings (`vexil.toml`) to assess with: the naming pattern, the
+        /// trading venues flags list in `venues`; default the default settings.
+        #[arg(long)]
+        settings: Option<PathBuf>,
     },
 }
 

@@ -135,9 +135,12 @@ fn dispatch(command: Command, json: bool) -> Result<i32> {
             allow_lossy,
         } => offline::import(from, &file, out.as_deref(), allow_lossy, json),
         Command::Flags(FlagsCommand::Validate { files }) => offline::flags_validate(&files, json),
-        Command::Flags(FlagsCommand::Assess { files, change, now }) => {
-            offline::flags_assess(&files, change, now.as_deref(), json)
-        }
+        Command::Flags(FlagsCommand::Assess {
+            files,
+            change,
+            now,
+            settings,
+        }) => offline::flags_assess(&files, change, now.as_deref(), settings.as_deref(), json),
         Command::Policy(PolicyCommand::List) => offline::policy_list(json),
         Command::Audit(a) => audit(a, json),
         Command::Snapshot(c) => snapshots::snapshot(c, json),

@@ -49,6 +49,7 @@ pub const DESCRIPTIVE_FLAG_FIELDS: &[&str] = &[
     "record_retention_days",
     "rollout_percentage",
     "scope",
+    "venues",
 ];
 
 /// One unknown field: where, and the message.

@@ -194,9 +194,21 @@ pub fn flags_assess(
     files: &[PathBuf],
     change: ChangeArg,
     now: Option<&str>,
+    settings: Option<&std::path::Path>,
     json_out: bool,
 ) -> Result<i32> {
     let now = time_arg("now", now)?;
+    let config = match settings {
+        None => governance::GovernanceConfig::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let dir = path.parent().unwrap_or(std::path::Path::new("."));
+            vexil::origin::config::OriginConfig::from_toml_in(&text, dir)
+                .with_context(|| format!("{}", path.display()))?
+                .governance
+        }
+    };
     let merged = flags_files::merge_flags_files(files)?;
     let doc = merged.doc.clone();
     let segments: BTreeMap<String, vexil::engine::model::Clause> =
@@ -209,7 +221,6 @@ pub fn flags_assess(
         ChangeArg::Disable => governance::Change::Disable,
         ChangeArg::Archive => governance::Change::Archive,
     };
-    let config = governance::GovernanceConfig::default();
     let mut refused = 0;
     let mut answers = Vec::new();
     for (index, flag) in doc

@@ -71,7 +71,7 @@ fn apply_as(op: &Op<'_>, id: i64, actor: &str, emergency: bool) -> Result<Applie
     }
     let assessment = assess(op, &state, &p);
     if !assessment.allowed() && !emergency {
-        if let Some(close) = held_until_close(op, &assessment.violations) {
+        if let Some(close) = held_until_close(&assessment) {
             if stored.apply_at_ms != Some(close) {
                 op.db.execute(
                     "UPDATE changes SET apply_at_ms = ?1 WHERE id = ?2",

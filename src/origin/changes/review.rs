@@ -210,7 +210,7 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
     let mut apply_at = p.apply_at_ms;
     if !assessment.allowed() {
         // Frozen by trading hours alone: held, to apply when the session closes.
-        let close = held_until_close(op, &assessment.violations)
+        let close = held_until_close(&assessment)
             .ok_or_else(|| OriginError::Policy(assessment.violations.clone()))?;
         apply_at = Some(apply_at.map_or(close, |at| at.max(close)));
     }

@@ -365,9 +365,10 @@ pub(in crate::origin) fn recheck(
     Ok((missing, subject))
 }
 
-/// When a change refused only by the trading-hours freeze may apply: the close of
-/// the session under way.
-pub(super) fn held_until_close(op: &Op<'_>, violations: &[governance::Violation]) -> Option<i64> {
+/// When a change refused only by the trading-hours freeze may apply: when all the
+/// venues of the flags it touches are closed.
+pub(super) fn held_until_close(assessment: &governance::Assessment) -> Option<i64> {
+    let violations = &assessment.violations;
     if violations.is_empty()
         || violations
             .iter()
@@ -375,9 +376,5 @@ pub(super) fn held_until_close(op: &Op<'_>, violations: &[governance::Violation]
     {
         return None;
     }
-    op.config
-        .governance
-        .trading_hours
-        .as_ref()?
-        .session_end(op.now_ms)
+    assessment.frozen_until_ms
 }

@@ -18,6 +18,7 @@ mod healthcare;
 mod risk;
 pub mod safeguards;
 pub mod safety;
+pub mod venues;
 
 pub use risk::{name as risk_name, RiskLevel, RiskReason};
 
@@ -62,7 +63,8 @@ pub const POLICIES: &[Policy] = &[
     Policy { id: "naming-convention", description: "flag keys match the configured pattern" },
     Policy { id: "expiry-required", description: "flags other than operational toggles and kill switches have a future expiry" },
     Policy { id: "mifid2-best-execution", description: "MiFID II flags affecting order_routing or price_improvement need COMPLIANCE approval (best-execution review)" },
-    Policy { id: "mifid2-trading-hours-freeze", description: "MiFID II flags do not change during configured trading hours, except through the kill switch: their changes are held and apply at the session's close" },
+    Policy { id: "mifid2-trading-hours-freeze", description: "MiFID II flags do not change while any of their trading venues is in session, except through the kill switch: their changes are held and apply when all those venues are closed" },
+    Policy { id: "trading-venues", description: "a flag's `venues` lists configured trading venues (`[[governance.venues]]`), each once" },
     Policy { id: "dodd-frank-audit-retention", description: "Dodd-Frank flags keep their audit trail on and retain records at least the configured period" },
     Policy { id: "market-abuse-review", description: "MARKET_ABUSE flags, and financial flags affecting trading systems, need COMPLIANCE approval (market-abuse review)" },
     Policy { id: "hipaa-evaluation-audit", description: "flags touching PHI audit every evaluation" },
@@ -76,7 +78,9 @@ pub const POLICIES: &[Policy] = &[
     Policy { id: "irb-approval", description: "flags that require it need IRB approval" },
 ];
 
-/// Trading hours during which MiFID II flags are frozen, in UTC.
+/// Trading hours during which MiFID II flags are frozen, in UTC: the legacy
+/// `[governance.trading_hours]`, one venue ([`venues::TRADING_HOURS_VENUE`]) with
+/// one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TradingHours {
     /// ISO weekdays the market trades (1 = Monday ... 7 = Sunday).
@@ -113,8 +117,11 @@ pub const FREEZE_POLICY: &str = "mifid2-trading-hours-freeze";
 pub struct GovernanceConfig {
     /// Pattern flag keys must match.
     pub naming: regex_lite::Regex,
-    /// MiFID II change freeze, if configured.
+    /// MiFID II change freeze in UTC (`[governance.trading_hours]`), if configured:
+    /// one more venue.
     pub trading_hours: Option<TradingHours>,
+    /// Trading venues and their calendars (`[[governance.venues]]`).
+    pub venues: Vec<venues::Venue>,
     /// Minimum record retention for Dodd-Frank flags, in days.
     pub min_retention_days: u32,
 }
@@ -125,6 +132,7 @@ impl Default for GovernanceConfig {
             naming: regex_lite::Regex::new(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
                 .expect("valid pattern"),
             trading_hours: None,
+            venues: Vec::new(),
             // Five years.
             min_retention_days: 1825,
         }
@@ -207,6 +215,10 @@ pub struct Assessment {
     /// above the declared one (the higher of both versions' for a change).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<RiskLevel>,
+    /// When the trading-hours freeze ends: every venue of the flag (of either
+    /// version, of every flag assessed) is closed.
+    #[serde(skip)]
+    pub frozen_until_ms: Option<i64>,
 }
 
 impl Assessment {
@@ -247,6 +259,7 @@ impl Assessment {
         self.violations.extend(other.violations);
         self.oversight_level = self.oversight_level.max(other.oversight_level);
         self.risk = higher_risk(self.risk.take(), other.risk);
+        self.frozen_until_ms = self.frozen_until_ms.max(other.frozen_until_ms);
     }
 
     /// Marks every approval as required by `flag`'s policies, with `why` as a note.
@@ -396,17 +409,7 @@ pub fn assess(
     {
         out.require(roles::COMPLIANCE, "mifid2-best-execution");
     }
-    if mifid {
-        if let Some(hours) = config.trading_hours.as_ref().filter(|h| h.contains(now_ms)) {
-            out.violate(
-                "mifid2-trading-hours-freeze",
-                format!(
-                    "MiFID II flags are frozen during trading hours ({:02}:{:02}-{:02}:{:02} UTC); only the kill switch may change `{}` now",
-                    hours.open_minute / 60, hours.open_minute % 60, hours.close_minute / 60, hours.close_minute % 60, def.key
-                ),
-            );
-        }
-    }
+    venues::check(flag, &def.key, mifid, now_ms, config, &mut out);
     if packs.contains(&"Dodd_Frank") {
         if flag_bool(flag, "audit_trail_enabled") == Some(false) {
             out.violate(
@@ -523,6 +526,7 @@ pub fn assess_change(
     }
     out.oversight_level = out.oversight_level.max(before.oversight_level);
     out.risk = higher_risk(out.risk, before.risk);
+    out.frozen_until_ms = out.frozen_until_ms.max(before.frozen_until_ms);
     const FREEZE: &str = FREEZE_POLICY;
     if !out.violations.iter().any(|v| v.policy == FREEZE) {
         out.violations

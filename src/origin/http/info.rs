@@ -37,9 +37,17 @@ pub(super) async fn policies(State(app): State<App>, headers: HeaderMap) -> ApiR
                     "open": format!("{:02}:{:02}", h.open_minute / 60, h.open_minute % 60),
                     "close": format!("{:02}:{:02}", h.close_minute / 60, h.close_minute % 60) })
         });
+        use crate::origin::governance::venues::hh_mm;
+        let venues: Vec<_> = g.venues.iter().map(|v| {
+            let sessions: Vec<_> = v.sessions.iter().map(|s| json!({
+                "weekdays": s.weekdays, "open": hh_mm(s.open_minute), "close": hh_mm(s.close_minute),
+            })).collect();
+            let holidays: Vec<String> = v.holidays.iter().map(ToString::to_string).collect();
+            json!({ "name": v.name, "time_zone": v.time_zone_name(), "sessions": sessions, "holidays": holidays })
+        }).collect();
         Ok(json!({
             "policies": crate::origin::governance::POLICIES,
-            "config": { "naming": g.naming.as_str(), "trading_hours": hours, "min_retention_days": g.min_retention_days },
+            "config": { "naming": g.naming.as_str(), "trading_hours": hours, "venues": venues, "min_retention_days": g.min_retention_days },
         }))
     })
     .await

@@ -1,0 +1,243 @@
+//! `[[governance.venues]]` in `vexil.toml`, and the holiday files they name.
+
+use super::{Session, Venue, TRADING_HOURS_VENUE};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// What is wrong with a venue's settings or holiday file.
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    /// A venue name that flags could not list.
+    #[error("`{field}`: a venue name is non-empty and has no spaces, not \"{name}\"")]
+    Name {
+        /// Where.
+        field: String,
+        /// The name given.
+        name: String,
+    },
+    /// Two venues with one name.
+    #[error("`{field}`: venue `{name}` is declared twice")]
+    Duplicate {
+        /// Where.
+        field: String,
+        /// The name.
+        name: String,
+    },
+    /// Not a time zone of the bundled IANA database.
+    #[error("`{field}` = \"{name}\" is not an IANA time zone such as Europe/London: {reason}")]
+    TimeZone {
+        /// Where.
+        field: String,
+        /// The name given.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A venue without sessions.
+    #[error("`{field}` lists no sessions; a venue has at least one")]
+    NoSessions {
+        /// Where.
+        field: String,
+    },
+    /// Weekdays outside 1-7, or none.
+    #[error("`{field}` lists ISO weekdays 1 (Monday) to 7, at least one")]
+    Weekdays {
+        /// Where.
+        field: String,
+    },
+    /// Not `HH:MM`.
+    #[error("`{field}` = \"{text}\" is not a time of day such as 08:00")]
+    TimeOfDay {
+        /// Where.
+        field: String,
+        /// The text given.
+        text: String,
+    },
+    /// A session that opens when it closes.
+    #[error("`{field}`: `open` and `close` are the same time; a session that closes the next day has `close` before `open`")]
+    EmptySession {
+        /// Where.
+        field: String,
+    },
+    /// The holiday file cannot be read.
+    #[error("cannot read holidays file {}: {source}", .path.display())]
+    ReadHolidays {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line of a holiday file that is not a date.
+    #[error("{}:{line}: `{text}` is not an ISO date such as 2026-12-25", .path.display())]
+    HolidayLine {
+        /// The file.
+        path: PathBuf,
+        /// The line number, from 1.
+        line: usize,
+        /// The line, without its comment.
+        text: String,
+    },
+    /// A holiday listed twice.
+    #[error("{}:{line}: {date} is listed twice", .path.display())]
+    DuplicateHoliday {
+        /// The file.
+        path: PathBuf,
+        /// The line number, from 1.
+        line: usize,
+        /// The date.
+        date: Date,
+    },
+}
+
+/// One `[[governance.venues]]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueSection {
+    name: String,
+    time_zone: String,
+    #[serde(default)]
+    sessions: Vec<SessionSection>,
+    holidays_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionSection {
+    weekdays: Vec<u8>,
+    open: String,
+    close: String,
+}
+
+/// `HH:MM` as minutes after midnight (24:00 allowed as the end of the day).
+fn minute_of_day(field: String, text: &str) -> Result<u16, CalendarError> {
+    let parsed = text.split_once(':').and_then(|(h, m)| {
+        if h.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let (h, m) = (h.parse::<u16>().ok()?, m.parse::<u16>().ok()?);
+        (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+    });
+    parsed.ok_or_else(|| CalendarError::TimeOfDay {
+        field,
+        text: text.into(),
+    })
+}
+
+/// Reads a holiday file: one ISO date (`2026-12-25`) a line; `#` starts a comment;
+/// blank lines are skipped.
+pub fn read_holidays(path: &Path) -> Result<BTreeSet<Date>, CalendarError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CalendarError::ReadHolidays {
+        path: path.into(),
+        source,
+    })?;
+    parse_holidays(path, &text)
+}
+
+pub(super) fn parse_holidays(path: &Path, text: &str) -> Result<BTreeSet<Date>, CalendarError> {
+    let mut out = BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let text = line.split('#').next().unwrap_or_default().trim();
+        if text.is_empty() {
+            continue;
+        }
+        let strict = text.len() == 10 && text.as_bytes().get(4) == Some(&b'-');
+        let date = strict
+            .then(|| text.parse::<Date>().ok())
+            .flatten()
+            .ok_or_else(|| CalendarError::HolidayLine {
+                path: path.into(),
+                line: i + 1,
+                text: text.into(),
+            })?;
+        if !out.insert(date) {
+            return Err(CalendarError::DuplicateHoliday {
+                path: path.into(),
+                line: i + 1,
+                date,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn session(field: String, s: &SessionSection) -> Result<Session, CalendarError> {
+    if s.weekdays.is_empty() || s.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+        return Err(CalendarError::Weekdays {
+            field: format!("{field}.weekdays"),
+        });
+    }
+    let open = minute_of_day(format!("{field}.open"), &s.open)?;
+    let close = minute_of_day(format!("{field}.close"), &s.close)?;
+    if open == 1440 {
+        return Err(CalendarError::TimeOfDay {
+            field: format!("{field}.open"),
+            text: s.open.clone(),
+        });
+    }
+    if open == close {
+        return Err(CalendarError::EmptySession { field });
+    }
+    Ok(Session {
+        weekdays: s.weekdays.clone(),
+        open_minute: open,
+        close_minute: close,
+    })
+}
+
+/// The venues of `sections`, holiday files read relative to `dir` (the settings
+/// file's directory). `legacy`: whether `[governance.trading_hours]` is set, which is
+/// the venue [`TRADING_HOURS_VENUE`].
+pub fn venues(
+    sections: &[VenueSection],
+    dir: &Path,
+    legacy: bool,
+) -> Result<Vec<Venue>, CalendarError> {
+    let mut out: Vec<Venue> = Vec::with_capacity(sections.len());
+    for (i, v) in sections.iter().enumerate() {
+        let field = format!("governance.venues[{i}]");
+        if v.name.is_empty() || v.name.chars().any(char::is_whitespace) {
+            return Err(CalendarError::Name {
+                field: format!("{field}.name"),
+                name: v.name.clone(),
+            });
+        }
+        let taken =
+            out.iter().any(|o| o.name == v.name) || (legacy && v.name == TRADING_HOURS_VENUE);
+        if taken {
+            return Err(CalendarError::Duplicate {
+                field: format!("{field}.name"),
+                name: v.name.clone(),
+            });
+        }
+        let time_zone = TimeZone::get(&v.time_zone).map_err(|e| CalendarError::TimeZone {
+            field: format!("{field}.time_zone"),
+            name: v.time_zone.clone(),
+            reason: e.to_string(),
+        })?;
+        if v.sessions.is_empty() {
+            return Err(CalendarError::NoSessions {
+                field: format!("{field}.sessions"),
+            });
+        }
+        let sessions = v
+            .sessions
+            .iter()
+            .enumerate()
+            .map(|(j, s)| session(format!("{field}.sessions[{j}]"), s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let holidays = match &v.holidays_file {
+            Some(file) => read_holidays(&dir.join(file))?,
+            None => BTreeSet::new(),
+        };
+        out.push(Venue {
+            name: v.name.clone(),
+            time_zone,
+            sessions,
+            holidays,
+        });
+    }
+    Ok(out)
+}

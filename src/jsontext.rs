@@ -268,7 +268,9 @@ pub fn push_string(out: &mut String, text: &str) {
             0..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&text[start..i]);
+        // `get`, not indexing: escapes are ASCII, so these are char boundaries, and
+        // str indexing would link the panic's formatting into the wasm module.
+        out.push_str(text.get(start..i).unwrap_or_default());
         if escape.is_empty() {
             out.push_str("\\u00");
             out.push(HEX[usize::from(b >> 4)] as char);
@@ -278,7 +280,7 @@ pub fn push_string(out: &mut String, text: &str) {
         }
         start = i + 1;
     }
-    out.push_str(&text[start..]);
+    out.push_str(text.get(start..).unwrap_or_default());
     out.push('"');
 }
 

@@ -45,7 +45,7 @@ pub fn js_number(text: &str) -> Option<f64> {
         _ => None,
     };
     if let Some(radix) = radix {
-        let digits = &t[2..];
+        let digits = t.get(2..).unwrap_or_default();
         if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
             return None;
         }
@@ -72,7 +72,8 @@ pub fn js_number(text: &str) -> Option<f64> {
 /// `1.5e-3` (Rust's float parser also accepts `inf` and `nan`, which JavaScript does not).
 fn decimal_literal(t: &str) -> bool {
     let (mantissa, exponent) = match t.find(['e', 'E']) {
-        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        // `get`: `i` is an ASCII letter's index, so both bounds are char boundaries.
+        Some(i) => (t.get(..i).unwrap_or_default(), t.get(i + 1..)),
         None => (t, None),
     };
     let (int, frac) = match mantissa.split_once('.') {

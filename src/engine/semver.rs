@@ -89,7 +89,8 @@ impl Version {
         let (core, start, len) = parse_parts(text)?;
         Some(Version {
             core,
-            pre: text[start..start + len].into(),
+            // `get`: the bounds are char boundaries `parse_parts` found.
+            pre: text.get(start..start + len)?.into(),
         })
     }
 

@@ -39,7 +39,9 @@ fn decode_32(id: &str, text: &str, what: &str) -> Result<[u8; 32], KeyError> {
 /// channel that delivers snapshots; holding several keys lets keys rotate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keyring {
-    keys: BTreeMap<String, VerifyingKey>,
+    /// Sorted by id, ids unique: a keyring holds a few keys, and a vector costs the
+    /// wasm module less code than an ordered map.
+    keys: Vec<(String, VerifyingKey)>,
 }
 
 impl Keyring {
@@ -66,7 +68,7 @@ impl Keyring {
                 id: id.clone(),
                 reason: "not a valid Ed25519 public key".into(),
             })?;
-            ring.keys.insert(id, key);
+            ring.insert(id, key);
         }
         if ring.keys.is_empty() {
             return Err(KeyError::Empty);
@@ -87,17 +89,21 @@ impl Keyring {
 
     /// Adds a key.
     pub fn insert(&mut self, id: impl Into<String>, key: VerifyingKey) {
-        self.keys.insert(id.into(), key);
+        let id = id.into();
+        match self.keys.binary_search_by(|(k, _)| k.as_str().cmp(&id)) {
+            Ok(at) => self.keys[at].1 = key,
+            Err(at) => self.keys.insert(at, (id, key)),
+        }
     }
 
     /// The key with this id.
     pub fn get(&self, id: &str) -> Option<&VerifyingKey> {
-        self.keys.get(id)
+        self.keys.iter().find(|(k, _)| k == id).map(|(_, key)| key)
     }
 
     /// The key ids.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
+        self.keys.iter().map(|(id, _)| id.as_str())
     }
 
     /// The keyring as JSON (`{"<key id>": "<base64 public key>"}`).

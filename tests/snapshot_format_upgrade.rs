@@ -71,3 +71,59 @@ fn a_format_1_snapshot_is_re_signed_in_format_2_at_start() {
     assert_eq!(doc["flags"][0]["key"], "legacy");
     assert_eq!(doc["flags"][0]["fallthrough"], json!({"variant": "off"}));
 }
+
+/// A data directory from before payload version 3 (patterns as source only, which
+/// the wasm module cannot compile): the newest snapshot is re-signed at start.
+#[test]
+fn a_version_2_payload_is_re_signed_in_version_3_at_start() {
+    use base64::Engine as _;
+    let (data, admin) = DataDir::init("payload-upgrade");
+    let server = Server::start(&data);
+    server
+        .post(
+            "/api/v1/environments/production/flags",
+            &admin,
+            json!({ "flag": simple_flag("legacy") }),
+        )
+        .expect(201);
+    let before = server
+        .get("/api/v1/environments/production/snapshots", &admin)
+        .expect(200)
+        .json["snapshots"][0]["version"]
+        .as_u64()
+        .unwrap();
+    server.stop();
+
+    // An envelope of format 2 whose payload is version 2 (`VXP\x02`).
+    let db = rusqlite::Connection::open(data.path().join("vexil.db")).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD.encode(b"VXP\x02\x00\x00");
+    let old = json!({"format": FORMAT, "key_id": "k0", "payload": payload, "signature": "AAAA"});
+    db.execute(
+        "UPDATE snapshots SET envelope = ?1 WHERE environment = 'production' AND version = ?2",
+        params![old.to_string(), before as i64],
+    )
+    .unwrap();
+    drop(db);
+
+    let server = Server::start(&data);
+    let current = |text: &str| {
+        Envelope::parse(text.as_bytes()).is_ok_and(|e| {
+            base64::engine::general_purpose::STANDARD
+                .decode(&e.payload)
+                .is_ok_and(|p| p.starts_with(&vexil::engine::wire::MAGIC))
+        })
+    };
+    let mut upgraded = false;
+    for _ in 0..100 {
+        let r = server.get("/api/v1/environments/production/snapshot", &admin);
+        if r.status == 200 && current(&r.text) {
+            upgraded = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(upgraded, "a version-3 payload is published at start");
+    let payload = support::verified_payload(&server, "production", &admin);
+    assert!(payload["version"].as_u64().unwrap() > before);
+    assert_eq!(support::flag_keys(&payload), ["legacy"]);
+}

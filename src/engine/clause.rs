@@ -11,6 +11,7 @@
 use super::context::{AttrId, AttrValue, Needs, ResolvedContext, Scalar, StrAttr, NO_LITERAL};
 use super::dfa::Dfa;
 use super::kinds::Op;
+use super::search::Needle;
 use super::semver::{self, Version};
 
 /// Longest regex pattern accepted, in bytes.
@@ -142,7 +143,7 @@ pub(crate) enum Pred {
     /// Substring for a string attribute (lower-cased with `ignore_case`),
     /// membership for a list attribute.
     Contains {
-        strs: Box<[Box<str>]>,
+        strs: Box<[Needle]>,
         members: ValueSet,
     },
     StartsWith(Box<[Box<str>]>, bool),
@@ -272,7 +273,7 @@ impl Pred {
             Pred::Contains { strs, members } => match value {
                 AttrValue::One(Scalar::Str(s)) => {
                     let hay = text(ctx, s, members.ignore_case);
-                    strs.iter().any(|needle| hay.contains(&**needle))
+                    strs.iter().any(|needle| needle.is_in(hay))
                 }
                 AttrValue::Many { .. } => scalars.iter().any(|s| members.matches(ctx, s)),
                 _ => false,
@@ -548,7 +549,7 @@ pub(crate) fn build_test(
                 let strs = values
                     .iter()
                     .filter_map(|v| match v {
-                        EqValue::Str(s) => Some(Box::<str>::from(*s)),
+                        EqValue::Str(s) => Some(Needle::new(s)),
                         _ => None,
                     })
                     .collect();

@@ -27,6 +27,7 @@ pub mod kinds;
 pub mod lenient;
 #[cfg(feature = "authoring")]
 pub mod model;
+mod search;
 pub mod semver;
 pub(crate) mod sort;
 pub mod time;

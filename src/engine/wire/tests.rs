@@ -186,3 +186,26 @@ fn counts_are_bounded_by_the_payload() {
     let err = Snapshot::decode(&bytes).unwrap_err();
     assert_eq!(err.what, "count larger than the payload");
 }
+
+/// Digests tell a changed flag from an unchanged one across two payloads.
+#[test]
+fn digests_change_with_the_flag_only() {
+    let before = Snapshot::decode(&compiled(TWO_FLAGS).encode("e", 1)).unwrap();
+    let edited = TWO_FLAGS.replace(
+        r#""fallthrough": {"variant": "off"}}"#,
+        r#""fallthrough": {"variant": "on"}}"#,
+    );
+    assert_ne!(edited, TWO_FLAGS);
+    let after = Snapshot::decode(&compiled(&edited).encode("e", 2)).unwrap();
+    assert_ne!(
+        before.flag_digest(0),
+        after.flag_digest(0),
+        "flag a changed"
+    );
+    assert_eq!(
+        before.flag_digest(1),
+        after.flag_digest(1),
+        "flag b did not"
+    );
+    assert_ne!(before.flag_digest(0), before.flag_digest(1));
+}

@@ -314,4 +314,19 @@ fn raising_an_imported_rollouts_percentage_keeps_its_total_and_missing_unit() {
             .contains("the nearest are 40 (2 of 5) and 60 (3 of 5)"),
         "{refused}"
     );
+    // A progressive rollout's stages are checked the same way before it starts.
+    let refused = s
+        .post(
+            &format!("{staging}/imp/rollouts"),
+            &editor,
+            json!({ "stages": [60, 90, 100], "rule": "r1" }),
+        )
+        .expect(400)
+        .json;
+    assert!(
+        refused
+            .to_string()
+            .contains("stage percentage 90 cannot be served exactly"),
+        "{refused}"
+    );
 }

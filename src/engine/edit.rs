@@ -11,9 +11,11 @@
 //!
 //! Pure, as the rest of the engine: no I/O.
 
+use super::bucket::{default_total, total_fits};
 use super::compile::thousandths;
 use super::hash::BUCKETS;
-use super::model::{Prerequisite, Serve};
+use super::kinds::Bucketing;
+use super::model::{Prerequisite, Rollout, Serve};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -81,6 +83,26 @@ pub enum EditError {
     /// percentage cannot say how to share the rest.
     #[error("this rollout splits between {0} variants; change its weights with `flag update`")]
     ManyWayRollout(usize),
+    /// The rollout places its units at fewer positions than the bucket space has
+    /// thousandths (a `total`, or a coarse bucketing), and the percentage is not
+    /// within 0.001 of a whole number of them (see [`ServeMut::set_split`]).
+    #[error("percentage {percent} cannot be served exactly: this rollout places its units at {positions} evenly spaced positions ({why}), so it serves whole numbers of them; the nearest are {below} ({below_n} of {positions}) and {above} ({above_n} of {positions})")]
+    Inexpressible {
+        /// The percentage asked for.
+        percent: String,
+        /// How many positions the rollout's units sit at.
+        positions: u32,
+        /// Where that number comes from: the rollout's `total` or its bucketing.
+        why: String,
+        /// The nearest percentage below that the rollout can serve.
+        below: String,
+        /// How many positions that is.
+        below_n: u32,
+        /// The nearest percentage above that the rollout can serve.
+        above: String,
+        /// How many positions that is.
+        above_n: u32,
+    },
 }
 
 impl Serve {
@@ -415,7 +437,9 @@ impl<'a> FlagEdit<'a> {
     /// Sets the share of the serve at `at` given to `variant` (default: the flag's
     /// first variant other than the off variant, see [`FlagDoc::treated_variant`]) to
     /// `on_thousandths` of the bucket space (see [`percentage`]); the rest gets the off
-    /// variant. Returns the treated variant.
+    /// variant. An existing rollout keeps every other field, and a percentage it cannot
+    /// serve exactly is refused (see [`ServeMut::set_split`]). Returns the treated
+    /// variant.
     pub fn set_split(
         &mut self,
         at: ServeAt<'_>,
@@ -441,9 +465,19 @@ impl ServeMut<'_> {
     }
 
     /// Makes this serve a rollout giving `on` `on_thousandths` of the bucket space
-    /// and `off` the rest. An existing rollout keeps its unit attribute, salt and
-    /// bucketing, and the order of its fields and of the two weights, so raising the
-    /// percentage only adds units; a rollout over other variants too is refused.
+    /// and `off` the rest. An existing rollout keeps every field but its weights —
+    /// unit attribute, salt, bucketing, `total`, `missing_unit` — in the order
+    /// written, and the order of its two weights, so raising the percentage only adds
+    /// units and contexts without a unit get what they got before; a rollout over
+    /// other variants too is refused.
+    ///
+    /// A rollout whose units sit at fewer positions than the bucket space has
+    /// thousandths (see [`positions`]) serves whole numbers of positions: the
+    /// percentage must be within 0.001 of one (`33.333` or `33.334` for one third of
+    /// a `total` of 3, only whole percentages for `unleash` bucketing), or it is
+    /// refused with the nearest it can serve ([`EditError::Inexpressible`]). The
+    /// weights written are then that number's exact cut: the first weight is its
+    /// variant's share rounded down to 0.001, the second the rest.
     pub fn set_split(&mut self, on: &str, off: &str, on_thousandths: u32) -> Result<(), EditError> {
         let existing = self.get().rollout;
         let old = existing
@@ -453,42 +487,105 @@ impl ServeMut<'_> {
         if old.iter().any(|(k, _)| k != on && k != off) {
             return Err(EditError::ManyWayRollout(old.len()));
         }
+        let positions = existing.as_ref().map_or(BUCKETS, positions);
+        let on_positions = positions_for(on_thousandths, positions, existing.as_ref())?;
         let off_first = old.first().is_some_and(|(first, _)| first == off);
-        let (on_w, off_w) = (
-            percent_json(on_thousandths),
-            percent_json(BUCKETS - on_thousandths),
-        );
-        let mut weights = Map::new();
-        if off_first {
-            weights.insert(off.to_string(), off_w);
-            weights.insert(on.to_string(), on_w);
+        let (first, second, first_positions) = if off_first {
+            (off, on, positions - on_positions)
         } else {
-            weights.insert(on.to_string(), on_w);
-            weights.insert(off.to_string(), off_w);
-        }
-        let mut rollout = Map::new();
+            (on, off, on_positions)
+        };
+        let first_cut = cut(first_positions, positions);
+        let mut weights = Map::new();
+        weights.insert(first.to_string(), percent_json(first_cut));
+        weights.insert(second.to_string(), percent_json(BUCKETS - first_cut));
         let written = self
             .0
             .get("rollout")
             .and_then(Value::as_object)
             .filter(|_| existing.is_some());
-        for (field, value) in written.into_iter().flatten() {
-            match field.as_str() {
-                "by" | "salt" | "bucketing" => {
-                    rollout.insert(field.clone(), value.clone());
-                }
-                "weights" => {
-                    rollout.insert(field.clone(), Value::Object(weights.clone()));
-                }
-                _ => {}
-            }
-        }
-        if !rollout.contains_key("weights") {
-            rollout.insert("weights".into(), Value::Object(weights));
-        }
+        let mut rollout = written.cloned().unwrap_or_default();
+        // An existing field keeps its place; a new rollout has only its weights.
+        rollout.insert("weights".into(), Value::Object(weights));
         *self.0 = json!({ "rollout": rollout });
         Ok(())
     }
+}
+
+/// How many evenly spaced positions a rollout's units sit at: its `total` when it
+/// has one (`unleash_variants` and `flagd` put a unit at `n × 100 000 / total`, `n`
+/// from 0 to `total − 1`), 100 for `unleash` (whole percentages), 1000 for
+/// `unleash_variants` without one, otherwise every thousandth of the bucket space.
+/// A `total` the engine would refuse is ignored: the document does not compile.
+pub fn positions(rollout: &Rollout) -> u32 {
+    let bucketing = rollout.bucketing.unwrap_or_default();
+    match rollout.total {
+        Some(t) if total_fits(bucketing, t) => t,
+        _ if bucketing == Bucketing::Unleash => 100,
+        _ => default_total(bucketing),
+    }
+}
+
+/// Where the first `n` of `positions` positions end on the bucket scale: the largest
+/// cut below which exactly those units fall, `⌊n × 100 000 / positions⌋` (units sit
+/// at `⌊k × 100 000 / positions⌋`, at least one thousandth apart, and a unit is
+/// below a cut when its position is less than it).
+fn cut(n: u32, positions: u32) -> u32 {
+    (u64::from(n) * u64::from(BUCKETS) / u64::from(positions)) as u32
+}
+
+/// The number of a rollout's `positions` that `thousandths` of the bucket space
+/// stands for: the nearest whole number, if the percentage is within 0.001 of it
+/// (with `positions` dividing the bucket space, exactly it); otherwise
+/// [`EditError::Inexpressible`], naming the two nearest.
+fn positions_for(
+    thousandths: u32,
+    positions: u32,
+    rollout: Option<&Rollout>,
+) -> Result<u32, EditError> {
+    let (t, p, b) = (
+        u64::from(thousandths),
+        u64::from(positions),
+        u64::from(BUCKETS),
+    );
+    // Nearest n to t × p / b, halves up.
+    let n = (2 * t * p + b) / (2 * b);
+    if (t * p).abs_diff(n * b) < p {
+        return Ok(n as u32);
+    }
+    let below_n = (t * p / b) as u32;
+    let share = |n: u32| {
+        let exact = (2 * u64::from(n) * b + p) / (2 * p);
+        percent_json(exact as u32).to_string()
+    };
+    let why = match rollout {
+        Some(Rollout {
+            total: Some(total),
+            bucketing,
+            ..
+        }) if *total == positions => format!(
+            "`{}` bucketing with `total` {total}",
+            json!(bucketing.unwrap_or_default())
+                .as_str()
+                .unwrap_or_default()
+        ),
+        Some(r) => format!(
+            "`{}` bucketing",
+            json!(r.bucketing.unwrap_or_default())
+                .as_str()
+                .unwrap_or_default()
+        ),
+        None => "the bucket space".into(),
+    };
+    Err(EditError::Inexpressible {
+        percent: percent_json(thousandths).to_string(),
+        positions,
+        why,
+        below: share(below_n),
+        below_n,
+        above: share(below_n + 1),
+        above_n: below_n + 1,
+    })
 }
 
 #[cfg(test)]

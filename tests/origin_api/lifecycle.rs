@@ -224,3 +224,109 @@ fn rollouts_rollbacks_promotion_bulk_updates_and_insights() {
     s.get("/api/v1/insights?environment=nowhere", &editor)
         .expect(404);
 }
+
+/// The variant and reason the staging snapshot serves flag `imp` for a `pro`
+/// context with `account` (or none), the caller's default being `"CALLER"`.
+fn imported_answers(s: &Server, token: &str, accounts: &[String]) -> Vec<(String, String)> {
+    let payload = verified_payload(s, "staging", token);
+    let doc: vexil::engine::FlagsDocument = serde_json::from_value(payload).unwrap();
+    let snap = vexil::engine::Snapshot::compile(&doc).expect("the snapshot compiles");
+    let ask = |account: Option<&String>| {
+        let mut ctx = json!({ "targetingKey": "t", "plan": "pro" });
+        if let Some(a) = account {
+            ctx["account"] = json!(a);
+        }
+        let d = snap.details_for_context("imp", &ctx, json!("CALLER"), None, now_ms());
+        (
+            d.variant.unwrap_or_else(|| "CALLER".into()),
+            d.reason.as_str().to_string(),
+        )
+    };
+    accounts.iter().map(Some).chain([None]).map(ask).collect()
+}
+
+#[test]
+fn raising_an_imported_rollouts_percentage_keeps_its_total_and_missing_unit() {
+    let (data, admin) = DataDir::init("imported-rollout");
+    let s = Server::start(&data);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    let staging = "/api/v1/environments/staging/flags";
+    // As `vexil import` writes an Unleash strategy whose variant weights sum to 5
+    // (`on` 1 of them): hashed into 5 positions, contexts without an account go on
+    // to the fallthrough.
+    let mut flag = simple_flag("imp");
+    flag["rules"] = json!([{ "id": "r1",
+        "when": { "attr": "plan", "op": "eq", "values": ["pro"] },
+        "serve": { "rollout": { "by": "account", "salt": "imp", "bucketing": "unleash_variants",
+                                "total": 5, "missing_unit": "fallthrough",
+                                "weights": { "on": 0.001, "off": 99.999 } } } }]);
+    s.post(staging, &editor, json!({ "flag": flag }))
+        .expect(201);
+    let accounts: Vec<String> = (0..200).map(|i| format!("acct-{i}")).collect();
+    let before = imported_answers(&s, &editor, &accounts);
+    assert_eq!(
+        before.last().unwrap(),
+        &("off".to_string(), "DEFAULT".to_string())
+    );
+
+    s.post(
+        &format!("{staging}/imp/rollout"),
+        &editor,
+        json!({ "percentage": 40, "rule": "r1" }),
+    )
+    .expect(200);
+    let after = imported_answers(&s, &editor, &accounts);
+    for (i, (was, now)) in before.iter().zip(&after).enumerate() {
+        if was.0 == "on" {
+            assert_eq!(now, was, "{} stays on", accounts[i]);
+        }
+    }
+    let on = |answers: &[(String, String)]| answers.iter().filter(|a| a.0 == "on").count();
+    assert!(on(&after) > on(&before), "raising adds units");
+    assert!(
+        (60..100).contains(&on(&after)),
+        "two of five: {}",
+        on(&after)
+    );
+    // Without an account: the fallthrough, as before (not TARGETING_KEY_MISSING).
+    assert_eq!(after.last(), before.last());
+
+    let stored = s.get(&format!("{staging}/imp"), &editor).expect(200).json;
+    assert_eq!(
+        stored["flag"]["rules"][0]["serve"]["rollout"],
+        json!({ "by": "account", "salt": "imp", "bucketing": "unleash_variants",
+                "total": 5, "missing_unit": "fallthrough",
+                "weights": { "on": 40, "off": 60 } })
+    );
+
+    // 50 % is two and a half of the five positions: refused, naming the nearest.
+    let refused = s
+        .post(
+            &format!("{staging}/imp/rollout"),
+            &editor,
+            json!({ "percentage": 50, "rule": "r1" }),
+        )
+        .expect(400)
+        .json;
+    assert!(
+        refused
+            .to_string()
+            .contains("the nearest are 40 (2 of 5) and 60 (3 of 5)"),
+        "{refused}"
+    );
+    // A progressive rollout's stages are checked the same way before it starts.
+    let refused = s
+        .post(
+            &format!("{staging}/imp/rollouts"),
+            &editor,
+            json!({ "stages": [60, 90, 100], "rule": "r1" }),
+        )
+        .expect(400)
+        .json;
+    assert!(
+        refused
+            .to_string()
+            .contains("stage percentage 90 cannot be served exactly"),
+        "{refused}"
+    );
+}

@@ -63,7 +63,7 @@ fn shares_are_found_by_name_whatever_the_name_holds() {
 }
 
 #[test]
-fn a_split_keeps_the_rollouts_unit_salt_and_order_and_every_other_field() {
+fn a_split_keeps_the_rollouts_unit_salt_missing_unit_and_order_and_every_other_field() {
     let mut doc = flag();
     let on = FlagEdit::new(&mut doc)
         .unwrap()
@@ -71,7 +71,7 @@ fn a_split_keeps_the_rollouts_unit_salt_and_order_and_every_other_field() {
         .unwrap();
     assert_eq!(on, "beta/v2");
     let rollout = &doc["fallthrough"]["rollout"];
-    assert_eq!(keys(rollout), ["salt", "by", "weights"]);
+    assert_eq!(keys(rollout), ["salt", "by", "missing_unit", "weights"]);
     assert_eq!(keys(&rollout["weights"]), ["off", "beta/v2"]);
     assert_eq!(
         rollout["weights"],
@@ -126,7 +126,7 @@ fn a_split_refuses_what_the_engine_would_refuse() {
     ));
     assert_eq!(doc, {
         let mut expected = flag();
-        expected["fallthrough"] = json!({ "rollout": { "salt": "s", "by": "account.id", "weights": { "off": 90, "beta/v2": 10 } } });
+        expected["fallthrough"] = json!({ "rollout": { "salt": "s", "by": "account.id", "missing_unit": "fallthrough", "weights": { "off": 90, "beta/v2": 10 } } });
         expected
     });
 }
@@ -142,5 +142,152 @@ fn fields_keep_their_place_when_set_and_removed() {
     assert_eq!(
         FlagEdit::new(&mut json!([])).unwrap_err(),
         EditError::NotAnObject
+    );
+}
+
+/// A flag imported from Unleash: rule `r1` splits `pro` accounts between `on` and
+/// `off` out of a `total` of 3 (`on` one of them, at the importer's cut), and a
+/// context without an account gets the fallthrough (`legacy`).
+fn imported(weights: Value) -> Value {
+    json!({
+        "key": "imp", "variants": { "on": true, "off": false, "legacy": false },
+        "off_variant": "off",
+        "rules": [{ "id": "r1", "when": { "attr": "plan", "op": "eq", "values": ["pro"] },
+                    "serve": { "rollout": { "by": "account", "salt": "g", "bucketing": "unleash_variants",
+                                            "total": 3, "missing_unit": "fallthrough",
+                                            "weights": weights } } }],
+        "fallthrough": { "variant": "legacy" },
+    })
+}
+
+/// The variant (and reason) `doc` serves a `pro` context with `account` (or none).
+fn served(doc: &Value, account: Option<&str>) -> (Option<String>, &'static str) {
+    let flags: crate::engine::FlagsDocument =
+        serde_json::from_value(json!({ "flags": [doc] })).unwrap();
+    let snap = crate::engine::Snapshot::compile(&flags).expect("the edited flag compiles");
+    let mut ctx = json!({ "targetingKey": "t", "plan": "pro" });
+    if let Some(a) = account {
+        ctx["account"] = json!(a);
+    }
+    let d = snap.details_for_context("imp", &ctx, json!(null), None, 0);
+    (d.variant, d.reason.as_str())
+}
+
+#[test]
+fn a_split_keeps_total_and_missing_unit_and_cuts_on_the_totals_scale() {
+    let mut doc = imported(json!({ "on": 0.001, "off": 99.999 }));
+    let before = doc.clone();
+    let accounts: Vec<String> = (0..300).map(|i| format!("acct-{i}")).collect();
+    let was_on: Vec<&String> = accounts
+        .iter()
+        .filter(|a| served(&before, Some(a)).0.as_deref() == Some("on"))
+        .collect();
+    assert!(
+        (80..120).contains(&was_on.len()),
+        "a third: {}",
+        was_on.len()
+    );
+
+    // Two of the three positions: 66.667 % rounded, written as the exact cut.
+    FlagEdit::new(&mut doc)
+        .unwrap()
+        .set_split(ServeAt::Rule("r1"), Some("on"), percentage(66.667).unwrap())
+        .unwrap();
+    let rollout = &doc["rules"][0]["serve"]["rollout"];
+    assert_eq!(
+        keys(rollout),
+        [
+            "by",
+            "salt",
+            "bucketing",
+            "total",
+            "missing_unit",
+            "weights"
+        ]
+    );
+    assert_eq!(rollout["total"], 3);
+    assert_eq!(rollout["missing_unit"], "fallthrough");
+    assert_eq!(rollout["weights"], json!({ "on": 66.666, "off": 33.334 }));
+    for a in &was_on {
+        assert_eq!(
+            served(&doc, Some(a)).0.as_deref(),
+            Some("on"),
+            "{a} stays on"
+        );
+    }
+    let now_on = accounts
+        .iter()
+        .filter(|a| served(&doc, Some(a)).0.as_deref() == Some("on"))
+        .count();
+    assert!((180..220).contains(&now_on), "two thirds: {now_on}");
+    // Without an account: the fallthrough, as before, not the caller's default.
+    assert_eq!(served(&before, None), (Some("legacy".into()), "DEFAULT"));
+    assert_eq!(served(&doc, None), served(&before, None));
+
+    // The share as read back is accepted again, and gives the same cut.
+    let again = doc.clone();
+    FlagEdit::new(&mut doc)
+        .unwrap()
+        .set_split(ServeAt::Rule("r1"), Some("on"), percentage(66.666).unwrap())
+        .unwrap();
+    assert_eq!(doc, again);
+}
+
+#[test]
+fn off_first_on_a_total_the_off_variant_gets_the_rounded_down_cut() {
+    let mut doc = imported(json!({ "off": 66.666, "on": 33.334 }));
+    let before = doc.clone();
+    FlagEdit::new(&mut doc)
+        .unwrap()
+        .set_split(ServeAt::Rule("r1"), Some("on"), percentage(66.667).unwrap())
+        .unwrap();
+    assert_eq!(
+        doc["rules"][0]["serve"]["rollout"]["weights"],
+        json!({ "off": 33.333, "on": 66.667 })
+    );
+    for a in (0..300).map(|i| format!("acct-{i}")) {
+        if served(&before, Some(&a)).0.as_deref() == Some("on") {
+            assert_eq!(
+                served(&doc, Some(&a)).0.as_deref(),
+                Some("on"),
+                "{a} stays on"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_percentage_between_a_rollouts_positions_is_refused_with_the_nearest() {
+    let mut doc = imported(json!({ "on": 0.001, "off": 99.999 }));
+    let err = FlagEdit::new(&mut doc)
+        .unwrap()
+        .set_split(ServeAt::Rule("r1"), Some("on"), percentage(50.0).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "percentage 50 cannot be served exactly: this rollout places its units at 3 evenly \
+         spaced positions (`unleash_variants` bucketing with `total` 3), so it serves whole \
+         numbers of them; the nearest are 33.333 (1 of 3) and 66.667 (2 of 3)"
+    );
+    assert_eq!(doc, imported(json!({ "on": 0.001, "off": 99.999 })));
+
+    // Unleash's gradual rollout places units in whole percentages.
+    let mut doc = flag();
+    doc["fallthrough"]["rollout"]["bucketing"] = json!("unleash");
+    let mut edit = FlagEdit::new(&mut doc).unwrap();
+    assert!(matches!(
+        edit.set_split(ServeAt::Fallthrough, None, percentage(1.5).unwrap()),
+        Err(EditError::Inexpressible {
+            positions: 100,
+            below_n: 1,
+            above_n: 2,
+            ..
+        })
+    ));
+    edit.set_split(ServeAt::Fallthrough, None, percentage(2.0).unwrap())
+        .unwrap();
+    assert_eq!(
+        doc["fallthrough"]["rollout"]["weights"],
+        json!({ "off": 98, "beta/v2": 2 })
     );
 }

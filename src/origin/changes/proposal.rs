@@ -205,8 +205,9 @@ pub fn promote(
 
 /// Sets the share of a flag's fallthrough (or rule `rule`) served `variant` (default:
 /// the first variant that is not the off variant); the rest gets the off variant
-/// (see [`FlagEdit::set_split`]: an existing rollout keeps its unit attribute, salt and
-/// weight order, so raising the percentage only adds units).
+/// (see [`FlagEdit::set_split`]: an existing rollout keeps every field but its weights,
+/// and their order, so raising the percentage only adds units; one hashing into a
+/// `total` takes only percentages that are whole numbers of its positions).
 pub fn rollout(
     state: &EnvState,
     env: &str,

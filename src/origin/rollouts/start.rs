@@ -2,7 +2,7 @@
 
 use super::store::{get, mark_running};
 use super::{EventGuard, Guards, Plan, DEFAULT_STAGES};
-use crate::engine::edit::FlagDoc;
+use crate::engine::edit::{EditError, FlagDoc, FlagEdit};
 use crate::origin::auth::Principal;
 use crate::origin::changes;
 use crate::origin::publish;
@@ -73,10 +73,18 @@ pub fn start(
             "`stages` must be increasing percentages in (0, 100]".into(),
         ));
     }
-    // Each stage becomes a weight: refuse now what the engine would refuse then.
+    // Each stage becomes a weight: refuse now what the engine would refuse then, and
+    // what the serve cannot give exactly (a rollout hashing into a `total`).
     for s in &stages {
-        crate::engine::compile::thousandths(*s)
+        let thousandths = crate::engine::compile::thousandths(*s)
             .map_err(|e| OriginError::BadRequest(format!("stage {e}")))?;
+        let mut trial = row.document.clone();
+        FlagEdit::new(&mut trial)?
+            .set_split(rule.as_deref().into(), Some(&variant), thousandths)
+            .map_err(|e| match e {
+                EditError::Inexpressible { .. } => OriginError::BadRequest(format!("stage {e}")),
+                other => other.into(),
+            })?;
     }
     let stages: Vec<f64> = stages
         .into_iter()

@@ -10,6 +10,7 @@
 //! strict SemVer, weights fill the bucket scale), graphs are acyclic and bounded,
 //! and any problem is a [`DecodeError`], never a panic or an unbounded allocation.
 
+mod across;
 mod decode;
 #[cfg(feature = "authoring")]
 mod encode;

@@ -1,0 +1,256 @@
+//! The typed API keeps the wire format: answers of the change-request, flag and
+//! rollout endpoints compared, byte for byte after normalising times, with answers
+//! captured from the server before its handlers were typed (`contract/*.json`).
+//!
+//! `VEXIL_CAPTURE_CONTRACT=1 cargo test --test origin_api contract` rewrites the
+//! captures; run it only on a server whose answers are known to be right.
+
+use super::support::*;
+use super::FLAGS;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// Times (RFC 3339 strings) replaced by `<time>`, so captures do not age.
+fn normalise(v: &mut Value) {
+    match v {
+        Value::String(s) if looks_like_time(s) => *s = "<time>".into(),
+        Value::Array(items) => items.iter_mut().for_each(normalise),
+        Value::Object(map) => map.values_mut().for_each(normalise),
+        _ => {}
+    }
+}
+
+fn looks_like_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+}
+
+/// Compares `reply` (order of fields included) with capture `name`, or writes it.
+fn check(name: &str, reply: &Reply) {
+    let mut got: Value = serde_json::from_str(&reply.text)
+        .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {}", reply.text));
+    normalise(&mut got);
+    let got = serde_json::to_string_pretty(&got).unwrap() + "\n";
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/origin_api/contract")
+        .join(format!("{name}.json"));
+    if std::env::var_os("VEXIL_CAPTURE_CONTRACT").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        got == want,
+        "{name} differs from its capture {}:\n--- got\n{got}\n--- captured\n{want}",
+        path.display()
+    );
+}
+
+#[test]
+fn change_request_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-changes");
+    let s = Server::start(&data);
+    let alice = s.token(&admin, "alice", &["editor"]);
+    let lead = s.token(&admin, "paul", &["PRODUCT_OWNER", "viewer"]);
+    let staging = "/api/v1/environments/staging/flags";
+    // High risk: production wants a product owner (no venue, so no trading hours).
+    let risky = |key: &str| {
+        let mut f = simple_flag(key);
+        f["risk"] = json!("high");
+        f
+    };
+
+    // Applied at once (staging), pending with requirements (production).
+    let r = s
+        .post(
+            staging,
+            &alice,
+            json!({ "flag": simple_flag("contract-a") }),
+        )
+        .expect(201);
+    check("change_created_applied", &r);
+    let r = s
+        .post(
+            FLAGS,
+            &alice,
+            json!({ "flag": risky("contract-p"), "reason": "new" }),
+        )
+        .expect(201);
+    check("change_created_pending", &r);
+    let pending = r.json["id"].as_i64().unwrap();
+
+    let r = s
+        .get(&format!("/api/v1/changes/{pending}"), &lead)
+        .expect(200);
+    check("change_show", &r);
+    let r = s
+        .post(
+            &format!("/api/v1/changes/{pending}/approve"),
+            &lead,
+            json!({ "comment": "fine" }),
+        )
+        .expect(200);
+    check("change_approve", &r);
+    let r = s.post(
+        &format!("/api/v1/changes/{pending}/apply"),
+        &alice,
+        json!({}),
+    );
+    check("change_apply", &r);
+
+    // Cancelled and rejected changes.
+    let flag = risky("contract-q");
+    let id = s
+        .post(FLAGS, &alice, json!({ "flag": flag.clone() }))
+        .expect(201)
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    let r = s
+        .post(&format!("/api/v1/changes/{id}/cancel"), &alice, json!({}))
+        .expect(200);
+    check("change_cancel", &r);
+    let id = s
+        .post(FLAGS, &alice, json!({ "flag": flag }))
+        .expect(201)
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    let r = s
+        .post(
+            &format!("/api/v1/changes/{id}/reject"),
+            &lead,
+            json!({ "comment": "not now" }),
+        )
+        .expect(200);
+    check("change_reject", &r);
+
+    let r = s.get("/api/v1/changes", &lead).expect(200);
+    check("change_list", &r);
+    let r = s.get("/api/v1/changes?limit=2", &lead).expect(200);
+    check("change_list_page", &r);
+}
+
+#[test]
+fn flag_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-flags");
+    data.set("settled_days", "settled_days = 0");
+    let s = Server::start(&data);
+    let eve = s.token(&admin, "eve", &["editor"]);
+    let staging = "/api/v1/environments/staging/flags";
+    s.post(staging, &eve, json!({ "flag": simple_flag("contract-b") }))
+        .expect(201);
+    let mut updated = simple_flag("contract-b");
+    updated["description"] = json!("second revision");
+    let r = s
+        .put(
+            &format!("{staging}/contract-b"),
+            &eve,
+            json!({ "flag": updated, "reason": "describe" }),
+        )
+        .expect(200);
+    check("flag_update", &r);
+    let r = s
+        .post(
+            &format!("{staging}/contract-b/rollout"),
+            &eve,
+            json!({ "percentage": 25 }),
+        )
+        .expect(200);
+    check("flag_rollout", &r);
+    let r = s
+        .post(
+            &format!("{staging}/contract-b/kill"),
+            &eve,
+            json!({ "reason": "incident" }),
+        )
+        .expect(200);
+    check("flag_kill", &r);
+    let r = s
+        .post(&format!("{staging}/contract-b/enable"), &eve, json!({}))
+        .expect(200);
+    check("flag_enable", &r);
+    let r = s
+        .post(&format!("{staging}/contract-b/rollback"), &eve, json!({}))
+        .expect(200);
+    check("flag_rollback", &r);
+
+    check("flag_list", &s.get(staging, &eve).expect(200));
+    check(
+        "flag_detail",
+        &s.get(&format!("{staging}/contract-b"), &eve).expect(200),
+    );
+    check(
+        "flag_history",
+        &s.get(&format!("{staging}/contract-b/history"), &eve)
+            .expect(200),
+    );
+    let r = s
+        .post(
+            "/api/v1/environments/staging/validate",
+            &eve,
+            json!({ "flag": simple_flag("contract-c") }),
+        )
+        .expect(200);
+    check("flag_validate", &r);
+    let r = s
+        .post(&format!("{staging}/contract-b/archive"), &eve, json!({}))
+        .expect(200);
+    check("flag_archive", &r);
+    check(
+        "flag_list_archived",
+        &s.get(&format!("{staging}?archived=true"), &eve).expect(200),
+    );
+}
+
+#[test]
+fn rollout_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-rollouts");
+    let s = Server::start(&data);
+    let eve = s.token(&admin, "eve", &["editor"]);
+    let staging = "/api/v1/environments/staging/flags";
+    s.post(staging, &eve, json!({ "flag": simple_flag("contract-r") }))
+        .expect(201);
+    let r = s
+        .post(
+            &format!("{staging}/contract-r/rollouts"),
+            &eve,
+            json!({ "stages": [10, 50, 100], "stage_duration": "10m", "min_samples": 20 }),
+        )
+        .expect(201);
+    check("rollout_start", &r);
+    let id = r.json["id"].as_i64().unwrap();
+    check(
+        "rollout_get",
+        &s.get(&format!("/api/v1/rollouts/{id}"), &eve).expect(200),
+    );
+    check(
+        "rollout_pause",
+        &s.post(&format!("/api/v1/rollouts/{id}/pause"), &eve, json!({}))
+            .expect(200),
+    );
+    check(
+        "rollout_resume",
+        &s.post(&format!("/api/v1/rollouts/{id}/resume"), &eve, json!({}))
+            .expect(200),
+    );
+    check(
+        "rollout_abort",
+        &s.post(&format!("/api/v1/rollouts/{id}/abort"), &eve, json!({}))
+            .expect(200),
+    );
+    check(
+        "rollout_list",
+        &s.get(
+            "/api/v1/environments/staging/rollouts?flag=contract-r",
+            &eve,
+        )
+        .expect(200),
+    );
+}

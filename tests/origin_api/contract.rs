@@ -254,3 +254,43 @@ fn rollout_answers_keep_their_json() {
         .expect(200),
     );
 }
+
+/// Capture `name` read as `T` and written again: the same JSON, so the CLI reads
+/// every field the server sends and `--json` loses nothing.
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/origin_api/contract")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let typed: T = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{name} does not read as its type: {e}"));
+    let again = serde_json::to_string_pretty(&typed).unwrap() + "\n";
+    assert_eq!(again, text, "{name} changed in a round trip through its type");
+}
+
+#[test]
+fn captures_read_back_as_their_types() {
+    use vexil::origin::api::{Change, ChangePage, FlagDetail, FlagList, History};
+    for name in [
+        "change_created_applied",
+        "change_created_pending",
+        "change_show",
+        "change_approve",
+        "change_cancel",
+        "change_reject",
+        "flag_update",
+        "flag_rollout",
+        "flag_kill",
+        "flag_enable",
+        "flag_rollback",
+        "flag_archive",
+    ] {
+        round_trip::<Change>(name);
+    }
+    round_trip::<ChangePage>("change_list");
+    round_trip::<ChangePage>("change_list_page");
+    round_trip::<FlagList>("flag_list");
+    round_trip::<FlagList>("flag_list_archived");
+    round_trip::<FlagDetail>("flag_detail");
+    round_trip::<History>("flag_history");
+}

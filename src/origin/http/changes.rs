@@ -3,38 +3,31 @@
 use super::error::ApiResult;
 use super::extract::{Body, Params, Segs};
 use super::App;
+use crate::origin::api::{ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody};
 use crate::origin::auth::Principal;
 use crate::origin::changes;
 use crate::origin::{audit, OriginError};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde::Deserialize;
+use axum::Json;
 use serde_json::json;
 
+/// `GET /changes`: a page of changes, newest first.
 pub(super) async fn change_list(
     State(app): State<App>,
     headers: HeaderMap,
-    Params(q): Params<changes::ListFilter>,
-) -> ApiResult {
-    app.read(&headers, move |op| {
-        Ok(serde_json::to_value(changes::list(op.db, &q)?)?)
-    })
-    .await
+    Params(q): Params<ChangeListQuery>,
+) -> ApiResult<Json<ChangePage>> {
+    app.read(&headers, move |op| changes::list(op.db, &q)).await
 }
 
+/// `GET /changes/{id}`.
 pub(super) async fn change_get(
     State(app): State<App>,
     headers: HeaderMap,
     Segs(id): Segs<i64>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     app.read(&headers, move |op| changes::get(op.db, id)).await
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ApproveBody {
-    comment: Option<String>,
-    role: Option<String>,
 }
 
 pub(super) fn any_token(who: &Principal) -> Result<(), OriginError> {
@@ -52,17 +45,11 @@ pub(super) async fn change_approve(
     headers: HeaderMap,
     Segs(id): Segs<i64>,
     Body(b): Body<ApproveBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     app.write(&headers, any_token, move |op, who| {
         changes::approve(op, who, id, b.comment, b.role)
     })
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RejectBody {
-    comment: String,
 }
 
 pub(super) async fn change_reject(
@@ -70,7 +57,7 @@ pub(super) async fn change_reject(
     headers: HeaderMap,
     Segs(id): Segs<i64>,
     Body(b): Body<RejectBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     app.write(&headers, any_token, move |op, who| {
         changes::reject(op, who, id, b.comment)
     })
@@ -81,7 +68,7 @@ pub(super) async fn change_cancel(
     State(app): State<App>,
     headers: HeaderMap,
     Segs(id): Segs<i64>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     app.write(&headers, any_token, move |op, who| {
         changes::cancel(op, who, id)
     })
@@ -92,7 +79,7 @@ pub(super) async fn change_apply(
     State(app): State<App>,
     headers: HeaderMap,
     Segs(id): Segs<i64>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     app.write(&headers, any_token, move |op, who| {
         changes::retry(op, who, id)
     })

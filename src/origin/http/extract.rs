@@ -3,6 +3,7 @@
 
 use super::error::{too_large, ApiError, ApiResult};
 use super::App;
+use crate::origin::api::Change;
 use crate::origin::auth::{self, Principal};
 use crate::origin::changes::{self, Proposal};
 use crate::origin::publish::{self, EnvState};
@@ -13,6 +14,7 @@ use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 /// A JSON body, decoded with the path of any problem; an empty body reads as `{}`.
@@ -137,11 +139,11 @@ impl App {
     }
 
     /// A read by any token with a role.
-    pub(super) async fn read(
+    pub(super) async fn read<T: Serialize + Send + 'static>(
         &self,
         headers: &HeaderMap,
-        f: impl FnOnce(&Op<'_>) -> Result<Value, OriginError> + Send + 'static,
-    ) -> ApiResult {
+        f: impl FnOnce(&Op<'_>) -> Result<T, OriginError> + Send + 'static,
+    ) -> ApiResult<Json<T>> {
         self.as_caller(headers, move |origin, who| {
             who.require_read()?;
             origin.read(f)
@@ -151,12 +153,12 @@ impl App {
     }
 
     /// A write; `check` decides whether the caller may make it.
-    pub(super) async fn write(
+    pub(super) async fn write<T: Serialize + Send + 'static>(
         &self,
         headers: &HeaderMap,
         check: fn(&Principal) -> Result<(), OriginError>,
-        f: impl FnOnce(&Op<'_>, &Principal) -> Result<Value, OriginError> + Send + 'static,
-    ) -> ApiResult {
+        f: impl FnOnce(&Op<'_>, &Principal) -> Result<T, OriginError> + Send + 'static,
+    ) -> ApiResult<Json<T>> {
         let out = self
             .as_caller(headers, move |origin, who| {
                 check(&who)?;
@@ -168,11 +170,11 @@ impl App {
     }
 
     /// A read only admins may make.
-    pub(super) async fn admin_read(
+    pub(super) async fn admin_read<T: Serialize + Send + 'static>(
         &self,
         headers: &HeaderMap,
-        f: impl FnOnce(&Op<'_>) -> Result<Value, OriginError> + Send + 'static,
-    ) -> ApiResult {
+        f: impl FnOnce(&Op<'_>) -> Result<T, OriginError> + Send + 'static,
+    ) -> ApiResult<Json<T>> {
         self.as_caller(headers, move |origin, who| {
             who.require_admin()?;
             origin.read(f)
@@ -183,13 +185,13 @@ impl App {
 
     /// An admin's write, recorded in the audit log as `action` on `subject` with the
     /// details `f` returns beside its answer.
-    pub(super) async fn admin(
+    pub(super) async fn admin<T: Serialize + Send + 'static>(
         &self,
         headers: &HeaderMap,
         action: &'static str,
         subject: &'static str,
-        f: impl FnOnce(&Op<'_>) -> Result<(Value, Value), OriginError> + Send + 'static,
-    ) -> ApiResult {
+        f: impl FnOnce(&Op<'_>) -> Result<(T, Value), OriginError> + Send + 'static,
+    ) -> ApiResult<Json<T>> {
         self.write(headers, Principal::require_admin, move |op, who| {
             let (answer, details) = f(op)?;
             audit::record(op, &who.name, action, subject, details)?;
@@ -205,7 +207,7 @@ impl App {
         env: String,
         reason: Option<String>,
         build: impl FnOnce(&Op<'_>, &EnvState) -> Result<Proposal, OriginError> + Send + 'static,
-    ) -> ApiResult {
+    ) -> ApiResult<Json<Change>> {
         self.write(headers, Principal::require_edit, move |op, who| {
             let state = publish::load_state(op.db, &env)?;
             let mut p = build(op, &state)?;

@@ -4,6 +4,7 @@
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
+use crate::origin::api::{Change, FlagDetail, FlagList, History};
 use crate::origin::auth::Principal;
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
@@ -25,7 +26,7 @@ pub(super) async fn flag_list(
     headers: HeaderMap,
     Segs(env): Segs<String>,
     Params(q): Params<FlagListQuery>,
-) -> ApiResult {
+) -> ApiResult<Json<FlagList>> {
     app.read(&headers, move |op| reports::flag_list(op, &env, q.archived))
         .await
 }
@@ -34,7 +35,7 @@ pub(super) async fn flag_detail(
     State(app): State<App>,
     headers: HeaderMap,
     Segs((env, key)): Segs<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<Json<FlagDetail>> {
     app.read(&headers, move |op| reports::flag_detail(op.db, &env, &key))
         .await
 }
@@ -43,7 +44,7 @@ pub(super) async fn flag_history(
     State(app): State<App>,
     headers: HeaderMap,
     Segs((env, key)): Segs<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<Json<History>> {
     app.read(&headers, move |op| reports::flag_history(op.db, &env, &key))
         .await
 }
@@ -101,7 +102,7 @@ pub(super) async fn flag_create(
     headers: HeaderMap,
     Segs(env): Segs<String>,
     Body(body): Body<FlagBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Change>), ApiError> {
     let e = env.clone();
     created(
         app.propose(&headers, env, body.reason, move |_, s| {
@@ -116,7 +117,7 @@ pub(super) async fn flag_update(
     headers: HeaderMap,
     Segs((env, key)): Segs<(String, String)>,
     Body(body): Body<FlagBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
     app.propose(&headers, env, body.reason, move |_, s| {
         scheduled::with_apply_at(
@@ -142,7 +143,7 @@ pub(super) async fn flag_rollout(
     headers: HeaderMap,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<RolloutBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
     app.propose(&headers, env, b.reason, move |_, s| {
         let p = changes::rollout(
@@ -194,7 +195,7 @@ pub(super) async fn flag_kill(
     headers: HeaderMap,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     if b.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(ApiError(OriginError::BadRequest(
             "the kill switch needs a `reason`".into(),
@@ -212,7 +213,7 @@ pub(super) async fn flag_enable(
     headers: HeaderMap,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
     app.propose(&headers, env, b.reason, move |_, s| {
         changes::enable(s, &e, &key)
@@ -225,7 +226,7 @@ pub(super) async fn flag_archive(
     headers: HeaderMap,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
     app.propose(&headers, env, b.reason, move |_, s| {
         changes::archive(s, &e, &key)
@@ -245,7 +246,7 @@ pub(super) async fn flag_rollback(
     headers: HeaderMap,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<RollbackBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
     app.propose(&headers, env, b.reason, move |op, s| {
         changes::rollback(op.db, s, &e, &key, b.to_revision)
@@ -266,7 +267,7 @@ pub(super) async fn segment_set(
     headers: HeaderMap,
     Segs((env, name)): Segs<(String, String)>,
     Body(b): Body<SegmentBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
     app.propose(&headers, env, b.reason, move |_, s| {
         scheduled::with_apply_at(
@@ -282,7 +283,7 @@ pub(super) async fn segment_delete(
     headers: HeaderMap,
     Segs((env, name)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
     app.propose(&headers, env, b.reason, move |_, s| {
         changes::segment(s, &e, &name, None)
@@ -302,7 +303,7 @@ pub(super) async fn exclusion_group_set(
     headers: HeaderMap,
     Segs((env, name)): Segs<(String, String)>,
     Body(b): Body<GroupBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
     let definition = match b.salt {
         Some(salt) => json!({ "salt": salt }),
@@ -352,7 +353,7 @@ pub(super) async fn promote(
     State(app): State<App>,
     headers: HeaderMap,
     Body(b): Body<PromoteBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let PromoteBody {
         flag,
         from,

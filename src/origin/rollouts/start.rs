@@ -136,7 +136,7 @@ pub fn start(
         reason,
     )?;
     let change = changes::submit_and_publish(op, who, p)?;
-    let change_id = change["id"].as_i64().unwrap_or_default();
+    let change_id = change.id;
     op.db.execute(
         "UPDATE rollouts SET change_id = ?1 WHERE id = ?2",
         params![change_id, id],
@@ -148,7 +148,7 @@ pub fn start(
         &format!("{env}/{flag}"),
         json!({ "rollout": id, "stages": stages, "variant": variant, "guards": guards, "stage_duration": duration_text, "change": change_id }),
     )?;
-    if change["status"] == "applied" {
+    if change.status == "applied" {
         mark_running(op, id)?;
     }
     get(op.db, id)

@@ -7,6 +7,7 @@ use super::{EnvCommand, SdkKeyCommand, SegmentCommand, TokenCommand, WebhooksCom
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 use std::path::Path;
+use vexil::origin::api::Change;
 
 // ---- Commands -----------------------------------------------------------------------
 
@@ -313,20 +314,20 @@ pub fn segment(api: &Api, command: SegmentCommand) -> Result<i32> {
                 (None, None) => bail!("give --clause JSON or --file FILE"),
             };
             let path = format!("/environments/{}/segments/{}", enc(&env.env), enc(&name));
-            let c = api.call(
+            let c = api.fetch::<Change>(
                 "PUT",
                 &path,
                 Some(json!({ "clause": clause, "reason": reason })),
             )?;
-            api.show(&c, print_change)
+            api.print(&c, print_change)
         }
         SegmentCommand::Delete { name, env } => {
-            let c = api.call(
+            let c = api.fetch::<Change>(
                 "DELETE",
                 &format!("/environments/{}/segments/{}", enc(&env.env), enc(&name)),
                 None,
             )?;
-            api.show(&c, print_change)
+            api.print(&c, print_change)
         }
         SegmentCommand::List { env } => {
             let a = api.call(

@@ -1,12 +1,13 @@
 //! Rollouts, change requests and their decisions, bulk updates, promotion.
 
-use super::api::{api_error, enc, flag_path, read_document, text, Api};
+use super::api::{api_error, enc, flag_path, read_document, shown, text, Api};
 use super::flags::flag_action;
 use super::print::{print_change, print_rollout};
 use super::{ChangesCommand, EnvArg, RolloutCommand};
 use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Value};
 use std::path::Path;
+use vexil::origin::api::{ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody};
 
 pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
     match command {
@@ -174,77 +175,83 @@ pub fn decide(
     role: Option<String>,
 ) -> Result<i32> {
     let (path, body) = if approve {
+        let body = ApproveBody { comment, role };
         (
             format!("/changes/{id}/approve"),
-            json!({ "comment": comment, "role": role }),
+            serde_json::to_value(body)?,
         )
     } else {
-        (
-            format!("/changes/{id}/reject"),
-            json!({ "comment": comment.unwrap_or_default() }),
-        )
+        let body = RejectBody {
+            comment: comment.unwrap_or_default(),
+        };
+        (format!("/changes/{id}/reject"), serde_json::to_value(body)?)
     };
-    let c = api.call("POST", &path, Some(body))?;
-    api.show(&c, print_change)
+    let c = api.fetch::<Change>("POST", &path, Some(body))?;
+    api.print(&c, print_change)
 }
 
 /// `vexil changes ...`.
 pub fn changes(api: &Api, command: ChangesCommand) -> Result<i32> {
     match command {
         ChangesCommand::List { status, flag, env } => {
-            let mut query: Vec<String> = Vec::new();
-            for (k, v) in [("status", status), ("flag", flag), ("environment", env)] {
-                if let Some(v) = v {
-                    query.push(format!("{k}={}", enc(&v)));
-                }
-            }
-            let path = if query.is_empty() {
+            let query = ChangeListQuery {
+                status,
+                flag,
+                environment: env,
+                ..Default::default()
+            };
+            let pairs: Vec<String> = [
+                ("status", &query.status),
+                ("flag", &query.flag),
+                ("environment", &query.environment),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| Some(format!("{k}={}", enc(v.as_deref()?))))
+            .collect();
+            let path = if pairs.is_empty() {
                 "/changes".to_string()
             } else {
-                format!("/changes?{}", query.join("&"))
+                format!("/changes?{}", pairs.join("&"))
             };
-            let answer = api.call("GET", &path, None)?;
-            api.show(&answer, |a| {
-                let list = a["changes"].as_array().cloned().unwrap_or_default();
-                if list.is_empty() {
+            let answer = api.fetch::<ChangePage>("GET", &path, None)?;
+            api.print(&answer, |page| {
+                if page.changes.is_empty() {
                     println!("no change requests");
                 }
-                for c in list {
-                    print_change(&c);
-                }
+                page.changes.iter().for_each(print_change);
             })
         }
         ChangesCommand::Show { id } => {
-            let c = api.call("GET", &format!("/changes/{id}"), None)?;
-            api.show(&c, |c| {
+            let c = api.fetch::<Change>("GET", &format!("/changes/{id}"), None)?;
+            api.print(&c, |c| {
                 print_change(c);
                 println!(
                     "  author {}, {}; reason: {}",
-                    text(&c["author"]),
-                    text(&c["created_at"]),
-                    text(&c["reason"])
+                    c.author,
+                    c.created_at,
+                    shown(&c.reason)
                 );
-                for a in c["approvals"].as_array().into_iter().flatten() {
+                for a in &c.approvals {
                     println!(
                         "  approved as {} by {} at {}: {}",
-                        text(&a["role"]),
-                        text(&a["approver"]),
-                        text(&a["at"]),
-                        text(&a["comment"])
+                        a.role,
+                        a.approver,
+                        a.at,
+                        shown(&a.comment)
                     );
                 }
             })
         }
         ChangesCommand::Cancel { id } => {
-            let c = api.call("POST", &format!("/changes/{id}/cancel"), None)?;
-            api.show(&c, print_change)
+            let c = api.fetch::<Change>("POST", &format!("/changes/{id}/cancel"), None)?;
+            api.print(&c, print_change)
         }
         ChangesCommand::Apply { id } => {
-            let c = api.call("POST", &format!("/changes/{id}/apply"), None)?;
-            let shown = api.show(&c, print_change)?;
+            let c = api.fetch::<Change>("POST", &format!("/changes/{id}/apply"), None)?;
+            let code = api.print(&c, print_change)?;
             // Still pending (a trading-hours freeze, or its `apply_at` to come): not
             // applied, so not a success.
-            Ok(if c["status"] == "pending" { 4 } else { shown })
+            Ok(if c.body.status == "pending" { 4 } else { code })
         }
     }
 }
@@ -252,6 +259,6 @@ pub fn changes(api: &Api, command: ChangesCommand) -> Result<i32> {
 /// `vexil promote`.
 pub fn promote(api: &Api, flag: &str, from: &str, to: &str, reason: Option<String>) -> Result<i32> {
     let body = json!({ "flag": flag, "from": from, "to": to, "reason": reason });
-    let c = api.call("POST", "/promote", Some(body))?;
-    api.show(&c, print_change)
+    let c = api.fetch::<Change>("POST", "/promote", Some(body))?;
+    api.print(&c, print_change)
 }

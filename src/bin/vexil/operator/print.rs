@@ -1,63 +1,48 @@
 //! Human summaries of the origin's answers: changes, metrics, rollouts.
 
-use super::api::text;
+use super::api::{shown, text};
 use serde_json::Value;
+use vexil::origin::api::Change;
 
-/// One line for a change, then its approvals.
-pub fn print_change(c: &Value) {
-    let target = c["flag"]
-        .as_str()
-        .or(c["segment"].as_str())
-        .or(c["exclusion_group"].as_str())
-        .unwrap_or("?");
-    let status = c["status"].as_str().unwrap_or("?");
+/// One line for a change, then what it waits for or what stopped it.
+pub fn print_change(c: &Change) {
+    let target = c.target().unwrap_or("?");
+    let status = c.status.as_str();
     let head = format!(
         "change #{} {}: {} `{target}` in {}",
-        c["id"],
-        status,
-        text(&c["kind"]),
-        text(&c["environment"])
+        c.id, status, c.kind, c.environment
     );
     match status {
         "applied" => println!(
             "{head} (revision {}, snapshot v{})",
-            text(&c["applied"]["revision"]),
-            text(&c["applied"]["snapshot_version"])
+            shown(c.applied.as_ref().map(|a| a.revision)),
+            shown(c.applied.as_ref().and_then(|a| a.snapshot_version))
         ),
         _ => println!("{head}"),
     }
-    for r in c["required"].as_array().into_iter().flatten() {
-        let by = r["approved_by"]
-            .as_str()
+    for r in &c.required {
+        let by = r
+            .approved_by
+            .as_ref()
             .map_or("waiting".to_string(), |b| format!("approved by {b}"));
         // Why, when the current version (or a flag using a segment) requires it.
-        let note = r["note"]
-            .as_str()
-            .map_or(String::new(), |n| format!("; {n}"));
-        println!(
-            "  needs {} ({}{note}): {by}",
-            text(&r["role"]),
-            text(&r["policy"])
-        );
+        let note = r.note.as_ref().map_or(String::new(), |n| format!("; {n}"));
+        println!("  needs {} ({}{note}): {by}", r.role, r.policy);
     }
-    if let (Some(at), "pending") = (c["apply_at"].as_str(), status) {
+    if let (Some(at), "pending") = (&c.apply_at, status) {
         println!("  scheduled: applies at {at} once approved (cancel with `vexil changes cancel`)");
     }
-    if let Some(level) = c["oversight_level"].as_u64() {
+    if let Some(level) = c.oversight_level {
         println!("  clinical oversight level {level}");
     }
-    if let Some(r) = c["rejection"].as_object() {
-        println!("  rejected by {}: {}", text(&r["by"]), text(&r["comment"]));
+    if let Some(r) = &c.rejection {
+        println!("  rejected by {}: {}", r.by, r.comment);
     }
-    if let Some(why) = c["conflict"].as_str() {
+    if let Some(why) = &c.conflict {
         println!("  conflict: {why}");
     }
-    for v in c["blocked"].as_array().into_iter().flatten() {
-        println!(
-            "  held back by {}: {}",
-            text(&v["policy"]),
-            text(&v["message"])
-        );
+    for v in c.blocked.iter().flatten() {
+        println!("  held back by {}: {}", v.policy, v.message);
     }
 }
 

@@ -1,0 +1,103 @@
+//! Flags of an environment: `GET /environments/{env}/flags` ([`FlagList`]),
+//! `GET .../flags/{key}` ([`FlagDetail`]) and `GET .../flags/{key}/history`
+//! ([`History`]). Routes that change a flag answer with a
+//! [`Change`](super::Change).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What the flag list and a flag's detail say of a flag, read from its document
+/// and its row (defaults filled in: `kind` `release`, `risk` `low`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagSummary {
+    /// The flag's key.
+    pub key: String,
+    /// Its environment.
+    pub environment: String,
+    /// Its display name.
+    pub name: Option<String>,
+    /// `release`, `experiment`, `ops`, `permission`, ...
+    pub kind: String,
+    /// Its release strategy (`canary_release`, ...).
+    pub strategy: Option<String>,
+    /// `low`, `medium`, `high` or `critical`, as declared.
+    pub risk: String,
+    /// Regimes it falls under (`MiFID_II`, `HIPAA`, ...).
+    pub compliance: Vec<String>,
+    /// The owning team.
+    pub owner: Option<String>,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Whether it is on.
+    pub enabled: bool,
+    /// Whether it is archived (kept, not published).
+    pub archived: bool,
+    /// Incremented by every applied change.
+    pub revision: i64,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+    /// Who changed it last.
+    pub updated_by: String,
+    /// When it should be removed (RFC 3339).
+    pub expires_at: Option<String>,
+    /// What its fallthrough serves, in words (`on 25% / off 75%`).
+    pub serving: String,
+    /// The share of the treated variant in its fallthrough rollout, when it has one.
+    pub rollout_percentage: Option<f64>,
+    /// How many changes to it wait.
+    pub pending_changes: u64,
+}
+
+/// A row of the flag list: the summary and the last day's evaluations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagListItem {
+    /// The flag.
+    #[serde(flatten)]
+    pub summary: FlagSummary,
+    /// Evaluations the edges reported over the last 24 hours.
+    pub evaluations_24h: u64,
+}
+
+/// `GET /environments/{env}/flags`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagList {
+    /// The flags, by key.
+    pub flags: Vec<FlagListItem>,
+}
+
+/// `GET /environments/{env}/flags/{key}`: the summary, the document, and the ids
+/// of the changes to it that wait.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagDetail {
+    /// The flag.
+    #[serde(flatten)]
+    pub summary: FlagSummary,
+    /// Its document, as its author wrote it.
+    pub flag: Value,
+    /// Ids of its pending changes, oldest first.
+    pub pending: Vec<i64>,
+}
+
+/// `GET /environments/{env}/flags/{key}/history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// The flag's revisions, newest first.
+    pub revisions: Vec<Revision>,
+}
+
+/// One revision of a flag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    /// Its number (1: created).
+    pub revision: i64,
+    /// The document it had (`null` if the stored one no longer parses).
+    pub document: Value,
+    /// Whether it was archived.
+    pub archived: bool,
+    /// The change that made it.
+    pub change_id: i64,
+    /// Who made it.
+    pub author: String,
+    /// When (RFC 3339).
+    pub at: String,
+}

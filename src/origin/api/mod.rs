@@ -1,0 +1,22 @@
+//! The API's contract: the request bodies and answers of `/api/v1` as types, shared
+//! by the server (`origin::http`, which answers with them) and the `vexil` CLI (which
+//! reads answers into them), so a field renamed on one side fails to compile on the
+//! other instead of printing `-`.
+//!
+//! Each type serializes to exactly the JSON documented in `docs/api.md`, field order
+//! included; `tests/origin_api/contract.rs` holds them to answers captured before
+//! the handlers were typed. Parts of an answer that are documents in their own
+//! right (a flag definition, a segment clause) stay [`serde_json::Value`]: the
+//! engine, not this module, owns their shape.
+//!
+//! - [`changes`]: change requests, their approvals and decisions;
+//! - [`flags`]: flag summaries, details and revision history.
+
+pub mod changes;
+pub mod flags;
+
+pub use changes::{
+    Applied, Approval, ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody, Rejection,
+    Requirement, Violation,
+};
+pub use flags::{FlagDetail, FlagList, FlagListItem, FlagSummary, History, Revision};

@@ -265,12 +265,16 @@ fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) {
     let typed: T = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{name} does not read as its type: {e}"));
     let again = serde_json::to_string_pretty(&typed).unwrap() + "\n";
-    assert_eq!(again, text, "{name} changed in a round trip through its type");
+    assert_eq!(
+        again, text,
+        "{name} changed in a round trip through its type"
+    );
 }
 
 #[test]
 fn captures_read_back_as_their_types() {
     use vexil::origin::api::{Change, ChangePage, FlagDetail, FlagList, History};
+    use vexil::origin::api::{Rollout, RolloutList};
     for name in [
         "change_created_applied",
         "change_created_pending",
@@ -293,4 +297,14 @@ fn captures_read_back_as_their_types() {
     round_trip::<FlagList>("flag_list_archived");
     round_trip::<FlagDetail>("flag_detail");
     round_trip::<History>("flag_history");
+    for name in [
+        "rollout_start",
+        "rollout_get",
+        "rollout_pause",
+        "rollout_resume",
+        "rollout_abort",
+    ] {
+        round_trip::<Rollout>(name);
+    }
+    round_trip::<RolloutList>("rollout_list");
 }

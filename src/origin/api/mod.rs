@@ -10,13 +10,16 @@
 //! engine, not this module, owns their shape.
 //!
 //! - [`changes`]: change requests, their approvals and decisions;
-//! - [`flags`]: flag summaries, details and revision history.
+//! - [`flags`]: flag summaries, details and revision history;
+//! - [`rollouts`]: progressive rollouts and the plan that starts one.
 
 pub mod changes;
 pub mod flags;
+pub mod rollouts;
 
 pub use changes::{
     Applied, Approval, ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody, Rejection,
     Requirement, Violation,
 };
 pub use flags::{FlagDetail, FlagList, FlagListItem, FlagSummary, History, Revision};
+pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};

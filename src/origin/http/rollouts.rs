@@ -3,20 +3,20 @@
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
+use crate::origin::api::{Rollout, RolloutList};
 use crate::origin::auth::Principal;
 use crate::origin::{rollouts, OriginError};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub(super) async fn rollout_start(
     State(app): State<App>,
     headers: HeaderMap,
     Segs((env, key)): Segs<(String, String)>,
     Body(plan): Body<rollouts::Plan>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Rollout>), ApiError> {
     created(
         app.write(&headers, Principal::require_edit, move |op, who| {
             rollouts::start(op, who, &env, &key, plan)
@@ -36,7 +36,7 @@ pub(super) async fn rollout_list(
     headers: HeaderMap,
     Segs(env): Segs<String>,
     Params(q): Params<RolloutQuery>,
-) -> ApiResult {
+) -> ApiResult<Json<RolloutList>> {
     app.read(&headers, move |op| {
         rollouts::list(op.db, &env, q.flag.as_deref())
     })
@@ -47,7 +47,7 @@ pub(super) async fn rollout_get(
     State(app): State<App>,
     headers: HeaderMap,
     Segs(id): Segs<i64>,
-) -> ApiResult {
+) -> ApiResult<Json<Rollout>> {
     app.read(&headers, move |op| rollouts::get(op.db, id)).await
 }
 
@@ -55,7 +55,7 @@ pub(super) async fn rollout_control(
     State(app): State<App>,
     headers: HeaderMap,
     Segs((id, action)): Segs<(i64, String)>,
-) -> ApiResult {
+) -> ApiResult<Json<Rollout>> {
     if !matches!(action.as_str(), "pause" | "resume" | "abort") {
         return Err(ApiError(OriginError::NotFound(format!(
             "no rollout action `{action}`; actions are pause, resume, abort"

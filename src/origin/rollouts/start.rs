@@ -3,12 +3,13 @@
 use super::store::{get, mark_running};
 use super::{EventGuard, Guards, Plan, DEFAULT_STAGES};
 use crate::engine::edit::FlagDoc;
+use crate::origin::api::Rollout;
 use crate::origin::auth::Principal;
 use crate::origin::changes;
 use crate::origin::publish;
 use crate::origin::{audit, governance, Op, OriginError};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const ACTIVE: &str = "('waiting_approval', 'running', 'paused')";
 
@@ -35,7 +36,7 @@ pub fn start(
     env: &str,
     flag: &str,
     plan: Plan,
-) -> Result<Value, OriginError> {
+) -> Result<Rollout, OriginError> {
     let state = publish::load_state(op.db, env)?;
     let row = state
         .flags

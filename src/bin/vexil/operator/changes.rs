@@ -1,13 +1,15 @@
 //! Rollouts, change requests and their decisions, bulk updates, promotion.
 
-use super::api::{api_error, enc, flag_path, read_document, shown, text, Api};
+use super::api::{api_error, enc, flag_path, read_document, shown, text, Answer, Api};
 use super::flags::flag_action;
 use super::print::{print_change, print_rollout};
 use super::{ChangesCommand, EnvArg, RolloutCommand};
 use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Value};
 use std::path::Path;
-use vexil::origin::api::{ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody};
+use vexil::origin::api::{
+    ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody, Rollout, RolloutList, RolloutPlan,
+};
 
 pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
     match command {
@@ -41,37 +43,50 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
             env,
             reason,
         } => {
-            let body = json!({
-                "stages": stages, "stage_duration": stage_duration, "max_error_rate": max_error_rate,
-                "min_success_rate": min_success_rate, "max_latency_ms": max_latency_ms,
-                "min_samples": min_samples, "guards": guards, "variant": variant, "rule": rule, "reason": reason,
-            });
-            let r = api.call(
+            let plan = RolloutPlan {
+                stages: Some(stages),
+                stage_duration: Some(stage_duration),
+                max_error_rate: Some(max_error_rate),
+                min_success_rate: Some(min_success_rate),
+                max_latency_ms: Some(max_latency_ms),
+                min_samples: Some(min_samples),
+                guards,
+                variant,
+                rule,
+                reason,
+                ..Default::default()
+            };
+            let r = api.fetch::<Rollout>(
                 "POST",
                 &format!("{}/rollouts", flag_path(&env.env, &flag)),
-                Some(body),
+                Some(serde_json::to_value(plan)?),
             )?;
-            api.show(&r, print_rollout)
+            api.print(&r, print_rollout)
         }
         RolloutCommand::Status { flag, env } => {
             let mut path = format!("/environments/{}/rollouts", enc(&env.env));
             if let Some(f) = &flag {
                 path.push_str(&format!("?flag={}", enc(f)));
             }
-            let list = api.call("GET", &path, None)?;
-            let rollouts = list["rollouts"].as_array().cloned().unwrap_or_default();
-            match (flag, rollouts.first()) {
-                (Some(_), Some(newest)) => api.show(newest, print_rollout),
+            let list = api.fetch::<RolloutList>("GET", &path, None)?;
+            match (flag, list.body.rollouts.first()) {
+                (Some(_), Some(newest)) => {
+                    let newest = Answer {
+                        raw: list.raw["rollouts"][0].clone(),
+                        body: newest.clone(),
+                    };
+                    api.print(&newest, print_rollout)
+                }
                 (Some(f), None) => bail!("`{f}` has no rollouts in {}", env.env),
-                (None, _) => api.show(&list, |l| {
-                    for r in l["rollouts"].as_array().into_iter().flatten() {
+                (None, _) => api.print(&list, |l| {
+                    for r in &l.rollouts {
                         println!(
                             "#{:<4} {:<34} {:<16} stage {} ({}%)",
-                            text(&r["id"]),
-                            text(&r["flag"]),
-                            text(&r["status"]),
-                            text(&r["stage"]),
-                            text(&r["percentage"])
+                            r.id,
+                            r.flag,
+                            r.status,
+                            r.stage,
+                            shown(r.percentage)
                         );
                     }
                 }),
@@ -84,7 +99,7 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
 }
 
 fn rollout_control(api: &Api, flag: &str, env: &EnvArg, action: &str) -> Result<i32> {
-    let list = api.call(
+    let list = api.fetch::<RolloutList>(
         "GET",
         &format!(
             "/environments/{}/rollouts?flag={}",
@@ -93,23 +108,14 @@ fn rollout_control(api: &Api, flag: &str, env: &EnvArg, action: &str) -> Result<
         ),
         None,
     )?;
-    let active = list["rollouts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| {
-            matches!(
-                r["status"].as_str(),
-                Some("running" | "paused" | "waiting_approval")
-            )
-        })
+    let active = list
+        .body
+        .rollouts
+        .iter()
+        .find(|r| matches!(r.status.as_str(), "running" | "paused" | "waiting_approval"))
         .ok_or_else(|| anyhow!("`{flag}` has no rollout in progress in {}", env.env))?;
-    let r = api.call(
-        "POST",
-        &format!("/rollouts/{}/{action}", active["id"]),
-        None,
-    )?;
-    api.show(&r, print_rollout)
+    let r = api.fetch::<Rollout>("POST", &format!("/rollouts/{}/{action}", active.id), None)?;
+    api.print(&r, print_rollout)
 }
 
 pub fn bulk_update(api: &Api, file: &Path, env: &EnvArg, reason: Option<String>) -> Result<i32> {

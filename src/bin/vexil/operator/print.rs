@@ -2,7 +2,7 @@
 
 use super::api::{shown, text};
 use serde_json::Value;
-use vexil::origin::api::Change;
+use vexil::origin::api::{Change, Rollout};
 
 /// One line for a change, then what it waits for or what stopped it.
 pub fn print_change(c: &Change) {
@@ -80,35 +80,31 @@ pub fn print_metrics(m: &Value) {
     }
 }
 
-pub fn print_rollout(r: &Value) {
-    let stages: Vec<String> = r["stages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(text)
-        .collect();
+/// A rollout: its stage, guards' last check, metrics sources and history.
+pub fn print_rollout(r: &Rollout) {
+    let stages: Vec<String> = r.stages.iter().map(shown).collect();
     println!(
         "rollout #{} of {} in {}: {} — stage {} of {} ({}%), variant {}",
-        text(&r["id"]),
-        text(&r["flag"]),
-        text(&r["environment"]),
-        text(&r["status"]),
-        text(&r["stage"]),
+        r.id,
+        r.flag,
+        r.environment,
+        r.status,
+        r.stage,
         stages.len(),
-        text(&r["percentage"]),
-        text(&r["variant"])
+        shown(r.percentage),
+        r.variant
     );
     println!(
         "  stages {} (from {}%), each {} s",
         stages.join(" → "),
-        text(&r["start_percentage"]),
-        r["stage_duration_ms"].as_i64().unwrap_or(0) / 1000
+        shown(r.start_percentage),
+        r.stage_duration_ms / 1000
     );
-    if let Some(at) = r["stage_ends_at"].as_str() {
+    if let Some(at) = &r.stage_ends_at {
         println!("  this stage may advance from {at}");
     }
-    let c = &r["last_check"];
-    if c.is_object() {
+    // The judgement is the rollout engine's document, read as such.
+    if let Some(c) = r.last_check.as_ref().filter(|c| c.is_object()) {
         let f = &c["figures"];
         println!(
             "  last check {}: {} evaluations, {} samples, error rate {}, success rate {}, latency {}",
@@ -119,27 +115,28 @@ pub fn print_rollout(r: &Value) {
             println!("  breach: {}", text(b));
         }
     }
-    for k in r["metrics_keys"].as_array().into_iter().flatten() {
+    for k in &r.metrics_keys {
         println!(
             "  metrics from SDK key #{} {} ({}): {} batches, {} evaluations, {} samples{}",
-            text(&k["id"]),
-            text(&k["name"]),
-            text(&k["kind"]),
-            text(&k["batches"]),
-            text(&k["evaluations"]),
-            text(&k["samples"]),
-            if k["counted"] == true {
+            k.id,
+            k.name,
+            k.kind,
+            k.batches,
+            k.evaluations,
+            k.samples,
+            if k.counted {
                 ""
             } else {
                 " — not counted (client key)"
             }
         );
     }
-    for h in r["history"].as_array().into_iter().flatten() {
-        let reason = h["details"]["reason"]
+    for h in &r.history {
+        let details = h.details.as_ref().unwrap_or(&Value::Null);
+        let reason = details["reason"]
             .as_str()
             .map_or(String::new(), |r| format!(": {r}"));
-        let counted: Vec<String> = h["details"]["keys"]
+        let counted: Vec<String> = details["keys"]
             .as_array()
             .into_iter()
             .flatten()
@@ -151,6 +148,6 @@ pub fn print_rollout(r: &Value) {
         } else {
             format!(" (on metrics of {})", counted.join(", "))
         };
-        println!("  {} {}{reason}{keys}", text(&h["at"]), text(&h["event"]));
+        println!("  {} {}{reason}{keys}", h.at, h.event);
     }
 }

@@ -1,16 +1,16 @@
 //! Flags, segments and exclusion groups of an environment: reads, proposed changes,
 //! bulk updates, promotion and validation.
 
+use super::caller::{Editor, Reader, Token};
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{Change, FlagDetail, FlagList, History};
-use crate::origin::auth::Principal;
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
 use crate::origin::{flag_insights, reports, reviews, scheduled, OriginError};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -23,38 +23,38 @@ pub(super) struct FlagListQuery {
 
 pub(super) async fn flag_list(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs(env): Segs<String>,
     Params(q): Params<FlagListQuery>,
 ) -> ApiResult<Json<FlagList>> {
-    app.read(&headers, move |op| reports::flag_list(op, &env, q.archived))
+    app.read(&who, move |op| reports::flag_list(op, &env, q.archived))
         .await
 }
 
 pub(super) async fn flag_detail(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs((env, key)): Segs<(String, String)>,
 ) -> ApiResult<Json<FlagDetail>> {
-    app.read(&headers, move |op| reports::flag_detail(op.db, &env, &key))
+    app.read(&who, move |op| reports::flag_detail(op.db, &env, &key))
         .await
 }
 
 pub(super) async fn flag_history(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs((env, key)): Segs<(String, String)>,
 ) -> ApiResult<Json<History>> {
-    app.read(&headers, move |op| reports::flag_history(op.db, &env, &key))
+    app.read(&who, move |op| reports::flag_history(op.db, &env, &key))
         .await
 }
 
 pub(super) async fn audit_report(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs((env, key)): Segs<(String, String)>,
 ) -> ApiResult {
-    app.read(&headers, move |op| reports::audit_report(op, &env, &key))
+    app.read(&who, move |op| reports::audit_report(op, &env, &key))
         .await
 }
 
@@ -66,11 +66,11 @@ pub(super) struct InsightsQuery {
 
 pub(super) async fn flag_insights(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs((env, key)): Segs<(String, String)>,
     Params(q): Params<InsightsQuery>,
 ) -> ApiResult {
-    app.read(&headers, move |op| {
+    app.read(&who, move |op| {
         flag_insights::report(op, &env, &key, q.days.unwrap_or(7))
     })
     .await
@@ -78,10 +78,10 @@ pub(super) async fn flag_insights(
 
 pub(super) async fn segments(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs(env): Segs<String>,
 ) -> ApiResult {
-    app.read(&headers, move |op| {
+    app.read(&who, move |op| {
         let state = publish::load_state(op.db, &env)?;
         Ok(json!({ "segments": state.segments, "exclusion_groups": state.exclusion_groups }))
     })
@@ -99,13 +99,13 @@ pub(super) struct FlagBody {
 
 pub(super) async fn flag_create(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs(env): Segs<String>,
     Body(body): Body<FlagBody>,
 ) -> Result<(StatusCode, Json<Change>), ApiError> {
     let e = env.clone();
     created(
-        app.propose(&headers, env, body.reason, move |_, s| {
+        app.propose(who, env, body.reason, move |_, s| {
             scheduled::with_apply_at(changes::create(s, &e, body.flag)?, body.apply_at.as_deref())
         })
         .await,
@@ -114,12 +114,12 @@ pub(super) async fn flag_create(
 
 pub(super) async fn flag_update(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(body): Body<FlagBody>,
 ) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, body.reason, move |_, s| {
+    app.propose(who, env, body.reason, move |_, s| {
         scheduled::with_apply_at(
             changes::update(s, &e, &key, body.flag)?,
             body.apply_at.as_deref(),
@@ -140,12 +140,12 @@ pub(super) struct RolloutBody {
 
 pub(super) async fn flag_rollout(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<RolloutBody>,
 ) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
+    app.propose(who, env, b.reason, move |_, s| {
         let p = changes::rollout(
             s,
             &e,
@@ -174,11 +174,11 @@ pub(super) struct ReviewBody {
 /// A clinical review (`CLINICAL_OVERSIGHT`) of a flag under oversight.
 pub(super) async fn flag_review(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Token,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReviewBody>,
 ) -> ApiResult {
-    app.write(&headers, super::changes::any_token, move |op, who| {
+    app.write(who.0, move |op, who| {
         reviews::record(
             op,
             who,
@@ -192,7 +192,7 @@ pub(super) async fn flag_review(
 
 pub(super) async fn flag_kill(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
 ) -> ApiResult<Json<Change>> {
@@ -202,33 +202,29 @@ pub(super) async fn flag_kill(
         )));
     }
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
-        changes::kill(s, &e, &key)
-    })
-    .await
+    app.propose(who, env, b.reason, move |_, s| changes::kill(s, &e, &key))
+        .await
 }
 
 pub(super) async fn flag_enable(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
 ) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
-        changes::enable(s, &e, &key)
-    })
-    .await
+    app.propose(who, env, b.reason, move |_, s| changes::enable(s, &e, &key))
+        .await
 }
 
 pub(super) async fn flag_archive(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
 ) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
+    app.propose(who, env, b.reason, move |_, s| {
         changes::archive(s, &e, &key)
     })
     .await
@@ -243,12 +239,12 @@ pub(super) struct RollbackBody {
 
 pub(super) async fn flag_rollback(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<RollbackBody>,
 ) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |op, s| {
+    app.propose(who, env, b.reason, move |op, s| {
         changes::rollback(op.db, s, &e, &key, b.to_revision)
     })
     .await
@@ -264,12 +260,12 @@ pub(super) struct SegmentBody {
 
 pub(super) async fn segment_set(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, name)): Segs<(String, String)>,
     Body(b): Body<SegmentBody>,
 ) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
+    app.propose(who, env, b.reason, move |_, s| {
         scheduled::with_apply_at(
             changes::segment(s, &e, &name, Some(b.clause))?,
             b.apply_at.as_deref(),
@@ -280,12 +276,12 @@ pub(super) async fn segment_set(
 
 pub(super) async fn segment_delete(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, name)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
 ) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
+    app.propose(who, env, b.reason, move |_, s| {
         changes::segment(s, &e, &name, None)
     })
     .await
@@ -300,7 +296,7 @@ pub(super) struct GroupBody {
 
 pub(super) async fn exclusion_group_set(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, name)): Segs<(String, String)>,
     Body(b): Body<GroupBody>,
 ) -> ApiResult<Json<Change>> {
@@ -309,7 +305,7 @@ pub(super) async fn exclusion_group_set(
         Some(salt) => json!({ "salt": salt }),
         None => json!({}),
     };
-    app.propose(&headers, env, b.reason, move |_, _| {
+    app.propose(who, env, b.reason, move |_, _| {
         changes::exclusion_group(&e, &name, definition)
     })
     .await
@@ -324,11 +320,11 @@ pub(super) struct BulkBody {
 
 pub(super) async fn bulk(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs(env): Segs<String>,
     Body(b): Body<BulkBody>,
 ) -> ApiResult {
-    app.write(&headers, Principal::require_edit, move |op, who| {
+    app.write(who.0, move |op, who| {
         changes::bulk(
             op,
             who,
@@ -351,7 +347,7 @@ pub(super) struct PromoteBody {
 
 pub(super) async fn promote(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Body(b): Body<PromoteBody>,
 ) -> ApiResult<Json<Change>> {
     let PromoteBody {
@@ -361,7 +357,7 @@ pub(super) async fn promote(
         reason,
     } = b;
     let to2 = to.clone();
-    app.propose(&headers, to, reason, move |op, target| {
+    app.propose(who, to, reason, move |op, target| {
         let source = publish::load_state(op.db, &from)?;
         changes::promote(&source, &from, target, &to2, &flag)
     })
@@ -378,12 +374,11 @@ pub(super) struct ValidateBody {
 /// update would be, without applying anything.
 pub(super) async fn validate_flag(
     State(app): State<App>,
-    headers: HeaderMap,
+    _who: Editor,
     Segs(env): Segs<String>,
     Body(b): Body<ValidateBody>,
 ) -> ApiResult {
-    app.as_caller(&headers, move |origin, who| {
-        who.require_edit()?;
+    app.blocking(move |origin| {
         origin.read(|op| {
             let state = publish::load_state(op.db, &env)?;
             let key = changes::document_key(&b.flag)?.to_string();

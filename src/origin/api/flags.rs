@@ -1,7 +1,7 @@
 //! Flags of an environment: `GET /environments/{env}/flags` ([`FlagList`]),
 //! `GET .../flags/{key}` ([`FlagDetail`]) and `GET .../flags/{key}/history`
-//! ([`History`]). Routes that change a flag answer with a
-//! [`Change`](super::Change).
+//! ([`History`]), and the bodies of the routes that propose a change to a flag, a
+//! segment or an exclusion group, which answer with a [`Change`](super::Change).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,4 +100,111 @@ pub struct Revision {
     pub author: String,
     /// When (RFC 3339).
     pub at: String,
+}
+
+/// `POST /environments/{env}/flags` and `PUT .../flags/{key}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagBody {
+    /// The flag document.
+    pub flag: Value,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// RFC 3339: apply once approved and due (a scheduled change).
+    #[serde(default)]
+    pub apply_at: Option<String>,
+}
+
+/// `POST .../flags/{key}/rollout`: the treated variant's share of the fallthrough
+/// (or of a rule).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutBody {
+    /// 0-100, at most 3 decimals.
+    pub percentage: f64,
+    /// The treated variant (default: the first that is not the off variant).
+    #[serde(default)]
+    pub variant: Option<String>,
+    /// Within this rule instead of the fallthrough.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// RFC 3339: apply once approved and due.
+    #[serde(default)]
+    pub apply_at: Option<String>,
+}
+
+/// `POST .../flags/{key}/kill`, `/enable`, `/archive` and `DELETE .../segments/{name}`;
+/// the kill switch requires the reason.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST .../flags/{key}/review`: a clinical review of a flag under oversight.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// What the reviewer says.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// `POST .../flags/{key}/rollback`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    /// The revision to restore (default: the one before the current).
+    #[serde(default)]
+    pub to_revision: Option<i64>,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `PUT /environments/{env}/segments/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentBody {
+    /// The segment's clause (the engine's condition document).
+    pub clause: Value,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// RFC 3339: apply once approved and due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply_at: Option<String>,
+}
+
+/// `PUT /environments/{env}/exclusion-groups/{name}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupBody {
+    /// The group's bucketing salt (default: its name).
+    #[serde(default)]
+    pub salt: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /promote`: a flag's definition copied from one environment to another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteBody {
+    /// The flag.
+    pub flag: String,
+    /// The source environment.
+    pub from: String,
+    /// The target environment.
+    pub to: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
 }

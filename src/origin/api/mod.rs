@@ -10,7 +10,8 @@
 //! engine, not this module, owns their shape.
 //!
 //! - [`changes`]: change requests, their approvals and decisions;
-//! - [`flags`]: flag summaries, details and revision history;
+//! - [`flags`]: flag summaries, details and revision history, and the bodies that
+//!   propose changes to flags, segments and exclusion groups;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one.
 
 pub mod changes;
@@ -21,5 +22,8 @@ pub use changes::{
     Applied, Approval, ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody, Rejection,
     Requirement, Violation,
 };
-pub use flags::{FlagDetail, FlagList, FlagListItem, FlagSummary, History, Revision};
+pub use flags::{
+    FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
+    ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,
+};
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};

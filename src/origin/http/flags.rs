@@ -5,7 +5,10 @@ use super::caller::{Editor, Reader, Token};
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
-use crate::origin::api::{Change, FlagDetail, FlagList, History};
+use crate::origin::api::{
+    Change, FlagBody, FlagDetail, FlagList, GroupBody, History, PromoteBody, ReasonBody,
+    ReviewBody, RollbackBody, RolloutBody, SegmentBody,
+};
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
 use crate::origin::{flag_insights, reports, reviews, scheduled, OriginError};
@@ -88,15 +91,6 @@ pub(super) async fn segments(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct FlagBody {
-    flag: Value,
-    reason: Option<String>,
-    /// RFC 3339: apply once approved and due (a scheduled change).
-    apply_at: Option<String>,
-}
-
 pub(super) async fn flag_create(
     State(app): State<App>,
     who: Editor,
@@ -128,16 +122,6 @@ pub(super) async fn flag_update(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RolloutBody {
-    percentage: f64,
-    variant: Option<String>,
-    rule: Option<String>,
-    reason: Option<String>,
-    apply_at: Option<String>,
-}
-
 pub(super) async fn flag_rollout(
     State(app): State<App>,
     who: Editor,
@@ -157,18 +141,6 @@ pub(super) async fn flag_rollout(
         scheduled::with_apply_at(p, b.apply_at.as_deref())
     })
     .await
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReasonBody {
-    reason: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReviewBody {
-    comment: Option<String>,
 }
 
 /// A clinical review (`CLINICAL_OVERSIGHT`) of a flag under oversight.
@@ -230,13 +202,6 @@ pub(super) async fn flag_archive(
     .await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RollbackBody {
-    to_revision: Option<i64>,
-    reason: Option<String>,
-}
-
 pub(super) async fn flag_rollback(
     State(app): State<App>,
     who: Editor,
@@ -248,14 +213,6 @@ pub(super) async fn flag_rollback(
         changes::rollback(op.db, s, &e, &key, b.to_revision)
     })
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct SegmentBody {
-    clause: Value,
-    reason: Option<String>,
-    apply_at: Option<String>,
 }
 
 pub(super) async fn segment_set(
@@ -285,13 +242,6 @@ pub(super) async fn segment_delete(
         changes::segment(s, &e, &name, None)
     })
     .await
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct GroupBody {
-    salt: Option<String>,
-    reason: Option<String>,
 }
 
 pub(super) async fn exclusion_group_set(
@@ -334,15 +284,6 @@ pub(super) async fn bulk(
         )
     })
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PromoteBody {
-    flag: String,
-    from: String,
-    to: String,
-    reason: Option<String>,
 }
 
 pub(super) async fn promote(

@@ -7,7 +7,7 @@ use super::{EnvCommand, SdkKeyCommand, SegmentCommand, TokenCommand, WebhooksCom
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 use std::path::Path;
-use vexil::origin::api::Change;
+use vexil::origin::api::{Change, SegmentBody};
 
 // ---- Commands -----------------------------------------------------------------------
 
@@ -317,7 +317,11 @@ pub fn segment(api: &Api, command: SegmentCommand) -> Result<i32> {
             let c = api.fetch::<Change>(
                 "PUT",
                 &path,
-                Some(json!({ "clause": clause, "reason": reason })),
+                Some(serde_json::to_value(SegmentBody {
+                    clause,
+                    reason,
+                    apply_at: None,
+                })?),
             )?;
             api.print(&c, print_change)
         }

@@ -8,7 +8,8 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Value};
 use std::path::Path;
 use vexil::origin::api::{
-    ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody, Rollout, RolloutList, RolloutPlan,
+    ApproveBody, Change, ChangeListQuery, ChangePage, PromoteBody, RejectBody, Rollout,
+    RolloutBody, RolloutList, RolloutPlan,
 };
 
 pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
@@ -26,7 +27,13 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
             if let Err(e) = vexil::engine::compile::thousandths(percent) {
                 bail!("PERCENT {e}");
             }
-            let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason, "apply_at": apply_at });
+            let body = RolloutBody {
+                percentage: percent,
+                variant,
+                rule,
+                reason,
+                apply_at,
+            };
             flag_action(api, &env, &flag, "rollout", body)
         }
         RolloutCommand::Start {
@@ -264,7 +271,12 @@ pub fn changes(api: &Api, command: ChangesCommand) -> Result<i32> {
 
 /// `vexil promote`.
 pub fn promote(api: &Api, flag: &str, from: &str, to: &str, reason: Option<String>) -> Result<i32> {
-    let body = json!({ "flag": flag, "from": from, "to": to, "reason": reason });
-    let c = api.fetch::<Change>("POST", "/promote", Some(body))?;
+    let body = PromoteBody {
+        flag: flag.into(),
+        from: from.into(),
+        to: to.into(),
+        reason,
+    };
+    let c = api.fetch::<Change>("POST", "/promote", Some(serde_json::to_value(body)?))?;
     api.print(&c, print_change)
 }

@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use vexil::engine::model::Serve;
 use vexil::engine::time::format_rfc3339_ms;
-use vexil::origin::api::{Change, FlagDetail, FlagList, FlagListItem, History};
+use vexil::origin::api::{
+    Change, FlagBody, FlagDetail, FlagList, FlagListItem, History, ReasonBody, ReviewBody,
+    RollbackBody,
+};
 
 fn prompt(question: &str) -> Result<String> {
     print!("{question}");
@@ -121,12 +124,16 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                 }
                 (None, None) => bail!("give --file FILE, --key KEY or --interactive"),
             };
-            let body = json!({ "flag": flag, "reason": args.reason, "apply_at": args.apply_at });
+            let body = FlagBody {
+                flag,
+                reason: args.reason,
+                apply_at: args.apply_at,
+            };
             let c = api
                 .fetch::<Change>(
                     "POST",
                     &format!("/environments/{}/flags", enc(&args.env.env)),
-                    Some(body),
+                    Some(serde_json::to_value(body)?),
                 )
                 .map_err(|e| match &from_file {
                     Some(file) => file.locate(e),
@@ -146,7 +153,11 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                 .fetch::<Change>(
                     "PUT",
                     &flag_path(&env.env, &flag),
-                    Some(json!({ "flag": doc.flag, "reason": reason, "apply_at": apply_at })),
+                    Some(serde_json::to_value(FlagBody {
+                        flag: doc.flag.clone(),
+                        reason,
+                        apply_at,
+                    })?),
                 )
                 .map_err(|e| doc.locate(e))?;
             api.print(&c, print_change)
@@ -267,11 +278,17 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
             })
         }
         FlagCommand::Archive { flag, env, reason } => {
-            flag_action(api, &env, &flag, "archive", json!({ "reason": reason }))
+            flag_action(api, &env, &flag, "archive", ReasonBody { reason })
         }
-        FlagCommand::Kill { flag, env, reason } => {
-            flag_action(api, &env, &flag, "kill", json!({ "reason": reason }))
-        }
+        FlagCommand::Kill { flag, env, reason } => flag_action(
+            api,
+            &env,
+            &flag,
+            "kill",
+            ReasonBody {
+                reason: Some(reason),
+            },
+        ),
         FlagCommand::Insights { flag, env, days } => {
             let path = format!("{}/insights?days={days}", flag_path(&env.env, &flag));
             let r = api.call("GET", &path, None)?;
@@ -279,7 +296,10 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
         }
         FlagCommand::Review { flag, env, comment } => {
             let path = format!("{}/review", flag_path(&env.env, &flag));
-            let r = api.call("POST", &path, Some(json!({ "comment": comment })))?;
+            let body = serde_json::to_value(ReviewBody {
+                comment: Some(comment),
+            })?;
+            let r = api.call("POST", &path, Some(body))?;
             api.show(&r, |r| {
                 let s = &r["schedule"];
                 println!(
@@ -292,15 +312,22 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
             })
         }
         FlagCommand::Enable { flag, env, reason } => {
-            flag_action(api, &env, &flag, "enable", json!({ "reason": reason }))
+            flag_action(api, &env, &flag, "enable", ReasonBody { reason })
         }
     }
 }
 
-/// `POST .../flags/FLAG/ACTION` with `body`, printing the change.
-pub fn flag_action(api: &Api, env: &EnvArg, flag: &str, action: &str, body: Value) -> Result<i32> {
+/// `POST .../flags/FLAG/ACTION` with `body` (one of the API's request types),
+/// printing the change.
+pub fn flag_action(
+    api: &Api,
+    env: &EnvArg,
+    flag: &str,
+    action: &str,
+    body: impl serde::Serialize,
+) -> Result<i32> {
     let path = format!("{}/{action}", flag_path(&env.env, flag));
-    let c = api.fetch::<Change>("POST", &path, Some(body))?;
+    let c = api.fetch::<Change>("POST", &path, Some(serde_json::to_value(body)?))?;
     api.print(&c, print_change)
 }
 
@@ -312,7 +339,10 @@ pub fn rollback(
     to_revision: Option<i64>,
     reason: Option<String>,
 ) -> Result<i32> {
-    let body = json!({ "to_revision": to_revision, "reason": reason });
+    let body = RollbackBody {
+        to_revision,
+        reason,
+    };
     flag_action(api, env, flag, "rollback", body)
 }
 

@@ -10,10 +10,14 @@ use super::FLAGS;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-/// Times (RFC 3339 strings) replaced by `<time>`, so captures do not age.
+/// Times (RFC 3339 strings) replaced by `<time>` and hashes (64 hex digits, which
+/// chain times) by `<hash>`, so captures do not age.
 fn normalise(v: &mut Value) {
     match v {
         Value::String(s) if looks_like_time(s) => *s = "<time>".into(),
+        Value::String(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            *s = "<hash>".into()
+        }
         Value::Array(items) => items.iter_mut().for_each(normalise),
         Value::Object(map) => map.values_mut().for_each(normalise),
         _ => {}
@@ -268,6 +272,32 @@ fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) {
     assert_eq!(
         again, text,
         "{name} changed in a round trip through its type"
+    );
+}
+
+#[test]
+fn audit_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-audit");
+    let s = Server::start(&data);
+    let eve = s.token(&admin, "eve", &["editor"]);
+    s.post(
+        "/api/v1/environments/staging/flags",
+        &eve,
+        json!({ "flag": simple_flag("contract-audit") }),
+    )
+    .expect(201);
+    check(
+        "audit_list",
+        &s.get("/api/v1/audit?flag=contract-audit", &eve).expect(200),
+    );
+    check(
+        "audit_list_page",
+        &s.get("/api/v1/audit?order=newest&limit=2", &eve)
+            .expect(200),
+    );
+    check(
+        "audit_verify",
+        &s.get("/api/v1/audit/verify", &eve).expect(200),
     );
 }
 

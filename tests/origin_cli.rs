@@ -579,6 +579,17 @@ fn typed_answers_print_every_field() {
         assert!(!line.contains(" - "), "a value is missing: {line}");
     }
 
+    let text = out(&v(&["audit", "verify"]));
+    assert!(
+        text.starts_with("audit chain intact: ") && !text.contains(" - "),
+        "{text}"
+    );
+    let text = out(&v(&["audit", "log", "--flag", "typed-flag"]));
+    assert!(
+        text.contains("change.applied") && text.contains("staging/typed-flag"),
+        "{text}"
+    );
+
     // `--json` is the answer as the origin sent it.
     let shown = json_of(&v(&["changes", "show", "1", "--json"]));
     assert_eq!(shown, s.get("/api/v1/changes/1", &admin).expect(200).json);

@@ -337,4 +337,8 @@ fn captures_read_back_as_their_types() {
         round_trip::<Rollout>(name);
     }
     round_trip::<RolloutList>("rollout_list");
+    use vexil::origin::api::{audit, Verification};
+    round_trip::<audit::Page>("audit_list");
+    round_trip::<audit::Page>("audit_list_page");
+    round_trip::<Verification>("audit_verify");
 }

@@ -9,15 +9,18 @@
 //! right (a flag definition, a segment clause) stay [`serde_json::Value`]: the
 //! engine, not this module, owns their shape.
 //!
+//! - [`audit`]: the audit log's pages and its verification;
 //! - [`changes`]: change requests, their approvals and decisions;
 //! - [`flags`]: flag summaries, details and revision history, and the bodies that
 //!   propose changes to flags, segments and exclusion groups;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one.
 
+pub mod audit;
 pub mod changes;
 pub mod flags;
 pub mod rollouts;
 
+pub use audit::{BrokenLink, Verification};
 pub use changes::{
     Applied, Approval, ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody, Rejection,
     Requirement, Violation,

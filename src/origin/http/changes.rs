@@ -4,12 +4,13 @@ use super::caller::{Reader, Token};
 use super::error::ApiResult;
 use super::extract::{Body, Params, Segs};
 use super::App;
-use crate::origin::api::{ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody};
+use crate::origin::api::{
+    ApproveBody, BrokenLink, Change, ChangeListQuery, ChangePage, RejectBody, Verification,
+};
 use crate::origin::changes;
 use crate::origin::{audit, OriginError};
 use axum::extract::State;
 use axum::Json;
-use serde_json::json;
 
 /// `GET /changes`: a page of changes, newest first.
 pub(super) async fn change_list(
@@ -71,24 +72,35 @@ pub(super) async fn change_apply(
         .await
 }
 
+/// `GET /audit`: a page of the audit log.
 pub(super) async fn audit_list(
     State(app): State<App>,
     who: Reader,
     Params(q): Params<audit::Filter>,
-) -> ApiResult {
-    app.read(&who, move |op| {
-        Ok(serde_json::to_value(audit::page(op.db, &q)?)?)
-    })
-    .await
+) -> ApiResult<Json<audit::Page>> {
+    app.read(&who, move |op| audit::page(op.db, &q)).await
 }
 
-pub(super) async fn audit_verify(State(app): State<App>, who: Reader) -> ApiResult {
+/// `GET /audit/verify`: the stored chain checked with the origin's audit key.
+pub(super) async fn audit_verify(
+    State(app): State<App>,
+    who: Reader,
+) -> ApiResult<Json<Verification>> {
     app.read(&who, |op| {
         match audit::verify_stored(op.db, op.keys.audit_key()) {
-            Ok(n) => Ok(json!({ "ok": true, "entries": n })),
-            Err(OriginError::AuditBroken(b)) => {
-                Ok(json!({ "ok": false, "broken": { "seq": b.seq, "reason": b.reason } }))
-            }
+            Ok(n) => Ok(Verification {
+                ok: true,
+                entries: Some(n),
+                broken: None,
+            }),
+            Err(OriginError::AuditBroken(b)) => Ok(Verification {
+                ok: false,
+                entries: None,
+                broken: Some(BrokenLink {
+                    seq: b.seq,
+                    reason: b.reason,
+                }),
+            }),
             Err(e) => Err(e),
         }
     })

@@ -36,8 +36,13 @@ fn looks_like_time(s: &str) -> bool {
 
 /// Compares `reply` (order of fields included) with capture `name`, or writes it.
 fn check(name: &str, reply: &Reply) {
-    let mut got: Value = serde_json::from_str(&reply.text)
+    let got: Value = serde_json::from_str(&reply.text)
         .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {}", reply.text));
+    check_value(name, got);
+}
+
+/// [`check`] for an answer already read (and with its secrets masked).
+fn check_value(name: &str, mut got: Value) {
     normalise(&mut got);
     let got = serde_json::to_string_pretty(&got).unwrap() + "\n";
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -299,6 +304,34 @@ fn audit_answers_keep_their_json() {
         "audit_verify",
         &s.get("/api/v1/audit/verify", &eve).expect(200),
     );
+}
+
+#[test]
+fn token_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-tokens");
+    let s = Server::start(&data);
+    let r = s
+        .post(
+            "/api/v1/tokens",
+            &admin,
+            json!({ "name": "tina", "roles": ["editor", "SECURITY"] }),
+        )
+        .expect(201);
+    let mut shown = r.json.clone();
+    assert!(shown["token"].as_str().unwrap().starts_with("vxt_"));
+    shown["token"] = json!("<secret>");
+    let id = shown["id"].as_i64().unwrap();
+    check_value("token_create", shown);
+    s.sdk_key(&admin, "staging");
+    let r = s.call(
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        Some(&admin),
+        None,
+        &[],
+    );
+    check("token_revoke", &r.expect(200));
+    check("token_list", &s.get("/api/v1/tokens", &admin).expect(200));
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! read the snapshot and OFREP like server keys, and may post metrics for
 //! dashboards, but those metrics never drive a rollout unless it opts in.
 
+use super::api::{CreatedToken, Revoked, TokenList, TokenRow};
 use super::governance::roles as approver;
 use super::{Op, OriginError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -343,28 +344,43 @@ pub fn list_sdk_keys(db: &Connection, environment: Option<&str>) -> Result<Value
     Ok(json!({ "sdk_keys": rows.collect::<Result<Vec<_>, _>>()? }))
 }
 
+impl From<Created> for CreatedToken {
+    fn from(c: Created) -> Self {
+        CreatedToken {
+            id: c.id,
+            name: c.name,
+            roles: c.roles,
+            environment: c.environment,
+            sdk_kind: c.sdk_kind.map(|k| k.as_str().to_string()),
+            token: c.token,
+        }
+    }
+}
+
 /// Every token and SDK key, without secrets.
-pub fn list(db: &Connection) -> Result<Value, OriginError> {
+pub fn list(db: &Connection) -> Result<TokenList, OriginError> {
     let mut stmt = db.prepare(
         "SELECT id, name, kind, roles, environment, created_at, revoked_at, sdk_kind FROM tokens ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(json!({
-            "id": r.get::<_, i64>(0)?,
-            "name": r.get::<_, String>(1)?,
-            "kind": r.get::<_, String>(2)?,
-            "roles": serde_json::from_str::<Value>(&r.get::<_, String>(3)?).unwrap_or(Value::Null),
-            "environment": r.get::<_, Option<String>>(4)?,
-            "created_at": r.get::<_, String>(5)?,
-            "revoked_at": r.get::<_, Option<String>>(6)?,
-            "sdk_kind": r.get::<_, Option<String>>(7)?,
-        }))
+        Ok(TokenRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            kind: r.get(2)?,
+            roles: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+            environment: r.get(4)?,
+            created_at: r.get(5)?,
+            revoked_at: r.get(6)?,
+            sdk_kind: r.get(7)?,
+        })
     })?;
-    Ok(json!({ "tokens": rows.collect::<Result<Vec<_>, _>>()? }))
+    Ok(TokenList {
+        tokens: rows.collect::<Result<_, _>>()?,
+    })
 }
 
 /// Revokes a token or SDK key.
-pub fn revoke(op: &Op<'_>, id: i64) -> Result<Value, OriginError> {
+pub fn revoke(op: &Op<'_>, id: i64) -> Result<Revoked, OriginError> {
     let changed = op.db.execute(
         "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
         params![op.now(), id],
@@ -383,5 +399,8 @@ pub fn revoke(op: &Op<'_>, id: i64) -> Result<Value, OriginError> {
             OriginError::NotFound(format!("no token {id}"))
         });
     }
-    Ok(json!({ "id": id, "revoked_at": op.now() }))
+    Ok(Revoked {
+        id,
+        revoked_at: op.now(),
+    })
 }

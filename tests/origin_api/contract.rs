@@ -374,4 +374,8 @@ fn captures_read_back_as_their_types() {
     round_trip::<audit::Page>("audit_list");
     round_trip::<audit::Page>("audit_list_page");
     round_trip::<Verification>("audit_verify");
+    use vexil::origin::api::{CreatedToken, Revoked, TokenList};
+    round_trip::<CreatedToken>("token_create");
+    round_trip::<TokenList>("token_list");
+    round_trip::<Revoked>("token_revoke");
 }

@@ -13,12 +13,14 @@
 //! - [`changes`]: change requests, their approvals and decisions;
 //! - [`flags`]: flag summaries, details and revision history, and the bodies that
 //!   propose changes to flags, segments and exclusion groups;
-//! - [`rollouts`]: progressive rollouts and the plan that starts one.
+//! - [`rollouts`]: progressive rollouts and the plan that starts one;
+//! - [`tokens`]: API tokens (SDK keys are listed with them).
 
 pub mod audit;
 pub mod changes;
 pub mod flags;
 pub mod rollouts;
+pub mod tokens;
 
 pub use audit::{BrokenLink, Verification};
 pub use changes::{
@@ -30,3 +32,4 @@ pub use flags::{
     ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,
 };
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
+pub use tokens::{CreatedToken, NewToken, Revoked, TokenList, TokenRow};

@@ -5,6 +5,7 @@ use super::caller::{Admin, Reader};
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
+use crate::origin::api::{CreatedToken, NewToken, Revoked, TokenList};
 use crate::origin::auth;
 use crate::origin::publish;
 use crate::origin::{reports, webhooks, OriginError};
@@ -37,27 +38,21 @@ pub(super) async fn create_environment(
     )
 }
 
-pub(super) async fn token_list(State(app): State<App>, who: Admin) -> ApiResult {
+/// `GET /tokens`: every token and SDK key, without secrets.
+pub(super) async fn token_list(State(app): State<App>, who: Admin) -> ApiResult<Json<TokenList>> {
     app.admin_read(&who, |op| auth::list(op.db)).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NewToken {
-    name: String,
-    roles: Vec<String>,
 }
 
 pub(super) async fn token_create(
     State(app): State<App>,
     who: Admin,
     Body(b): Body<NewToken>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     created(
         app.admin(who, "token.created", "tokens", move |op| {
             let made = auth::create_token(op, &b.name, &b.roles)?;
             let details = json!({ "id": made.id, "name": made.name, "roles": made.roles });
-            Ok((json!(made), details))
+            Ok((CreatedToken::from(made), details))
         })
         .await,
     )
@@ -111,7 +106,7 @@ pub(super) async fn token_revoke(
     State(app): State<App>,
     who: Admin,
     Segs(id): Segs<i64>,
-) -> ApiResult {
+) -> ApiResult<Json<Revoked>> {
     app.admin(who, "token.revoked", "tokens", move |op| {
         Ok((auth::revoke(op, id)?, json!({ "id": id })))
     })

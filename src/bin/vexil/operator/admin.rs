@@ -7,7 +7,7 @@ use super::{EnvCommand, SdkKeyCommand, SegmentCommand, TokenCommand, WebhooksCom
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 use std::path::Path;
-use vexil::origin::api::{Change, SegmentBody};
+use vexil::origin::api::{Change, CreatedToken, NewToken, Revoked, SegmentBody, TokenList};
 
 // ---- Commands -----------------------------------------------------------------------
 
@@ -71,52 +71,43 @@ pub fn insights(api: &Api, env: Option<String>) -> Result<i32> {
 pub fn token(api: &Api, command: TokenCommand) -> Result<i32> {
     match command {
         TokenCommand::Create { name, roles } => {
-            let t = api.call(
-                "POST",
-                "/tokens",
-                Some(json!({ "name": name, "roles": roles })),
-            )?;
-            api.show(&t, |t| {
+            let body = NewToken {
+                name,
+                roles: roles.clone(),
+            };
+            let t =
+                api.fetch::<CreatedToken>("POST", "/tokens", Some(serde_json::to_value(body)?))?;
+            api.print(&t, |t| {
                 println!(
                     "token #{} for {} ({}); shown only this once:",
-                    text(&t["id"]),
-                    text(&t["name"]),
+                    t.id,
+                    t.name,
                     roles.join(", ")
                 );
-                println!("  {}", text(&t["token"]));
+                println!("  {}", t.token);
             })
         }
         TokenCommand::List => {
-            let answer = api.call("GET", "/tokens", None)?;
-            api.show(&answer, |a| {
-                for t in a["tokens"].as_array().into_iter().flatten() {
-                    let roles: Vec<String> = t["roles"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(text)
-                        .collect();
-                    let scope = t["environment"].as_str().map_or(roles.join(","), |e| {
+            let answer = api.fetch::<TokenList>("GET", "/tokens", None)?;
+            api.print(&answer, |list| {
+                for t in &list.tokens {
+                    let scope = t.environment.as_ref().map_or(t.roles.join(","), |e| {
                         format!(
                             "{} sdk key for {e}",
-                            t["sdk_kind"].as_str().unwrap_or("server")
+                            t.sdk_kind.as_deref().unwrap_or("server")
                         )
                     });
-                    let revoked = t["revoked_at"]
-                        .as_str()
+                    let revoked = t
+                        .revoked_at
+                        .as_ref()
                         .map_or(String::new(), |r| format!(" (revoked {r})"));
-                    println!(
-                        "#{:<4} {:<16} {}{revoked}",
-                        text(&t["id"]),
-                        text(&t["name"]),
-                        scope
-                    );
+                    println!("#{:<4} {:<16} {}{revoked}", t.id, t.name, scope);
                 }
             })
         }
         TokenCommand::Revoke { id } => {
-            let r = api.call("DELETE", &format!("/tokens/{id}"), None)?;
-            api.show(&r, |_| println!("token #{id} revoked"))
+            let r = api.fetch::<Revoked>("DELETE", &format!("/tokens/{id}"), None)?;
+            api.print(&r, |r| println!("token #{} revoked", r.id))
         }
     }
 }

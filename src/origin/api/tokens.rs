@@ -1,0 +1,73 @@
+//! API tokens: `GET /tokens` ([`TokenList`]), `POST /tokens` ([`NewToken`] →
+//! [`CreatedToken`]) and `DELETE /tokens/{id}` ([`Revoked`]). SDK keys are tokens of
+//! kind `sdk` and are listed with them.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// The person or service (normalised and checked for look-alikes, see
+    /// `docs/api.md`).
+    pub name: String,
+    /// Its roles (`viewer`, `editor`, `admin`, approver roles).
+    pub roles: Vec<String>,
+}
+
+/// A newly created token or SDK key; the secret is never shown again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    /// Token id.
+    pub id: i64,
+    /// Owner.
+    pub name: String,
+    /// Roles (tokens).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Environment (SDK keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// `client` or `server` (SDK keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdk_kind: Option<String>,
+    /// The bearer secret.
+    pub token: String,
+}
+
+/// A token or SDK key as `GET /tokens` lists it (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRow {
+    /// Token id.
+    pub id: i64,
+    /// Owner.
+    pub name: String,
+    /// `token` or `sdk`.
+    pub kind: String,
+    /// Roles (empty for SDK keys).
+    pub roles: Vec<String>,
+    /// The environment of an SDK key.
+    pub environment: Option<String>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
+    /// `client` or `server`, for an SDK key.
+    pub sdk_kind: Option<String>,
+}
+
+/// `GET /tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenList {
+    /// Every token and SDK key, by id.
+    pub tokens: Vec<TokenRow>,
+}
+
+/// `DELETE /tokens/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revoked {
+    /// The token revoked.
+    pub id: i64,
+    /// When (RFC 3339).
+    pub revoked_at: String,
+}

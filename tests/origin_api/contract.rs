@@ -332,6 +332,24 @@ fn token_answers_keep_their_json() {
     );
     check("token_revoke", &r.expect(200));
     check("token_list", &s.get("/api/v1/tokens", &admin).expect(200));
+
+    // SDK keys, after the token list was captured.
+    let r = s
+        .post(
+            "/api/v1/sdk-keys",
+            &admin,
+            json!({ "name": "web", "environment": "staging", "kind": "client" }),
+        )
+        .expect(201);
+    let mut shown = r.json.clone();
+    assert!(shown["token"].as_str().unwrap().starts_with("vxc_"));
+    shown["token"] = json!("<secret>");
+    check_value("sdk_key_create", shown);
+    check(
+        "sdk_key_list",
+        &s.get("/api/v1/sdk-keys?environment=staging", &admin)
+            .expect(200),
+    );
 }
 
 #[test]

@@ -396,4 +396,6 @@ fn captures_read_back_as_their_types() {
     round_trip::<CreatedToken>("token_create");
     round_trip::<TokenList>("token_list");
     round_trip::<Revoked>("token_revoke");
+    round_trip::<CreatedToken>("sdk_key_create");
+    round_trip::<vexil::origin::api::SdkKeyList>("sdk_key_list");
 }

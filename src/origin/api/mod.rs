@@ -14,7 +14,7 @@
 //! - [`flags`]: flag summaries, details and revision history, and the bodies that
 //!   propose changes to flags, segments and exclusion groups;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
-//! - [`tokens`]: API tokens (SDK keys are listed with them).
+//! - [`tokens`]: API tokens and SDK keys.
 
 pub mod audit;
 pub mod changes;
@@ -32,4 +32,7 @@ pub use flags::{
     ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,
 };
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
-pub use tokens::{CreatedToken, NewToken, Revoked, TokenList, TokenRow};
+pub use tokens::{
+    CreatedToken, KeyBatches, NewSdkKey, NewToken, Revoked, SdkKeyList, SdkKeyRow, TokenList,
+    TokenRow,
+};

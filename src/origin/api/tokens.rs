@@ -1,6 +1,7 @@
-//! API tokens: `GET /tokens` ([`TokenList`]), `POST /tokens` ([`NewToken`] →
-//! [`CreatedToken`]) and `DELETE /tokens/{id}` ([`Revoked`]). SDK keys are tokens of
-//! kind `sdk` and are listed with them.
+//! API tokens and SDK keys: `GET /tokens` ([`TokenList`], SDK keys included),
+//! `POST /tokens` ([`NewToken`] → [`CreatedToken`]), `DELETE /tokens/{id}`
+//! ([`Revoked`], for either), `GET /sdk-keys` ([`SdkKeyList`]) and `POST /sdk-keys`
+//! ([`NewSdkKey`] → [`CreatedToken`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -70,4 +71,56 @@ pub struct Revoked {
     pub id: i64,
     /// When (RFC 3339).
     pub revoked_at: String,
+}
+
+/// `POST /sdk-keys`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSdkKey {
+    /// What the key is for (`edge-eu`, `web`).
+    pub name: String,
+    /// The environment whose snapshot it reads.
+    pub environment: String,
+    /// `client` or `server` (the default, as keys were before kinds existed).
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// An SDK key as `GET /sdk-keys` lists it, with what its metrics batches came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SdkKeyRow {
+    /// Token id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The environment it reads.
+    pub environment: Option<String>,
+    /// `client` or `server`.
+    pub sdk_kind: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
+    /// Its metrics batches.
+    pub batches: KeyBatches,
+}
+
+/// What an SDK key's metrics batches came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyBatches {
+    /// Batches accepted.
+    pub accepted: i64,
+    /// Batches refused as implausible.
+    pub rejected: i64,
+    /// When the last was refused.
+    pub last_rejected_at: Option<String>,
+    /// Why.
+    pub last_rejection: Option<String>,
+}
+
+/// `GET /sdk-keys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SdkKeyList {
+    /// The SDK keys, by id.
+    pub sdk_keys: Vec<SdkKeyRow>,
 }

@@ -5,7 +5,7 @@ use super::caller::{Admin, Reader};
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
-use crate::origin::api::{CreatedToken, NewToken, Revoked, TokenList};
+use crate::origin::api::{CreatedToken, NewSdkKey, NewToken, Revoked, SdkKeyList, TokenList};
 use crate::origin::auth;
 use crate::origin::publish;
 use crate::origin::{reports, webhooks, OriginError};
@@ -58,16 +58,6 @@ pub(super) async fn token_create(
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NewSdkKey {
-    name: String,
-    environment: String,
-    /// `client` or `server` (the default, as keys were before kinds existed).
-    #[serde(default)]
-    kind: Option<String>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SdkKeyQuery {
@@ -78,7 +68,7 @@ pub(super) async fn sdk_key_list(
     State(app): State<App>,
     who: Admin,
     Params(q): Params<SdkKeyQuery>,
-) -> ApiResult {
+) -> ApiResult<Json<SdkKeyList>> {
     app.admin_read(&who, move |op| {
         auth::list_sdk_keys(op.db, q.environment.as_deref())
     })
@@ -89,14 +79,14 @@ pub(super) async fn sdk_key_create(
     State(app): State<App>,
     who: Admin,
     Body(b): Body<NewSdkKey>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     created(
         app.admin(who, "sdk_key.created", "tokens", move |op| {
             let kind = auth::SdkKind::parse(b.kind.as_deref().unwrap_or("server"))?;
             let made = auth::create_sdk_key(op, &b.name, &b.environment, kind)?;
             let details = json!({ "id": made.id, "name": made.name, "environment": made.environment,
                                   "sdk_kind": kind.as_str() });
-            Ok((json!(made), details))
+            Ok((CreatedToken::from(made), details))
         })
         .await,
     )

@@ -1,13 +1,15 @@
 //! The origin itself (`init`, `serve`), its keys, tokens, SDK keys, webhooks,
 //! segments, environments and insights.
 
-use super::api::{enc, read_document, text, Api};
+use super::api::{enc, read_document, shown, text, Api};
 use super::print::print_change;
 use super::{EnvCommand, SdkKeyCommand, SegmentCommand, TokenCommand, WebhooksCommand};
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 use std::path::Path;
-use vexil::origin::api::{Change, CreatedToken, NewToken, Revoked, SegmentBody, TokenList};
+use vexil::origin::api::{
+    Change, CreatedToken, NewSdkKey, NewToken, Revoked, SdkKeyList, SegmentBody, TokenList,
+};
 
 // ---- Commands -----------------------------------------------------------------------
 
@@ -116,20 +118,22 @@ pub fn token(api: &Api, command: TokenCommand) -> Result<i32> {
 pub fn sdk_key(api: &Api, command: SdkKeyCommand) -> Result<i32> {
     match command {
         SdkKeyCommand::Create { name, env, kind } => {
-            let t = api.call(
-                "POST",
-                "/sdk-keys",
-                Some(json!({ "name": name, "environment": env, "kind": kind })),
-            )?;
-            api.show(&t, |t| {
+            let body = NewSdkKey {
+                name,
+                environment: env.clone(),
+                kind: Some(kind),
+            };
+            let t =
+                api.fetch::<CreatedToken>("POST", "/sdk-keys", Some(serde_json::to_value(body)?))?;
+            api.print(&t, |t| {
                 println!(
                     "{} SDK key #{} for {} in {env}; shown only this once:",
-                    text(&t["sdk_kind"]),
-                    text(&t["id"]),
-                    text(&t["name"])
+                    shown(&t.sdk_kind),
+                    t.id,
+                    t.name
                 );
-                println!("  {}", text(&t["token"]));
-                if t["sdk_kind"] == "client" {
+                println!("  {}", t.token);
+                if t.sdk_kind.as_deref() == Some("client") {
                     println!(
                         "  (public: its metrics are shown, but drive no rollout unless it opts in)"
                     );
@@ -141,24 +145,26 @@ pub fn sdk_key(api: &Api, command: SdkKeyCommand) -> Result<i32> {
                 Some(e) => format!("/sdk-keys?environment={}", enc(e)),
                 None => "/sdk-keys".to_string(),
             };
-            let answer = api.call("GET", &path, None)?;
-            api.show(&answer, |a| {
-                for k in a["sdk_keys"].as_array().into_iter().flatten() {
-                    let b = &k["batches"];
-                    let revoked = k["revoked_at"]
-                        .as_str()
+            let answer = api.fetch::<SdkKeyList>("GET", &path, None)?;
+            api.print(&answer, |list| {
+                for k in &list.sdk_keys {
+                    let b = &k.batches;
+                    let revoked = k
+                        .revoked_at
+                        .as_ref()
                         .map_or(String::new(), |r| format!(" (revoked {r})"));
-                    let last = b["last_rejection"]
-                        .as_str()
+                    let last = b
+                        .last_rejection
+                        .as_ref()
                         .map_or(String::new(), |r| format!("; last rejected: {r}"));
                     println!(
                         "#{:<4} {:<16} {:<6} {:<12} batches {} accepted, {} rejected{last}{revoked}",
-                        text(&k["id"]),
-                        text(&k["name"]),
-                        text(&k["sdk_kind"]),
-                        text(&k["environment"]),
-                        text(&b["accepted"]),
-                        text(&b["rejected"]),
+                        k.id,
+                        k.name,
+                        k.sdk_kind,
+                        shown(&k.environment),
+                        b.accepted,
+                        b.rejected,
                     );
                 }
             })

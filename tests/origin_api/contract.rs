@@ -353,6 +353,20 @@ fn token_answers_keep_their_json() {
 }
 
 #[test]
+fn environment_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-envs");
+    let s = Server::start(&data);
+    let r = s
+        .post("/api/v1/environments", &admin, json!({ "name": "qa" }))
+        .expect(201);
+    check("environment_create", &r);
+    check(
+        "environment_list",
+        &s.get("/api/v1/environments", &admin).expect(200),
+    );
+}
+
+#[test]
 fn captures_read_back_as_their_types() {
     use vexil::origin::api::{Change, ChangePage, FlagDetail, FlagList, History};
     use vexil::origin::api::{Rollout, RolloutList};

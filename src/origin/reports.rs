@@ -1,7 +1,10 @@
 //! Read models: flag summaries and details, revision history, the environment list,
 //! lifecycle insights and the seed's audit report.
 
-use super::api::{FlagDetail, FlagList, FlagListItem, FlagSummary, History, Revision};
+use super::api::{
+    Environment, EnvironmentList, FlagDetail, FlagList, FlagListItem, FlagSummary, History,
+    Revision,
+};
 use super::changes;
 use super::governance::{self, Change};
 use super::publish::{self, EnvState, FlagRow};
@@ -159,7 +162,7 @@ pub fn flag_history(db: &Connection, env: &str, key: &str) -> Result<History, Or
 }
 
 /// Every environment with its newest snapshot.
-pub fn environments(db: &Connection) -> Result<Value, OriginError> {
+pub fn environments(db: &Connection) -> Result<EnvironmentList, OriginError> {
     let mut out = Vec::new();
     for env in publish::environment_names(db)? {
         let latest = publish::latest(db, &env)?;
@@ -168,14 +171,14 @@ pub fn environments(db: &Connection) -> Result<Value, OriginError> {
             params![env],
             |r| r.get(0),
         )?;
-        out.push(json!({
-            "name": env,
-            "snapshot_version": latest.as_ref().map(|p| p.version),
-            "published_at": latest.as_ref().map(|p| super::rfc3339(p.issued_at_ms)),
-            "flags": flags,
-        }));
+        out.push(Environment {
+            snapshot_version: latest.as_ref().map(|p| p.version),
+            published_at: latest.as_ref().map(|p| super::rfc3339(p.issued_at_ms)),
+            name: env,
+            flags,
+        });
     }
-    Ok(json!({ "environments": out }))
+    Ok(EnvironmentList { environments: out })
 }
 
 fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &str) -> Value {

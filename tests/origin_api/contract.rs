@@ -412,4 +412,6 @@ fn captures_read_back_as_their_types() {
     round_trip::<Revoked>("token_revoke");
     round_trip::<CreatedToken>("sdk_key_create");
     round_trip::<vexil::origin::api::SdkKeyList>("sdk_key_list");
+    round_trip::<vexil::origin::api::CreatedEnvironment>("environment_create");
+    round_trip::<vexil::origin::api::EnvironmentList>("environment_list");
 }

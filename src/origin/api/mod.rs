@@ -11,6 +11,7 @@
 //!
 //! - [`audit`]: the audit log's pages and its verification;
 //! - [`changes`]: change requests, their approvals and decisions;
+//! - [`environments`]: the environments and their newest snapshots;
 //! - [`flags`]: flag summaries, details and revision history, and the bodies that
 //!   propose changes to flags, segments and exclusion groups;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
@@ -18,6 +19,7 @@
 
 pub mod audit;
 pub mod changes;
+pub mod environments;
 pub mod flags;
 pub mod rollouts;
 pub mod tokens;
@@ -27,6 +29,7 @@ pub use changes::{
     Applied, Approval, ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody, Rejection,
     Requirement, Violation,
 };
+pub use environments::{CreatedEnvironment, Environment, EnvironmentList, NewEnvironment};
 pub use flags::{
     FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
     ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,

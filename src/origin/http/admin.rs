@@ -5,7 +5,10 @@ use super::caller::{Admin, Reader};
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
-use crate::origin::api::{CreatedToken, NewSdkKey, NewToken, Revoked, SdkKeyList, TokenList};
+use crate::origin::api::{
+    CreatedEnvironment, CreatedToken, EnvironmentList, NewEnvironment, NewSdkKey, NewToken,
+    Revoked, SdkKeyList, TokenList,
+};
 use crate::origin::auth;
 use crate::origin::publish;
 use crate::origin::{reports, webhooks, OriginError};
@@ -15,21 +18,19 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub(super) async fn environments(State(app): State<App>, who: Reader) -> ApiResult {
+/// `GET /environments`.
+pub(super) async fn environments(
+    State(app): State<App>,
+    who: Reader,
+) -> ApiResult<Json<EnvironmentList>> {
     app.read(&who, |op| reports::environments(op.db)).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NewEnvironment {
-    name: String,
 }
 
 pub(super) async fn create_environment(
     State(app): State<App>,
     who: Admin,
     Body(body): Body<NewEnvironment>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedEnvironment>), ApiError> {
     created(
         app.write(who.0, move |op, who| {
             publish::create_environment(op, &who.name, &body.name)

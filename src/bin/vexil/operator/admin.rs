@@ -8,7 +8,8 @@ use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 use std::path::Path;
 use vexil::origin::api::{
-    Change, CreatedToken, NewSdkKey, NewToken, Revoked, SdkKeyList, SegmentBody, TokenList,
+    Change, CreatedEnvironment, CreatedToken, EnvironmentList, NewEnvironment, NewSdkKey, NewToken,
+    Revoked, SdkKeyList, SegmentBody, TokenList,
 };
 
 // ---- Commands -----------------------------------------------------------------------
@@ -352,26 +353,26 @@ pub fn segment(api: &Api, command: SegmentCommand) -> Result<i32> {
 pub fn env(api: &Api, command: EnvCommand) -> Result<i32> {
     match command {
         EnvCommand::List => {
-            let a = api.call("GET", "/environments", None)?;
-            api.show(&a, |a| {
-                for e in a["environments"].as_array().into_iter().flatten() {
+            let a = api.fetch::<EnvironmentList>("GET", "/environments", None)?;
+            api.print(&a, |list| {
+                for e in &list.environments {
                     println!(
                         "{:<16} snapshot v{:<6} {:>4} flags  published {}",
-                        text(&e["name"]),
-                        text(&e["snapshot_version"]),
-                        text(&e["flags"]),
-                        text(&e["published_at"])
+                        e.name,
+                        shown(e.snapshot_version),
+                        e.flags,
+                        shown(&e.published_at)
                     );
                 }
             })
         }
         EnvCommand::Create { name } => {
-            let e = api.call("POST", "/environments", Some(json!({ "name": name })))?;
-            api.show(&e, |e| {
+            let body = serde_json::to_value(NewEnvironment { name })?;
+            let e = api.fetch::<CreatedEnvironment>("POST", "/environments", Some(body))?;
+            api.print(&e, |e| {
                 println!(
                     "environment {} created (snapshot v{})",
-                    text(&e["name"]),
-                    text(&e["snapshot_version"])
+                    e.name, e.snapshot_version
                 )
             })
         }

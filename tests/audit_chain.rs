@@ -261,7 +261,7 @@ fn run(f: &mut Fixture, step: &Step) {
                     .origin
                     .write(|op| rollouts::start(op, &f.editor, ENV, FLAG, plan))
                     .ok()
-                    .and_then(|r| r["id"].as_i64());
+                    .map(|r| r.id);
             }
             let end = f.clock.load(Ordering::SeqCst);
             let batch = traffic(end, latencies, *failures);
@@ -282,9 +282,7 @@ fn run(f: &mut Fixture, step: &Step) {
                     .origin
                     .read(|op| rollouts::get(op.db, id))
                     .expect("rollout");
-                if !["running", "paused", "waiting_approval"]
-                    .contains(&r["status"].as_str().unwrap_or(""))
-                {
+                if !["running", "paused", "waiting_approval"].contains(&r.status.as_str()) {
                     f.rollout = None;
                 }
             }

@@ -165,7 +165,11 @@ fn origin_with_flag(dir: &std::path::Path) -> Origin {
 }
 
 /// Tries to start a rollout of `flag` (created in `development` first) with `plan`.
-fn start_rollout(dir: &std::path::Path, flag: Value, plan: Value) -> Result<Value, String> {
+fn start_rollout(
+    dir: &std::path::Path,
+    flag: Value,
+    plan: Value,
+) -> Result<vexil::origin::api::Rollout, String> {
     let origin = origin_with_flag(dir);
     origin
         .write(|op| {
@@ -210,7 +214,7 @@ fn starting_a_rollout_treats_the_variant_a_percentage_would() {
     let e = start_rollout(&dir, simple_flag("rule"), json!({ "rule": "r9" })).unwrap_err();
     assert!(e.contains("flag `rule` has no rule `r9`"), "{e}");
     let started = start_rollout(&dir, simple_flag("fine"), json!({ "stages": [10, 100] })).unwrap();
-    assert_eq!(started["variant"], "on", "{started}");
+    assert_eq!(started.variant, "on", "{started:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

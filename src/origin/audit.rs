@@ -13,43 +13,16 @@
 //! detected. Chains written before this was so verify unchanged: the text hashed was
 //! always the canonical JSON that was stored.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
+/// The audit log's records, as the API shows them.
+pub use crate::origin::api::audit::{Entry, Link, Page};
+
 /// The hash the first entry chains from.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// What happened, as recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Position in the chain, from 1.
-    pub seq: u64,
-    /// When, RFC 3339.
-    pub at: String,
-    /// Who: a token name, `system`, or an edge's pseudonymised unit.
-    pub actor: String,
-    /// What kind of event (`change.applied`, `flag.killed`, `evaluation.denied`, ...).
-    pub action: String,
-    /// What it concerns (`production/enhanced-order-routing-v2`).
-    pub subject: String,
-    /// Event details.
-    #[serde(default)]
-    pub details: Value,
-}
-
-/// An entry with its place in the chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Link {
-    /// The entry.
-    #[serde(flatten)]
-    pub entry: Entry,
-    /// Hash of the previous link ([`GENESIS`] for the first).
-    pub prev_hash: String,
-    /// `sha256(prev_hash || canonical(entry))`, hex.
-    pub hash: String,
-}
 
 /// `value` as canonical JSON: object keys sorted at every depth, compact.
 pub fn canonical_json(value: &Value) -> String {
@@ -289,17 +262,6 @@ pub enum Order {
     Oldest,
     /// Newest first.
     Newest,
-}
-
-/// One page of entries; `next` is set when more match: the `after` (oldest first) or
-/// `before` (newest first) of the following page.
-#[derive(Debug, Serialize)]
-pub struct Page {
-    /// The entries, in the filter's order.
-    pub entries: Vec<Link>,
-    /// Where the next page starts, when more match.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<u64>,
 }
 
 /// One page of entries matching `filter`.

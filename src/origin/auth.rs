@@ -7,13 +7,14 @@
 //! read the snapshot and OFREP like server keys, and may post metrics for
 //! dashboards, but those metrics never drive a rollout unless it opts in.
 
+use super::api::{CreatedToken, KeyBatches, Revoked, SdkKeyList, SdkKeyRow, TokenList, TokenRow};
 use super::governance::roles as approver;
 use super::{Op, OriginError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
-use serde_json::{json, Value};
+
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
@@ -314,10 +315,11 @@ pub fn create_sdk_key(
     })
 }
 
-/// The SDK keys, without secrets, with what their metrics batches came to:
-/// `{sdk_keys: [{id, name, environment, sdk_kind, created_at, revoked_at,
-/// batches: {accepted, rejected, last_rejected_at, last_rejection}}]}`.
-pub fn list_sdk_keys(db: &Connection, environment: Option<&str>) -> Result<Value, OriginError> {
+/// The SDK keys, without secrets, with what their metrics batches came to.
+pub fn list_sdk_keys(
+    db: &Connection,
+    environment: Option<&str>,
+) -> Result<SdkKeyList, OriginError> {
     let mut stmt = db.prepare(
         "SELECT t.id, t.name, t.environment, COALESCE(t.sdk_kind, 'server'), t.created_at, t.revoked_at,
                 COALESCE(b.accepted, 0), COALESCE(b.rejected, 0), b.last_rejected_at, b.last_rejection
@@ -325,46 +327,63 @@ pub fn list_sdk_keys(db: &Connection, environment: Option<&str>) -> Result<Value
          WHERE t.kind = 'sdk' AND (?1 IS NULL OR t.environment = ?1) ORDER BY t.id",
     )?;
     let rows = stmt.query_map(params![environment], |r| {
-        Ok(json!({
-            "id": r.get::<_, i64>(0)?,
-            "name": r.get::<_, String>(1)?,
-            "environment": r.get::<_, Option<String>>(2)?,
-            "sdk_kind": r.get::<_, String>(3)?,
-            "created_at": r.get::<_, String>(4)?,
-            "revoked_at": r.get::<_, Option<String>>(5)?,
-            "batches": {
-                "accepted": r.get::<_, i64>(6)?,
-                "rejected": r.get::<_, i64>(7)?,
-                "last_rejected_at": r.get::<_, Option<String>>(8)?,
-                "last_rejection": r.get::<_, Option<String>>(9)?,
+        Ok(SdkKeyRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            environment: r.get(2)?,
+            sdk_kind: r.get(3)?,
+            created_at: r.get(4)?,
+            revoked_at: r.get(5)?,
+            batches: KeyBatches {
+                accepted: r.get(6)?,
+                rejected: r.get(7)?,
+                last_rejected_at: r.get(8)?,
+                last_rejection: r.get(9)?,
             },
-        }))
+        })
     })?;
-    Ok(json!({ "sdk_keys": rows.collect::<Result<Vec<_>, _>>()? }))
+    Ok(SdkKeyList {
+        sdk_keys: rows.collect::<Result<_, _>>()?,
+    })
+}
+
+impl From<Created> for CreatedToken {
+    fn from(c: Created) -> Self {
+        CreatedToken {
+            id: c.id,
+            name: c.name,
+            roles: c.roles,
+            environment: c.environment,
+            sdk_kind: c.sdk_kind.map(|k| k.as_str().to_string()),
+            token: c.token,
+        }
+    }
 }
 
 /// Every token and SDK key, without secrets.
-pub fn list(db: &Connection) -> Result<Value, OriginError> {
+pub fn list(db: &Connection) -> Result<TokenList, OriginError> {
     let mut stmt = db.prepare(
         "SELECT id, name, kind, roles, environment, created_at, revoked_at, sdk_kind FROM tokens ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(json!({
-            "id": r.get::<_, i64>(0)?,
-            "name": r.get::<_, String>(1)?,
-            "kind": r.get::<_, String>(2)?,
-            "roles": serde_json::from_str::<Value>(&r.get::<_, String>(3)?).unwrap_or(Value::Null),
-            "environment": r.get::<_, Option<String>>(4)?,
-            "created_at": r.get::<_, String>(5)?,
-            "revoked_at": r.get::<_, Option<String>>(6)?,
-            "sdk_kind": r.get::<_, Option<String>>(7)?,
-        }))
+        Ok(TokenRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            kind: r.get(2)?,
+            roles: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+            environment: r.get(4)?,
+            created_at: r.get(5)?,
+            revoked_at: r.get(6)?,
+            sdk_kind: r.get(7)?,
+        })
     })?;
-    Ok(json!({ "tokens": rows.collect::<Result<Vec<_>, _>>()? }))
+    Ok(TokenList {
+        tokens: rows.collect::<Result<_, _>>()?,
+    })
 }
 
 /// Revokes a token or SDK key.
-pub fn revoke(op: &Op<'_>, id: i64) -> Result<Value, OriginError> {
+pub fn revoke(op: &Op<'_>, id: i64) -> Result<Revoked, OriginError> {
     let changed = op.db.execute(
         "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
         params![op.now(), id],
@@ -383,5 +402,8 @@ pub fn revoke(op: &Op<'_>, id: i64) -> Result<Value, OriginError> {
             OriginError::NotFound(format!("no token {id}"))
         });
     }
-    Ok(json!({ "id": id, "revoked_at": op.now() }))
+    Ok(Revoked {
+        id,
+        revoked_at: op.now(),
+    })
 }

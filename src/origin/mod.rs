@@ -9,6 +9,7 @@
 //!   parameter;
 //! - [`http`]: the axum API over them; [`Origin`] ties state together.
 
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod batch_checks;

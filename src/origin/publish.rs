@@ -105,7 +105,11 @@ pub fn require_environment(db: &Connection, env: &str) -> Result<(), OriginError
 }
 
 /// Creates an environment and publishes its first (empty) snapshot.
-pub fn create_environment(op: &Op<'_>, actor: &str, name: &str) -> Result<Value, OriginError> {
+pub fn create_environment(
+    op: &Op<'_>,
+    actor: &str,
+    name: &str,
+) -> Result<crate::origin::api::CreatedEnvironment, OriginError> {
     let valid = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
@@ -135,7 +139,11 @@ pub fn create_environment(op: &Op<'_>, actor: &str, name: &str) -> Result<Value,
     )?;
     audit::record(op, actor, "environment.created", name, json!({}))?;
     let version = publish(op, name)?;
-    Ok(json!({ "name": name, "snapshot_version": version, "flags": 0 }))
+    Ok(crate::origin::api::CreatedEnvironment {
+        name: name.to_string(),
+        snapshot_version: version,
+        flags: 0,
+    })
 }
 
 /// Loads an environment's current state.

@@ -1,6 +1,10 @@
 //! Read models: flag summaries and details, revision history, the environment list,
 //! lifecycle insights and the seed's audit report.
 
+use super::api::{
+    Environment, EnvironmentList, FlagDetail, FlagList, FlagListItem, FlagSummary, History,
+    Revision,
+};
 use super::changes;
 use super::governance::{self, Change};
 use super::publish::{self, EnvState, FlagRow};
@@ -57,32 +61,46 @@ fn serving(doc: &Value) -> String {
 }
 
 /// A flag's summary row.
-pub fn summary(db: &Connection, env: &str, key: &str, row: &FlagRow) -> Result<Value, OriginError> {
+pub fn summary(
+    db: &Connection,
+    env: &str,
+    key: &str,
+    row: &FlagRow,
+) -> Result<FlagSummary, OriginError> {
     let d = &row.document;
-    Ok(json!({
-        "key": key,
-        "environment": env,
-        "name": d.get("name"),
-        "kind": d.get("kind").cloned().unwrap_or(json!("release")),
-        "strategy": d.get("strategy"),
-        "risk": d.get("risk").cloned().unwrap_or(json!("low")),
-        "compliance": d.get("compliance").cloned().unwrap_or(json!([])),
-        "owner": d.get("owner"),
-        "tags": d.get("tags").cloned().unwrap_or(json!([])),
-        "enabled": enabled(d),
-        "archived": row.archived,
-        "revision": row.revision,
-        "updated_at": row.updated_at,
-        "updated_by": row.updated_by,
-        "expires_at": d.get("expires_at"),
-        "serving": serving(d),
-        "rollout_percentage": FlagDoc(d).rollout_percentage(),
-        "pending_changes": changes::pending_for(db, env, key)?.len(),
-    }))
+    let text = |field: &str| d.get(field).and_then(Value::as_str).map(str::to_string);
+    let list = |field: &str| -> Vec<String> {
+        d.get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    Ok(FlagSummary {
+        key: key.to_string(),
+        environment: env.to_string(),
+        name: text("name"),
+        kind: text("kind").unwrap_or_else(|| "release".into()),
+        strategy: text("strategy"),
+        risk: text("risk").unwrap_or_else(|| "low".into()),
+        compliance: list("compliance"),
+        owner: text("owner"),
+        tags: list("tags"),
+        enabled: enabled(d),
+        archived: row.archived,
+        revision: row.revision,
+        updated_at: row.updated_at.clone(),
+        updated_by: row.updated_by.clone(),
+        expires_at: text("expires_at"),
+        serving: serving(d),
+        rollout_percentage: FlagDoc(d).rollout_percentage(),
+        pending_changes: changes::pending_for(db, env, key)?.len() as u64,
+    })
 }
 
 /// Flags of an environment, each with its evaluations over the last 24 hours.
-pub fn flag_list(op: &Op<'_>, env: &str, include_archived: bool) -> Result<Value, OriginError> {
+pub fn flag_list(op: &Op<'_>, env: &str, include_archived: bool) -> Result<FlagList, OriginError> {
     let state = publish::load_state(op.db, env)?;
     let day = super::edge_metrics::merged(op.db, env, op.now_ms - DAY_MS, op.now_ms + 1)?;
     let flags = state
@@ -90,16 +108,16 @@ pub fn flag_list(op: &Op<'_>, env: &str, include_archived: bool) -> Result<Value
         .iter()
         .filter(|(_, r)| include_archived || !r.archived)
         .map(|(k, r)| {
-            let mut row = summary(op.db, env, k, r)?;
-            let evaluations = day
-                .flags
-                .get(k)
-                .map_or(0, super::edge_metrics::evaluations_of);
-            row["evaluations_24h"] = json!(evaluations);
-            Ok(row)
+            Ok(FlagListItem {
+                summary: summary(op.db, env, k, r)?,
+                evaluations_24h: day
+                    .flags
+                    .get(k)
+                    .map_or(0, super::edge_metrics::evaluations_of),
+            })
         })
         .collect::<Result<Vec<_>, OriginError>>()?;
-    Ok(json!({ "flags": flags }))
+    Ok(FlagList { flags })
 }
 
 fn find<'s>(state: &'s EnvState, env: &str, key: &str) -> Result<&'s FlagRow, OriginError> {
@@ -110,17 +128,18 @@ fn find<'s>(state: &'s EnvState, env: &str, key: &str) -> Result<&'s FlagRow, Or
 }
 
 /// One flag: its summary, document and pending changes.
-pub fn flag_detail(db: &Connection, env: &str, key: &str) -> Result<Value, OriginError> {
+pub fn flag_detail(db: &Connection, env: &str, key: &str) -> Result<FlagDetail, OriginError> {
     let state = publish::load_state(db, env)?;
     let row = find(&state, env, key)?;
-    let mut out = summary(db, env, key, row)?;
-    out["flag"] = row.document.clone();
-    out["pending"] = json!(changes::pending_for(db, env, key)?);
-    Ok(out)
+    Ok(FlagDetail {
+        summary: summary(db, env, key, row)?,
+        flag: row.document.clone(),
+        pending: changes::pending_for(db, env, key)?,
+    })
 }
 
 /// A flag's revisions, newest first.
-pub fn flag_history(db: &Connection, env: &str, key: &str) -> Result<Value, OriginError> {
+pub fn flag_history(db: &Connection, env: &str, key: &str) -> Result<History, OriginError> {
     let state = publish::load_state(db, env)?;
     find(&state, env, key)?;
     let mut stmt = db.prepare(
@@ -128,20 +147,22 @@ pub fn flag_history(db: &Connection, env: &str, key: &str) -> Result<Value, Orig
          WHERE environment = ?1 AND key = ?2 ORDER BY revision DESC",
     )?;
     let rows = stmt.query_map(params![env, key], |r| {
-        Ok(json!({
-            "revision": r.get::<_, i64>(0)?,
-            "document": serde_json::from_str::<Value>(&r.get::<_, String>(1)?).unwrap_or(Value::Null),
-            "archived": r.get::<_, bool>(2)?,
-            "change_id": r.get::<_, i64>(3)?,
-            "author": r.get::<_, String>(4)?,
-            "at": r.get::<_, String>(5)?,
-        }))
+        Ok(Revision {
+            revision: r.get(0)?,
+            document: serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or(Value::Null),
+            archived: r.get(2)?,
+            change_id: r.get(3)?,
+            author: r.get(4)?,
+            at: r.get(5)?,
+        })
     })?;
-    Ok(json!({ "revisions": rows.collect::<Result<Vec<_>, _>>()? }))
+    Ok(History {
+        revisions: rows.collect::<Result<_, _>>()?,
+    })
 }
 
 /// Every environment with its newest snapshot.
-pub fn environments(db: &Connection) -> Result<Value, OriginError> {
+pub fn environments(db: &Connection) -> Result<EnvironmentList, OriginError> {
     let mut out = Vec::new();
     for env in publish::environment_names(db)? {
         let latest = publish::latest(db, &env)?;
@@ -150,14 +171,14 @@ pub fn environments(db: &Connection) -> Result<Value, OriginError> {
             params![env],
             |r| r.get(0),
         )?;
-        out.push(json!({
-            "name": env,
-            "snapshot_version": latest.as_ref().map(|p| p.version),
-            "published_at": latest.as_ref().map(|p| super::rfc3339(p.issued_at_ms)),
-            "flags": flags,
-        }));
+        out.push(Environment {
+            snapshot_version: latest.as_ref().map(|p| p.version),
+            published_at: latest.as_ref().map(|p| super::rfc3339(p.issued_at_ms)),
+            name: env,
+            flags,
+        });
     }
-    Ok(json!({ "environments": out }))
+    Ok(EnvironmentList { environments: out })
 }
 
 fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &str) -> Value {
@@ -322,15 +343,10 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
         .changes
         .iter()
         .flat_map(|c| {
-            c["approvals"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |mut a| {
-                    a["change"] = c["id"].clone();
-                    a
-                })
+            c.approvals.iter().map(|a| {
+                json!({ "approver": a.approver, "role": a.role, "comment": a.comment,
+                        "at": a.at, "change": c.id })
+            })
         })
         .collect();
     let segments = state
@@ -401,7 +417,7 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
             "enabled": enabled(doc), "archived": row.archived, "revision": row.revision,
             "expires_at": doc.get("expires_at"),
         },
-        "configuration_history": history["revisions"],
+        "configuration_history": history.revisions,
         "changes": changes.changes,
         "approvals": approvals,
         "audit_entries": entries,

@@ -45,8 +45,16 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-/// Queues `event` for every webhook of `env` subscribed to it.
-pub fn enqueue(op: &Op<'_>, env: &str, event: &str, data: Value) -> Result<(), OriginError> {
+/// Queues `event` for every webhook of `env` subscribed to it, `data` (a typed
+/// answer such as an [`api::Change`](crate::origin::api::Change), or a `Value`)
+/// serialized as the API answers it.
+pub fn enqueue(
+    op: &Op<'_>,
+    env: &str,
+    event: &str,
+    data: impl serde::Serialize,
+) -> Result<(), OriginError> {
+    let data = serde_json::to_value(data)?;
     let mut stmt = op
         .db
         .prepare("SELECT id, events FROM webhooks WHERE environment = ?1 AND deleted_at IS NULL")?;

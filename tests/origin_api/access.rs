@@ -379,3 +379,50 @@ fn every_route_checks_the_role() {
     .expect(200);
     s.get(FLAGS, &viewer).expect(401);
 }
+
+/// The caller is checked before the request's input: a stranger's malformed request
+/// is 401 and a caller without the role gets 403, whatever the path, query or body;
+/// only a caller who may make the request learns what is wrong with it (400, 422).
+#[test]
+fn who_is_checked_before_what() {
+    let (data, admin) = DataDir::init("order");
+    let s = Server::start(&data);
+    let viewer = s.token(&admin, "vic", &["viewer"]);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    let bad_json = Some("{not json");
+    let cases: &[(&str, &str)] = &[
+        ("POST", FLAGS),
+        ("PUT", "/api/v1/environments/production/flags/x"),
+        ("POST", "/api/v1/changes/1/approve"),
+        ("POST", "/api/v1/environments/production/flags/x/rollouts"),
+    ];
+    for (method, path) in cases {
+        let r = s.call(method, path, None, bad_json, &[]);
+        assert_eq!(r.status, 401, "anonymous {method} {path}: {}", r.text);
+        assert_eq!(r.json["error"]["code"], "unauthorized");
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        let r = s.call(method, path, Some("vxt_unknown"), bad_json, &[]);
+        assert_eq!(r.status, 401, "unknown token {method} {path}: {}", r.text);
+    }
+    // A viewer may not propose: 403 before the body is read.
+    let r = s.call("POST", FLAGS, Some(&viewer), bad_json, &[]);
+    assert_eq!(
+        (r.status, &r.json["error"]["code"]),
+        (403, &json!("forbidden"))
+    );
+    // A bad path or query is the caller's second problem too.
+    let r = s.call("GET", "/api/v1/changes/not-a-number", None, None, &[]);
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = s.call("GET", "/api/v1/changes?limit=many", None, None, &[]);
+    assert_eq!(r.status, 401, "{}", r.text);
+    // Who may make the request hears what is wrong with it.
+    let r = s.call("POST", FLAGS, Some(&editor), bad_json, &[]);
+    assert_eq!(
+        (r.status, &r.json["error"]["code"]),
+        (400, &json!("bad_request"))
+    );
+    let r = s.get("/api/v1/changes/not-a-number", &viewer);
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = s.post(FLAGS, &editor, json!({ "flag": { "key": "Bad Key" } }));
+    assert_eq!(r.status, 422, "{}", r.text);
+}

@@ -9,6 +9,7 @@ mod support;
 
 mod access;
 mod compliance;
+mod contract;
 mod lifecycle;
 mod notifications;
 mod snapshots;

@@ -5,6 +5,7 @@ use super::stored::{
     approvals, decide, get, held_until_close, load, require_pending, unmet, Stored,
 };
 use super::{Kind, Proposal};
+use crate::origin::api::{Change, Violation};
 use crate::origin::auth::Principal;
 use crate::origin::governance;
 use crate::origin::publish::{self, EnvState};
@@ -203,10 +204,9 @@ pub fn publish_applied(op: &Op<'_>, env: &str, ids: &[i64]) -> Result<u64, Origi
             params![applied.to_string(), id],
         )?;
         let change = get(op.db, *id)?;
-        let kind = change["kind"].as_str().unwrap_or_default().to_string();
-        webhooks::enqueue(op, env, "change.applied", change.clone())?;
-        if kind == "kill" {
-            webhooks::enqueue(op, env, "flag.killed", change)?;
+        webhooks::enqueue(op, env, "change.applied", &change)?;
+        if change.kind == Kind::Kill.as_str() {
+            webhooks::enqueue(op, env, "flag.killed", &change)?;
         }
     }
     Ok(version)
@@ -263,7 +263,7 @@ pub fn submit_and_publish(
     op: &Op<'_>,
     author: &Principal,
     p: Proposal,
-) -> Result<Value, OriginError> {
+) -> Result<Change, OriginError> {
     let env = p.environment.clone();
     let submitted = submit(op, author, p)?;
     if submitted.applied {
@@ -273,7 +273,7 @@ pub fn submit_and_publish(
 }
 
 /// Applies a pending change and publishes, reporting a conflict or a block.
-pub(super) fn apply_and_publish(op: &Op<'_>, id: i64, actor: &str) -> Result<Value, OriginError> {
+pub(super) fn apply_and_publish(op: &Op<'_>, id: i64, actor: &str) -> Result<Change, OriginError> {
     let env = load(op.db, id)?.environment;
     let outcome = apply(op, id, actor)?;
     if outcome == Applied::Done {
@@ -282,8 +282,18 @@ pub(super) fn apply_and_publish(op: &Op<'_>, id: i64, actor: &str) -> Result<Val
     let mut change = get(op.db, id)?;
     match outcome {
         Applied::Done => {}
-        Applied::Conflict(why) => change["conflict"] = json!(why),
-        Applied::Blocked(violations) => change["blocked"] = json!(violations),
+        Applied::Conflict(why) => change.conflict = Some(why),
+        Applied::Blocked(violations) => {
+            change.blocked = Some(
+                violations
+                    .into_iter()
+                    .map(|v| Violation {
+                        policy: v.policy.into(),
+                        message: v.message,
+                    })
+                    .collect(),
+            )
+        }
         Applied::Scheduled(_) => {}
     }
     Ok(change)

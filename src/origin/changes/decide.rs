@@ -3,10 +3,11 @@
 use super::apply::apply_and_publish;
 use super::review::subject;
 use super::stored::{approvals, decide, get, load, require_pending, unmet};
+use crate::origin::api::{Approval, Change};
 use crate::origin::auth::Principal;
 use crate::origin::{audit, identity, webhooks, Op, OriginError};
 use rusqlite::params;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Records `approver`'s approval; applies the change when it was the last one needed.
 pub fn approve(
@@ -15,7 +16,7 @@ pub fn approve(
     id: i64,
     comment: Option<String>,
     role: Option<String>,
-) -> Result<Value, OriginError> {
+) -> Result<Change, OriginError> {
     let stored = load(op.db, id)?;
     require_pending(&stored, id)?;
     if approver.kind != "token" {
@@ -37,11 +38,7 @@ pub fn approve(
         )));
     }
     let given = approvals(op.db, id)?;
-    let same_person = |a: &Value| {
-        a["approver"]
-            .as_str()
-            .is_some_and(|n| identity::same(n, &approver.name))
-    };
+    let same_person = |a: &Approval| identity::same(&a.approver, &approver.name);
     if given.iter().any(same_person) {
         return Err(OriginError::Conflict(format!(
             "`{}` already approved change #{id}",
@@ -129,7 +126,7 @@ pub fn approve(
 }
 
 /// Retries applying a fully approved change (after a trading-hours freeze).
-pub fn retry(op: &Op<'_>, who: &Principal, id: i64) -> Result<Value, OriginError> {
+pub fn retry(op: &Op<'_>, who: &Principal, id: i64) -> Result<Change, OriginError> {
     let stored = load(op.db, id)?;
     if !identity::same(&who.name, &stored.author) && !who.can_edit() {
         return Err(OriginError::Forbidden(
@@ -145,7 +142,7 @@ pub fn reject(
     who: &Principal,
     id: i64,
     comment: String,
-) -> Result<Value, OriginError> {
+) -> Result<Change, OriginError> {
     let stored = load(op.db, id)?;
     require_pending(&stored, id)?;
     if comment.trim().is_empty() {
@@ -181,12 +178,12 @@ pub fn reject(
         json!({ "change": id, "comment": comment }),
     )?;
     let change = get(op.db, id)?;
-    webhooks::enqueue(op, &stored.environment, "change.rejected", change.clone())?;
+    webhooks::enqueue(op, &stored.environment, "change.rejected", &change)?;
     Ok(change)
 }
 
 /// Withdraws a pending change (its author, or an admin).
-pub fn cancel(op: &Op<'_>, who: &Principal, id: i64) -> Result<Value, OriginError> {
+pub fn cancel(op: &Op<'_>, who: &Principal, id: i64) -> Result<Change, OriginError> {
     let stored = load(op.db, id)?;
     require_pending(&stored, id)?;
     if !identity::same(&who.name, &stored.author) && !who.is_admin() {

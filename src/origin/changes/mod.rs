@@ -114,6 +114,7 @@ mod proposal;
 mod review;
 mod stored;
 
+pub use crate::origin::api::ChangePage;
 pub use apply::{apply, apply_system, publish_applied, status, submit_and_publish, Applied};
 pub use bulk::{bulk, BulkOperation};
 pub use decide::{approve, cancel, reject, retry};
@@ -123,4 +124,4 @@ pub use proposal::{
 };
 pub use review::{dry_run, submit, Submitted};
 pub(in crate::origin) use stored::recheck;
-pub use stored::{get, list, pending_for, ChangePage, ListFilter};
+pub use stored::{get, list, pending_for, ListFilter};

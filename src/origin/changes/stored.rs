@@ -2,12 +2,13 @@
 
 use super::review::{assess, subject};
 use super::{Kind, Proposal};
+use crate::origin::api::{Approval, Change, ChangeListQuery, ChangePage, Requirement};
 use crate::origin::governance;
 use crate::origin::publish;
 use crate::origin::{identity, Op, OriginError};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A stored change's essentials.
 pub(super) struct Stored {
@@ -109,27 +110,27 @@ pub(super) fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
     })
 }
 
-pub(super) fn approvals(db: &Connection, id: i64) -> Result<Vec<Value>, OriginError> {
+pub(super) fn approvals(db: &Connection, id: i64) -> Result<Vec<Approval>, OriginError> {
     let mut stmt = db.prepare(
         "SELECT approver, role, comment, at FROM approvals WHERE change_id = ?1 ORDER BY at, rowid",
     )?;
     let rows = stmt.query_map(params![id], |r| {
-        Ok(json!({
-            "approver": r.get::<_, String>(0)?,
-            "role": r.get::<_, String>(1)?,
-            "comment": r.get::<_, Option<String>>(2)?,
-            "at": r.get::<_, String>(3)?,
-        }))
+        Ok(Approval {
+            approver: r.get(0)?,
+            role: r.get(1)?,
+            comment: r.get(2)?,
+            at: r.get(3)?,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Required roles not yet approved (one approval of a role covers every policy
 /// requiring that role).
-pub(super) fn unmet(stored: &Stored, approvals: &[Value]) -> Vec<String> {
+pub(super) fn unmet(stored: &Stored, approvals: &[Approval]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for req in &stored.required {
-        let met = approvals.iter().any(|a| a["role"] == json!(req.role));
+        let met = approvals.iter().any(|a| a.role == req.role);
         if !met && !out.contains(&req.role) {
             out.push(req.role.clone());
         }
@@ -138,7 +139,7 @@ pub(super) fn unmet(stored: &Stored, approvals: &[Value]) -> Vec<String> {
 }
 
 /// The change as the API shows it.
-pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
+pub fn get(db: &Connection, id: i64) -> Result<Change, OriginError> {
     let row = db
         .query_row(
             "SELECT environment, target, kind, status, author, reason, document, base_revision, required,
@@ -157,98 +158,66 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
         .optional()?
         .ok_or_else(|| OriginError::NotFound(format!("no change #{id}")))?;
     let (
-        (env, target, kind, status),
-        (author, reason, document, base),
-        (required, level, created, decided),
+        (environment, target, kind, status),
+        (author, reason, document, base_revision),
+        (required, oversight_level, created_at, decided_at),
         (rejection, applied, apply_at),
     ) = row;
     let approvals = approvals(db, id)?;
     let required: Vec<RequirementRow> = serde_json::from_str(&required)?;
-    let required: Vec<Value> = required
-        .iter()
-        .map(|r| {
-            let approved_by = approvals
+    let required = required
+        .into_iter()
+        .map(|r| Requirement {
+            approved_by: approvals
                 .iter()
-                .find(|a| a["role"] == json!(r.role))
-                .map(|a| a["approver"].clone());
-            let mut shown =
-                json!({ "role": r.role, "policy": r.policy, "approved_by": approved_by });
-            if !r.approvers.is_empty() {
-                shown["approvers"] = json!(r.approvers);
-            }
-            for (field, value) in [
-                ("triggered_by", &r.triggered_by),
-                ("note", &r.note),
-                ("flag", &r.flag),
-            ] {
-                if let Some(v) = value {
-                    shown[field] = json!(v);
-                }
-            }
-            shown
+                .find(|a| a.role == r.role)
+                .map(|a| a.approver.clone()),
+            role: r.role,
+            policy: r.policy,
+            approvers: r.approvers,
+            triggered_by: r.triggered_by,
+            note: r.note,
+            flag: r.flag,
         })
         .collect();
-    let kind_value = Kind::parse(&kind)?;
-    let mut out = json!({
-        "id": id,
-        "environment": env,
-        "kind": kind,
-        "status": status,
-        "author": author,
-        "reason": reason,
-        "created_at": created,
-        "decided_at": decided,
-        "document": document.map(|d| serde_json::from_str::<Value>(&d)).transpose()?,
-        "base_revision": base,
-        "required": required,
-        "approvals": approvals,
-        "rejection": rejection.map(|r| serde_json::from_str::<Value>(&r)).transpose()?,
-        "applied": applied.map(|a| serde_json::from_str::<Value>(&a)).transpose()?,
-    });
-    if let Some(at) = apply_at {
-        out["apply_at"] = json!(crate::origin::rfc3339(at));
+    let mut change = Change {
+        id,
+        environment,
+        status,
+        author,
+        reason,
+        created_at,
+        decided_at,
+        document: parse(document)?,
+        base_revision,
+        required,
+        approvals,
+        rejection: parse(rejection)?,
+        applied: parse(applied)?,
+        apply_at: apply_at.map(crate::origin::rfc3339),
+        flag: None,
+        segment: None,
+        exclusion_group: None,
+        oversight_level,
+        conflict: None,
+        blocked: None,
+        kind,
+    };
+    match Kind::parse(&change.kind)? {
+        Kind::Segment => change.segment = Some(target),
+        Kind::ExclusionGroup => change.exclusion_group = Some(target),
+        _ => change.flag = Some(target),
     }
-    match kind_value {
-        Kind::Segment => out["segment"] = json!(target),
-        Kind::ExclusionGroup => out["exclusion_group"] = json!(target),
-        _ => out["flag"] = json!(target),
-    }
-    if let Some(level) = level {
-        out["oversight_level"] = json!(level);
-    }
-    Ok(out)
+    Ok(change)
 }
 
-/// Which changes to list (`GET /changes`), a page at a time.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListFilter {
-    /// `pending`, `applied`, `rejected`, `cancelled` or `conflict`.
-    pub status: Option<String>,
-    /// Environment.
-    pub environment: Option<String>,
-    /// Flag (or segment) name.
-    pub flag: Option<String>,
-    /// Proposed by this person (compared as approvals compare people).
-    pub author: Option<String>,
-    /// Of this kind (`create`, `update`, `rollout`, ...).
-    pub kind: Option<String>,
-    /// Only changes older than this id: the previous page's `next`.
-    pub before: Option<i64>,
-    /// At most this many (default 100, at most 1000).
-    pub limit: Option<u32>,
+/// A stored JSON column, when set.
+fn parse<T: serde::de::DeserializeOwned>(text: Option<String>) -> Result<Option<T>, OriginError> {
+    Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
 }
 
-/// One page of changes, newest first; `next` (the `before` of the following page) is
-/// set when more match.
-#[derive(Debug, Serialize)]
-pub struct ChangePage {
-    /// The changes, newest first.
-    pub changes: Vec<Value>,
-    /// The `before` of the next page, when more match.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<i64>,
-}
+/// Which changes to list (`GET /changes`).
+pub type ListFilter = ChangeListQuery;
 
 /// Changes matching `filter`, newest first.
 pub fn list(db: &Connection, filter: &ListFilter) -> Result<ChangePage, OriginError> {

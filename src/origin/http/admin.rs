@@ -1,75 +1,62 @@
 //! Administration: environments, tokens, SDK keys, signing-key rotation, webhooks and
 //! publish targets.
 
+use super::caller::{Admin, Reader};
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
-use crate::origin::auth::{self, Principal};
+use crate::origin::api::{
+    CreatedEnvironment, CreatedToken, EnvironmentList, NewEnvironment, NewSdkKey, NewToken,
+    Revoked, SdkKeyList, TokenList,
+};
+use crate::origin::auth;
 use crate::origin::publish;
 use crate::origin::{reports, webhooks, OriginError};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub(super) async fn environments(State(app): State<App>, headers: HeaderMap) -> ApiResult {
-    app.read(&headers, |op| reports::environments(op.db)).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NewEnvironment {
-    name: String,
+/// `GET /environments`.
+pub(super) async fn environments(
+    State(app): State<App>,
+    who: Reader,
+) -> ApiResult<Json<EnvironmentList>> {
+    app.read(&who, |op| reports::environments(op.db)).await
 }
 
 pub(super) async fn create_environment(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Body(body): Body<NewEnvironment>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedEnvironment>), ApiError> {
     created(
-        app.write(&headers, Principal::require_admin, move |op, who| {
+        app.write(who.0, move |op, who| {
             publish::create_environment(op, &who.name, &body.name)
         })
         .await,
     )
 }
 
-pub(super) async fn token_list(State(app): State<App>, headers: HeaderMap) -> ApiResult {
-    app.admin_read(&headers, |op| auth::list(op.db)).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NewToken {
-    name: String,
-    roles: Vec<String>,
+/// `GET /tokens`: every token and SDK key, without secrets.
+pub(super) async fn token_list(State(app): State<App>, who: Admin) -> ApiResult<Json<TokenList>> {
+    app.admin_read(&who, |op| auth::list(op.db)).await
 }
 
 pub(super) async fn token_create(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Body(b): Body<NewToken>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     created(
-        app.admin(&headers, "token.created", "tokens", move |op| {
+        app.admin(who, "token.created", "tokens", move |op| {
             let made = auth::create_token(op, &b.name, &b.roles)?;
             let details = json!({ "id": made.id, "name": made.name, "roles": made.roles });
-            Ok((json!(made), details))
+            Ok((CreatedToken::from(made), details))
         })
         .await,
     )
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NewSdkKey {
-    name: String,
-    environment: String,
-    /// `client` or `server` (the default, as keys were before kinds existed).
-    #[serde(default)]
-    kind: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -80,10 +67,10 @@ pub(super) struct SdkKeyQuery {
 
 pub(super) async fn sdk_key_list(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Params(q): Params<SdkKeyQuery>,
-) -> ApiResult {
-    app.admin_read(&headers, move |op| {
+) -> ApiResult<Json<SdkKeyList>> {
+    app.admin_read(&who, move |op| {
         auth::list_sdk_keys(op.db, q.environment.as_deref())
     })
     .await
@@ -91,16 +78,16 @@ pub(super) async fn sdk_key_list(
 
 pub(super) async fn sdk_key_create(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Body(b): Body<NewSdkKey>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     created(
-        app.admin(&headers, "sdk_key.created", "tokens", move |op| {
+        app.admin(who, "sdk_key.created", "tokens", move |op| {
             let kind = auth::SdkKind::parse(b.kind.as_deref().unwrap_or("server"))?;
             let made = auth::create_sdk_key(op, &b.name, &b.environment, kind)?;
             let details = json!({ "id": made.id, "name": made.name, "environment": made.environment,
                                   "sdk_kind": kind.as_str() });
-            Ok((json!(made), details))
+            Ok((CreatedToken::from(made), details))
         })
         .await,
     )
@@ -108,10 +95,10 @@ pub(super) async fn sdk_key_create(
 
 pub(super) async fn token_revoke(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Segs(id): Segs<i64>,
-) -> ApiResult {
-    app.admin(&headers, "token.revoked", "tokens", move |op| {
+) -> ApiResult<Json<Revoked>> {
+    app.admin(who, "token.revoked", "tokens", move |op| {
         Ok((auth::revoke(op, id)?, json!({ "id": id })))
     })
     .await
@@ -125,7 +112,7 @@ pub(super) struct RotateBody {
 
 pub(super) async fn keys_rotate(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Body(b): Body<RotateBody>,
 ) -> ApiResult {
     let overlap = b
@@ -138,20 +125,17 @@ pub(super) async fn keys_rotate(
             })
         })
         .transpose()?;
-    app.as_caller(&headers, move |origin, who| {
-        who.require_admin()?;
-        origin.rotate_key(&who.name, overlap)
-    })
-    .await
-    .map(Json)
+    app.blocking(move |origin| origin.rotate_key(&who.0.name, overlap))
+        .await
+        .map(Json)
 }
 
 pub(super) async fn webhook_list(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Segs(env): Segs<String>,
 ) -> ApiResult {
-    app.admin_read(&headers, move |op| webhooks::list(op.db, &env))
+    app.admin_read(&who, move |op| webhooks::list(op.db, &env))
         .await
 }
 
@@ -166,12 +150,12 @@ pub(super) struct NewWebhook {
 
 pub(super) async fn webhook_add(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Segs(env): Segs<String>,
     Body(b): Body<NewWebhook>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     created(
-        app.admin(&headers, "webhook.added", "webhooks", move |op| {
+        app.admin(who, "webhook.added", "webhooks", move |op| {
             let made = webhooks::add(op, &env, &b.url, b.secret, b.events)?;
             let details = json!({ "id": made["id"], "environment": env, "url": made["url"], "events": made["events"] });
             Ok((made, details))
@@ -182,10 +166,10 @@ pub(super) async fn webhook_add(
 
 pub(super) async fn webhook_remove(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Segs(id): Segs<i64>,
 ) -> ApiResult {
-    app.admin(&headers, "webhook.removed", "webhooks", move |op| {
+    app.admin(who, "webhook.removed", "webhooks", move |op| {
         Ok((webhooks::remove(op, id)?, json!({ "id": id })))
     })
     .await
@@ -200,16 +184,16 @@ pub(super) struct DeliveryQuery {
 
 pub(super) async fn webhook_deliveries(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Admin,
     Params(q): Params<DeliveryQuery>,
 ) -> ApiResult {
-    app.admin_read(&headers, move |op| {
+    app.admin_read(&who, move |op| {
         webhooks::deliveries(op.db, q.webhook, q.status.as_deref())
     })
     .await
 }
 
-pub(super) async fn publish_targets(State(app): State<App>, headers: HeaderMap) -> ApiResult {
-    app.admin_read(&headers, |op| crate::origin::targets::status(op.db))
+pub(super) async fn publish_targets(State(app): State<App>, who: Admin) -> ApiResult {
+    app.admin_read(&who, |op| crate::origin::targets::status(op.db))
         .await
 }

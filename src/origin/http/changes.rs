@@ -1,77 +1,54 @@
 //! Change requests (listing, approval, rejection, cancelling, applying) and the audit log.
 
+use super::caller::{Reader, Token};
 use super::error::ApiResult;
 use super::extract::{Body, Params, Segs};
 use super::App;
-use crate::origin::auth::Principal;
+use crate::origin::api::{
+    ApproveBody, BrokenLink, Change, ChangeListQuery, ChangePage, RejectBody, Verification,
+};
 use crate::origin::changes;
 use crate::origin::{audit, OriginError};
 use axum::extract::State;
-use axum::http::HeaderMap;
-use serde::Deserialize;
-use serde_json::json;
+use axum::Json;
 
+/// `GET /changes`: a page of changes, newest first.
 pub(super) async fn change_list(
     State(app): State<App>,
-    headers: HeaderMap,
-    Params(q): Params<changes::ListFilter>,
-) -> ApiResult {
-    app.read(&headers, move |op| {
-        Ok(serde_json::to_value(changes::list(op.db, &q)?)?)
-    })
-    .await
+    who: Reader,
+    Params(q): Params<ChangeListQuery>,
+) -> ApiResult<Json<ChangePage>> {
+    app.read(&who, move |op| changes::list(op.db, &q)).await
 }
 
+/// `GET /changes/{id}`.
 pub(super) async fn change_get(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs(id): Segs<i64>,
-) -> ApiResult {
-    app.read(&headers, move |op| changes::get(op.db, id)).await
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ApproveBody {
-    comment: Option<String>,
-    role: Option<String>,
-}
-
-pub(super) fn any_token(who: &Principal) -> Result<(), OriginError> {
-    if who.kind == "token" {
-        Ok(())
-    } else {
-        Err(OriginError::Forbidden(
-            "SDK keys only read snapshots".into(),
-        ))
-    }
+) -> ApiResult<Json<Change>> {
+    app.read(&who, move |op| changes::get(op.db, id)).await
 }
 
 pub(super) async fn change_approve(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Token,
     Segs(id): Segs<i64>,
     Body(b): Body<ApproveBody>,
-) -> ApiResult {
-    app.write(&headers, any_token, move |op, who| {
+) -> ApiResult<Json<Change>> {
+    app.write(who.0, move |op, who| {
         changes::approve(op, who, id, b.comment, b.role)
     })
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RejectBody {
-    comment: String,
-}
-
 pub(super) async fn change_reject(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Token,
     Segs(id): Segs<i64>,
     Body(b): Body<RejectBody>,
-) -> ApiResult {
-    app.write(&headers, any_token, move |op, who| {
+) -> ApiResult<Json<Change>> {
+    app.write(who.0, move |op, who| {
         changes::reject(op, who, id, b.comment)
     })
     .await
@@ -79,44 +56,51 @@ pub(super) async fn change_reject(
 
 pub(super) async fn change_cancel(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Token,
     Segs(id): Segs<i64>,
-) -> ApiResult {
-    app.write(&headers, any_token, move |op, who| {
-        changes::cancel(op, who, id)
-    })
-    .await
+) -> ApiResult<Json<Change>> {
+    app.write(who.0, move |op, who| changes::cancel(op, who, id))
+        .await
 }
 
 pub(super) async fn change_apply(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Token,
     Segs(id): Segs<i64>,
-) -> ApiResult {
-    app.write(&headers, any_token, move |op, who| {
-        changes::retry(op, who, id)
-    })
-    .await
+) -> ApiResult<Json<Change>> {
+    app.write(who.0, move |op, who| changes::retry(op, who, id))
+        .await
 }
 
+/// `GET /audit`: a page of the audit log.
 pub(super) async fn audit_list(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Params(q): Params<audit::Filter>,
-) -> ApiResult {
-    app.read(&headers, move |op| {
-        Ok(serde_json::to_value(audit::page(op.db, &q)?)?)
-    })
-    .await
+) -> ApiResult<Json<audit::Page>> {
+    app.read(&who, move |op| audit::page(op.db, &q)).await
 }
 
-pub(super) async fn audit_verify(State(app): State<App>, headers: HeaderMap) -> ApiResult {
-    app.read(&headers, |op| {
+/// `GET /audit/verify`: the stored chain checked with the origin's audit key.
+pub(super) async fn audit_verify(
+    State(app): State<App>,
+    who: Reader,
+) -> ApiResult<Json<Verification>> {
+    app.read(&who, |op| {
         match audit::verify_stored(op.db, op.keys.audit_key()) {
-            Ok(n) => Ok(json!({ "ok": true, "entries": n })),
-            Err(OriginError::AuditBroken(b)) => {
-                Ok(json!({ "ok": false, "broken": { "seq": b.seq, "reason": b.reason } }))
-            }
+            Ok(n) => Ok(Verification {
+                ok: true,
+                entries: Some(n),
+                broken: None,
+            }),
+            Err(OriginError::AuditBroken(b)) => Ok(Verification {
+                ok: false,
+                entries: None,
+                broken: Some(BrokenLink {
+                    seq: b.seq,
+                    reason: b.reason,
+                }),
+            }),
             Err(e) => Err(e),
         }
     })

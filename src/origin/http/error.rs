@@ -81,7 +81,8 @@ pub(super) fn too_large() -> Response {
     (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
 }
 
-pub(super) fn created(result: ApiResult) -> Result<(StatusCode, Json<Value>), ApiError> {
+/// A successful answer as `201 Created`.
+pub(super) fn created<T>(result: ApiResult<Json<T>>) -> Result<(StatusCode, Json<T>), ApiError> {
     result.map(|body| (StatusCode::CREATED, body))
 }
 

@@ -1,9 +1,11 @@
 //! What handlers take from a request: the JSON body, query and path extractors, and
 //! the authentication and role helpers on [`App`].
 
+use super::caller::{Admin, Editor, Reader};
 use super::error::{too_large, ApiError, ApiResult};
 use super::App;
-use crate::origin::auth::{self, Principal};
+use crate::origin::api::Change;
+use crate::origin::auth::Principal;
 use crate::origin::changes::{self, Proposal};
 use crate::origin::publish::{self, EnvState};
 use crate::origin::{audit, Op, Origin, OriginError};
@@ -13,6 +15,7 @@ use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 /// A JSON body, decoded with the path of any problem; an empty body reads as `{}`.
@@ -122,75 +125,59 @@ impl App {
             .map_err(ApiError)
     }
 
-    /// Authenticates, then runs `f` with the caller on a blocking thread.
+    /// Authenticates `headers`, then runs `f` with the caller on a blocking thread:
+    /// for `POST /metrics` alone, whose SDK key may come in the query.
     pub(super) async fn as_caller<T: Send + 'static>(
         &self,
         headers: &HeaderMap,
         f: impl FnOnce(&Origin, Principal) -> Result<T, OriginError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let secret = bearer(headers)?;
-        self.blocking(move |origin| {
-            let who = origin.read(|op| auth::authenticate(op.db, &secret))?;
-            f(origin, who)
-        })
-        .await
+        let who = self.authenticate(headers).await?;
+        self.blocking(move |origin| f(origin, who)).await
     }
 
-    /// A read by any token with a role.
-    pub(super) async fn read(
+    /// A read by a caller with a role.
+    pub(super) async fn read<T: Serialize + Send + 'static>(
         &self,
-        headers: &HeaderMap,
-        f: impl FnOnce(&Op<'_>) -> Result<Value, OriginError> + Send + 'static,
-    ) -> ApiResult {
-        self.as_caller(headers, move |origin, who| {
-            who.require_read()?;
-            origin.read(f)
-        })
-        .await
-        .map(Json)
+        _who: &Reader,
+        f: impl FnOnce(&Op<'_>) -> Result<T, OriginError> + Send + 'static,
+    ) -> ApiResult<Json<T>> {
+        self.blocking(move |origin| origin.read(f)).await.map(Json)
     }
 
-    /// A write; `check` decides whether the caller may make it.
-    pub(super) async fn write(
+    /// A write by `who`, whose role its extractor checked; wakes the webhook
+    /// deliverer.
+    pub(super) async fn write<T: Serialize + Send + 'static>(
         &self,
-        headers: &HeaderMap,
-        check: fn(&Principal) -> Result<(), OriginError>,
-        f: impl FnOnce(&Op<'_>, &Principal) -> Result<Value, OriginError> + Send + 'static,
-    ) -> ApiResult {
+        who: Principal,
+        f: impl FnOnce(&Op<'_>, &Principal) -> Result<T, OriginError> + Send + 'static,
+    ) -> ApiResult<Json<T>> {
         let out = self
-            .as_caller(headers, move |origin, who| {
-                check(&who)?;
-                origin.write(|op| f(op, &who))
-            })
+            .blocking(move |origin| origin.write(|op| f(op, &who)))
             .await;
         self.wake.notify_one();
         out.map(Json)
     }
 
     /// A read only admins may make.
-    pub(super) async fn admin_read(
+    pub(super) async fn admin_read<T: Serialize + Send + 'static>(
         &self,
-        headers: &HeaderMap,
-        f: impl FnOnce(&Op<'_>) -> Result<Value, OriginError> + Send + 'static,
-    ) -> ApiResult {
-        self.as_caller(headers, move |origin, who| {
-            who.require_admin()?;
-            origin.read(f)
-        })
-        .await
-        .map(Json)
+        _who: &Admin,
+        f: impl FnOnce(&Op<'_>) -> Result<T, OriginError> + Send + 'static,
+    ) -> ApiResult<Json<T>> {
+        self.blocking(move |origin| origin.read(f)).await.map(Json)
     }
 
     /// An admin's write, recorded in the audit log as `action` on `subject` with the
     /// details `f` returns beside its answer.
-    pub(super) async fn admin(
+    pub(super) async fn admin<T: Serialize + Send + 'static>(
         &self,
-        headers: &HeaderMap,
+        who: Admin,
         action: &'static str,
         subject: &'static str,
-        f: impl FnOnce(&Op<'_>) -> Result<(Value, Value), OriginError> + Send + 'static,
-    ) -> ApiResult {
-        self.write(headers, Principal::require_admin, move |op, who| {
+        f: impl FnOnce(&Op<'_>) -> Result<(T, Value), OriginError> + Send + 'static,
+    ) -> ApiResult<Json<T>> {
+        self.write(who.0, move |op, who| {
             let (answer, details) = f(op)?;
             audit::record(op, &who.name, action, subject, details)?;
             Ok(answer)
@@ -201,12 +188,12 @@ impl App {
     /// A change proposed by an editor, built from the environment's state.
     pub(super) async fn propose(
         &self,
-        headers: &HeaderMap,
+        who: Editor,
         env: String,
         reason: Option<String>,
         build: impl FnOnce(&Op<'_>, &EnvState) -> Result<Proposal, OriginError> + Send + 'static,
-    ) -> ApiResult {
-        self.write(headers, Principal::require_edit, move |op, who| {
+    ) -> ApiResult<Json<Change>> {
+        self.write(who.0, move |op, who| {
             let state = publish::load_state(op.db, &env)?;
             let mut p = build(op, &state)?;
             p.reason = reason.filter(|r| !r.trim().is_empty());

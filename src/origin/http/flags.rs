@@ -1,15 +1,19 @@
 //! Flags, segments and exclusion groups of an environment: reads, proposed changes,
 //! bulk updates, promotion and validation.
 
+use super::caller::{Editor, Reader, Token};
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
-use crate::origin::auth::Principal;
+use crate::origin::api::{
+    Change, FlagBody, FlagDetail, FlagList, GroupBody, History, PromoteBody, ReasonBody,
+    ReviewBody, RollbackBody, RolloutBody, SegmentBody,
+};
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
 use crate::origin::{flag_insights, reports, reviews, scheduled, OriginError};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,38 +26,38 @@ pub(super) struct FlagListQuery {
 
 pub(super) async fn flag_list(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs(env): Segs<String>,
     Params(q): Params<FlagListQuery>,
-) -> ApiResult {
-    app.read(&headers, move |op| reports::flag_list(op, &env, q.archived))
+) -> ApiResult<Json<FlagList>> {
+    app.read(&who, move |op| reports::flag_list(op, &env, q.archived))
         .await
 }
 
 pub(super) async fn flag_detail(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs((env, key)): Segs<(String, String)>,
-) -> ApiResult {
-    app.read(&headers, move |op| reports::flag_detail(op.db, &env, &key))
+) -> ApiResult<Json<FlagDetail>> {
+    app.read(&who, move |op| reports::flag_detail(op.db, &env, &key))
         .await
 }
 
 pub(super) async fn flag_history(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs((env, key)): Segs<(String, String)>,
-) -> ApiResult {
-    app.read(&headers, move |op| reports::flag_history(op.db, &env, &key))
+) -> ApiResult<Json<History>> {
+    app.read(&who, move |op| reports::flag_history(op.db, &env, &key))
         .await
 }
 
 pub(super) async fn audit_report(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs((env, key)): Segs<(String, String)>,
 ) -> ApiResult {
-    app.read(&headers, move |op| reports::audit_report(op, &env, &key))
+    app.read(&who, move |op| reports::audit_report(op, &env, &key))
         .await
 }
 
@@ -65,11 +69,11 @@ pub(super) struct InsightsQuery {
 
 pub(super) async fn flag_insights(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs((env, key)): Segs<(String, String)>,
     Params(q): Params<InsightsQuery>,
 ) -> ApiResult {
-    app.read(&headers, move |op| {
+    app.read(&who, move |op| {
         flag_insights::report(op, &env, &key, q.days.unwrap_or(7))
     })
     .await
@@ -77,34 +81,25 @@ pub(super) async fn flag_insights(
 
 pub(super) async fn segments(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs(env): Segs<String>,
 ) -> ApiResult {
-    app.read(&headers, move |op| {
+    app.read(&who, move |op| {
         let state = publish::load_state(op.db, &env)?;
         Ok(json!({ "segments": state.segments, "exclusion_groups": state.exclusion_groups }))
     })
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct FlagBody {
-    flag: Value,
-    reason: Option<String>,
-    /// RFC 3339: apply once approved and due (a scheduled change).
-    apply_at: Option<String>,
-}
-
 pub(super) async fn flag_create(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs(env): Segs<String>,
     Body(body): Body<FlagBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Change>), ApiError> {
     let e = env.clone();
     created(
-        app.propose(&headers, env, body.reason, move |_, s| {
+        app.propose(who, env, body.reason, move |_, s| {
             scheduled::with_apply_at(changes::create(s, &e, body.flag)?, body.apply_at.as_deref())
         })
         .await,
@@ -113,12 +108,12 @@ pub(super) async fn flag_create(
 
 pub(super) async fn flag_update(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(body): Body<FlagBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, body.reason, move |_, s| {
+    app.propose(who, env, body.reason, move |_, s| {
         scheduled::with_apply_at(
             changes::update(s, &e, &key, body.flag)?,
             body.apply_at.as_deref(),
@@ -127,24 +122,14 @@ pub(super) async fn flag_update(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RolloutBody {
-    percentage: f64,
-    variant: Option<String>,
-    rule: Option<String>,
-    reason: Option<String>,
-    apply_at: Option<String>,
-}
-
 pub(super) async fn flag_rollout(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<RolloutBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
+    app.propose(who, env, b.reason, move |_, s| {
         let p = changes::rollout(
             s,
             &e,
@@ -158,26 +143,14 @@ pub(super) async fn flag_rollout(
     .await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReasonBody {
-    reason: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReviewBody {
-    comment: Option<String>,
-}
-
 /// A clinical review (`CLINICAL_OVERSIGHT`) of a flag under oversight.
 pub(super) async fn flag_review(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Token,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReviewBody>,
 ) -> ApiResult {
-    app.write(&headers, super::changes::any_token, move |op, who| {
+    app.write(who.0, move |op, who| {
         reviews::record(
             op,
             who,
@@ -191,84 +164,65 @@ pub(super) async fn flag_review(
 
 pub(super) async fn flag_kill(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     if b.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(ApiError(OriginError::BadRequest(
             "the kill switch needs a `reason`".into(),
         )));
     }
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
-        changes::kill(s, &e, &key)
-    })
-    .await
+    app.propose(who, env, b.reason, move |_, s| changes::kill(s, &e, &key))
+        .await
 }
 
 pub(super) async fn flag_enable(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
-        changes::enable(s, &e, &key)
-    })
-    .await
+    app.propose(who, env, b.reason, move |_, s| changes::enable(s, &e, &key))
+        .await
 }
 
 pub(super) async fn flag_archive(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
+    app.propose(who, env, b.reason, move |_, s| {
         changes::archive(s, &e, &key)
     })
     .await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RollbackBody {
-    to_revision: Option<i64>,
-    reason: Option<String>,
-}
-
 pub(super) async fn flag_rollback(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<RollbackBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |op, s| {
+    app.propose(who, env, b.reason, move |op, s| {
         changes::rollback(op.db, s, &e, &key, b.to_revision)
     })
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct SegmentBody {
-    clause: Value,
-    reason: Option<String>,
-    apply_at: Option<String>,
-}
-
 pub(super) async fn segment_set(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, name)): Segs<(String, String)>,
     Body(b): Body<SegmentBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
+    app.propose(who, env, b.reason, move |_, s| {
         scheduled::with_apply_at(
             changes::segment(s, &e, &name, Some(b.clause))?,
             b.apply_at.as_deref(),
@@ -279,36 +233,29 @@ pub(super) async fn segment_set(
 
 pub(super) async fn segment_delete(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, name)): Segs<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
-    app.propose(&headers, env, b.reason, move |_, s| {
+    app.propose(who, env, b.reason, move |_, s| {
         changes::segment(s, &e, &name, None)
     })
     .await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct GroupBody {
-    salt: Option<String>,
-    reason: Option<String>,
-}
-
 pub(super) async fn exclusion_group_set(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, name)): Segs<(String, String)>,
     Body(b): Body<GroupBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let e = env.clone();
     let definition = match b.salt {
         Some(salt) => json!({ "salt": salt }),
         None => json!({}),
     };
-    app.propose(&headers, env, b.reason, move |_, _| {
+    app.propose(who, env, b.reason, move |_, _| {
         changes::exclusion_group(&e, &name, definition)
     })
     .await
@@ -323,11 +270,11 @@ pub(super) struct BulkBody {
 
 pub(super) async fn bulk(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs(env): Segs<String>,
     Body(b): Body<BulkBody>,
 ) -> ApiResult {
-    app.write(&headers, Principal::require_edit, move |op, who| {
+    app.write(who.0, move |op, who| {
         changes::bulk(
             op,
             who,
@@ -339,20 +286,11 @@ pub(super) async fn bulk(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PromoteBody {
-    flag: String,
-    from: String,
-    to: String,
-    reason: Option<String>,
-}
-
 pub(super) async fn promote(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Body(b): Body<PromoteBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Change>> {
     let PromoteBody {
         flag,
         from,
@@ -360,7 +298,7 @@ pub(super) async fn promote(
         reason,
     } = b;
     let to2 = to.clone();
-    app.propose(&headers, to, reason, move |op, target| {
+    app.propose(who, to, reason, move |op, target| {
         let source = publish::load_state(op.db, &from)?;
         changes::promote(&source, &from, target, &to2, &flag)
     })
@@ -377,12 +315,11 @@ pub(super) struct ValidateBody {
 /// update would be, without applying anything.
 pub(super) async fn validate_flag(
     State(app): State<App>,
-    headers: HeaderMap,
+    _who: Editor,
     Segs(env): Segs<String>,
     Body(b): Body<ValidateBody>,
 ) -> ApiResult {
-    app.as_caller(&headers, move |origin, who| {
-        who.require_edit()?;
+    app.blocking(move |origin| {
         origin.read(|op| {
             let state = publish::load_state(op.db, &env)?;
             let key = changes::document_key(&b.flag)?.to_string();

@@ -1,6 +1,7 @@
 //! What the origin says about itself: health, public keys, the caller, policies,
 //! insights, and the live event stream of an environment.
 
+use super::caller::{Caller, Reader};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Params, Segs};
 use super::snapshots::latest_for_reader;
@@ -23,14 +24,12 @@ pub(super) async fn keys(State(app): State<App>) -> Json<Value> {
     Json(keys.public_listing(now))
 }
 
-pub(super) async fn whoami(State(app): State<App>, headers: HeaderMap) -> ApiResult {
-    app.as_caller(&headers, |_, who| Ok(json!(who)))
-        .await
-        .map(Json)
+pub(super) async fn whoami(Caller(who): Caller) -> Json<Value> {
+    Json(json!(who))
 }
 
-pub(super) async fn policies(State(app): State<App>, headers: HeaderMap) -> ApiResult {
-    app.read(&headers, |op| {
+pub(super) async fn policies(State(app): State<App>, who: Reader) -> ApiResult {
+    app.read(&who, |op| {
         let g = &op.config.governance;
         let hours = g.trading_hours.as_ref().map(|h| {
             json!({ "weekdays": h.weekdays,
@@ -61,10 +60,10 @@ pub(super) struct InsightQuery {
 
 pub(super) async fn insights(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Params(q): Params<InsightQuery>,
 ) -> ApiResult {
-    app.read(&headers, move |op| {
+    app.read(&who, move |op| {
         reports::insights(op, q.environment.as_deref(), None)
     })
     .await

@@ -1,5 +1,6 @@
 //! Metrics: the ingest of edges' and pages' batches, and a flag's metrics report.
 
+use super::caller::Reader;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
@@ -79,7 +80,7 @@ pub(super) fn time_param(name: &str, text: Option<&str>, default: i64) -> Result
 
 pub(super) async fn flag_metrics(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs(key): Segs<String>,
     Params(q): Params<MetricsQuery>,
 ) -> ApiResult {
@@ -88,7 +89,7 @@ pub(super) async fn flag_metrics(
             "`env` (the environment) is required".into(),
         ))
     })?;
-    app.read(&headers, move |op| {
+    app.read(&who, move |op| {
         let to = time_param("to", q.to.as_deref(), op.now_ms + 1)?;
         let from = time_param("from", q.from.as_deref(), to - 86_400_000)?;
         if from >= to {

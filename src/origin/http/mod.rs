@@ -4,7 +4,9 @@
 //! This file holds the shared [`App`] state, the router (every route, in one place)
 //! and the server with its background tasks. Handlers live by resource:
 //! - `error`: how an [`OriginError`] becomes an answer; `extract`: the body, query
-//!   and path extractors and the authentication and role helpers on [`App`];
+//!   and path extractors and the operation helpers on [`App`]; `caller`: the
+//!   extractors that authenticate and check a role (`Caller`, `Reader`, `Token`,
+//!   `Editor`, `Admin`) before anything else of the request is read;
 //! - `flags`, `snapshots`, `changes` (and the audit log), `rollouts`, `metrics`;
 //! - `admin`: environments, tokens, SDK keys, key rotation, webhooks, publish targets;
 //! - `info`: health, keys, whoami, policies, insights, the event stream;
@@ -12,6 +14,7 @@
 //! - `prom`: `GET /metrics` and the layer counting every request.
 
 mod admin;
+mod caller;
 mod changes;
 mod error;
 mod extract;

@@ -1,24 +1,24 @@
 //! Progressive rollouts: starting, listing, reading and controlling them.
 
+use super::caller::{Editor, Reader};
 use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
-use crate::origin::auth::Principal;
+use crate::origin::api::{Rollout, RolloutList};
 use crate::origin::{rollouts, OriginError};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub(super) async fn rollout_start(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((env, key)): Segs<(String, String)>,
     Body(plan): Body<rollouts::Plan>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Rollout>), ApiError> {
     created(
-        app.write(&headers, Principal::require_edit, move |op, who| {
+        app.write(who.0, move |op, who| {
             rollouts::start(op, who, &env, &key, plan)
         })
         .await,
@@ -33,11 +33,11 @@ pub(super) struct RolloutQuery {
 
 pub(super) async fn rollout_list(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs(env): Segs<String>,
     Params(q): Params<RolloutQuery>,
-) -> ApiResult {
-    app.read(&headers, move |op| {
+) -> ApiResult<Json<RolloutList>> {
+    app.read(&who, move |op| {
         rollouts::list(op.db, &env, q.flag.as_deref())
     })
     .await
@@ -45,23 +45,23 @@ pub(super) async fn rollout_list(
 
 pub(super) async fn rollout_get(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs(id): Segs<i64>,
-) -> ApiResult {
-    app.read(&headers, move |op| rollouts::get(op.db, id)).await
+) -> ApiResult<Json<Rollout>> {
+    app.read(&who, move |op| rollouts::get(op.db, id)).await
 }
 
 pub(super) async fn rollout_control(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Editor,
     Segs((id, action)): Segs<(i64, String)>,
-) -> ApiResult {
+) -> ApiResult<Json<Rollout>> {
     if !matches!(action.as_str(), "pause" | "resume" | "abort") {
         return Err(ApiError(OriginError::NotFound(format!(
             "no rollout action `{action}`; actions are pause, resume, abort"
         ))));
     }
-    app.write(&headers, Principal::require_edit, move |op, who| {
+    app.write(who.0, move |op, who| {
         rollouts::control(op, who, id, &action)
     })
     .await

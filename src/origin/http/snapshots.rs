@@ -1,5 +1,6 @@
 //! Published snapshots: the newest (with ETag and caching), the history, and one version.
 
+use super::caller::Reader;
 use super::error::{ApiError, ApiResult};
 use super::extract::{bearer, Segs};
 use super::App;
@@ -99,23 +100,20 @@ pub(super) async fn snapshot(
 
 pub(super) async fn snapshots(
     State(app): State<App>,
-    headers: HeaderMap,
+    who: Reader,
     Segs(env): Segs<String>,
 ) -> ApiResult {
-    app.read(&headers, move |op| publish::history(op.db, &env, 100))
+    app.read(&who, move |op| publish::history(op.db, &env, 100))
         .await
 }
 
 pub(super) async fn snapshot_version(
     State(app): State<App>,
-    headers: HeaderMap,
+    _who: Reader,
     Segs((env, version)): Segs<(String, u64)>,
 ) -> Result<Response, ApiError> {
     let envelope = app
-        .as_caller(&headers, move |origin, who| {
-            who.require_read()?;
-            origin.read(|op| publish::at_version(op.db, &env, version))
-        })
+        .blocking(move |origin| origin.read(|op| publish::at_version(op.db, &env, version)))
         .await?;
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
@@ -128,14 +126,11 @@ pub(super) async fn snapshot_version(
 /// inspect` prints), for reading what edges of that version evaluate.
 pub(super) async fn snapshot_document(
     State(app): State<App>,
-    headers: HeaderMap,
+    _who: Reader,
     Segs((env, version)): Segs<(String, u64)>,
 ) -> Result<Json<Value>, ApiError> {
     let envelope = app
-        .as_caller(&headers, move |origin, who| {
-            who.require_read()?;
-            origin.read(|op| publish::at_version(op.db, &env, version))
-        })
+        .blocking(move |origin| origin.read(|op| publish::at_version(op.db, &env, version)))
         .await?;
     let snapshot = crate::snapshot::open_signed(envelope.envelope.as_bytes())
         .map_err(|e| ApiError::from(OriginError::Internal(format!("stored snapshot: {e}"))))?;

@@ -1,15 +1,21 @@
 //! Control of a rollout by hand: pause, resume, abort.
 
 use super::store::{get, push_history};
+use crate::origin::api::Rollout;
 use crate::origin::auth::Principal;
 use crate::origin::{audit, Op, OriginError};
 use rusqlite::params;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Pauses, resumes or aborts a rollout.
-pub fn control(op: &Op<'_>, who: &Principal, id: i64, action: &str) -> Result<Value, OriginError> {
+pub fn control(
+    op: &Op<'_>,
+    who: &Principal,
+    id: i64,
+    action: &str,
+) -> Result<Rollout, OriginError> {
     let r = get(op.db, id)?;
-    let status = r["status"].as_str().unwrap_or_default().to_string();
+    let status = r.status.clone();
     let next = match (action, status.as_str()) {
         ("pause", "running") => "paused",
         ("resume", "paused") => "running",
@@ -36,7 +42,7 @@ pub fn control(op: &Op<'_>, who: &Principal, id: i64, action: &str) -> Result<Va
         id,
         json!({ "at": op.now(), "event": action, "by": who.name }),
     )?;
-    let subject = format!("{}/{}", text(&r["environment"]), text(&r["flag"]));
+    let subject = format!("{}/{}", r.environment, r.flag);
     audit::record(
         op,
         &who.name,
@@ -45,8 +51,4 @@ pub fn control(op: &Op<'_>, who: &Principal, id: i64, action: &str) -> Result<Va
         json!({ "rollout": id }),
     )?;
     get(op.db, id)
-}
-
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
 }

@@ -131,33 +131,4 @@ impl Default for Guards {
 pub const DEFAULT_STAGES: &[f64] = &[5.0, 15.0, 25.0, 50.0, 75.0, 100.0];
 
 /// A request to start a rollout.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Plan {
-    /// Percentages, increasing (default 5, 15, 25, 50, 75, 100).
-    #[serde(default)]
-    pub stages: Option<Vec<f64>>,
-    /// How long each stage runs before it may advance (default `10m`).
-    #[serde(default)]
-    pub stage_duration: Option<String>,
-    /// Error-rate guard (default 1).
-    pub max_error_rate: Option<f64>,
-    /// Success-rate guard (default 99).
-    pub min_success_rate: Option<f64>,
-    /// Latency guard (default 100).
-    pub max_latency_ms: Option<f64>,
-    /// Samples needed (default 100).
-    pub min_samples: Option<u64>,
-    /// Event guards, `EVENT:max=N` or `EVENT:rate<=P`.
-    #[serde(default)]
-    pub guards: Vec<String>,
-    /// Count client SDK keys' metrics too (default `[rollouts] count_client_metrics`,
-    /// itself false).
-    pub count_client_metrics: Option<bool>,
-    /// The variant rolled out (default: the first that is not the off variant).
-    pub variant: Option<String>,
-    /// Roll out within this rule instead of the fallthrough.
-    pub rule: Option<String>,
-    /// Why.
-    pub reason: Option<String>,
-}
+pub type Plan = crate::origin::api::RolloutPlan;

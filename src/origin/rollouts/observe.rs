@@ -4,27 +4,10 @@ use super::Guards;
 use crate::origin::edge_metrics::{self, VariantHealth};
 use crate::origin::{Op, OriginError};
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// What one key's batches brought to a rollout stage.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct KeyFeed {
-    /// Token id of the SDK key.
-    pub id: i64,
-    /// Its name.
-    pub name: String,
-    /// `client` or `server`.
-    pub kind: String,
-    /// Batches with figures about the treated variant.
-    pub batches: u64,
-    /// Evaluations of the treated variant they reported.
-    pub evaluations: u64,
-    /// Outcomes (success or failure) they reported.
-    pub samples: u64,
-    /// Whether they counted for the guards (client keys' do only when opted in).
-    pub counted: bool,
-}
+/// What one key's batches brought to a rollout stage (stored as the API shows it).
+pub type KeyFeed = crate::origin::api::MetricsKey;
 
 /// Adds what a metrics batch says about running rollouts' treated variants to their
 /// current stage's figures, and records which key sent it. Only batches whose window

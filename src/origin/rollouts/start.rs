@@ -3,12 +3,13 @@
 use super::store::{get, mark_running};
 use super::{EventGuard, Guards, Plan, DEFAULT_STAGES};
 use crate::engine::edit::{EditError, FlagDoc, FlagEdit};
+use crate::origin::api::Rollout;
 use crate::origin::auth::Principal;
 use crate::origin::changes;
 use crate::origin::publish;
 use crate::origin::{audit, governance, Op, OriginError};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const ACTIVE: &str = "('waiting_approval', 'running', 'paused')";
 
@@ -35,7 +36,7 @@ pub fn start(
     env: &str,
     flag: &str,
     plan: Plan,
-) -> Result<Value, OriginError> {
+) -> Result<Rollout, OriginError> {
     let state = publish::load_state(op.db, env)?;
     let row = state
         .flags
@@ -144,7 +145,7 @@ pub fn start(
         reason,
     )?;
     let change = changes::submit_and_publish(op, who, p)?;
-    let change_id = change["id"].as_i64().unwrap_or_default();
+    let change_id = change.id;
     op.db.execute(
         "UPDATE rollouts SET change_id = ?1 WHERE id = ?2",
         params![change_id, id],
@@ -156,7 +157,7 @@ pub fn start(
         &format!("{env}/{flag}"),
         json!({ "rollout": id, "stages": stages, "variant": variant, "guards": guards, "stage_duration": duration_text, "change": change_id }),
     )?;
-    if change["status"] == "applied" {
+    if change.status == "applied" {
         mark_running(op, id)?;
     }
     get(op.db, id)

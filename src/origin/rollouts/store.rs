@@ -1,10 +1,11 @@
 //! The stored rollouts: as the API shows them, as the scheduler reads them, and their history.
 
 use super::Guards;
+use crate::origin::api::{Rollout, RolloutList};
 use crate::origin::publish;
 use crate::origin::{rfc3339, Op, OriginError};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
     op.db.execute(
@@ -15,7 +16,7 @@ pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
 }
 
 /// A rollout as the API shows it.
-pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
+pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
     db.query_row(
         "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
                 start_percentage, stage_started_ms, change_id, created_by, created_at, updated_at, last_check, history,
@@ -23,41 +24,50 @@ pub fn get(db: &Connection, id: i64) -> Result<Value, OriginError> {
          FROM rollouts WHERE id = ?1",
         params![id],
         |r| {
-            let stages: Value = serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null);
+            let stages: Vec<f64> =
+                serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
             let index: i64 = r.get(6)?;
             let started: Option<i64> = r.get(11)?;
             let duration: i64 = r.get(7)?;
-            Ok(json!({
-                "id": r.get::<_, i64>(0)?,
-                "environment": r.get::<_, String>(1)?,
-                "flag": r.get::<_, String>(2)?,
-                "variant": r.get::<_, String>(3)?,
-                "rule": r.get::<_, Option<String>>(4)?,
-                "stages": stages,
-                "stage": index + 1,
-                "percentage": stages.get(index as usize),
-                "stage_duration_ms": duration,
-                "guards": serde_json::from_str::<Value>(&r.get::<_, String>(8)?).unwrap_or(Value::Null),
-                "status": r.get::<_, String>(9)?,
-                "start_percentage": r.get::<_, f64>(10)?,
-                "stage_started_at": started.map(rfc3339),
-                "stage_ends_at": started.map(|s| rfc3339(s + duration)),
-                "change_id": r.get::<_, Option<i64>>(12)?,
-                "created_by": r.get::<_, String>(13)?,
-                "created_at": r.get::<_, String>(14)?,
-                "updated_at": r.get::<_, String>(15)?,
-                "last_check": r.get::<_, Option<String>>(16)?.and_then(|t| serde_json::from_str::<Value>(&t).ok()),
-                "history": serde_json::from_str::<Value>(&r.get::<_, String>(17)?).unwrap_or(json!([])),
-                "metrics_keys": r.get::<_, Option<String>>(18)?.and_then(|t| serde_json::from_str::<Value>(&t).ok()).unwrap_or(json!([])),
-            }))
+            Ok(Rollout {
+                id: r.get(0)?,
+                environment: r.get(1)?,
+                flag: r.get(2)?,
+                variant: r.get(3)?,
+                rule: r.get(4)?,
+                percentage: usize::try_from(index)
+                    .ok()
+                    .and_then(|i| stages.get(i))
+                    .copied(),
+                stages,
+                stage: index + 1,
+                stage_duration_ms: duration,
+                guards: column(r.get(8)?).unwrap_or(Value::Null),
+                status: r.get(9)?,
+                start_percentage: r.get(10)?,
+                stage_started_at: started.map(rfc3339),
+                stage_ends_at: started.map(|s| rfc3339(s + duration)),
+                change_id: r.get(12)?,
+                created_by: r.get(13)?,
+                created_at: r.get(14)?,
+                updated_at: r.get(15)?,
+                last_check: column(r.get(16)?),
+                history: column(r.get(17)?).unwrap_or_default(),
+                metrics_keys: column(r.get(18)?).unwrap_or_default(),
+            })
         },
     )
     .optional()?
     .ok_or_else(|| OriginError::NotFound(format!("no rollout #{id}")))
 }
 
+/// A stored JSON column read as `T`; none when unset or unreadable.
+fn column<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
 /// Rollouts of an environment (optionally of one flag), newest first.
-pub fn list(db: &Connection, env: &str, flag: Option<&str>) -> Result<Value, OriginError> {
+pub fn list(db: &Connection, env: &str, flag: Option<&str>) -> Result<RolloutList, OriginError> {
     publish::require_environment(db, env)?;
     let mut stmt = db.prepare("SELECT id FROM rollouts WHERE environment = ?1 AND (?2 IS NULL OR flag = ?2) ORDER BY id DESC")?;
     let ids = stmt
@@ -67,7 +77,7 @@ pub fn list(db: &Connection, env: &str, flag: Option<&str>) -> Result<Value, Ori
         .into_iter()
         .map(|id| get(db, id))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(json!({ "rollouts": rollouts }))
+    Ok(RolloutList { rollouts })
 }
 
 pub(super) fn push_history(op: &Op<'_>, id: i64, event: Value) -> Result<(), OriginError> {

@@ -18,7 +18,7 @@ fn notify(op: &Op<'_>, r: &Running, event: &str, details: Value) -> Result<(), O
         r.id,
         json!({ "at": op.now(), "event": event, "details": details }),
     )?;
-    let mut data = get(op.db, r.id)?;
+    let mut data = serde_json::to_value(get(op.db, r.id)?)?;
     data["details"] = details;
     webhooks::enqueue(op, &r.env, event, data)
 }

@@ -1,12 +1,16 @@
 //! The origin itself (`init`, `serve`), its keys, tokens, SDK keys, webhooks,
 //! segments, environments and insights.
 
-use super::api::{enc, read_document, text, Api};
+use super::api::{enc, read_document, shown, text, Api};
 use super::print::print_change;
 use super::{EnvCommand, SdkKeyCommand, SegmentCommand, TokenCommand, WebhooksCommand};
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 use std::path::Path;
+use vexil::origin::api::{
+    Change, CreatedEnvironment, CreatedToken, EnvironmentList, NewEnvironment, NewSdkKey, NewToken,
+    Revoked, SdkKeyList, SegmentBody, TokenList,
+};
 
 // ---- Commands -----------------------------------------------------------------------
 
@@ -70,52 +74,43 @@ pub fn insights(api: &Api, env: Option<String>) -> Result<i32> {
 pub fn token(api: &Api, command: TokenCommand) -> Result<i32> {
     match command {
         TokenCommand::Create { name, roles } => {
-            let t = api.call(
-                "POST",
-                "/tokens",
-                Some(json!({ "name": name, "roles": roles })),
-            )?;
-            api.show(&t, |t| {
+            let body = NewToken {
+                name,
+                roles: roles.clone(),
+            };
+            let t =
+                api.fetch::<CreatedToken>("POST", "/tokens", Some(serde_json::to_value(body)?))?;
+            api.print(&t, |t| {
                 println!(
                     "token #{} for {} ({}); shown only this once:",
-                    text(&t["id"]),
-                    text(&t["name"]),
+                    t.id,
+                    t.name,
                     roles.join(", ")
                 );
-                println!("  {}", text(&t["token"]));
+                println!("  {}", t.token);
             })
         }
         TokenCommand::List => {
-            let answer = api.call("GET", "/tokens", None)?;
-            api.show(&answer, |a| {
-                for t in a["tokens"].as_array().into_iter().flatten() {
-                    let roles: Vec<String> = t["roles"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(text)
-                        .collect();
-                    let scope = t["environment"].as_str().map_or(roles.join(","), |e| {
+            let answer = api.fetch::<TokenList>("GET", "/tokens", None)?;
+            api.print(&answer, |list| {
+                for t in &list.tokens {
+                    let scope = t.environment.as_ref().map_or(t.roles.join(","), |e| {
                         format!(
                             "{} sdk key for {e}",
-                            t["sdk_kind"].as_str().unwrap_or("server")
+                            t.sdk_kind.as_deref().unwrap_or("server")
                         )
                     });
-                    let revoked = t["revoked_at"]
-                        .as_str()
+                    let revoked = t
+                        .revoked_at
+                        .as_ref()
                         .map_or(String::new(), |r| format!(" (revoked {r})"));
-                    println!(
-                        "#{:<4} {:<16} {}{revoked}",
-                        text(&t["id"]),
-                        text(&t["name"]),
-                        scope
-                    );
+                    println!("#{:<4} {:<16} {}{revoked}", t.id, t.name, scope);
                 }
             })
         }
         TokenCommand::Revoke { id } => {
-            let r = api.call("DELETE", &format!("/tokens/{id}"), None)?;
-            api.show(&r, |_| println!("token #{id} revoked"))
+            let r = api.fetch::<Revoked>("DELETE", &format!("/tokens/{id}"), None)?;
+            api.print(&r, |r| println!("token #{} revoked", r.id))
         }
     }
 }
@@ -124,20 +119,22 @@ pub fn token(api: &Api, command: TokenCommand) -> Result<i32> {
 pub fn sdk_key(api: &Api, command: SdkKeyCommand) -> Result<i32> {
     match command {
         SdkKeyCommand::Create { name, env, kind } => {
-            let t = api.call(
-                "POST",
-                "/sdk-keys",
-                Some(json!({ "name": name, "environment": env, "kind": kind })),
-            )?;
-            api.show(&t, |t| {
+            let body = NewSdkKey {
+                name,
+                environment: env.clone(),
+                kind: Some(kind),
+            };
+            let t =
+                api.fetch::<CreatedToken>("POST", "/sdk-keys", Some(serde_json::to_value(body)?))?;
+            api.print(&t, |t| {
                 println!(
                     "{} SDK key #{} for {} in {env}; shown only this once:",
-                    text(&t["sdk_kind"]),
-                    text(&t["id"]),
-                    text(&t["name"])
+                    shown(&t.sdk_kind),
+                    t.id,
+                    t.name
                 );
-                println!("  {}", text(&t["token"]));
-                if t["sdk_kind"] == "client" {
+                println!("  {}", t.token);
+                if t.sdk_kind.as_deref() == Some("client") {
                     println!(
                         "  (public: its metrics are shown, but drive no rollout unless it opts in)"
                     );
@@ -149,24 +146,26 @@ pub fn sdk_key(api: &Api, command: SdkKeyCommand) -> Result<i32> {
                 Some(e) => format!("/sdk-keys?environment={}", enc(e)),
                 None => "/sdk-keys".to_string(),
             };
-            let answer = api.call("GET", &path, None)?;
-            api.show(&answer, |a| {
-                for k in a["sdk_keys"].as_array().into_iter().flatten() {
-                    let b = &k["batches"];
-                    let revoked = k["revoked_at"]
-                        .as_str()
+            let answer = api.fetch::<SdkKeyList>("GET", &path, None)?;
+            api.print(&answer, |list| {
+                for k in &list.sdk_keys {
+                    let b = &k.batches;
+                    let revoked = k
+                        .revoked_at
+                        .as_ref()
                         .map_or(String::new(), |r| format!(" (revoked {r})"));
-                    let last = b["last_rejection"]
-                        .as_str()
+                    let last = b
+                        .last_rejection
+                        .as_ref()
                         .map_or(String::new(), |r| format!("; last rejected: {r}"));
                     println!(
                         "#{:<4} {:<16} {:<6} {:<12} batches {} accepted, {} rejected{last}{revoked}",
-                        text(&k["id"]),
-                        text(&k["name"]),
-                        text(&k["sdk_kind"]),
-                        text(&k["environment"]),
-                        text(&b["accepted"]),
-                        text(&b["rejected"]),
+                        k.id,
+                        k.name,
+                        k.sdk_kind,
+                        shown(&k.environment),
+                        b.accepted,
+                        b.rejected,
                     );
                 }
             })
@@ -313,20 +312,24 @@ pub fn segment(api: &Api, command: SegmentCommand) -> Result<i32> {
                 (None, None) => bail!("give --clause JSON or --file FILE"),
             };
             let path = format!("/environments/{}/segments/{}", enc(&env.env), enc(&name));
-            let c = api.call(
+            let c = api.fetch::<Change>(
                 "PUT",
                 &path,
-                Some(json!({ "clause": clause, "reason": reason })),
+                Some(serde_json::to_value(SegmentBody {
+                    clause,
+                    reason,
+                    apply_at: None,
+                })?),
             )?;
-            api.show(&c, print_change)
+            api.print(&c, print_change)
         }
         SegmentCommand::Delete { name, env } => {
-            let c = api.call(
+            let c = api.fetch::<Change>(
                 "DELETE",
                 &format!("/environments/{}/segments/{}", enc(&env.env), enc(&name)),
                 None,
             )?;
-            api.show(&c, print_change)
+            api.print(&c, print_change)
         }
         SegmentCommand::List { env } => {
             let a = api.call(
@@ -350,26 +353,26 @@ pub fn segment(api: &Api, command: SegmentCommand) -> Result<i32> {
 pub fn env(api: &Api, command: EnvCommand) -> Result<i32> {
     match command {
         EnvCommand::List => {
-            let a = api.call("GET", "/environments", None)?;
-            api.show(&a, |a| {
-                for e in a["environments"].as_array().into_iter().flatten() {
+            let a = api.fetch::<EnvironmentList>("GET", "/environments", None)?;
+            api.print(&a, |list| {
+                for e in &list.environments {
                     println!(
                         "{:<16} snapshot v{:<6} {:>4} flags  published {}",
-                        text(&e["name"]),
-                        text(&e["snapshot_version"]),
-                        text(&e["flags"]),
-                        text(&e["published_at"])
+                        e.name,
+                        shown(e.snapshot_version),
+                        e.flags,
+                        shown(&e.published_at)
                     );
                 }
             })
         }
         EnvCommand::Create { name } => {
-            let e = api.call("POST", "/environments", Some(json!({ "name": name })))?;
-            api.show(&e, |e| {
+            let body = serde_json::to_value(NewEnvironment { name })?;
+            let e = api.fetch::<CreatedEnvironment>("POST", "/environments", Some(body))?;
+            api.print(&e, |e| {
                 println!(
                     "environment {} created (snapshot v{})",
-                    text(&e["name"]),
-                    text(&e["snapshot_version"])
+                    e.name, e.snapshot_version
                 )
             })
         }

@@ -6,6 +6,7 @@ use crate::flags_files::read_source;
 use crate::report::{CliError, Problem};
 use crate::source::{resolve, Seg};
 use anyhow::{anyhow, bail, Result};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -70,6 +71,25 @@ impl Api {
         Ok((status, answer))
     }
 
+    /// Sends a request; a 2xx answer read as the API type `T` (see
+    /// [`vexil::origin::api`]), with its JSON as sent for `--json`.
+    pub fn fetch<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Answer<T>> {
+        let raw = self.call(method, path, body)?;
+        let body = typed(&raw).map_err(|e| anyhow!("{method} {path}: {e}"))?;
+        Ok(Answer { raw, body })
+    }
+
+    /// Prints the answer's JSON as the origin sent it when asked, else runs `human`
+    /// on its typed body.
+    pub fn print<T>(&self, answer: &Answer<T>, human: impl FnOnce(&T)) -> Result<i32> {
+        self.show(&answer.raw, |_| human(&answer.body))
+    }
+
     /// Prints `answer` as JSON when asked, else runs `human`.
     pub fn show(&self, answer: &Value, human: impl FnOnce(&Value)) -> Result<i32> {
         if self.json {
@@ -79,6 +99,35 @@ impl Api {
         }
         Ok(0)
     }
+}
+
+/// A 2xx answer: the JSON the origin sent, and the same read as an API type.
+pub struct Answer<T> {
+    /// The JSON as sent (what `--json` prints).
+    pub raw: Value,
+    /// The answer as its type.
+    pub body: T,
+}
+
+/// `answer` read as the API type `T`; an answer that is not one (an origin of
+/// another version) is an error naming the field, not a silent `-`.
+pub fn typed<T: DeserializeOwned>(answer: &Value) -> Result<T> {
+    serde_path_to_error::deserialize(answer).map_err(|e| {
+        anyhow!(
+            "the origin's answer does not read as {} (at `{}`): {}",
+            std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("?"),
+            e.path(),
+            e.inner()
+        )
+    })
+}
+
+/// A typed value shown as [`text`] shows its JSON (`null` as `-`, `25.0` as `25`).
+pub fn shown(v: impl serde::Serialize) -> String {
+    text(&serde_json::to_value(v).unwrap_or(Value::Null))
 }
 
 /// The origin's error answer as one error: its code, its message, and each of its

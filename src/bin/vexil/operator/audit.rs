@@ -1,11 +1,13 @@
 //! The audit log on the origin: a flag's report, the log, the chain's check.
 
-use super::api::{enc, flag_path, text, Api};
+use super::api::{enc, flag_path, shown, text, Api};
 use super::EnvArg;
 use crate::offline::print_json;
 use crate::report::CliError;
 use anyhow::{anyhow, Context as _, Result};
 use std::path::Path;
+use vexil::origin::api::audit::{Link, Page as AuditPage};
+use vexil::origin::api::Verification;
 
 pub fn audit_report(api: &Api, flag: &str, env: &EnvArg, format_json: bool) -> Result<i32> {
     let report = api.call(
@@ -57,17 +59,12 @@ pub fn audit_log(
             query.push(format!("{k}={}", enc(&v)));
         }
     }
-    let a = api.call("GET", &format!("/audit?{}", query.join("&")), None)?;
-    api.show(&a, |a| {
-        for l in a["entries"].as_array().into_iter().flatten() {
+    let a = api.fetch::<AuditPage>("GET", &format!("/audit?{}", query.join("&")), None)?;
+    api.print(&a, |page| {
+        for Link { entry: e, .. } in &page.entries {
             println!(
                 "#{:<5} {} {:<12} {:<20} {} {}",
-                text(&l["seq"]),
-                text(&l["at"]),
-                text(&l["actor"]),
-                text(&l["action"]),
-                text(&l["subject"]),
-                l["details"]
+                e.seq, e.at, e.actor, e.action, e.subject, e.details
             );
         }
     })
@@ -76,25 +73,27 @@ pub fn audit_log(
 /// `vexil audit verify` against a server: with `--json`, its answer on standard
 /// output, and a broken chain is still an error (exit 1).
 pub fn audit_verify_remote(api: &Api) -> Result<i32> {
-    let v = api.call("GET", "/audit/verify", None)?;
+    let v = api.fetch::<Verification>("GET", "/audit/verify", None)?;
     if api.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&v.raw)?);
     }
-    if v["ok"] == true {
-        if !api.json {
-            println!("audit chain intact: {} entries", text(&v["entries"]));
+    let broken = &v.body.broken;
+    match v.body.ok {
+        true => {
+            if !api.json {
+                println!("audit chain intact: {} entries", shown(v.body.entries));
+            }
+            Ok(0)
         }
-        Ok(0)
-    } else {
-        Err(CliError::new(
+        false => Err(CliError::new(
             "AUDIT_BROKEN",
             format!(
                 "audit chain broken at entry {}: {}",
-                text(&v["broken"]["seq"]),
-                text(&v["broken"]["reason"])
+                shown(broken.as_ref().map(|b| b.seq)),
+                shown(broken.as_ref().map(|b| &b.reason))
             ),
         )
-        .into())
+        .into()),
     }
 }
 

@@ -1,12 +1,16 @@
 //! Rollouts, change requests and their decisions, bulk updates, promotion.
 
-use super::api::{api_error, enc, flag_path, read_document, text, Api};
+use super::api::{api_error, enc, flag_path, read_document, shown, text, Answer, Api};
 use super::flags::flag_action;
 use super::print::{print_change, print_rollout};
 use super::{ChangesCommand, EnvArg, RolloutCommand};
 use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Value};
 use std::path::Path;
+use vexil::origin::api::{
+    ApproveBody, Change, ChangeListQuery, ChangePage, PromoteBody, RejectBody, Rollout,
+    RolloutBody, RolloutList, RolloutPlan,
+};
 
 pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
     match command {
@@ -23,7 +27,13 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
             if let Err(e) = vexil::engine::compile::thousandths(percent) {
                 bail!("PERCENT {e}");
             }
-            let body = json!({ "percentage": percent, "variant": variant, "rule": rule, "reason": reason, "apply_at": apply_at });
+            let body = RolloutBody {
+                percentage: percent,
+                variant,
+                rule,
+                reason,
+                apply_at,
+            };
             flag_action(api, &env, &flag, "rollout", body)
         }
         RolloutCommand::Start {
@@ -40,37 +50,50 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
             env,
             reason,
         } => {
-            let body = json!({
-                "stages": stages, "stage_duration": stage_duration, "max_error_rate": max_error_rate,
-                "min_success_rate": min_success_rate, "max_latency_ms": max_latency_ms,
-                "min_samples": min_samples, "guards": guards, "variant": variant, "rule": rule, "reason": reason,
-            });
-            let r = api.call(
+            let plan = RolloutPlan {
+                stages: Some(stages),
+                stage_duration: Some(stage_duration),
+                max_error_rate: Some(max_error_rate),
+                min_success_rate: Some(min_success_rate),
+                max_latency_ms: Some(max_latency_ms),
+                min_samples: Some(min_samples),
+                guards,
+                variant,
+                rule,
+                reason,
+                ..Default::default()
+            };
+            let r = api.fetch::<Rollout>(
                 "POST",
                 &format!("{}/rollouts", flag_path(&env.env, &flag)),
-                Some(body),
+                Some(serde_json::to_value(plan)?),
             )?;
-            api.show(&r, print_rollout)
+            api.print(&r, print_rollout)
         }
         RolloutCommand::Status { flag, env } => {
             let mut path = format!("/environments/{}/rollouts", enc(&env.env));
             if let Some(f) = &flag {
                 path.push_str(&format!("?flag={}", enc(f)));
             }
-            let list = api.call("GET", &path, None)?;
-            let rollouts = list["rollouts"].as_array().cloned().unwrap_or_default();
-            match (flag, rollouts.first()) {
-                (Some(_), Some(newest)) => api.show(newest, print_rollout),
+            let list = api.fetch::<RolloutList>("GET", &path, None)?;
+            match (flag, list.body.rollouts.first()) {
+                (Some(_), Some(newest)) => {
+                    let newest = Answer {
+                        raw: list.raw["rollouts"][0].clone(),
+                        body: newest.clone(),
+                    };
+                    api.print(&newest, print_rollout)
+                }
                 (Some(f), None) => bail!("`{f}` has no rollouts in {}", env.env),
-                (None, _) => api.show(&list, |l| {
-                    for r in l["rollouts"].as_array().into_iter().flatten() {
+                (None, _) => api.print(&list, |l| {
+                    for r in &l.rollouts {
                         println!(
                             "#{:<4} {:<34} {:<16} stage {} ({}%)",
-                            text(&r["id"]),
-                            text(&r["flag"]),
-                            text(&r["status"]),
-                            text(&r["stage"]),
-                            text(&r["percentage"])
+                            r.id,
+                            r.flag,
+                            r.status,
+                            r.stage,
+                            shown(r.percentage)
                         );
                     }
                 }),
@@ -83,7 +106,7 @@ pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
 }
 
 fn rollout_control(api: &Api, flag: &str, env: &EnvArg, action: &str) -> Result<i32> {
-    let list = api.call(
+    let list = api.fetch::<RolloutList>(
         "GET",
         &format!(
             "/environments/{}/rollouts?flag={}",
@@ -92,23 +115,14 @@ fn rollout_control(api: &Api, flag: &str, env: &EnvArg, action: &str) -> Result<
         ),
         None,
     )?;
-    let active = list["rollouts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| {
-            matches!(
-                r["status"].as_str(),
-                Some("running" | "paused" | "waiting_approval")
-            )
-        })
+    let active = list
+        .body
+        .rollouts
+        .iter()
+        .find(|r| matches!(r.status.as_str(), "running" | "paused" | "waiting_approval"))
         .ok_or_else(|| anyhow!("`{flag}` has no rollout in progress in {}", env.env))?;
-    let r = api.call(
-        "POST",
-        &format!("/rollouts/{}/{action}", active["id"]),
-        None,
-    )?;
-    api.show(&r, print_rollout)
+    let r = api.fetch::<Rollout>("POST", &format!("/rollouts/{}/{action}", active.id), None)?;
+    api.print(&r, print_rollout)
 }
 
 pub fn bulk_update(api: &Api, file: &Path, env: &EnvArg, reason: Option<String>) -> Result<i32> {
@@ -174,84 +188,95 @@ pub fn decide(
     role: Option<String>,
 ) -> Result<i32> {
     let (path, body) = if approve {
+        let body = ApproveBody { comment, role };
         (
             format!("/changes/{id}/approve"),
-            json!({ "comment": comment, "role": role }),
+            serde_json::to_value(body)?,
         )
     } else {
-        (
-            format!("/changes/{id}/reject"),
-            json!({ "comment": comment.unwrap_or_default() }),
-        )
+        let body = RejectBody {
+            comment: comment.unwrap_or_default(),
+        };
+        (format!("/changes/{id}/reject"), serde_json::to_value(body)?)
     };
-    let c = api.call("POST", &path, Some(body))?;
-    api.show(&c, print_change)
+    let c = api.fetch::<Change>("POST", &path, Some(body))?;
+    api.print(&c, print_change)
 }
 
 /// `vexil changes ...`.
 pub fn changes(api: &Api, command: ChangesCommand) -> Result<i32> {
     match command {
         ChangesCommand::List { status, flag, env } => {
-            let mut query: Vec<String> = Vec::new();
-            for (k, v) in [("status", status), ("flag", flag), ("environment", env)] {
-                if let Some(v) = v {
-                    query.push(format!("{k}={}", enc(&v)));
-                }
-            }
-            let path = if query.is_empty() {
+            let query = ChangeListQuery {
+                status,
+                flag,
+                environment: env,
+                ..Default::default()
+            };
+            let pairs: Vec<String> = [
+                ("status", &query.status),
+                ("flag", &query.flag),
+                ("environment", &query.environment),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| Some(format!("{k}={}", enc(v.as_deref()?))))
+            .collect();
+            let path = if pairs.is_empty() {
                 "/changes".to_string()
             } else {
-                format!("/changes?{}", query.join("&"))
+                format!("/changes?{}", pairs.join("&"))
             };
-            let answer = api.call("GET", &path, None)?;
-            api.show(&answer, |a| {
-                let list = a["changes"].as_array().cloned().unwrap_or_default();
-                if list.is_empty() {
+            let answer = api.fetch::<ChangePage>("GET", &path, None)?;
+            api.print(&answer, |page| {
+                if page.changes.is_empty() {
                     println!("no change requests");
                 }
-                for c in list {
-                    print_change(&c);
-                }
+                page.changes.iter().for_each(print_change);
             })
         }
         ChangesCommand::Show { id } => {
-            let c = api.call("GET", &format!("/changes/{id}"), None)?;
-            api.show(&c, |c| {
+            let c = api.fetch::<Change>("GET", &format!("/changes/{id}"), None)?;
+            api.print(&c, |c| {
                 print_change(c);
                 println!(
                     "  author {}, {}; reason: {}",
-                    text(&c["author"]),
-                    text(&c["created_at"]),
-                    text(&c["reason"])
+                    c.author,
+                    c.created_at,
+                    shown(&c.reason)
                 );
-                for a in c["approvals"].as_array().into_iter().flatten() {
+                for a in &c.approvals {
                     println!(
                         "  approved as {} by {} at {}: {}",
-                        text(&a["role"]),
-                        text(&a["approver"]),
-                        text(&a["at"]),
-                        text(&a["comment"])
+                        a.role,
+                        a.approver,
+                        a.at,
+                        shown(&a.comment)
                     );
                 }
             })
         }
         ChangesCommand::Cancel { id } => {
-            let c = api.call("POST", &format!("/changes/{id}/cancel"), None)?;
-            api.show(&c, print_change)
+            let c = api.fetch::<Change>("POST", &format!("/changes/{id}/cancel"), None)?;
+            api.print(&c, print_change)
         }
         ChangesCommand::Apply { id } => {
-            let c = api.call("POST", &format!("/changes/{id}/apply"), None)?;
-            let shown = api.show(&c, print_change)?;
+            let c = api.fetch::<Change>("POST", &format!("/changes/{id}/apply"), None)?;
+            let code = api.print(&c, print_change)?;
             // Still pending (a trading-hours freeze, or its `apply_at` to come): not
             // applied, so not a success.
-            Ok(if c["status"] == "pending" { 4 } else { shown })
+            Ok(if c.body.status == "pending" { 4 } else { code })
         }
     }
 }
 
 /// `vexil promote`.
 pub fn promote(api: &Api, flag: &str, from: &str, to: &str, reason: Option<String>) -> Result<i32> {
-    let body = json!({ "flag": flag, "from": from, "to": to, "reason": reason });
-    let c = api.call("POST", "/promote", Some(body))?;
-    api.show(&c, print_change)
+    let body = PromoteBody {
+        flag: flag.into(),
+        from: from.into(),
+        to: to.into(),
+        reason,
+    };
+    let c = api.fetch::<Change>("POST", "/promote", Some(serde_json::to_value(body)?))?;
+    api.print(&c, print_change)
 }

@@ -1,6 +1,6 @@
 //! `vexil flag ...` and `vexil rollback`: flags on the origin.
 
-use super::api::{enc, flag_path, read_flag, text, Api};
+use super::api::{enc, flag_path, read_flag, shown, text, Api};
 use super::print::{print_change, print_metrics};
 use super::{CreateArgs, EnvArg, FlagCommand};
 use anyhow::{bail, Result};
@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use vexil::engine::model::Serve;
 use vexil::engine::time::format_rfc3339_ms;
+use vexil::origin::api::{
+    Change, FlagBody, FlagDetail, FlagList, FlagListItem, History, ReasonBody, ReviewBody,
+    RollbackBody,
+};
 
 fn prompt(question: &str) -> Result<String> {
     print!("{question}");
@@ -120,18 +124,22 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                 }
                 (None, None) => bail!("give --file FILE, --key KEY or --interactive"),
             };
-            let body = json!({ "flag": flag, "reason": args.reason, "apply_at": args.apply_at });
+            let body = FlagBody {
+                flag,
+                reason: args.reason,
+                apply_at: args.apply_at,
+            };
             let c = api
-                .call(
+                .fetch::<Change>(
                     "POST",
                     &format!("/environments/{}/flags", enc(&args.env.env)),
-                    Some(body),
+                    Some(serde_json::to_value(body)?),
                 )
                 .map_err(|e| match &from_file {
                     Some(file) => file.locate(e),
                     None => e,
                 })?;
-            api.show(&c, print_change)
+            api.print(&c, print_change)
         }
         FlagCommand::Update {
             flag,
@@ -142,13 +150,17 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
         } => {
             let doc = read_flag(&file)?;
             let c = api
-                .call(
+                .fetch::<Change>(
                     "PUT",
                     &flag_path(&env.env, &flag),
-                    Some(json!({ "flag": doc.flag, "reason": reason, "apply_at": apply_at })),
+                    Some(serde_json::to_value(FlagBody {
+                        flag: doc.flag.clone(),
+                        reason,
+                        apply_at,
+                    })?),
                 )
                 .map_err(|e| doc.locate(e))?;
-            api.show(&c, print_change)
+            api.print(&c, print_change)
         }
         FlagCommand::List { env, archived } => {
             let path = format!(
@@ -156,10 +168,9 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                 enc(&env.env),
                 if archived { "?archived=true" } else { "" }
             );
-            let answer = api.call("GET", &path, None)?;
-            api.show(&answer, |a| {
-                let flags = a["flags"].as_array().cloned().unwrap_or_default();
-                if flags.is_empty() {
+            let answer = api.fetch::<FlagList>("GET", &path, None)?;
+            api.print(&answer, |list| {
+                if list.flags.is_empty() {
                     println!("no flags in {}", env.env);
                     return;
                 }
@@ -167,75 +178,59 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                     "{:<34} {:<8} {:<9} {:>4} {:>7}  {:<20} serving",
                     "flag", "enabled", "risk", "rev", "pending", "compliance"
                 );
-                for f in flags {
-                    let enabled = if f["archived"] == true {
+                for FlagListItem { summary: f, .. } in &list.flags {
+                    let enabled = if f.archived {
                         "archived"
-                    } else if f["enabled"] == true {
+                    } else if f.enabled {
                         "yes"
                     } else {
                         "NO"
                     };
-                    let compliance: Vec<String> = f["compliance"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(text)
-                        .collect();
                     println!(
                         "{:<34} {:<8} {:<9} {:>4} {:>7}  {:<20} {}",
-                        text(&f["key"]),
+                        f.key,
                         enabled,
-                        text(&f["risk"]),
-                        text(&f["revision"]),
-                        text(&f["pending_changes"]),
-                        compliance.join(","),
-                        text(&f["serving"]),
+                        f.risk,
+                        f.revision,
+                        f.pending_changes,
+                        f.compliance.join(","),
+                        f.serving,
                     );
                 }
             })
         }
         FlagCommand::Status { flag, env } => {
-            let f = api.call("GET", &flag_path(&env.env, &flag), None)?;
-            api.show(&f, |f| {
-                println!("{} in {}", text(&f["key"]), text(&f["environment"]));
-                for field in [
-                    "name",
-                    "owner",
-                    "kind",
-                    "strategy",
-                    "risk",
-                    "enabled",
-                    "archived",
-                    "serving",
-                    "rollout_percentage",
-                    "expires_at",
-                    "revision",
-                    "updated_at",
-                    "updated_by",
+            let detail = api.fetch::<FlagDetail>("GET", &flag_path(&env.env, &flag), None)?;
+            api.print(&detail, |d| {
+                let f = &d.summary;
+                println!("{} in {}", f.key, f.environment);
+                for (field, value) in [
+                    ("name", shown(&f.name)),
+                    ("owner", shown(&f.owner)),
+                    ("kind", f.kind.clone()),
+                    ("strategy", shown(&f.strategy)),
+                    ("risk", f.risk.clone()),
+                    ("enabled", f.enabled.to_string()),
+                    ("archived", f.archived.to_string()),
+                    ("serving", f.serving.clone()),
+                    ("rollout_percentage", shown(f.rollout_percentage)),
+                    ("expires_at", shown(&f.expires_at)),
+                    ("revision", f.revision.to_string()),
+                    ("updated_at", f.updated_at.clone()),
+                    ("updated_by", f.updated_by.clone()),
                 ] {
-                    println!("  {field:<19} {}", text(&f[field]));
+                    println!("  {field:<19} {value}");
                 }
-                let compliance: Vec<String> = f["compliance"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(text)
-                    .collect();
                 println!(
                     "  {:<19} {}",
                     "compliance",
-                    if compliance.is_empty() {
+                    if f.compliance.is_empty() {
                         "-".into()
                     } else {
-                        compliance.join(", ")
+                        f.compliance.join(", ")
                     }
                 );
-                let pending: Vec<String> = f["pending"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|id| format!("#{id}"))
-                    .collect();
+                let pending: Vec<String> = d.pending.iter().map(|id| format!("#{id}")).collect();
                 println!(
                     "  {:<19} {}",
                     "pending changes",
@@ -247,7 +242,7 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                 );
                 println!(
                     "definition:\n{}",
-                    serde_json::to_string_pretty(&f["flag"]).unwrap_or_default()
+                    serde_json::to_string_pretty(&d.flag).unwrap_or_default()
                 );
             })
         }
@@ -267,34 +262,33 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
             api.show(&m, print_metrics)
         }
         FlagCommand::History { flag, env } => {
-            let h = api.call(
+            let h = api.fetch::<History>(
                 "GET",
                 &format!("{}/history", flag_path(&env.env, &flag)),
                 None,
             )?;
-            api.show(&h, |h| {
-                for r in h["revisions"].as_array().into_iter().flatten() {
-                    let archived = if r["archived"] == true {
-                        " (archived)"
-                    } else {
-                        ""
-                    };
+            api.print(&h, |h| {
+                for r in &h.revisions {
+                    let archived = if r.archived { " (archived)" } else { "" };
                     println!(
                         "revision {:>3}  {}  by {:<12} change #{}{archived}",
-                        text(&r["revision"]),
-                        text(&r["at"]),
-                        text(&r["author"]),
-                        text(&r["change_id"])
+                        r.revision, r.at, r.author, r.change_id
                     );
                 }
             })
         }
         FlagCommand::Archive { flag, env, reason } => {
-            flag_action(api, &env, &flag, "archive", json!({ "reason": reason }))
+            flag_action(api, &env, &flag, "archive", ReasonBody { reason })
         }
-        FlagCommand::Kill { flag, env, reason } => {
-            flag_action(api, &env, &flag, "kill", json!({ "reason": reason }))
-        }
+        FlagCommand::Kill { flag, env, reason } => flag_action(
+            api,
+            &env,
+            &flag,
+            "kill",
+            ReasonBody {
+                reason: Some(reason),
+            },
+        ),
         FlagCommand::Insights { flag, env, days } => {
             let path = format!("{}/insights?days={days}", flag_path(&env.env, &flag));
             let r = api.call("GET", &path, None)?;
@@ -302,7 +296,10 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
         }
         FlagCommand::Review { flag, env, comment } => {
             let path = format!("{}/review", flag_path(&env.env, &flag));
-            let r = api.call("POST", &path, Some(json!({ "comment": comment })))?;
+            let body = serde_json::to_value(ReviewBody {
+                comment: Some(comment),
+            })?;
+            let r = api.call("POST", &path, Some(body))?;
             api.show(&r, |r| {
                 let s = &r["schedule"];
                 println!(
@@ -315,16 +312,23 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
             })
         }
         FlagCommand::Enable { flag, env, reason } => {
-            flag_action(api, &env, &flag, "enable", json!({ "reason": reason }))
+            flag_action(api, &env, &flag, "enable", ReasonBody { reason })
         }
     }
 }
 
-/// `POST .../flags/FLAG/ACTION` with `body`, printing the change.
-pub fn flag_action(api: &Api, env: &EnvArg, flag: &str, action: &str, body: Value) -> Result<i32> {
+/// `POST .../flags/FLAG/ACTION` with `body` (one of the API's request types),
+/// printing the change.
+pub fn flag_action(
+    api: &Api,
+    env: &EnvArg,
+    flag: &str,
+    action: &str,
+    body: impl serde::Serialize,
+) -> Result<i32> {
     let path = format!("{}/{action}", flag_path(&env.env, flag));
-    let c = api.call("POST", &path, Some(body))?;
-    api.show(&c, print_change)
+    let c = api.fetch::<Change>("POST", &path, Some(serde_json::to_value(body)?))?;
+    api.print(&c, print_change)
 }
 
 /// `vexil rollback`.
@@ -335,7 +339,10 @@ pub fn rollback(
     to_revision: Option<i64>,
     reason: Option<String>,
 ) -> Result<i32> {
-    let body = json!({ "to_revision": to_revision, "reason": reason });
+    let body = RollbackBody {
+        to_revision,
+        reason,
+    };
     flag_action(api, env, flag, "rollback", body)
 }
 

@@ -1,63 +1,48 @@
 //! Human summaries of the origin's answers: changes, metrics, rollouts.
 
-use super::api::text;
+use super::api::{shown, text};
 use serde_json::Value;
+use vexil::origin::api::{Change, Rollout};
 
-/// One line for a change, then its approvals.
-pub fn print_change(c: &Value) {
-    let target = c["flag"]
-        .as_str()
-        .or(c["segment"].as_str())
-        .or(c["exclusion_group"].as_str())
-        .unwrap_or("?");
-    let status = c["status"].as_str().unwrap_or("?");
+/// One line for a change, then what it waits for or what stopped it.
+pub fn print_change(c: &Change) {
+    let target = c.target().unwrap_or("?");
+    let status = c.status.as_str();
     let head = format!(
         "change #{} {}: {} `{target}` in {}",
-        c["id"],
-        status,
-        text(&c["kind"]),
-        text(&c["environment"])
+        c.id, status, c.kind, c.environment
     );
     match status {
         "applied" => println!(
             "{head} (revision {}, snapshot v{})",
-            text(&c["applied"]["revision"]),
-            text(&c["applied"]["snapshot_version"])
+            shown(c.applied.as_ref().map(|a| a.revision)),
+            shown(c.applied.as_ref().and_then(|a| a.snapshot_version))
         ),
         _ => println!("{head}"),
     }
-    for r in c["required"].as_array().into_iter().flatten() {
-        let by = r["approved_by"]
-            .as_str()
+    for r in &c.required {
+        let by = r
+            .approved_by
+            .as_ref()
             .map_or("waiting".to_string(), |b| format!("approved by {b}"));
         // Why, when the current version (or a flag using a segment) requires it.
-        let note = r["note"]
-            .as_str()
-            .map_or(String::new(), |n| format!("; {n}"));
-        println!(
-            "  needs {} ({}{note}): {by}",
-            text(&r["role"]),
-            text(&r["policy"])
-        );
+        let note = r.note.as_ref().map_or(String::new(), |n| format!("; {n}"));
+        println!("  needs {} ({}{note}): {by}", r.role, r.policy);
     }
-    if let (Some(at), "pending") = (c["apply_at"].as_str(), status) {
+    if let (Some(at), "pending") = (&c.apply_at, status) {
         println!("  scheduled: applies at {at} once approved (cancel with `vexil changes cancel`)");
     }
-    if let Some(level) = c["oversight_level"].as_u64() {
+    if let Some(level) = c.oversight_level {
         println!("  clinical oversight level {level}");
     }
-    if let Some(r) = c["rejection"].as_object() {
-        println!("  rejected by {}: {}", text(&r["by"]), text(&r["comment"]));
+    if let Some(r) = &c.rejection {
+        println!("  rejected by {}: {}", r.by, r.comment);
     }
-    if let Some(why) = c["conflict"].as_str() {
+    if let Some(why) = &c.conflict {
         println!("  conflict: {why}");
     }
-    for v in c["blocked"].as_array().into_iter().flatten() {
-        println!(
-            "  held back by {}: {}",
-            text(&v["policy"]),
-            text(&v["message"])
-        );
+    for v in c.blocked.iter().flatten() {
+        println!("  held back by {}: {}", v.policy, v.message);
     }
 }
 
@@ -95,35 +80,31 @@ pub fn print_metrics(m: &Value) {
     }
 }
 
-pub fn print_rollout(r: &Value) {
-    let stages: Vec<String> = r["stages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(text)
-        .collect();
+/// A rollout: its stage, guards' last check, metrics sources and history.
+pub fn print_rollout(r: &Rollout) {
+    let stages: Vec<String> = r.stages.iter().map(shown).collect();
     println!(
         "rollout #{} of {} in {}: {} — stage {} of {} ({}%), variant {}",
-        text(&r["id"]),
-        text(&r["flag"]),
-        text(&r["environment"]),
-        text(&r["status"]),
-        text(&r["stage"]),
+        r.id,
+        r.flag,
+        r.environment,
+        r.status,
+        r.stage,
         stages.len(),
-        text(&r["percentage"]),
-        text(&r["variant"])
+        shown(r.percentage),
+        r.variant
     );
     println!(
         "  stages {} (from {}%), each {} s",
         stages.join(" → "),
-        text(&r["start_percentage"]),
-        r["stage_duration_ms"].as_i64().unwrap_or(0) / 1000
+        shown(r.start_percentage),
+        r.stage_duration_ms / 1000
     );
-    if let Some(at) = r["stage_ends_at"].as_str() {
+    if let Some(at) = &r.stage_ends_at {
         println!("  this stage may advance from {at}");
     }
-    let c = &r["last_check"];
-    if c.is_object() {
+    // The judgement is the rollout engine's document, read as such.
+    if let Some(c) = r.last_check.as_ref().filter(|c| c.is_object()) {
         let f = &c["figures"];
         println!(
             "  last check {}: {} evaluations, {} samples, error rate {}, success rate {}, latency {}",
@@ -134,27 +115,28 @@ pub fn print_rollout(r: &Value) {
             println!("  breach: {}", text(b));
         }
     }
-    for k in r["metrics_keys"].as_array().into_iter().flatten() {
+    for k in &r.metrics_keys {
         println!(
             "  metrics from SDK key #{} {} ({}): {} batches, {} evaluations, {} samples{}",
-            text(&k["id"]),
-            text(&k["name"]),
-            text(&k["kind"]),
-            text(&k["batches"]),
-            text(&k["evaluations"]),
-            text(&k["samples"]),
-            if k["counted"] == true {
+            k.id,
+            k.name,
+            k.kind,
+            k.batches,
+            k.evaluations,
+            k.samples,
+            if k.counted {
                 ""
             } else {
                 " — not counted (client key)"
             }
         );
     }
-    for h in r["history"].as_array().into_iter().flatten() {
-        let reason = h["details"]["reason"]
+    for h in &r.history {
+        let details = h.details.as_ref().unwrap_or(&Value::Null);
+        let reason = details["reason"]
             .as_str()
             .map_or(String::new(), |r| format!(": {r}"));
-        let counted: Vec<String> = h["details"]["keys"]
+        let counted: Vec<String> = details["keys"]
             .as_array()
             .into_iter()
             .flatten()
@@ -166,6 +148,6 @@ pub fn print_rollout(r: &Value) {
         } else {
             format!(" (on metrics of {})", counted.join(", "))
         };
-        println!("  {} {}{reason}{keys}", text(&h["at"]), text(&h["event"]));
+        println!("  {} {}{reason}{keys}", h.at, h.event);
     }
 }

@@ -1,0 +1,41 @@
+//! The API's contract: the request bodies and answers of `/api/v1` as types, shared
+//! by the server (`origin::http`, which answers with them) and the `vexil` CLI (which
+//! reads answers into them), so a field renamed on one side fails to compile on the
+//! other instead of printing `-`.
+//!
+//! Each type serializes to exactly the JSON documented in `docs/api.md`, field order
+//! included; `tests/origin_api/contract.rs` holds them to answers captured before
+//! the handlers were typed. Parts of an answer that are documents in their own
+//! right (a flag definition, a segment clause) stay [`serde_json::Value`]: the
+//! engine, not this module, owns their shape.
+//!
+//! - [`audit`]: the audit log's pages and its verification;
+//! - [`changes`]: change requests, their approvals and decisions;
+//! - [`environments`]: the environments and their newest snapshots;
+//! - [`flags`]: flag summaries, details and revision history, and the bodies that
+//!   propose changes to flags, segments and exclusion groups;
+//! - [`rollouts`]: progressive rollouts and the plan that starts one;
+//! - [`tokens`]: API tokens and SDK keys.
+
+pub mod audit;
+pub mod changes;
+pub mod environments;
+pub mod flags;
+pub mod rollouts;
+pub mod tokens;
+
+pub use audit::{BrokenLink, Verification};
+pub use changes::{
+    Applied, Approval, ApproveBody, Change, ChangeListQuery, ChangePage, RejectBody, Rejection,
+    Requirement, Violation,
+};
+pub use environments::{CreatedEnvironment, Environment, EnvironmentList, NewEnvironment};
+pub use flags::{
+    FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
+    ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,
+};
+pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
+pub use tokens::{
+    CreatedToken, KeyBatches, NewSdkKey, NewToken, Revoked, SdkKeyList, SdkKeyRow, TokenList,
+    TokenRow,
+};

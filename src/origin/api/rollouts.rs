@@ -1,0 +1,134 @@
+//! Progressive rollouts: `POST /environments/{env}/flags/{key}/rollouts`
+//! ([`RolloutPlan`], answered with a [`Rollout`]), `GET /environments/{env}/rollouts`
+//! ([`RolloutList`]), `GET /rollouts/{id}` and `POST /rollouts/{id}/{action}`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A request to start a rollout; every field has a default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutPlan {
+    /// Percentages, increasing (default 5, 15, 25, 50, 75, 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<f64>>,
+    /// How long each stage runs before it may advance (default `10m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_duration: Option<String>,
+    /// Error-rate guard (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_rate: Option<f64>,
+    /// Success-rate guard (default 99).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_success_rate: Option<f64>,
+    /// Latency guard (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_latency_ms: Option<f64>,
+    /// Samples needed (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_samples: Option<u64>,
+    /// Event guards, `EVENT:max=N` or `EVENT:rate<=P`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guards: Vec<String>,
+    /// Count client SDK keys' metrics too (default `[rollouts] count_client_metrics`,
+    /// itself false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_client_metrics: Option<bool>,
+    /// The variant rolled out (default: the first that is not the off variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Roll out within this rule instead of the fallthrough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A rollout as every rollout route answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollout {
+    /// The rollout's id.
+    pub id: i64,
+    /// Its environment.
+    pub environment: String,
+    /// The flag rolled out.
+    pub flag: String,
+    /// The variant rolled out.
+    pub variant: String,
+    /// The rule rolled out within (`null`: the fallthrough).
+    pub rule: Option<String>,
+    /// The stages' percentages.
+    pub stages: Vec<f64>,
+    /// The current stage, from 1.
+    pub stage: i64,
+    /// The current stage's percentage.
+    pub percentage: Option<f64>,
+    /// How long each stage runs before it may advance.
+    pub stage_duration_ms: i64,
+    /// The guards, as the rollout engine stores them.
+    pub guards: Value,
+    /// `waiting_approval`, `running`, `paused`, `completed`, `rolled_back` or `aborted`.
+    pub status: String,
+    /// The percentage before the rollout (where a rollback returns).
+    pub start_percentage: f64,
+    /// When the current stage began (RFC 3339).
+    pub stage_started_at: Option<String>,
+    /// When it may advance.
+    pub stage_ends_at: Option<String>,
+    /// The change that set the current stage.
+    pub change_id: Option<i64>,
+    /// Who started it.
+    pub created_by: String,
+    /// When.
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+    /// The scheduler's last judgement of the stage (`figures`, `breaches`, ...).
+    pub last_check: Option<Value>,
+    /// What happened to it, oldest first.
+    pub history: Vec<RolloutEvent>,
+    /// The SDK keys whose metrics fed the current stage.
+    pub metrics_keys: Vec<MetricsKey>,
+}
+
+/// An event of a rollout's history: a control by someone, or the scheduler's step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutEvent {
+    /// When (RFC 3339).
+    pub at: String,
+    /// `pause`, `resume`, `abort`, `advanced`, `rolled_back`, ...
+    pub event: String,
+    /// Who, for a control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The scheduler's details (`reason`, `keys`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+/// What one SDK key's batches brought to a rollout stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsKey {
+    /// Token id of the SDK key.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// `client` or `server`.
+    pub kind: String,
+    /// Batches with figures about the treated variant.
+    pub batches: u64,
+    /// Evaluations of the treated variant they reported.
+    pub evaluations: u64,
+    /// Outcomes (success or failure) they reported.
+    pub samples: u64,
+    /// Whether they counted for the guards (client keys' do only when opted in).
+    pub counted: bool,
+}
+
+/// `GET /environments/{env}/rollouts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutList {
+    /// The rollouts, newest first.
+    pub rollouts: Vec<Rollout>,
+}

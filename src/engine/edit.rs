@@ -106,15 +106,34 @@ pub enum EditError {
 }
 
 impl Serve {
-    /// What this serve gives out, as variant → percent in the order written: a fixed
-    /// variant is all of it, a rollout its weights, the caller's default nothing.
+    /// What this serve gives out, as variant → percent of units in the order written:
+    /// a fixed variant is all of it, the caller's default nothing, a rollout what its
+    /// weights serve. Where units sit at fewer positions than the bucket space has
+    /// thousandths (a `total`, or a coarse bucketing), a weight serves the positions
+    /// its cut covers: `on: 0.001` over a `total` of 5 serves one unit in five, 20 %.
     pub fn split(&self) -> Vec<(&str, f64)> {
         if let Some(v) = &self.variant {
             return vec![(v.as_str(), 100.0)];
         }
-        self.rollout
+        let Some(r) = &self.rollout else {
+            return Vec::new();
+        };
+        let (p, b) = (u64::from(positions(r)), u64::from(BUCKETS));
+        // Units at position k sit at ⌊k × b / p⌋: below a cut c lie ⌈c × p / b⌉ of them.
+        let below = |cut: u64| (cut * p).div_ceil(b).min(p);
+        let mut cut = 0u64;
+        r.weights
+            .0
             .iter()
-            .flat_map(|r| r.weights.0.iter().map(|(v, w)| (v.as_str(), *w)))
+            .map(|(v, w)| match thousandths(*w) {
+                Ok(t) => {
+                    let from = below(cut);
+                    cut += u64::from(t);
+                    (v.as_str(), (below(cut) - from) as f64 * 100.0 / p as f64)
+                }
+                // A weight the engine refuses: the document does not compile anyway.
+                Err(_) => (v.as_str(), *w),
+            })
             .collect()
     }
 

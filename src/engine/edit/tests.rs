@@ -291,3 +291,33 @@ fn a_percentage_between_a_rollouts_positions_is_refused_with_the_nearest() {
         json!({ "off": 98, "beta/v2": 2 })
     );
 }
+
+/// A rollout over a `total` reports the share of units its weights serve, not the
+/// weights as written: an import's `on: 0.001` over three positions is a third.
+#[test]
+fn a_total_scale_rollout_reports_the_share_its_units_get() {
+    let doc = imported(json!({ "on": 0.001, "off": 99.999 }));
+    let serve = FlagDoc(&doc).serve(ServeAt::Rule("r1")).unwrap();
+    let third = 100.0 / 3.0;
+    assert!(
+        (serve.share_of("on") - third).abs() < 1e-9,
+        "{}",
+        serve.share_of("on")
+    );
+    assert!((serve.share_of("off") - 2.0 * third).abs() < 1e-9);
+    // The share agrees with what evaluation serves.
+    let on = (0..300)
+        .filter(|i| served(&doc, Some(&format!("acct-{i}"))).0.as_deref() == Some("on"))
+        .count();
+    assert!((80..120).contains(&on), "{on} of 300");
+    // Plain buckets: the weights are the shares.
+    let mut plain = doc.clone();
+    let rollout = plain["rules"][0]["serve"]["rollout"]
+        .as_object_mut()
+        .unwrap();
+    rollout.remove("total");
+    rollout.insert("bucketing".into(), json!("vexil"));
+    rollout.insert("weights".into(), json!({ "on": 12.345, "off": 87.655 }));
+    let serve = FlagDoc(&plain).serve(ServeAt::Rule("r1")).unwrap();
+    assert_eq!(serve.share_of("on"), 12.345);
+}

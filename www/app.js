@@ -126,6 +126,15 @@ function freshView(main, quiet) {
 
 let generation = 0;
 
+/**
+ * Drops every route still rendering: a view that re-renders itself in place (paging,
+ * filters) calls it first, so a live refresh that started earlier and answers later
+ * does not put the old page back.
+ */
+export function supersede() {
+  generation++;
+}
+
 export async function route({ quiet = false } = {}) {
   const main = document.getElementById("main");
   const hash = location.hash || "#/flags";

@@ -268,6 +268,27 @@ test("decided changes filter by state, kind and author; the audit log pages newe
   await page.close();
 });
 
+test("a live refresh still in flight when the person pages on does not put the old page back", async () => {
+  const page = await signIn(approvers.PRODUCT_OWNER, "#/audit");
+  await page.locator("#range").waitFor();
+  const top = () => page.locator("tbody tr td").first().textContent().then(Number);
+  const newest = await top();
+  // The newest page answers slowly from now on: a live refresh of it is still in flight.
+  await page.route(/\/api\/v1\/audit\?/, async (r) => {
+    if (!r.request().url().includes("before=")) await new Promise((done) => setTimeout(done, 1500));
+    await r.continue();
+  });
+  const refreshing = page.waitForRequest((r) => /\/api\/v1\/audit\?/.test(r.url()) && !r.url().includes("before="));
+  await api(origin, alice, "POST", `/environments/${ENV}/flags/banner/enable`, { reason: "a live update" });
+  await refreshing;
+  await page.getByRole("button", { name: "Older entries" }).click();
+  await page.waitForFunction((t) => Number(document.querySelector("tbody tr td").textContent) < t - 40, newest);
+  await page.waitForTimeout(2500); // the slow refresh answers meanwhile
+  assert.ok((await top()) < newest - 40, "still the older page");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("a scheduled change says when it applies and that it can still be cancelled", async () => {
   const applyAt = new Date(Date.now() + 86_400_000).toISOString();
   const change = await api(origin, alice, "POST", `/environments/${ENV}/flags`, { flag: simpleFlag("holiday-banner"), apply_at: applyAt });

@@ -1,7 +1,7 @@
 // The audit log, newest first a page at a time, filterable, with the chain's verification status.
 import { api } from "../api.js";
 import { html, mount, empty, when } from "../ui.js";
-import { currentEnv } from "../app.js";
+import { currentEnv, supersede } from "../app.js";
 
 const PAGE = 50;
 const filters = { flag: "", action: "", actor: "", all: false };
@@ -49,14 +49,17 @@ export async function render(main, _args, { cursor, quiet } = {}) {
     filters.action = data.get("action").trim();
     filters.actor = data.get("actor").trim();
     filters.all = data.get("all") === "on";
+    supersede();
     render(main);
   });
   main.querySelector("#older")?.addEventListener("click", () => {
     pages.push(cursor ?? "");
+    supersede();
     render(main, _args, { cursor: String(next) });
   });
   main.querySelector("#newer")?.addEventListener("click", () => {
     const previous = pages.pop();
+    supersede();
     render(main, _args, { cursor: previous || "" });
   });
 }

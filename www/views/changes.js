@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { html, mount, empty } from "../ui.js";
 import { changeCard, wireCards, rolesFor } from "../review/card.js";
-import { me, currentEnv } from "../app.js";
+import { me, currentEnv, supersede } from "../app.js";
 
 const PAGE = 10;
 const KINDS = ["create", "update", "rollout", "enable", "kill", "archive", "rollback", "promote", "segment", "exclusion_group"];
@@ -54,15 +54,20 @@ export async function render(main, _args, { before, quiet } = {}) {
       ${decidedCards.length ? decidedCards : empty("No decided change matches.")}
       <nav class="actions" aria-label="Change pages">${before ? html`<button type="button" id="newest">Newest</button>` : ""}${older ? html`<button type="button" id="older" data-before="${older}">Older changes</button>` : ""}</nav></section>`,
   );
-  wireCards(main, () => render(main, _args, { before }));
-  main.querySelector("#older")?.addEventListener("click", (e) => render(main, _args, { before: e.target.dataset.before }));
-  main.querySelector("#newest")?.addEventListener("click", () => render(main, _args));
+  // Re-rendering in place drops any live refresh still in flight (see `supersede`).
+  const again = (options) => {
+    supersede();
+    return render(main, _args, options);
+  };
+  wireCards(main, () => again({ before }));
+  main.querySelector("#older")?.addEventListener("click", (e) => again({ before: e.target.dataset.before }));
+  main.querySelector("#newest")?.addEventListener("click", () => again());
   main.querySelector("#change-filters").addEventListener("submit", (e) => {
     e.preventDefault();
     const data = new FormData(e.target);
     for (const k of ["status", "kind", "author", "flag"]) filters[k] = String(data.get(k) ?? "").trim();
     filters.all = data.get("all") === "on";
-    render(main);
+    again();
   });
 }
 

@@ -15,30 +15,6 @@ use support::*;
 
 const FLAGS: &str = "/api/v1/environments/production/flags";
 
-/// Moves the origin's clock (`VEXIL_CLOCK_FILE`).
-struct Clock {
-    path: std::path::PathBuf,
-    offset_ms: i64,
-}
-
-impl Clock {
-    fn new(data: &DataDir) -> Clock {
-        let path = data.path().join("clock-offset");
-        std::fs::write(&path, "0").unwrap();
-        Clock { path, offset_ms: 0 }
-    }
-    fn advance(&mut self, ms: i64) {
-        self.offset_ms += ms;
-        std::fs::write(&self.path, self.offset_ms.to_string()).unwrap();
-    }
-    fn now(&self) -> i64 {
-        now_ms() + self.offset_ms
-    }
-    fn var(&self) -> (&str, &str) {
-        ("VEXIL_CLOCK_FILE", self.path.to_str().unwrap())
-    }
-}
-
 fn setup(name: &str) -> (DataDir, String, Clock) {
     let (data, admin) = DataDir::init(name);
     data.set("check_interval", "check_interval = \"50ms\"");

@@ -98,7 +98,11 @@ impl Keyring {
 
     /// The key with this id.
     pub fn get(&self, id: &str) -> Option<&VerifyingKey> {
-        self.keys.iter().find(|(k, _)| k == id).map(|(_, key)| key)
+        let at = self
+            .keys
+            .binary_search_by(|(k, _)| k.as_str().cmp(id))
+            .ok()?;
+        Some(&self.keys[at].1)
     }
 
     /// The key ids.

@@ -20,30 +20,6 @@ use vexil::metrics::{Batch, BatchMeta, EventStats, FlagStats, OutcomeStats, Vari
 
 const FLAGS: &str = "/api/v1/environments/production/flags";
 
-/// Moves the origin's clock.
-struct Clock {
-    path: std::path::PathBuf,
-    offset_ms: i64,
-}
-
-impl Clock {
-    fn new(data: &DataDir) -> Clock {
-        let path = data.path().join("clock-offset");
-        std::fs::write(&path, "0").unwrap();
-        Clock { path, offset_ms: 0 }
-    }
-    fn advance(&mut self, ms: i64) {
-        self.offset_ms += ms;
-        std::fs::write(&self.path, self.offset_ms.to_string()).unwrap();
-    }
-    fn now(&self) -> i64 {
-        now_ms() + self.offset_ms
-    }
-    fn var(&self) -> (&str, &str) {
-        ("VEXIL_CLOCK_FILE", self.path.to_str().unwrap())
-    }
-}
-
 /// Edge traffic: (evaluations, tracked outcomes, failed outcomes, latency ms).
 type Traffic = (u64, u64, u64, f64);
 

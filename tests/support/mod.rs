@@ -376,3 +376,35 @@ pub fn flag_keys(payload: &Value) -> Vec<String> {
         .map(|f| f["key"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Moves the origin's clock: an offset in milliseconds the server reads from the file
+/// named by `VEXIL_CLOCK_FILE` (pass [`Clock::var`] to [`Server::start_with`]).
+pub struct Clock {
+    path: PathBuf,
+    offset_ms: i64,
+}
+
+impl Clock {
+    /// A clock at the real time, its file in `data`.
+    pub fn new(data: &DataDir) -> Clock {
+        let path = data.path().join("clock-offset");
+        std::fs::write(&path, "0").unwrap();
+        Clock { path, offset_ms: 0 }
+    }
+
+    /// Moves the clock `ms` forward.
+    pub fn advance(&mut self, ms: i64) {
+        self.offset_ms += ms;
+        std::fs::write(&self.path, self.offset_ms.to_string()).unwrap();
+    }
+
+    /// The origin's time now.
+    pub fn now(&self) -> i64 {
+        now_ms() + self.offset_ms
+    }
+
+    /// The environment variable that hands the clock to a server.
+    pub fn var(&self) -> (&str, &str) {
+        ("VEXIL_CLOCK_FILE", self.path.to_str().unwrap())
+    }
+}

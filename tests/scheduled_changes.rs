@@ -256,7 +256,7 @@ fn a_change_to_a_flag_on_an_open_venue_is_held_until_that_venue_closes() {
     data.set("check_interval", "check_interval = \"100ms\"");
     std::fs::write(
         data.path().join("xlon-holidays.txt"),
-        "# London Stock Exchange\n2027-12-27  # Christmas (substitute)\n",
+        "# London Stock Exchange\n2027-12-24 12:30  # Christmas Eve\n2027-12-27  # Christmas (substitute)\n",
     )
     .unwrap();
     data.configure(concat!(
@@ -277,6 +277,11 @@ fn a_change_to_a_flag_on_an_open_venue_is_held_until_that_venue_closes() {
     let venues = &policies["config"]["venues"];
     assert_eq!(venues[0]["name"], "XLON", "{policies}");
     assert_eq!(venues[0]["holidays"], json!(["2027-12-27"]), "{policies}");
+    assert_eq!(
+        venues[0]["early_closes"],
+        json!([{ "date": "2027-12-24", "close": "12:30" }]),
+        "{policies}"
+    );
     assert_eq!(venues[1]["sessions"][0]["close"], "16:00", "{policies}");
 
     let mifid = |key: &str, venues: Value| {

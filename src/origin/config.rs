@@ -22,7 +22,7 @@ min_retention_days = 1825
 # [[governance.venues]]
 # name = "XLON"
 # time_zone = "Europe/London"          # IANA name; sessions are local times
-# holidays_file = "xlon-holidays.txt"  # one ISO date a line, relative to this file
+# holidays_file = "xlon-holidays.txt"  # a date (closed) or "date HH:MM" (early close) a line, relative to this file
 # [[governance.venues.sessions]]
 # weekdays = [1, 2, 3, 4, 5]           # ISO weekdays, 1 = Monday
 # open = "08:00"

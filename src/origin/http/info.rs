@@ -42,7 +42,8 @@ pub(super) async fn policies(State(app): State<App>, who: Reader) -> ApiResult {
                 "weekdays": s.weekdays, "open": hh_mm(s.open_minute), "close": hh_mm(s.close_minute),
             })).collect();
             let holidays: Vec<String> = v.holidays.iter().map(ToString::to_string).collect();
-            json!({ "name": v.name, "time_zone": v.time_zone_name(), "sessions": sessions, "holidays": holidays })
+            let early: Vec<_> = v.early_closes.iter().map(|(d, m)| json!({ "date": d.to_string(), "close": hh_mm(*m) })).collect();
+            json!({ "name": v.name, "time_zone": v.time_zone_name(), "sessions": sessions, "holidays": holidays, "early_closes": early })
         }).collect();
         Ok(json!({
             "policies": crate::origin::governance::POLICIES,

@@ -4,7 +4,7 @@ use super::{Session, Venue, TRADING_HOURS_VENUE};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// What is wrong with a venue's settings or holiday file.
@@ -70,9 +70,19 @@ pub enum CalendarError {
         /// Why.
         source: std::io::Error,
     },
-    /// A line of a holiday file that is not a date.
-    #[error("{}:{line}: `{text}` is not an ISO date such as 2026-12-25", .path.display())]
+    /// A line of a holiday file that is neither a date nor a date and a time.
+    #[error("{}:{line}: `{text}` is not an ISO date such as 2026-12-25 (no trading), nor a date and a closing time such as `2026-12-24 12:30` (an early close)", .path.display())]
     HolidayLine {
+        /// The file.
+        path: PathBuf,
+        /// The line number, from 1.
+        line: usize,
+        /// The line, without its comment.
+        text: String,
+    },
+    /// An early close at midnight: no trading that day is a date alone.
+    #[error("{}:{line}: an early close is between 00:01 and 23:59, not `{text}`; a day without trading is the date alone", .path.display())]
+    EarlyClose {
         /// The file.
         path: PathBuf,
         /// The line number, from 1.
@@ -126,9 +136,19 @@ fn minute_of_day(field: String, text: &str) -> Result<u16, CalendarError> {
     })
 }
 
-/// Reads a holiday file: one ISO date (`2026-12-25`) a line; `#` starts a comment;
-/// blank lines are skipped.
-pub fn read_holidays(path: &Path) -> Result<BTreeSet<Date>, CalendarError> {
+/// The days a venue does not trade, or stops trading early, from its holidays file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Closures {
+    /// Local dates on which no session opens.
+    pub holidays: BTreeSet<Date>,
+    /// Local dates on which trading ends early, at this minute after local midnight.
+    pub early_closes: BTreeMap<Date, u16>,
+}
+
+/// Reads a holidays file: one ISO date (`2026-12-25`: no trading) or a date and a
+/// local closing time (`2026-12-24 12:30`: an early close) a line; `#` starts a
+/// comment; blank lines are skipped.
+pub fn read_holidays(path: &Path) -> Result<Closures, CalendarError> {
     let text = std::fs::read_to_string(path).map_err(|source| CalendarError::ReadHolidays {
         path: path.into(),
         source,
@@ -136,29 +156,51 @@ pub fn read_holidays(path: &Path) -> Result<BTreeSet<Date>, CalendarError> {
     parse_holidays(path, &text)
 }
 
-pub(super) fn parse_holidays(path: &Path, text: &str) -> Result<BTreeSet<Date>, CalendarError> {
-    let mut out = BTreeSet::new();
+/// `2026-12-25` as a date; anything else (`20261225`, `2026-12-25x`) is not one.
+fn iso_date(text: &str) -> Option<Date> {
+    let strict = text.len() == 10 && text.as_bytes().get(4) == Some(&b'-');
+    strict.then(|| text.parse::<Date>().ok()).flatten()
+}
+
+pub(super) fn parse_holidays(path: &Path, text: &str) -> Result<Closures, CalendarError> {
+    let mut out = Closures::default();
     for (i, line) in text.lines().enumerate() {
         let text = line.split('#').next().unwrap_or_default().trim();
         if text.is_empty() {
             continue;
         }
-        let strict = text.len() == 10 && text.as_bytes().get(4) == Some(&b'-');
-        let date = strict
-            .then(|| text.parse::<Date>().ok())
-            .flatten()
-            .ok_or_else(|| CalendarError::HolidayLine {
-                path: path.into(),
-                line: i + 1,
-                text: text.into(),
-            })?;
-        if !out.insert(date) {
+        let bad_line = || CalendarError::HolidayLine {
+            path: path.into(),
+            line: i + 1,
+            text: text.into(),
+        };
+        let (date, close) = match text.split_once(char::is_whitespace) {
+            None => (iso_date(text).ok_or_else(bad_line)?, None),
+            Some((date, time)) => {
+                let date = iso_date(date).ok_or_else(bad_line)?;
+                let minute = minute_of_day(String::new(), time.trim()).map_err(|_| bad_line())?;
+                if minute == 0 || minute == 1440 {
+                    return Err(CalendarError::EarlyClose {
+                        path: path.into(),
+                        line: i + 1,
+                        text: text.into(),
+                    });
+                }
+                (date, Some(minute))
+            }
+        };
+        let listed = out.holidays.contains(&date) || out.early_closes.contains_key(&date);
+        if listed {
             return Err(CalendarError::DuplicateHoliday {
                 path: path.into(),
                 line: i + 1,
                 date,
             });
         }
+        match close {
+            None => out.holidays.insert(date),
+            Some(minute) => out.early_closes.insert(date, minute).is_none(),
+        };
     }
     Ok(out)
 }
@@ -228,15 +270,16 @@ pub fn venues(
             .enumerate()
             .map(|(j, s)| session(format!("{field}.sessions[{j}]"), s))
             .collect::<Result<Vec<_>, _>>()?;
-        let holidays = match &v.holidays_file {
+        let closures = match &v.holidays_file {
             Some(file) => read_holidays(&dir.join(file))?,
-            None => BTreeSet::new(),
+            None => Closures::default(),
         };
         out.push(Venue {
             name: v.name.clone(),
             time_zone,
             sessions,
-            holidays,
+            holidays: closures.holidays,
+            early_closes: closures.early_closes,
         });
     }
     Ok(out)

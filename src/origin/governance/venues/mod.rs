@@ -1,10 +1,11 @@
 //! Trading calendars per venue, for the MiFID II change freeze.
 //!
 //! A venue (`[[governance.venues]]`) has an IANA time zone, one or more sessions
-//! (local opening and closing times on ISO weekdays) and holidays. A session belongs
-//! to the local date it opens on: it runs on that date's weekday unless the date is a
-//! holiday, and one whose `close` is not after its `open` closes the next day (an
-//! overnight session). Local times are converted to instants with the venue's time
+//! (local opening and closing times on ISO weekdays), holidays and early closes. A
+//! session belongs to the local date it opens on: it runs on that date's weekday
+//! unless the date is a holiday, and one whose `close` is not after its `open` closes
+//! the next day (an overnight session). On an early-close date nothing trades after
+//! the early close: sessions opening then do not open, and sessions under way close. Local times are converted to instants with the venue's time
 //! zone rules for that date, so a session keeps its wall-clock hours across daylight
 //! saving changes; a local time skipped by a change is read as the time after it.
 //!
@@ -19,13 +20,13 @@ mod tests;
 
 pub(super) use freeze::check;
 pub use freeze::{flag_venues, legacy, VenuesError, VENUES_FIELD, VENUES_POLICY};
-pub use load::{read_holidays, venues, CalendarError, VenueSection};
+pub use load::{read_holidays, venues, CalendarError, Closures, VenueSection};
 
 use super::TradingHours;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The name the legacy `[governance.trading_hours]` venue goes by.
 pub const TRADING_HOURS_VENUE: &str = "trading_hours";
@@ -59,6 +60,9 @@ pub struct Venue {
     pub sessions: Vec<Session>,
     /// Local dates on which no session opens.
     pub holidays: BTreeSet<Date>,
+    /// Local dates on which trading ends early (half days), at this minute after
+    /// local midnight.
+    pub early_closes: BTreeMap<Date, u16>,
 }
 
 /// A session under way: when it opened and when it closes, in milliseconds since
@@ -95,17 +99,28 @@ impl Venue {
     }
 
     /// The session's instants when it opens on local date `date`; `None` when it does
-    /// not open that day (another weekday, or a holiday).
+    /// not open that day (another weekday, a holiday, or after that day's early close).
     fn session_on(&self, session: &Session, date: Date) -> Option<Open> {
         let weekday = date.weekday().to_monday_one_offset() as u8;
         if !session.weekdays.contains(&weekday) || self.holidays.contains(&date) {
             return None;
         }
-        let close_date = if session.overnight() {
-            date.tomorrow().ok()?
+        let (mut close_date, mut close_minute) = if session.overnight() {
+            (date.tomorrow().ok()?, session.close_minute)
         } else {
-            date
+            (date, session.close_minute)
         };
+        if let Some(&early) = self.early_closes.get(&date) {
+            if session.open_minute >= early {
+                return None;
+            }
+            if close_date != date || close_minute > early {
+                (close_date, close_minute) = (date, early);
+            }
+        } else if let Some(&early) = self.early_closes.get(&close_date) {
+            // An overnight session running into an early-close day stops at it.
+            close_minute = close_minute.min(early);
+        }
         let instant = |dt: DateTime| {
             self.time_zone
                 .to_timestamp(dt)
@@ -114,7 +129,7 @@ impl Venue {
         };
         Some(Open {
             open_ms: instant(local(date, session.open_minute)?)?,
-            close_ms: instant(local(close_date, session.close_minute)?)?,
+            close_ms: instant(local(close_date, close_minute)?)?,
         })
     }
 
@@ -163,6 +178,7 @@ impl TradingHours {
                 close_minute: self.close_minute,
             }],
             holidays: BTreeSet::new(),
+            early_closes: BTreeMap::new(),
         }
     }
 }

@@ -29,6 +29,7 @@ fn venue(name: &str, tz: &str, sessions: &[(&[u8], &str, &str)]) -> Venue {
             })
             .collect(),
         holidays: BTreeSet::new(),
+        early_closes: BTreeMap::new(),
     }
 }
 
@@ -147,7 +148,8 @@ fn holidays_close_the_sessions_opening_that_day() {
         Path::new("x.txt"),
         "# UK\n2026-12-25  # Christmas\n\n2026-12-28\n",
     )
-    .unwrap();
+    .unwrap()
+    .holidays;
     assert_eq!(
         close(&lon, "2026-12-24T10:00:00Z").as_deref(),
         Some("2026-12-24T16:30:00Z")
@@ -162,6 +164,69 @@ fn holidays_close_the_sessions_opening_that_day() {
         Some("2026-12-25T06:00:00Z")
     );
     assert_eq!(close(&night, "2026-12-25T23:00:00Z"), None);
+}
+
+#[test]
+fn early_closes_end_the_trading_day_at_their_time() {
+    let mut nys = xnys();
+    let closures = parse_holidays(
+        Path::new("xnys.txt"),
+        "2026-11-26  # Thanksgiving\n2026-11-27 13:00  # the day after: half day\n",
+    )
+    .unwrap();
+    assert_eq!(
+        closures.early_closes.get(&jiff::civil::date(2026, 11, 27)),
+        Some(&780)
+    );
+    (nys.holidays, nys.early_closes) = (closures.holidays, closures.early_closes);
+    assert_eq!(close(&nys, "2026-11-26T15:00:00Z"), None);
+    // 13:00 in New York (EST) is 18:00 UTC; after it the venue is closed.
+    assert_eq!(
+        close(&nys, "2026-11-27T15:00:00Z").as_deref(),
+        Some("2026-11-27T18:00:00Z")
+    );
+    assert_eq!(close(&nys, "2026-11-27T18:30:00Z"), None);
+    assert_eq!(
+        close(&nys, "2026-11-30T15:00:00Z").as_deref(),
+        Some("2026-11-30T21:00:00Z")
+    );
+    // A held change applies at the early close.
+    assert_eq!(
+        show(frozen_until(&[&nys], at("2026-11-27T16:00:00Z"))).as_deref(),
+        Some("2026-11-27T18:00:00Z")
+    );
+
+    // A session opening at or after the early close does not open; one opening before
+    // it and running overnight stops at it; one running into an early-close day from
+    // the night before stops there if it would close later.
+    let mut tks = venue(
+        "XTKS",
+        "Asia/Tokyo",
+        &[(WEEK, "09:00", "11:30"), (WEEK, "12:30", "15:00")],
+    );
+    tks.early_closes
+        .insert(jiff::civil::date(2026, 12, 30), 11 * 60 + 30);
+    assert_eq!(close(&tks, "2026-12-30T04:00:00Z"), None); // 13:00 Tokyo
+    assert_eq!(
+        close(&tks, "2026-12-30T01:00:00Z").as_deref(),
+        Some("2026-12-30T02:30:00Z")
+    );
+    let mut night = venue("NIGHT", "Europe/London", &[(WEEK, "22:00", "06:00")]);
+    night
+        .early_closes
+        .insert(jiff::civil::date(2026, 12, 24), 23 * 60);
+    assert_eq!(
+        close(&night, "2026-12-24T22:30:00Z").as_deref(),
+        Some("2026-12-24T23:00:00Z")
+    );
+    night
+        .early_closes
+        .insert(jiff::civil::date(2026, 12, 31), 4 * 60);
+    assert_eq!(
+        close(&night, "2026-12-31T03:00:00Z").as_deref(),
+        Some("2026-12-31T04:00:00Z")
+    );
+    assert_eq!(close(&night, "2026-12-31T05:00:00Z"), None);
 }
 
 #[test]
@@ -242,6 +307,20 @@ fn bad_holiday_lines_name_the_file_and_line() {
             "2026-12-25\n2026-12-25 # again\n",
             ":2: 2026-12-25 is listed twice",
         ),
+        (
+            "2026-12-24 12:30\n2026-12-24\n",
+            ":2: 2026-12-24 is listed twice",
+        ),
+        (
+            "2026-12-24 25:00\n",
+            ":1: `2026-12-24 25:00` is not an ISO date",
+        ),
+        ("2026-12-24 12.30\n", ":1: `2026-12-24 12.30`"),
+        (
+            "2026-12-24 00:00\n",
+            ":1: an early close is between 00:01 and 23:59, not `2026-12-24 00:00`",
+        ),
+        ("2026-12-24 24:00\n", ":1: an early close is between"),
     ] {
         let err = parse_holidays(path, text).unwrap_err().to_string();
         assert!(err.contains(says), "{text:?}: {err}");

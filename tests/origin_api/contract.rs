@@ -416,6 +416,12 @@ fn captures_read_back_as_their_types() {
     round_trip::<vexil::origin::api::SdkKeyList>("sdk_key_list");
     round_trip::<vexil::origin::api::CreatedEnvironment>("environment_create");
     round_trip::<vexil::origin::api::EnvironmentList>("environment_list");
+    use vexil::origin::api::{CreatedWebhook, DeliveryList, WebhookList, WebhookRemoved};
+    round_trip::<CreatedWebhook>("webhook_create");
+    round_trip::<WebhookList>("webhook_list");
+    round_trip::<WebhookRemoved>("webhook_remove");
+    round_trip::<DeliveryList>("webhook_deliveries");
+    round_trip::<DeliveryList>("webhook_deliveries_filtered");
 }
 
 /// A webhook receiver on an ephemeral port: `POST /ok` is answered 200, anything

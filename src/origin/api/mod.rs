@@ -15,7 +15,8 @@
 //! - [`flags`]: flag summaries, details and revision history, and the bodies that
 //!   propose changes to flags, segments and exclusion groups;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
-//! - [`tokens`]: API tokens and SDK keys.
+//! - [`tokens`]: API tokens and SDK keys;
+//! - [`webhooks`]: webhooks and their deliveries.
 
 pub mod audit;
 pub mod changes;
@@ -23,6 +24,7 @@ pub mod environments;
 pub mod flags;
 pub mod rollouts;
 pub mod tokens;
+pub mod webhooks;
 
 pub use audit::{BrokenLink, Verification};
 pub use changes::{
@@ -38,4 +40,8 @@ pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
 pub use tokens::{
     CreatedToken, KeyBatches, NewSdkKey, NewToken, Revoked, SdkKeyList, SdkKeyRow, TokenList,
     TokenRow,
+};
+pub use webhooks::{
+    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, NewWebhook, Webhook, WebhookList,
+    WebhookRemoved,
 };

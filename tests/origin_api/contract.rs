@@ -422,6 +422,12 @@ fn captures_read_back_as_their_types() {
     round_trip::<WebhookRemoved>("webhook_remove");
     round_trip::<DeliveryList>("webhook_deliveries");
     round_trip::<DeliveryList>("webhook_deliveries_filtered");
+    use vexil::origin::api::{Health, KeyListing, Rotation, WhoAmI};
+    round_trip::<Health>("health");
+    round_trip::<KeyListing>("keys_list");
+    round_trip::<Rotation>("keys_rotate");
+    round_trip::<WhoAmI>("whoami_token");
+    round_trip::<WhoAmI>("whoami_sdk_key");
 }
 
 /// A webhook receiver on an ephemeral port: `POST /ok` is answered 200, anything

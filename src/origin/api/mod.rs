@@ -14,6 +14,8 @@
 //! - [`environments`]: the environments and their newest snapshots;
 //! - [`flags`]: flag summaries, details and revision history, and the bodies that
 //!   propose changes to flags, segments and exclusion groups;
+//! - [`info`]: what the origin says about itself: health, public keys, key
+//!   rotation, the caller;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
 //! - [`tokens`]: API tokens and SDK keys;
 //! - [`webhooks`]: webhooks and their deliveries.
@@ -22,6 +24,7 @@ pub mod audit;
 pub mod changes;
 pub mod environments;
 pub mod flags;
+pub mod info;
 pub mod rollouts;
 pub mod tokens;
 pub mod webhooks;
@@ -36,6 +39,7 @@ pub use flags::{
     FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
     ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,
 };
+pub use info::{Health, KeyListing, PublicKey, RetiringKey, RotateBody, Rotation, WhoAmI};
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
 pub use tokens::{
     CreatedToken, KeyBatches, NewSdkKey, NewToken, Revoked, SdkKeyList, SdkKeyRow, TokenList,

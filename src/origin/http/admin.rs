@@ -7,8 +7,8 @@ use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
     CreatedEnvironment, CreatedToken, CreatedWebhook, DeliveryList, EnvironmentList,
-    NewEnvironment, NewSdkKey, NewToken, NewWebhook, Revoked, SdkKeyList, TokenList, WebhookList,
-    WebhookRemoved,
+    NewEnvironment, NewSdkKey, NewToken, NewWebhook, Revoked, RotateBody, Rotation, SdkKeyList,
+    TokenList, WebhookList, WebhookRemoved,
 };
 use crate::origin::auth;
 use crate::origin::publish;
@@ -105,17 +105,11 @@ pub(super) async fn token_revoke(
     .await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RotateBody {
-    overlap: Option<String>,
-}
-
 pub(super) async fn keys_rotate(
     State(app): State<App>,
     who: Admin,
     Body(b): Body<RotateBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Rotation>> {
     let overlap = b
         .overlap
         .map(|text| {

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use std::path::Path;
 use vexil::origin::api::{
     Change, CreatedEnvironment, CreatedToken, CreatedWebhook, DeliveryList, EnvironmentList,
-    NewEnvironment, NewSdkKey, NewToken, NewWebhook, Revoked, SdkKeyList, SegmentBody, TokenList,
-    WebhookList, WebhookRemoved,
+    KeyListing, NewEnvironment, NewSdkKey, NewToken, NewWebhook, Revoked, RotateBody, Rotation,
+    SdkKeyList, SegmentBody, TokenList, WebhookList, WebhookRemoved,
 };
 
 // ---- Commands -----------------------------------------------------------------------
@@ -176,36 +176,29 @@ pub fn sdk_key(api: &Api, command: SdkKeyCommand) -> Result<i32> {
 
 /// `vexil keys list`.
 pub fn keys_list(api: &Api) -> Result<i32> {
-    let k = api.call("GET", "/keys", None)?;
-    api.show(&k, |k| {
-        for key in k["keys"].as_array().into_iter().flatten() {
-            let until = key["not_after"]
-                .as_str()
+    let k = api.fetch::<KeyListing>("GET", "/keys", None)?;
+    api.print(&k, |listing| {
+        for key in &listing.keys {
+            let until = key
+                .not_after
+                .as_ref()
                 .map_or(String::new(), |t| format!(" until {t}"));
-            println!(
-                "{:<20} {:<9} {}{until}",
-                text(&key["id"]),
-                text(&key["status"]),
-                text(&key["public_key"])
-            );
+            println!("{:<20} {:<9} {}{until}", key.id, key.status, key.public_key);
         }
     })
 }
 
 /// `vexil keys rotate`.
 pub fn keys_rotate(api: &Api, overlap: Option<String>) -> Result<i32> {
-    let r = api.call("POST", "/keys/rotate", Some(json!({ "overlap": overlap })))?;
-    api.show(&r, |r| {
+    let body = serde_json::to_value(RotateBody { overlap })?;
+    let r = api.fetch::<Rotation>("POST", "/keys/rotate", Some(body))?;
+    api.print(&r, |r| {
         println!(
             "new signing key {}; every environment was re-signed",
-            text(&r["active"])
+            r.active
         );
-        for old in r["retiring"].as_array().into_iter().flatten() {
-            println!(
-                "  {} stays valid until {}",
-                text(&old["id"]),
-                text(&old["not_after"])
-            );
+        for old in &r.retiring {
+            println!("  {} stays valid until {}", old.id, old.not_after);
         }
     })
 }

@@ -428,6 +428,9 @@ fn captures_read_back_as_their_types() {
     round_trip::<Rotation>("keys_rotate");
     round_trip::<WhoAmI>("whoami_token");
     round_trip::<WhoAmI>("whoami_sdk_key");
+    use vexil::origin::api::{PublishTargetList, SnapshotList};
+    round_trip::<SnapshotList>("snapshot_list");
+    round_trip::<PublishTargetList>("publish_targets");
 }
 
 /// A webhook receiver on an ephemeral port: `POST /ok` is answered 200, anything

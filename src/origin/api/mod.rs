@@ -17,6 +17,8 @@
 //! - [`info`]: what the origin says about itself: health, public keys, key
 //!   rotation, the caller;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
+//! - [`snapshots`]: an environment's signed snapshots and their copies at the
+//!   publish targets;
 //! - [`tokens`]: API tokens and SDK keys;
 //! - [`webhooks`]: webhooks and their deliveries.
 
@@ -26,6 +28,7 @@ pub mod environments;
 pub mod flags;
 pub mod info;
 pub mod rollouts;
+pub mod snapshots;
 pub mod tokens;
 pub mod webhooks;
 
@@ -41,6 +44,7 @@ pub use flags::{
 };
 pub use info::{Health, KeyListing, PublicKey, RetiringKey, RotateBody, Rotation, WhoAmI};
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
+pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};
 pub use tokens::{
     CreatedToken, KeyBatches, NewSdkKey, NewToken, Revoked, SdkKeyList, SdkKeyRow, TokenList,
     TokenRow,

@@ -7,8 +7,8 @@ use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
     CreatedEnvironment, CreatedToken, CreatedWebhook, DeliveryList, EnvironmentList,
-    NewEnvironment, NewSdkKey, NewToken, NewWebhook, Revoked, RotateBody, Rotation, SdkKeyList,
-    TokenList, WebhookList, WebhookRemoved,
+    NewEnvironment, NewSdkKey, NewToken, NewWebhook, PublishTargetList, Revoked, RotateBody,
+    Rotation, SdkKeyList, TokenList, WebhookList, WebhookRemoved,
 };
 use crate::origin::auth;
 use crate::origin::publish;
@@ -179,7 +179,10 @@ pub(super) async fn webhook_deliveries(
     .await
 }
 
-pub(super) async fn publish_targets(State(app): State<App>, who: Admin) -> ApiResult {
+pub(super) async fn publish_targets(
+    State(app): State<App>,
+    who: Admin,
+) -> ApiResult<Json<PublishTargetList>> {
     app.admin_read(&who, |op| crate::origin::targets::status(op.db))
         .await
 }

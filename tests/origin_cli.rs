@@ -396,12 +396,17 @@ fn the_seed_console_commands_work_end_to_end() {
     assert!(keys.contains("active"));
     let text = out(&v(&admin, &["keys", "rotate", "--overlap", "1d"]));
     assert!(text.contains("stays valid until"), "{text}");
+    let keys = out(&v(&admin, &["keys", "list"]));
+    assert!(
+        keys.contains(" retiring ") && keys.contains(" until "),
+        "{keys}"
+    );
     assert!(out(&v(
         &admin,
         &["sdk-key", "create", "--name", "edge", "--env", "production"]
     ))
     .contains("vxs_"));
-    out(&v(
+    let added = out(&v(
         &admin,
         &[
             "webhooks",
@@ -414,8 +419,19 @@ fn the_seed_console_commands_work_end_to_end() {
             "flag.killed",
         ],
     ));
-    assert!(out(&v(&admin, &["webhooks", "list", "--env", "production"])).contains("127.0.0.1:9"));
+    assert!(
+        added.contains("webhook #1 → http://127.0.0.1:9/hook in production")
+            && added.contains("signing secret"),
+        "{added}"
+    );
+    let listed = out(&v(&admin, &["webhooks", "list", "--env", "production"]));
+    assert!(
+        listed.contains("http://127.0.0.1:9/hook (flag.killed)"),
+        "{listed}"
+    );
     out(&v(&admin, &["webhooks", "deliveries"]));
+    let removed = out(&v(&admin, &["webhooks", "remove", "1"]));
+    assert!(removed.contains("webhook #1 removed"), "{removed}");
 }
 
 #[test]

@@ -7,7 +7,9 @@
 //! read the snapshot and OFREP like server keys, and may post metrics for
 //! dashboards, but those metrics never drive a rollout unless it opts in.
 
-use super::api::{CreatedToken, KeyBatches, Revoked, SdkKeyList, SdkKeyRow, TokenList, TokenRow};
+use super::api::{
+    CreatedToken, KeyBatches, Revoked, SdkKeyList, SdkKeyRow, TokenList, TokenRow, WhoAmI,
+};
 use super::governance::roles as approver;
 use super::{Op, OriginError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -356,6 +358,18 @@ impl From<Created> for CreatedToken {
             environment: c.environment,
             sdk_kind: c.sdk_kind.map(|k| k.as_str().to_string()),
             token: c.token,
+        }
+    }
+}
+
+impl From<&Principal> for WhoAmI {
+    fn from(p: &Principal) -> Self {
+        WhoAmI {
+            name: p.name.clone(),
+            kind: p.kind.to_string(),
+            roles: p.roles.iter().cloned().collect(),
+            environment: p.environment.clone(),
+            sdk_kind: p.sdk_kind.map(|k| k.as_str().to_string()),
         }
     }
 }

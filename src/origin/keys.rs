@@ -2,6 +2,7 @@
 //! `keys/<id>.json`, mode 0600; public halves and their validity in the database)
 //! and the key that authenticates the audit chain's head (`keys/audit.key`).
 
+use super::api::{KeyListing, PublicKey, RetiringKey, Rotation};
 use super::{rfc3339, OriginError};
 use crate::snapshot::PrivateKeyFile;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -208,7 +209,7 @@ impl SigningKeys {
         data_dir: &Path,
         now_ms: i64,
         overlap: Duration,
-    ) -> Result<Value, OriginError> {
+    ) -> Result<Rotation, OriginError> {
         let not_after = now_ms.saturating_add(overlap.as_millis() as i64);
         db.execute(
             "UPDATE signing_keys SET retired_at = ?1, not_after_ms = ?2 WHERE id = ?3",
@@ -219,10 +220,13 @@ impl SigningKeys {
         self.active_id = id;
         self.active = key;
         self.known = load_known(db)?;
-        Ok(json!({
-            "active": self.active_id,
-            "retiring": [{ "id": previous, "not_after": rfc3339(not_after) }],
-        }))
+        Ok(Rotation {
+            active: self.active_id.clone(),
+            retiring: vec![RetiringKey {
+                id: previous,
+                not_after: rfc3339(not_after),
+            }],
+        })
     }
 
     /// Keys verifiers should trust at `now_ms`: the active key and retiring keys
@@ -234,26 +238,26 @@ impl SigningKeys {
     }
 
     /// The `GET /api/v1/keys` answer.
-    pub fn public_listing(&self, now_ms: i64) -> Value {
-        let keys: Vec<Value> = self
+    pub fn public_listing(&self, now_ms: i64) -> KeyListing {
+        let keys = self
             .trusted(now_ms)
-            .map(|k| {
-                let mut item = json!({
-                    "id": k.id,
-                    "public_key": k.public_key,
-                    "status": if k.retired_at.is_none() { "active" } else { "retiring" },
-                    "created_at": k.created_at,
-                });
-                if let Some(t) = k.not_after_ms {
-                    item["not_after"] = json!(rfc3339(t));
+            .map(|k| PublicKey {
+                id: k.id.clone(),
+                public_key: k.public_key.clone(),
+                status: if k.retired_at.is_none() {
+                    "active"
+                } else {
+                    "retiring"
                 }
-                item
+                .into(),
+                created_at: k.created_at.clone(),
+                not_after: k.not_after_ms.map(rfc3339),
             })
             .collect();
         let keyring: serde_json::Map<String, Value> = self
             .trusted(now_ms)
             .map(|k| (k.id.clone(), json!(k.public_key)))
             .collect();
-        json!({ "keys": keys, "keyring": keyring })
+        KeyListing { keys, keyring }
     }
 }

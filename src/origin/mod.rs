@@ -288,7 +288,7 @@ impl Origin {
         &self,
         actor: &str,
         overlap: Option<std::time::Duration>,
-    ) -> Result<serde_json::Value, OriginError> {
+    ) -> Result<api::Rotation, OriginError> {
         let mut conn = self.lock_db();
         let tx = conn.transaction()?;
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
@@ -302,7 +302,8 @@ impl Origin {
             keys: &next,
             now_ms,
         };
-        audit::record(&op, actor, "keys.rotated", "keys", report.clone())?;
+        let details = serde_json::to_value(&report)?;
+        audit::record(&op, actor, "keys.rotated", "keys", details)?;
         for env in publish::environment_names(op.db)? {
             publish::publish(&op, &env)?;
         }

@@ -5,6 +5,7 @@
 //! stored (history kept). The engine's own compiler validates every state before
 //! it is stored, so the origin can never publish what an edge would reject.
 
+use super::api::{SnapshotInfo, SnapshotList};
 use super::{audit, rfc3339, Op, OriginError};
 use crate::engine::{parse_document, Issue, LoadError, Snapshot};
 use crate::snapshot::sign;
@@ -248,22 +249,24 @@ pub fn at_version(db: &Connection, env: &str, version: u64) -> Result<Published,
 }
 
 /// The snapshot history of `env`, newest first.
-pub fn history(db: &Connection, env: &str, limit: u32) -> Result<Value, OriginError> {
+pub fn history(db: &Connection, env: &str, limit: u32) -> Result<SnapshotList, OriginError> {
     require_environment(db, env)?;
     let mut stmt = db.prepare(
         "SELECT version, key_id, issued_at, expires_at, etag FROM snapshots
          WHERE environment = ?1 ORDER BY version DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![env, limit], |r| {
-        Ok(json!({
-            "version": r.get::<_, i64>(0)?,
-            "key_id": r.get::<_, String>(1)?,
-            "issued_at": r.get::<_, String>(2)?,
-            "expires_at": r.get::<_, String>(3)?,
-            "etag": r.get::<_, String>(4)?,
-        }))
+        Ok(SnapshotInfo {
+            version: r.get(0)?,
+            key_id: r.get(1)?,
+            issued_at: r.get(2)?,
+            expires_at: r.get(3)?,
+            etag: r.get(4)?,
+        })
     })?;
-    Ok(json!({ "snapshots": rows.collect::<Result<Vec<_>, _>>()? }))
+    Ok(SnapshotList {
+        snapshots: rows.collect::<Result<_, _>>()?,
+    })
 }
 
 /// Signs and stores the next snapshot of `env` from its current state; returns

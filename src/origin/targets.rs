@@ -7,6 +7,7 @@
 //! published, retrying failures; the outcome of the last attempt per target and
 //! environment is kept in `publish_status` and listed by `GET /api/v1/publish-targets`.
 
+use super::api::{PublishTarget, PublishTargetList};
 use super::{publish, Origin, OriginError};
 use rusqlite::{params, Connection};
 use serde::Deserialize;
@@ -231,16 +232,18 @@ pub async fn run(origin: Arc<Origin>) {
 }
 
 /// The `GET /api/v1/publish-targets` answer.
-pub fn status(db: &Connection) -> Result<Value, OriginError> {
+pub fn status(db: &Connection) -> Result<PublishTargetList, OriginError> {
     let mut stmt = db.prepare("SELECT target, environment, version, at, error FROM publish_status ORDER BY target, environment")?;
     let rows = stmt.query_map([], |r| {
-        Ok(json!({
-            "target": r.get::<_, String>(0)?,
-            "environment": r.get::<_, String>(1)?,
-            "version": r.get::<_, i64>(2)?,
-            "at": r.get::<_, String>(3)?,
-            "error": r.get::<_, Option<String>>(4)?,
-        }))
+        Ok(PublishTarget {
+            target: r.get(0)?,
+            environment: r.get(1)?,
+            version: r.get(2)?,
+            at: r.get(3)?,
+            error: r.get(4)?,
+        })
     })?;
-    Ok(json!({ "targets": rows.collect::<Result<Vec<_>, _>>()? }))
+    Ok(PublishTargetList {
+        targets: rows.collect::<Result<_, _>>()?,
+    })
 }

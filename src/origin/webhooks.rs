@@ -6,10 +6,13 @@
 //! committed. A delivery task posts them, signed with HMAC-SHA256, retrying with
 //! exponential backoff; every attempt is recorded.
 
+use super::api::{
+    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, Webhook, WebhookList, WebhookRemoved,
+};
 use super::{rfc3339, Op, Origin, OriginError};
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection};
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::Sha256;
 use std::time::Duration;
 
@@ -91,7 +94,7 @@ pub fn add(
     url: &str,
     secret: Option<String>,
     events: Vec<String>,
-) -> Result<Value, OriginError> {
+) -> Result<CreatedWebhook, OriginError> {
     super::publish::require_environment(op.db, env)?;
     let parsed = url.parse::<axum::http::Uri>().ok();
     let scheme_ok = parsed
@@ -128,28 +131,37 @@ pub fn add(
         params![env, url, secret, serde_json::to_string(&events)?, op.now()],
     )?;
     let id = op.db.last_insert_rowid();
-    Ok(json!({ "id": id, "environment": env, "url": url, "events": events, "secret": secret }))
+    Ok(CreatedWebhook {
+        id,
+        environment: env.to_string(),
+        url: url.to_string(),
+        events,
+        secret,
+    })
 }
 
 /// The webhooks of `env` (without secrets).
-pub fn list(db: &Connection, env: &str) -> Result<Value, OriginError> {
+pub fn list(db: &Connection, env: &str) -> Result<WebhookList, OriginError> {
     super::publish::require_environment(db, env)?;
     let mut stmt = db.prepare(
         "SELECT id, url, events, created_at FROM webhooks WHERE environment = ?1 AND deleted_at IS NULL ORDER BY id",
     )?;
     let rows = stmt.query_map(params![env], |r| {
-        Ok(json!({
-            "id": r.get::<_, i64>(0)?,
-            "url": r.get::<_, String>(1)?,
-            "events": serde_json::from_str::<Value>(&r.get::<_, String>(2)?).unwrap_or(Value::Null),
-            "created_at": r.get::<_, String>(3)?,
-        }))
+        Ok(Webhook {
+            id: r.get(0)?,
+            url: r.get(1)?,
+            // Written by `add` from a list of names.
+            events: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
+            created_at: r.get(3)?,
+        })
     })?;
-    Ok(json!({ "webhooks": rows.collect::<Result<Vec<_>, _>>()? }))
+    Ok(WebhookList {
+        webhooks: rows.collect::<Result<_, _>>()?,
+    })
 }
 
 /// Removes a webhook; its pending deliveries are dropped, its history kept.
-pub fn remove(op: &Op<'_>, id: i64) -> Result<Value, OriginError> {
+pub fn remove(op: &Op<'_>, id: i64) -> Result<WebhookRemoved, OriginError> {
     let changed = op.db.execute(
         "UPDATE webhooks SET deleted_at = ?1 WHERE id = ?2 AND deleted_at IS NULL",
         params![op.now(), id],
@@ -161,7 +173,7 @@ pub fn remove(op: &Op<'_>, id: i64) -> Result<Value, OriginError> {
         "UPDATE deliveries SET status = 'failed', last_error = 'webhook removed' WHERE webhook_id = ?1 AND status = 'pending'",
         params![id],
     )?;
-    Ok(json!({ "id": id, "deleted": true }))
+    Ok(WebhookRemoved { id, deleted: true })
 }
 
 /// Deliveries, newest first, with their attempts.
@@ -169,7 +181,7 @@ pub fn deliveries(
     db: &Connection,
     webhook: Option<i64>,
     status: Option<&str>,
-) -> Result<Value, OriginError> {
+) -> Result<DeliveryList, OriginError> {
     if let Some(s) = status.filter(|s| !["pending", "delivered", "failed"].contains(s)) {
         return Err(OriginError::BadRequest(format!(
             "unknown status `{s}`; statuses are pending, delivered, failed"
@@ -184,18 +196,19 @@ pub fn deliveries(
         .query_map(params![webhook, status], |r| {
             let status: String = r.get(3)?;
             let next: i64 = r.get(8)?;
-            Ok(json!({
-                "id": r.get::<_, i64>(0)?,
-                "webhook_id": r.get::<_, i64>(1)?,
-                "event": r.get::<_, String>(2)?,
-                "next_attempt_at": (status == "pending").then(|| rfc3339(next)),
-                "status": status,
-                "attempts": r.get::<_, i64>(4)?,
-                "last_status": r.get::<_, Option<i64>>(5)?,
-                "last_error": r.get::<_, Option<String>>(6)?,
-                "created_at": r.get::<_, String>(7)?,
-                "delivered_at": r.get::<_, Option<String>>(9)?,
-            }))
+            Ok(Delivery {
+                id: r.get(0)?,
+                webhook_id: r.get(1)?,
+                event: r.get(2)?,
+                next_attempt_at: (status == "pending").then(|| rfc3339(next)),
+                status,
+                attempts: r.get(4)?,
+                last_status: r.get(5)?,
+                last_error: r.get(6)?,
+                created_at: r.get(7)?,
+                delivered_at: r.get(9)?,
+                attempt_log: Vec::new(),
+            })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(rows.len());
@@ -203,21 +216,19 @@ pub fn deliveries(
         "SELECT attempt, at, status, error FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY attempt",
     )?;
     for mut row in rows {
-        let id = row["id"].as_i64().unwrap_or_default();
-        let list = attempts
-            .query_map(params![id], |r| {
-                Ok(json!({
-                    "attempt": r.get::<_, i64>(0)?,
-                    "at": r.get::<_, String>(1)?,
-                    "status": r.get::<_, Option<i64>>(2)?,
-                    "error": r.get::<_, Option<String>>(3)?,
-                }))
+        row.attempt_log = attempts
+            .query_map(params![row.id], |r| {
+                Ok(DeliveryAttempt {
+                    attempt: r.get(0)?,
+                    at: r.get(1)?,
+                    status: r.get(2)?,
+                    error: r.get(3)?,
+                })
             })?
-            .collect::<Result<Vec<_>, _>>()?;
-        row["attempt_log"] = Value::Array(list);
+            .collect::<Result<_, _>>()?;
         out.push(row);
     }
-    Ok(json!({ "deliveries": out }))
+    Ok(DeliveryList { deliveries: out })
 }
 
 /// A delivery due now.

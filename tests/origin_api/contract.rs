@@ -1,6 +1,9 @@
-//! The typed API keeps the wire format: answers of the change-request, flag and
-//! rollout endpoints compared, byte for byte after normalising times, with answers
-//! captured from the server before its handlers were typed (`contract/*.json`).
+//! The typed API keeps the wire format: answers of the typed endpoints compared,
+//! byte for byte after normalising times (and masking secrets and random ids), with
+//! answers captured from the server before its handlers were typed
+//! (`contract/*.json`). This file: change requests, flags, rollouts, audit, tokens
+//! and environments, and every capture read back as its type; `contract_admin.rs`:
+//! webhooks, keys, the origin's own information, snapshots and publish targets.
 //!
 //! `VEXIL_CAPTURE_CONTRACT=1 cargo test --test origin_api contract` rewrites the
 //! captures; run it only on a server whose answers are known to be right.
@@ -35,14 +38,14 @@ fn looks_like_time(s: &str) -> bool {
 }
 
 /// Compares `reply` (order of fields included) with capture `name`, or writes it.
-fn check(name: &str, reply: &Reply) {
+pub(super) fn check(name: &str, reply: &Reply) {
     let got: Value = serde_json::from_str(&reply.text)
         .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {}", reply.text));
     check_value(name, got);
 }
 
 /// [`check`] for an answer already read (and with its secrets masked).
-fn check_value(name: &str, mut got: Value) {
+pub(super) fn check_value(name: &str, mut got: Value) {
     normalise(&mut got);
     let got = serde_json::to_string_pretty(&got).unwrap() + "\n";
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -414,4 +417,19 @@ fn captures_read_back_as_their_types() {
     round_trip::<vexil::origin::api::SdkKeyList>("sdk_key_list");
     round_trip::<vexil::origin::api::CreatedEnvironment>("environment_create");
     round_trip::<vexil::origin::api::EnvironmentList>("environment_list");
+    use vexil::origin::api::{CreatedWebhook, DeliveryList, WebhookList, WebhookRemoved};
+    round_trip::<CreatedWebhook>("webhook_create");
+    round_trip::<WebhookList>("webhook_list");
+    round_trip::<WebhookRemoved>("webhook_remove");
+    round_trip::<DeliveryList>("webhook_deliveries");
+    round_trip::<DeliveryList>("webhook_deliveries_filtered");
+    use vexil::origin::api::{Health, KeyListing, Rotation, WhoAmI};
+    round_trip::<Health>("health");
+    round_trip::<KeyListing>("keys_list");
+    round_trip::<Rotation>("keys_rotate");
+    round_trip::<WhoAmI>("whoami_token");
+    round_trip::<WhoAmI>("whoami_sdk_key");
+    use vexil::origin::api::{PublishTargetList, SnapshotList};
+    round_trip::<SnapshotList>("snapshot_list");
+    round_trip::<PublishTargetList>("publish_targets");
 }

@@ -10,6 +10,7 @@ mod support;
 mod access;
 mod compliance;
 mod contract;
+mod contract_admin;
 mod lifecycle;
 mod notifications;
 mod snapshots;

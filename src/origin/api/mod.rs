@@ -14,15 +14,23 @@
 //! - [`environments`]: the environments and their newest snapshots;
 //! - [`flags`]: flag summaries, details and revision history, and the bodies that
 //!   propose changes to flags, segments and exclusion groups;
+//! - [`info`]: what the origin says about itself: health, public keys, key
+//!   rotation, the caller;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
-//! - [`tokens`]: API tokens and SDK keys.
+//! - [`snapshots`]: an environment's signed snapshots and their copies at the
+//!   publish targets;
+//! - [`tokens`]: API tokens and SDK keys;
+//! - [`webhooks`]: webhooks and their deliveries.
 
 pub mod audit;
 pub mod changes;
 pub mod environments;
 pub mod flags;
+pub mod info;
 pub mod rollouts;
+pub mod snapshots;
 pub mod tokens;
+pub mod webhooks;
 
 pub use audit::{BrokenLink, Verification};
 pub use changes::{
@@ -34,8 +42,14 @@ pub use flags::{
     FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
     ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,
 };
+pub use info::{Health, KeyListing, PublicKey, RetiringKey, RotateBody, Rotation, WhoAmI};
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
+pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};
 pub use tokens::{
     CreatedToken, KeyBatches, NewSdkKey, NewToken, Revoked, SdkKeyList, SdkKeyRow, TokenList,
     TokenRow,
+};
+pub use webhooks::{
+    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, NewWebhook, Webhook, WebhookList,
+    WebhookRemoved,
 };

@@ -6,8 +6,9 @@ use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
-    CreatedEnvironment, CreatedToken, EnvironmentList, NewEnvironment, NewSdkKey, NewToken,
-    Revoked, SdkKeyList, TokenList,
+    CreatedEnvironment, CreatedToken, CreatedWebhook, DeliveryList, EnvironmentList,
+    NewEnvironment, NewSdkKey, NewToken, NewWebhook, PublishTargetList, Revoked, RotateBody,
+    Rotation, SdkKeyList, TokenList, WebhookList, WebhookRemoved,
 };
 use crate::origin::auth;
 use crate::origin::publish;
@@ -16,7 +17,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// `GET /environments`.
 pub(super) async fn environments(
@@ -104,17 +105,11 @@ pub(super) async fn token_revoke(
     .await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RotateBody {
-    overlap: Option<String>,
-}
-
 pub(super) async fn keys_rotate(
     State(app): State<App>,
     who: Admin,
     Body(b): Body<RotateBody>,
-) -> ApiResult {
+) -> ApiResult<Json<Rotation>> {
     let overlap = b
         .overlap
         .map(|text| {
@@ -134,18 +129,9 @@ pub(super) async fn webhook_list(
     State(app): State<App>,
     who: Admin,
     Segs(env): Segs<String>,
-) -> ApiResult {
+) -> ApiResult<Json<WebhookList>> {
     app.admin_read(&who, move |op| webhooks::list(op.db, &env))
         .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NewWebhook {
-    url: String,
-    secret: Option<String>,
-    #[serde(default)]
-    events: Vec<String>,
 }
 
 pub(super) async fn webhook_add(
@@ -153,11 +139,11 @@ pub(super) async fn webhook_add(
     who: Admin,
     Segs(env): Segs<String>,
     Body(b): Body<NewWebhook>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedWebhook>), ApiError> {
     created(
         app.admin(who, "webhook.added", "webhooks", move |op| {
             let made = webhooks::add(op, &env, &b.url, b.secret, b.events)?;
-            let details = json!({ "id": made["id"], "environment": env, "url": made["url"], "events": made["events"] });
+            let details = json!({ "id": made.id, "environment": env, "url": made.url, "events": made.events });
             Ok((made, details))
         })
         .await,
@@ -168,7 +154,7 @@ pub(super) async fn webhook_remove(
     State(app): State<App>,
     who: Admin,
     Segs(id): Segs<i64>,
-) -> ApiResult {
+) -> ApiResult<Json<WebhookRemoved>> {
     app.admin(who, "webhook.removed", "webhooks", move |op| {
         Ok((webhooks::remove(op, id)?, json!({ "id": id })))
     })
@@ -186,14 +172,17 @@ pub(super) async fn webhook_deliveries(
     State(app): State<App>,
     who: Admin,
     Params(q): Params<DeliveryQuery>,
-) -> ApiResult {
+) -> ApiResult<Json<DeliveryList>> {
     app.admin_read(&who, move |op| {
         webhooks::deliveries(op.db, q.webhook, q.status.as_deref())
     })
     .await
 }
 
-pub(super) async fn publish_targets(State(app): State<App>, who: Admin) -> ApiResult {
+pub(super) async fn publish_targets(
+    State(app): State<App>,
+    who: Admin,
+) -> ApiResult<Json<PublishTargetList>> {
     app.admin_read(&who, |op| crate::origin::targets::status(op.db))
         .await
 }

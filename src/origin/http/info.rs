@@ -6,26 +6,30 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Params, Segs};
 use super::snapshots::latest_for_reader;
 use super::App;
+use crate::origin::api::{Health, KeyListing, WhoAmI};
 use crate::origin::reports;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-pub(super) async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+pub(super) async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
 }
 
-pub(super) async fn keys(State(app): State<App>) -> Json<Value> {
+pub(super) async fn keys(State(app): State<App>) -> Json<KeyListing> {
     let now = app.origin.now_ms();
     let keys = app.origin.keys.lock().unwrap_or_else(|p| p.into_inner());
     Json(keys.public_listing(now))
 }
 
-pub(super) async fn whoami(Caller(who): Caller) -> Json<Value> {
-    Json(json!(who))
+pub(super) async fn whoami(Caller(who): Caller) -> Json<WhoAmI> {
+    Json(WhoAmI::from(&who))
 }
 
 pub(super) async fn policies(State(app): State<App>, who: Reader) -> ApiResult {

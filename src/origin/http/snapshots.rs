@@ -4,6 +4,7 @@ use super::caller::Reader;
 use super::error::{ApiError, ApiResult};
 use super::extract::{bearer, Segs};
 use super::App;
+use crate::origin::api::SnapshotList;
 use crate::origin::auth;
 use crate::origin::publish;
 use crate::origin::OriginError;
@@ -102,7 +103,7 @@ pub(super) async fn snapshots(
     State(app): State<App>,
     who: Reader,
     Segs(env): Segs<String>,
-) -> ApiResult {
+) -> ApiResult<Json<SnapshotList>> {
     app.read(&who, move |op| publish::history(op.db, &env, 100))
         .await
 }

@@ -8,8 +8,9 @@ use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 use std::path::Path;
 use vexil::origin::api::{
-    Change, CreatedEnvironment, CreatedToken, EnvironmentList, NewEnvironment, NewSdkKey, NewToken,
-    Revoked, SdkKeyList, SegmentBody, TokenList,
+    Change, CreatedEnvironment, CreatedToken, CreatedWebhook, DeliveryList, EnvironmentList,
+    KeyListing, NewEnvironment, NewSdkKey, NewToken, NewWebhook, Revoked, RotateBody, Rotation,
+    SdkKeyList, SegmentBody, TokenList, WebhookList, WebhookRemoved,
 };
 
 // ---- Commands -----------------------------------------------------------------------
@@ -175,36 +176,29 @@ pub fn sdk_key(api: &Api, command: SdkKeyCommand) -> Result<i32> {
 
 /// `vexil keys list`.
 pub fn keys_list(api: &Api) -> Result<i32> {
-    let k = api.call("GET", "/keys", None)?;
-    api.show(&k, |k| {
-        for key in k["keys"].as_array().into_iter().flatten() {
-            let until = key["not_after"]
-                .as_str()
+    let k = api.fetch::<KeyListing>("GET", "/keys", None)?;
+    api.print(&k, |listing| {
+        for key in &listing.keys {
+            let until = key
+                .not_after
+                .as_ref()
                 .map_or(String::new(), |t| format!(" until {t}"));
-            println!(
-                "{:<20} {:<9} {}{until}",
-                text(&key["id"]),
-                text(&key["status"]),
-                text(&key["public_key"])
-            );
+            println!("{:<20} {:<9} {}{until}", key.id, key.status, key.public_key);
         }
     })
 }
 
 /// `vexil keys rotate`.
 pub fn keys_rotate(api: &Api, overlap: Option<String>) -> Result<i32> {
-    let r = api.call("POST", "/keys/rotate", Some(json!({ "overlap": overlap })))?;
-    api.show(&r, |r| {
+    let body = serde_json::to_value(RotateBody { overlap })?;
+    let r = api.fetch::<Rotation>("POST", "/keys/rotate", Some(body))?;
+    api.print(&r, |r| {
         println!(
             "new signing key {}; every environment was re-signed",
-            text(&r["active"])
+            r.active
         );
-        for old in r["retiring"].as_array().into_iter().flatten() {
-            println!(
-                "  {} stays valid until {}",
-                text(&old["id"]),
-                text(&old["not_after"])
-            );
+        for old in &r.retiring {
+            println!("  {} stays valid until {}", old.id, old.not_after);
         }
     })
 }
@@ -218,49 +212,48 @@ pub fn webhooks(api: &Api, command: WebhooksCommand) -> Result<i32> {
             secret,
             events,
         } => {
-            let w = api.call(
+            let body = NewWebhook {
+                url,
+                secret,
+                events,
+            };
+            let w = api.fetch::<CreatedWebhook>(
                 "POST",
                 &format!("/environments/{}/webhooks", enc(&env)),
-                Some(json!({ "url": url, "secret": secret, "events": events })),
+                Some(serde_json::to_value(body)?),
             )?;
-            api.show(&w, |w| {
-                println!("webhook #{} → {} in {env}", text(&w["id"]), text(&w["url"]));
+            api.print(&w, |w| {
+                println!("webhook #{} → {} in {env}", w.id, w.url);
                 println!(
                     "  signing secret (X-Vexil-Signature: sha256=HMAC): {}",
-                    text(&w["secret"])
+                    w.secret
                 );
             })
         }
         WebhooksCommand::List { env } => {
-            let a = api.call(
+            let a = api.fetch::<WebhookList>(
                 "GET",
                 &format!("/environments/{}/webhooks", enc(&env)),
                 None,
             )?;
-            api.show(&a, |a| {
-                for w in a["webhooks"].as_array().into_iter().flatten() {
-                    let events: Vec<String> = w["events"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(text)
-                        .collect();
+            api.print(&a, |list| {
+                for w in &list.webhooks {
                     println!(
                         "#{:<4} {} ({})",
-                        text(&w["id"]),
-                        text(&w["url"]),
-                        if events.is_empty() {
+                        w.id,
+                        w.url,
+                        if w.events.is_empty() {
                             "all events".into()
                         } else {
-                            events.join(", ")
+                            w.events.join(", ")
                         }
                     );
                 }
             })
         }
         WebhooksCommand::Remove { id } => {
-            let r = api.call("DELETE", &format!("/webhooks/{id}"), None)?;
-            api.show(&r, |_| println!("webhook #{id} removed"))
+            let r = api.fetch::<WebhookRemoved>("DELETE", &format!("/webhooks/{id}"), None)?;
+            api.print(&r, |r| println!("webhook #{} removed", r.id))
         }
         WebhooksCommand::Deliveries { webhook, status } => {
             let mut query = Vec::new();
@@ -270,23 +263,20 @@ pub fn webhooks(api: &Api, command: WebhooksCommand) -> Result<i32> {
             if let Some(s) = status {
                 query.push(format!("status={}", enc(&s)));
             }
-            let a = api.call(
+            let a = api.fetch::<DeliveryList>(
                 "GET",
                 &format!("/webhooks/deliveries?{}", query.join("&")),
                 None,
             )?;
-            api.show(&a, |a| {
-                for d in a["deliveries"].as_array().into_iter().flatten() {
-                    let error = d["last_error"]
-                        .as_str()
+            api.print(&a, |list| {
+                for d in &list.deliveries {
+                    let error = d
+                        .last_error
+                        .as_ref()
                         .map_or(String::new(), |e| format!(" last error: {e}"));
                     println!(
                         "#{:<5} webhook #{} {:<18} {:<9} attempts {}{error}",
-                        text(&d["id"]),
-                        text(&d["webhook_id"]),
-                        text(&d["event"]),
-                        text(&d["status"]),
-                        text(&d["attempts"])
+                        d.id, d.webhook_id, d.event, d.status, d.attempts
                     );
                 }
             })

@@ -191,6 +191,31 @@ fn info_answers_keep_their_json() {
     check("whoami_token", &s.get("/api/v1/whoami", &eve).expect(200));
     let key = s.sdk_key(&admin, "staging");
     check("whoami_sdk_key", &s.get("/api/v1/whoami", &key).expect(200));
+    check(
+        "policies_default",
+        &s.get("/api/v1/policies", &eve).expect(200),
+    );
+}
+
+#[test]
+fn policies_with_venues_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-policies");
+    std::fs::write(
+        data.path().join("xnys.txt"),
+        "2026-11-26\n2026-11-27 13:00\n",
+    )
+    .unwrap();
+    data.configure(concat!(
+        "[governance.trading_hours]\nweekdays = [1, 2, 3, 4, 5]\nopen = \"08:00\"\nclose = \"16:30\"\n",
+        "[[governance.venues]]\nname = \"XNYS\"\ntime_zone = \"America/New_York\"\nholidays_file = \"xnys.txt\"\n",
+        "[[governance.venues.sessions]]\nweekdays = [1, 2, 3, 4, 5]\nopen = \"09:30\"\nclose = \"16:00\"\n",
+    ));
+    let s = Server::start(&data);
+    let eve = s.token(&admin, "eve", &["editor"]);
+    let r = s.get("/api/v1/policies", &eve).expect(200);
+    check("policies_venues", &r);
+    let typed: vexil::origin::api::PolicyList = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(typed.config.venues[0].early_closes[0].close, "13:00");
 }
 
 #[test]

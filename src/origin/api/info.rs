@@ -1,6 +1,6 @@
 //! What the origin says about itself: `GET /health` ([`Health`]), `GET /keys`
-//! ([`KeyListing`]), `POST /keys/rotate` ([`RotateBody`] → [`Rotation`]) and
-//! `GET /whoami` ([`WhoAmI`]).
+//! ([`KeyListing`]), `POST /keys/rotate` ([`RotateBody`] → [`Rotation`]), `GET /whoami`
+//! ([`WhoAmI`]) and `GET /policies` ([`PolicyList`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -80,4 +80,70 @@ pub struct WhoAmI {
     /// `client` or `server`, for an SDK key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sdk_kind: Option<String>,
+}
+
+/// `GET /policies`: the governance policies and the settings they read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyList {
+    /// Every policy the origin enforces.
+    pub policies: Vec<PolicyInfo>,
+    /// The settings from `[governance]`.
+    pub config: GovernanceSettings,
+}
+
+/// A governance policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyInfo {
+    /// Its id, as violations and held changes name it.
+    pub id: String,
+    /// What it requires.
+    pub description: String,
+}
+
+/// The `[governance]` settings, as configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GovernanceSettings {
+    /// The flag-key naming pattern.
+    pub naming: String,
+    /// The older one-session UTC freeze window (`null` when not set).
+    pub trading_hours: Option<SessionInfo>,
+    /// The trading venues.
+    pub venues: Vec<VenueInfo>,
+    /// The shortest audit retention a compliance pack may be given, in days.
+    pub min_retention_days: u32,
+}
+
+/// A trading session: local `HH:MM` times on ISO weekdays (1 = Monday).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The weekdays it opens on.
+    pub weekdays: Vec<u8>,
+    /// When it opens.
+    pub open: String,
+    /// When it closes (before `open`: the next day).
+    pub close: String,
+}
+
+/// A trading venue's calendar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VenueInfo {
+    /// Its name, as flags list it in `venues`.
+    pub name: String,
+    /// Its IANA time zone.
+    pub time_zone: String,
+    /// Its sessions, in that zone's local time.
+    pub sessions: Vec<SessionInfo>,
+    /// Local dates without trading (ISO dates).
+    pub holidays: Vec<String>,
+    /// Local dates on which trading ends early.
+    pub early_closes: Vec<EarlyClose>,
+}
+
+/// A half day: trading on `date` ends at `close`, local time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyClose {
+    /// The ISO date.
+    pub date: String,
+    /// The local closing time, `HH:MM`.
+    pub close: String,
 }

@@ -15,7 +15,7 @@
 //! - [`flags`]: flag summaries, details and revision history, and the bodies that
 //!   propose changes to flags, segments and exclusion groups;
 //! - [`info`]: what the origin says about itself: health, public keys, key
-//!   rotation, the caller;
+//!   rotation, the caller, the governance policies and their settings;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
 //! - [`snapshots`]: an environment's signed snapshots and their copies at the
 //!   publish targets;
@@ -42,7 +42,10 @@ pub use flags::{
     FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
     ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,
 };
-pub use info::{Health, KeyListing, PublicKey, RetiringKey, RotateBody, Rotation, WhoAmI};
+pub use info::{
+    EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, PublicKey,
+    RetiringKey, RotateBody, Rotation, SessionInfo, VenueInfo, WhoAmI,
+};
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
 pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};
 pub use tokens::{

@@ -6,14 +6,16 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Params, Segs};
 use super::snapshots::latest_for_reader;
 use super::App;
-use crate::origin::api::{Health, KeyListing, WhoAmI};
+use crate::origin::api::{
+    EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, SessionInfo,
+    VenueInfo, WhoAmI,
+};
 use crate::origin::reports;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
 pub(super) async fn health() -> Json<Health> {
     Json(Health {
@@ -32,27 +34,56 @@ pub(super) async fn whoami(Caller(who): Caller) -> Json<WhoAmI> {
     Json(WhoAmI::from(&who))
 }
 
-pub(super) async fn policies(State(app): State<App>, who: Reader) -> ApiResult {
+pub(super) async fn policies(State(app): State<App>, who: Reader) -> ApiResult<Json<PolicyList>> {
+    use crate::origin::governance::venues::hh_mm;
     app.read(&who, |op| {
         let g = &op.config.governance;
-        let hours = g.trading_hours.as_ref().map(|h| {
-            json!({ "weekdays": h.weekdays,
-                    "open": format!("{:02}:{:02}", h.open_minute / 60, h.open_minute % 60),
-                    "close": format!("{:02}:{:02}", h.close_minute / 60, h.close_minute % 60) })
-        });
-        use crate::origin::governance::venues::hh_mm;
-        let venues: Vec<_> = g.venues.iter().map(|v| {
-            let sessions: Vec<_> = v.sessions.iter().map(|s| json!({
-                "weekdays": s.weekdays, "open": hh_mm(s.open_minute), "close": hh_mm(s.close_minute),
-            })).collect();
-            let holidays: Vec<String> = v.holidays.iter().map(ToString::to_string).collect();
-            let early: Vec<_> = v.early_closes.iter().map(|(d, m)| json!({ "date": d.to_string(), "close": hh_mm(*m) })).collect();
-            json!({ "name": v.name, "time_zone": v.time_zone_name(), "sessions": sessions, "holidays": holidays, "early_closes": early })
-        }).collect();
-        Ok(json!({
-            "policies": crate::origin::governance::POLICIES,
-            "config": { "naming": g.naming.as_str(), "trading_hours": hours, "venues": venues, "min_retention_days": g.min_retention_days },
-        }))
+        let session = |weekdays: &[u8], open: u16, close: u16| SessionInfo {
+            weekdays: weekdays.to_vec(),
+            open: hh_mm(open),
+            close: hh_mm(close),
+        };
+        let venues = g
+            .venues
+            .iter()
+            .map(|v| VenueInfo {
+                name: v.name.clone(),
+                time_zone: v.time_zone_name().into(),
+                sessions: v
+                    .sessions
+                    .iter()
+                    .map(|s| session(&s.weekdays, s.open_minute, s.close_minute))
+                    .collect(),
+                holidays: v.holidays.iter().map(ToString::to_string).collect(),
+                early_closes: v
+                    .early_closes
+                    .iter()
+                    .map(|(date, minute)| EarlyClose {
+                        date: date.to_string(),
+                        close: hh_mm(*minute),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let policies = crate::origin::governance::POLICIES
+            .iter()
+            .map(|p| PolicyInfo {
+                id: p.id.into(),
+                description: p.description.into(),
+            })
+            .collect();
+        Ok(PolicyList {
+            policies,
+            config: GovernanceSettings {
+                naming: g.naming.as_str().into(),
+                trading_hours: g
+                    .trading_hours
+                    .as_ref()
+                    .map(|h| session(&h.weekdays, h.open_minute, h.close_minute)),
+                venues,
+                min_retention_days: g.min_retention_days,
+            },
+        })
     })
     .await
 }

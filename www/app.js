@@ -7,6 +7,7 @@ import * as changes from "./views/changes.js";
 import * as rollouts from "./views/rollouts.js";
 import * as audit from "./views/audit.js";
 import * as playground from "./views/playground.js";
+import * as governance from "./views/governance.js";
 import { rolesFor } from "./review/card.js";
 
 const routes = [
@@ -21,6 +22,7 @@ const routes = [
   [/^#\/rollout\/(\d+)$/, rollouts.detail],
   [/^#\/audit$/, audit.render],
   [/^#\/playground$/, playground.render],
+  [/^#\/governance$/, governance.render],
 ];
 
 const state = { me: null, env: localStorage.getItem("vexil.env") ?? "production", stopEvents: null };

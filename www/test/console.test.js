@@ -2,7 +2,8 @@
 // (which serves www/ and pkg/). Screenshots land in target/screenshots/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -16,7 +17,15 @@ let origin, browser, alice, paul, sdkKey, keys;
 
 before(async () => {
   await mkdir(shots, { recursive: true });
-  origin = await startOrigin();
+  // A trading venue with a holidays file: last year's Christmas, next year's Christmas
+  // Eve (a half day) and Christmas.
+  const year = new Date().getUTCFullYear();
+  const holidays = join(await mkdtemp(join(tmpdir(), "vexil-console-")), "xlon.txt");
+  await writeFile(holidays, `${year - 1}-12-25\n${year + 1}-12-24 12:30\n${year + 1}-12-25\n`);
+  origin = await startOrigin({
+    append: `[[governance.venues]]\nname = "XLON"\ntime_zone = "Europe/London"\nholidays_file = ${JSON.stringify(holidays)}\n` +
+      `[[governance.venues.sessions]]\nweekdays = [1, 2, 3, 4, 5]\nopen = "08:00"\nclose = "16:30"\n`,
+  });
   alice = (await api(origin, origin.admin, "POST", "/tokens", { name: "alice", roles: ["editor"] })).token;
   paul = (await api(origin, origin.admin, "POST", "/tokens", { name: "paul", roles: ["PRODUCT_OWNER", "viewer"] })).token;
   sdkKey = (await api(origin, origin.admin, "POST", "/sdk-keys", { name: "web", environment: "production" })).token;
@@ -192,6 +201,20 @@ test("the playground verifies a good snapshot in the browser and rejects a tampe
   await page.locator("#rejected").waitFor();
   assert.match(await page.locator("#rejected").textContent(), /BAD_SIGNATURE/);
   await page.screenshot({ path: join(shots, "11-playground-tampered.png") });
+  await page.close();
+});
+
+test("the governance page shows the policies and the venues' coming closures", async () => {
+  const page = await signIn(paul, "#/governance");
+  await page.getByRole("heading", { name: "Governance" }).waitFor();
+  const year = new Date().getUTCFullYear();
+  const row = page.getByRole("row", { name: /XLON/ });
+  assert.match(await row.innerText(), /Europe\/London\s+Mon Tue Wed Thu Fri 08:00–16:30/);
+  assert.match(await row.innerText(), new RegExp(`${year + 1}-12-24 closes 12:30\\s+${year + 1}-12-25 closed`));
+  assert.doesNotMatch(await row.innerText(), new RegExp(`${year - 1}-12-25`), "past closures are not listed");
+  await page.getByRole("cell", { name: "mifid2-trading-hours-freeze" }).waitFor();
+  await page.screenshot({ path: join(shots, "17-governance.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 

@@ -63,9 +63,8 @@ fn insight_kinds(s: &Server, token: &str, key: &str) -> Vec<String> {
 #[test]
 fn reviews_are_scheduled_by_oversight_level_recorded_and_shown_due_or_done() {
     let (data, admin) = DataDir::init("clinical-reviews");
-    let clock = data.path().join("clock-offset");
-    std::fs::write(&clock, "0").unwrap();
-    let s = Server::start_with(&data, &[("VEXIL_CLOCK_FILE", clock.to_str().unwrap())]);
+    let mut clock = Clock::new(&data);
+    let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "nina", &["editor"]);
     let oversight = s.token(&admin, "dr-oz", &["CLINICAL_OVERSIGHT"]);
 
@@ -95,7 +94,7 @@ fn reviews_are_scheduled_by_oversight_level_recorded_and_shown_due_or_done() {
     assert!(r.text.contains("oversight level 0"), "{}", r.text);
 
     // Thirty-one days on the review is due, and the insights say so.
-    std::fs::write(&clock, (31 * DAY_MS).to_string()).unwrap();
+    clock.set_offset(31 * DAY_MS);
     assert_eq!(review_of(&s, &editor, "triage-hints")["status"], "due");
     assert!(insight_kinds(&s, &editor, "triage-hints").contains(&"review_due".to_string()));
 
@@ -127,7 +126,7 @@ fn reviews_are_scheduled_by_oversight_level_recorded_and_shown_due_or_done() {
     assert_eq!(audit["entries"].as_array().unwrap().len(), 1, "{audit}");
 
     // Through the CLI, 30 more days on: due again, then done.
-    std::fs::write(&clock, (62 * DAY_MS).to_string()).unwrap();
+    clock.set_offset(62 * DAY_MS);
     assert_eq!(review_of(&s, &editor, "triage-hints")["status"], "due");
     let out = vexil_as(
         &s,

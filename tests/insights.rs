@@ -23,10 +23,8 @@ fn kill_switch(key: &str) -> Value {
 #[test]
 fn a_killed_kill_switch_is_not_recommended_for_removal() {
     let (data, admin) = DataDir::init("insights-kill-switch");
-    let clock = data.path().join("clock-offset");
-    std::fs::write(&clock, "0").unwrap();
-    let vars = [("VEXIL_CLOCK_FILE", clock.to_str().unwrap())];
-    let s = Server::start_with(&data, &vars);
+    let mut clock = Clock::new(&data);
+    let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "eve", &["editor"]);
     let sdk = s.sdk_key(&admin, "production");
     for flag in [kill_switch("payments-kill"), kill_switch("search-kill")] {
@@ -45,7 +43,7 @@ fn a_killed_kill_switch_is_not_recommended_for_removal() {
 
     // Forty days on, with edges reporting metrics (for another flag only).
     let later = 40 * DAY_MS;
-    std::fs::write(&clock, later.to_string()).unwrap();
+    clock.set_offset(later);
     let mut batch = json!({
         "schema": vexil::metrics::BATCH_SCHEMA, "batch_id": "b1", "sdk": "test/1",
         "environment": "production", "window": { "start_ms": now_ms() + later - 1000, "end_ms": now_ms() + later },

@@ -45,9 +45,8 @@ fn serves(s: &Server, token: &str, key: &str) -> Value {
 fn approved_changes_wait_for_apply_at_then_apply_rechecked() {
     let (data, admin) = DataDir::init("scheduled");
     data.set("check_interval", "check_interval = \"100ms\"");
-    let clock = data.path().join("clock-offset");
-    std::fs::write(&clock, "0").unwrap();
-    let s = Server::start_with(&data, &[("VEXIL_CLOCK_FILE", clock.to_str().unwrap())]);
+    let mut clock = Clock::new(&data);
+    let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "eve", &["editor"]);
     s.post(FLAGS, &editor, json!({ "flag": simple_flag("banner") }))
         .expect(201);
@@ -91,7 +90,7 @@ fn approved_changes_wait_for_apply_at_then_apply_rechecked() {
     assert!(stdout.contains("scheduled: applies at"), "{stdout}");
 
     // Due: applied by the scheduler, audited and published.
-    std::fs::write(&clock, (hour + 1000).to_string()).unwrap();
+    clock.set_offset(hour + 1000);
     let done = wait_for(&s, &editor, id, |c| c["status"] == "applied");
     assert!(done["applied"]["snapshot_version"].is_u64(), "{done}");
     assert_eq!(serves(&s, &editor, "banner"), json!({ "variant": "on" }));
@@ -158,7 +157,7 @@ fn approved_changes_wait_for_apply_at_then_apply_rechecked() {
         )
         .expect(200);
     }
-    std::fs::write(&clock, (5 * hour + 1000).to_string()).unwrap();
+    clock.set_offset(5 * hour + 1000);
     let c = wait_for(&s, &editor, scheduled, |c| {
         c["required"].as_array().is_some_and(|r| !r.is_empty())
     });
@@ -207,9 +206,8 @@ fn a_change_frozen_by_trading_hours_applies_by_itself_at_the_close() {
     data.configure("[governance.trading_hours]\nweekdays = [1, 2, 3, 4, 5, 6, 7]\nopen = \"09:00\"\nclose = \"17:30\"\n");
     let day = 86_400_000;
     let noon = (now_ms() / day + 1) * day + 12 * 3_600_000;
-    let clock = data.path().join("clock-offset");
-    std::fs::write(&clock, (noon - now_ms()).to_string()).unwrap();
-    let s = Server::start_with(&data, &[("VEXIL_CLOCK_FILE", clock.to_str().unwrap())]);
+    let mut clock = Clock::at(&data, noon);
+    let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "eve", &["editor"]);
     let compliance = s.token(&admin, "carla", &["COMPLIANCE"]);
     let mut flag = simple_flag("best-ex-router");
@@ -245,7 +243,7 @@ fn a_change_frozen_by_trading_hours_applies_by_itself_at_the_close() {
     let _ = compliance;
 
     // The session closes: the scheduler applies it, published and audited.
-    std::fs::write(&clock, (noon - now_ms() + 6 * 3_600_000).to_string()).unwrap();
+    clock.set(noon + 6 * 3_600_000);
     let done = wait_for(&s, &editor, created, |c| c["status"] == "applied");
     assert!(done["applied"]["snapshot_version"].is_u64(), "{done}");
 }
@@ -269,9 +267,8 @@ fn a_change_to_a_flag_on_an_open_venue_is_held_until_that_venue_closes() {
     // 13:30 UTC (EDT) and closes at 20:00 UTC.
     let t = |text: &str| vexil::engine::time::parse_rfc3339_ms(text).unwrap();
     let start = t("2027-06-16T10:00:00Z");
-    let clock = data.path().join("clock-offset");
-    std::fs::write(&clock, (start - now_ms()).to_string()).unwrap();
-    let s = Server::start_with(&data, &[("VEXIL_CLOCK_FILE", clock.to_str().unwrap())]);
+    let mut clock = Clock::at(&data, start);
+    let s = Server::start_with(&data, &[clock.var()]);
     let editor = s.token(&admin, "eve", &["editor"]);
     let policies = s.get("/api/v1/policies", &editor).expect(200).json;
     let venues = &policies["config"]["venues"];
@@ -330,7 +327,7 @@ fn a_change_to_a_flag_on_an_open_venue_is_held_until_that_venue_closes() {
     );
 
     // London closes: the scheduler applies the XLON flag; the other waits for New York.
-    std::fs::write(&clock, (t("2027-06-16T15:31:00Z") - now_ms()).to_string()).unwrap();
+    clock.set(t("2027-06-16T15:31:00Z"));
     let done = wait_for(&s, &editor, id, |c| c["status"] == "applied");
     assert!(done["applied"]["snapshot_version"].is_u64(), "{done}");
     let global = every["id"].as_i64().unwrap();

@@ -392,9 +392,26 @@ impl Clock {
         Clock { path, offset_ms: 0 }
     }
 
+    /// A clock reading `at_ms` now, its file in `data`.
+    pub fn at(data: &DataDir, at_ms: i64) -> Clock {
+        let mut clock = Clock::new(data);
+        clock.set(at_ms);
+        clock
+    }
+
     /// Moves the clock `ms` forward.
     pub fn advance(&mut self, ms: i64) {
-        self.offset_ms += ms;
+        self.set_offset(self.offset_ms + ms);
+    }
+
+    /// Sets the clock to read `at_ms` now.
+    pub fn set(&mut self, at_ms: i64) {
+        self.set_offset(at_ms - now_ms());
+    }
+
+    /// Sets the clock `ms` ahead of the real time.
+    pub fn set_offset(&mut self, ms: i64) {
+        self.offset_ms = ms;
         std::fs::write(&self.path, self.offset_ms.to_string()).unwrap();
     }
 

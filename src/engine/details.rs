@@ -19,7 +19,7 @@ pub struct Details {
     /// The variant served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    /// Why.
+    /// Why this value was served (an OpenFeature reason).
     pub reason: Reason,
     /// The rule that served.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -146,7 +146,7 @@ pub struct Outcome {
     /// The variant served; `None` means the caller's default (because of an error,
     /// or because the flag serves it: no off variant, a `caller_default` serve).
     pub variant: Option<VariantId>,
-    /// Why.
+    /// Why this variant (or the caller's default) was served.
     pub reason: Reason,
     /// Index of the rule that served (or whose serve failed).
     pub rule: Option<u32>,

@@ -93,7 +93,7 @@ fn chained(last: Option<&Link>, mut entry: Entry) -> (Link, String) {
 pub struct Broken {
     /// The first entry that does not verify.
     pub seq: u64,
-    /// Why.
+    /// What fails to verify there (a digest, a link to the previous entry).
     pub reason: String,
 }
 

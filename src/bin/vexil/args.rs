@@ -84,7 +84,7 @@ pub enum Command {
         to_revision: Option<i64>,
         #[command(flatten)]
         env: EnvArg,
-        /// Why.
+        /// The reason, recorded with the change and in the audit trail.
         #[arg(long)]
         reason: Option<String>,
         #[command(flatten)]
@@ -96,7 +96,7 @@ pub enum Command {
         file: PathBuf,
         #[command(flatten)]
         env: EnvArg,
-        /// Why.
+        /// The reason, recorded with the change and in the audit trail.
         #[arg(long)]
         reason: Option<String>,
         #[command(flatten)]
@@ -137,7 +137,7 @@ pub enum Command {
         /// Target environment.
         #[arg(long)]
         to: String,
-        /// Why.
+        /// The reason, recorded with the change and in the audit trail.
         #[arg(long)]
         reason: Option<String>,
         #[command(flatten)]

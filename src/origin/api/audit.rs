@@ -63,6 +63,6 @@ pub struct Verification {
 pub struct BrokenLink {
     /// The first entry that does not verify.
     pub seq: u64,
-    /// Why.
+    /// What fails to verify there (a digest, a link to the previous entry).
     pub reason: String,
 }

@@ -113,7 +113,7 @@ pub struct Approval {
 pub struct Rejection {
     /// Who rejected it.
     pub by: String,
-    /// Why.
+    /// The rejecting reviewer's comment.
     pub comment: String,
     /// When (RFC 3339).
     pub at: String,

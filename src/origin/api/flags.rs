@@ -108,7 +108,7 @@ pub struct Revision {
 pub struct FlagBody {
     /// The flag document.
     pub flag: Value,
-    /// Why.
+    /// The author's reason, kept with the change and in the audit trail.
     #[serde(default)]
     pub reason: Option<String>,
     /// RFC 3339: apply once approved and due (a scheduled change).
@@ -129,7 +129,7 @@ pub struct RolloutBody {
     /// Within this rule instead of the fallthrough.
     #[serde(default)]
     pub rule: Option<String>,
-    /// Why.
+    /// The author's reason, kept with the change and in the audit trail.
     #[serde(default)]
     pub reason: Option<String>,
     /// RFC 3339: apply once approved and due.
@@ -142,7 +142,7 @@ pub struct RolloutBody {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
-    /// Why.
+    /// The author's reason, kept with the change and in the audit trail.
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -163,7 +163,7 @@ pub struct RollbackBody {
     /// The revision to restore (default: the one before the current).
     #[serde(default)]
     pub to_revision: Option<i64>,
-    /// Why.
+    /// The author's reason, kept with the change and in the audit trail.
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -174,7 +174,7 @@ pub struct RollbackBody {
 pub struct SegmentBody {
     /// The segment's clause (the engine's condition document).
     pub clause: Value,
-    /// Why.
+    /// The author's reason, kept with the change and in the audit trail.
     #[serde(default)]
     pub reason: Option<String>,
     /// RFC 3339: apply once approved and due.
@@ -189,7 +189,7 @@ pub struct GroupBody {
     /// The group's bucketing salt (default: its name).
     #[serde(default)]
     pub salt: Option<String>,
-    /// Why.
+    /// The author's reason, kept with the change and in the audit trail.
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -204,7 +204,7 @@ pub struct PromoteBody {
     pub from: String,
     /// The target environment.
     pub to: String,
-    /// Why.
+    /// The author's reason, kept with the change and in the audit trail.
     #[serde(default)]
     pub reason: Option<String>,
 }

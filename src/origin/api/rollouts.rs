@@ -40,7 +40,7 @@ pub struct RolloutPlan {
     /// Roll out within this rule instead of the fallthrough.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
-    /// Why.
+    /// The reason, kept with the change and in the audit trail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

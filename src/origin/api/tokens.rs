@@ -114,7 +114,7 @@ pub struct KeyBatches {
     pub rejected: i64,
     /// When the last was refused.
     pub last_rejected_at: Option<String>,
-    /// Why.
+    /// What the last refused batch was refused for.
     pub last_rejection: Option<String>,
 }
 

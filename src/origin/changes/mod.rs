@@ -101,7 +101,7 @@ pub struct Proposal {
     pub archived: bool,
     /// The flag's revision the change was made against (0: a new flag).
     pub base_revision: i64,
-    /// Why.
+    /// The author's reason, kept with the change and in the audit trail.
     pub reason: Option<String>,
     /// When to apply it, once approved (epoch ms); `None`: as soon as approved.
     pub apply_at_ms: Option<i64>,

@@ -70,7 +70,7 @@ pub enum FlagCommand {
         file: PathBuf,
         #[command(flatten)]
         env: EnvArg,
-        /// Why.
+        /// The reason, recorded with the change and in the audit trail.
         #[arg(long)]
         reason: Option<String>,
         /// Apply once approved at this time (RFC 3339, e.g. 2026-12-24T18:00:00Z): a
@@ -131,7 +131,7 @@ pub enum FlagCommand {
         flag: String,
         #[command(flatten)]
         env: EnvArg,
-        /// Why.
+        /// The reason, recorded with the change and in the audit trail.
         #[arg(long)]
         reason: Option<String>,
     },
@@ -162,7 +162,7 @@ pub enum FlagCommand {
         flag: String,
         #[command(flatten)]
         env: EnvArg,
-        /// Why.
+        /// The reason, recorded with the change and in the audit trail.
         #[arg(long)]
         reason: Option<String>,
     },
@@ -204,7 +204,7 @@ pub struct CreateArgs {
     interactive: bool,
     #[command(flatten)]
     env: EnvArg,
-    /// Why.
+    /// The reason, recorded with the change and in the audit trail.
     #[arg(long)]
     reason: Option<String>,
     /// Apply once approved at this time (RFC 3339, e.g. 2026-12-24T18:00:00Z): a
@@ -250,7 +250,7 @@ pub enum RolloutCommand {
         rule: Option<String>,
         #[command(flatten)]
         env: EnvArg,
-        /// Why.
+        /// The reason, recorded with the change and in the audit trail.
         #[arg(long)]
         reason: Option<String>,
     },
@@ -296,7 +296,7 @@ pub enum RolloutCommand {
         rule: Option<String>,
         #[command(flatten)]
         env: EnvArg,
-        /// Why.
+        /// The reason, recorded with the change and in the audit trail.
         #[arg(long)]
         reason: Option<String>,
         /// Apply once approved at this time (RFC 3339, e.g. 2026-12-24T18:00:00Z): a
@@ -441,7 +441,7 @@ pub enum SegmentCommand {
         file: Option<PathBuf>,
         #[command(flatten)]
         env: EnvArg,
-        /// Why.
+        /// The reason, recorded with the change and in the audit trail.
         #[arg(long)]
         reason: Option<String>,
     },

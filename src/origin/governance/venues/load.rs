@@ -13,91 +13,91 @@ pub enum CalendarError {
     /// A venue name that flags could not list.
     #[error("`{field}`: a venue name is non-empty and has no spaces, not \"{name}\"")]
     Name {
-        /// Where.
+        /// The setting, as `governance.venues[0].time_zone`.
         field: String,
-        /// The name given.
+        /// The name as written.
         name: String,
     },
     /// Two venues with one name.
     #[error("`{field}`: venue `{name}` is declared twice")]
     Duplicate {
-        /// Where.
+        /// The setting, as `governance.venues[0].time_zone`.
         field: String,
-        /// The name.
+        /// The venue name.
         name: String,
     },
     /// Not a time zone of the bundled IANA database.
     #[error("`{field}` = \"{name}\" is not an IANA time zone such as Europe/London: {reason}")]
     TimeZone {
-        /// Where.
+        /// The setting, as `governance.venues[0].time_zone`.
         field: String,
-        /// The name given.
+        /// The name as written.
         name: String,
-        /// Why.
+        /// The time-zone database's reason.
         reason: String,
     },
     /// A venue without sessions.
     #[error("`{field}` lists no sessions; a venue has at least one")]
     NoSessions {
-        /// Where.
+        /// The setting, as `governance.venues[0].time_zone`.
         field: String,
     },
     /// Weekdays outside 1-7, or none.
     #[error("`{field}` lists ISO weekdays 1 (Monday) to 7, at least one")]
     Weekdays {
-        /// Where.
+        /// The setting, as `governance.venues[0].time_zone`.
         field: String,
     },
     /// Not `HH:MM`.
     #[error("`{field}` = \"{text}\" is not a time of day such as 08:00")]
     TimeOfDay {
-        /// Where.
+        /// The setting, as `governance.venues[0].time_zone`.
         field: String,
-        /// The text given.
+        /// The time as written.
         text: String,
     },
     /// A session that opens when it closes.
     #[error("`{field}`: `open` and `close` are the same time; a session that closes the next day has `close` before `open`")]
     EmptySession {
-        /// Where.
+        /// The setting, as `governance.venues[0].time_zone`.
         field: String,
     },
     /// The holiday file cannot be read.
     #[error("cannot read holidays file {}: {source}", .path.display())]
     ReadHolidays {
-        /// The file.
+        /// The holidays file.
         path: PathBuf,
-        /// Why.
+        /// The error reading it.
         source: std::io::Error,
     },
     /// A line of a holiday file that is neither a date nor a date and a time.
     #[error("{}:{line}: `{text}` is not an ISO date such as 2026-12-25 (no trading), nor a date and a closing time such as `2026-12-24 12:30` (an early close)", .path.display())]
     HolidayLine {
-        /// The file.
+        /// The holidays file.
         path: PathBuf,
-        /// The line number, from 1.
+        /// Its line number, from 1.
         line: usize,
-        /// The line, without its comment.
+        /// The line as written, without its comment.
         text: String,
     },
     /// An early close at midnight: no trading that day is a date alone.
     #[error("{}:{line}: an early close is between 00:01 and 23:59, not `{text}`; a day without trading is the date alone", .path.display())]
     EarlyClose {
-        /// The file.
+        /// The holidays file.
         path: PathBuf,
-        /// The line number, from 1.
+        /// Its line number, from 1.
         line: usize,
-        /// The line, without its comment.
+        /// The line as written, without its comment.
         text: String,
     },
     /// A holiday listed twice.
     #[error("{}:{line}: {date} is listed twice", .path.display())]
     DuplicateHoliday {
-        /// The file.
+        /// The holidays file.
         path: PathBuf,
-        /// The line number, from 1.
+        /// Its line number, from 1.
         line: usize,
-        /// The date.
+        /// The date listed again.
         date: Date,
     },
 }

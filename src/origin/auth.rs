@@ -230,7 +230,7 @@ pub fn authenticate(db: &Connection, secret: &str) -> Result<Principal, OriginEr
 pub struct Created {
     /// Token id.
     pub id: i64,
-    /// Owner.
+    /// Who the token belongs to (a person or a system).
     pub name: String,
     /// Roles (tokens).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -45,7 +45,7 @@ pub struct Evaluation<'a> {
     pub context: &'a Value,
     /// The evaluations (one, or every flag for the bulk route).
     pub results: &'a [Details],
-    /// When.
+    /// The time of the evaluation, epoch milliseconds.
     pub now_ms: i64,
 }
 

@@ -32,9 +32,9 @@ fn level_of(doc: &Value) -> u8 {
 /// The last review, as the audit recorded it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LastReview {
-    /// When.
+    /// When it was given (RFC 3339).
     pub at: String,
-    /// Who.
+    /// Who gave it.
     pub by: String,
     /// What they found.
     pub comment: String,

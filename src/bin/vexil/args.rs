@@ -77,7 +77,7 @@ pub enum Command {
     Rollout(Remote<operator::RolloutCommand>),
     /// Restore a flag's previous definition (or `--to-revision N`).
     Rollback {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         /// Revision to restore (default: the one before the current).
         #[arg(long)]
@@ -129,7 +129,7 @@ pub enum Command {
     Changes(Remote<operator::ChangesCommand>),
     /// Copy a flag's definition from one environment to another, as a change request.
     Promote {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         /// Source environment.
         #[arg(long)]

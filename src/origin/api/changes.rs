@@ -155,7 +155,7 @@ pub struct ChangeListQuery {
     /// `pending`, `applied`, `rejected`, `cancelled` or `conflict`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Environment.
+    /// Only changes in this environment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
     /// Flag (or segment) name.

@@ -51,7 +51,7 @@ pub struct FlagSummary {
 /// A row of the flag list: the summary and the last day's evaluations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlagListItem {
-    /// The flag.
+    /// Its summary (key, kind, state), flattened into the row.
     #[serde(flatten)]
     pub summary: FlagSummary,
     /// Evaluations the edges reported over the last 24 hours.
@@ -69,7 +69,7 @@ pub struct FlagList {
 /// of the changes to it that wait.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlagDetail {
-    /// The flag.
+    /// Its summary (key, kind, state), flattened into the row.
     #[serde(flatten)]
     pub summary: FlagSummary,
     /// Its document, as its author wrote it.
@@ -198,7 +198,7 @@ pub struct GroupBody {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromoteBody {
-    /// The flag.
+    /// The flag's key.
     pub flag: String,
     /// The source environment.
     pub from: String,

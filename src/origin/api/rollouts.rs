@@ -80,7 +80,7 @@ pub struct Rollout {
     pub change_id: Option<i64>,
     /// Who started it.
     pub created_by: String,
-    /// When.
+    /// When it was started (RFC 3339).
     pub created_at: String,
     /// When it last changed.
     pub updated_at: String,

@@ -21,7 +21,7 @@ pub struct NewToken {
 pub struct CreatedToken {
     /// Token id.
     pub id: i64,
-    /// Owner.
+    /// Who the token belongs to (a person or a system).
     pub name: String,
     /// Roles (tokens).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -41,7 +41,7 @@ pub struct CreatedToken {
 pub struct TokenRow {
     /// Token id.
     pub id: i64,
-    /// Owner.
+    /// Who the token belongs to (a person or a system).
     pub name: String,
     /// `token` or `sdk`.
     pub kind: String,

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BulkOperation {
-    /// The flag.
+    /// The flag's key.
     pub flag_id: String,
     /// `update_percentage`, `toggle_flag` or `update_rules`.
     pub operation: String,

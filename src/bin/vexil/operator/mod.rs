@@ -51,7 +51,7 @@ pub struct Remote<T: Subcommand> {
 /// The environment a flag command acts on.
 #[derive(Args, Clone, Debug)]
 pub struct EnvArg {
-    /// Environment.
+    /// The environment.
     #[arg(long, env = "VEXIL_ENV", default_value = "development")]
     pub env: String,
 }
@@ -63,7 +63,7 @@ pub enum FlagCommand {
     Create(CreateArgs),
     /// Replace a flag's definition with a file's.
     Update {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         /// Flag document (JSON or YAML).
         #[arg(long)]
@@ -88,7 +88,7 @@ pub enum FlagCommand {
     },
     /// A flag's status, pending changes and definition.
     Status {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
@@ -96,7 +96,7 @@ pub enum FlagCommand {
     /// What the edges reported for a flag: evaluations by variant and reason, error
     /// and success rates, latency, unique units, geography.
     Metrics {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
@@ -110,7 +110,7 @@ pub enum FlagCommand {
     /// A flag's insights over the last days: performance, adoption, business impact
     /// per variant against the control, lifecycle, and recommendations with reasons.
     Insights {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
@@ -120,14 +120,14 @@ pub enum FlagCommand {
     },
     /// A flag's revisions.
     History {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
     },
     /// Archive a flag (kept, no longer published).
     Archive {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
@@ -137,7 +137,7 @@ pub enum FlagCommand {
     },
     /// The kill switch: disable a flag now, without waiting for approval.
     Kill {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
@@ -148,7 +148,7 @@ pub enum FlagCommand {
     /// Record a clinical review (CLINICAL_OVERSIGHT; flags of clinical impact high
     /// are reviewed every 30 days, critical every 7).
     Review {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
@@ -158,7 +158,7 @@ pub enum FlagCommand {
     },
     /// Re-enable a disabled flag.
     Enable {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
@@ -219,7 +219,7 @@ pub enum RolloutCommand {
     /// Start a progressive rollout: stages that advance only while the treated
     /// variant's edge metrics hold the guards, with automatic rollback.
     Start {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         /// Percentages of the stages.
         #[arg(long, value_delimiter = ',', default_value = "5,15,25,50,75,100")]
@@ -263,28 +263,28 @@ pub enum RolloutCommand {
     },
     /// Pause a flag's rollout: no stage advances until it resumes.
     Pause {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
     },
     /// Resume a paused rollout (the current stage starts over).
     Resume {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
     },
     /// Abort a flag's rollout, leaving its current percentage.
     Abort {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         #[command(flatten)]
         env: EnvArg,
     },
     /// Serve the flag's on variant to PERCENT % of units (the rest get the off variant).
     Set {
-        /// The flag.
+        /// The flag's key.
         flag: String,
         /// 0 to 100, up to 3 decimals.
         percent: f64,
@@ -391,7 +391,7 @@ pub enum SdkKeyCommand {
 pub enum WebhooksCommand {
     /// Add a webhook to an environment.
     Add {
-        /// Environment.
+        /// The environment.
         #[arg(long)]
         env: String,
         /// Where to POST events.
@@ -406,7 +406,7 @@ pub enum WebhooksCommand {
     },
     /// List an environment's webhooks.
     List {
-        /// Environment.
+        /// The environment.
         #[arg(long)]
         env: String,
     },

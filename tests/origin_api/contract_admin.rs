@@ -7,57 +7,19 @@ use super::support::*;
 use super::FLAGS;
 use serde_json::{json, Value};
 
-/// A webhook receiver on an ephemeral port: `POST /ok` is answered 200, anything
-/// else 500.
-fn receiver() -> u16 {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            loop {
-                let k = stream.read(&mut chunk).unwrap_or(0);
-                buf.extend_from_slice(&chunk[..k]);
-                let text = String::from_utf8_lossy(&buf);
-                let done = text.find("\r\n\r\n").is_some_and(|end| {
-                    let len = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .and_then(|v| v.trim().parse::<usize>().ok())
-                        })
-                        .unwrap_or(0);
-                    buf.len() >= end + 4 + len
-                });
-                if done || k == 0 {
-                    break;
-                }
-            }
-            let ok = String::from_utf8_lossy(&buf).starts_with("POST /ok ");
-            let status = if ok {
-                "200 OK"
-            } else {
-                "500 Internal Server Error"
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            );
-        }
-    });
-    port
-}
-
 #[test]
 fn webhook_answers_keep_their_json() {
     let (data, admin) = DataDir::init("contract-webhooks");
     data.set("max_attempts", "max_attempts = 1");
     let s = Server::start(&data);
-    let port = receiver();
+    // `POST /ok` is answered 200, anything else 500.
+    let (port, _requests) = super::receiver::start(|_, head| {
+        if head.starts_with("POST /ok ") {
+            "200 OK"
+        } else {
+            "500 Internal Server Error"
+        }
+    });
     let hooks = "/api/v1/environments/production/webhooks";
     let r = s
         .post(

@@ -13,6 +13,7 @@ mod contract;
 mod contract_admin;
 mod lifecycle;
 mod notifications;
+mod receiver;
 mod snapshots;
 
 /// The production environment's flags.

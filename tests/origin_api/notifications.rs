@@ -6,51 +6,12 @@ use serde_json::{json, Value};
 
 #[test]
 fn webhooks_are_signed_retried_and_recorded() {
-    use std::io::{Read, Write};
-    use std::net::TcpListener;
-    use std::sync::mpsc;
-
     // A receiver that fails the first delivery and accepts the rest.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel::<(String, String)>();
-    std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().enumerate() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            loop {
-                let k = stream.read(&mut chunk).unwrap_or(0);
-                buf.extend_from_slice(&chunk[..k]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= end + 4 + len || k == 0 {
-                        let (head, body) = text.split_at(end + 4);
-                        let _ = tx.send((head.to_string(), body.to_string()));
-                        break;
-                    }
-                }
-                if k == 0 {
-                    break;
-                }
-            }
-            let status = if n == 0 {
-                "500 Internal Server Error"
-            } else {
-                "200 OK"
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            );
+    let (port, rx) = super::receiver::start(|n, _| {
+        if n == 0 {
+            "500 Internal Server Error"
+        } else {
+            "200 OK"
         }
     });
 

@@ -1,21 +1,18 @@
 // A/B of two builds of the package in one process (for trying changes; not part of
 // `make bench`). Usage: node bench/ab.mjs DIR_A DIR_B [load|request|pairs|all]...
 // where each DIR is a copy of pkg/ (e.g. `cp -r pkg /tmp/a` after `make wasm`).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { contexts, flagSpecs, pairs } from "./peers/workload.mjs";
 import { vexil as vexilFormat } from "./peers/formats.mjs";
-import { buildSnapshots } from "./peers/vexil-snapshot.mjs";
+import { buildSnapshotsInTemp } from "./peers/vexil-snapshot.mjs";
 
 const [dirA, dirB, ...modes] = process.argv.slice(2);
 const specs = flagSpecs(1000);
 const raws = contexts(10000);
 const MASK = (1 << 16) - 1;
 const requests = pairs(MASK + 1, specs.length, raws.length, 5);
-const dir = mkdtempSync(join(tmpdir(), "vexil-ab-"));
-const { keys, envelopes } = buildSnapshots(dir, { "flags-1000": vexilFormat(specs), "flags-10000": vexilFormat(flagSpecs(10000)) });
+const { keys, envelopes } = buildSnapshotsInTemp({ "flags-1000": vexilFormat(specs), "flags-10000": vexilFormat(flagSpecs(10000)) });
 const flagKeys = specs.map((s) => s.key);
 const strings = specs.map((s) => s.kind === "ab");
 

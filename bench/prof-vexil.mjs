@@ -1,12 +1,10 @@
-import { mkdtempSync } from "node:fs"; import { tmpdir } from "node:os"; import { join } from "node:path";
 import { contexts, flagSpecs, pairs } from "./peers/workload.mjs";
 import { vexil as vexilFormat } from "./peers/formats.mjs";
-import { buildSnapshots } from "./peers/vexil-snapshot.mjs";
+import { buildSnapshotsInTemp } from "./peers/vexil-snapshot.mjs";
 import { vexil } from "./peers/systems.mjs";
 const specs = flagSpecs(1000); const raws = contexts(10000); const MASK = (1 << 16) - 1;
 const requests = pairs(MASK + 1, specs.length, raws.length, 5);
-const dir = mkdtempSync(join(tmpdir(), "vp-"));
-const { keys, envelopes } = buildSnapshots(dir, { "flags-1000": vexilFormat(specs) });
+const { keys, envelopes } = buildSnapshotsInTemp({ "flags-1000": vexilFormat(specs) });
 const inst = (await vexil(keys, envelopes).open(envelopes["flags-1000"], specs)).instance;
 const mode = process.argv[2] ?? "request";
 const handles = raws.map(inst.prepare);

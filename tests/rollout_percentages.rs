@@ -197,7 +197,8 @@ fn start_rollout(
 /// variant differently.)
 #[test]
 fn starting_a_rollout_treats_the_variant_a_percentage_would() {
-    let dir = std::env::temp_dir().join(format!("vexil-treated-{}", std::process::id()));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
     let mut no_off = simple_flag("no-off");
     no_off.as_object_mut().unwrap().remove("off_variant");
     no_off["fallthrough"] = json!({ "variant": "on" });
@@ -215,7 +216,6 @@ fn starting_a_rollout_treats_the_variant_a_percentage_would() {
     assert!(e.contains("flag `rule` has no rule `r9`"), "{e}");
     let started = start_rollout(&dir, simple_flag("fine"), json!({ "stages": [10, 100] })).unwrap();
     assert_eq!(started.variant, "on", "{started:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Percentages with up to 3 decimals, and ones just off them.
@@ -234,18 +234,15 @@ proptest! {
     #[test]
     fn the_origin_accepts_exactly_what_the_engine_accepts(p in percentage()) {
         thread_local! {
-            static ORIGIN: (std::path::PathBuf, Origin) = {
-                let dir = std::env::temp_dir().join(format!(
-                    "vexil-percentages-{}-{:?}",
-                    std::process::id(),
-                    std::thread::current().id()
-                ));
-                let origin = origin_with_flag(&dir);
-                (dir, origin)
+            // Removed with the thread (after the origin closes its database).
+            static ORIGIN: (Origin, tempfile::TempDir) = {
+                let tmp = tempfile::tempdir().unwrap();
+                let origin = origin_with_flag(&tmp.path().join("data"));
+                (origin, tmp)
             };
         }
         let engine = vexil::engine::compile::thousandths(p);
-        let origin = ORIGIN.with(|(_, origin)| {
+        let origin = ORIGIN.with(|(origin, _)| {
             origin.read(|op| {
                 let state = publish::load_state(op.db, "development")?;
                 changes::rollout(&state, "development", "search", p, None, None)

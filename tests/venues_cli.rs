@@ -7,8 +7,8 @@ use std::process::Command;
 
 #[test]
 fn flags_assess_reads_venues_from_the_settings_it_is_given() {
-    let dir = std::env::temp_dir().join(format!("vexil-venues-cli-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     fs::create_dir_all(dir.join("ops")).unwrap();
     fs::write(
         dir.join("ops/vexil.toml"),
@@ -35,7 +35,7 @@ fn flags_assess_reads_venues_from_the_settings_it_is_given() {
         args.extend(settings.map(|s| ["--settings", s]).into_iter().flatten());
         let out = Command::new(env!("CARGO_BIN_EXE_vexil"))
             .args(&args)
-            .current_dir(&dir)
+            .current_dir(dir)
             .output()
             .expect("runs");
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
@@ -58,5 +58,4 @@ fn flags_assess_reads_venues_from_the_settings_it_is_given() {
     // Without settings no venue is configured: naming one is refused.
     let out = assess("2026-12-25T10:00:00Z", None);
     assert!(out.contains("no venues are configured"), "{out}");
-    let _ = fs::remove_dir_all(&dir);
 }

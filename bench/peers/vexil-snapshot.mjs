@@ -2,7 +2,8 @@
 // (`vexil keys generate`, `vexil snapshot build`), so the benchmark keeps working
 // whatever the payload format becomes.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -40,4 +41,14 @@ export function buildSnapshots(dir, docs) {
     envelopes[name] = new Uint8Array(readFileSync(out));
   }
   return { keys: JSON.parse(readFileSync(publicKeys, "utf8")), envelopes };
+}
+
+/** [`buildSnapshots`] in a throwaway directory, removed once the envelopes are read. */
+export function buildSnapshotsInTemp(docs) {
+  const dir = mkdtempSync(join(tmpdir(), "vexil-bench-"));
+  try {
+    return buildSnapshots(dir, docs);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -3,7 +3,7 @@
 // engine, for many contexts: values and variants must agree, rollouts included.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,7 +49,12 @@ test("flagd definitions behave the same after import", () => {
   const dir = mkdtempSync(join(tmpdir(), "vexil-flagd-"));
   const input = join(dir, "flags.json");
   writeFileSync(input, JSON.stringify(definition));
-  const out = execFileSync(VEXIL, ["import", "--from", "flagd", input, "--allow-lossy"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  let out;
+  try {
+    out = execFileSync(VEXIL, ["import", "--from", "flagd", input, "--allow-lossy"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const flags = JSON.parse(out);
   const key = makeKey("k1");
   const engine = new Engine({ keys: { [key.id]: key.publicKey }, environment: "production" });

@@ -3,7 +3,7 @@
 // users: isEnabled and the variant must agree, rollouts included.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,7 +38,12 @@ const addresses = ["10.1.2.3", "11.0.0.1", "192.168.1.5", "192.168.1.6", "203.0.
 test("unleash-client and Vexil agree after import", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vexil-unleash-diff-"));
   writeFileSync(join(dir, "features.json"), JSON.stringify({ version: 2, features }));
-  const flags = JSON.parse(execFileSync(VEXIL, ["import", "--from", "unleash", join(dir, "features.json")], { encoding: "utf8" }));
+  let flags;
+  try {
+    flags = JSON.parse(execFileSync(VEXIL, ["import", "--from", "unleash", join(dir, "features.json")], { encoding: "utf8" }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const key = makeKey("k1");
   const engine = new Engine({ keys: { [key.id]: key.publicKey }, environment: "production" });
   engine.load(envelope(key, payload(flags)));

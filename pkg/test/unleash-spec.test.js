@@ -2,9 +2,9 @@
 // specification (@unleash/client-specification), imported with `vexil import --from
 // unleash` and evaluated by the wasm engine. Prints the pass rate per file; the
 // README explains each case that cannot pass.
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ const require = createRequire(import.meta.url);
 const specDir = join(require.resolve("@unleash/client-specification/package.json"), "..", "specifications");
 const key = makeKey("k1");
 const dir = mkdtempSync(join(tmpdir(), "vexil-unleash-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An Unleash context as a Vexil one. */
 function context(c = {}) {

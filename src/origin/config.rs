@@ -404,21 +404,18 @@ mod tests {
 
     const XLON: &str = "[[governance.venues]]\nname = \"XLON\"\ntime_zone = \"Europe/London\"\nholidays_file = \"cal/xlon.txt\"\n[[governance.venues.sessions]]\nweekdays = [1, 2, 3, 4, 5]\nopen = \"08:00\"\nclose = \"16:30\"\n";
 
-    fn dir_with_holidays(name: &str, text: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("vexil-venues-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("cal")).unwrap();
-        std::fs::write(dir.join("cal/xlon.txt"), text).unwrap();
+    fn dir_with_holidays(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("cal")).unwrap();
+        std::fs::write(dir.path().join("cal/xlon.txt"), text).unwrap();
         dir
     }
 
     #[test]
     fn venues_are_read_with_holidays_relative_to_the_settings_file() {
-        let dir = dir_with_holidays(
-            "ok",
-            "# 2026\n2026-12-25\n2026-12-28 # Boxing Day (substitute)\n",
-        );
+        let dir = dir_with_holidays("# 2026\n2026-12-25\n2026-12-28 # Boxing Day (substitute)\n");
         let toml = format!("{XLON}[[governance.venues]]\nname = \"XTKS\"\ntime_zone = \"Asia/Tokyo\"\nsessions = [{{ weekdays = [1,2,3,4,5], open = \"09:00\", close = \"11:30\" }}, {{ weekdays = [1,2,3,4,5], open = \"12:30\", close = \"15:00\" }}]\n[governance.trading_hours]\nweekdays = [1]\nopen = \"09:00\"\nclose = \"10:00\"\n");
-        let config = OriginConfig::from_toml_in(&toml, &dir).unwrap();
+        let config = OriginConfig::from_toml_in(&toml, dir.path()).unwrap();
         let [xlon, xtks] = &config.governance.venues[..] else {
             panic!("{:?}", config.governance.venues)
         };
@@ -429,13 +426,12 @@ mod tests {
         assert_eq!(xlon.holidays.len(), 2);
         assert_eq!(xtks.sessions.len(), 2);
         assert!(config.governance.trading_hours.is_some());
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn bad_venues_say_what_is_wrong() {
-        let dir = dir_with_holidays("bad", "2026-12-25\n2026-02-30\n");
-        let err = OriginConfig::from_toml_in(XLON, &dir)
+        let dir = dir_with_holidays("2026-12-25\n2026-02-30\n");
+        let err = OriginConfig::from_toml_in(XLON, dir.path())
             .unwrap_err()
             .to_string();
         assert!(
@@ -466,7 +462,6 @@ mod tests {
             let err = OriginConfig::from_toml(&toml).unwrap_err().to_string();
             assert!(err.contains(says), "{toml}: {err}");
         }
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

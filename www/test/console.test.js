@@ -2,7 +2,7 @@
 // (which serves www/ and pkg/). Screenshots land in target/screenshots/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,14 +13,15 @@ import { startExampleSite } from "../examples/site.mjs";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const shots = join(root, "target/screenshots");
-let origin, browser, alice, paul, sdkKey, keys;
+let origin, browser, alice, paul, sdkKey, keys, calendars;
 
 before(async () => {
   await mkdir(shots, { recursive: true });
   // A trading venue with a holidays file: last year's Christmas, next year's Christmas
   // Eve (a half day) and Christmas.
   const year = new Date().getUTCFullYear();
-  const holidays = join(await mkdtemp(join(tmpdir(), "vexil-console-")), "xlon.txt");
+  calendars = await mkdtemp(join(tmpdir(), "vexil-console-"));
+  const holidays = join(calendars, "xlon.txt");
   await writeFile(holidays, `${year - 1}-12-25\n${year + 1}-12-24 12:30\n${year + 1}-12-25\n`);
   origin = await startOrigin({
     append: `[[governance.venues]]\nname = "XLON"\ntime_zone = "Europe/London"\nholidays_file = ${JSON.stringify(holidays)}\n` +
@@ -36,6 +37,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stopOrigin(origin);
+  if (calendars) await rm(calendars, { recursive: true, force: true });
 });
 
 async function signIn(token, hash = "#/flags") {

@@ -1,7 +1,7 @@
 // What the differential tests share: importing a document with the real `vexil
 // import` (lossy reports collected per flag) and loading the result into the wasm
 // engine with a settable clock.
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ export function vexilImport(from, document) {
   const input = join(dir, "input.json");
   writeFileSync(input, JSON.stringify(document));
   const run = spawnSync(VEXIL, ["import", "--from", from, input, "--allow-lossy"], { encoding: "utf8", maxBuffer: 1 << 28 });
+  rmSync(dir, { recursive: true, force: true });
   if (run.status !== 0) throw new Error(`vexil import --from ${from} failed (${run.status}): ${run.stderr}`);
   const lossy = new Map();
   for (const line of run.stderr.split("\n")) {

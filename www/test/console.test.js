@@ -216,6 +216,10 @@ test("the governance page shows the policies and the venues' coming closures", a
   assert.doesNotMatch(await row.innerText(), new RegExp(`${year - 1}-12-25`), "past closures are not listed");
   await page.getByRole("cell", { name: "mifid2-trading-hours-freeze" }).waitFor();
   await page.screenshot({ path: join(shots, "17-governance.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, "18-governance-phone.png") });
+  const wide = await page.evaluate(() => [...document.querySelectorAll("main table")].filter((t) => t.scrollWidth > t.clientWidth + 1).length);
+  assert.equal(wide, 0, "at phone width no table needs scrolling sideways");
   assert.deepEqual(page.errors, []);
   await page.close();
 });

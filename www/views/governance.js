@@ -44,7 +44,7 @@ export async function render(main) {
     <section><h2>Trading venues</h2>
     ${venueRows.length
       ? html`<p>A MiFID II flag does not change while any of its venues is in session; held changes apply when they have all closed.</p>
-        <table><thead><tr><th>Venue</th><th>Time zone</th><th>Sessions (local time)</th><th>Coming closures</th></tr></thead><tbody>${venueRows}</tbody></table>`
+        <table class="venues"><thead><tr><th>Venue</th><th>Time zone</th><th>Sessions (local time)</th><th>Coming closures</th></tr></thead><tbody>${venueRows}</tbody></table>`
       : empty("No trading venues configured.", "Add [[governance.venues]] to vexil.toml to freeze MiFID II flags while markets trade.")}
     </section>
     <section><h2>Policies</h2><table class="policies"><thead><tr><th>Policy</th><th>What it requires</th></tr></thead><tbody>${policyRows}</tbody></table></section>`,

@@ -1,0 +1,38 @@
+//! Contract captures (see `contract.rs`) of the reports: the lifecycle insights.
+
+use super::contract::check;
+use super::support::*;
+use super::FLAGS;
+use serde_json::json;
+
+const DAY_MS: i64 = 86_400_000;
+
+#[test]
+fn insight_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-insights");
+    let mut clock = Clock::new(&data);
+    let s = Server::start_with(&data, &[clock.var()]);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    // Expires in 30 days; killed, so it settles on its off variant.
+    s.post(FLAGS, &editor, json!({ "flag": simple_flag("old-banner") }))
+        .expect(201);
+    s.post(
+        &format!("{FLAGS}/old-banner/kill"),
+        &editor,
+        json!({ "reason": "incident" }),
+    )
+    .expect(200);
+    // A high-risk change waits for a product owner.
+    let mut risky = simple_flag("risky-thing");
+    risky["risk"] = json!("high");
+    s.post(FLAGS, &editor, json!({ "flag": risky, "reason": "new" }))
+        .expect(201);
+
+    clock.advance(40 * DAY_MS);
+    let r = s.get("/api/v1/insights", &editor).expect(200);
+    check("insights", &r);
+    let r = s
+        .get("/api/v1/insights?environment=staging", &editor)
+        .expect(200);
+    check("insights_empty", &r);
+}

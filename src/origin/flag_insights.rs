@@ -96,11 +96,10 @@ pub fn report(op: &Op<'_>, env: &str, key: &str, days: u32) -> Result<Value, Ori
     .next()
     .map(|l| l.entry.at);
 
-    let recommendations: Vec<Value> = reports::insights(op, Some(env), Some(key))?["insights"]
-        .as_array()
+    let recommendations: Vec<Value> = reports::insights(op, Some(env), Some(key))?
+        .insights
         .into_iter()
-        .flatten()
-        .map(|i| json!({ "kind": i["kind"], "reason": i["message"], "recommendation": i["recommendation"] }))
+        .map(|i| json!({ "kind": i.kind, "reason": i.message, "recommendation": i.recommendation }))
         .collect();
 
     Ok(json!({

@@ -3,7 +3,7 @@
 
 use super::api::{
     Environment, EnvironmentList, FlagDetail, FlagList, FlagListItem, FlagSummary, History,
-    Revision,
+    Insight, InsightList, Revision,
 };
 use super::changes;
 use super::governance::{self, Change};
@@ -181,8 +181,14 @@ pub fn environments(db: &Connection) -> Result<EnvironmentList, OriginError> {
     Ok(EnvironmentList { environments: out })
 }
 
-fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &str) -> Value {
-    json!({ "environment": env, "flag": flag, "kind": kind, "message": message, "recommendation": recommendation })
+fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &str) -> Insight {
+    Insight {
+        environment: env.into(),
+        flag: flag.into(),
+        kind: kind.into(),
+        message,
+        recommendation: recommendation.into(),
+    }
 }
 
 /// Lifecycle insights (the seed's analytics recommendations that need no metrics):
@@ -194,7 +200,7 @@ pub fn insights(
     op: &Op<'_>,
     env_filter: Option<&str>,
     flag_filter: Option<&str>,
-) -> Result<Value, OriginError> {
+) -> Result<InsightList, OriginError> {
     let envs = match env_filter {
         Some(env) => {
             publish::require_environment(op.db, env)?;
@@ -321,7 +327,7 @@ pub fn insights(
             ));
         }
     }
-    Ok(json!({ "insights": out }))
+    Ok(InsightList { insights: out })
 }
 
 /// The seed's audit report for a flag.

@@ -269,7 +269,7 @@ fn rollout_answers_keep_their_json() {
 
 /// Capture `name` read as `T` and written again: the same JSON, so the CLI reads
 /// every field the server sends and `--json` loses nothing.
-fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) {
+pub(super) fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/origin_api/contract")
         .join(format!("{name}.json"));

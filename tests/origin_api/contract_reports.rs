@@ -1,6 +1,6 @@
 //! Contract captures (see `contract.rs`) of the reports: the lifecycle insights.
 
-use super::contract::check;
+use super::contract::{check, round_trip};
 use super::support::*;
 use super::FLAGS;
 use serde_json::json;
@@ -35,4 +35,11 @@ fn insight_answers_keep_their_json() {
         .get("/api/v1/insights?environment=staging", &editor)
         .expect(200);
     check("insights_empty", &r);
+}
+
+#[test]
+fn report_captures_read_back_as_their_types() {
+    use vexil::origin::api::InsightList;
+    round_trip::<InsightList>("insights");
+    round_trip::<InsightList>("insights_empty");
 }

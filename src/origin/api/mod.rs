@@ -16,6 +16,7 @@
 //!   propose changes to flags, segments and exclusion groups;
 //! - [`info`]: what the origin says about itself: health, public keys, key
 //!   rotation, the caller, the governance policies and their settings;
+//! - [`reports`]: reports about flags: the lifecycle insights;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
 //! - [`snapshots`]: an environment's signed snapshots and their copies at the
 //!   publish targets;
@@ -27,6 +28,7 @@ pub mod changes;
 pub mod environments;
 pub mod flags;
 pub mod info;
+pub mod reports;
 pub mod rollouts;
 pub mod snapshots;
 pub mod tokens;
@@ -46,6 +48,7 @@ pub use info::{
     EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, PublicKey,
     RetiringKey, RotateBody, Rotation, SessionInfo, VenueInfo, WhoAmI,
 };
+pub use reports::{Insight, InsightList};
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
 pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};
 pub use tokens::{

@@ -1,4 +1,5 @@
-//! Contract captures (see `contract.rs`) of the reports: the lifecycle insights.
+//! Contract captures (see `contract.rs`) of the reports and the remaining reads: the
+//! lifecycle insights and an environment's segments and exclusion groups.
 
 use super::contract::{check, round_trip};
 use super::support::*;
@@ -35,6 +36,47 @@ fn insight_answers_keep_their_json() {
         .get("/api/v1/insights?environment=staging", &editor)
         .expect(200);
     check("insights_empty", &r);
+}
+
+#[test]
+fn segment_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-segments");
+    let s = Server::start(&data);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    let staging = "/api/v1/environments/staging";
+    let r = s.get(&format!("{staging}/segments"), &editor).expect(200);
+    check("segment_list_empty", &r);
+    for (name, clause) in [
+        (
+            "germany",
+            json!({ "attr": "country", "op": "eq", "values": ["DE"] }),
+        ),
+        (
+            "beta",
+            json!({ "attr": "plan", "op": "in", "values": ["beta", "staff"] }),
+        ),
+    ] {
+        s.put(
+            &format!("{staging}/segments/{name}"),
+            &editor,
+            json!({ "clause": clause }),
+        )
+        .expect(200);
+    }
+    s.put(
+        &format!("{staging}/exclusion-groups/checkout-tests"),
+        &editor,
+        json!({ "salt": "checkout-2026" }),
+    )
+    .expect(200);
+    s.put(
+        &format!("{staging}/exclusion-groups/banners"),
+        &editor,
+        json!({}),
+    )
+    .expect(200);
+    let r = s.get(&format!("{staging}/segments"), &editor).expect(200);
+    check("segment_list", &r);
 }
 
 #[test]

@@ -81,7 +81,9 @@ fn segment_answers_keep_their_json() {
 
 #[test]
 fn report_captures_read_back_as_their_types() {
-    use vexil::origin::api::InsightList;
+    use vexil::origin::api::{InsightList, SegmentList};
     round_trip::<InsightList>("insights");
     round_trip::<InsightList>("insights_empty");
+    round_trip::<SegmentList>("segment_list");
+    round_trip::<SegmentList>("segment_list_empty");
 }

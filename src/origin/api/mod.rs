@@ -12,8 +12,8 @@
 //! - [`audit`]: the audit log's pages and its verification;
 //! - [`changes`]: change requests, their approvals and decisions;
 //! - [`environments`]: the environments and their newest snapshots;
-//! - [`flags`]: flag summaries, details and revision history, and the bodies that
-//!   propose changes to flags, segments and exclusion groups;
+//! - [`flags`]: flag summaries, details and revision history, an environment's
+//!   segments and exclusion groups, and the bodies that propose changes to them;
 //! - [`info`]: what the origin says about itself: health, public keys, key
 //!   rotation, the caller, the governance policies and their settings;
 //! - [`reports`]: reports about flags: the lifecycle insights;
@@ -42,7 +42,7 @@ pub use changes::{
 pub use environments::{CreatedEnvironment, Environment, EnvironmentList, NewEnvironment};
 pub use flags::{
     FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
-    ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,
+    ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody, SegmentList,
 };
 pub use info::{
     EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, PublicKey,

@@ -7,7 +7,7 @@ use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
     Change, FlagBody, FlagDetail, FlagList, GroupBody, History, PromoteBody, ReasonBody,
-    ReviewBody, RollbackBody, RolloutBody, SegmentBody,
+    ReviewBody, RollbackBody, RolloutBody, SegmentBody, SegmentList,
 };
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
@@ -83,10 +83,13 @@ pub(super) async fn segments(
     State(app): State<App>,
     who: Reader,
     Segs(env): Segs<String>,
-) -> ApiResult {
+) -> ApiResult<Json<SegmentList>> {
     app.read(&who, move |op| {
         let state = publish::load_state(op.db, &env)?;
-        Ok(json!({ "segments": state.segments, "exclusion_groups": state.exclusion_groups }))
+        Ok(SegmentList {
+            segments: state.segments,
+            exclusion_groups: state.exclusion_groups,
+        })
     })
     .await
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use vexil::origin::api::{
     Change, CreatedEnvironment, CreatedToken, CreatedWebhook, DeliveryList, EnvironmentList,
     InsightList, KeyListing, NewEnvironment, NewSdkKey, NewToken, NewWebhook, Revoked, RotateBody,
-    Rotation, SdkKeyList, SegmentBody, TokenList, WebhookList, WebhookRemoved,
+    Rotation, SdkKeyList, SegmentBody, SegmentList, TokenList, WebhookList, WebhookRemoved,
 };
 
 // ---- Commands -----------------------------------------------------------------------
@@ -318,16 +318,16 @@ pub fn segment(api: &Api, command: SegmentCommand) -> Result<i32> {
             api.print(&c, print_change)
         }
         SegmentCommand::List { env } => {
-            let a = api.call(
+            let a = api.fetch::<SegmentList>(
                 "GET",
                 &format!("/environments/{}/segments", enc(&env.env)),
                 None,
             )?;
-            api.show(&a, |a| {
-                for (name, clause) in a["segments"].as_object().into_iter().flatten() {
+            api.print(&a, |list| {
+                for (name, clause) in &list.segments {
                     println!("segment {name}: {clause}");
                 }
-                for (name, group) in a["exclusion_groups"].as_object().into_iter().flatten() {
+                for (name, group) in &list.exclusion_groups {
                     println!("exclusion group {name}: {group}");
                 }
             })

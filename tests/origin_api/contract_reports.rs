@@ -1,10 +1,12 @@
 //! Contract captures (see `contract.rs`) of the reports and the remaining reads: the
-//! lifecycle insights and an environment's segments and exclusion groups.
+//! lifecycle insights, an environment's segments and exclusion groups, and a flag's
+//! insights report.
 
 use super::contract::{check, round_trip};
 use super::support::*;
 use super::FLAGS;
-use serde_json::json;
+use serde_json::{json, Value};
+use vexil::metrics::{Batch, BatchMeta, EventStats, FlagStats, OutcomeStats, VariantStats};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -77,6 +79,77 @@ fn segment_answers_keep_their_json() {
     .expect(200);
     let r = s.get(&format!("{staging}/segments"), &editor).expect(200);
     check("segment_list", &r);
+}
+
+/// A batch: `checkout` evaluated `on` 300 times and `off` 100 times, `order.placed`
+/// tracked per variant (as in `tests/flag_insights.rs`).
+fn batch(end_ms: i64) -> Value {
+    let mut b = Batch::new(BatchMeta {
+        batch_id: "b1".into(),
+        sdk: "test/1".into(),
+        environment: "production".into(),
+        snapshot_version: Some(1),
+        window_start_ms: end_ms - 1000,
+        window_end_ms: end_ms,
+    });
+    let mut flag = FlagStats::default();
+    let mut event = EventStats::default();
+    for (variant, count, value, failures) in [("on", 300u64, 12.0, 3u64), ("off", 100, 10.0, 2)] {
+        let mut v = VariantStats {
+            count,
+            ..Default::default()
+        };
+        v.reasons.insert("SPLIT".into(), count);
+        for i in 0..count {
+            v.units
+                .insert(vexil::metrics::unit_hash(&format!("{variant}-{i}")));
+        }
+        flag.variants.insert(variant.into(), v);
+        let tracked = count / 10;
+        let o = OutcomeStats {
+            count: tracked,
+            value_sum: value * tracked as f64,
+            value_count: tracked,
+            success: tracked - failures,
+            failure: failures,
+            ..Default::default()
+        };
+        event.count += tracked;
+        event
+            .attributions
+            .entry("checkout".into())
+            .or_default()
+            .insert(variant.into(), o);
+    }
+    b.flags.insert("checkout".into(), flag);
+    b.events.insert("order.placed".into(), event);
+    serde_json::to_value(&b).unwrap()
+}
+
+#[test]
+fn flag_insight_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-flag-insights");
+    let s = Server::start(&data);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    let sdk = s.sdk_key(&admin, "production");
+    let mut flag = simple_flag("checkout");
+    flag["fallthrough"] = json!({ "rollout": { "weights": { "on": 75, "off": 25 } } });
+    s.post(FLAGS, &editor, json!({ "flag": flag })).expect(201);
+    s.post("/api/v1/metrics", &sdk, batch(now_ms())).expect(200);
+    let r = s
+        .get(&format!("{FLAGS}/checkout/insights?days=7"), &editor)
+        .expect(200);
+    check("flag_insights", &r);
+
+    // Expired, with advice.
+    let mut old = simple_flag("old-banner");
+    old["expires_at"] = json!(vexil::engine::time::format_rfc3339_ms(now_ms() + 1000));
+    s.post(FLAGS, &editor, json!({ "flag": old })).expect(201);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = s
+        .get(&format!("{FLAGS}/old-banner/insights"), &editor)
+        .expect(200);
+    check("flag_insights_expired", &r);
 }
 
 #[test]

@@ -154,7 +154,9 @@ fn flag_insight_answers_keep_their_json() {
 
 #[test]
 fn report_captures_read_back_as_their_types() {
-    use vexil::origin::api::{InsightList, SegmentList};
+    use vexil::origin::api::{FlagInsights, InsightList, SegmentList};
+    round_trip::<FlagInsights>("flag_insights");
+    round_trip::<FlagInsights>("flag_insights_expired");
     round_trip::<InsightList>("insights");
     round_trip::<InsightList>("insights_empty");
     round_trip::<SegmentList>("segment_list");

@@ -16,7 +16,8 @@
 //!   segments and exclusion groups, and the bodies that propose changes to them;
 //! - [`info`]: what the origin says about itself: health, public keys, key
 //!   rotation, the caller, the governance policies and their settings;
-//! - [`reports`]: reports about flags: the lifecycle insights;
+//! - [`reports`]: reports about flags: the lifecycle insights and one flag's
+//!   insights report;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
 //! - [`snapshots`]: an environment's signed snapshots and their copies at the
 //!   publish targets;
@@ -48,7 +49,10 @@ pub use info::{
     EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, PublicKey,
     RetiringKey, RotateBody, Rotation, SessionInfo, VenueInfo, WhoAmI,
 };
-pub use reports::{Insight, InsightList};
+pub use reports::{
+    Adoption, BusinessImpact, EventOutcome, FlagInsights, Insight, InsightList, Lifecycle,
+    Performance, Recommendation, VariantAdoption, VsControl,
+};
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
 pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};
 pub use tokens::{

@@ -6,8 +6,8 @@ use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
-    Change, FlagBody, FlagDetail, FlagList, GroupBody, History, PromoteBody, ReasonBody,
-    ReviewBody, RollbackBody, RolloutBody, SegmentBody, SegmentList,
+    Change, FlagBody, FlagDetail, FlagInsights, FlagList, GroupBody, History, PromoteBody,
+    ReasonBody, ReviewBody, RollbackBody, RolloutBody, SegmentBody, SegmentList,
 };
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
@@ -72,7 +72,7 @@ pub(super) async fn flag_insights(
     who: Reader,
     Segs((env, key)): Segs<(String, String)>,
     Params(q): Params<InsightsQuery>,
-) -> ApiResult {
+) -> ApiResult<Json<FlagInsights>> {
     app.read(&who, move |op| {
         flag_insights::report(op, &env, &key, q.days.unwrap_or(7))
     })

@@ -1,6 +1,6 @@
 //! Contract captures (see `contract.rs`) of the reports and the remaining reads: the
 //! lifecycle insights, an environment's segments and exclusion groups, and a flag's
-//! insights report.
+//! insights report and audit report.
 
 use super::contract::{check, round_trip};
 use super::support::*;
@@ -81,9 +81,9 @@ fn segment_answers_keep_their_json() {
     check("segment_list", &r);
 }
 
-/// A batch: `checkout` evaluated `on` 300 times and `off` 100 times, `order.placed`
+/// A batch: `flag_key` evaluated `on` 300 times and `off` 100 times, `order.placed`
 /// tracked per variant (as in `tests/flag_insights.rs`).
-fn batch(end_ms: i64) -> Value {
+fn batch(flag_key: &str, end_ms: i64) -> Value {
     let mut b = Batch::new(BatchMeta {
         batch_id: "b1".into(),
         sdk: "test/1".into(),
@@ -117,11 +117,11 @@ fn batch(end_ms: i64) -> Value {
         event.count += tracked;
         event
             .attributions
-            .entry("checkout".into())
+            .entry(flag_key.into())
             .or_default()
             .insert(variant.into(), o);
     }
-    b.flags.insert("checkout".into(), flag);
+    b.flags.insert(flag_key.into(), flag);
     b.events.insert("order.placed".into(), event);
     serde_json::to_value(&b).unwrap()
 }
@@ -135,7 +135,8 @@ fn flag_insight_answers_keep_their_json() {
     let mut flag = simple_flag("checkout");
     flag["fallthrough"] = json!({ "rollout": { "weights": { "on": 75, "off": 25 } } });
     s.post(FLAGS, &editor, json!({ "flag": flag })).expect(201);
-    s.post("/api/v1/metrics", &sdk, batch(now_ms())).expect(200);
+    s.post("/api/v1/metrics", &sdk, batch("checkout", now_ms()))
+        .expect(200);
     let r = s
         .get(&format!("{FLAGS}/checkout/insights?days=7"), &editor)
         .expect(200);
@@ -150,6 +151,58 @@ fn flag_insight_answers_keep_their_json() {
         .get(&format!("{FLAGS}/old-banner/insights"), &editor)
         .expect(200);
     check("flag_insights_expired", &r);
+}
+
+#[test]
+fn audit_report_answers_keep_their_json() {
+    let (data, admin) = DataDir::init("contract-audit-report");
+    let s = Server::start(&data);
+    let nurse = s.token(&admin, "nina", &["editor"]);
+    let approvers = [
+        s.token(&admin, "dr-oz", &["CLINICAL_OVERSIGHT"]),
+        s.token(&admin, "ed", &["CLINICAL_ENGINEERING"]),
+        s.token(&admin, "paul", &["PRODUCT_OWNER"]),
+    ];
+    let sdk = s.sdk_key(&admin, "production");
+    let doc = example("healthcare-flags.json");
+    for (name, clause) in doc["segments"].as_object().unwrap() {
+        s.put(
+            &format!("/api/v1/environments/production/segments/{name}"),
+            &nurse,
+            json!({ "clause": clause }),
+        )
+        .expect(200);
+    }
+    let key = "enhanced-clinical-alerts-v2";
+    let flag = example_flag("healthcare-flags.json", key);
+    let change = s
+        .post(FLAGS, &nurse, json!({ "flag": flag }))
+        .expect(201)
+        .json;
+    let id = change["id"].as_i64().unwrap();
+    for approver in &approvers {
+        s.post(
+            &format!("/api/v1/changes/{id}/approve"),
+            approver,
+            json!({ "comment": "reviewed" }),
+        )
+        .expect(200);
+    }
+    s.post("/api/v1/metrics", &sdk, batch(key, now_ms()))
+        .expect(200);
+    let r = s
+        .get(&format!("{FLAGS}/{key}/audit-report"), &nurse)
+        .expect(200);
+    check("audit_report", &r);
+
+    // A plain flag: no safeguards, no clinical review, no metrics.
+    let staging = "/api/v1/environments/staging/flags";
+    s.post(staging, &nurse, json!({ "flag": simple_flag("plain") }))
+        .expect(201);
+    let r = s
+        .get(&format!("{staging}/plain/audit-report"), &nurse)
+        .expect(200);
+    check("audit_report_plain", &r);
 }
 
 #[test]

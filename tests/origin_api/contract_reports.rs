@@ -207,7 +207,9 @@ fn audit_report_answers_keep_their_json() {
 
 #[test]
 fn report_captures_read_back_as_their_types() {
-    use vexil::origin::api::{FlagInsights, InsightList, SegmentList};
+    use vexil::origin::api::{AuditReport, FlagInsights, InsightList, SegmentList};
+    round_trip::<AuditReport>("audit_report");
+    round_trip::<AuditReport>("audit_report_plain");
     round_trip::<FlagInsights>("flag_insights");
     round_trip::<FlagInsights>("flag_insights_expired");
     round_trip::<InsightList>("insights");

@@ -16,8 +16,8 @@
 //!   segments and exclusion groups, and the bodies that propose changes to them;
 //! - [`info`]: what the origin says about itself: health, public keys, key
 //!   rotation, the caller, the governance policies and their settings;
-//! - [`reports`]: reports about flags: the lifecycle insights and one flag's
-//!   insights report;
+//! - [`reports`]: reports about flags: the lifecycle insights, and one flag's
+//!   insights report and audit report;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
 //! - [`snapshots`]: an environment's signed snapshots and their copies at the
 //!   publish targets;
@@ -50,8 +50,11 @@ pub use info::{
     RetiringKey, RotateBody, Rotation, SessionInfo, VenueInfo, WhoAmI,
 };
 pub use reports::{
-    Adoption, BusinessImpact, EventOutcome, FlagInsights, Insight, InsightList, Lifecycle,
-    Performance, Recommendation, VariantAdoption, VsControl,
+    Adoption, AuditChain, AuditReport, AuditSummary, AuditedFlag, BusinessImpact,
+    EvaluationMetrics, EventOutcome, FlagInsights, Insight, InsightList, LastReview, Lifecycle,
+    Performance, PerformanceMetrics, Recommendation, ReportApproval, RequiredApproval,
+    ReviewSchedule, Safeguard, SecurityInformation, UserImpactMetrics, VariantAdoption, VsControl,
+    Window,
 };
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
 pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};

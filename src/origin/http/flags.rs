@@ -6,8 +6,8 @@ use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
-    Change, FlagBody, FlagDetail, FlagInsights, FlagList, GroupBody, History, PromoteBody,
-    ReasonBody, ReviewBody, RollbackBody, RolloutBody, SegmentBody, SegmentList,
+    AuditReport, Change, FlagBody, FlagDetail, FlagInsights, FlagList, GroupBody, History,
+    PromoteBody, ReasonBody, ReviewBody, RollbackBody, RolloutBody, SegmentBody, SegmentList,
 };
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
@@ -56,7 +56,7 @@ pub(super) async fn audit_report(
     State(app): State<App>,
     who: Reader,
     Segs((env, key)): Segs<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<Json<AuditReport>> {
     app.read(&who, move |op| reports::audit_report(op, &env, &key))
         .await
 }

@@ -17,8 +17,7 @@ pub struct Insight {
     /// The flag's key.
     pub flag: String,
     /// `expired`, `fully_off`, `fully_rolled_out`, `archived_prerequisite`,
-    /// `review_due`, `stale_change`, or one of the metrics' kinds (`no_evaluations`,
-    /// `variant_errors`, ...).
+    /// `no_evaluations`, `variant_errors`, `review_due` or `stale_change`.
     pub kind: String,
     /// What was found, for people.
     pub message: String,

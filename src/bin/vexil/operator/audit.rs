@@ -9,7 +9,7 @@ use std::path::Path;
 use vexil::origin::api::audit::{Link, Page as AuditPage};
 use vexil::origin::api::{AuditReport, Verification};
 
-/// `vexil audit report`.
+/// `vexil audit FLAG`: the flag's audit report.
 pub fn audit_report(api: &Api, flag: &str, env: &EnvArg, format_json: bool) -> Result<i32> {
     let report = api.fetch::<AuditReport>(
         "GET",

@@ -3,7 +3,9 @@
 //! answers captured from the server before its handlers were typed
 //! (`contract/*.json`). This file: change requests, flags, rollouts, audit, tokens
 //! and environments, and every capture read back as its type; `contract_admin.rs`:
-//! webhooks, keys, the origin's own information, snapshots and publish targets.
+//! webhooks, keys, the origin's own information, snapshots and publish targets;
+//! `contract_reports.rs`: insights, segments and the flag reports (and their round
+//! trips).
 //!
 //! `VEXIL_CAPTURE_CONTRACT=1 cargo test --test origin_api contract` rewrites the
 //! captures; run it only on a server whose answers are known to be right.

@@ -156,7 +156,8 @@ fn flag_insight_answers_keep_their_json() {
 #[test]
 fn audit_report_answers_keep_their_json() {
     let (data, admin) = DataDir::init("contract-audit-report");
-    let s = Server::start(&data);
+    let mut clock = Clock::new(&data);
+    let s = Server::start_with(&data, &[clock.var()]);
     let nurse = s.token(&admin, "nina", &["editor"]);
     let approvers = [
         s.token(&admin, "dr-oz", &["CLINICAL_OVERSIGHT"]),
@@ -180,7 +181,10 @@ fn audit_report_answers_keep_their_json() {
         .expect(201)
         .json;
     let id = change["id"].as_i64().unwrap();
+    // A second apart: approvals are listed by their time as text, which orders
+    // `...:05.1Z` after `...:05.12Z` within one second.
     for approver in &approvers {
+        clock.advance(1000);
         s.post(
             &format!("/api/v1/changes/{id}/approve"),
             approver,

@@ -2,8 +2,10 @@
 //! lifecycle insights and the seed's audit report.
 
 use super::api::{
-    Environment, EnvironmentList, FlagDetail, FlagList, FlagListItem, FlagSummary, History,
-    Revision,
+    AuditChain, AuditReport, AuditSummary, AuditedFlag, Environment, EnvironmentList,
+    EvaluationMetrics, FlagDetail, FlagList, FlagListItem, FlagSummary, History, Insight,
+    InsightList, PerformanceMetrics, ReportApproval, Revision, SecurityInformation,
+    UserImpactMetrics, Window,
 };
 use super::changes;
 use super::governance::{self, Change};
@@ -12,7 +14,7 @@ use super::{audit, Op, OriginError};
 use crate::engine::edit::{FlagDoc, ServeAt};
 use crate::engine::time::parse_rfc3339_ms;
 use rusqlite::{params, Connection};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -181,8 +183,14 @@ pub fn environments(db: &Connection) -> Result<EnvironmentList, OriginError> {
     Ok(EnvironmentList { environments: out })
 }
 
-fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &str) -> Value {
-    json!({ "environment": env, "flag": flag, "kind": kind, "message": message, "recommendation": recommendation })
+fn insight(env: &str, flag: &str, kind: &str, message: String, recommendation: &str) -> Insight {
+    Insight {
+        environment: env.into(),
+        flag: flag.into(),
+        kind: kind.into(),
+        message,
+        recommendation: recommendation.into(),
+    }
 }
 
 /// Lifecycle insights (the seed's analytics recommendations that need no metrics):
@@ -194,7 +202,7 @@ pub fn insights(
     op: &Op<'_>,
     env_filter: Option<&str>,
     flag_filter: Option<&str>,
-) -> Result<Value, OriginError> {
+) -> Result<InsightList, OriginError> {
     let envs = match env_filter {
         Some(env) => {
             publish::require_environment(op.db, env)?;
@@ -321,11 +329,16 @@ pub fn insights(
             ));
         }
     }
-    Ok(json!({ "insights": out }))
+    Ok(InsightList { insights: out })
+}
+
+/// `value` (an origin type) as the API type with the same JSON.
+fn retyped<T: serde::de::DeserializeOwned>(value: impl serde::Serialize) -> Result<T, OriginError> {
+    Ok(serde_json::from_value(serde_json::to_value(value)?)?)
 }
 
 /// The seed's audit report for a flag.
-pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginError> {
+pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<AuditReport, OriginError> {
     let state = publish::load_state(op.db, env)?;
     let row = find(&state, env, key)?;
     let doc = &row.document;
@@ -339,13 +352,16 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
             ..Default::default()
         },
     )?;
-    let approvals: Vec<Value> = changes
+    let approvals: Vec<ReportApproval> = changes
         .changes
         .iter()
         .flat_map(|c| {
-            c.approvals.iter().map(|a| {
-                json!({ "approver": a.approver, "role": a.role, "comment": a.comment,
-                        "at": a.at, "change": c.id })
+            c.approvals.iter().map(|a| ReportApproval {
+                approver: a.approver.clone(),
+                role: a.role.clone(),
+                comment: a.comment.clone(),
+                at: a.at.clone(),
+                change: c.id,
             })
         })
         .collect();
@@ -368,16 +384,21 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
     };
     let verified = audit::verify_stored(op.db, op.keys.audit_key());
     let chain = match &verified {
-        Ok(n) => json!({ "intact": true, "entries": n }),
-        Err(e) => json!({ "intact": false, "error": e.to_string() }),
+        Ok(n) => AuditChain {
+            intact: true,
+            entries: Some(*n),
+            error: None,
+        },
+        Err(e) => AuditChain {
+            intact: false,
+            entries: None,
+            error: Some(e.to_string()),
+        },
     };
     let safeguards = governance::safeguards::hipaa(
         doc,
         &governance::safeguards::Facts {
-            approval_roles: approvals
-                .iter()
-                .filter_map(|a| a["role"].as_str())
-                .collect(),
+            approval_roles: approvals.iter().map(|a| a.role.as_str()).collect(),
             chain_entries: verified.as_ref().ok().copied(),
             probed: op.config.health.iter().map(|s| s.name.as_str()).collect(),
         },
@@ -394,53 +415,69 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<Value, OriginEr
     // What the edges reported over the last 30 days.
     let metrics =
         super::edge_metrics::flag_report(op.db, env, key, op.now_ms - 30 * DAY_MS, op.now_ms + 1)?;
-    let evaluation_metrics = json!({
-        "total_evaluations": metrics["total_evaluations"],
-        "success_rate": metrics["success_rate"].as_f64().unwrap_or(0.0),
-        "error_rate": metrics["error_rate"].as_f64().unwrap_or(0.0),
-        "by_variant": metrics["variants"],
-        "window": { "from": metrics["from"], "to": metrics["to"] },
-    });
-    let performance_metrics = json!({
-        "avg_response_time_ms": metrics["avg_response_time_ms"].as_f64().unwrap_or(0.0),
-        "p95_response_time_ms": metrics["p95_response_time_ms"],
-    });
-    let user_impact_metrics =
-        json!({ "unique_users": metrics["unique_units"], "geography": metrics["geography"] });
-    Ok(json!({
-        "flag_id": key,
-        "environment": env,
-        "audit_timestamp": op.now(),
-        "flag": {
-            "name": doc.get("name"), "owner": doc.get("owner"), "kind": doc.get("kind"),
-            "strategy": doc.get("strategy"), "risk": doc.get("risk"), "compliance": doc.get("compliance"),
-            "enabled": enabled(doc), "archived": row.archived, "revision": row.revision,
-            "expires_at": doc.get("expires_at"),
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let evaluation_metrics = EvaluationMetrics {
+        total_evaluations: metrics["total_evaluations"].as_u64().unwrap_or(0),
+        success_rate: metrics["success_rate"].as_f64().unwrap_or(0.0),
+        error_rate: metrics["error_rate"].as_f64().unwrap_or(0.0),
+        by_variant: metrics["variants"].as_object().cloned().unwrap_or_default(),
+        window: Window {
+            from: text(&metrics["from"]),
+            to: text(&metrics["to"]),
         },
-        "configuration_history": history.revisions,
-        "changes": changes.changes,
-        "approvals": approvals,
-        "audit_entries": entries,
-        "evaluation_metrics": evaluation_metrics,
-        "performance_metrics": performance_metrics,
-        "user_impact_metrics": user_impact_metrics,
-        "security_information": {
-            "compliance_status": compliance_status,
-            "violations": assessment.violations,
-            "required_approvals": assessment.approvals,
-            "oversight_level": assessment.oversight_level,
-            "audit_chain": chain,
-            "hipaa_safeguards": safeguards,
-            "oversight_review": super::reviews::schedule(op, env, key, doc)?,
+    };
+    let performance_metrics = PerformanceMetrics {
+        avg_response_time_ms: metrics["avg_response_time_ms"].as_f64().unwrap_or(0.0),
+        p95_response_time_ms: metrics["p95_response_time_ms"].as_f64(),
+    };
+    let user_impact_metrics = UserImpactMetrics {
+        unique_users: metrics["unique_units"].as_f64().unwrap_or(0.0),
+        geography: serde_json::from_value(metrics["geography"].clone()).unwrap_or_default(),
+    };
+    let field = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_string);
+    let audit_summary = AuditSummary {
+        total_evaluations: evaluation_metrics.total_evaluations,
+        success_rate: evaluation_metrics.success_rate,
+        average_response_time_ms: performance_metrics.avg_response_time_ms,
+        unique_users_affected: user_impact_metrics.unique_users,
+        compliance_status: compliance_status.into(),
+    };
+    Ok(AuditReport {
+        flag_id: key.into(),
+        environment: env.into(),
+        audit_timestamp: op.now(),
+        flag: AuditedFlag {
+            name: field("name"),
+            owner: field("owner"),
+            kind: field("kind"),
+            strategy: field("strategy"),
+            risk: field("risk"),
+            compliance: doc
+                .get("compliance")
+                .and_then(|c| serde_json::from_value(c.clone()).ok()),
+            enabled: enabled(doc),
+            archived: row.archived,
+            revision: row.revision,
+            expires_at: field("expires_at"),
         },
-        "audit_summary": {
-            "total_evaluations": evaluation_metrics["total_evaluations"],
-            "success_rate": evaluation_metrics["success_rate"],
-            "average_response_time_ms": performance_metrics["avg_response_time_ms"],
-            "unique_users_affected": user_impact_metrics["unique_users"],
-            "compliance_status": compliance_status,
+        configuration_history: history.revisions,
+        changes: changes.changes,
+        approvals,
+        audit_entries: entries,
+        evaluation_metrics,
+        performance_metrics,
+        user_impact_metrics,
+        security_information: SecurityInformation {
+            compliance_status: compliance_status.into(),
+            violations: retyped(&assessment.violations)?,
+            required_approvals: retyped(&assessment.approvals)?,
+            oversight_level: assessment.oversight_level,
+            audit_chain: chain,
+            hipaa_safeguards: retyped(&safeguards)?,
+            oversight_review: retyped(super::reviews::schedule(op, env, key, doc)?)?,
         },
-    }))
+        audit_summary,
+    })
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! answers captured from the server before its handlers were typed
 //! (`contract/*.json`). This file: change requests, flags, rollouts, audit, tokens
 //! and environments, and every capture read back as its type; `contract_admin.rs`:
-//! webhooks, keys, the origin's own information, snapshots and publish targets.
+//! webhooks, keys, the origin's own information, snapshots and publish targets;
+//! `contract_reports.rs`: insights, segments and the flag reports (and their round
+//! trips).
 //!
 //! `VEXIL_CAPTURE_CONTRACT=1 cargo test --test origin_api contract` rewrites the
 //! captures; run it only on a server whose answers are known to be right.
@@ -269,7 +271,7 @@ fn rollout_answers_keep_their_json() {
 
 /// Capture `name` read as `T` and written again: the same JSON, so the CLI reads
 /// every field the server sends and `--json` loses nothing.
-fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) {
+pub(super) fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/origin_api/contract")
         .join(format!("{name}.json"));

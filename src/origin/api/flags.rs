@@ -1,7 +1,8 @@
 //! Flags of an environment: `GET /environments/{env}/flags` ([`FlagList`]),
 //! `GET .../flags/{key}` ([`FlagDetail`]) and `GET .../flags/{key}/history`
-//! ([`History`]), and the bodies of the routes that propose a change to a flag, a
-//! segment or an exclusion group, which answer with a [`Change`](super::Change).
+//! ([`History`]), `GET /environments/{env}/segments` ([`SegmentList`]), and the
+//! bodies of the routes that propose a change to a flag, a segment or an exclusion
+//! group, which answer with a [`Change`](super::Change).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,6 +101,16 @@ pub struct Revision {
     pub author: String,
     /// When (RFC 3339).
     pub at: String,
+}
+
+/// `GET /environments/{env}/segments`: the segments and exclusion groups flags
+/// refer to, each by name (sorted). Both are the engine's documents, kept as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentList {
+    /// Segment name → its clause.
+    pub segments: serde_json::Map<String, Value>,
+    /// Exclusion group name → its definition (`{salt?}`).
+    pub exclusion_groups: serde_json::Map<String, Value>,
 }
 
 /// `POST /environments/{env}/flags` and `PUT .../flags/{key}`.

@@ -12,10 +12,12 @@
 //! - [`audit`]: the audit log's pages and its verification;
 //! - [`changes`]: change requests, their approvals and decisions;
 //! - [`environments`]: the environments and their newest snapshots;
-//! - [`flags`]: flag summaries, details and revision history, and the bodies that
-//!   propose changes to flags, segments and exclusion groups;
+//! - [`flags`]: flag summaries, details and revision history, an environment's
+//!   segments and exclusion groups, and the bodies that propose changes to them;
 //! - [`info`]: what the origin says about itself: health, public keys, key
 //!   rotation, the caller, the governance policies and their settings;
+//! - [`reports`]: reports about flags: the lifecycle insights, and one flag's
+//!   insights report and audit report;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
 //! - [`snapshots`]: an environment's signed snapshots and their copies at the
 //!   publish targets;
@@ -27,6 +29,7 @@ pub mod changes;
 pub mod environments;
 pub mod flags;
 pub mod info;
+pub mod reports;
 pub mod rollouts;
 pub mod snapshots;
 pub mod tokens;
@@ -40,11 +43,18 @@ pub use changes::{
 pub use environments::{CreatedEnvironment, Environment, EnvironmentList, NewEnvironment};
 pub use flags::{
     FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
-    ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody,
+    ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody, SegmentList,
 };
 pub use info::{
     EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, PublicKey,
     RetiringKey, RotateBody, Rotation, SessionInfo, VenueInfo, WhoAmI,
+};
+pub use reports::{
+    Adoption, AuditChain, AuditReport, AuditSummary, AuditedFlag, BusinessImpact,
+    EvaluationMetrics, EventOutcome, FlagInsights, Insight, InsightList, LastReview, Lifecycle,
+    Performance, PerformanceMetrics, Recommendation, ReportApproval, RequiredApproval,
+    ReviewSchedule, Safeguard, SecurityInformation, UserImpactMetrics, VariantAdoption, VsControl,
+    Window,
 };
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
 pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};

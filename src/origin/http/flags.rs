@@ -6,8 +6,8 @@ use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
-    Change, FlagBody, FlagDetail, FlagList, GroupBody, History, PromoteBody, ReasonBody,
-    ReviewBody, RollbackBody, RolloutBody, SegmentBody,
+    AuditReport, Change, FlagBody, FlagDetail, FlagInsights, FlagList, GroupBody, History,
+    PromoteBody, ReasonBody, ReviewBody, RollbackBody, RolloutBody, SegmentBody, SegmentList,
 };
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
@@ -56,7 +56,7 @@ pub(super) async fn audit_report(
     State(app): State<App>,
     who: Reader,
     Segs((env, key)): Segs<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<Json<AuditReport>> {
     app.read(&who, move |op| reports::audit_report(op, &env, &key))
         .await
 }
@@ -72,7 +72,7 @@ pub(super) async fn flag_insights(
     who: Reader,
     Segs((env, key)): Segs<(String, String)>,
     Params(q): Params<InsightsQuery>,
-) -> ApiResult {
+) -> ApiResult<Json<FlagInsights>> {
     app.read(&who, move |op| {
         flag_insights::report(op, &env, &key, q.days.unwrap_or(7))
     })
@@ -83,10 +83,13 @@ pub(super) async fn segments(
     State(app): State<App>,
     who: Reader,
     Segs(env): Segs<String>,
-) -> ApiResult {
+) -> ApiResult<Json<SegmentList>> {
     app.read(&who, move |op| {
         let state = publish::load_state(op.db, &env)?;
-        Ok(json!({ "segments": state.segments, "exclusion_groups": state.exclusion_groups }))
+        Ok(SegmentList {
+            segments: state.segments,
+            exclusion_groups: state.exclusion_groups,
+        })
     })
     .await
 }

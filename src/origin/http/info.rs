@@ -7,8 +7,8 @@ use super::extract::{Params, Segs};
 use super::snapshots::latest_for_reader;
 use super::App;
 use crate::origin::api::{
-    EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, SessionInfo,
-    VenueInfo, WhoAmI,
+    EarlyClose, GovernanceSettings, Health, InsightList, KeyListing, PolicyInfo, PolicyList,
+    SessionInfo, VenueInfo, WhoAmI,
 };
 use crate::origin::reports;
 use axum::extract::State;
@@ -98,7 +98,7 @@ pub(super) async fn insights(
     State(app): State<App>,
     who: Reader,
     Params(q): Params<InsightQuery>,
-) -> ApiResult {
+) -> ApiResult<Json<InsightList>> {
     app.read(&who, move |op| {
         reports::insights(op, q.environment.as_deref(), None)
     })

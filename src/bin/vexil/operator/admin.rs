@@ -1,7 +1,7 @@
 //! The origin itself (`init`, `serve`), its keys, tokens, SDK keys, webhooks,
 //! segments, environments and insights.
 
-use super::api::{enc, read_document, shown, text, Api};
+use super::api::{enc, read_document, shown, Api};
 use super::print::print_change;
 use super::{EnvCommand, SdkKeyCommand, SegmentCommand, TokenCommand, WebhooksCommand};
 use anyhow::{bail, Context as _, Result};
@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use std::path::Path;
 use vexil::origin::api::{
     Change, CreatedEnvironment, CreatedToken, CreatedWebhook, DeliveryList, EnvironmentList,
-    KeyListing, NewEnvironment, NewSdkKey, NewToken, NewWebhook, Revoked, RotateBody, Rotation,
-    SdkKeyList, SegmentBody, TokenList, WebhookList, WebhookRemoved,
+    InsightList, KeyListing, NewEnvironment, NewSdkKey, NewToken, NewWebhook, Revoked, RotateBody,
+    Rotation, SdkKeyList, SegmentBody, SegmentList, TokenList, WebhookList, WebhookRemoved,
 };
 
 // ---- Commands -----------------------------------------------------------------------
@@ -48,24 +48,20 @@ pub fn serve(options: vexil::origin::ServeOptions) -> Result<i32> {
     Ok(0)
 }
 
+/// `vexil insights`.
 pub fn insights(api: &Api, env: Option<String>) -> Result<i32> {
     let path = env.map_or("/insights".to_string(), |e| {
         format!("/insights?environment={}", enc(&e))
     });
-    let answer = api.call("GET", &path, None)?;
-    api.show(&answer, |a| {
-        let list = a["insights"].as_array().cloned().unwrap_or_default();
-        if list.is_empty() {
+    let answer = api.fetch::<InsightList>("GET", &path, None)?;
+    api.print(&answer, |a| {
+        if a.insights.is_empty() {
             println!("no insights: every flag looks alive and well");
         }
-        for i in list {
+        for i in &a.insights {
             println!(
                 "{}/{} [{}] {}\n  → {}",
-                text(&i["environment"]),
-                text(&i["flag"]),
-                text(&i["kind"]),
-                text(&i["message"]),
-                text(&i["recommendation"])
+                i.environment, i.flag, i.kind, i.message, i.recommendation
             );
         }
     })
@@ -322,16 +318,16 @@ pub fn segment(api: &Api, command: SegmentCommand) -> Result<i32> {
             api.print(&c, print_change)
         }
         SegmentCommand::List { env } => {
-            let a = api.call(
+            let a = api.fetch::<SegmentList>(
                 "GET",
                 &format!("/environments/{}/segments", enc(&env.env)),
                 None,
             )?;
-            api.show(&a, |a| {
-                for (name, clause) in a["segments"].as_object().into_iter().flatten() {
+            api.print(&a, |list| {
+                for (name, clause) in &list.segments {
                     println!("segment {name}: {clause}");
                 }
-                for (name, group) in a["exclusion_groups"].as_object().into_iter().flatten() {
+                for (name, group) in &list.exclusion_groups {
                     println!("exclusion group {name}: {group}");
                 }
             })

@@ -1,42 +1,47 @@
 //! The audit log on the origin: a flag's report, the log, the chain's check.
 
-use super::api::{enc, flag_path, shown, text, Api};
+use super::api::{enc, flag_path, shown, Api};
 use super::EnvArg;
 use crate::offline::print_json;
 use crate::report::CliError;
 use anyhow::{anyhow, Context as _, Result};
 use std::path::Path;
 use vexil::origin::api::audit::{Link, Page as AuditPage};
-use vexil::origin::api::Verification;
+use vexil::origin::api::{AuditReport, Verification};
 
+/// `vexil audit FLAG`: the flag's audit report.
 pub fn audit_report(api: &Api, flag: &str, env: &EnvArg, format_json: bool) -> Result<i32> {
-    let report = api.call(
+    let report = api.fetch::<AuditReport>(
         "GET",
         &format!("{}/audit-report", flag_path(&env.env, flag)),
         None,
     )?;
     if format_json || api.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&report.raw)?);
         return Ok(0);
     }
+    let report = &report.body;
     println!(
         "=== Feature Flag Audit Summary: {} in {} ===",
         flag, env.env
     );
-    for (k, v) in report["audit_summary"].as_object().into_iter().flatten() {
-        println!("{k}: {}", text(v));
-    }
-    for v in report["security_information"]["violations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        println!("  violates {}: {}", text(&v["policy"]), text(&v["message"]));
-    }
+    let summary = &report.audit_summary;
+    println!("total_evaluations: {}", summary.total_evaluations);
+    println!("success_rate: {}", shown(summary.success_rate));
     println!(
-        "audit chain intact: {}",
-        text(&report["security_information"]["audit_chain"]["intact"])
+        "average_response_time_ms: {}",
+        shown(summary.average_response_time_ms)
     );
+    println!(
+        "unique_users_affected: {}",
+        shown(summary.unique_users_affected)
+    );
+    println!("compliance_status: {}", summary.compliance_status);
+    let security = &report.security_information;
+    for v in &security.violations {
+        println!("  violates {}: {}", v.policy, v.message);
+    }
+    println!("audit chain intact: {}", security.audit_chain.intact);
     Ok(0)
 }
 

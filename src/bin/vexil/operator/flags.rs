@@ -9,8 +9,8 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use vexil::engine::model::Serve;
 use vexil::engine::time::format_rfc3339_ms;
 use vexil::origin::api::{
-    Change, FlagBody, FlagDetail, FlagList, FlagListItem, History, ReasonBody, ReviewBody,
-    RollbackBody,
+    Change, FlagBody, FlagDetail, FlagInsights, FlagList, FlagListItem, History, ReasonBody,
+    ReviewBody, RollbackBody,
 };
 
 fn prompt(question: &str) -> Result<String> {
@@ -291,8 +291,8 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
         ),
         FlagCommand::Insights { flag, env, days } => {
             let path = format!("{}/insights?days={days}", flag_path(&env.env, &flag));
-            let r = api.call("GET", &path, None)?;
-            api.show(&r, print_insights)
+            let r = api.fetch::<FlagInsights>("GET", &path, None)?;
+            api.print(&r, print_insights)
         }
         FlagCommand::Review { flag, env, comment } => {
             let path = format!("{}/review", flag_path(&env.env, &flag));
@@ -347,83 +347,70 @@ pub fn rollback(
 }
 
 /// `vexil flag insights`, for people.
-fn print_insights(r: &Value) {
-    let p = &r["performance"];
-    println!(
-        "{} in {}, last {} days",
-        text(&r["flag"]),
-        text(&r["environment"]),
-        text(&r["days"])
-    );
+fn print_insights(r: &FlagInsights) {
+    let p = &r.performance;
+    println!("{} in {}, last {} days", r.flag, r.environment, r.days);
     println!(
         "performance: {} evaluations (~{}/day), error rate {} %, success {} %, latency mean {} ms, p95 {} ms",
-        text(&p["evaluations"]),
-        text(&p["evaluations_per_day"]),
-        text(&p["error_rate"]),
-        text(&p["success_rate"]),
-        text(&p["avg_response_time_ms"]),
-        text(&p["p95_response_time_ms"])
+        p.evaluations,
+        shown(p.evaluations_per_day),
+        shown(p.error_rate),
+        shown(p.success_rate),
+        shown(p.avg_response_time_ms),
+        shown(p.p95_response_time_ms)
     );
-    println!(
-        "adoption: ~{} unique units",
-        text(&r["adoption"]["unique_units"])
-    );
-    for (variant, v) in r["adoption"]["by_variant"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
+    println!("adoption: ~{} unique units", shown(r.adoption.unique_units));
+    for (variant, v) in &r.adoption.by_variant {
         println!(
             "  {variant}: {} evaluations ({} %), ~{} units",
-            text(&v["evaluations"]),
-            text(&v["share_percent"]),
-            text(&v["unique_units"])
+            v.evaluations,
+            shown(v.share_percent),
+            shown(v.unique_units)
         );
     }
-    let impact = &r["business_impact"];
-    for (event, variants) in impact["events"].as_object().into_iter().flatten() {
+    let impact = &r.business_impact;
+    for (event, variants) in &impact.events {
         println!(
             "business impact: {event} (control {})",
-            text(&impact["control"])
+            shown(&impact.control)
         );
-        for (variant, o) in variants.as_object().into_iter().flatten() {
-            let vs = o["vs_control"]
-                .as_object()
+        for (variant, o) in variants {
+            let vs = o
+                .vs_control
+                .as_ref()
                 .map(|d| {
                     format!(
                         "; vs control: value {}, success {}",
-                        text(&d["value_mean"]),
-                        text(&d["success_rate"])
+                        shown(d.value_mean),
+                        shown(d.success_rate)
                     )
                 })
                 .unwrap_or_default();
             println!(
                 "  {variant}: {} times, value mean {}, success {} %{vs}",
-                text(&o["count"]),
-                text(&o["value_mean"]),
-                text(&o["success_rate"])
+                o.count,
+                shown(o.value_mean),
+                shown(o.success_rate)
             );
         }
     }
-    let l = &r["lifecycle"];
+    let l = &r.lifecycle;
     println!(
         "lifecycle: {}, revision {}, last changed {} by {} ({} days ago), expires {}",
-        text(&l["state"]),
-        text(&l["revision"]),
-        text(&l["last_changed_at"]),
-        text(&l["last_changed_by"]),
-        text(&l["days_since_change"]),
-        text(&l["expires_at"])
+        l.state,
+        l.revision,
+        l.last_changed_at,
+        l.last_changed_by,
+        l.days_since_change,
+        shown(&l.expires_at)
     );
-    let recommendations = r["recommendations"].as_array().cloned().unwrap_or_default();
-    if recommendations.is_empty() {
+    if r.recommendations.is_empty() {
         println!("recommendations: none");
     }
-    for i in recommendations {
+    for i in &r.recommendations {
         println!(
             "recommendation: {} (because {})",
-            text(&i["recommendation"]),
-            text(&i["reason"])
+            i.recommendation, i.reason
         );
     }
 }

@@ -118,7 +118,7 @@ fn generate(
 
 fn load_known(db: &Connection) -> Result<Vec<KeyInfo>, OriginError> {
     let mut stmt = db.prepare(
-        "SELECT id, public_key, created_at, retired_at, not_after_ms FROM signing_keys ORDER BY created_at DESC, rowid DESC",
+        "SELECT id, public_key, created_at, retired_at, not_after_ms FROM signing_keys ORDER BY rowid DESC",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(KeyInfo {

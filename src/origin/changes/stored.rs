@@ -112,7 +112,7 @@ pub(super) fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
 
 pub(super) fn approvals(db: &Connection, id: i64) -> Result<Vec<Approval>, OriginError> {
     let mut stmt = db.prepare(
-        "SELECT approver, role, comment, at FROM approvals WHERE change_id = ?1 ORDER BY at, rowid",
+        "SELECT approver, role, comment, at FROM approvals WHERE change_id = ?1 ORDER BY rowid",
     )?;
     let rows = stmt.query_map(params![id], |r| {
         Ok(Approval {
@@ -346,4 +346,34 @@ pub(super) fn held_until_close(assessment: &governance::Assessment) -> Option<i6
         return None;
     }
     assessment.frozen_until_ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::format_rfc3339_ms;
+
+    /// Approvals come back in the order they were given. Their times are RFC 3339
+    /// text with as few fraction digits as needed, which does not sort as text
+    /// within a second (`05.1Z` after `05.12Z`, `05Z` after both).
+    #[test]
+    fn approvals_are_listed_in_the_order_given() {
+        let mut db = Connection::open_in_memory().unwrap();
+        crate::origin::store::migrate(&mut db).unwrap();
+        db.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        let second = 1_780_000_005_000;
+        for (who, ms) in [("ann", second), ("bob", second + 100), ("cy", second + 120)] {
+            db.execute(
+                "INSERT INTO approvals (change_id, approver, role, comment, at) VALUES (7, ?1, 'COMPLIANCE', NULL, ?2)",
+                params![who, format_rfc3339_ms(ms)],
+            )
+            .unwrap();
+        }
+        let order: Vec<String> = approvals(&db, 7)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.approver)
+            .collect();
+        assert_eq!(order, ["ann", "bob", "cy"]);
+    }
 }

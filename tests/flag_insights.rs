@@ -5,56 +5,10 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
-use vexil::metrics::{Batch, BatchMeta, EventStats, FlagStats, OutcomeStats, VariantStats};
 
 const FLAGS: &str = "/api/v1/environments/production/flags";
-
-/// A batch: `checkout` evaluated `on` 300 times and `off` 100 times; `order.placed`
-/// tracked per variant with its mean value and success.
-fn batch(end_ms: i64) -> Value {
-    let mut b = Batch::new(BatchMeta {
-        batch_id: "b1".into(),
-        sdk: "test/1".into(),
-        environment: "production".into(),
-        snapshot_version: Some(1),
-        window_start_ms: end_ms - 1000,
-        window_end_ms: end_ms,
-    });
-    let mut flag = FlagStats::default();
-    let mut event = EventStats::default();
-    for (variant, count, value, failures) in [("on", 300u64, 12.0, 3u64), ("off", 100, 10.0, 2)] {
-        let mut v = VariantStats {
-            count,
-            ..Default::default()
-        };
-        v.reasons.insert("SPLIT".into(), count);
-        for i in 0..count {
-            v.units
-                .insert(vexil::metrics::unit_hash(&format!("{variant}-{i}")));
-        }
-        flag.variants.insert(variant.into(), v);
-        let tracked = count / 10;
-        let o = OutcomeStats {
-            count: tracked,
-            value_sum: value * tracked as f64,
-            value_count: tracked,
-            success: tracked - failures,
-            failure: failures,
-            ..Default::default()
-        };
-        event.count += tracked;
-        event
-            .attributions
-            .entry("checkout".into())
-            .or_default()
-            .insert(variant.into(), o);
-    }
-    b.flags.insert("checkout".into(), flag);
-    b.events.insert("order.placed".into(), event);
-    serde_json::to_value(&b).unwrap()
-}
 
 #[test]
 fn a_flags_insights_report_performance_adoption_impact_lifecycle_and_advice() {
@@ -65,7 +19,8 @@ fn a_flags_insights_report_performance_adoption_impact_lifecycle_and_advice() {
     let mut flag = simple_flag("checkout");
     flag["fallthrough"] = json!({ "rollout": { "weights": { "on": 75, "off": 25 } } });
     s.post(FLAGS, &editor, json!({ "flag": flag })).expect(201);
-    s.post("/api/v1/metrics", &sdk, batch(now_ms())).expect(200);
+    s.post("/api/v1/metrics", &sdk, split_batch("checkout", now_ms()))
+        .expect(200);
 
     let r = s
         .get(&format!("{FLAGS}/checkout/insights?days=7"), &editor)

@@ -5,8 +5,7 @@
 use super::contract::{check, round_trip};
 use super::support::*;
 use super::FLAGS;
-use serde_json::{json, Value};
-use vexil::metrics::{Batch, BatchMeta, EventStats, FlagStats, OutcomeStats, VariantStats};
+use serde_json::json;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -81,51 +80,6 @@ fn segment_answers_keep_their_json() {
     check("segment_list", &r);
 }
 
-/// A batch: `flag_key` evaluated `on` 300 times and `off` 100 times, `order.placed`
-/// tracked per variant (as in `tests/flag_insights.rs`).
-fn batch(flag_key: &str, end_ms: i64) -> Value {
-    let mut b = Batch::new(BatchMeta {
-        batch_id: "b1".into(),
-        sdk: "test/1".into(),
-        environment: "production".into(),
-        snapshot_version: Some(1),
-        window_start_ms: end_ms - 1000,
-        window_end_ms: end_ms,
-    });
-    let mut flag = FlagStats::default();
-    let mut event = EventStats::default();
-    for (variant, count, value, failures) in [("on", 300u64, 12.0, 3u64), ("off", 100, 10.0, 2)] {
-        let mut v = VariantStats {
-            count,
-            ..Default::default()
-        };
-        v.reasons.insert("SPLIT".into(), count);
-        for i in 0..count {
-            v.units
-                .insert(vexil::metrics::unit_hash(&format!("{variant}-{i}")));
-        }
-        flag.variants.insert(variant.into(), v);
-        let tracked = count / 10;
-        let o = OutcomeStats {
-            count: tracked,
-            value_sum: value * tracked as f64,
-            value_count: tracked,
-            success: tracked - failures,
-            failure: failures,
-            ..Default::default()
-        };
-        event.count += tracked;
-        event
-            .attributions
-            .entry(flag_key.into())
-            .or_default()
-            .insert(variant.into(), o);
-    }
-    b.flags.insert(flag_key.into(), flag);
-    b.events.insert("order.placed".into(), event);
-    serde_json::to_value(&b).unwrap()
-}
-
 #[test]
 fn flag_insight_answers_keep_their_json() {
     let (data, admin) = DataDir::init("contract-flag-insights");
@@ -135,7 +89,7 @@ fn flag_insight_answers_keep_their_json() {
     let mut flag = simple_flag("checkout");
     flag["fallthrough"] = json!({ "rollout": { "weights": { "on": 75, "off": 25 } } });
     s.post(FLAGS, &editor, json!({ "flag": flag })).expect(201);
-    s.post("/api/v1/metrics", &sdk, batch("checkout", now_ms()))
+    s.post("/api/v1/metrics", &sdk, split_batch("checkout", now_ms()))
         .expect(200);
     let r = s
         .get(&format!("{FLAGS}/checkout/insights?days=7"), &editor)
@@ -192,7 +146,7 @@ fn audit_report_answers_keep_their_json() {
         )
         .expect(200);
     }
-    s.post("/api/v1/metrics", &sdk, batch(key, now_ms()))
+    s.post("/api/v1/metrics", &sdk, split_batch(key, now_ms()))
         .expect(200);
     let r = s
         .get(&format!("{FLAGS}/{key}/audit-report"), &nurse)

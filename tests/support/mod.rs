@@ -425,3 +425,50 @@ impl Clock {
         ("VEXIL_CLOCK_FILE", self.path.to_str().unwrap())
     }
 }
+
+/// A metrics batch: `flag_key` evaluated `on` 300 times and `off` 100 times (by
+/// distinct units, reason SPLIT), `order.placed` tracked for a tenth of each with a
+/// mean value of 12 and 10 and three and two failures.
+pub fn split_batch(flag_key: &str, end_ms: i64) -> serde_json::Value {
+    use vexil::metrics::{Batch, BatchMeta, EventStats, FlagStats, OutcomeStats, VariantStats};
+    let mut b = Batch::new(BatchMeta {
+        batch_id: "b1".into(),
+        sdk: "test/1".into(),
+        environment: "production".into(),
+        snapshot_version: Some(1),
+        window_start_ms: end_ms - 1000,
+        window_end_ms: end_ms,
+    });
+    let mut flag = FlagStats::default();
+    let mut event = EventStats::default();
+    for (variant, count, value, failures) in [("on", 300u64, 12.0, 3u64), ("off", 100, 10.0, 2)] {
+        let mut v = VariantStats {
+            count,
+            ..Default::default()
+        };
+        v.reasons.insert("SPLIT".into(), count);
+        for i in 0..count {
+            v.units
+                .insert(vexil::metrics::unit_hash(&format!("{variant}-{i}")));
+        }
+        flag.variants.insert(variant.into(), v);
+        let tracked = count / 10;
+        let o = OutcomeStats {
+            count: tracked,
+            value_sum: value * tracked as f64,
+            value_count: tracked,
+            success: tracked - failures,
+            failure: failures,
+            ..Default::default()
+        };
+        event.count += tracked;
+        event
+            .attributions
+            .entry(flag_key.into())
+            .or_default()
+            .insert(variant.into(), o);
+    }
+    b.flags.insert(flag_key.into(), flag);
+    b.events.insert("order.placed".into(), event);
+    serde_json::to_value(&b).unwrap()
+}

@@ -33,8 +33,8 @@ export async function render(main) {
     : config.venues;
   const venueRows = venues.map((v) => {
     const coming = comingClosures(v, today);
-    return html`<tr><th scope="row">${v.name}</th><td>${v.time_zone}</td><td>${sessions(v.sessions)}</td>
-      <td>${coming.length ? html`<ul class="closures">${coming.map((d) => html`<li><time datetime="${d.date}">${d.date}</time> ${d.what}</li>`)}</ul>` : "none listed"}</td></tr>`;
+    return html`<tr><th scope="row">${v.name}</th><td data-label="Time zone">${v.time_zone}</td><td data-label="Sessions">${sessions(v.sessions)}</td>
+      <td data-label="Coming closures">${coming.length ? html`<ul class="closures">${coming.map((d) => html`<li><time datetime="${d.date}">${d.date}</time> ${d.what}</li>`)}</ul>` : "none listed"}</td></tr>`;
   });
   const policyRows = policies.map((p) => html`<tr><td><code>${p.id}</code></td><td>${p.description}</td></tr>`);
   mount(

@@ -1,0 +1,97 @@
+//! What the commands print from the API's typed answers, field by field.
+
+use super::*;
+
+/// The human output of the typed commands shows every value the origin sent (none of
+/// the `-` a misread field used to print), and `--json` prints the answer as sent.
+#[test]
+fn typed_answers_print_every_field() {
+    let (data, admin) = DataDir::init("cli-typed");
+    let s = Server::start(&data);
+    let v = |args: &[&str]| vexil_as(&s, &admin, args);
+    let staging = "/api/v1/environments/staging/flags";
+    s.post(
+        staging,
+        &admin,
+        json!({ "flag": simple_flag("typed-flag") }),
+    )
+    .expect(201);
+
+    let text = out(&v(&["flag", "list", "--env", "staging"]));
+    let row = text.lines().find(|l| l.starts_with("typed-flag")).unwrap();
+    assert!(
+        row.contains("yes") && row.contains("low") && row.ends_with(" off"),
+        "{text}"
+    );
+    let text = out(&v(&["flag", "status", "typed-flag", "--env", "staging"]));
+    for want in [
+        "typed-flag in staging",
+        "owner               web",
+        "kind                release",
+        "risk                low",
+        "enabled             true",
+        "revision            1",
+        "pending changes     none",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+    assert!(!text.contains("updated_by          -"), "{text}");
+    let text = out(&v(&["flag", "history", "typed-flag", "--env", "staging"]));
+    assert!(
+        text.contains("revision   1") && text.contains("change #1"),
+        "{text}"
+    );
+
+    let text = out(&v(&["changes", "show", "1"]));
+    assert!(
+        text.contains("change #1 applied: create `typed-flag` in staging (revision 1, snapshot v")
+            && !text.contains("author -"),
+        "{text}"
+    );
+    let text = out(&v(&["changes", "list"]));
+    assert!(text.contains("change #1 applied"), "{text}");
+
+    let text = out(&v(&[
+        "rollout",
+        "start",
+        "typed-flag",
+        "--stages",
+        "10,100",
+        "--env",
+        "staging",
+    ]));
+    assert!(
+        text.contains(
+            "rollout #1 of typed-flag in staging: running — stage 1 of 2 (10%), variant on"
+        ) && text.contains("stages 10 → 100 (from 0%), each 600 s"),
+        "{text}"
+    );
+    let text = out(&v(&["rollout", "pause", "typed-flag", "--env", "staging"]));
+    assert!(
+        text.contains(": paused") && text.contains("pause"),
+        "{text}"
+    );
+    let text = out(&v(&["rollout", "status", "--env", "staging"]));
+    assert!(
+        text.contains("typed-flag") && text.contains("paused"),
+        "{text}"
+    );
+    for line in text.lines() {
+        assert!(!line.contains(" - "), "a value is missing: {line}");
+    }
+
+    let text = out(&v(&["audit", "verify"]));
+    assert!(
+        text.starts_with("audit chain intact: ") && !text.contains(" - "),
+        "{text}"
+    );
+    let text = out(&v(&["audit", "log", "--flag", "typed-flag"]));
+    assert!(
+        text.contains("change.applied") && text.contains("staging/typed-flag"),
+        "{text}"
+    );
+
+    // `--json` is the answer as the origin sent it.
+    let shown = json_of(&v(&["changes", "show", "1", "--json"]));
+    assert_eq!(shown, s.get("/api/v1/changes/1", &admin).expect(200).json);
+}

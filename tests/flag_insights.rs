@@ -16,11 +16,7 @@ fn a_flags_insights_report_performance_adoption_impact_lifecycle_and_advice() {
     let s = Server::start(&data);
     let editor = s.token(&admin, "eve", &["editor"]);
     let sdk = s.sdk_key(&admin, "production");
-    let mut flag = simple_flag("checkout");
-    flag["fallthrough"] = json!({ "rollout": { "weights": { "on": 75, "off": 25 } } });
-    s.post(FLAGS, &editor, json!({ "flag": flag })).expect(201);
-    s.post("/api/v1/metrics", &sdk, split_batch("checkout", now_ms()))
-        .expect(200);
+    split_flag_with_metrics(&s, &editor, &sdk, "checkout");
 
     let r = s
         .get(&format!("{FLAGS}/checkout/insights?days=7"), &editor)

@@ -19,20 +19,7 @@ fn keys_generate_writes_a_private_file_only_its_owner_reads() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    fails(
-        &dir.vexil(&[
-            "keys",
-            "generate",
-            "--id",
-            "k1",
-            "--out-private",
-            "key.json",
-            "--out-public",
-            "keys.json",
-        ]),
-        1,
-        "already exists",
-    );
+    fails(&dir.vexil(&KEYGEN), 1, "already exists");
     ok(&dir.vexil(&[
         "keys",
         "generate",

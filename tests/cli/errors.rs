@@ -139,18 +139,8 @@ fn json_error(out: &Output, code: i32) -> Value {
 #[test]
 fn json_is_honoured_by_offline_commands_and_their_errors() {
     let dir = Dir::new("json");
-    let generated: Value = serde_json::from_str(&ok(&dir.vexil(&[
-        "keys",
-        "generate",
-        "--id",
-        "k1",
-        "--out-private",
-        "key.json",
-        "--out-public",
-        "keys.json",
-        "--json",
-    ])))
-    .unwrap();
+    let generated: Value =
+        serde_json::from_str(&ok(&dir.vexil(&[&KEYGEN[..], &["--json"]].concat()))).unwrap();
     assert_eq!(generated["key_id"], "k1");
     let v: Value = serde_json::from_str(&ok(&dir.vexil(&[
         "flags",

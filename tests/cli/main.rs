@@ -12,6 +12,18 @@ mod errors;
 mod governance;
 
 /// A fresh working directory per test.
+/// The arguments of [`Dir::keygen`]: key `k1` into `key.json` and `keys.json`.
+const KEYGEN: [&str; 8] = [
+    "keys",
+    "generate",
+    "--id",
+    "k1",
+    "--out-private",
+    "key.json",
+    "--out-public",
+    "keys.json",
+];
+
 struct Dir(PathBuf);
 
 impl Dir {
@@ -26,16 +38,7 @@ impl Dir {
     }
     /// `vexil keys generate`: `key.json` (private) and `keys.json` (keyring).
     fn keygen(&self) -> String {
-        ok(&self.vexil(&[
-            "keys",
-            "generate",
-            "--id",
-            "k1",
-            "--out-private",
-            "key.json",
-            "--out-public",
-            "keys.json",
-        ]))
+        ok(&self.vexil(&KEYGEN))
     }
     fn vexil(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_vexil"))

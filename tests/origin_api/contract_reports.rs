@@ -86,11 +86,7 @@ fn flag_insight_answers_keep_their_json() {
     let s = Server::start(&data);
     let editor = s.token(&admin, "eve", &["editor"]);
     let sdk = s.sdk_key(&admin, "production");
-    let mut flag = simple_flag("checkout");
-    flag["fallthrough"] = json!({ "rollout": { "weights": { "on": 75, "off": 25 } } });
-    s.post(FLAGS, &editor, json!({ "flag": flag })).expect(201);
-    s.post("/api/v1/metrics", &sdk, split_batch("checkout", now_ms()))
-        .expect(200);
+    split_flag_with_metrics(&s, &editor, &sdk, "checkout");
     let r = s
         .get(&format!("{FLAGS}/checkout/insights?days=7"), &editor)
         .expect(200);

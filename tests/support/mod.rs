@@ -426,6 +426,21 @@ impl Clock {
     }
 }
 
+/// Creates `key` in production as a 75/25 rollout of `on` and posts its metrics
+/// ([`split_batch`]) with the SDK key `sdk`.
+pub fn split_flag_with_metrics(s: &Server, editor: &str, sdk: &str, key: &str) {
+    let mut flag = simple_flag(key);
+    flag["fallthrough"] = serde_json::json!({ "rollout": { "weights": { "on": 75, "off": 25 } } });
+    s.post(
+        "/api/v1/environments/production/flags",
+        editor,
+        serde_json::json!({ "flag": flag }),
+    )
+    .expect(201);
+    s.post("/api/v1/metrics", sdk, split_batch(key, now_ms()))
+        .expect(200);
+}
+
 /// A metrics batch: `flag_key` evaluated `on` 300 times and `off` 100 times (by
 /// distinct units, reason SPLIT), `order.placed` tracked for a tenth of each with a
 /// mean value of 12 and 10 and three and two failures.

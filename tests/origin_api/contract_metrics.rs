@@ -4,7 +4,7 @@
 //! review, a health probe's `system.down` and `system.up` details, OFREP's
 //! configuration and a snapshot's document.
 
-use super::contract::{check, check_value};
+use super::contract::{check, check_value, round_trip};
 use super::support::*;
 use super::FLAGS;
 use serde_json::{json, Value};
@@ -197,4 +197,16 @@ fn health_probe_details_keep_their_json() {
     let mut up = until_audited(&s, &admin, "system.up");
     up["url"] = json!("<url>");
     check_value("health_system_up", up);
+}
+
+#[test]
+fn metrics_captures_read_back_as_their_types() {
+    use vexil::origin::api::{BatchAnswer, FlagMetrics, FlagReview};
+    round_trip::<BatchAnswer>("metrics_ingest");
+    round_trip::<BatchAnswer>("metrics_ingest_duplicate");
+    round_trip::<BatchAnswer>("metrics_ingest_withheld");
+    round_trip::<BatchAnswer>("metrics_ingest_rollout");
+    round_trip::<FlagMetrics>("flag_metrics");
+    round_trip::<FlagMetrics>("flag_metrics_empty");
+    round_trip::<FlagReview>("flag_review");
 }

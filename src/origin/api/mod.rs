@@ -16,6 +16,8 @@
 //!   segments and exclusion groups, and the bodies that propose changes to them;
 //! - [`info`]: what the origin says about itself: health, public keys, key
 //!   rotation, the caller, the governance policies and their settings;
+//! - [`metrics`]: edge metrics: a batch's acknowledgement and a flag's metrics
+//!   report;
 //! - [`reports`]: reports about flags: the lifecycle insights, and one flag's
 //!   insights report and audit report;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
@@ -29,6 +31,7 @@ pub mod changes;
 pub mod environments;
 pub mod flags;
 pub mod info;
+pub mod metrics;
 pub mod reports;
 pub mod rollouts;
 pub mod snapshots;
@@ -49,10 +52,14 @@ pub use info::{
     EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, PublicKey,
     RetiringKey, RotateBody, Rotation, SessionInfo, VenueInfo, WhoAmI,
 };
+pub use metrics::{
+    BatchAnswer, BatchRollout, BucketOutcomes, DuplicateBatch, FlagMetrics, KeyKindMetrics,
+    MetricsBucket, OutcomeMetrics, StoredBatch, VariantMetrics,
+};
 pub use reports::{
     Adoption, AuditChain, AuditReport, AuditSummary, AuditedFlag, BusinessImpact,
-    EvaluationMetrics, EventOutcome, FlagInsights, Insight, InsightList, LastReview, Lifecycle,
-    Performance, PerformanceMetrics, Recommendation, ReportApproval, RequiredApproval,
+    EvaluationMetrics, EventOutcome, FlagInsights, FlagReview, Insight, InsightList, LastReview,
+    Lifecycle, Performance, PerformanceMetrics, Recommendation, ReportApproval, RequiredApproval,
     ReviewSchedule, Safeguard, SecurityInformation, UserImpactMetrics, VariantAdoption, VsControl,
     Window,
 };

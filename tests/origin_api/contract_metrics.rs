@@ -9,8 +9,9 @@ use super::support::*;
 use super::FLAGS;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// [`split_batch`] for `env`, as batch `id`.
 fn batch_for(env: &str, id: &str, flag: &str) -> Value {
@@ -148,26 +149,29 @@ fn audit_details(s: &Server, admin: &str, action: &str) -> Option<Value> {
         .map(|e| e["details"].clone())
 }
 
-fn until_audited(s: &Server, admin: &str, action: &str) -> Value {
-    let start = Instant::now();
+/// The `data` of the next webhook delivery of `event` among the receiver's requests.
+fn delivered(requests: &Receiver<(String, String)>, event: &str) -> Value {
     loop {
-        if let Some(details) = audit_details(s, admin, action) {
-            return details;
+        let (head, body) = requests
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no {event} delivered"));
+        if !head.starts_with("POST ") {
+            continue;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no {action} audited"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+        let body: Value = serde_json::from_str(&body).unwrap();
+        if body["event"] == event {
+            return body["data"].clone();
+        }
     }
 }
 
 #[test]
 fn health_probe_details_keep_their_json() {
+    // One receiver is both the probed system (`GET /healthz`) and the webhook.
     let healthy = Arc::new(AtomicBool::new(true));
     let answer = healthy.clone();
-    let (port, _requests) = super::receiver::start(move |_, _| {
-        if answer.load(Ordering::SeqCst) {
+    let (port, requests) = super::receiver::start(move |_, head| {
+        if head.starts_with("POST ") || answer.load(Ordering::SeqCst) {
             "200 OK"
         } else {
             "500 Internal Server Error"
@@ -180,6 +184,13 @@ fn health_probe_details_keep_their_json() {
     ));
     let s = Server::start(&data);
     let editor = s.token(&admin, "eve", &["editor"]);
+    s.post(
+        "/api/v1/environments/staging/webhooks",
+        &admin,
+        json!({ "url": format!("http://127.0.0.1:{port}/hook"),
+                "secret": "a-very-secret-secret", "events": ["system.down", "system.up"] }),
+    )
+    .expect(201);
     let mut flag = simple_flag("sepsis-alerts");
     flag["clinical_systems_affected"] = json!(["clinical_alerts"]);
     s.post(
@@ -190,11 +201,16 @@ fn health_probe_details_keep_their_json() {
     .expect(201);
 
     healthy.store(false, Ordering::SeqCst);
-    let mut down = until_audited(&s, &admin, "system.down");
+    let mut down = delivered(&requests, "system.down");
+    assert_eq!(
+        Some(&down),
+        audit_details(&s, &admin, "system.down").as_ref()
+    );
     down["url"] = json!("<url>");
     check_value("health_system_down", down);
     healthy.store(true, Ordering::SeqCst);
-    let mut up = until_audited(&s, &admin, "system.up");
+    let mut up = delivered(&requests, "system.up");
+    assert_eq!(Some(&up), audit_details(&s, &admin, "system.up").as_ref());
     up["url"] = json!("<url>");
     check_value("health_system_up", up);
 }

@@ -217,7 +217,9 @@ fn health_probe_details_keep_their_json() {
 
 #[test]
 fn metrics_captures_read_back_as_their_types() {
-    use vexil::origin::api::{BatchAnswer, FlagMetrics, FlagReview};
+    use vexil::origin::api::{
+        BatchAnswer, FlagMetrics, FlagReview, OfrepConfiguration, SystemDown, SystemUp,
+    };
     round_trip::<BatchAnswer>("metrics_ingest");
     round_trip::<BatchAnswer>("metrics_ingest_duplicate");
     round_trip::<BatchAnswer>("metrics_ingest_withheld");
@@ -225,4 +227,7 @@ fn metrics_captures_read_back_as_their_types() {
     round_trip::<FlagMetrics>("flag_metrics");
     round_trip::<FlagMetrics>("flag_metrics_empty");
     round_trip::<FlagReview>("flag_review");
+    round_trip::<OfrepConfiguration>("ofrep_configuration");
+    round_trip::<SystemDown>("health_system_down");
+    round_trip::<SystemUp>("health_system_up");
 }

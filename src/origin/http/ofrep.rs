@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use super::extract::{bearer, Segs};
 use super::{App, MAX_BODY};
+use crate::origin::api::OfrepConfiguration;
 use crate::origin::auth::Principal;
 use crate::origin::OriginError;
 use axum::body::Bytes;
@@ -221,6 +222,6 @@ pub(super) async fn ofrep_bulk(
     ofrep_json(200, answer, &[(header::ETAG, etag)])
 }
 
-pub(super) async fn ofrep_configuration() -> Json<Value> {
+pub(super) async fn ofrep_configuration() -> Json<OfrepConfiguration> {
     Json(crate::origin::ofrep::configuration())
 }

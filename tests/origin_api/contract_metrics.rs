@@ -82,24 +82,8 @@ fn review_answer_keeps_its_json() {
     let s = Server::start(&data);
     let editor = s.token(&admin, "nina", &["editor"]);
     let oversight = s.token(&admin, "dr-oz", &["CLINICAL_OVERSIGHT"]);
+    s.clinical_flag(&admin, &editor, "triage-hints");
     let staging = "/api/v1/environments/staging/flags";
-    let mut flag = simple_flag("triage-hints");
-    flag["clinical_impact"] = json!("high");
-    let change = s
-        .post(staging, &editor, json!({ "flag": flag }))
-        .expect(201);
-    // Clinical impact high waits for its approvers.
-    let id = change.json["id"].as_i64().unwrap();
-    for role in change.json["required"].as_array().into_iter().flatten() {
-        let role = role["role"].as_str().unwrap();
-        let approver = s.token(&admin, &format!("approver-{role}"), &[role]);
-        s.post(
-            &format!("/api/v1/changes/{id}/approve"),
-            &approver,
-            json!({}),
-        )
-        .expect(200);
-    }
     let r = s
         .post(
             &format!("{staging}/triage-hints/review"),

@@ -126,22 +126,7 @@ fn metrics_and_review_print_every_field() {
     assert!(text.starts_with("checkout in production, "), "{text}");
 
     let oversight = s.token(&admin, "dr-oz", &["CLINICAL_OVERSIGHT"]);
-    let mut flag = simple_flag("triage-hints");
-    flag["clinical_impact"] = json!("high");
-    let change = s
-        .post(
-            "/api/v1/environments/staging/flags",
-            &editor,
-            json!({ "flag": flag }),
-        )
-        .expect(201)
-        .json;
-    for role in change["required"].as_array().into_iter().flatten() {
-        let role = role["role"].as_str().unwrap();
-        let approver = s.token(&admin, &format!("approver-{role}"), &[role]);
-        let path = format!("/api/v1/changes/{}/approve", change["id"]);
-        s.post(&path, &approver, json!({})).expect(200);
-    }
+    s.clinical_flag(&admin, &editor, "triage-hints");
     let text = out(&vexil_as(
         &s,
         &oversight,

@@ -355,8 +355,9 @@ pub struct FlagReview {
     pub flag: String,
     /// Its environment.
     pub environment: String,
-    /// Its schedule, the review just given as `last` (`null` only for a flag whose
-    /// oversight level changed in between to one without reviews).
+    /// Its schedule, with the review just given as `last`. Never `null` in practice
+    /// (only flags with scheduled reviews are reviewed); optional because the schedule
+    /// is computed as for reports, where flags below oversight level 2 have none.
     pub schedule: Option<ReviewSchedule>,
 }
 

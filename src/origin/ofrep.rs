@@ -5,6 +5,9 @@
 //! bursts beyond the configured rate with `429` and `Retry-After`. Evaluations are
 //! counted and audited as the key's own metrics ([`super::ofrep_metrics`]).
 
+use super::api::ofrep::{
+    CacheInvalidation, FlagEvaluation, OfrepCapabilities, OfrepConfiguration, Polling,
+};
 use super::{audit, auth, publish, OriginError};
 use crate::engine::{Details, Snapshot};
 use serde_json::{json, Value};
@@ -132,15 +135,25 @@ pub fn bulk(
     (answer, etag, details)
 }
 
-/// `GET /ofrep/v1/configuration`.
-pub fn configuration() -> Value {
-    json!({
-        "name": "vexil",
-        "capabilities": {
-            "cacheInvalidation": { "polling": { "enabled": true, "minPollingIntervalMs": 1000 } },
-            "flagEvaluation": { "supportedTypes": ["boolean", "string", "integer", "double", "object"] },
+/// `GET /ofrep/v1/configuration`: providers poll (at most once a second) and may
+/// evaluate every JSON type.
+pub fn configuration() -> OfrepConfiguration {
+    OfrepConfiguration {
+        name: "vexil".into(),
+        capabilities: OfrepCapabilities {
+            cache_invalidation: CacheInvalidation {
+                polling: Polling {
+                    enabled: true,
+                    min_polling_interval_ms: 1000,
+                },
+            },
+            flag_evaluation: FlagEvaluation {
+                supported_types: ["boolean", "string", "integer", "double", "object"]
+                    .map(str::to_string)
+                    .to_vec(),
+            },
         },
-    })
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
-    AuditReport, Change, FlagBody, FlagDetail, FlagInsights, FlagList, GroupBody, History,
-    PromoteBody, ReasonBody, ReviewBody, RollbackBody, RolloutBody, SegmentBody, SegmentList,
+    AuditReport, Change, FlagBody, FlagDetail, FlagInsights, FlagList, FlagReview, GroupBody,
+    History, PromoteBody, ReasonBody, ReviewBody, RollbackBody, RolloutBody, SegmentBody,
+    SegmentList,
 };
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
@@ -152,7 +153,7 @@ pub(super) async fn flag_review(
     who: Token,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReviewBody>,
-) -> ApiResult {
+) -> ApiResult<Json<FlagReview>> {
     app.write(who.0, move |op, who| {
         reviews::record(
             op,

@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use super::extract::{bearer, Segs};
 use super::{App, MAX_BODY};
+use crate::origin::api::OfrepConfiguration;
 use crate::origin::auth::Principal;
 use crate::origin::OriginError;
 use axum::body::Bytes;
@@ -227,6 +228,6 @@ pub(super) async fn ofrep_bulk(
     ofrep_text(200, answer, &[(header::ETAG, etag)])
 }
 
-pub(super) async fn ofrep_configuration() -> Json<Value> {
+pub(super) async fn ofrep_configuration() -> Json<OfrepConfiguration> {
     Json(crate::origin::ofrep::configuration())
 }

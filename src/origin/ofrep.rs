@@ -10,7 +10,7 @@ use super::api::ofrep::{
 };
 use super::{audit, auth, publish, OriginError};
 use crate::engine::{Details, Snapshot};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -338,13 +338,11 @@ pub fn flag_report(
     for (_, source, b) in &by_source {
         let kind = by_kind.entry(source.clone()).or_default();
         if let Some(f) = b.flags.get(flag) {
-            kind.evaluations = kind
-                .evaluations
-                .saturating_add(sum(f.variants.values().map(|v| &v.count)))
-                .saturating_add(sum(f.errors.values()));
+            // Each variant's health brings its evaluations; errors served no variant.
             for v in f.variants.keys() {
                 kind.merge(&variant_health(b, flag, v));
             }
+            kind.evaluations = kind.evaluations.saturating_add(sum(f.errors.values()));
         }
     }
     let by_key_kind = by_kind

@@ -111,10 +111,11 @@ fn loading(c: &mut Criterion) {
     let mut group = c.benchmark_group("verify + load");
     group.sample_size(20);
     for n in [1000usize, 10_000] {
-        let payload = document(n).to_string();
-        let envelope = sign(payload.as_bytes(), "bench", &key)
-            .to_json()
-            .into_bytes();
+        // Signed as the origin and the CLI sign: the compiled binary payload.
+        let payload = Snapshot::from_json(document(n).to_string().as_bytes())
+            .expect("valid")
+            .encode("bench", 1);
+        let envelope = sign(&payload, "bench", &key).to_json().into_bytes();
         group.bench_function(format!("{n} flags ({} KB)", envelope.len() / 1024), |b| {
             b.iter_batched(
                 || {

@@ -128,37 +128,29 @@ class Handle {
 /**
  * A context prepared for many evaluations. Create it with `engine.context(ctx)`;
  * don't mutate the object you built it from (it is read again only when a new
- * snapshot needs other attributes).
+ * snapshot needs other attributes). It is its own engine handle (slot -1 when the
+ * object was not usable, or once freed): one object to reach per evaluation.
  */
-export class Context {
+export class Context extends Handle {
   #source;
-  #handle;
   #engine;
-  constructor(engine, source, handle) {
+  constructor(engine, source, slot) {
+    super(slot);
     this.#engine = engine;
     this.#source = source;
-    this.#handle = handle;
-  }
-  /** @internal */
-  static parts(ctx) {
-    return ctx.#handle === null ? null : ctx;
   }
   /** @internal */
   static source(ctx) {
     return ctx.#source;
   }
-  /** @internal */
-  static handle(ctx) {
-    return ctx.#handle;
-  }
   /** Whether the context is usable (a plain object). */
   get valid() {
-    return this.#handle !== null;
+    return this.slot >= 0;
   }
   /** Releases the engine memory now instead of at garbage collection. */
   free() {
-    if (this.#handle !== null) this.#engine.release(this.#handle);
-    this.#handle = null;
+    if (this.slot >= 0) this.#engine.release(this);
+    this.slot = -1;
   }
 }
 
@@ -350,10 +342,9 @@ export class Engine {
   context(ctx) {
     if (ctx instanceof Context) return ctx;
     const source = sourceOf(ctx);
-    if (source === null) return new Context(this, null, null);
-    const handle = this.#open();
-    const context = new Context(this, source, handle);
-    this.#released.register(context, handle.slot, handle);
+    if (source === null) return new Context(this, null, -1);
+    const context = new Context(this, source, this.#wasm.open());
+    this.#released.register(context, context.slot, context);
     return context;
   }
 
@@ -377,9 +368,8 @@ export class Engine {
    */
   #eval(index, ctx, attributes) {
     if (ctx instanceof Context) {
-      const handle = Context.handle(ctx);
-      if (handle === null) return -1;
-      return this.#wasm.eval(index, this.#filled(handle, Context.source(ctx)), this.#now());
+      if (ctx.slot < 0) return -1;
+      return this.#wasm.eval(index, this.#filled(ctx, Context.source(ctx)), this.#now());
     }
     const source = sourceOf(ctx);
     if (source === null) return -1;
@@ -431,8 +421,7 @@ export class Engine {
   /** The slot `ctx` is evaluated in, filled with every attribute; -1 when it is not an object. */
   #slotFor(ctx) {
     if (ctx instanceof Context) {
-      const handle = Context.handle(ctx);
-      return handle === null ? -1 : this.#filled(handle, Context.source(ctx));
+      return ctx.slot < 0 ? -1 : this.#filled(ctx, Context.source(ctx));
     }
     const source = sourceOf(ctx);
     if (source === null) return -1;

@@ -164,7 +164,7 @@ impl Decoder<'_> {
             let id = attr - 1;
             check((id as usize) < self.env.attrs.len(), "unknown attribute")?;
             self.env.current = id;
-            self.env.attrs[id as usize].path.to_string()
+            String::from(&*self.env.attrs[id as usize].path)
         };
         build_test(&path, op, ignore_case, lenient, values, &mut self.env)
             .map_err(|_| invalid("an attribute test does not compile"))

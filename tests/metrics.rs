@@ -272,9 +272,11 @@ fn record_allocates_nothing_in_the_common_case() {
     let de = agg.dimension_value(0, "DE");
     let fr = agg.dimension_value(0, "FR");
     // Warm up: the first unit and dimension values of each cell allocate once (unit
-    // inserts are applied in batches of a few hundred, so warm up past one).
+    // inserts are applied in batches of a few hundred, so warm up past one, with
+    // distinct units: the same unit again is not queued).
     for i in 0..1_000u16 {
-        agg.record(0, Some(i % 2), Reason::Split, None, Some(1), &[fr]);
+        let unit = unit_hash(&format!("warm-{i}"));
+        agg.record(0, Some(i % 2), Reason::Split, None, Some(unit), &[fr]);
     }
     let hashes: Vec<u64> = (0..10_000).map(|i| unit_hash(&format!("u{i}"))).collect();
     let before = allocations();

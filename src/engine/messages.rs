@@ -4,7 +4,6 @@
 
 use super::compiled::{FlagId, Serve, Snapshot};
 use super::eval::{ErrorCode, Outcome};
-use crate::jsontext::push_u64;
 
 impl Snapshot {
     /// Appends the explanation of an error outcome of flag `key` (`id` when the
@@ -57,14 +56,9 @@ impl Snapshot {
             ErrorCode::FlagNotFound => {
                 out.push_str("flag `");
                 out.push_str(key);
-                out.push_str("` is not in ");
-                match self.meta.version {
-                    Some(v) => {
-                        out.push_str("snapshot version ");
-                        push_u64(out, v);
-                    }
-                    None => out.push_str("the snapshot"),
-                }
+                // Not the version: a snapshot compiled from a document has none, and
+                // the words must not depend on how the snapshot was built.
+                out.push_str("` is not in the snapshot");
             }
             other => out.push_str(error_code_message(other)),
         }

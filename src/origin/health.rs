@@ -13,7 +13,8 @@
 //! was this probe's kill.
 
 use super::auth::Principal;
-use super::{audit, changes, publish, rollouts, webhooks, Op, Origin, OriginError};
+use super::outbox::{self, DomainEvent};
+use super::{audit, changes, publish, rollouts, Op, Origin, OriginError};
 use crate::engine::edit::FlagDoc;
 use rusqlite::params;
 use serde::Deserialize;
@@ -283,9 +284,7 @@ fn announce(
     details: Value,
 ) -> Result<Value, OriginError> {
     audit::record(op, &actor(system), event, &system.name, details.clone())?;
-    for env in publish::environment_names(op.db)? {
-        webhooks::enqueue(op, &env, event, details.clone())?;
-    }
+    outbox::emit(op, DomainEvent::system(event, details.clone())?)?;
     Ok(details)
 }
 

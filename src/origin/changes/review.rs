@@ -6,8 +6,9 @@ use super::{Kind, Proposal};
 use crate::engine::model::{Clause, ClauseRef, FlagDef};
 use crate::origin::auth::Principal;
 use crate::origin::governance::{self, Assessment, Change};
+use crate::origin::outbox::{self, DomainEvent};
 use crate::origin::publish::{self, EnvState, FlagRow};
-use crate::origin::{audit, limits, webhooks, Op, OriginError};
+use crate::origin::{audit, limits, Op, OriginError};
 use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -249,7 +250,8 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
         apply(op, id, &author.name)?;
         return Ok(Submitted { id, applied: true });
     }
-    webhooks::enqueue(op, &p.environment, "change.requested", get(op.db, id)?)?;
+    let change = get(op.db, id)?;
+    outbox::emit(op, DomainEvent::ChangeRequested { change })?;
     Ok(Submitted { id, applied: false })
 }
 

@@ -9,12 +9,12 @@
 //! is recorded.
 
 use super::api::{
-    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, Webhook, WebhookList, WebhookRemoved,
+    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, Envelope, Webhook, WebhookList,
+    WebhookRemoved,
 };
 use super::{rfc3339, Op, Origin, OriginError};
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection};
-use serde_json::json;
 use sha2::Sha256;
 use std::time::Duration;
 
@@ -69,10 +69,16 @@ pub(in crate::origin) fn enqueue_at(
             params![hook, event, at, at_ms],
         )?;
         let id = db.last_insert_rowid();
-        let body = json!({ "id": id, "event": event, "environment": env, "at": at, "data": data });
+        let body = Envelope {
+            id,
+            event: event.to_string(),
+            environment: env.to_string(),
+            at: at.clone(),
+            data: data.clone(),
+        };
         db.execute(
             "UPDATE deliveries SET body = ?1 WHERE id = ?2",
-            params![body.to_string(), id],
+            params![serde_json::to_string(&body)?, id],
         )?;
     }
     Ok(())

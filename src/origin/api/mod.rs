@@ -63,6 +63,6 @@ pub use tokens::{
     TokenRow,
 };
 pub use webhooks::{
-    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, NewWebhook, Webhook, WebhookList,
-    WebhookRemoved,
+    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, Envelope, NewWebhook, Webhook,
+    WebhookList, WebhookRemoved,
 };

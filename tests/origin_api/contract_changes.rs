@@ -76,3 +76,12 @@ fn dry_run_and_bulk_answers_keep_their_json() {
     let r = s.post(&format!("{STAGING}/bulk"), &editor, bad).expect(422);
     check("bulk_failed", &r);
 }
+
+#[test]
+fn dry_run_and_bulk_captures_read_back_as_their_types() {
+    use vexil::origin::api::{BulkReport, DryRun};
+    super::contract::round_trip::<DryRun>("flag_validate");
+    super::contract::round_trip::<DryRun>("flag_validate_raised_risk");
+    super::contract::round_trip::<DryRun>("flag_validate_invalid");
+    super::contract::round_trip::<BulkReport>("bulk_applied");
+}

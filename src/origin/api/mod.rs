@@ -16,19 +16,21 @@
 //!   segments and exclusion groups, and the bodies that propose changes to them;
 //! - [`info`]: what the origin says about itself: health, public keys, key
 //!   rotation, the caller, the governance policies and their settings;
+//! - [`proposals`]: proposed changes as a whole: a dry run, a bulk update's report;
 //! - [`reports`]: reports about flags: the lifecycle insights, and one flag's
 //!   insights report and audit report;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
 //! - [`snapshots`]: an environment's signed snapshots and their copies at the
 //!   publish targets;
 //! - [`tokens`]: API tokens and SDK keys;
-//! - [`webhooks`]: webhooks and their deliveries.
+//! - [`webhooks`]: webhooks, their deliveries and the envelope each posts.
 
 pub mod audit;
 pub mod changes;
 pub mod environments;
 pub mod flags;
 pub mod info;
+pub mod proposals;
 pub mod reports;
 pub mod rollouts;
 pub mod snapshots;
@@ -48,6 +50,9 @@ pub use flags::{
 pub use info::{
     EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, PublicKey,
     RetiringKey, RotateBody, Rotation, SessionInfo, VenueInfo, WhoAmI,
+};
+pub use proposals::{
+    BulkReport, BulkResult, BulkStatus, DryRun, DryRunIssue, RaisedRisk, RiskReason,
 };
 pub use reports::{
     Adoption, AuditChain, AuditReport, AuditSummary, AuditedFlag, BusinessImpact,

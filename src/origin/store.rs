@@ -258,10 +258,11 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 7: the outbox: domain events written with the operation that made them
     // (`outbox::DomainEvent`, JSON tagged by `type`), and how far each consumer has
-    // consumed them.
+    // consumed them. AUTOINCREMENT: a position is never reused, even once every
+    // event before it was pruned.
     r#"
     CREATE TABLE outbox (
-        seq INTEGER PRIMARY KEY,
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
         type TEXT NOT NULL,
         environment TEXT,
         at_ms INTEGER NOT NULL,

@@ -19,6 +19,8 @@
 //!   do not outlive the process) and publish targets (persisted with
 //!   [`set_position`], advanced only once every target has the new snapshots).
 //!
+//! Consumed events are deleted after a week ([`retention`]).
+//!
 //! To add a side effect: a consumer in this directory, and a line in [`consumers`]
 //! (or a task reading [`after`]). A consumer added later starts at position 0 and
 //! sees the whole stream.
@@ -28,6 +30,7 @@
 //! `docs/architecture.md`.
 
 mod event;
+pub mod retention;
 mod webhooks;
 
 pub use event::{DomainEvent, RolloutNotice, TYPES, WEBHOOK_TYPES};

@@ -289,3 +289,29 @@ fn a_new_consumer_sees_every_event_type_in_order_once() {
     assert_eq!(origin.write(|op| dispatch(op, &recorder)).unwrap(), 0);
     assert_eq!(seen.borrow().len(), all.len(), "nothing is handed twice");
 }
+
+#[test]
+fn only_events_every_consumer_consumed_are_pruned() {
+    let (dir, origin) = fresh();
+    drop(origin);
+    let conn = crate::origin::store::open(dir.path(), false).unwrap();
+    let head = head(&conn).unwrap();
+    assert!(head > 0, "init published");
+    // Not yet consumed by the webhooks: kept, however old.
+    set_position(&conn, "webhooks", 0).unwrap();
+    assert_eq!(retention::prune(&conn, i64::MAX).unwrap(), 0);
+    // Consumed, but newer than the cut-off: kept.
+    set_position(&conn, "webhooks", head).unwrap();
+    assert_eq!(retention::prune(&conn, 0).unwrap(), 0);
+    assert_eq!(retention::prune(&conn, i64::MAX).unwrap() as i64, head);
+    assert!(after(&conn, 0, 10).unwrap().is_empty());
+    // A position is never reused: what comes next is after what the consumers saw.
+    drop(conn);
+    let origin = open(dir.path());
+    origin
+        .write(|op| publish::publish(op, ENV).map(|_| ()))
+        .unwrap();
+    let next = origin.read(|op| after(op.db, 0, 10)).unwrap();
+    assert_eq!(next.len(), 1);
+    assert!(next[0].seq > head, "{} after {head}", next[0].seq);
+}

@@ -10,8 +10,10 @@ const mode = process.argv[2] ?? "request";
 const handles = raws.map(inst.prepare);
 const f = mode === "request" ? (i) => { const j = i & MASK; const ctx = inst.fromRaw(raws[requests.context[j]]); for (let k = 0; k < 5; k++) inst.eval(requests.flag[(j * 5 + k) & MASK], ctx); }
   : mode === "pairs" ? (i) => { const j = i & MASK; inst.evalPrepared(requests.flag[j], handles[requests.context[j]]); }
+  : mode === "one" ? (i) => { const j = i & MASK; inst.evalPrepared(requests.flag[j], handles[0]); }
+  : mode === "all" ? () => inst.evalAll(handles[0])
   : (i) => inst.evalAll(handles[i % 10000]);
-const n = mode === "all" ? 3000 : 300000;
+const n = Number(process.argv[3] ?? (mode === "all" ? 3000 : 300000));
 for (let i = 0; i < n / 10; i++) f(i);
 const t = performance.now(); for (let i = 0; i < n; i++) f(i); const ns = (performance.now() - t) * 1e6 / n;
 console.log(mode, ns.toFixed(0), "ns per op");

@@ -354,6 +354,10 @@ export class Client {
   evaluateAll(ctx) {
     return this.#engine.evaluateAll(ctx);
   }
+  /** The OFREP answer of flag `key` (or every flag) for `ctx`: `{status, body}` (see `Engine.ofrep`). */
+  ofrep(key, ctx) {
+    return this.#engine.ofrep(key, ctx);
+  }
   /** Converts a context once for many evaluations. */
   context(ctx) {
     return this.#engine.context(ctx);

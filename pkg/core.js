@@ -9,6 +9,8 @@ const TYPE_MISMATCH = ERROR_CODES.indexOf("TYPE_MISMATCH");
 const INVALID_CONTEXT = ERROR_CODES.indexOf("INVALID_CONTEXT");
 /** Plain-object contexts that keep a filled slot of their own (the most recent ones). */
 const CONTEXT_CACHE_SIZE = 256;
+/** A slot number the engine never hands out. */
+const NO_SLOT = 0xffffffff;
 export const SDK_NAME = "vexil-js/0.1.0";
 
 /** An error with a machine-readable `code` (snapshot rejections, bad options). */
@@ -555,6 +557,19 @@ export class Engine {
   }
 
   /**
+   * The OFREP answer for `ctx`, shaped by the wasm module exactly as the origin
+   * shapes it: of flag `key`, or of every flag (bulk) when `key` is undefined or
+   * empty. Returns `{status, body}`, the HTTP status and the JSON text; the
+   * evaluations are counted like any other.
+   */
+  ofrep(key, ctx) {
+    const slot = this.#table === null ? -1 : this.#slotFor(ctx);
+    // A slot that does not exist evaluates as INVALID_CONTEXT (PROVIDER_NOT_READY before a snapshot).
+    const body = this.#wasm.ofrep(key === undefined ? "" : String(key), slot < 0 ? NO_SLOT : slot, this.#now());
+    return { status: this.#wasm.ofrepStatus(), body };
+  }
+
+  /**
    * Records an outcome (`{value?, latencyMs?, success?, flags?}`), attributed to the
    * variants `ctx` is served by `flags`, or by the flags this engine served its unit.
    */
@@ -572,7 +587,7 @@ export class Engine {
     const latency = num(data.latencyMs, "latencyMs");
     const success = data.success === undefined ? NaN : data.success ? 1 : 0;
     const slot = this.#table === null ? -1 : this.#slotFor(ctx);
-    this.#wasm.track(event, slot < 0 ? 0xffffffff : slot, new Float64Array([value, latency, success, this.#now()]), data.flags?.join("\n"));
+    this.#wasm.track(event, slot < 0 ? NO_SLOT : slot, new Float64Array([value, latency, success, this.#now()]), data.flags?.join("\n"));
   }
 
   /** Drains aggregated metrics into a batch object (or null when there is nothing). */

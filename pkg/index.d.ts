@@ -114,6 +114,8 @@ export class Engine {
   json<T extends JsonValue>(key: string, ctx: Ctx, defaultValue: T): T;
   evaluate<T extends JsonValue>(key: string, ctx: Ctx, defaultValue: T, type?: FlagType): EvaluationDetails<T>;
   evaluateAll(ctx: Ctx): Record<string, EvaluationDetails<JsonValue | null>>;
+  /** The OFREP answer of flag `key`, or of every flag when `key` is omitted, as the origin writes it. */
+  ofrep(key: string | undefined, ctx: Ctx): OfrepAnswer;
   track(event: string, ctx: Ctx, data?: TrackData): void;
   takeMetrics(batchId?: string): MetricsBatch | null;
   free(): void;
@@ -140,6 +142,12 @@ export interface ClientOptions extends EngineOptions {
   context?: EvaluationContext;
   /** In a page, send queued metrics with `sendBeacon` when it is hidden (default true). */
   flushOnPageHide?: boolean;
+}
+
+/** An OFREP answer: its HTTP status and its JSON body. */
+export interface OfrepAnswer {
+  status: number;
+  body: string;
 }
 
 /** A flag whose value for the client's context changed. */
@@ -180,6 +188,8 @@ export class Client {
   json<T extends JsonValue>(key: string, ctx: Ctx, defaultValue: T): T;
   details<T extends JsonValue>(key: string, ctx: Ctx, defaultValue: T, type?: FlagType): EvaluationDetails<T>;
   evaluateAll(ctx: Ctx): Record<string, EvaluationDetails<JsonValue | null>>;
+  /** The OFREP answer of flag `key`, or of every flag when `key` is omitted, as the origin writes it. */
+  ofrep(key: string | undefined, ctx: Ctx): OfrepAnswer;
   context(ctx: EvaluationContext): Context;
   track(event: string, ctx: Ctx, data?: TrackData): void;
   flush(): Promise<void>;

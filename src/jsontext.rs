@@ -253,6 +253,38 @@ pub fn read_object(text: &[u8], mut field: impl FnMut(&str, Option<String>)) -> 
     }
 }
 
+/// Calls `member` with each key of a JSON object and the member's own text
+/// (`"key":value`, as written); fails on anything that is not one well-formed object.
+pub fn object_members(text: &str, mut member: impl FnMut(&str, &str)) -> Option<()> {
+    let mut s = Scanner {
+        text: text.as_bytes(),
+        at: 0,
+    };
+    s.skip_ws();
+    s.eat(b'{')?;
+    s.skip_ws();
+    if s.eat(b'}').is_none() {
+        loop {
+            s.skip_ws();
+            let start = s.at;
+            let mut key = String::new();
+            s.string(Some(&mut key))?;
+            s.skip_ws();
+            s.eat(b':')?;
+            s.skip_ws();
+            s.value(1)?;
+            member(&key, text.get(start..s.at)?);
+            s.skip_ws();
+            if s.eat(b'}').is_some() {
+                break;
+            }
+            s.eat(b',')?;
+        }
+    }
+    s.skip_ws();
+    (s.at == text.len()).then_some(())
+}
+
 /// Appends `text` to `out` as a JSON string literal.
 pub fn push_string(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -3,6 +3,7 @@
 //! - [`engine`]: the pure evaluation core (model, compilation, evaluation).
 //! - [`snapshot`]: the signed snapshot envelope, keyring and last-known-good store.
 //! - [`metrics`]: edge-side aggregation of evaluations and tracked outcomes.
+//! - [`ofrep`]: OFREP answers and rate limits, shared by the origin and the edge.
 //! - `origin` (feature `origin`): the origin server.
 //! - `import` (feature `import`): migration from Unleash and flagd.
 //!
@@ -14,6 +15,7 @@
 pub mod engine;
 pub mod jsontext;
 pub mod metrics;
+pub mod ofrep;
 pub mod session;
 pub mod snapshot;
 

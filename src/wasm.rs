@@ -40,6 +40,8 @@ pub struct Engine {
     /// The floats of the last metrics batch (the batch text holds placeholders).
     floats: Vec<f64>,
     last_rule: i32,
+    /// The HTTP status of the last `ofrep` answer.
+    ofrep_status: u16,
 }
 
 fn split_lines(text: &str) -> impl Iterator<Item = &str> {
@@ -85,6 +87,7 @@ impl Engine {
             results: Vec::new(),
             floats: Vec::new(),
             last_rule: -1,
+            ofrep_status: 0,
         })
     }
 
@@ -276,5 +279,25 @@ impl Engine {
     #[wasm_bindgen(js_name = metricsFloats)]
     pub fn metrics_floats(&self) -> Vec<f64> {
         self.floats.clone()
+    }
+
+    /// The OFREP answer (JSON) of flag `key` for slot `id`, or with an empty `key`
+    /// the bulk answer of every flag (flag keys are never empty); its HTTP status in
+    /// `ofrepStatus`. One export for both: each costs the module its string glue.
+    pub fn ofrep(&mut self, key: &str, id: u32, now_ms: f64) -> String {
+        let mut out = String::new();
+        let now = now_ms as i64;
+        self.ofrep_status = if key.is_empty() {
+            self.session.ofrep_bulk(id, now, &mut out)
+        } else {
+            self.session.ofrep_single(key, id, now, &mut out)
+        };
+        out
+    }
+
+    /// The HTTP status of the last `ofrep` answer.
+    #[wasm_bindgen(js_name = ofrepStatus)]
+    pub fn ofrep_status(&self) -> u16 {
+        self.ofrep_status
     }
 }

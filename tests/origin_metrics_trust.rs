@@ -169,6 +169,10 @@ fn client_keys_are_public_their_metrics_do_not_drive_rollouts_and_decisions_name
         .json;
     assert_eq!(m["total_evaluations"], 500);
     assert_eq!(m["by_key_kind"]["client"]["failures"], 150, "{m}");
+    assert_eq!(
+        m["by_key_kind"]["client"]["evaluations"], 500,
+        "each evaluation counted once: {m}"
+    );
     assert!(m["by_key_kind"].get("server").is_none(), "{m}");
 
     // The server key's healthy traffic counts, and the advance says whose it was.

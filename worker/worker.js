@@ -221,26 +221,17 @@ async function ofrepContext(request) {
   return { context };
 }
 
-const OFREP_ERROR_STATUS = { FLAG_NOT_FOUND: 404, PROVIDER_NOT_READY: 500, GENERAL: 500 };
-
-/** An OFREP result for engine details. */
-function ofrepResult(d) {
-  if (d.errorCode) {
-    return { key: d.flagKey, errorCode: d.errorCode === "TYPE_MISMATCH" ? "GENERAL" : d.errorCode, errorDetails: d.errorMessage, metadata: d.flagMetadata ?? {} };
-  }
-  const out = { key: d.flagKey, value: d.value, reason: d.reason, variant: d.variant, metadata: { ...(d.flagMetadata ?? {}) } };
-  if (d.ruleId) out.metadata.ruleId = d.ruleId;
-  return out;
+/** An answer the engine wrote as JSON text. */
+function jsonText(body, status = 200, headers = {}) {
+  return new Response(body, { status, headers: { "content-type": "application/json", ...headers } });
 }
 
+// The results are shaped by the wasm module (Rust `ofrep`), as the origin shapes its own.
 async function ofrepSingle(request, edge, key) {
   const { context, error } = await ofrepContext(request);
   if (error) return json({ key, ...error }, 400);
-  const d = edge.client.details(key, context, null);
-  const result = ofrepResult(d);
-  if (!result.errorCode) return json(result);
-  if (result.errorCode === "PROVIDER_NOT_READY") return json({ errorDetails: result.errorDetails }, 500);
-  return json(result, OFREP_ERROR_STATUS[result.errorCode] ?? 400);
+  const { status, body } = edge.client.ofrep(key, context);
+  return jsonText(body, status);
 }
 
 /** Stable JSON (sorted keys) for hashing a context. */
@@ -262,9 +253,8 @@ async function ofrepBulk(request, edge) {
   const etag = `"${edge.client.version}-${hash}"`;
   const inm = request.headers.get("if-none-match");
   if (inm && inm.split(",").some((t) => t.trim() === etag)) return new Response(null, { status: 304, headers: { etag } });
-  const all = edge.client.evaluateAll(context);
-  const flags = Object.values(all).map(ofrepResult);
-  return json({ flags, metadata: { version: String(edge.client.version), environment: edge.settings.environment } }, 200, { etag });
+  const { status, body } = edge.client.ofrep(undefined, context);
+  return jsonText(body, status, { etag });
 }
 
 /** The OFREP provider configuration, as the origin answers it. */

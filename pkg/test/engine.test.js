@@ -203,3 +203,27 @@ test("createClient without a snapshot URL serves a bootstrap envelope", async ()
   assert.equal(client.number("max-items", {}, 0), 50);
   client.close();
 });
+
+test("ofrep answers single and bulk evaluations as the origin shapes them", () => {
+  const engine = new Engine({ keys, environment: "production" });
+  const early = engine.ofrep("new-checkout", {});
+  assert.deepEqual([early.status, JSON.parse(early.body)], [500, { errorDetails: "no snapshot has been loaded yet" }]);
+  engine.load(envelope(key, payload({ flags: sampleFlags() })));
+  const beta = engine.ofrep("new-checkout", { targetingKey: "u1", plan: "beta" });
+  assert.equal(beta.status, 200);
+  assert.deepEqual(JSON.parse(beta.body), {
+    key: "new-checkout", value: true, reason: "TARGETING_MATCH", variant: "on", metadata: { team: "payments", ruleId: "beta" },
+  });
+  const missing = engine.ofrep("nope", {});
+  assert.deepEqual([missing.status, JSON.parse(missing.body).errorCode], [404, "FLAG_NOT_FOUND"]);
+  assert.match(JSON.parse(missing.body).errorDetails, /`nope` is not in snapshot version 1/);
+  const noUnit = engine.ofrep("new-checkout", { country: "DE" });
+  assert.deepEqual([noUnit.status, JSON.parse(noUnit.body).errorCode], [400, "TARGETING_KEY_MISSING"]);
+  assert.equal(engine.ofrep("banner-text", "not an object").status, 400);
+  const bulk = JSON.parse(engine.ofrep(undefined, { targetingKey: "u1" }).body);
+  assert.deepEqual(bulk.metadata, { version: "1", environment: "production" });
+  assert.deepEqual(bulk.flags.map((f) => f.key).sort(), engine.flagKeys.slice().sort());
+  assert.deepEqual(bulk.flags.find((f) => f.key === "theme").value, { bg: "#000", fg: "#fff" });
+  const counted = engine.takeMetrics();
+  assert.ok(counted.flags["new-checkout"], "OFREP evaluations are counted");
+});

@@ -2,7 +2,7 @@
 //! origin's OFREP, the CLI, tests). The wasm module hands outcomes to its host
 //! instead, which keeps the values.
 
-use super::compiled::{FlagId, Serve, Snapshot, ValueType};
+use super::compiled::{FlagId, Snapshot, ValueType};
 use super::context::ResolvedContext;
 use super::eval::{ErrorCode, Outcome, Reason};
 use serde::Serialize;
@@ -69,38 +69,17 @@ impl Snapshot {
         }
     }
 
-    /// A human explanation of an error outcome of flag `id`.
-    pub fn error_message(&self, id: Option<FlagId>, outcome: &Outcome) -> Option<String> {
-        let code = outcome.error?;
-        let flag = id.and_then(|id| self.flag(id));
-        Some(match (code, flag) {
-            (ErrorCode::TargetingKeyMissing, Some(flag)) => {
-                let serve = match outcome.rule {
-                    Some(i) => flag.rules.get(i as usize).map(|r| &r.serve),
-                    None => Some(&flag.fallthrough),
-                };
-                let attrs: Vec<String> = match serve {
-                    Some(Serve::Rollout(r)) => r
-                        .units
-                        .iter()
-                        .filter_map(|&u| self.attrs.get(u as usize))
-                        .map(|a| format!("`{}`", a.path))
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                let attrs = if attrs.is_empty() {
-                    "`targetingKey`".to_string()
-                } else {
-                    attrs.join(" or ")
-                };
-                format!(
-                    "flag `{}` rolls out by {attrs}, which the context lacks (a non-empty string or a number is needed)",
-                    flag.key
-                )
-            }
-            (ErrorCode::FlagNotFound, _) => "flag not found in the snapshot".to_string(),
-            (code, _) => code.as_str().to_string(),
-        })
+    /// A human explanation of an error outcome of flag `key` (`id` in this snapshot).
+    pub fn error_message(
+        &self,
+        key: &str,
+        id: Option<FlagId>,
+        outcome: &Outcome,
+    ) -> Option<String> {
+        outcome.error?;
+        let mut message = String::new();
+        self.write_error_message(&mut message, key, id, outcome);
+        Some(message)
     }
 
     /// Evaluates `key` for an already resolved context and builds OpenFeature-shaped
@@ -131,7 +110,7 @@ impl Snapshot {
             }
         }
         if message.is_none() {
-            message = self.error_message(id, &outcome);
+            message = self.error_message(key, id, &outcome);
         }
         let (value, variant) = match (flag, outcome.variant) {
             (Some(flag), Some(v)) if outcome.error.is_none() => {

@@ -25,6 +25,7 @@ mod graph;
 pub mod hash;
 pub mod kinds;
 pub mod lenient;
+mod messages;
 #[cfg(feature = "authoring")]
 pub mod model;
 mod search;
@@ -41,5 +42,6 @@ pub use context::{ContextError, ResolvedContext};
 pub use details::Details;
 pub use eval::{ErrorCode, Outcome, Reason};
 pub use hash::{bucket, murmur3_x86_32, BUCKETS};
+pub use messages::error_code_message;
 #[cfg(feature = "authoring")]
 pub use model::FlagsDocument;

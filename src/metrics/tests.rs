@@ -314,3 +314,22 @@ fn callers_defaults_served_by_design_are_not_errors() {
     merged.merge(batch);
     assert_eq!(merged.flags["a"].defaults.get("DEFAULT"), Some(&4));
 }
+
+#[test]
+fn a_unit_seen_again_is_counted_once_per_window_and_again_in_the_next() {
+    let mut agg = Aggregator::new(MetricsConfig::default());
+    agg.set_flags(flags(&[("a", &["on", "off"])]));
+    let units = |agg: &mut Aggregator, id: &str| {
+        let batch = agg.take_batch(meta(id)).expect("a batch");
+        batch.flags["a"].variants["on"].units.estimate().round()
+    };
+    for _ in 0..3 {
+        agg.record(0, Some(0), Reason::Split, None, Some(unit_hash("u1")), &[]);
+    }
+    agg.record(0, Some(1), Reason::Split, None, Some(unit_hash("u1")), &[]);
+    agg.record(0, Some(0), Reason::Split, None, Some(unit_hash("u1")), &[]);
+    assert_eq!(units(&mut agg, "b1"), 1.0);
+    // A new window: the same unit is a unit of this window too.
+    agg.record(0, Some(0), Reason::Split, None, Some(unit_hash("u1")), &[]);
+    assert_eq!(units(&mut agg, "b2"), 1.0);
+}

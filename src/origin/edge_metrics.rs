@@ -5,12 +5,16 @@
 //! and label what client keys sent. HIPAA evaluation audit events land in the audit
 //! log. Every sum saturates: no batch can make a later read overflow.
 
+use super::api::metrics::{
+    BatchAnswer, BucketOutcomes, Counts, DuplicateBatch, FlagMetrics, KeyKindMetrics,
+    MetricsBucket, OutcomeMetrics, StoredBatch, VariantMetrics,
+};
 use super::auth::{Principal, SdkKind};
 use super::{audit, batch_checks, rfc3339, Op, OriginError};
 use crate::engine::edit::FlagDoc;
-use crate::metrics::{Batch, BatchMeta, LatencyHistogram, OutcomeStats};
+use crate::metrics::{Batch, BatchMeta, FlagStats, LatencyHistogram, OutcomeStats};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Width of a storage bucket. A batch counts in the bucket holding its window's end;
@@ -51,7 +55,7 @@ impl Sender {
 /// is refused whole with [`OriginError::Implausible`] (see [`batch_checks::check`]);
 /// the caller counts it with [`count_reject`]. Dimensions private for their flag,
 /// and unit ids, are dropped and listed in the answer's `withheld_dimensions`.
-pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, OriginError> {
+pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAnswer, OriginError> {
     let env = match (who.kind, who.environment.as_deref()) {
         ("sdk", Some(env)) => env.to_string(),
         _ if who.is_admin() => batch.environment.clone(),
@@ -85,7 +89,11 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, O
         )
         .optional()?;
     if seen.is_some() {
-        return Ok(json!({ "accepted": false, "duplicate": true, "batch_id": batch.batch_id }));
+        return Ok(BatchAnswer::Duplicate(DuplicateBatch {
+            accepted: false,
+            duplicate: true,
+            batch_id: batch.batch_id,
+        }));
     }
     op.db.execute(
         "INSERT INTO metric_batches (environment, token_id, batch_id, received_at, sdk) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -139,13 +147,13 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<Value, O
          ON CONFLICT (token_id) DO UPDATE SET accepted = accepted + 1",
         params![sender.id],
     )?;
-    Ok(json!({
-        "accepted": true,
-        "bucket": rfc3339(bucket),
-        "audit_events": audit_events.len(),
-        "sdk_kind": sender.kind,
-        "rollouts": guards,
-        "withheld_dimensions": withheld,
+    Ok(BatchAnswer::Stored(StoredBatch {
+        accepted: true,
+        bucket: rfc3339(bucket),
+        audit_events: audit_events.len(),
+        sdk_kind: sender.kind,
+        rollouts: guards,
+        withheld_dimensions: withheld,
     }))
 }
 
@@ -303,17 +311,17 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-fn outcome_json(o: &OutcomeStats) -> Value {
+fn outcome_metrics(o: &OutcomeStats) -> OutcomeMetrics {
     let samples = o.success.saturating_add(o.failure);
-    json!({
-        "count": o.count,
-        "success": o.success,
-        "failure": o.failure,
-        "success_rate": (samples > 0).then(|| round(100.0 * o.success as f64 / samples as f64)),
-        "value_mean": (o.value_count > 0).then(|| round(o.value_sum / o.value_count as f64)),
-        "latency_mean_ms": o.latency.mean().map(round),
-        "latency_p95_ms": o.latency.quantile(0.95).map(round),
-    })
+    OutcomeMetrics {
+        count: o.count,
+        success: o.success,
+        failure: o.failure,
+        success_rate: (samples > 0).then(|| round(100.0 * o.success as f64 / samples as f64)),
+        value_mean: (o.value_count > 0).then(|| round(o.value_sum / o.value_count as f64)),
+        latency_mean_ms: o.latency.mean().map(round),
+        latency_p95_ms: o.latency.quantile(0.95).map(round),
+    }
 }
 
 /// The seed's `FeatureFlagMetrics` for one flag over `[from_ms, to_ms)`.
@@ -323,31 +331,31 @@ pub fn flag_report(
     flag: &str,
     from_ms: i64,
     to_ms: i64,
-) -> Result<Value, OriginError> {
+) -> Result<FlagMetrics, OriginError> {
     super::publish::require_environment(db, env)?;
     let by_source = buckets_by_source(db, env, from_ms, to_ms)?;
     let mut by_kind: BTreeMap<String, VariantHealth> = BTreeMap::new();
     for (_, source, b) in &by_source {
         let kind = by_kind.entry(source.clone()).or_default();
         if let Some(f) = b.flags.get(flag) {
-            kind.evaluations = kind
-                .evaluations
-                .saturating_add(sum(f.variants.values().map(|v| &v.count)))
-                .saturating_add(sum(f.errors.values()));
+            // Each variant's health brings its evaluations; errors served no variant.
             for v in f.variants.keys() {
                 kind.merge(&variant_health(b, flag, v));
             }
+            kind.evaluations = kind.evaluations.saturating_add(sum(f.errors.values()));
         }
     }
-    let by_kind: Map<String, Value> = by_kind
+    let by_key_kind = by_kind
         .into_iter()
         .filter(|(_, h)| h.evaluations > 0 || h.samples() > 0)
         .map(|(kind, h)| {
-            (
-                kind,
-                json!({ "evaluations": h.evaluations, "samples": h.samples(), "failures": h.failure,
-                           "outcome_error_rate": h.error_rate().map(round) }),
-            )
+            let figures = KeyKindMetrics {
+                evaluations: h.evaluations,
+                samples: h.samples(),
+                failures: h.failure,
+                outcome_error_rate: h.error_rate().map(round),
+            };
+            (kind, figures)
         })
         .collect();
     let mut buckets: Vec<(i64, Batch)> = Vec::new();
@@ -364,35 +372,7 @@ pub fn flag_report(
     let mut series = Vec::new();
     for (at, b) in buckets {
         if let Some(f) = b.flags.get(flag) {
-            let variants: Map<String, Value> = f
-                .variants
-                .iter()
-                .map(|(k, v)| (k.clone(), json!(v.count)))
-                .collect();
-            let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
-            for v in f.variants.values() {
-                for (reason, n) in &v.reasons {
-                    let r = reasons.entry(reason).or_default();
-                    *r = r.saturating_add(*n);
-                }
-            }
-            let errors = sum(f.errors.values());
-            let evaluations = f.evaluations();
-            let outcomes: Map<String, Value> = f
-                .variants
-                .keys()
-                .map(|v| {
-                    let h = variant_health(&b, flag, v);
-                    let figures = json!({ "samples": h.samples(), "failures": h.failure,
-                        "error_rate": h.error_rate().map(round), "latency_mean_ms": h.latency.mean().map(round) });
-                    (v.clone(), figures)
-                })
-                .collect();
-            series.push(
-                json!({ "at": rfc3339(at), "evaluations": evaluations, "errors": errors,
-                                "variants": variants, "reasons": reasons, "error_codes": f.errors,
-                                "outcomes": outcomes }),
-            );
+            series.push(bucket_metrics(&b, flag, f, at));
         }
         total.merge(b);
     }
@@ -400,8 +380,8 @@ pub fn flag_report(
     let errors = sum(stats.errors.values());
     let evaluations = stats.evaluations();
     let mut units = crate::metrics::HyperLogLog::default();
-    let mut geography: BTreeMap<String, u64> = BTreeMap::new();
-    let mut variants = Map::new();
+    let mut geography: Counts = BTreeMap::new();
+    let mut variants = BTreeMap::new();
     let mut all = VariantHealth::default();
     for (name, v) in &stats.variants {
         units.merge(&v.units);
@@ -415,50 +395,88 @@ pub fn flag_report(
         }
         let h = variant_health(&total, flag, name);
         all.merge(&h);
-        variants.insert(
-            name.clone(),
-            json!({
-                "count": v.count,
-                "reasons": v.reasons,
-                // A sketch's estimate (±3 %) may pass the count it came from; units never do.
-                "unique_units": v.units.estimate().round().min(v.count as f64),
-                "dimensions": v.dimensions,
-                "outcome_error_rate": h.error_rate().map(round),
-                "success_rate": h.success_rate().map(round),
-                "latency_mean_ms": h.latency.mean().map(round),
-                "latency_p95_ms": h.latency.quantile(0.95).map(round),
-            }),
-        );
+        let figures = VariantMetrics {
+            count: v.count,
+            reasons: v.reasons.clone(),
+            // A sketch's estimate (±3 %) may pass the count it came from; units never do.
+            unique_units: v.units.estimate().round().min(v.count as f64),
+            dimensions: v.dimensions.clone(),
+            outcome_error_rate: h.error_rate().map(round),
+            success_rate: h.success_rate().map(round),
+            latency_mean_ms: h.latency.mean().map(round),
+            latency_p95_ms: h.latency.quantile(0.95).map(round),
+        };
+        variants.insert(name.clone(), figures);
     }
-    let mut outcomes = Map::new();
-    for (event, e) in &total.events {
-        if let Some(per_variant) = e.attributions.get(flag) {
-            let by_variant: Map<String, Value> = per_variant
+    let outcomes = total
+        .events
+        .iter()
+        .filter_map(|(event, e)| {
+            let per_variant = e.attributions.get(flag)?;
+            let by_variant = per_variant
                 .iter()
-                .map(|(v, o)| (v.clone(), outcome_json(o)))
+                .map(|(v, o)| (v.clone(), outcome_metrics(o)))
                 .collect();
-            outcomes.insert(event.clone(), Value::Object(by_variant));
+            Some((event.clone(), by_variant))
+        })
+        .collect();
+    Ok(FlagMetrics {
+        flag: flag.into(),
+        environment: env.into(),
+        from: rfc3339(from_ms),
+        to: rfc3339(to_ms),
+        total_evaluations: evaluations,
+        variants,
+        errors: stats.errors,
+        error_rate: (evaluations > 0).then(|| round(100.0 * errors as f64 / evaluations as f64)),
+        success_rate: all.success_rate().map(round),
+        outcome_error_rate: all.error_rate().map(round),
+        avg_response_time_ms: all.latency.mean().map(round),
+        p95_response_time_ms: all.latency.quantile(0.95).map(round),
+        unique_units: units.estimate().round().min(evaluations as f64),
+        geography,
+        outcomes,
+        by_key_kind,
+        series,
+    })
+}
+
+/// The figures of `flag` (its stats `f`) in the bucket `b` starting at `at_ms`.
+fn bucket_metrics(b: &Batch, flag: &str, f: &FlagStats, at_ms: i64) -> MetricsBucket {
+    let mut reasons: Counts = BTreeMap::new();
+    for v in f.variants.values() {
+        for (reason, n) in &v.reasons {
+            let r = reasons.entry(reason.clone()).or_default();
+            *r = r.saturating_add(*n);
         }
     }
-    Ok(json!({
-        "flag": flag,
-        "environment": env,
-        "from": rfc3339(from_ms),
-        "to": rfc3339(to_ms),
-        "total_evaluations": evaluations,
-        "variants": variants,
-        "errors": stats.errors,
-        "error_rate": (evaluations > 0).then(|| round(100.0 * errors as f64 / evaluations as f64)),
-        "success_rate": all.success_rate().map(round),
-        "outcome_error_rate": all.error_rate().map(round),
-        "avg_response_time_ms": all.latency.mean().map(round),
-        "p95_response_time_ms": all.latency.quantile(0.95).map(round),
-        "unique_units": units.estimate().round().min(evaluations as f64),
-        "geography": geography,
-        "outcomes": outcomes,
-        "by_key_kind": by_kind,
-        "series": series,
-    }))
+    let outcomes = f
+        .variants
+        .keys()
+        .map(|v| {
+            let h = variant_health(b, flag, v);
+            let figures = BucketOutcomes {
+                samples: h.samples(),
+                failures: h.failure,
+                error_rate: h.error_rate().map(round),
+                latency_mean_ms: h.latency.mean().map(round),
+            };
+            (v.clone(), figures)
+        })
+        .collect();
+    MetricsBucket {
+        at: rfc3339(at_ms),
+        evaluations: f.evaluations(),
+        errors: sum(f.errors.values()),
+        variants: f
+            .variants
+            .iter()
+            .map(|(k, v)| (k.clone(), v.count))
+            .collect(),
+        reasons,
+        error_codes: f.errors.clone(),
+        outcomes,
+    }
 }
 
 /// Metric-based insights for one flag (the seed's analytics recommendations):

@@ -20,8 +20,8 @@ fn ratio(part: f64, whole: f64) -> Option<f64> {
     (whole > 0.0).then(|| (1000.0 * part / whole).round() / 10.0)
 }
 
-fn delta(a: &Value, b: &Value) -> Option<f64> {
-    match (a.as_f64(), b.as_f64()) {
+fn delta(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
         (Some(a), Some(b)) => Some(((a - b) * 1000.0).round() / 1000.0),
         _ => None,
     }
@@ -42,41 +42,41 @@ pub fn report(op: &Op<'_>, env: &str, key: &str, days: u32) -> Result<FlagInsigh
     let doc = &row.document;
     let from = op.now_ms - i64::from(days) * DAY_MS;
     let m = edge_metrics::flag_report(op.db, env, key, from, op.now_ms + 1)?;
-    let evaluations = m["total_evaluations"].as_f64().unwrap_or(0.0);
+    let evaluations = m.total_evaluations as f64;
 
-    let mut by_variant = BTreeMap::new();
-    for (name, v) in m["variants"].as_object().into_iter().flatten() {
-        let count = v["count"].as_f64().unwrap_or(0.0);
-        by_variant.insert(
-            name.clone(),
-            VariantAdoption {
-                evaluations: v["count"].as_u64().unwrap_or(0),
-                share_percent: ratio(count, evaluations),
-                unique_units: v["unique_units"].as_f64().unwrap_or(0.0),
-                success_rate: v["success_rate"].as_f64(),
-                latency_mean_ms: v["latency_mean_ms"].as_f64(),
-            },
-        );
-    }
+    let by_variant = m
+        .variants
+        .iter()
+        .map(|(name, v)| {
+            let adoption = VariantAdoption {
+                evaluations: v.count,
+                share_percent: ratio(v.count as f64, evaluations),
+                unique_units: v.unique_units,
+                success_rate: v.success_rate,
+                latency_mean_ms: v.latency_mean_ms,
+            };
+            (name.clone(), adoption)
+        })
+        .collect();
 
     // Each tracked event per variant, and how the variant compares with the control.
     let control = FlagDoc(doc).off_variant();
     let mut events = BTreeMap::new();
-    for (event, per_variant) in m["outcomes"].as_object().into_iter().flatten() {
+    for (event, per_variant) in &m.outcomes {
         let base = control.and_then(|c| per_variant.get(c));
         let mut variants = BTreeMap::new();
-        for (variant, o) in per_variant.as_object().into_iter().flatten() {
+        for (variant, o) in per_variant {
             let vs_control = base
                 .filter(|_| Some(variant.as_str()) != control)
                 .map(|base| VsControl {
-                    value_mean: delta(&o["value_mean"], &base["value_mean"]),
-                    success_rate: delta(&o["success_rate"], &base["success_rate"]),
+                    value_mean: delta(o.value_mean, base.value_mean),
+                    success_rate: delta(o.success_rate, base.success_rate),
                 });
             let shown = EventOutcome {
-                count: o["count"].as_u64().unwrap_or(0),
-                value_mean: o["value_mean"].as_f64(),
-                success_rate: o["success_rate"].as_f64(),
-                latency_mean_ms: o["latency_mean_ms"].as_f64(),
+                count: o.count,
+                value_mean: o.value_mean,
+                success_rate: o.success_rate,
+                latency_mean_ms: o.latency_mean_ms,
                 vs_control,
             };
             variants.insert(variant.clone(), shown);
@@ -120,25 +120,24 @@ pub fn report(op: &Op<'_>, env: &str, key: &str, days: u32) -> Result<FlagInsigh
         })
         .collect();
 
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     Ok(FlagInsights {
         flag: key.into(),
         environment: env.into(),
         days,
-        from: text(&m["from"]),
-        to: text(&m["to"]),
+        from: m.from,
+        to: m.to,
         performance: Performance {
-            evaluations: m["total_evaluations"].as_u64().unwrap_or(0),
+            evaluations: m.total_evaluations,
             evaluations_per_day: (evaluations / f64::from(days)).round(),
-            error_rate: m["error_rate"].as_f64(),
-            success_rate: m["success_rate"].as_f64(),
-            avg_response_time_ms: m["avg_response_time_ms"].as_f64(),
-            p95_response_time_ms: m["p95_response_time_ms"].as_f64(),
+            error_rate: m.error_rate,
+            success_rate: m.success_rate,
+            avg_response_time_ms: m.avg_response_time_ms,
+            p95_response_time_ms: m.p95_response_time_ms,
         },
         adoption: Adoption {
-            unique_units: m["unique_units"].as_f64().unwrap_or(0.0),
+            unique_units: m.unique_units,
             by_variant,
-            geography: serde_json::from_value(m["geography"].clone()).unwrap_or_default(),
+            geography: m.geography,
         },
         business_impact: BusinessImpact {
             control: control.map(str::to_string),

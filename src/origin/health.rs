@@ -12,13 +12,14 @@
 //! unless `recovery = "auto"`, which re-enables exactly the flags whose last change
 //! was this probe's kill.
 
+use super::api::{SystemDown, SystemUp};
 use super::auth::Principal;
 use super::outbox::{self, DomainEvent};
 use super::{audit, changes, publish, rollouts, Op, Origin, OriginError};
 use crate::engine::edit::FlagDoc;
 use rusqlite::params;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -196,7 +197,7 @@ fn as_principal(system: &System) -> Principal {
 }
 
 /// The system went down: kill or pause what depends on it, audited and announced.
-pub fn went_down(op: &Op<'_>, system: &System, error: &str) -> Result<Value, OriginError> {
+pub fn went_down(op: &Op<'_>, system: &System, error: &str) -> Result<SystemDown, OriginError> {
     let (mut killed, mut paused, mut held) = (Vec::new(), Vec::new(), Vec::new());
     for env in publish::environment_names(op.db)? {
         let state = publish::load_state(op.db, &env)?;
@@ -223,14 +224,22 @@ pub fn went_down(op: &Op<'_>, system: &System, error: &str) -> Result<Value, Ori
             }
         }
     }
-    let details = json!({ "system": system.name, "url": system.url, "error": error,
-        "failures": system.failures, "action": system.action_name(), "killed": killed,
-        "paused_rollouts": paused, "not_applied": held, "recovery": system.recovery_name() });
+    let details = SystemDown {
+        system: system.name.clone(),
+        url: system.url.clone(),
+        error: error.into(),
+        failures: system.failures,
+        action: system.action_name().into(),
+        killed,
+        paused_rollouts: paused,
+        not_applied: held,
+        recovery: system.recovery_name().into(),
+    };
     announce(op, system, "system.down", details)
 }
 
 /// The system is up again: with `recovery = "auto"`, undo what its probe did.
-pub fn came_up(op: &Op<'_>, system: &System) -> Result<Value, OriginError> {
+pub fn came_up(op: &Op<'_>, system: &System) -> Result<SystemUp, OriginError> {
     let (mut enabled, mut resumed) = (Vec::new(), Vec::new());
     if system.recovery == Recovery::Auto {
         for env in publish::environment_names(op.db)? {
@@ -256,8 +265,13 @@ pub fn came_up(op: &Op<'_>, system: &System) -> Result<Value, OriginError> {
             }
         }
     }
-    let details = json!({ "system": system.name, "url": system.url, "recovery": system.recovery_name(),
-        "enabled": enabled, "resumed_rollouts": resumed });
+    let details = SystemUp {
+        system: system.name.clone(),
+        url: system.url.clone(),
+        recovery: system.recovery_name().into(),
+        enabled,
+        resumed_rollouts: resumed,
+    };
     announce(op, system, "system.up", details)
 }
 
@@ -277,14 +291,16 @@ impl System {
     }
 }
 
-fn announce(
+/// Audits `details` as `event` and sends it to every environment's webhooks.
+fn announce<T: serde::Serialize + Clone + Into<DomainEvent>>(
     op: &Op<'_>,
     system: &System,
     event: &str,
-    details: Value,
-) -> Result<Value, OriginError> {
-    audit::record(op, &actor(system), event, &system.name, details.clone())?;
-    outbox::emit(op, DomainEvent::system(event, details.clone())?)?;
+    details: T,
+) -> Result<T, OriginError> {
+    let shown = serde_json::to_value(&details)?;
+    audit::record(op, &actor(system), event, &system.name, shown)?;
+    outbox::emit(op, details.clone().into())?;
     Ok(details)
 }
 
@@ -363,13 +379,15 @@ async fn probe(origin: Arc<Origin>, wake: Arc<tokio::sync::Notify>, system: Syst
             Transition::Down => {
                 let error = result.err().unwrap_or_default();
                 Some(
-                    tokio::task::spawn_blocking(move || o.write(|op| went_down(op, &s, &error)))
-                        .await,
+                    tokio::task::spawn_blocking(move || {
+                        o.write(|op| went_down(op, &s, &error).map(drop))
+                    })
+                    .await,
                 )
             }
-            Transition::Up => {
-                Some(tokio::task::spawn_blocking(move || o.write(|op| came_up(op, &s))).await)
-            }
+            Transition::Up => Some(
+                tokio::task::spawn_blocking(move || o.write(|op| came_up(op, &s).map(drop))).await,
+            ),
         };
         match done {
             Some(Ok(Ok(_))) => wake.notify_one(),
@@ -384,6 +402,7 @@ async fn probe(origin: Arc<Origin>, wake: Arc<tokio::sync::Notify>, system: Syst
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_system_goes_down_and_up_after_consecutive_results() {

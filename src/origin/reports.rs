@@ -417,24 +417,23 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<AuditReport, Or
     // What the edges reported over the last 30 days.
     let metrics =
         super::edge_metrics::flag_report(op.db, env, key, op.now_ms - 30 * DAY_MS, op.now_ms + 1)?;
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let evaluation_metrics = EvaluationMetrics {
-        total_evaluations: metrics["total_evaluations"].as_u64().unwrap_or(0),
-        success_rate: metrics["success_rate"].as_f64().unwrap_or(0.0),
-        error_rate: metrics["error_rate"].as_f64().unwrap_or(0.0),
-        by_variant: metrics["variants"].as_object().cloned().unwrap_or_default(),
+        total_evaluations: metrics.total_evaluations,
+        success_rate: metrics.success_rate.unwrap_or(0.0),
+        error_rate: metrics.error_rate.unwrap_or(0.0),
+        by_variant: metrics.variants,
         window: Window {
-            from: text(&metrics["from"]),
-            to: text(&metrics["to"]),
+            from: metrics.from,
+            to: metrics.to,
         },
     };
     let performance_metrics = PerformanceMetrics {
-        avg_response_time_ms: metrics["avg_response_time_ms"].as_f64().unwrap_or(0.0),
-        p95_response_time_ms: metrics["p95_response_time_ms"].as_f64(),
+        avg_response_time_ms: metrics.avg_response_time_ms.unwrap_or(0.0),
+        p95_response_time_ms: metrics.p95_response_time_ms,
     };
     let user_impact_metrics = UserImpactMetrics {
-        unique_users: metrics["unique_units"].as_f64().unwrap_or(0.0),
-        geography: serde_json::from_value(metrics["geography"].clone()).unwrap_or_default(),
+        unique_users: metrics.unique_units,
+        geography: metrics.geography,
     };
     let field = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_string);
     let audit_summary = AuditSummary {
@@ -476,7 +475,7 @@ pub fn audit_report(op: &Op<'_>, env: &str, key: &str) -> Result<AuditReport, Or
             oversight_level: assessment.oversight_level,
             audit_chain: chain,
             hipaa_safeguards: retyped(&safeguards)?,
-            oversight_review: retyped(super::reviews::schedule(op, env, key, doc)?)?,
+            oversight_review: super::reviews::schedule(op, env, key, doc)?,
         },
         audit_summary,
     })

@@ -4,12 +4,12 @@
 //! (`flag.reviewed`), and the audit report, the insights and the console say when the
 //! next one is due, and whether it is overdue.
 
+use super::api::{FlagReview, LastReview, ReviewSchedule};
 use super::auth::Principal;
 use super::governance::{oversight_level, roles};
 use super::outbox::{self, DomainEvent};
 use super::{audit, publish, Op, OriginError};
 use crate::engine::time::parse_rfc3339_ms;
-use serde::Serialize;
 use serde_json::{json, Value};
 
 const DAY_MS: i64 = 86_400_000;
@@ -30,34 +30,6 @@ fn level_of(doc: &Value) -> u8 {
     oversight_level(doc.get("clinical_impact").and_then(Value::as_str))
 }
 
-/// The last review, as the audit recorded it.
-#[derive(Debug, Clone, Serialize)]
-pub struct LastReview {
-    /// When it was given (RFC 3339).
-    pub at: String,
-    /// Who gave it.
-    pub by: String,
-    /// What they found.
-    pub comment: String,
-}
-
-/// Where a flag's review schedule stands.
-#[derive(Debug, Clone, Serialize)]
-pub struct Schedule {
-    /// The flag's oversight level.
-    pub oversight_level: u8,
-    /// Days between reviews.
-    pub every_days: i64,
-    /// The last review, if any.
-    pub last: Option<LastReview>,
-    /// When the next review is due: the last one (or, before any, the flag's first
-    /// audit entry) plus the interval.
-    pub due_at: String,
-    /// `done` while the last review is within its interval, `scheduled` before the
-    /// first is due, `due` once the date has passed.
-    pub status: &'static str,
-}
-
 /// The review schedule of flag `key` (document `doc`) in `env`, or `None` when its
 /// oversight level needs none.
 pub fn schedule(
@@ -65,7 +37,7 @@ pub fn schedule(
     env: &str,
     key: &str,
     doc: &Value,
-) -> Result<Option<Schedule>, OriginError> {
+) -> Result<Option<ReviewSchedule>, OriginError> {
     let level = level_of(doc);
     let Some(every) = interval_days(level) else {
         return Ok(None);
@@ -98,14 +70,15 @@ pub fn schedule(
         .and_then(parse_rfc3339_ms)
         .unwrap_or(op.now_ms);
     let due_ms = since_ms + every * DAY_MS;
-    Ok(Some(Schedule {
+    Ok(Some(ReviewSchedule {
         oversight_level: level,
         every_days: every,
         status: match (&last, op.now_ms < due_ms) {
             (_, false) => "due",
             (Some(_), true) => "done",
             (None, true) => "scheduled",
-        },
+        }
+        .into(),
         due_at: super::rfc3339(due_ms),
         last: last.map(|l| LastReview {
             at: l.entry.at,
@@ -127,7 +100,7 @@ pub fn record(
     env: &str,
     key: &str,
     comment: &str,
-) -> Result<Value, OriginError> {
+) -> Result<FlagReview, OriginError> {
     if !who.roles.contains(roles::CLINICAL_OVERSIGHT) {
         return Err(OriginError::Forbidden(format!(
             "a clinical review needs the {} role",
@@ -169,7 +142,11 @@ pub fn record(
             notice,
         },
     )?;
-    Ok(json!({ "flag": key, "environment": env, "schedule": schedule }))
+    Ok(FlagReview {
+        flag: key.into(),
+        environment: env.into(),
+        schedule,
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! the host after the next loads (until then it evaluates as `INVALID_CONTEXT`).
 
 pub mod js_tables;
+mod ofrep;
 pub mod records;
 pub mod rows;
 

@@ -95,3 +95,54 @@ fn typed_answers_print_every_field() {
     let shown = json_of(&v(&["changes", "show", "1", "--json"]));
     assert_eq!(shown, s.get("/api/v1/changes/1", &admin).expect(200).json);
 }
+
+/// `flag metrics` and `flag review` read their answers as the API's types: every
+/// figure the origin sent is printed (`-` only for what was not measured).
+#[test]
+fn metrics_and_review_print_every_field() {
+    let (data, admin) = DataDir::init("cli-metrics");
+    let s = Server::start(&data);
+    let editor = s.token(&admin, "eve", &["editor"]);
+    let sdk = s.sdk_key(&admin, "production");
+    split_flag_with_metrics(&s, &editor, &sdk, "checkout");
+    let text = out(&vexil_as(
+        &s,
+        &editor,
+        &["flag", "metrics", "checkout", "--env", "production"],
+    ));
+    for want in [
+        "  evaluations        400\n",
+        "  error rate         0%\n",
+        "  success rate       87.5%\n",
+        "  response time      mean -, p95 -\n",
+        "  unique units       ",
+        "  variant off        100 evaluations, ",
+        " units, outcome errors 20%, reasons {\"SPLIT\":100}\n",
+        "  variant on         300 evaluations, ",
+        " units, outcome errors 10%, reasons {\"SPLIT\":300}\n",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+    assert!(text.starts_with("checkout in production, "), "{text}");
+
+    let oversight = s.token(&admin, "dr-oz", &["CLINICAL_OVERSIGHT"]);
+    s.clinical_flag(&admin, &editor, "triage-hints");
+    let text = out(&vexil_as(
+        &s,
+        &oversight,
+        &[
+            "flag",
+            "review",
+            "triage-hints",
+            "--env",
+            "staging",
+            "--comment",
+            "alert rates reviewed",
+        ],
+    ));
+    assert!(
+        text.starts_with("reviewed triage-hints at oversight level 2: next review due 20")
+            && text.ends_with(" (every 30 days)\n"),
+        "{text}"
+    );
+}

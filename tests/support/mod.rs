@@ -274,6 +274,27 @@ impl Server {
         assert_eq!(r.status, 201, "{}", r.text);
         r.json["token"].as_str().unwrap().to_string()
     }
+
+    /// Creates `key` in staging with clinical impact high (oversight level 2, reviewed
+    /// every 30 days) and has a token of each role its change requires approve it.
+    pub fn clinical_flag(&self, admin: &str, editor: &str, key: &str) {
+        let mut flag = simple_flag(key);
+        flag["clinical_impact"] = json!("high");
+        let change = self
+            .post(
+                "/api/v1/environments/staging/flags",
+                editor,
+                json!({ "flag": flag }),
+            )
+            .expect(201)
+            .json;
+        for role in change["required"].as_array().into_iter().flatten() {
+            let role = role["role"].as_str().unwrap();
+            let approver = self.token(admin, &format!("approver-{role}"), &[role]);
+            let path = format!("/api/v1/changes/{}/approve", change["id"]);
+            self.post(&path, &approver, json!({})).expect(200);
+        }
+    }
 }
 
 impl Drop for Server {

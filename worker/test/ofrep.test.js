@@ -26,6 +26,13 @@ before(async () => {
   await api(origin, editor, "POST", "/environments/production/flags", {
     flag: simpleFlag("max-items", { variants: { small: 10, large: 50 }, off_variant: "small", fallthrough: { variant: "large" } }),
   });
+  await api(origin, editor, "POST", "/environments/production/flags", {
+    flag: simpleFlag("beta-banner", {
+      rules: [{ id: "beta", when: { attr: "plan", op: "in", values: ["beta"] }, serve: { variant: "on" } }],
+      fallthrough: { rollout: { weights: { on: 50, off: 50 } } },
+      metadata: { team: "web", ticket: "WEB-1" },
+    }),
+  });
   mf = localWorker(
     {
       ENVIRONMENT: "production",
@@ -90,6 +97,25 @@ async function post(baseUrl, path, body, headers = { authorization: `Bearer ${sd
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : null, headers: r.headers };
 }
+
+test("the worker's answers are the origin's, result for result", async () => {
+  const contexts = [{ targetingKey: "user-1", plan: "beta" }, { targetingKey: "user-2" }, { plan: "beta" }, {}];
+  const flags = ["beta-banner", "new-checkout", "banner-text", "max-items", "no-such-flag"];
+  for (const context of contexts) {
+    for (const flag of flags) {
+      const [atOrigin, atEdge] = await Promise.all(targets().map(([, url]) => post(url, `/${flag}`, { context })));
+      assert.equal(atEdge.status, atOrigin.status, `${flag} ${JSON.stringify(context)}`);
+      assert.deepEqual(atEdge.json, atOrigin.json, `${flag} ${JSON.stringify(context)}`);
+    }
+    const [bulkOrigin, bulkEdge] = await Promise.all(targets().map(([, url]) => post(url, "", { context })));
+    assert.deepEqual(bulkEdge.json, bulkOrigin.json, `bulk ${JSON.stringify(context)}`);
+  }
+  const matched = await post(edgeUrl, "/beta-banner", { context: contexts[0] });
+  assert.deepEqual(matched.json.metadata, { team: "web", ticket: "WEB-1", ruleId: "beta" });
+  const missing = await post(edgeUrl, "/new-checkout", { context: {} });
+  assert.match(missing.json.errorDetails, /rolls out by `targetingKey`/);
+  assert.ok(!("variant" in (await post(origin.url, "/no-such-flag", { context: {} })).json));
+});
 
 test("status codes, 304 and 429 are the protocol's on both", async () => {
   for (const [name, baseUrl] of targets()) {

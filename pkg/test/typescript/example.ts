@@ -4,7 +4,7 @@ import {
   createClient, ready, isPrivate, Engine, Client, Context, VexilError, REASONS, ERROR_CODES, SDK_NAME,
   type Reason, type ErrorCode, type RejectionCode, type JsonValue, type EvaluationContext, type FlagType,
   type EvaluationDetails, type LoadInfo, type Envelope, type EngineOptions, type TrackData, type ClientOptions,
-  type FlagChange, type MetricsBatch,
+  type FlagChange, type MetricsBatch, type OfrepAnswer,
 } from "vexil";
 import * as inline from "vexil/inline";
 import { OpenFeature, type Provider } from "@openfeature/server-sdk";
@@ -33,6 +33,8 @@ const details: EvaluationDetails<boolean> = engine.evaluate("new-checkout", user
 const reason: Reason = details.reason;
 const code: ErrorCode | undefined = details.errorCode;
 const all: Record<string, EvaluationDetails<JsonValue | null>> = engine.evaluateAll(user);
+const answer: OfrepAnswer = engine.ofrep("new-checkout", user);
+const answerStatus: number = answer.status + JSON.parse(engine.ofrep(undefined, user).body).flags.length;
 const track: TrackData = { value: 1, success: true, latencyMs: 12, flags: ["new-checkout"] };
 engine.track("checkout", user, track);
 const ofContext = { targetingKey: "u1", plan: "beta" };

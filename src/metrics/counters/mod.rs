@@ -24,6 +24,10 @@ type CellId = u32;
 struct Cell {
     count: u64,
     reasons: [u64; Reason::ALL.len()],
+    /// The unit hash last queued for `units`: the same unit again (a page evaluating
+    /// for its user, evaluate-all for one context) adds nothing to the sketch, so it
+    /// is not queued again (each insert is a cache miss into a 1 KB sketch).
+    last_unit: Option<u64>,
     units: HyperLogLog,
     /// Per dimension, counts indexed by value id (grown on first sight of an id).
     dims: Vec<Vec<u64>>,
@@ -327,7 +331,11 @@ impl Counters {
             return;
         };
         self.dirty = true;
-        if let Some(h) = unit_hash {
+        let Some(cell) = self.cells.get_mut(cell_id as usize) else {
+            return;
+        };
+        if let Some(h) = unit_hash.filter(|&h| cell.last_unit != Some(h)) {
+            cell.last_unit = Some(h);
             if self.pending_units.len() >= PENDING_UNITS {
                 apply_units(&mut self.cells, &mut self.pending_units);
             }
@@ -509,6 +517,7 @@ impl Counters {
             cell.count = 0;
             cell.reasons = [0; Reason::ALL.len()];
             cell.units.clear();
+            cell.last_unit = None;
             cell.dims
                 .iter_mut()
                 .for_each(|t| t.iter_mut().for_each(|n| *n = 0));

@@ -16,12 +16,17 @@
 //!   segments and exclusion groups, and the bodies that propose changes to them;
 //! - [`info`]: what the origin says about itself: health, public keys, key
 //!   rotation, the caller, the governance policies and their settings;
+//! - [`metrics`]: edge metrics: a batch's acknowledgement and a flag's metrics
+//!   report;
+//! - [`ofrep`]: OFREP's configuration (the protocol's own names);
 //! - [`proposals`]: proposed changes as a whole: a dry run, a bulk update's report;
 //! - [`reports`]: reports about flags: the lifecycle insights, and one flag's
 //!   insights report and audit report;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
 //! - [`snapshots`]: an environment's signed snapshots and their copies at the
 //!   publish targets;
+//! - [`systems`]: what the health probes announce when a system flags depend on
+//!   goes down or comes back up;
 //! - [`tokens`]: API tokens and SDK keys;
 //! - [`webhooks`]: webhooks, their deliveries and the envelope each posts.
 
@@ -30,10 +35,13 @@ pub mod changes;
 pub mod environments;
 pub mod flags;
 pub mod info;
+pub mod metrics;
+pub mod ofrep;
 pub mod proposals;
 pub mod reports;
 pub mod rollouts;
 pub mod snapshots;
+pub mod systems;
 pub mod tokens;
 pub mod webhooks;
 
@@ -51,18 +59,24 @@ pub use info::{
     EarlyClose, GovernanceSettings, Health, KeyListing, PolicyInfo, PolicyList, PublicKey,
     RetiringKey, RotateBody, Rotation, SessionInfo, VenueInfo, WhoAmI,
 };
+pub use metrics::{
+    BatchAnswer, BatchRollout, BucketOutcomes, DuplicateBatch, FlagMetrics, KeyKindMetrics,
+    MetricsBucket, OutcomeMetrics, StoredBatch, VariantMetrics,
+};
+pub use ofrep::OfrepConfiguration;
 pub use proposals::{
     BulkReport, BulkResult, BulkStatus, DryRun, DryRunIssue, RaisedRisk, RiskReason,
 };
 pub use reports::{
     Adoption, AuditChain, AuditReport, AuditSummary, AuditedFlag, BusinessImpact,
-    EvaluationMetrics, EventOutcome, FlagInsights, Insight, InsightList, LastReview, Lifecycle,
-    Performance, PerformanceMetrics, Recommendation, ReportApproval, RequiredApproval,
+    EvaluationMetrics, EventOutcome, FlagInsights, FlagReview, Insight, InsightList, LastReview,
+    Lifecycle, Performance, PerformanceMetrics, Recommendation, ReportApproval, RequiredApproval,
     ReviewSchedule, Safeguard, SecurityInformation, UserImpactMetrics, VariantAdoption, VsControl,
     Window,
 };
 pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
 pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};
+pub use systems::{SystemDown, SystemUp};
 pub use tokens::{
     CreatedToken, KeyBatches, NewSdkKey, NewToken, Revoked, SdkKeyList, SdkKeyRow, TokenList,
     TokenRow,

@@ -4,9 +4,8 @@
 //! ([`AuditReport`]).
 
 use super::audit::Link;
-use super::{Change, Revision, Violation};
+use super::{Change, Revision, VariantMetrics, Violation};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// One lifecycle insight: something about a flag (or a change to it) worth acting on.
@@ -249,9 +248,9 @@ pub struct EvaluationMetrics {
     pub success_rate: f64,
     /// Percent of evaluations that failed (0 without evaluations).
     pub error_rate: f64,
-    /// Per variant, the figures of `FlagMetrics`' `variants` (counts, reasons,
+    /// Per variant, the figures of [`FlagMetrics`](super::FlagMetrics)' `variants` (counts, reasons,
     /// units, dimensions, outcome rates and latencies).
-    pub by_variant: Map<String, Value>,
+    pub by_variant: BTreeMap<String, VariantMetrics>,
     /// The window the figures cover.
     pub window: Window,
 }
@@ -348,6 +347,20 @@ pub struct Safeguard {
     pub detail: String,
 }
 
+/// `POST /environments/{env}/flags/{key}/review`: a clinical review recorded, and
+/// where the flag's schedule stands now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagReview {
+    /// The flag's key.
+    pub flag: String,
+    /// Its environment.
+    pub environment: String,
+    /// Its schedule, with the review just given as `last`. Never `null` in practice
+    /// (only flags with scheduled reviews are reviewed); optional because the schedule
+    /// is computed as for reports, where flags below oversight level 2 have none.
+    pub schedule: Option<ReviewSchedule>,
+}
+
 /// Where a flag's clinical review schedule stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewSchedule {
@@ -357,9 +370,11 @@ pub struct ReviewSchedule {
     pub every_days: i64,
     /// The last review, if any.
     pub last: Option<LastReview>,
-    /// When the next review is due (RFC 3339).
+    /// When the next review is due: the last one (or, before any, the flag's first
+    /// audit entry) plus the interval (RFC 3339).
     pub due_at: String,
-    /// `done`, `scheduled` or `due`.
+    /// `done` while the last review is within its interval, `scheduled` before the
+    /// first is due, `due` once the date has passed.
     pub status: String,
 }
 

@@ -7,7 +7,7 @@ use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
     AuditReport, BulkReport, Change, DryRun, FlagBody, FlagDetail, FlagInsights, FlagList,
-    GroupBody, History, PromoteBody, ReasonBody, ReviewBody, RollbackBody, RolloutBody,
+    FlagReview, GroupBody, History, PromoteBody, ReasonBody, ReviewBody, RollbackBody, RolloutBody,
     SegmentBody, SegmentList,
 };
 use crate::origin::changes::{self, BulkOperation};
@@ -153,7 +153,7 @@ pub(super) async fn flag_review(
     who: Token,
     Segs((env, key)): Segs<(String, String)>,
     Body(b): Body<ReviewBody>,
-) -> ApiResult {
+) -> ApiResult<Json<FlagReview>> {
     app.write(who.0, move |op, who| {
         reviews::record(
             op,

@@ -4,6 +4,7 @@ use super::caller::Reader;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
+use crate::origin::api::metrics::{BatchAnswer, FlagMetrics};
 use crate::origin::auth;
 use crate::origin::ops_metrics::BatchOutcome;
 use crate::origin::{edge_metrics, OriginError};
@@ -26,7 +27,7 @@ pub(super) async fn metrics_ingest(
     mut headers: HeaderMap,
     Params(q): Params<BeaconQuery>,
     Body(batch): Body<crate::metrics::Batch>,
-) -> ApiResult {
+) -> ApiResult<Json<BatchAnswer>> {
     if let Some(key) = q.key {
         if !auth::is_sdk_secret(&key) {
             return Err(ApiError(OriginError::BadRequest(
@@ -53,7 +54,7 @@ pub(super) async fn metrics_ingest(
         })
         .await;
     app.ops.batch(match &out {
-        Ok(answer) if answer["duplicate"] == true => BatchOutcome::Duplicate,
+        Ok(answer) if answer.is_duplicate() => BatchOutcome::Duplicate,
         Ok(_) => BatchOutcome::Accepted,
         Err(_) => BatchOutcome::Rejected,
     });
@@ -83,7 +84,7 @@ pub(super) async fn flag_metrics(
     who: Reader,
     Segs(key): Segs<String>,
     Params(q): Params<MetricsQuery>,
-) -> ApiResult {
+) -> ApiResult<Json<FlagMetrics>> {
     let env = q.env.clone().ok_or_else(|| {
         ApiError(OriginError::BadRequest(
             "`env` (the environment) is required".into(),

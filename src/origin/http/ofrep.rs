@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use super::extract::{bearer, Segs};
 use super::{App, MAX_BODY};
+use crate::origin::api::OfrepConfiguration;
 use crate::origin::auth::Principal;
 use crate::origin::OriginError;
 use axum::body::Bytes;
@@ -14,9 +15,18 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 fn ofrep_json(status: u16, body: Value, extra: &[(header::HeaderName, String)]) -> Response {
+    ofrep_text(status, body.to_string(), extra)
+}
+
+/// An OFREP answer already written as JSON text.
+fn ofrep_text(status: u16, body: String, extra: &[(header::HeaderName, String)]) -> Response {
     let mut response = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        Json(body),
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
     )
         .into_response();
     for (name, value) in extra {
@@ -173,11 +183,8 @@ pub(super) async fn ofrep_single(
         .snapshot
         .details_for_context(&key, &context, Value::Null, None, call.now);
     ofrep_record(&app, &call, &context, std::slice::from_ref(&d)).await;
-    ofrep_json(
-        crate::origin::ofrep::status_of(&d),
-        crate::origin::ofrep::result(&d),
-        &[],
-    )
+    let (status, answer) = crate::origin::ofrep::single(&d);
+    ofrep_text(status, answer, &[])
 }
 
 pub(super) async fn ofrep_bulk(
@@ -218,9 +225,9 @@ pub(super) async fn ofrep_bulk(
         }
         return r;
     }
-    ofrep_json(200, answer, &[(header::ETAG, etag)])
+    ofrep_text(200, answer, &[(header::ETAG, etag)])
 }
 
-pub(super) async fn ofrep_configuration() -> Json<Value> {
+pub(super) async fn ofrep_configuration() -> Json<OfrepConfiguration> {
     Json(crate::origin::ofrep::configuration())
 }

@@ -5,7 +5,7 @@
 //! never renamed (events written by an older origin are read by a newer one); a new
 //! event is a new variant. Where a webhook event exists, the tag is its name.
 
-use crate::origin::api::Change;
+use crate::origin::api::{Change, SystemDown, SystemUp};
 use crate::origin::OriginError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -71,18 +71,13 @@ pub enum DomainEvent {
     /// A rollout was stopped.
     #[serde(rename = "rollout.aborted")]
     RolloutAborted(RolloutNotice),
-    /// A health-probed system went down (told to every environment).
+    /// A health-probed system went down, and what that did to its flags (told to
+    /// every environment).
     #[serde(rename = "system.down")]
-    SystemDown {
-        /// The probe's findings, as audited.
-        details: Value,
-    },
+    SystemDown(SystemDown),
     /// A health-probed system recovered (told to every environment).
     #[serde(rename = "system.up")]
-    SystemUp {
-        /// The probe's findings, as audited.
-        details: Value,
-    },
+    SystemUp(SystemUp),
     /// A new snapshot version of an environment was signed and stored.
     #[serde(rename = "snapshot.published")]
     SnapshotPublished {
@@ -142,8 +137,8 @@ impl DomainEvent {
             DomainEvent::RolloutRolledBack(_) => "rollout.rolled_back",
             DomainEvent::RolloutCompleted(_) => "rollout.completed",
             DomainEvent::RolloutAborted(_) => "rollout.aborted",
-            DomainEvent::SystemDown { .. } => "system.down",
-            DomainEvent::SystemUp { .. } => "system.up",
+            DomainEvent::SystemDown(_) => "system.down",
+            DomainEvent::SystemUp(_) => "system.up",
             DomainEvent::SnapshotPublished { .. } => "snapshot.published",
         }
     }
@@ -164,7 +159,7 @@ impl DomainEvent {
             | DomainEvent::RolloutRolledBack(n)
             | DomainEvent::RolloutCompleted(n)
             | DomainEvent::RolloutAborted(n) => Some(&n.environment),
-            DomainEvent::SystemDown { .. } | DomainEvent::SystemUp { .. } => None,
+            DomainEvent::SystemDown(_) | DomainEvent::SystemUp(_) => None,
         }
     }
 
@@ -182,15 +177,16 @@ impl DomainEvent {
             }
         })
     }
+}
 
-    /// A health event by its name (`system.down` or `system.up`).
-    pub fn system(name: &str, details: Value) -> Result<DomainEvent, OriginError> {
-        match name {
-            "system.down" => Ok(DomainEvent::SystemDown { details }),
-            "system.up" => Ok(DomainEvent::SystemUp { details }),
-            other => Err(OriginError::Internal(format!(
-                "`{other}` is not a health event"
-            ))),
-        }
+impl From<SystemDown> for DomainEvent {
+    fn from(down: SystemDown) -> Self {
+        DomainEvent::SystemDown(down)
+    }
+}
+
+impl From<SystemUp> for DomainEvent {
+    fn from(up: SystemUp) -> Self {
+        DomainEvent::SystemUp(up)
     }
 }

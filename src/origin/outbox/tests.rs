@@ -2,6 +2,7 @@
 //! consumed, are consumed once per consumer, and a new consumer sees every type.
 
 use super::*;
+use crate::origin::api::{SystemDown, SystemUp};
 use crate::origin::auth::Principal;
 use crate::origin::{changes, init, keys, publish, webhooks, Origin};
 use serde_json::{json, Value};
@@ -131,13 +132,7 @@ fn events_a_crash_left_unconsumed_are_consumed_once_after_restart() {
             },
         )
         .unwrap();
-        emit(
-            &op,
-            DomainEvent::SystemDown {
-                details: json!({ "system": "db" }),
-            },
-        )
-        .unwrap();
+        emit(&op, DomainEvent::SystemDown(down())).unwrap();
     }
     let origin = open(dir.path());
     let expected = vec!["flag.reviewed".to_string(), "system.down".to_string()];
@@ -162,6 +157,20 @@ fn events_a_crash_left_unconsumed_are_consumed_once_after_restart() {
     drop(origin);
     let origin = open(dir.path());
     assert_eq!(events(&origin), expected);
+}
+
+fn down() -> SystemDown {
+    SystemDown {
+        system: "db".into(),
+        url: "http://127.0.0.1:9/health".into(),
+        error: "connection refused".into(),
+        failures: 3,
+        action: "kill".into(),
+        killed: vec!["f".into()],
+        paused_rollouts: Vec::new(),
+        not_applied: Vec::new(),
+        recovery: "auto".into(),
+    }
 }
 
 struct Recorder {
@@ -214,8 +223,14 @@ fn one_of_each(change: &crate::origin::api::Change) -> Vec<DomainEvent> {
         DomainEvent::RolloutRolledBack(notice()),
         DomainEvent::RolloutCompleted(notice()),
         DomainEvent::RolloutAborted(notice()),
-        DomainEvent::SystemDown { details: json!({}) },
-        DomainEvent::SystemUp { details: json!({}) },
+        DomainEvent::SystemDown(down()),
+        DomainEvent::SystemUp(SystemUp {
+            system: "db".into(),
+            url: "http://127.0.0.1:9/health".into(),
+            recovery: "auto".into(),
+            enabled: vec!["f".into()],
+            resumed_rollouts: vec![1],
+        }),
         DomainEvent::SnapshotPublished {
             environment: ENV.into(),
             version: 9,
@@ -234,8 +249,8 @@ fn one_of_each(change: &crate::origin::api::Change) -> Vec<DomainEvent> {
             | DomainEvent::RolloutRolledBack(_)
             | DomainEvent::RolloutCompleted(_)
             | DomainEvent::RolloutAborted(_)
-            | DomainEvent::SystemDown { .. }
-            | DomainEvent::SystemUp { .. }
+            | DomainEvent::SystemDown(_)
+            | DomainEvent::SystemUp(_)
             | DomainEvent::SnapshotPublished { .. } => {}
         }
     }

@@ -28,8 +28,11 @@ impl Consumer for Webhooks {
             | DomainEvent::RolloutRolledBack(n)
             | DomainEvent::RolloutCompleted(n)
             | DomainEvent::RolloutAborted(n) => n.rollout.clone(),
-            DomainEvent::SystemDown { details } | DomainEvent::SystemUp { details } => {
-                return every_environment(op, name, details, recorded.at_ms)
+            DomainEvent::SystemDown(down) => {
+                return every_environment(op, name, &serde_json::to_value(down)?, recorded.at_ms)
+            }
+            DomainEvent::SystemUp(up) => {
+                return every_environment(op, name, &serde_json::to_value(up)?, recorded.at_ms)
             }
             DomainEvent::SnapshotPublished { .. } => return Ok(()),
         };

@@ -1,10 +1,10 @@
 //! Observing metrics: what each batch brings to the running stages' figures, key by key.
 
 use super::Guards;
+use crate::origin::api::metrics::BatchRollout;
 use crate::origin::edge_metrics::{self, VariantHealth};
 use crate::origin::{Op, OriginError};
 use rusqlite::params;
-use serde_json::{json, Value};
 
 /// What one key's batches brought to a rollout stage (stored as the API shows it).
 pub type KeyFeed = crate::origin::api::MetricsKey;
@@ -19,7 +19,7 @@ pub fn observe(
     env: &str,
     batch: &crate::metrics::Batch,
     sender: &edge_metrics::Sender,
-) -> Result<Value, OriginError> {
+) -> Result<Vec<BatchRollout>, OriginError> {
     let mut stmt = op.db.prepare(
         "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys FROM rollouts
          WHERE environment = ?1 AND status = 'running'",
@@ -76,7 +76,11 @@ pub fn observe(
             "UPDATE rollouts SET stage_keys = ?1 WHERE id = ?2",
             params![serde_json::to_string(&feeds)?, id],
         )?;
-        out.push(json!({ "rollout": id, "flag": flag, "counted": counted }));
+        out.push(BatchRollout {
+            rollout: id,
+            flag,
+            counted,
+        });
         if !counted {
             continue;
         }
@@ -90,5 +94,5 @@ pub fn observe(
             params![serde_json::to_string(&total)?, id],
         )?;
     }
-    Ok(Value::Array(out))
+    Ok(out)
 }

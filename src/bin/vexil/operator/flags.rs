@@ -1,6 +1,6 @@
 //! `vexil flag ...` and `vexil rollback`: flags on the origin.
 
-use super::api::{enc, flag_path, read_flag, shown, text, Api};
+use super::api::{enc, flag_path, read_flag, shown, Api};
 use super::print::{print_change, print_metrics};
 use super::{CreateArgs, EnvArg, FlagCommand};
 use anyhow::{bail, Result};
@@ -9,8 +9,8 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use vexil::engine::model::Serve;
 use vexil::engine::time::format_rfc3339_ms;
 use vexil::origin::api::{
-    Change, FlagBody, FlagDetail, FlagInsights, FlagList, FlagListItem, History, ReasonBody,
-    ReviewBody, RollbackBody,
+    Change, FlagBody, FlagDetail, FlagInsights, FlagList, FlagListItem, FlagMetrics, FlagReview,
+    History, ReasonBody, ReviewBody, RollbackBody,
 };
 
 fn prompt(question: &str) -> Result<String> {
@@ -258,8 +258,8 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
                     path.push_str(&format!("&{k}={}", enc(&v)));
                 }
             }
-            let m = api.call("GET", &path, None)?;
-            api.show(&m, print_metrics)
+            let m = api.fetch::<FlagMetrics>("GET", &path, None)?;
+            api.print(&m, print_metrics)
         }
         FlagCommand::History { flag, env } => {
             let h = api.fetch::<History>(
@@ -299,16 +299,13 @@ pub fn flag(api: &Api, command: FlagCommand) -> Result<i32> {
             let body = serde_json::to_value(ReviewBody {
                 comment: Some(comment),
             })?;
-            let r = api.call("POST", &path, Some(body))?;
-            api.show(&r, |r| {
-                let s = &r["schedule"];
-                println!(
+            let r = api.fetch::<FlagReview>("POST", &path, Some(body))?;
+            api.print(&r, |r| match &r.schedule {
+                Some(s) => println!(
                     "reviewed {} at oversight level {}: next review due {} (every {} days)",
-                    text(&r["flag"]),
-                    text(&s["oversight_level"]),
-                    text(&s["due_at"]),
-                    text(&s["every_days"])
-                );
+                    r.flag, s.oversight_level, s.due_at, s.every_days
+                ),
+                None => println!("reviewed {}: no review schedule", r.flag),
             })
         }
         FlagCommand::Enable { flag, env, reason } => {

@@ -2,7 +2,7 @@
 
 use super::api::{shown, text};
 use serde_json::Value;
-use vexil::origin::api::{Change, Rollout};
+use vexil::origin::api::{Change, FlagMetrics, Rollout};
 
 /// One line for a change, then what it waits for or what stopped it.
 pub fn print_change(c: &Change) {
@@ -46,36 +46,35 @@ pub fn print_change(c: &Change) {
     }
 }
 
-pub fn print_metrics(m: &Value) {
-    let pct = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x}%"));
-    let ms = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x} ms"));
-    println!(
-        "{} in {}, {} to {}",
-        text(&m["flag"]),
-        text(&m["environment"]),
-        text(&m["from"]),
-        text(&m["to"])
-    );
-    println!("  evaluations        {}", text(&m["total_evaluations"]));
-    println!("  error rate         {}", pct(&m["error_rate"]));
-    println!("  success rate       {}", pct(&m["success_rate"]));
+/// A flag's metrics report: its totals, then one line per variant.
+pub fn print_metrics(m: &FlagMetrics) {
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x}%"));
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x} ms"));
+    println!("{} in {}, {} to {}", m.flag, m.environment, m.from, m.to);
+    println!("  evaluations        {}", m.total_evaluations);
+    println!("  error rate         {}", pct(m.error_rate));
+    println!("  success rate       {}", pct(m.success_rate));
     println!(
         "  response time      mean {}, p95 {}",
-        ms(&m["avg_response_time_ms"]),
-        ms(&m["p95_response_time_ms"])
+        ms(m.avg_response_time_ms),
+        ms(m.p95_response_time_ms)
     );
-    println!("  unique units       {}", text(&m["unique_units"]));
-    for (name, v) in m["variants"].as_object().into_iter().flatten() {
+    println!("  unique units       {}", shown(m.unique_units));
+    for (name, v) in &m.variants {
         println!(
             "  variant {name:<10} {} evaluations, {} units, outcome errors {}, reasons {}",
-            text(&v["count"]),
-            text(&v["unique_units"]),
-            pct(&v["outcome_error_rate"]),
-            v["reasons"]
+            v.count,
+            shown(v.unique_units),
+            pct(v.outcome_error_rate),
+            serde_json::to_string(&v.reasons).unwrap_or_default()
         );
     }
-    if let Some(geo) = m["geography"].as_object().filter(|g| !g.is_empty()) {
-        let list: Vec<String> = geo.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    if !m.geography.is_empty() {
+        let list: Vec<String> = m
+            .geography
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         println!("  geography          {}", list.join(", "));
     }
 }

@@ -3,13 +3,13 @@
 //! browser SDK subscribe and fetch the new snapshot at once; polling stays the
 //! fallback.
 //!
-//! A watcher reads the database a few times a second (writes happen in many places,
-//! and the database is the truth) and broadcasts what changed.
+//! A watcher is a live consumer of the [`outbox`]: a few times a second it reads the
+//! events committed since it last looked (the database is the truth) and broadcasts
+//! the snapshots published and the kills among them.
 
-use super::{publish, Origin, OriginError};
-use rusqlite::params;
+use super::outbox::{self, DomainEvent};
+use super::{Origin, OriginError};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -59,49 +59,67 @@ impl Hub {
 }
 
 struct Seen {
-    versions: BTreeMap<String, u64>,
-    audit_seq: i64,
+    /// The last event looked at; `None` until the first scan.
+    outbox_seq: Option<i64>,
 }
 
+/// The events of what the outbox received since `seen`: per environment published
+/// anew (in the order first published), its kills, then its newest version.
 fn scan(origin: &Origin, seen: &mut Seen) -> Result<Vec<Event>, OriginError> {
     origin.read(|op| {
-        let mut out = Vec::new();
-        let mut stmt = op.db.prepare(
-            "SELECT seq, subject, details FROM audit WHERE seq > ?1 AND action = 'flag.killed' ORDER BY seq",
-        )?;
-        let kills = stmt
-            .query_map(params![seen.audit_seq], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let head: i64 = op.db.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit", [], |r| r.get(0))?;
-        for env in publish::environment_names(op.db)? {
-            let version = publish::latest(op.db, &env)?.map_or(0, |p| p.version);
-            if seen.versions.get(&env).is_some_and(|v| *v < version) {
-                for (_, subject, details) in kills.iter().filter(|(_, s, _)| s.starts_with(&format!("{env}/"))) {
-                    let details: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
-                    out.push(Event {
-                        kind: "kill",
-                        environment: env.clone(),
-                        version,
-                        flag: subject.split_once('/').map(|(_, f)| f.to_string()),
-                        reason: details["reason"].as_str().map(str::to_string),
-                    });
-                }
-                out.push(Event { kind: "snapshot", environment: env.clone(), version, flag: None, reason: None });
+        let Some(from) = seen.outbox_seq else {
+            seen.outbox_seq = Some(outbox::head(op.db)?);
+            return Ok(Vec::new());
+        };
+        let batch = outbox::after(op.db, from, 10_000)?;
+        let mut versions: Vec<(String, u64)> = Vec::new();
+        let mut kills: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+        for recorded in &batch {
+            seen.outbox_seq = Some(recorded.seq);
+            match &recorded.event {
+                DomainEvent::SnapshotPublished {
+                    environment,
+                    version,
+                } => match versions.iter_mut().find(|(e, _)| e == environment) {
+                    Some((_, v)) => *v = (*v).max(*version),
+                    None => versions.push((environment.clone(), *version)),
+                },
+                DomainEvent::FlagKilled { change } => kills.push((
+                    change.environment.clone(),
+                    change.flag.clone(),
+                    change.reason.clone(),
+                )),
+                _ => {}
             }
-            seen.versions.insert(env, version);
         }
-        seen.audit_seq = head;
+        let mut out = Vec::new();
+        for (env, version) in versions {
+            for (_, flag, reason) in kills.iter().filter(|(e, _, _)| *e == env) {
+                out.push(Event {
+                    kind: "kill",
+                    environment: env.clone(),
+                    version,
+                    flag: flag.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            out.push(Event {
+                kind: "snapshot",
+                environment: env,
+                version,
+                flag: None,
+                reason: None,
+            });
+        }
         Ok(out)
     })
 }
 
 /// Watches for new versions and kills, broadcasting them, forever.
 pub async fn watch(origin: Arc<Origin>, hub: Hub) {
-    let mut seen = Seen {
-        versions: BTreeMap::new(),
-        audit_seq: 0,
-    };
-    // The first scan only learns where things stand.
+    // The first scan only learns where the stream stands: a subscriber does not
+    // outlive the process, so this consumer's position lives in memory.
+    let mut seen = Seen { outbox_seq: None };
     loop {
         let o = origin.clone();
         let result = tokio::task::spawn_blocking(move || {

@@ -14,7 +14,8 @@
 
 use super::api::{SystemDown, SystemUp};
 use super::auth::Principal;
-use super::{audit, changes, publish, rollouts, webhooks, Op, Origin, OriginError};
+use super::outbox::{self, DomainEvent};
+use super::{audit, changes, publish, rollouts, Op, Origin, OriginError};
 use crate::engine::edit::FlagDoc;
 use rusqlite::params;
 use serde::Deserialize;
@@ -291,17 +292,15 @@ impl System {
 }
 
 /// Audits `details` as `event` and sends it to every environment's webhooks.
-fn announce<T: serde::Serialize>(
+fn announce<T: serde::Serialize + Clone + Into<DomainEvent>>(
     op: &Op<'_>,
     system: &System,
     event: &str,
     details: T,
 ) -> Result<T, OriginError> {
     let shown = serde_json::to_value(&details)?;
-    audit::record(op, &actor(system), event, &system.name, shown.clone())?;
-    for env in publish::environment_names(op.db)? {
-        webhooks::enqueue(op, &env, event, shown.clone())?;
-    }
+    audit::record(op, &actor(system), event, &system.name, shown)?;
+    outbox::emit(op, details.clone().into())?;
     Ok(details)
 }
 

@@ -7,6 +7,8 @@
 //! - [`auth`], [`keys`], [`publish`], [`changes`], [`reports`], [`webhooks`]: the
 //!   origin's operations, as functions over one SQLite transaction, with time as a
 //!   parameter;
+//! - [`outbox`]: the stream of domain events the operations write, and the
+//!   consumers (webhooks, server-sent events, publish targets) driven from it;
 //! - [`http`]: the axum API over them; [`Origin`] ties state together.
 
 pub mod api;
@@ -27,6 +29,7 @@ pub mod limits;
 pub mod ofrep;
 pub mod ofrep_metrics;
 pub mod ops_metrics;
+pub mod outbox;
 pub mod publish;
 pub mod reports;
 pub mod reviews;
@@ -226,14 +229,17 @@ impl Origin {
             }
         };
         let keys = keys::SigningKeys::load(&conn, data_dir)?;
-        Ok(Origin {
+        let origin = Origin {
             www: StaticFiles::from_source_tree(),
             db: Mutex::new(conn),
             config,
             keys: Mutex::new(keys),
             data_dir: data_dir.to_path_buf(),
             clock,
-        })
+        };
+        // Events a crash left unconsumed (or written by `init`) are consumed now.
+        origin.write(|_| Ok(()))?;
+        Ok(origin)
     }
 
     /// The current time, epoch milliseconds.
@@ -247,7 +253,8 @@ impl Origin {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` in one transaction, committed only if it succeeds.
+    /// Runs `f` in one transaction, committed only if it succeeds; the outbox's
+    /// transactional consumers consume what `f` emitted in the same transaction.
     pub fn write<T>(
         &self,
         f: impl FnOnce(&Op<'_>) -> Result<T, OriginError>,
@@ -262,6 +269,7 @@ impl Origin {
             now_ms: self.now_ms(),
         };
         let out = f(&op)?;
+        outbox::dispatch(&op, &outbox::consumers())?;
         drop(keys);
         tx.commit()?;
         Ok(out)
@@ -307,6 +315,7 @@ impl Origin {
         for env in publish::environment_names(op.db)? {
             publish::publish(&op, &env)?;
         }
+        outbox::dispatch(&op, &outbox::consumers())?;
         tx.commit()?;
         *keys = next;
         Ok(report)
@@ -387,6 +396,7 @@ pub fn init(data_dir: &Path) -> Result<InitOutput, OriginError> {
         "origin",
         serde_json::json!({ "key_id": signing.active_id(), "environments": DEFAULT_ENVIRONMENTS }),
     )?;
+    outbox::dispatch(&op, &outbox::consumers())?;
     tx.commit()?;
     Ok(InitOutput {
         admin_token: admin.token,

@@ -303,6 +303,13 @@ pub fn publish(op: &Op<'_>, env: &str) -> Result<u64, OriginError> {
             rfc3339(expires_ms)
         ],
     )?;
+    super::outbox::emit(
+        op,
+        super::outbox::DomainEvent::SnapshotPublished {
+            environment: env.to_string(),
+            version,
+        },
+    )?;
     Ok(version)
 }
 

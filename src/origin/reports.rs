@@ -333,7 +333,9 @@ pub fn insights(
 }
 
 /// `value` (an origin type) as the API type with the same JSON.
-fn retyped<T: serde::de::DeserializeOwned>(value: impl serde::Serialize) -> Result<T, OriginError> {
+pub(in crate::origin) fn retyped<T: serde::de::DeserializeOwned>(
+    value: impl serde::Serialize,
+) -> Result<T, OriginError> {
     Ok(serde_json::from_value(serde_json::to_value(value)?)?)
 }
 

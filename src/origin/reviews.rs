@@ -7,7 +7,8 @@
 use super::api::{FlagReview, LastReview, ReviewSchedule};
 use super::auth::Principal;
 use super::governance::{oversight_level, roles};
-use super::{audit, publish, webhooks, Op, OriginError};
+use super::outbox::{self, DomainEvent};
+use super::{audit, publish, Op, OriginError};
 use crate::engine::time::parse_rfc3339_ms;
 use serde_json::{json, Value};
 
@@ -133,11 +134,13 @@ pub fn record(
         details.clone(),
     )?;
     let schedule = schedule(op, env, key, &row.document)?;
-    webhooks::enqueue(
+    let notice = json!({ "flag": key, "environment": env, "by": who.name, "review": details, "schedule": schedule });
+    outbox::emit(
         op,
-        env,
-        ACTION,
-        json!({ "flag": key, "environment": env, "by": who.name, "review": details, "schedule": schedule }),
+        DomainEvent::FlagReviewed {
+            environment: env.to_string(),
+            notice,
+        },
     )?;
     Ok(FlagReview {
         flag: key.into(),

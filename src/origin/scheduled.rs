@@ -4,7 +4,8 @@
 //! it now needs approvals it lacks, it stays pending, says so, and waits for them.
 
 use super::changes::{self, Applied, Kind};
-use super::{audit, webhooks, Op, OriginError};
+use super::outbox::{self, DomainEvent};
+use super::{audit, Op, OriginError};
 use crate::engine::time::parse_rfc3339_ms;
 use rusqlite::params;
 use serde_json::json;
@@ -77,7 +78,7 @@ pub fn apply_due(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                     &subject,
                     json!({ "change": id, "needs": missing }),
                 )?;
-                webhooks::enqueue(op, &env, "change.requested", change)?;
+                outbox::emit(op, DomainEvent::ChangeRequested { change })?;
                 done.push(format!(
                     "change #{id} is due but now needs {}",
                     missing.join(", ")

@@ -256,6 +256,23 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE changes ADD COLUMN apply_at_ms INTEGER;
     "#,
+    // 7: the outbox: domain events written with the operation that made them
+    // (`outbox::DomainEvent`, JSON tagged by `type`), and how far each consumer has
+    // consumed them. AUTOINCREMENT: a position is never reused, even once every
+    // event before it was pruned.
+    r#"
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        environment TEXT,
+        at_ms INTEGER NOT NULL,
+        event TEXT NOT NULL
+    );
+    CREATE TABLE outbox_positions (
+        consumer TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The database file inside a data directory.

@@ -3,11 +3,13 @@
 //! to Workers KV through the Cloudflare API. Snapshots are signed, so these channels
 //! need no trust: edges verify what they read.
 //!
-//! A task pushes each environment's newest version to every target after it is
-//! published, retrying failures; the outcome of the last attempt per target and
+//! A task, a live consumer of the [`outbox`], pushes each environment's newest
+//! version to every target after the stream says it was published, retrying
+//! failures; the outcome of the last attempt per target and
 //! environment is kept in `publish_status` and listed by `GET /api/v1/publish-targets`.
 
 use super::api::{PublishTarget, PublishTargetList};
+use super::outbox::{self, DomainEvent};
 use super::{publish, Origin, OriginError};
 use rusqlite::{params, Connection};
 use serde::Deserialize;
@@ -147,16 +149,61 @@ fn last_pushed(db: &Connection, target: &str, env: &str) -> Result<Option<u64>, 
         .map(|v| v as u64))
 }
 
+/// The targets' name in `outbox_positions`.
+const CONSUMER: &str = "publish_targets";
+
+/// The environments to look at: every one on the first pass (a target added to the
+/// settings since the last run gets every current snapshot); afterwards those the
+/// outbox says were published since the targets' position, and those a target failed
+/// (retried). Returns them with the stream position they bring the targets to.
+fn to_push(origin: &Origin, first: bool) -> Result<(Vec<String>, i64), OriginError> {
+    origin.read(|op| {
+        let mut at = outbox::position(op.db, CONSUMER)?;
+        let mut envs: Vec<String> = Vec::new();
+        loop {
+            let batch = outbox::after(op.db, at, 1000)?;
+            let Some(last) = batch.last().map(|r| r.seq) else {
+                break;
+            };
+            for recorded in batch {
+                if let DomainEvent::SnapshotPublished { environment, .. } = recorded.event {
+                    if !envs.contains(&environment) {
+                        envs.push(environment);
+                    }
+                }
+            }
+            at = last;
+        }
+        let mut failed = op
+            .db
+            .prepare("SELECT DISTINCT environment FROM publish_status WHERE error IS NOT NULL")?;
+        let failed = failed
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let all = publish::environment_names(op.db)?;
+        let wanted = all
+            .into_iter()
+            .filter(|env| first || envs.contains(env) || failed.contains(env))
+            .collect();
+        Ok((wanted, at))
+    })
+}
+
 /// Pushes what is new to every target once; returns how many pushes failed.
-pub fn push_once(origin: &Origin, agent: &ureq::Agent) -> Result<usize, OriginError> {
+///
+/// A live consumer of the outbox: its position (`publish_targets`) advances after
+/// the pass, so a crash before that pushes the same snapshots again, which is
+/// harmless (a target holds each environment's newest envelope, written whole).
+pub fn push_once(origin: &Origin, agent: &ureq::Agent, first: bool) -> Result<usize, OriginError> {
     let targets = &origin.config.publish;
     if targets.directory.is_empty() && targets.cloudflare_kv.is_empty() {
         return Ok(0);
     }
     let names = targets.names();
+    let (envs, position) = to_push(origin, first)?;
     let latest = origin.read(|op| {
         let mut out = Vec::new();
-        for env in publish::environment_names(op.db)? {
+        for env in envs {
             if let Some(p) = publish::latest(op.db, &env)? {
                 let pending: Vec<String> = names
                     .iter()
@@ -168,6 +215,7 @@ pub fn push_once(origin: &Origin, agent: &ureq::Agent) -> Result<usize, OriginEr
         }
         Ok(out)
     })?;
+
     let mut failures = 0;
     for (env, snapshot, pending) in latest {
         for (i, name) in names.iter().enumerate() {
@@ -200,6 +248,7 @@ pub fn push_once(origin: &Origin, agent: &ureq::Agent) -> Result<usize, OriginEr
             })?;
         }
     }
+    origin.write(|op| outbox::set_position(op.db, CONSUMER, position))?;
     Ok(failures)
 }
 
@@ -212,9 +261,13 @@ pub async fn run(origin: Arc<Origin>) {
         .build()
         .into();
     let mut backoff = Duration::from_secs(1);
+    let mut first = true;
     loop {
         let (o, a) = (origin.clone(), agent.clone());
-        let failures = tokio::task::spawn_blocking(move || push_once(&o, &a)).await;
+        let failures = tokio::task::spawn_blocking(move || push_once(&o, &a, first)).await;
+        if let Ok(Ok(_)) = failures {
+            first = false;
+        }
         backoff = match failures {
             Ok(Ok(0)) => Duration::from_secs(1),
             Ok(Ok(_)) => (backoff * 2).min(Duration::from_secs(60)),
@@ -246,4 +299,75 @@ pub fn status(db: &Connection) -> Result<PublishTargetList, OriginError> {
     Ok(PublishTargetList {
         targets: rows.collect::<Result<_, _>>()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pushed(out: &std::path::Path, env: &str) -> Option<String> {
+        std::fs::read_to_string(out.join(env).join("snapshot.json")).ok()
+    }
+
+    #[test]
+    fn targets_follow_the_outbox_and_a_crash_only_pushes_again() {
+        let data = tempfile::tempdir().unwrap();
+        crate::origin::init(data.path()).unwrap();
+        let out = data.path().join("out");
+        std::fs::write(
+            data.path().join(crate::origin::CONFIG_FILE),
+            format!(
+                "[[publish.directory]]\npath = {:?}\n",
+                out.display().to_string()
+            ),
+        )
+        .unwrap();
+        let origin = Origin::open(data.path(), Arc::new(crate::origin::system_now_ms)).unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+        let newest = |env: &str| {
+            origin
+                .read(|op| Ok(publish::latest(op.db, env)?.map(|p| p.envelope)))
+                .unwrap()
+        };
+
+        assert_eq!(push_once(&origin, &agent, true).unwrap(), 0);
+        for env in crate::origin::DEFAULT_ENVIRONMENTS {
+            assert_eq!(pushed(&out, env), newest(env), "{env} pushed");
+        }
+        // Only what the stream says was published is pushed after the first pass.
+        std::fs::remove_file(out.join("production").join("snapshot.json")).unwrap();
+        let before = pushed(&out, "development");
+        origin
+            .write(|op| publish::publish(op, "development"))
+            .unwrap();
+        assert_eq!(push_once(&origin, &agent, false).unwrap(), 0);
+        assert_ne!(pushed(&out, "development"), before);
+        assert_eq!(pushed(&out, "development"), newest("development"));
+        assert_eq!(pushed(&out, "production"), None, "not published again");
+        // Driven by the stream, not by polling every environment: one the stream
+        // says nothing new of is not looked at.
+        origin
+            .write(|op| {
+                op.db.execute(
+                    "DELETE FROM publish_status WHERE environment = 'production'",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(push_once(&origin, &agent, false).unwrap(), 0);
+        assert_eq!(pushed(&out, "production"), None, "nothing new published");
+        let position = origin.read(|op| outbox::position(op.db, CONSUMER)).unwrap();
+        assert_eq!(position, origin.read(|op| outbox::head(op.db)).unwrap());
+        // A crash after production was pushed, before its status and the position
+        // committed: the same events are read again and it is pushed again,
+        // harmlessly; what was recorded as pushed is not.
+        origin
+            .write(|op| outbox::set_position(op.db, CONSUMER, 0))
+            .unwrap();
+        std::fs::remove_file(out.join("staging").join("snapshot.json")).unwrap();
+        assert_eq!(push_once(&origin, &agent, false).unwrap(), 0);
+        assert_eq!(pushed(&out, "staging"), None, "recorded as pushed");
+        assert_eq!(pushed(&out, "production"), newest("production"));
+    }
 }

@@ -1,37 +1,28 @@
 //! Webhooks: notifications of change requests, approvals, rejections, applied
 //! changes and kill switches (and rollout stages), per environment.
 //!
-//! Events are written to an outbox (the `deliveries` table) in the same transaction
-//! as the change they describe, so a notification exists exactly when its change was
-//! committed. A delivery task posts them, signed with HMAC-SHA256, retrying with
-//! exponential backoff; every attempt is recorded.
+//! Operations emit [`DomainEvent`](super::outbox::DomainEvent)s into the outbox in
+//! the transaction of the change they describe; the outbox's webhook consumer turns
+//! them into deliveries (the `deliveries` table) in a write transaction, so a
+//! notification exists exactly when its change was committed. A delivery task posts
+//! them, signed with HMAC-SHA256, retrying with exponential backoff; every attempt
+//! is recorded.
 
 use super::api::{
-    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, Webhook, WebhookList, WebhookRemoved,
+    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, Envelope, Webhook, WebhookList,
+    WebhookRemoved,
 };
 use super::{rfc3339, Op, Origin, OriginError};
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection};
-use serde_json::json;
 use sha2::Sha256;
 use std::time::Duration;
 
-/// Events a webhook can receive.
-pub const EVENTS: &[&str] = &[
-    "change.requested",
-    "change.approved",
-    "change.rejected",
-    "change.applied",
-    "change.held",
-    "flag.killed",
-    "flag.reviewed",
-    "rollout.advanced",
-    "rollout.rolled_back",
-    "rollout.completed",
-    "rollout.aborted",
-    "system.down",
-    "system.up",
-];
+/// Events a webhook can receive: the domain events that are notifications (all
+/// but `snapshot.published`), in the order the API lists them.
+pub const EVENTS: &[&str] = super::outbox::TYPES
+    .split_at(super::outbox::WEBHOOK_TYPES)
+    .0;
 
 /// `sha256=<hex>` HMAC-SHA256 of `body` keyed with `secret`: the value of the
 /// `X-Vexil-Signature` header.
@@ -48,18 +39,19 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-/// Queues `event` for every webhook of `env` subscribed to it, `data` (a typed
-/// answer such as an [`api::Change`](crate::origin::api::Change), or a `Value`)
-/// serialized as the API answers it.
-pub fn enqueue(
-    op: &Op<'_>,
+/// Queues `event` for every webhook of `env` subscribed to it, `data` being the
+/// event's document as the API answers it, the envelope dated `at_ms`. Called by the
+/// outbox's webhook consumer only: operations emit a
+/// [`DomainEvent`](super::outbox::DomainEvent) instead.
+pub(in crate::origin) fn enqueue_at(
+    db: &Connection,
     env: &str,
     event: &str,
-    data: impl serde::Serialize,
+    data: &serde_json::Value,
+    at_ms: i64,
 ) -> Result<(), OriginError> {
-    let data = serde_json::to_value(data)?;
-    let mut stmt = op
-        .db
+    let at = rfc3339(at_ms);
+    let mut stmt = db
         .prepare("SELECT id, events FROM webhooks WHERE environment = ?1 AND deleted_at IS NULL")?;
     let hooks = stmt
         .query_map(params![env], |r| {
@@ -71,17 +63,22 @@ pub fn enqueue(
         if !events.is_empty() && !events.iter().any(|e| e == event) {
             continue;
         }
-        op.db.execute(
+        db.execute(
             "INSERT INTO deliveries (webhook_id, event, body, status, created_at, next_attempt_ms)
              VALUES (?1, ?2, '', 'pending', ?3, ?4)",
-            params![hook, event, op.now(), op.now_ms],
+            params![hook, event, at, at_ms],
         )?;
-        let id = op.db.last_insert_rowid();
-        let body =
-            json!({ "id": id, "event": event, "environment": env, "at": op.now(), "data": data });
-        op.db.execute(
+        let id = db.last_insert_rowid();
+        let body = Envelope {
+            id,
+            event: event.to_string(),
+            environment: env.to_string(),
+            at: at.clone(),
+            data: data.clone(),
+        };
+        db.execute(
             "UPDATE deliveries SET body = ?1 WHERE id = ?2",
-            params![body.to_string(), id],
+            params![serde_json::to_string(&body)?, id],
         )?;
     }
     Ok(())

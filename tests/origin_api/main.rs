@@ -11,6 +11,7 @@ mod access;
 mod compliance;
 mod contract;
 mod contract_admin;
+mod contract_changes;
 mod contract_metrics;
 mod contract_reports;
 mod lifecycle;

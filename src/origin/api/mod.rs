@@ -19,6 +19,7 @@
 //! - [`metrics`]: edge metrics: a batch's acknowledgement and a flag's metrics
 //!   report;
 //! - [`ofrep`]: OFREP's configuration (the protocol's own names);
+//! - [`proposals`]: proposed changes as a whole: a dry run, a bulk update's report;
 //! - [`reports`]: reports about flags: the lifecycle insights, and one flag's
 //!   insights report and audit report;
 //! - [`rollouts`]: progressive rollouts and the plan that starts one;
@@ -27,7 +28,7 @@
 //! - [`systems`]: what the health probes announce when a system flags depend on
 //!   goes down or comes back up;
 //! - [`tokens`]: API tokens and SDK keys;
-//! - [`webhooks`]: webhooks and their deliveries.
+//! - [`webhooks`]: webhooks, their deliveries and the envelope each posts.
 
 pub mod audit;
 pub mod changes;
@@ -36,6 +37,7 @@ pub mod flags;
 pub mod info;
 pub mod metrics;
 pub mod ofrep;
+pub mod proposals;
 pub mod reports;
 pub mod rollouts;
 pub mod snapshots;
@@ -62,6 +64,9 @@ pub use metrics::{
     MetricsBucket, OutcomeMetrics, StoredBatch, VariantMetrics,
 };
 pub use ofrep::OfrepConfiguration;
+pub use proposals::{
+    BulkReport, BulkResult, BulkStatus, DryRun, DryRunIssue, RaisedRisk, RiskReason,
+};
 pub use reports::{
     Adoption, AuditChain, AuditReport, AuditSummary, AuditedFlag, BusinessImpact,
     EvaluationMetrics, EventOutcome, FlagInsights, FlagReview, Insight, InsightList, LastReview,
@@ -77,6 +82,6 @@ pub use tokens::{
     TokenRow,
 };
 pub use webhooks::{
-    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, NewWebhook, Webhook, WebhookList,
-    WebhookRemoved,
+    CreatedWebhook, Delivery, DeliveryAttempt, DeliveryList, Envelope, NewWebhook, Webhook,
+    WebhookList, WebhookRemoved,
 };

@@ -1,7 +1,8 @@
 //! Webhooks and their deliveries: `GET /environments/{env}/webhooks`
 //! ([`WebhookList`]), `POST /environments/{env}/webhooks` ([`NewWebhook`] →
 //! [`CreatedWebhook`]), `DELETE /webhooks/{id}` ([`WebhookRemoved`]) and
-//! `GET /webhooks/deliveries` ([`DeliveryList`]).
+//! `GET /webhooks/deliveries` ([`DeliveryList`]); what a delivery posts
+//! ([`Envelope`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -107,4 +108,21 @@ pub struct Delivery {
 pub struct DeliveryList {
     /// Deliveries, newest first (at most 500).
     pub deliveries: Vec<Delivery>,
+}
+
+/// The body of every delivery a webhook receives (`POST` to its URL, signed in
+/// `X-Vexil-Signature`), fields in this order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The delivery's id (also in `X-Vexil-Delivery`).
+    pub id: i64,
+    /// The event (`change.applied`, ...; also in `X-Vexil-Event`).
+    pub event: String,
+    /// The environment told.
+    pub environment: String,
+    /// When the event happened (RFC 3339).
+    pub at: String,
+    /// The event's document: the change as `GET /changes/{id}` answers it, the
+    /// rollout with the event's `details`, a review notice, a probe's findings.
+    pub data: serde_json::Value,
 }

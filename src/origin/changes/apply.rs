@@ -8,8 +8,9 @@ use super::{Kind, Proposal};
 use crate::origin::api::{Change, Violation};
 use crate::origin::auth::Principal;
 use crate::origin::governance;
+use crate::origin::outbox::{self, DomainEvent};
 use crate::origin::publish::{self, EnvState};
-use crate::origin::{audit, webhooks, Op, OriginError};
+use crate::origin::{audit, Op, OriginError};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
@@ -80,7 +81,8 @@ fn apply_as(op: &Op<'_>, id: i64, actor: &str, emergency: bool) -> Result<Applie
                 )?;
                 let details = json!({ "change": id, "violations": assessment.violations, "applies_at": crate::origin::rfc3339(close) });
                 audit::record(op, actor, "change.held", &subject, details)?;
-                webhooks::enqueue(op, &env, "change.held", get(op.db, id)?)?;
+                let change = get(op.db, id)?;
+                outbox::emit(op, DomainEvent::ChangeHeld { change })?;
             }
         }
         return Ok(Applied::Blocked(assessment.violations));
@@ -204,9 +206,15 @@ pub fn publish_applied(op: &Op<'_>, env: &str, ids: &[i64]) -> Result<u64, Origi
             params![applied.to_string(), id],
         )?;
         let change = get(op.db, *id)?;
-        webhooks::enqueue(op, env, "change.applied", &change)?;
-        if change.kind == Kind::Kill.as_str() {
-            webhooks::enqueue(op, env, "flag.killed", &change)?;
+        let killed = change.kind == Kind::Kill.as_str();
+        outbox::emit(
+            op,
+            DomainEvent::ChangeApplied {
+                change: change.clone(),
+            },
+        )?;
+        if killed {
+            outbox::emit(op, DomainEvent::FlagKilled { change })?;
         }
     }
     Ok(version)

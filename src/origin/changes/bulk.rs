@@ -4,11 +4,12 @@ use super::apply::publish_applied;
 use super::proposal::{enable, kill, rollout, update_rules};
 use super::review::submit;
 use super::Proposal;
+use crate::origin::api::{BulkReport, BulkResult, BulkStatus};
 use crate::origin::auth::Principal;
 use crate::origin::publish::{self, EnvState};
 use crate::origin::{Op, OriginError};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 // ---- Bulk updates -----------------------------------------------------------------
 
@@ -63,7 +64,7 @@ pub fn bulk(
     env: &str,
     updates: &[BulkOperation],
     reason: Option<String>,
-) -> Result<Value, OriginError> {
+) -> Result<BulkReport, OriginError> {
     if updates.is_empty() {
         return Err(OriginError::BadRequest("`updates` is empty".into()));
     }
@@ -79,34 +80,50 @@ pub fn bulk(
                     .or_else(|| Some(format!("bulk update: {}", u.operation)));
                 submit(op, author, p)
             });
-        let mut result = json!({ "index": index, "flag_id": u.flag_id, "operation": u.operation });
+        let mut result = BulkResult {
+            index,
+            flag_id: u.flag_id.clone(),
+            operation: u.operation.clone(),
+            change: None,
+            note: None,
+            status: BulkStatus::Failed,
+            error: None,
+        };
         match outcome {
             Ok(s) => {
-                result["change"] = json!(s.id);
-                result["status"] = json!(if s.applied { "applied" } else { "pending" });
+                result.change = Some(s.id);
                 if s.applied {
+                    result.status = BulkStatus::Applied;
                     applied_ids.push(s.id);
                 } else {
+                    result.status = BulkStatus::Pending;
                     pending += 1;
                 }
             }
             Err(e) => {
                 failed += 1;
-                result["status"] = json!("failed");
-                result["error"] = json!(e.to_string());
+                result.error = Some(e.to_string());
             }
         }
         results.push(result);
     }
-    let mut report = json!({
-        "total": updates.len(), "applied": applied_ids.len(), "pending": pending, "failed": failed,
-        "results": results,
-    });
+    let mut report = BulkReport {
+        total: updates.len(),
+        applied: applied_ids.len(),
+        pending,
+        failed,
+        results,
+        snapshot_version: None,
+        not_applied: None,
+        failed_operation: None,
+    };
     if failed > 0 {
-        return Err(OriginError::BulkFailed(rolled_back(report)));
+        return Err(OriginError::BulkFailed(serde_json::to_value(rolled_back(
+            report,
+        ))?));
     }
     if !applied_ids.is_empty() {
-        report["snapshot_version"] = json!(publish_applied(op, env, &applied_ids)?);
+        report.snapshot_version = Some(publish_applied(op, env, &applied_ids)?);
     }
     Ok(report)
 }
@@ -114,29 +131,27 @@ pub fn bulk(
 /// The report of a bulk update that failed: its transaction rolls back, so the
 /// operations that went through are `not_applied` and their change ids (which no
 /// longer exist) are dropped; `failed_operation` is the first that failed.
-fn rolled_back(mut report: Value) -> Value {
-    let results = report["results"].as_array_mut();
-    let first_failure = results
-        .as_ref()
-        .and_then(|r| r.iter().find(|r| r["status"] == "failed"))
+fn rolled_back(mut report: BulkReport) -> BulkReport {
+    let first_failure = report
+        .results
+        .iter()
+        .find(|r| r.status == BulkStatus::Failed)
         .cloned();
     let at = first_failure
         .as_ref()
-        .map_or(Value::Null, |f| f["index"].clone());
+        .map_or_else(|| "null".to_string(), |f| f.index.to_string());
     let mut not_applied = 0;
-    for result in results.into_iter().flatten() {
-        if result["status"] != "failed" {
+    for result in &mut report.results {
+        if result.status != BulkStatus::Failed {
             not_applied += 1;
-            result["status"] = json!("not_applied");
-            result["note"] = json!(format!("rolled back: operation #{at} failed"));
-            if let Some(obj) = result.as_object_mut() {
-                obj.remove("change");
-            }
+            result.status = BulkStatus::NotApplied;
+            result.note = Some(format!("rolled back: operation #{at} failed"));
+            result.change = None;
         }
     }
-    report["applied"] = json!(0);
-    report["pending"] = json!(0);
-    report["not_applied"] = json!(not_applied);
-    report["failed_operation"] = first_failure.unwrap_or(Value::Null);
+    report.applied = 0;
+    report.pending = 0;
+    report.not_applied = Some(not_applied);
+    report.failed_operation = first_failure;
     report
 }

@@ -5,7 +5,8 @@ use super::review::subject;
 use super::stored::{approvals, decide, get, load, require_pending, unmet};
 use crate::origin::api::{Approval, Change};
 use crate::origin::auth::Principal;
-use crate::origin::{audit, identity, webhooks, Op, OriginError};
+use crate::origin::outbox::{self, DomainEvent};
+use crate::origin::{audit, identity, Op, OriginError};
 use rusqlite::params;
 use serde_json::json;
 
@@ -118,7 +119,8 @@ pub fn approve(
         &subject(&stored.environment, stored.kind, &stored.target),
         json!({ "change": id, "role": role, "policy": policy, "comment": comment }),
     )?;
-    webhooks::enqueue(op, &stored.environment, "change.approved", get(op.db, id)?)?;
+    let change = get(op.db, id)?;
+    outbox::emit(op, DomainEvent::ChangeApproved { change })?;
     if unmet(&stored, &approvals(op.db, id)?).is_empty() {
         return apply_and_publish(op, id, &approver.name);
     }
@@ -178,7 +180,12 @@ pub fn reject(
         json!({ "change": id, "comment": comment }),
     )?;
     let change = get(op.db, id)?;
-    webhooks::enqueue(op, &stored.environment, "change.rejected", &change)?;
+    outbox::emit(
+        op,
+        DomainEvent::ChangeRejected {
+            change: change.clone(),
+        },
+    )?;
     Ok(change)
 }
 

@@ -4,10 +4,13 @@ use super::apply::apply;
 use super::stored::{get, held_until_close};
 use super::{Kind, Proposal};
 use crate::engine::model::{Clause, ClauseRef, FlagDef};
+use crate::origin::api::{DryRun, DryRunIssue};
 use crate::origin::auth::Principal;
 use crate::origin::governance::{self, Assessment, Change};
+use crate::origin::outbox::{self, DomainEvent};
 use crate::origin::publish::{self, EnvState, FlagRow};
-use crate::origin::{audit, limits, webhooks, Op, OriginError};
+use crate::origin::reports::retyped;
+use crate::origin::{audit, limits, Op, OriginError};
 use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -160,7 +163,7 @@ pub(super) fn assess(op: &Op<'_>, state: &EnvState, p: &Proposal) -> Assessment 
 
 /// What submitting `p` would do, without doing it: the engine's issues, the
 /// policies violated, the approvals needed. For editors to check a change first.
-pub fn dry_run(op: &Op<'_>, p: &Proposal) -> Result<Value, OriginError> {
+pub fn dry_run(op: &Op<'_>, p: &Proposal) -> Result<DryRun, OriginError> {
     let state = publish::load_state(op.db, &p.environment)?;
     let issues = match validate(&state, p) {
         Ok(_) => Vec::new(),
@@ -174,14 +177,21 @@ pub fn dry_run(op: &Op<'_>, p: &Proposal) -> Result<Value, OriginError> {
             .violations
             .retain(|v| v.policy != "flag-document");
     }
-    Ok(json!({
-        "valid": issues.is_empty() && assessment.allowed(),
-        "issues": issues.iter().map(|i| json!({ "path": i.path, "message": i.message })).collect::<Vec<_>>(),
-        "violations": assessment.violations,
-        "approvals": assessment.approvals,
-        "oversight_level": assessment.oversight_level,
-        "risk": assessment.risk,
-    }))
+    Ok(DryRun {
+        valid: issues.is_empty() && assessment.allowed(),
+        issues: issues
+            .into_iter()
+            .map(|i| DryRunIssue {
+                path: i.path,
+                message: i.message,
+            })
+            .collect(),
+        // Governance's types, as the API types with the same JSON.
+        violations: retyped(&assessment.violations)?,
+        approvals: retyped(&assessment.approvals)?,
+        oversight_level: assessment.oversight_level,
+        risk: retyped(&assessment.risk)?,
+    })
 }
 
 /// The result of submitting a change.
@@ -249,7 +259,8 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
         apply(op, id, &author.name)?;
         return Ok(Submitted { id, applied: true });
     }
-    webhooks::enqueue(op, &p.environment, "change.requested", get(op.db, id)?)?;
+    let change = get(op.db, id)?;
+    outbox::emit(op, DomainEvent::ChangeRequested { change })?;
     Ok(Submitted { id, applied: false })
 }
 

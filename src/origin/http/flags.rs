@@ -6,9 +6,9 @@ use super::error::{created, ApiError, ApiResult};
 use super::extract::{Body, Params, Segs};
 use super::App;
 use crate::origin::api::{
-    AuditReport, Change, FlagBody, FlagDetail, FlagInsights, FlagList, FlagReview, GroupBody,
-    History, PromoteBody, ReasonBody, ReviewBody, RollbackBody, RolloutBody, SegmentBody,
-    SegmentList,
+    AuditReport, BulkReport, Change, DryRun, FlagBody, FlagDetail, FlagInsights, FlagList,
+    FlagReview, GroupBody, History, PromoteBody, ReasonBody, ReviewBody, RollbackBody, RolloutBody,
+    SegmentBody, SegmentList,
 };
 use crate::origin::changes::{self, BulkOperation};
 use crate::origin::publish;
@@ -277,7 +277,7 @@ pub(super) async fn bulk(
     who: Editor,
     Segs(env): Segs<String>,
     Body(b): Body<BulkBody>,
-) -> ApiResult {
+) -> ApiResult<Json<BulkReport>> {
     app.write(who.0, move |op, who| {
         changes::bulk(
             op,
@@ -322,7 +322,7 @@ pub(super) async fn validate_flag(
     _who: Editor,
     Segs(env): Segs<String>,
     Body(b): Body<ValidateBody>,
-) -> ApiResult {
+) -> ApiResult<Json<DryRun>> {
     app.blocking(move |origin| {
         origin.read(|op| {
             let state = publish::load_state(op.db, &env)?;

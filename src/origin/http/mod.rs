@@ -322,6 +322,7 @@ pub async fn serve(origin: Arc<Origin>, listen: &str, how: Listening) -> Result<
     let wake = Arc::new(Notify::new());
     tokio::spawn(super::webhooks::run(origin.clone(), wake.clone()));
     tokio::spawn(refresh(origin.clone()));
+    tokio::spawn(super::outbox::retention::run(origin.clone()));
     tokio::spawn(super::targets::run(origin.clone()));
     tokio::spawn(super::health::run(origin.clone(), wake.clone()));
     let limiter =

@@ -5,8 +5,9 @@ use super::start::stage_change;
 use super::store::{active, get, mark_running, push_history, Running};
 use crate::origin::changes::{self, Applied};
 use crate::origin::edge_metrics::VariantHealth;
+use crate::origin::outbox::{self, DomainEvent, RolloutNotice};
 use crate::origin::publish;
-use crate::origin::{audit, governance, webhooks, Op, OriginError};
+use crate::origin::{audit, governance, Op, OriginError};
 use rusqlite::params;
 use serde_json::{json, Value};
 
@@ -20,7 +21,12 @@ fn notify(op: &Op<'_>, r: &Running, event: &str, details: Value) -> Result<(), O
     )?;
     let mut data = serde_json::to_value(get(op.db, r.id)?)?;
     data["details"] = details;
-    webhooks::enqueue(op, &r.env, event, data)
+    let notice = RolloutNotice {
+        environment: r.env.clone(),
+        rollout: data,
+    };
+    outbox::emit(op, DomainEvent::rollout(event, notice)?)?;
+    Ok(())
 }
 
 /// At clinical oversight level 3 (continuous) a breach kills the flag as well as

@@ -20,14 +20,14 @@ WASM_OPT := node_modules/.bin/wasm-opt
 # (its first release builds take minutes).
 CARGO_QUIET ?= --quiet
 
-.PHONY: setup setup-browser wasm wasm-names www build test test-rust test-wasm test-js demo demo-intro bench lint clean
+.PHONY: setup setup-test wasm wasm-names www build test test-rust test-wasm test-js demo demo-intro bench lint clean
 
 setup:
 	@bash scripts/setup.sh
 
-# Tests also need Chromium (Debian's package) for the browser tests.
-setup-browser:
-	@bash scripts/setup.sh --browser
+# Everything the tests start themselves: Chromium, and PostgreSQL for throwaway clusters.
+setup-test:
+	@bash scripts/setup.sh --browser --postgres
 
 # The wasm module: size-optimised build, bindings, then wasm-opt (which also strips).
 wasm: setup
@@ -61,12 +61,12 @@ test-wasm: setup
 	$(CARGO) test $(WASM_CARGO) --test wasm
 
 # The worker tests start a real `vexil serve` (target/debug/vexil).
-test-js: wasm www setup-browser
+test-js: wasm www setup-test
 	$(CARGO) build --quiet --bin vexil
 	node --test pkg/test/*.test.js worker/test/*.test.js www/test/*.test.js scripts/test/*.test.js
 
 # Rust first, then wasm-bindgen tests, then the JS runner, whose summary ends the output.
-test: wasm www setup-browser
+test: wasm www setup-test
 	$(CARGO) test --quiet
 	$(CARGO) check --quiet --no-default-features --lib
 	$(CARGO) test $(WASM_CARGO) --test wasm

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Vexil needs, idempotently and quietly:
 # the wasm32 target, wasm-bindgen-cli pinned to Cargo.lock's wasm-bindgen, and the npm
-# dev dependencies (Binaryen's wasm-opt among them). Pass `--browser` to also install Chromium.
+# dev dependencies (Binaryen's wasm-opt among them). Pass `--browser` to also install Chromium,
+# `--postgres` Debian's PostgreSQL server (the tests start throwaway clusters of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,9 +29,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
 fi
 
 apt_packages=()
-if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
-  apt_packages+=(chromium)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --browser) command -v chromium >/dev/null || apt_packages+=(chromium) ;;
+    --postgres) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql) ;;
+    *) echo "setup: unknown option $arg (--browser, --postgres)" >&2; exit 2 ;;
+  esac
+done
 if [ ${#apt_packages[@]} -gt 0 ]; then
   say "installing ${apt_packages[*]} (apt)"
   export DEBIAN_FRONTEND=noninteractive

@@ -2,6 +2,8 @@
 //! server on an ephemeral port, and a small JSON client.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

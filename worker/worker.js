@@ -182,21 +182,49 @@ function json(body, status = 200, headers = {}) {
 
 // ---- OFREP -------------------------------------------------------------------------
 
-/** A token bucket per API key, per isolate: OFREP_RATE_LIMIT requests a second. */
-const buckets = new Map();
+/** Most keys the limiter keeps buckets for (Rust `ofrep::MAX_RATE_KEYS`). Not
+ * exported: workerd takes every export of the main module for an entry point. */
+const MAX_RATE_KEYS = 10_000;
+
+/**
+ * A token bucket per API key, per isolate: `rate` requests a second, bursts of
+ * `burst`. The arithmetic of Rust's `ofrep::RateLimiter`, which the origin uses;
+ * kept in JS here because in the wasm module it would cost 2.8 KB of code. Past
+ * MAX_RATE_KEYS keys, buckets that filled up again are forgotten (a new bucket starts
+ * full, so no answer changes), all of them if none has: unknown keys cannot grow it.
+ */
+export function rateLimiter(rate, burst) {
+  const buckets = new Map();
+  const refilled = (b, now) => Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+  /** 0, or the seconds to wait when `key` has no token left at `now` (ms). */
+  return (key, now) => {
+    if (buckets.size >= MAX_RATE_KEYS && !buckets.has(key)) {
+      for (const [k, b] of buckets) if (refilled(b, now) >= burst) buckets.delete(k);
+      if (buckets.size >= MAX_RATE_KEYS) buckets.clear();
+    }
+    const b = buckets.get(key) ?? { tokens: burst, at: now };
+    b.tokens = refilled(b, now);
+    b.at = now;
+    buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / rate));
+  };
+}
+rateLimiter.MAX_KEYS = MAX_RATE_KEYS;
+
+/** The isolate's limiter for its settings (made on first use). */
+let limiter = null;
+let limiterFor = null;
 function rateLimited(key, settings) {
   if (!settings.ofrepRate) return 0;
-  const burst = settings.ofrepBurst || settings.ofrepRate * 2;
-  const now = Date.now();
-  const b = buckets.get(key) ?? { tokens: burst, at: now };
-  b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * settings.ofrepRate);
-  b.at = now;
-  buckets.set(key, b);
-  if (b.tokens >= 1) {
-    b.tokens -= 1;
-    return 0;
+  if (limiterFor !== settings) {
+    limiter = rateLimiter(settings.ofrepRate, settings.ofrepBurst || settings.ofrepRate * 2);
+    limiterFor = settings;
   }
-  return Math.max(1, Math.ceil((1 - b.tokens) / settings.ofrepRate));
+  return limiter(key, Date.now());
 }
 
 function authorised(request, settings) {

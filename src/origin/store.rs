@@ -256,6 +256,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE changes ADD COLUMN apply_at_ms INTEGER;
     "#,
+    // The control variants' tracked values in a rollout stage, for best-execution guards.
+    r#"
+    ALTER TABLE rollouts ADD COLUMN control_metrics TEXT;
+    "#,
 ];
 
 /// The database file inside a data directory.

@@ -1,5 +1,6 @@
 //! The scheduler's pass: starts approved rollouts, rolls back breaches, advances stages.
 
+use super::best_execution::{self, Moments};
 use super::judge;
 use super::start::stage_change;
 use super::store::{active, get, mark_running, push_history, Running};
@@ -9,6 +10,7 @@ use crate::origin::publish;
 use crate::origin::{audit, governance, webhooks, Op, OriginError};
 use rusqlite::params;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 fn notify(op: &Op<'_>, r: &Running, event: &str, details: Value) -> Result<(), OriginError> {
     let subject = format!("{}/{}", r.env, r.flag);
@@ -88,7 +90,28 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
             .map(serde_json::from_str)
             .transpose()?
             .unwrap_or_default();
-        let judgement = judge(&health, &r.guards);
+        let control: BTreeMap<String, Moments> = r
+            .control_metrics
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()?
+            .unwrap_or_default();
+        let mut judgement = judge(&health, &r.guards);
+        let best_execution: Vec<best_execution::Check> = r
+            .guards
+            .best_execution
+            .iter()
+            .map(|g| best_execution::check(g, health.values.get(&g.event), control.get(&g.event)))
+            .collect();
+        for c in &best_execution {
+            judgement.breaches.extend(c.breach());
+            if c.decision == best_execution::Decision::Insufficient {
+                judgement.enough_samples = false;
+            }
+        }
+        if !best_execution.is_empty() {
+            judgement.figures["best_execution"] = serde_json::to_value(&best_execution)?;
+        }
         let percentage = r.stages[r.index.min(r.stages.len() - 1)];
         // The keys whose batches the decision rests on (and those left out).
         let keys: Value = r
@@ -171,7 +194,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
         match changes::apply_system(op, &format!("rollout:{}", r.id), p, false)? {
             Ok(change) => {
                 op.db.execute(
-                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, stage_keys = NULL, updated_at = ?3 WHERE id = ?4",
+                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?3 WHERE id = ?4",
                     params![(r.index + 1) as i64, op.now_ms, op.now(), r.id],
                 )?;
                 notify(

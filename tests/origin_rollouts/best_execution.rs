@@ -111,3 +111,92 @@ fn order_routing_rollouts_need_a_best_execution_guard_which_rolls_back_worse_exe
     let high = check["interval"][1].as_f64().unwrap();
     assert!(high < -0.5, "{check}");
 }
+
+/// A treatment no worse than control advances while the evidence is undecided, waits
+/// while a variant has too few values, and completes at 100 %, where no control is
+/// left to compare with.
+#[test]
+fn a_best_execution_guard_holds_for_too_few_values_and_lets_a_fair_treatment_complete() {
+    let (data, admin, mut clock) = setup("best-ex-fair");
+    let s = Server::start_with(&data, &[clock.var()]);
+    let editor = s.token(&admin, "nina", &["editor"]);
+    let sdk = s.sdk_key(&admin, "production");
+    s.post(
+        FLAGS,
+        &editor,
+        json!({ "flag": simple_flag("fair-router") }),
+    )
+    .expect(201);
+    let guard = json!({ "event": "order.executed", "tolerance": 0.5, "min_samples": 50 });
+    let r = s
+        .post(
+            &format!("{FLAGS}/fair-router/rollouts"),
+            &editor,
+            json!({ "stages": [50, 100], "stage_duration": "1m", "min_samples": 10,
+                    "best_execution": [guard] }),
+        )
+        .expect(201)
+        .json;
+    let id = r["id"].as_i64().unwrap();
+    wait_for(&s, &editor, id, |r| r["status"] == "running");
+    let post = |id: &str, at: i64, on: Value, off: Option<Value>| {
+        let mut b = batch(id, at, "fair-router", "on", (500, 100, 0, 10.0));
+        let mut calls = on["count"].as_u64().unwrap();
+        let mut attributed = json!({ "on": on });
+        if let Some(off) = off {
+            calls += off["count"].as_u64().unwrap();
+            b["flags"]["fair-router"]["variants"]["off"] =
+                b["flags"]["fair-router"]["variants"]["on"].clone();
+            attributed["off"] = off;
+        }
+        b["events"]["order.executed"] =
+            json!({ "count": calls, "attributions": { "fair-router": attributed } });
+        s.post("/api/v1/metrics", &sdk, b).expect(200);
+    };
+
+    // Too few control values: the stage has run its minute but does not advance.
+    clock.advance(20_000);
+    post(
+        "f1",
+        clock.now(),
+        executed(200, 1.0),
+        Some(executed(20, 1.0)),
+    );
+    clock.advance(60_000);
+    // A check after the minute was up, on the batch's figures.
+    let after = vexil::engine::time::format_rfc3339_ms(clock.now());
+    let held = wait_for(&s, &editor, id, |r| {
+        let c = &r["last_check"];
+        c["at"].as_str() >= Some(after.as_str())
+            && c["figures"]["best_execution"][0]["control_n"] == 20
+    });
+    let check = &held["last_check"]["figures"]["best_execution"][0];
+    assert_eq!(check["decision"], "insufficient", "{check}");
+    assert_eq!(held["stage"], 1, "{held}");
+    assert_eq!(held["last_check"]["enough_samples"], false, "{held}");
+
+    // Enough of both, the same means: undecided or not worse, and it advances.
+    post(
+        "f2",
+        clock.now(),
+        executed(200, 1.0),
+        Some(executed(200, 1.0)),
+    );
+    let r = wait_for(&s, &editor, id, |r| r["stage"] == 2);
+    let check = &r["history"].as_array().unwrap().last().unwrap()["details"]["figures"]
+        ["best_execution"][0];
+    assert!(
+        check["decision"] == "undecided" || check["decision"] == "not_worse",
+        "{check}"
+    );
+
+    // At 100 % only the treatment is served: no control, and it completes.
+    clock.advance(20_000);
+    post("f3", clock.now(), executed(200, 1.0), None);
+    clock.advance(60_000);
+    let r = wait_for(&s, &editor, id, |r| r["status"] == "completed");
+    assert_eq!(
+        r["last_check"]["figures"]["best_execution"][0]["decision"], "no_control",
+        "{r}"
+    );
+}

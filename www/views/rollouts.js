@@ -99,7 +99,7 @@ export async function detail(main, [id]) {
   });
 }
 
-const DECISIONS = { worse: "worse: rolls back", not_worse: "not worse", undecided: "undecided", insufficient: "too few values" };
+const DECISIONS = { worse: "worse: rolls back", not_worse: "not worse", undecided: "undecided", insufficient: "too few values", no_control: "no control left (100 %)" };
 
 /** The best-execution guards' checks: the stage changes that recorded them, then the
  * last check; per guard, each variant's mean, the always-valid interval of the

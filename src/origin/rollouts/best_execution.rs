@@ -29,6 +29,9 @@
 //! - fewer than `min_samples` values in either variant, or no variance known (a batch
 //!   from an SDK that does not send `value_sq_sum`): `insufficient`, which holds the
 //!   stage (like the rate guards' `min_samples`) but never rolls back;
+//! - at a stage serving the treatment to everyone (100 %), fewer than `min_samples`
+//!   control values: `no_control`, which neither holds the stage nor rolls back (there
+//!   is nothing left to compare with; earlier stages made the comparison);
 //! - the whole interval below `−tolerance` (treatment worse by more than the
 //!   tolerance, with the stated confidence): `worse`, a breach that rolls back;
 //! - the whole interval above `−tolerance`: `not_worse`;
@@ -37,7 +40,7 @@
 //! Only tracked values are supported: edges report latencies as a histogram, whose
 //! buckets give no variance exact enough for this test.
 
-use super::OriginError;
+use super::{Judgement, OriginError};
 use crate::metrics::{Batch, OutcomeStats};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -217,6 +220,9 @@ pub fn control_values(batch: &Batch, flag: &str, treated: &str) -> BTreeMap<Stri
 pub enum Decision {
     /// Too few values, or no variance known: holds the stage, never rolls back.
     Insufficient,
+    /// Everyone is served the treatment and too few control values remain: nothing to
+    /// compare with, so neither holds the stage nor rolls back.
+    NoControl,
     /// Worse than control beyond the tolerance: rolls back.
     Worse,
     /// Not worse beyond the tolerance, with the confidence.
@@ -261,8 +267,14 @@ pub fn half_width(v: f64, tau2: f64, alpha: f64) -> f64 {
     (v * (v + tau2) / tau2 * (2.0 * (1.0 / alpha).ln() + ((v + tau2) / v).ln())).sqrt()
 }
 
-/// Judges `guard` on the treated variant's and the control's values of its event.
-pub fn check(guard: &BestExecution, treated: Option<&Moments>, control: Option<&Moments>) -> Check {
+/// Judges `guard` on the treated variant's and the control's values of its event;
+/// `everyone_treated` when the stage serves the treatment to 100 %.
+pub fn check(
+    guard: &BestExecution,
+    treated: Option<&Moments>,
+    control: Option<&Moments>,
+    everyone_treated: bool,
+) -> Check {
     let empty = Moments::default();
     let (t, c) = (treated.unwrap_or(&empty), control.unwrap_or(&empty));
     let higher = guard.higher_is_better();
@@ -281,6 +293,10 @@ pub fn check(guard: &BestExecution, treated: Option<&Moments>, control: Option<&
         min_samples: guard.min_samples,
         decision: Decision::Insufficient,
     };
+    if everyone_treated && c.count < guard.min_samples {
+        out.decision = Decision::NoControl;
+        return out;
+    }
     let enough = t.count >= guard.min_samples && c.count >= guard.min_samples;
     let (Some((mt, vt)), Some((mc, vc)), true) = (tm, cm, enough) else {
         return out;
@@ -303,6 +319,40 @@ pub fn check(guard: &BestExecution, treated: Option<&Moments>, control: Option<&
         Decision::Undecided
     };
     out
+}
+
+/// Adds the best-execution guards' checks of a stage to its judgement: their
+/// figures (`best_execution`), their breaches, and holding the stage while one has
+/// too few values. `everyone_treated` when the stage serves the treatment to 100 %.
+pub fn judge_stage(
+    guards: &[BestExecution],
+    treated: &BTreeMap<String, Moments>,
+    control: &BTreeMap<String, Moments>,
+    everyone_treated: bool,
+    judgement: &mut Judgement,
+) -> Result<(), serde_json::Error> {
+    if guards.is_empty() {
+        return Ok(());
+    }
+    let checks: Vec<Check> = guards
+        .iter()
+        .map(|g| {
+            check(
+                g,
+                treated.get(&g.event),
+                control.get(&g.event),
+                everyone_treated,
+            )
+        })
+        .collect();
+    for c in &checks {
+        judgement.breaches.extend(c.breach());
+        if c.decision == Decision::Insufficient {
+            judgement.enough_samples = false;
+        }
+    }
+    judgement.figures["best_execution"] = serde_json::to_value(&checks)?;
+    Ok(())
 }
 
 impl Check {

@@ -32,6 +32,7 @@ fn the_interval_follows_the_mixture_formula() {
         &guard(0.5),
         Some(&moments(100, 8.0, 4.0)),
         Some(&moments(100, 10.0, 4.0)),
+        false,
     );
     let [low, high] = c.interval.expect("judged");
     let r = (0.16f64 * (2.0 * 20f64.ln() + 2f64.ln())).sqrt();
@@ -45,7 +46,8 @@ fn the_interval_follows_the_mixture_formula() {
 #[test]
 fn decisions_depend_on_the_tolerance_direction_and_samples() {
     let worse = (moments(100, 8.0, 4.0), moments(100, 10.0, 4.0));
-    let decide = |g: &BestExecution, t: &Moments, c: &Moments| check(g, Some(t), Some(c)).decision;
+    let decide =
+        |g: &BestExecution, t: &Moments, c: &Moments| check(g, Some(t), Some(c), false).decision;
     // Worse by 2 ± 1.03: beyond a 0.5 tolerance, not shown beyond 1.0, within 3.5.
     assert_eq!(decide(&guard(1.0), &worse.0, &worse.1), Decision::Undecided);
     assert_eq!(decide(&guard(3.5), &worse.0, &worse.1), Decision::NotWorse);
@@ -62,11 +64,19 @@ fn decisions_depend_on_the_tolerance_direction_and_samples() {
         sq_sum: None,
         ..worse.0.clone()
     };
-    let c = check(&guard(0.5), Some(&old_sdk), Some(&worse.1));
+    let c = check(&guard(0.5), Some(&old_sdk), Some(&worse.1), false);
     assert_eq!((c.decision, c.breach()), (Decision::Insufficient, None));
     assert_eq!(
-        check(&guard(0.5), None, None).decision,
+        check(&guard(0.5), None, None, false).decision,
         Decision::Insufficient
+    );
+    // At 100 % nothing is left to compare with: no control, which holds nothing.
+    let all = check(&guard(0.5), Some(&worse.0), None, true);
+    assert_eq!((all.decision, all.breach()), (Decision::NoControl, None));
+    // Stale edges may still report the control: then it is judged.
+    assert_eq!(
+        check(&guard(0.5), Some(&worse.0), Some(&worse.1), true).decision,
+        Decision::Worse
     );
 }
 
@@ -179,7 +189,7 @@ fn breaching_runs(runs: u64, peeks: u64, shift: f64, seed: u64) -> u64 {
             min_samples: 20,
             ..guard(0.0)
         };
-        check(&g, Some(t), Some(c)).decision == Decision::Worse
+        check(&g, Some(t), Some(c), false).decision == Decision::Worse
     })
 }
 

@@ -96,23 +96,15 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
             .map(serde_json::from_str)
             .transpose()?
             .unwrap_or_default();
-        let mut judgement = judge(&health, &r.guards);
-        let best_execution: Vec<best_execution::Check> = r
-            .guards
-            .best_execution
-            .iter()
-            .map(|g| best_execution::check(g, health.values.get(&g.event), control.get(&g.event)))
-            .collect();
-        for c in &best_execution {
-            judgement.breaches.extend(c.breach());
-            if c.decision == best_execution::Decision::Insufficient {
-                judgement.enough_samples = false;
-            }
-        }
-        if !best_execution.is_empty() {
-            judgement.figures["best_execution"] = serde_json::to_value(&best_execution)?;
-        }
         let percentage = r.stages[r.index.min(r.stages.len() - 1)];
+        let mut judgement = judge(&health, &r.guards);
+        best_execution::judge_stage(
+            &r.guards.best_execution,
+            &health.values,
+            &control,
+            percentage >= 100.0,
+            &mut judgement,
+        )?;
         // The keys whose batches the decision rests on (and those left out).
         let keys: Value = r
             .stage_keys

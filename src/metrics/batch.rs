@@ -139,6 +139,12 @@ pub struct OutcomeStats {
     /// Sum of the finite values passed.
     #[serde(default)]
     pub value_sum: f64,
+    /// Sum of the squares of those values, so the origin can tell their variance
+    /// (`value_sq_sum / value_count - mean²`); absent from older SDKs' batches, and
+    /// unknown once such a batch's values are folded in: a best-execution guard then
+    /// has no variance to judge with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_sq_sum: Option<f64>,
     /// How many calls passed a value (the mean value is `value_sum / value_count`).
     #[serde(default)]
     pub value_count: u64,
@@ -275,6 +281,14 @@ impl OutcomeStats {
     /// Adds `other`'s outcomes to these (counts saturate).
     pub fn merge(&mut self, other: &OutcomeStats) {
         self.count = self.count.saturating_add(other.count);
+        self.value_sq_sum = match (self.value_count, other.value_count) {
+            (_, 0) => self.value_sq_sum,
+            (0, _) => other.value_sq_sum,
+            _ => self
+                .value_sq_sum
+                .zip(other.value_sq_sum)
+                .map(|(a, b)| a + b),
+        };
         self.value_sum += other.value_sum;
         self.value_count = self.value_count.saturating_add(other.value_count);
         self.success = self.success.saturating_add(other.success);

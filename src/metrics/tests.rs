@@ -205,6 +205,7 @@ fn events_are_attributed_and_bounded() {
     assert_eq!(checkout.count, 3);
     let on = &checkout.attributions["a"]["on"];
     assert_eq!((on.count, on.value_sum, on.value_count), (2, 10.0, 1));
+    assert_eq!(on.value_sq_sum, Some(100.0), "the NaN value is left out");
     assert_eq!((on.success, on.failure), (1, 1));
     assert_eq!(on.latency.count(), 2);
     assert_eq!(on.latency.mean(), Some(165.0));
@@ -332,4 +333,42 @@ fn a_unit_seen_again_is_counted_once_per_window_and_again_in_the_next() {
     // A new window: the same unit is a unit of this window too.
     agg.record(0, Some(0), Reason::Split, None, Some(unit_hash("u1")), &[]);
     assert_eq!(units(&mut agg, "b2"), 1.0);
+}
+
+/// Sums of squared values fold back with the values; an older SDK's outcome (no
+/// `value_sq_sum`) still parses, and once its values are folded in the sum of
+/// squares is unknown rather than wrong.
+#[test]
+fn squared_values_fold_and_an_older_batch_leaves_them_unknown() {
+    let mut agg = Aggregator::new(MetricsConfig::default());
+    agg.set_flags(flags(&[("a", &["on"])]));
+    agg.record(0, Some(0), Reason::Split, None, None, &[]);
+    agg.track("fill", &[(0, 0)], Some(3.0), None, None);
+    let failed = agg.take_batch(meta("first")).unwrap();
+    agg.record(0, Some(0), Reason::Split, None, None, &[]);
+    agg.track("fill", &[(0, 0)], Some(-2.0), None, None);
+    agg.restore(failed);
+    let batch = agg.take_batch(meta("second")).unwrap();
+    let o = &batch.events["fill"].attributions["a"]["on"];
+    assert_eq!(
+        (o.value_sum, o.value_sq_sum, o.value_count),
+        (1.0, Some(13.0), 2)
+    );
+
+    let old: OutcomeStats =
+        serde_json::from_str(r#"{"count":1,"value_sum":5,"value_count":1}"#).unwrap();
+    assert_eq!(old.value_sq_sum, None);
+    let mut merged = o.clone();
+    merged.merge(&old);
+    assert_eq!((merged.value_sq_sum, merged.value_count), (None, 3));
+    let mut none_valued = o.clone();
+    none_valued.merge(&OutcomeStats {
+        count: 4,
+        ..OutcomeStats::default()
+    });
+    assert_eq!(
+        none_valued.value_sq_sum,
+        Some(13.0),
+        "outcomes without values change nothing"
+    );
 }

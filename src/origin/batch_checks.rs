@@ -175,6 +175,11 @@ pub fn check(batch: &Batch, limits: &Limits, now_ms: i64) -> Result<(), String> 
                 if !o.value_sum.is_finite() {
                     return Err(format!("`{path}.value_sum` is not a finite number"));
                 }
+                if o.value_sq_sum.is_some_and(|q| !(q.is_finite() && q >= 0.0)) {
+                    return Err(format!(
+                        "`{path}.value_sq_sum` is not a finite, non-negative number"
+                    ));
+                }
                 let n = outcomes.entry((flag, variant)).or_default();
                 *n = n.saturating_add(o.count);
             }

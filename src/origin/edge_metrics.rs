@@ -10,6 +10,7 @@ use super::api::metrics::{
     MetricsBucket, OutcomeMetrics, StoredBatch, VariantMetrics,
 };
 use super::auth::{Principal, SdkKind};
+use super::rollouts::best_execution::{merge_all, Moments};
 use super::{audit, batch_checks, rfc3339, Op, OriginError};
 use crate::engine::edit::FlagDoc;
 use crate::metrics::{Batch, BatchMeta, FlagStats, LatencyHistogram, OutcomeStats};
@@ -240,6 +241,10 @@ pub struct VariantHealth {
     pub latency: LatencyHistogram,
     /// Tracked events attributed to it, by name.
     pub events: BTreeMap<String, u64>,
+    /// Moments of the values tracked with its events, by event name (for the
+    /// best-execution guard); older stored figures have none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, Moments>,
 }
 
 impl VariantHealth {
@@ -253,6 +258,7 @@ impl VariantHealth {
             let count = self.events.entry(event.clone()).or_default();
             *count = count.saturating_add(*n);
         }
+        merge_all(&mut self.values, &other.values);
     }
 
     /// Outcomes that reported success or failure.
@@ -288,6 +294,10 @@ pub fn variant_health(batch: &Batch, flag: &str, variant: &str) -> VariantHealth
                 failure: o.failure,
                 latency: o.latency.clone(),
                 events: [(event.clone(), o.count)].into_iter().collect(),
+                values: Moments::of(o)
+                    .map(|m| (event.clone(), m))
+                    .into_iter()
+                    .collect(),
                 evaluations: 0,
             });
         }

@@ -273,6 +273,10 @@ const MIGRATIONS: &[&str] = &[
         seq INTEGER NOT NULL
     );
     "#,
+    // 8: the control variants' tracked values in a rollout stage, for best-execution guards.
+    r#"
+    ALTER TABLE rollouts ADD COLUMN control_metrics TEXT;
+    "#,
 ];
 
 /// The database file inside a data directory.

@@ -57,6 +57,8 @@ fn typed_answers_print_every_field() {
         "typed-flag",
         "--stages",
         "10,100",
+        "--best-execution",
+        r#"{"event": "order.executed", "tolerance": 0.5}"#,
         "--env",
         "staging",
     ]));
@@ -65,6 +67,11 @@ fn typed_answers_print_every_field() {
             "rollout #1 of typed-flag in staging: running — stage 1 of 2 (10%), variant on"
         ) && text.contains("stages 10 → 100 (from 0%), each 600 s"),
         "{text}"
+    );
+    let started = s.get("/api/v1/rollouts/1", &admin).expect(200).json;
+    assert_eq!(
+        started["guards"]["best_execution"][0]["event"], "order.executed",
+        "{started}"
     );
     let text = out(&v(&["rollout", "pause", "typed-flag", "--env", "staging"]));
     assert!(

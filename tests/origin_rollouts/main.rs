@@ -1,14 +1,16 @@
 //! Edge metrics and progressive rollouts at the origin, one file per idea: batches
 //! posted with SDK keys (as `pkg/` sends them), reports and HIPAA evaluation audit
 //! (`metrics`); rollouts that advance on healthy metrics, roll back on bad ones and
-//! survive a `kill -9` (`stages`); clinical rollouts, their mandatory guards and
-//! approvals (`safety`). Time moves through `VEXIL_CLOCK_FILE`, so ten-minute stages
+//! survive a `kill -9` (`stages`); MiFID II order routing's mandatory best-execution
+//! guard (`best_execution`); clinical rollouts, their mandatory guards and approvals
+//! (`safety`). Time moves through `VEXIL_CLOCK_FILE`, so ten-minute stages
 //! take milliseconds.
 #![cfg(not(target_arch = "wasm32"))]
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod best_execution;
 mod metrics;
 mod safety;
 mod stages;

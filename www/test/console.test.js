@@ -137,6 +137,36 @@ test("the kill switch: confirmed with a reason, and seen by another open page in
   await editor.close();
 });
 
+test("a rollout's best-execution checks show treatment against control", async () => {
+  await api(origin, alice, "POST", "/environments/production/flags", { flag: simpleFlag("smart-router") });
+  const guard = { event: "order.executed", metric: "value", tolerance: 0.5, confidence: 0.95, min_samples: 50 };
+  const rollout = await api(origin, alice, "POST", "/environments/production/flags/smart-router/rollouts", { stages: [10, 100], stage_duration: "1h", min_samples: 10, best_execution: [guard] });
+  await eventually(async () => (await api(origin, alice, "GET", `/rollouts/${rollout.id}`)).status === "running", 15_000, "running");
+  // 200 fills each, variance 4: the treatment improves prices 2 bps less than control.
+  const executed = (n, mean) => ({ count: n, value_sum: n * mean, value_sq_sum: 4 * (n - 1) + n * mean * mean, value_count: n });
+  const end = Date.now() + 1000;
+  await api(origin, sdkKey, "POST", "/metrics", {
+    schema: 1, batch_id: "best-ex-1", sdk: "test", environment: "production", window: { start_ms: end - 1000, end_ms: end },
+    flags: { "smart-router": { variants: { on: { count: 300, reasons: { SPLIT: 300 } }, off: { count: 300, reasons: { SPLIT: 300 } } } } },
+    events: { "order.executed": { count: 400, attributions: { "smart-router": { on: executed(200, 0), off: executed(200, 2) } } } },
+    audit: [], dropped: { audit: 0, events: 0, unknown_flags: 0 },
+  });
+  await eventually(async () => (await api(origin, alice, "GET", `/rollouts/${rollout.id}`)).status === "rolled_back", 20_000, "rolled back");
+  const page = await signIn(alice, `#/rollout/${rollout.id}`);
+  const row = page.locator("#best-execution tbody tr").last();
+  await row.waitFor();
+  assert.equal(await page.locator("#best-execution tbody tr").count(), 1, "the rollback's check, once");
+  await row.locator("svg.interval").waitFor();
+  const cells = await row.locator("td").allTextContents();
+  assert.deepEqual(cells.slice(1, 4), ["order.executed", "2 (200)", "0 (200)"]);
+  assert.match(cells[4].trim(), /^\[-\d+\.\d+, -\d+\.\d+\]$/);
+  assert.equal(cells[5], "≥ -0.5");
+  assert.equal(cells[6], "worse: rolls back");
+  await page.screenshot({ path: join(shots, "07b-rollout-best-execution.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("a rollout's charts render from edge metrics", async () => {
   await api(origin, alice, "POST", "/environments/production/flags", { flag: simpleFlag("new-checkout") });
   const rollout = await api(origin, alice, "POST", "/environments/production/flags/new-checkout/rollouts", { stages: [10, 50, 100], stage_duration: "1h", min_samples: 1000 });

@@ -68,7 +68,7 @@ struct Event {
     name: Box<str>,
     count: u64,
     unattributed: u64,
-    /// By cell: calls, value sum and count, successes, failures, latencies.
+    /// By cell: calls, value sum, sum of squares and count, successes, failures, latencies.
     outcomes: Vec<(CellId, Outcome)>,
 }
 
@@ -76,6 +76,8 @@ struct Event {
 struct Outcome {
     count: u64,
     value_sum: f64,
+    /// Sum of the values' squares, for their variance at the origin.
+    value_sq_sum: f64,
     value_count: u64,
     success: u64,
     failure: u64,
@@ -462,6 +464,7 @@ impl Counters {
             add(&mut o.count, 1);
             if let Some(v) = value {
                 o.value_sum += v;
+                o.value_sq_sum += v * v;
                 add(&mut o.value_count, 1);
             }
             match success {

@@ -192,6 +192,8 @@ impl Counters {
                 push_u64(out, o.count);
                 out.push_str(",\"value_sum\":");
                 float(out, o.value_sum);
+                out.push_str(",\"value_sq_sum\":");
+                float(out, o.value_sq_sum);
                 out.push_str(",\"value_count\":");
                 push_u64(out, o.value_count);
                 out.push_str(",\"success\":");

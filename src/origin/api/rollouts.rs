@@ -30,6 +30,10 @@ pub struct RolloutPlan {
     /// Event guards, `EVENT:max=N` or `EVENT:rate<=P`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guards: Vec<String>,
+    /// Best-execution guards: `{event, metric?: "value", higher_is_better?, tolerance?,
+    /// confidence?: 0.95, min_samples?: 100}`, treatment against control.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub best_execution: Vec<crate::origin::rollouts::best_execution::BestExecution>,
     /// Count client SDK keys' metrics too (default `[rollouts] count_client_metrics`,
     /// itself false).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,6 +14,7 @@
 //! needs), and is refused for what the proposed version violates (or, for the
 //! trading-hours freeze, what either version does).
 
+pub mod best_execution;
 mod healthcare;
 mod risk;
 pub mod safeguards;

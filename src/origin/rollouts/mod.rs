@@ -12,11 +12,14 @@
 //! - `mod.rs`: the plan and its guards (`Plan`, `Guards`, `EventGuard`, `DEFAULT_STAGES`);
 //! - `start.rs`: starting a rollout, its first stage submitted as a change request;
 //! - `observe.rs`: adding metrics batches to the running stages' figures (`KeyFeed`);
+//! - `best_execution.rs`: the best-execution guard, treatment against control with an
+//!   always-valid interval (`BestExecution`, `check`);
 //! - `judge.rs`: judging a stage's figures against the guards (`Judgement`);
 //! - `store.rs`: the stored rollouts as the API shows them and as the scheduler reads them;
 //! - `control.rs`: pausing, resuming and aborting;
 //! - `tick.rs`: the scheduler's pass, which advances, completes or rolls back.
 
+pub mod best_execution;
 mod control;
 mod judge;
 mod observe;
@@ -108,6 +111,10 @@ pub struct Guards {
     /// Guards on tracked events.
     #[serde(default)]
     pub events: Vec<EventGuard>,
+    /// Best-execution guards: the treated variant's tracked values against the
+    /// control's (mandatory for MiFID II order-routing flags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub best_execution: Vec<best_execution::BestExecution>,
     /// Whether metrics posted with client (public) SDK keys count; by default only
     /// server keys' do, since anyone can read a client key out of a web page.
     #[serde(default)]
@@ -122,6 +129,7 @@ impl Default for Guards {
             max_latency_ms: 100.0,
             min_samples: 100,
             events: Vec::new(),
+            best_execution: Vec::new(),
             count_client_metrics: false,
         }
     }

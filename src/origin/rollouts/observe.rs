@@ -1,10 +1,12 @@
 //! Observing metrics: what each batch brings to the running stages' figures, key by key.
 
+use super::best_execution::{self, Moments};
 use super::Guards;
 use crate::origin::api::metrics::BatchRollout;
 use crate::origin::edge_metrics::{self, VariantHealth};
 use crate::origin::{Op, OriginError};
 use rusqlite::params;
+use std::collections::BTreeMap;
 
 /// What one key's batches brought to a rollout stage (stored as the API shows it).
 pub type KeyFeed = crate::origin::api::MetricsKey;
@@ -21,7 +23,7 @@ pub fn observe(
     sender: &edge_metrics::Sender,
 ) -> Result<Vec<BatchRollout>, OriginError> {
     let mut stmt = op.db.prepare(
-        "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys FROM rollouts
+        "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys, control_metrics FROM rollouts
          WHERE environment = ?1 AND status = 'running'",
     )?;
     let running = stmt
@@ -37,20 +39,31 @@ pub fn observe(
                     r.get::<_, Option<String>>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
                 ),
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
-    for ((id, flag, variant), (started, stored, guards, keys)) in running {
+    for ((id, flag, variant), (started, stored, guards, keys, stored_control)) in running {
         if batch.window.end_ms < started.unwrap_or(i64::MAX) {
             continue;
         }
+        let guards: Guards = serde_json::from_str(&guards)?;
         let seen = edge_metrics::variant_health(batch, &flag, &variant);
-        if seen.evaluations == 0 && seen.samples() == 0 && seen.events.is_empty() {
+        // The control's values matter only to best-execution guards.
+        let control = if guards.best_execution.is_empty() {
+            BTreeMap::new()
+        } else {
+            best_execution::control_values(batch, &flag, &variant)
+        };
+        if seen.evaluations == 0
+            && seen.samples() == 0
+            && seen.events.is_empty()
+            && control.is_empty()
+        {
             continue;
         }
-        let guards: Guards = serde_json::from_str(&guards)?;
         let counted = !sender.is_client() || guards.count_client_metrics;
         let mut feeds: Vec<KeyFeed> = keys
             .map(|t| serde_json::from_str(&t))
@@ -93,6 +106,17 @@ pub fn observe(
             "UPDATE rollouts SET stage_metrics = ?1 WHERE id = ?2",
             params![serde_json::to_string(&total)?, id],
         )?;
+        if !control.is_empty() {
+            let mut all: BTreeMap<String, Moments> = stored_control
+                .map(|t| serde_json::from_str(&t))
+                .transpose()?
+                .unwrap_or_default();
+            best_execution::merge_all(&mut all, &control);
+            op.db.execute(
+                "UPDATE rollouts SET control_metrics = ?1 WHERE id = ?2",
+                params![serde_json::to_string(&all)?, id],
+            )?;
+        }
     }
     Ok(out)
 }

@@ -113,13 +113,21 @@ pub fn start(
             .iter()
             .map(|g| EventGuard::parse(g))
             .collect::<Result<_, _>>()?,
+        best_execution: plan.best_execution.clone(),
         count_client_metrics: plan
             .count_client_metrics
             .unwrap_or(op.config.count_client_metrics),
     };
+    for g in &guards.best_execution {
+        g.validate()?;
+    }
     let guarded: Vec<&str> = guards.events.iter().map(EventGuard::event).collect();
     let probed: Vec<&str> = op.config.health.iter().map(|s| s.name.as_str()).collect();
-    let unsafe_plan = governance::safety::check_rollout(&row.document, &guarded, &probed);
+    let mut unsafe_plan = governance::safety::check_rollout(&row.document, &guarded, &probed);
+    unsafe_plan.extend(governance::best_execution::check_rollout(
+        &row.document,
+        !guards.best_execution.is_empty(),
+    ));
     if !unsafe_plan.is_empty() {
         return Err(OriginError::Policy(unsafe_plan));
     }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
     op.db.execute(
-        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, stage_keys = NULL, updated_at = ?2 WHERE id = ?3",
+        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?2 WHERE id = ?3",
         params![op.now_ms, op.now(), id],
     )?;
     Ok(())
@@ -111,12 +111,13 @@ pub(super) struct Running {
     pub(super) change_id: Option<i64>,
     pub(super) stage_metrics: Option<String>,
     pub(super) stage_keys: Option<String>,
+    pub(super) control_metrics: Option<String>,
 }
 
 pub(super) fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
     let mut stmt = db.prepare(
         "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
-                start_percentage, stage_started_ms, change_id, stage_metrics, stage_keys
+                start_percentage, stage_started_ms, change_id, stage_metrics, stage_keys, control_metrics
          FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -141,6 +142,7 @@ pub(super) fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
                 r.get::<_, Option<i64>>(12)?,
                 r.get::<_, Option<String>>(13)?,
                 r.get::<_, Option<String>>(14)?,
+                r.get::<_, Option<String>>(15)?,
             ),
         ))
     })?;
@@ -149,7 +151,7 @@ pub(super) fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
         let (
             (id, env, flag, variant, rule),
             (stages, index, duration_ms, guards, status),
-            (start_percentage, started, change_id, stage_metrics, stage_keys),
+            (start_percentage, started, change_id, stage_metrics, stage_keys, control_metrics),
         ) = row?;
         out.push(Running {
             id,
@@ -167,6 +169,7 @@ pub(super) fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
             change_id,
             stage_metrics,
             stage_keys,
+            control_metrics,
         });
     }
     Ok(out)

@@ -1,5 +1,6 @@
 //! The scheduler's pass: starts approved rollouts, rolls back breaches, advances stages.
 
+use super::best_execution::{self, Moments};
 use super::judge;
 use super::start::stage_change;
 use super::store::{active, get, mark_running, push_history, Running};
@@ -10,6 +11,7 @@ use crate::origin::publish;
 use crate::origin::{audit, governance, Op, OriginError};
 use rusqlite::params;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 fn notify(op: &Op<'_>, r: &Running, event: &str, details: Value) -> Result<(), OriginError> {
     let subject = format!("{}/{}", r.env, r.flag);
@@ -94,8 +96,21 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
             .map(serde_json::from_str)
             .transpose()?
             .unwrap_or_default();
-        let judgement = judge(&health, &r.guards);
+        let control: BTreeMap<String, Moments> = r
+            .control_metrics
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()?
+            .unwrap_or_default();
         let percentage = r.stages[r.index.min(r.stages.len() - 1)];
+        let mut judgement = judge(&health, &r.guards);
+        best_execution::judge_stage(
+            &r.guards.best_execution,
+            &health.values,
+            &control,
+            percentage >= 100.0,
+            &mut judgement,
+        )?;
         // The keys whose batches the decision rests on (and those left out).
         let keys: Value = r
             .stage_keys
@@ -177,7 +192,7 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
         match changes::apply_system(op, &format!("rollout:{}", r.id), p, false)? {
             Ok(change) => {
                 op.db.execute(
-                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, stage_keys = NULL, updated_at = ?3 WHERE id = ?4",
+                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?3 WHERE id = ?4",
                     params![(r.index + 1) as i64, op.now_ms, op.now(), r.id],
                 )?;
                 notify(

@@ -242,6 +242,11 @@ pub enum RolloutCommand {
         /// Event guards: `EVENT:max=N` or `EVENT:rate<=PERCENT` (repeatable).
         #[arg(long = "guard")]
         guards: Vec<String>,
+        /// Best-execution guards, JSON (repeatable): `{"event": "order.executed",
+        /// "tolerance": 0.5, "confidence": 0.95, "min_samples": 100}`; mandatory for
+        /// MiFID II order-routing flags.
+        #[arg(long = "best-execution", value_parser = best_execution_guard)]
+        best_execution: Vec<vexil::origin::rollouts::best_execution::BestExecution>,
         /// Variant to roll out (default: the first that is not the off variant).
         #[arg(long)]
         variant: Option<String>,
@@ -474,4 +479,13 @@ pub enum EnvCommand {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration such as 90d or 12h: {e}"))
+}
+
+/// A `--best-execution` guard read from its JSON.
+fn best_execution_guard(
+    text: &str,
+) -> Result<vexil::origin::rollouts::best_execution::BestExecution, String> {
+    serde_json::from_str(text).map_err(|e| {
+        format!("not a best_execution guard such as {{\"event\": \"order.executed\", \"tolerance\": 0.5}}: {e}")
+    })
 }

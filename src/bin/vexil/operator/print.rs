@@ -110,6 +110,22 @@ pub fn print_rollout(r: &Rollout) {
             text(&c["at"]), text(&f["evaluations"]), text(&f["samples"]), text(&f["error_rate"]),
             text(&f["success_rate"]), text(&f["latency_mean_ms"])
         );
+        for b in f["best_execution"].as_array().into_iter().flatten() {
+            let interval = match b["interval"].as_array().map(Vec::as_slice) {
+                Some([low, high]) => format!("interval [{}, {}]", text(low), text(high)),
+                _ => "no interval yet".into(),
+            };
+            // No values yet: no mean (not a missing field).
+            let mean = |v: &Value| match v {
+                Value::Null => "none".to_string(),
+                v => text(v),
+            };
+            println!(
+                "  best execution {}: control {} ({} values), treatment {} ({} values), {interval} against {} tolerated: {}",
+                text(&b["event"]), mean(&b["control_mean"]), text(&b["control_n"]), mean(&b["treatment_mean"]),
+                text(&b["treatment_n"]), text(&b["tolerance"]), text(&b["decision"])
+            );
+        }
         for b in c["breaches"].as_array().into_iter().flatten() {
             println!("  breach: {}", text(b));
         }

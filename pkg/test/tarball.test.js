@@ -15,7 +15,7 @@ import { envelope, makeKey, payload, sampleFlags, startOrigin } from "./helpers.
 
 const EXPECTED_FILES = [
   "LICENSE", "README.md", "package.json",
-  "index.js", "inline.js", "lazy.js", "node.js", "worker.js", "core.js", "context.js", "tables.js", "client.js", "events.js", "index.d.ts",
+  "index.js", "inline.js", "lazy.js", "node.js", "worker.js", "core.js", "context.js", "handles.js", "tables.js", "client.js", "events.js", "index.d.ts",
   "wasm/vexil.js", "wasm/vexil.d.ts", "wasm/vexil_bg.wasm", "wasm/vexil_inline.js",
   "openfeature/server.js", "openfeature/web.js", "openfeature/shared.js", "openfeature/server.d.ts", "openfeature/web.d.ts",
 ].sort();

@@ -1,8 +1,6 @@
 //! Reading a value's text in the forms operators compare: a finite number, the text
 //! a number hashes as when it is a unit, an IP address.
 
-use std::net::Ipv6Addr;
-
 /// Whether `text` is a plain decimal numeral and, if so, its finite value: "inf",
 /// "NaN", hex and whitespace are text, not numbers.
 pub fn finite_number(text: &str) -> Option<f64> {
@@ -77,13 +75,4 @@ pub fn number_text(n: f64) -> Option<String> {
     let mut out = String::new();
     crate::jsontext::push_i64(&mut out, n as i64);
     Some(out)
-}
-
-/// Parses an IPv4 or IPv6 address; IPv4 becomes its IPv4-mapped IPv6 form, so one
-/// 128-bit comparison serves both families.
-pub(crate) fn parse_ip(text: &str) -> Option<Ipv6Addr> {
-    match text.parse::<std::net::IpAddr>().ok()? {
-        std::net::IpAddr::V4(v4) => Some(v4.to_ipv6_mapped()),
-        std::net::IpAddr::V6(v6) => Some(v6),
-    }
 }

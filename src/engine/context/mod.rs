@@ -23,13 +23,14 @@ use std::net::Ipv6Addr;
 
 mod fill;
 mod forms;
+mod ip;
 #[cfg(feature = "authoring")]
 mod json;
 mod read;
 mod table;
 
-pub(crate) use forms::parse_ip;
 pub use forms::{finite_number, number_text};
+pub(crate) use ip::parse_ip;
 #[cfg(feature = "authoring")]
 pub use json::resolve;
 pub use table::{AttrSpec, Literals, Needs};

@@ -45,7 +45,7 @@ pub struct Engine {
 }
 
 fn split_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split('\n').filter(|l| !l.is_empty())
+    crate::engine::split::fields(text, b'\n').filter(|l| !l.is_empty())
 }
 
 #[wasm_bindgen]
@@ -63,7 +63,7 @@ impl Engine {
         if environment.is_empty() {
             return Err(js_error("BAD_OPTIONS", "environment must not be empty"));
         }
-        let lines: Vec<&str> = keys.split('\n').collect();
+        let lines: Vec<&str> = crate::engine::split::fields(keys, b'\n').collect();
         let keyring = Keyring::from_pairs(lines.chunks(2).filter_map(|pair| match pair {
             [id, key] => Some((*id, *key)),
             _ => None,

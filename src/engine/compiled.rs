@@ -10,6 +10,7 @@ use super::context::{AttrId, AttrSpec, TARGETING_KEY};
 use super::hash::HashPrefix;
 use super::kinds::{AuditEvaluations, Bucketing};
 use fnv::FnvHashMap;
+use std::sync::Arc;
 
 /// Index of a flag in a [`Snapshot`].
 pub type FlagId = u32;
@@ -87,8 +88,8 @@ impl std::fmt::Display for ValueType {
 /// A named variant value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
-    /// Variant name.
-    pub name: Box<str>,
+    /// Variant name (shared with the metrics registry, which counts by it).
+    pub name: Arc<str>,
     /// Its value as compact JSON text (adapters parse it: the JS glue once per
     /// snapshot, native adapters when they build details).
     pub value: Box<str>,
@@ -156,8 +157,8 @@ pub(crate) struct Prereq {
 /// A flag in evaluation-ready form.
 #[derive(Debug, Clone)]
 pub struct Flag {
-    /// The flag key.
-    pub key: Box<str>,
+    /// The flag key (shared with the snapshot's index and the metrics registry).
+    pub key: Arc<str>,
     /// The type of its values.
     pub value_type: ValueType,
     /// Its variants, sorted by name.
@@ -239,7 +240,7 @@ pub struct Snapshot {
     /// Payload facts.
     pub meta: SnapshotMeta,
     pub(crate) flags: Box<[Flag]>,
-    pub(crate) index: FnvHashMap<Box<str>, FlagId>,
+    pub(crate) index: FnvHashMap<Arc<str>, FlagId>,
     pub(crate) segments: Box<[Cond]>,
     pub(crate) segment_names: Box<[Box<str>]>,
     pub(crate) exclusion_groups: Box<[ExclusionGroup]>,

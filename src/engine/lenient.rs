@@ -11,6 +11,7 @@
 //! extra forms for them.
 
 use super::semver::Version;
+use super::split;
 
 /// JavaScript's `StrWhiteSpaceChar`: white space and line terminators.
 fn js_space(c: char) -> bool {
@@ -76,7 +77,7 @@ fn decimal_literal(t: &str) -> bool {
         Some(i) => (t.get(..i).unwrap_or_default(), t.get(i + 1..)),
         None => (t, None),
     };
-    let (int, frac) = match mantissa.split_once('.') {
+    let (int, frac) = match split::split_once(mantissa, b'.') {
         Some((i, f)) => (i, Some(f)),
         None => (mantissa, None),
     };
@@ -113,7 +114,7 @@ pub fn flagd_version(text: &str) -> Option<Version> {
             && (part == "0" || !part.starts_with('0'));
         plain.then(|| part.parse().ok()).flatten()
     };
-    let (major, minor) = match s.split_once('.') {
+    let (major, minor) = match split::split_once(s, b'.') {
         Some((a, b)) => (number(a)?, number(b)?),
         None => (number(s)?, 0),
     };

@@ -4,6 +4,7 @@
 //! counts every kilobyte; the tests check it accepts and orders exactly as the crate
 //! does. `v1.2.3`, `1.2`, leading zeros and whitespace are not versions.
 
+use super::split;
 use std::cmp::Ordering;
 
 /// A parsed version: numeric core and pre-release (build metadata is checked and
@@ -33,7 +34,7 @@ fn core_number(text: &str) -> Option<u64> {
 /// Dot-separated, non-empty identifiers of `[0-9A-Za-z-]`; with `numeric_strict`,
 /// all-digit identifiers may not have leading zeros (pre-release, not build).
 fn identifiers_ok(text: &str, numeric_strict: bool) -> bool {
-    text.split('.').all(|id| {
+    split::fields(text, b'.').all(|id| {
         let b = id.as_bytes();
         !b.is_empty()
             && b.iter().all(|&c| is_ident_byte(c))
@@ -44,21 +45,21 @@ fn identifiers_ok(text: &str, numeric_strict: bool) -> bool {
 /// `MAJOR.MINOR.PATCH[-PRE][+BUILD]` split: the numeric core and where the
 /// pre-release identifiers are in `text` (start, length; empty for a release).
 pub(crate) fn parse_parts(text: &str) -> Option<([u64; 3], usize, usize)> {
-    let (rest, build) = match text.split_once('+') {
+    let (rest, build) = match split::split_once(text, b'+') {
         Some((rest, build)) => (rest, Some(build)),
         None => (text, None),
     };
     if build.is_some_and(|b| !identifiers_ok(b, false)) {
         return None;
     }
-    let (core, pre) = match rest.split_once('-') {
+    let (core, pre) = match split::split_once(rest, b'-') {
         Some((core, pre)) => (core, pre),
         None => (rest, ""),
     };
     if rest.len() != core.len() && !identifiers_ok(pre, true) {
         return None;
     }
-    let mut parts = core.split('.');
+    let mut parts = split::fields(core, b'.');
     let major = core_number(parts.next()?)?;
     let minor = core_number(parts.next()?)?;
     let patch = core_number(parts.next()?)?;
@@ -130,8 +131,8 @@ impl Version {
 }
 
 fn compare_pre(a: &str, b: &str) -> Ordering {
-    let mut left = a.split('.');
-    let mut right = b.split('.');
+    let mut left = split::fields(a, b'.');
+    let mut right = split::fields(b, b'.');
     loop {
         match (left.next(), right.next()) {
             (None, None) => return Ordering::Equal,

@@ -137,7 +137,7 @@ pub(crate) fn check_shape(
     lenient: bool,
     count: usize,
 ) -> Result<(), TestError> {
-    if attr.is_empty() || attr.split('.').any(str::is_empty) {
+    if attr.is_empty() || crate::engine::split::fields(attr, b'.').any(str::is_empty) {
         return Err(TestError::EmptyPath);
     }
     match (op, count) {

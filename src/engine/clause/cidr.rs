@@ -11,13 +11,17 @@ pub struct Cidr {
 impl Cidr {
     /// Parses `10.0.0.0/8`, `2001:db8::/32`, or a single address (a range of one).
     pub fn parse(text: &str) -> Option<Cidr> {
-        let (addr, len) = match text.split_once('/') {
+        let (addr, len) = match crate::engine::split::split_once(text, b'/') {
             Some((addr, len)) => (addr, Some(len)),
             None => (text, None),
         };
         let ip = crate::engine::context::parse_ip(addr)?;
         // An IPv4 prefix counts in the last 32 bits of the mapped form.
-        let offset = if addr.contains(':') { 0 } else { 96 };
+        let offset = if addr.bytes().any(|b| b == b':') {
+            0
+        } else {
+            96
+        };
         let bits = match len {
             None => 128,
             Some(len) if len.bytes().all(|b| b.is_ascii_digit()) && !len.is_empty() => {

@@ -11,6 +11,7 @@ use crate::engine::model::{FlagDef, FlagsDocument, MissingUnit, Serve as ServeDe
 use crate::engine::time::parse_rfc3339_ms;
 use fnv::FnvHashMap;
 use std::fmt;
+use std::sync::Arc;
 
 pub(crate) fn compile_serve(
     serve: &ServeDef,
@@ -194,7 +195,7 @@ impl fmt::Display for Join<'_> {
 pub(crate) fn compile_flag(
     def: &FlagDef,
     doc: &FlagsDocument,
-    index: &FnvHashMap<Box<str>, FlagId>,
+    index: &FnvHashMap<Arc<str>, FlagId>,
     groups: &[ExclusionGroup],
     env: &mut Interner<'_>,
     issues: &mut Issues,

@@ -19,6 +19,7 @@ use super::time::parse_rfc3339_ms;
 use fnv::FnvHashMap;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// One problem found while validating a flags document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,7 +219,7 @@ impl Snapshot {
             expires_at_ms: time(&mut issues, "expires_at", &doc.expires_at),
         };
 
-        let mut index: FnvHashMap<Box<str>, FlagId> = FnvHashMap::default();
+        let mut index: FnvHashMap<Arc<str>, FlagId> = FnvHashMap::default();
         for (i, flag) in doc.flags.iter().enumerate() {
             if flag.key.is_empty() {
                 issues.push(format!("flags[{i}].key"), "flag key is empty");
@@ -348,7 +349,7 @@ fn check_segment_cycles(
 
 fn check_prerequisite_cycles(
     doc: &FlagsDocument,
-    index: &FnvHashMap<Box<str>, FlagId>,
+    index: &FnvHashMap<Arc<str>, FlagId>,
     issues: &mut Issues,
 ) {
     let edges: Vec<Vec<u32>> = doc

@@ -31,7 +31,7 @@ pub fn number_text(n: f64) -> Option<String> {
         .map(|precision| format!("{:.*e}", precision - 1, n.abs()))
         .find(|text| text.parse::<f64>().ok() == Some(n.abs()))
         .and_then(|text| {
-            let (mantissa, exponent) = text.split_once('e')?;
+            let (mantissa, exponent) = crate::engine::split::split_once(&text, b'e')?;
             Some((mantissa.replace('.', ""), exponent.parse::<i32>().ok()?))
         })?;
     let k = digits.len() as i32;

@@ -4,6 +4,7 @@
 
 use super::NO_LITERAL;
 use fnv::FnvHashMap;
+use std::sync::Arc;
 
 /// What the operators reading an attribute need of its values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,8 +62,8 @@ impl std::ops::BitOrAssign for Needs {
 /// id is its index.
 #[derive(Debug, Clone, Default)]
 pub struct Literals {
-    ids: FnvHashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    ids: FnvHashMap<Arc<str>, u32>,
+    names: Vec<Arc<str>>,
 }
 
 impl Literals {
@@ -72,8 +73,9 @@ impl Literals {
             return id;
         }
         let id = self.names.len() as u32;
-        self.names.push(text.into());
-        self.ids.insert(text.into(), id);
+        let text: Arc<str> = text.into();
+        self.names.push(text.clone());
+        self.ids.insert(text, id);
         id
     }
 
@@ -87,7 +89,7 @@ impl Literals {
     }
 
     /// The literals, by id.
-    pub fn names(&self) -> &[Box<str>] {
+    pub fn names(&self) -> &[Arc<str>] {
         &self.names
     }
 }
@@ -112,7 +114,9 @@ impl AttrSpec {
     pub fn new(path: &str) -> AttrSpec {
         AttrSpec {
             path: path.into(),
-            segments: path.split('.').map(Into::into).collect(),
+            segments: crate::engine::split::fields(path, b'.')
+                .map(Into::into)
+                .collect(),
             needs: Needs::default(),
             literals: Literals::default(),
             folded: Literals::default(),

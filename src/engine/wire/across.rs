@@ -12,7 +12,7 @@ pub(super) fn check_across_flags(flags: &[Flag]) -> Result<()> {
         let mut out = Vec::with_capacity(flag.prerequisites.len());
         for p in flag.prerequisites.iter() {
             let in_flag = |what| DecodeError {
-                flag: Some(flag.key.clone()),
+                flag: Some((*flag.key).into()),
                 ..invalid(what)
             };
             let target = flags
@@ -36,7 +36,7 @@ pub(super) fn check_across_flags(flags: &[Flag]) -> Result<()> {
             | graph::GraphProblem::TooManyEvaluations { node, .. } => node,
         };
         DecodeError {
-            flag: flags.get(node).map(|f| f.key.clone()),
+            flag: flags.get(node).map(|f| (*f.key).into()),
             ..invalid("prerequisites form a cycle or exceed the limits")
         }
     })?;

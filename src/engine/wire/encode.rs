@@ -119,7 +119,7 @@ impl Writer {
 
     /// The strings, numbers and booleans of an equality set, strings by their text.
     fn scalars(&mut self, set: &ValueSet, spec: Option<&AttrSpec>) {
-        let names: &[Box<str>] = match spec {
+        let names: &[std::sync::Arc<str>] = match spec {
             Some(s) if set.ignore_case => s.folded.names(),
             Some(s) => s.literals.names(),
             None => &[],

@@ -9,7 +9,7 @@ use crate::engine::time::format_rfc3339_ms;
 use serde_json::{json, Map, Value};
 
 fn scalars(set: &ValueSet, spec: Option<&AttrSpec>) -> Vec<Value> {
-    let names: &[Box<str>] = match spec {
+    let names: &[std::sync::Arc<str>] = match spec {
         Some(s) if set.ignore_case => s.folded.names(),
         Some(s) => s.literals.names(),
         None => &[],

@@ -15,6 +15,7 @@ use super::served::Served;
 use super::{privacy, MetricsConfig, MAX_DIMENSION_VALUE_LEN, MAX_NAME_LEN};
 use crate::engine::{ErrorCode, Reason, Snapshot};
 use fnv::FnvHashMap;
+use std::sync::Arc;
 
 /// Index of a cell in the registry.
 type CellId = u32;
@@ -36,9 +37,10 @@ struct Cell {
 /// A flag known to the registry.
 #[derive(Debug, Clone)]
 struct FlagEntry {
-    key: Box<str>,
+    /// Shared with the snapshot that introduced it (no copy per load).
+    key: Arc<str>,
     /// Its variants' names and cells.
-    variants: Vec<(Box<str>, CellId)>,
+    variants: Vec<(Arc<str>, CellId)>,
     errors: [u64; ErrorCode::ALL.len()],
     /// The caller's default served without an error (a flag without an off
     /// variant, a `caller_default` serve), by reason.
@@ -57,8 +59,8 @@ struct Current {
 /// A snapshot flag as the registry needs it: key, variant names by index, and the
 /// dimensions withheld for it.
 struct FlagSpec<'a> {
-    key: &'a str,
-    variants: Vec<&'a str>,
+    key: &'a Arc<str>,
+    variants: Vec<&'a Arc<str>>,
     hidden: Box<[bool]>,
 }
 
@@ -109,7 +111,7 @@ pub struct Counters {
     other: u16,
     dims: Vec<Interner>,
     entries: Vec<FlagEntry>,
-    by_key: FnvHashMap<Box<str>, u32>,
+    by_key: FnvHashMap<Arc<str>, u32>,
     cells: Vec<Cell>,
     current: Vec<Current>,
     events: Vec<Event>,
@@ -176,24 +178,24 @@ impl Counters {
     }
 
     /// The cell of (`key`, `variant`), made if new.
-    fn cell_of(&mut self, key: &str, variant: &str) -> (u32, CellId) {
-        let entry = match self.by_key.get(key) {
+    fn cell_of(&mut self, key: &Arc<str>, variant: &Arc<str>) -> (u32, CellId) {
+        let entry = match self.by_key.get(&**key) {
             Some(&e) => e,
             None => {
                 let e = self.entries.len() as u32;
                 self.entries.push(FlagEntry {
-                    key: key.into(),
+                    key: key.clone(),
                     variants: Vec::new(),
                     errors: [0; ErrorCode::ALL.len()],
                     defaults: [0; Reason::ALL.len()],
                 });
-                self.by_key.insert(key.into(), e);
+                self.by_key.insert(key.clone(), e);
                 e
             }
         };
         let ndims = self.dims.len();
         let flag = &mut self.entries[entry as usize];
-        if let Some((_, c)) = flag.variants.iter().find(|(n, _)| **n == *variant) {
+        if let Some((_, c)) = flag.variants.iter().find(|(n, _)| **n == **variant) {
             return (entry, *c);
         }
         let c = self.cells.len() as CellId;
@@ -201,13 +203,18 @@ impl Counters {
             dims: vec![Vec::new(); ndims],
             ..Cell::default()
         });
-        flag.variants.push((variant.into(), c));
+        flag.variants.push((variant.clone(), c));
         (entry, c)
     }
 
     /// Maps a snapshot's flags (keys and variant names, in index order, with their
     /// hidden dimensions) onto the registry.
     fn install(&mut self, flags: Vec<FlagSpec<'_>>) {
+        // A first snapshot's keys are all new: one allocation instead of rehashing
+        // the registry a dozen times while it grows.
+        let new = flags.len().saturating_sub(self.entries.len());
+        self.by_key.reserve(new);
+        self.entries.reserve(new);
         self.current = flags
             .into_iter()
             .map(
@@ -226,7 +233,7 @@ impl Counters {
                         })
                         .collect();
                     if variants.is_empty() {
-                        entry = self.cell_of(key, "").0;
+                        entry = self.cell_of(key, &Arc::from("")).0;
                     }
                     Current {
                         entry,
@@ -241,12 +248,21 @@ impl Counters {
     /// Called when a new snapshot is loaded: flag keys and, per flag, its variant
     /// names, in index order. No dimension is private (see [`Counters::set_snapshot`]).
     pub fn set_flags(&mut self, flags: &[(String, Vec<String>)]) {
+        let shared: Vec<(Arc<str>, Vec<Arc<str>>)> = flags
+            .iter()
+            .map(|(k, vs)| {
+                (
+                    k.as_str().into(),
+                    vs.iter().map(|v| v.as_str().into()).collect(),
+                )
+            })
+            .collect();
         self.install(
-            flags
+            shared
                 .iter()
                 .map(|(k, vs)| FlagSpec {
                     key: k,
-                    variants: vs.iter().map(String::as_str).collect(),
+                    variants: vs.iter().collect(),
                     hidden: Box::default(),
                 })
                 .collect(),
@@ -275,7 +291,7 @@ impl Counters {
                     };
                     FlagSpec {
                         key: &f.key,
-                        variants: f.variants.iter().map(|v| &*v.name).collect(),
+                        variants: f.variants.iter().map(|v| &v.name).collect(),
                         hidden,
                     }
                 })
@@ -541,7 +557,7 @@ impl Counters {
 
     /// Rebuilds the registry with only the current snapshot's flags.
     fn compact(&mut self) {
-        type Owned = (Box<str>, Vec<Box<str>>, Box<[bool]>);
+        type Owned = (Arc<str>, Vec<Arc<str>>, Box<[bool]>);
         let flags: Vec<Owned> = self
             .current
             .iter()
@@ -568,7 +584,7 @@ impl Counters {
                 .iter()
                 .map(|(k, vs, h)| FlagSpec {
                     key: k,
-                    variants: vs.iter().map(|v| &**v).collect(),
+                    variants: vs.iter().collect(),
                     hidden: h.clone(),
                 })
                 .collect(),
@@ -579,7 +595,7 @@ impl Counters {
         self.served.remap(|entry, cell| {
             let old = old_entries.get(entry as usize)?;
             let name = old.variants.iter().find(|(_, c)| *c == cell)?.0.clone();
-            let new = *by_key.get(&old.key)?;
+            let new = *by_key.get(&*old.key)?;
             let c = entries[new as usize]
                 .variants
                 .iter()

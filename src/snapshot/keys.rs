@@ -27,11 +27,17 @@ pub enum KeyError {
 fn decode_32(id: &str, text: &str, what: &str) -> Result<[u8; 32], KeyError> {
     let bytes = base64::decode(text.trim().as_bytes()).ok_or_else(|| KeyError::Invalid {
         id: id.to_string(),
-        reason: format!("{what} is not base64 (padded, standard alphabet)"),
+        reason: [what, " is not base64 (padded, standard alphabet)"].concat(),
     })?;
     bytes.as_slice().try_into().map_err(|_| KeyError::Invalid {
         id: id.to_string(),
-        reason: format!("{what} is {} bytes; Ed25519 keys are 32", bytes.len()),
+        reason: [
+            what,
+            " is ",
+            &super::number(bytes.len() as u64),
+            " bytes; Ed25519 keys are 32",
+        ]
+        .concat(),
     })
 }
 

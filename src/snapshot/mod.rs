@@ -79,9 +79,9 @@ impl Envelope {
                 _ => return,
             };
             match value {
-                _ if slot.is_some() => problem = Some(format!("duplicate field `{key}`")),
+                _ if slot.is_some() => problem = Some(["duplicate field `", key, "`"].concat()),
                 Some(text) => *slot = Some(text),
-                None => problem = Some(format!("`{key}` must be a string")),
+                None => problem = Some(["`", key, "` must be a string"].concat()),
             }
         });
         if read.is_none() {
@@ -90,7 +90,7 @@ impl Envelope {
         if let Some(problem) = problem {
             return Err(problem);
         }
-        let missing = |name: &str| format!("missing field `{name}`");
+        let missing = |name: &str| ["missing field `", name, "`"].concat();
         Ok(Envelope {
             format: format.ok_or_else(|| missing("format"))?,
             key_id: key_id.ok_or_else(|| missing("key_id"))?,
@@ -98,6 +98,14 @@ impl Envelope {
             signature: signature.ok_or_else(|| missing("signature"))?,
         })
     }
+}
+
+/// `n` in decimal. The rejection messages here are joined from pieces rather than
+/// `format!`ted: the formatting machinery is a kilobyte of the wasm module.
+fn number(n: u64) -> String {
+    let mut out = String::new();
+    jsontext::push_u64(&mut out, n);
+    out
 }
 
 /// The bytes a signature covers: `"vexil-snapshot/2\n" || payload`.
@@ -202,41 +210,58 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
     if envelope.len() > max_bytes {
         return Err(reject(
             RejectCode::TooLarge,
-            format!(
-                "snapshot is {} bytes; the limit is {max_bytes}",
-                envelope.len()
-            ),
+            [
+                "snapshot is ",
+                &number(envelope.len() as u64),
+                " bytes; the limit is ",
+                &number(max_bytes as u64),
+            ]
+            .concat(),
         ));
     }
     let env = Envelope::parse(envelope).map_err(|e| {
         reject(
             RejectCode::BadFormat,
-            format!("not a snapshot envelope: {e}"),
+            ["not a snapshot envelope: ", &e].concat(),
         )
     })?;
     if env.format == FORMAT_1 {
         return Err(reject(
             RejectCode::BadFormat,
-            format!("envelope format `{FORMAT_1}` (JSON payloads) is no longer read: this engine reads `{FORMAT}`; re-sign with a current origin or `vexil snapshot build`"),
+            [
+                "envelope format `",
+                FORMAT_1,
+                "` (JSON payloads) is no longer read: this engine reads `",
+                FORMAT,
+                "`; re-sign with a current origin or `vexil snapshot build`",
+            ]
+            .concat(),
         ));
     }
     if env.format != FORMAT {
         return Err(reject(
             RejectCode::BadFormat,
-            format!(
-                "unknown envelope format `{}` (this engine reads `{FORMAT}`)",
-                env.format
-            ),
+            [
+                "unknown envelope format `",
+                &env.format,
+                "` (this engine reads `",
+                FORMAT,
+                "`)",
+            ]
+            .concat(),
         ));
     }
     let key = keyring.get(&env.key_id).ok_or_else(|| {
         reject(
             RejectCode::UnknownKey,
-            format!(
-                "signed with key `{}`, which is not in the keyring ({})",
-                env.key_id,
-                keyring.ids().collect::<Vec<_>>().join(", ")
-            ),
+            [
+                "signed with key `",
+                &env.key_id,
+                "`, which is not in the keyring (",
+                &keyring.ids().collect::<Vec<_>>().join(", "),
+                ")",
+            ]
+            .concat(),
         )
     })?;
     let payload = base64::decode(env.payload.as_bytes()).ok_or_else(|| {
@@ -254,17 +279,24 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
     let signature = ed25519_dalek::Signature::from_slice(&signature).map_err(|_| {
         reject(
             RejectCode::BadFormat,
-            format!(
-                "signature is {} bytes; Ed25519 signatures are 64",
-                signature.len()
-            ),
+            [
+                "signature is ",
+                &number(signature.len() as u64),
+                " bytes; Ed25519 signatures are 64",
+            ]
+            .concat(),
         )
     })?;
     key.verify_strict(&signed_bytes(&payload), &signature)
         .map_err(|_| {
             reject(
                 RejectCode::BadSignature,
-                format!("signature does not verify with key `{}`: the snapshot was modified or signed with another key", env.key_id),
+                [
+                    "signature does not verify with key `",
+                    &env.key_id,
+                    "`: the snapshot was modified or signed with another key",
+                ]
+                .concat(),
             )
         })?;
     let snapshot = Snapshot::decode(&payload).map_err(|e: DecodeError| match e.kind {
@@ -300,7 +332,7 @@ pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
 pub fn open_signed(envelope: &[u8]) -> Result<Snapshot, String> {
     let env = Envelope::parse(envelope)?;
     if env.format != FORMAT {
-        return Err(format!("envelope format `{}`, not `{FORMAT}`", env.format));
+        return Err(["envelope format `", &env.format, "`, not `", FORMAT, "`"].concat());
     }
     let payload = base64::decode(env.payload.as_bytes()).ok_or("payload is not base64")?;
     Snapshot::decode(&payload).map_err(|e| e.message())
@@ -368,20 +400,27 @@ impl Store {
         if verified.environment != self.environment {
             return Err(reject(
                 RejectCode::WrongEnvironment,
-                format!(
-                    "snapshot is for environment `{}`, this engine serves `{}`",
-                    verified.environment, self.environment
-                ),
+                [
+                    "snapshot is for environment `",
+                    &verified.environment,
+                    "`, this engine serves `",
+                    &self.environment,
+                    "`",
+                ]
+                .concat(),
             ));
         }
         if let Some(current) = self.current.as_ref() {
             if verified.version <= current.version {
                 return Err(reject(
                     RejectCode::VersionRollback,
-                    format!(
-                        "version {} is not newer than the loaded version {}",
-                        verified.version, current.version
-                    ),
+                    [
+                        "version ",
+                        &number(verified.version),
+                        " is not newer than the loaded version ",
+                        &number(current.version),
+                    ]
+                    .concat(),
                 ));
             }
         }
@@ -390,11 +429,13 @@ impl Store {
             if now_ms > expires {
                 return Err(reject(
                     RejectCode::Expired,
-                    format!(
-                        "snapshot version {} expired at {}",
-                        verified.version,
-                        crate::engine::time::format_rfc3339_ms(expires)
-                    ),
+                    [
+                        "snapshot version ",
+                        &number(verified.version),
+                        " expired at ",
+                        &crate::engine::time::format_rfc3339_ms(expires),
+                    ]
+                    .concat(),
                 ));
             }
         }

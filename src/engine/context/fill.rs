@@ -4,8 +4,8 @@
 #[cfg(feature = "authoring")]
 use super::finite_number;
 use super::{
-    number_text, parse_ip, AttrId, AttrSpec, AttrValue, Forms, HostValue, Literals,
-    ResolvedContext, Scalar, Span, StrAttr, VersionRef, NO_FORMS, NO_LITERAL,
+    number_text, parse_ip, Attr, AttrId, AttrSpec, AttrValue, Forms, HostValue, Literals,
+    ResolvedContext, Scalar, Span, StrAttr, VersionRef, MISSING, NO_FORMS, NO_LITERAL,
 };
 use crate::engine::semver;
 use crate::engine::time::parse_rfc3339_ms;
@@ -21,10 +21,8 @@ impl ResolvedContext {
 
     /// Makes every attribute of `table` missing again, keeping the memory.
     pub fn clear(&mut self, table: &[AttrSpec]) {
-        self.values.clear();
-        self.values.resize(table.len(), AttrValue::Missing);
-        self.units.clear();
-        self.units.resize(table.len(), None);
+        self.attrs.clear();
+        self.attrs.resize(table.len(), MISSING);
         self.items.clear();
         self.forms.clear();
         self.text.clear();
@@ -36,15 +34,20 @@ impl ResolvedContext {
         let Some(spec) = table.get(id as usize) else {
             return;
         };
-        if id as usize >= self.values.len() {
+        if id as usize >= self.attrs.len() {
             return;
         }
         let scalar = self.scalar(spec, value);
-        self.values[id as usize] = AttrValue::One(scalar);
         // Units, and the text of numbers where operators read text (lenient semver).
-        if spec.needs.unit || spec.needs.text {
-            self.units[id as usize] = self.unit_span(&scalar, value);
-        }
+        let unit = if spec.needs.unit || spec.needs.text {
+            self.unit_span(&scalar, value)
+        } else {
+            None
+        };
+        self.attrs[id as usize] = Attr {
+            value: AttrValue::One(scalar),
+            unit,
+        };
     }
 
     /// Sets attribute `id` to a list of `items`. Out-of-range ids are ignored.
@@ -57,7 +60,7 @@ impl ResolvedContext {
         let Some(spec) = table.get(id as usize) else {
             return;
         };
-        if id as usize >= self.values.len() {
+        if id as usize >= self.attrs.len() {
             return;
         }
         let start = self.items.len() as u32;
@@ -65,11 +68,13 @@ impl ResolvedContext {
             let scalar = self.scalar(spec, item);
             self.items.push(scalar);
         }
-        self.values[id as usize] = AttrValue::Many {
-            start,
-            len: self.items.len() as u32 - start,
+        self.attrs[id as usize] = Attr {
+            value: AttrValue::Many {
+                start,
+                len: self.items.len() as u32 - start,
+            },
+            unit: None,
         };
-        self.units[id as usize] = None;
     }
 
     fn store(&mut self, text: &str) -> Span {

@@ -125,13 +125,27 @@ pub(crate) enum AttrValue {
     Many { start: u32, len: u32 },
 }
 
+/// One attribute of a resolved context.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Attr {
+    value: AttrValue,
+    /// The unit text rollouts and exclusions hash (and the text of a number, for
+    /// attributes whose operators read text).
+    unit: Option<Span>,
+}
+
+/// An attribute the context lacks.
+const MISSING: Attr = Attr {
+    value: AttrValue::Missing,
+    unit: None,
+};
+
 /// A context resolved against one snapshot's attribute table.
 #[derive(Debug, Clone, Default)]
 pub struct ResolvedContext {
-    values: Vec<AttrValue>,
-    /// Unit text per attribute that rollouts or exclusions hash (and the text of a
-    /// number, for attributes whose operators read text).
-    units: Vec<Option<Span>>,
+    /// By attribute id. A value and its unit side by side: a rollout reads both, and
+    /// with many live contexts each separate array is another cache miss.
+    attrs: Vec<Attr>,
     items: Vec<Scalar>,
     forms: Vec<Forms>,
     text: String,

@@ -42,7 +42,7 @@ impl ResolvedContext {
     /// The unit string of an attribute (a non-empty string, or a number's text).
     #[inline]
     pub fn unit(&self, id: AttrId) -> Option<&str> {
-        let span = (*self.units.get(id as usize)?)?;
+        let span = self.attrs.get(id as usize)?.unit?;
         Some(self.span(span))
     }
 
@@ -54,10 +54,9 @@ impl ResolvedContext {
 
     #[inline]
     pub(crate) fn value(&self, id: AttrId) -> AttrValue {
-        self.values
+        self.attrs
             .get(id as usize)
-            .copied()
-            .unwrap_or(AttrValue::Missing)
+            .map_or(AttrValue::Missing, |a| a.value)
     }
 
     /// The scalars of a value: one, each list element, or none.
@@ -76,7 +75,7 @@ impl ResolvedContext {
     /// Attribute `id` in a form independent of how the context was built: for
     /// comparing contexts.
     fn canonical(&self, id: usize) -> Option<Vec<CanonicalScalar<'_>>> {
-        let value = self.values.get(id)?;
+        let value = &self.attrs.get(id)?.value;
         let one = |s: &Scalar| match s {
             Scalar::Bool(b) => CanonicalScalar::Bool(*b),
             Scalar::Num(n) => CanonicalScalar::Num(*n),
@@ -128,8 +127,8 @@ enum CanonicalScalar<'a> {
 /// each was built.
 impl PartialEq for ResolvedContext {
     fn eq(&self, other: &ResolvedContext) -> bool {
-        self.values.len() == other.values.len()
-            && (0..self.values.len()).all(|i| {
+        self.attrs.len() == other.attrs.len()
+            && (0..self.attrs.len()).all(|i| {
                 self.canonical(i) == other.canonical(i)
                     && self.unit(i as AttrId) == other.unit(i as AttrId)
             })

@@ -92,6 +92,7 @@ fn order_routing_rollouts_need_a_best_execution_guard_which_rolls_back_worse_exe
         "on": executed(200, 0.0), "off": executed(200, 2.0) } } });
     s.post("/api/v1/metrics", &sdk, b).expect(200);
     let r = wait_for(&s, &editor, id, |r| r["status"] == "rolled_back");
+    support::contract::check_value("rollout_best_execution", r.clone());
     let reason = r["history"].as_array().unwrap().last().unwrap()["details"]["reason"]
         .as_str()
         .unwrap()

@@ -9,7 +9,11 @@ use support::contract::{check_value, round_trip};
 
 /// What `vexil rollout status` prints about `flag`.
 fn status(s: &Server, token: &str, flag: &str) -> String {
-    let out = vexil_as(s, token, &["rollout", "status", flag, "--env", "production"]);
+    let out = vexil_as(
+        s,
+        token,
+        &["rollout", "status", flag, "--env", "production"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -27,8 +31,12 @@ fn scheduler_answers_keep_their_json() {
     let sdk = s.sdk_key(&admin, "production");
 
     // Checked, advanced, then completed.
-    s.post(FLAGS, &editor, json!({ "flag": simple_flag("contract-go") }))
-        .expect(201);
+    s.post(
+        FLAGS,
+        &editor,
+        json!({ "flag": simple_flag("contract-go") }),
+    )
+    .expect(201);
     let id = s
         .post(
             &format!("{FLAGS}/contract-go/rollouts"),
@@ -69,9 +77,7 @@ fn scheduler_answers_keep_their_json() {
     check_value("rollout_advanced", r);
     let text = status(&s, &editor, "contract-go");
     assert!(
-        text.contains(
-            "0 evaluations, 0 samples, error rate -, success rate -, latency -\n"
-        ),
+        text.contains("0 evaluations, 0 samples, error rate -, success rate -, latency -\n"),
         "{text}"
     );
     assert!(
@@ -115,16 +121,19 @@ fn scheduler_answers_keep_their_json() {
     s.post(
         "/api/v1/metrics",
         &sdk,
-        batch("b1", clock.now(), "contract-back", "on", (500, 200, 6, 40.0)),
+        batch(
+            "b1",
+            clock.now(),
+            "contract-back",
+            "on",
+            (500, 200, 6, 40.0),
+        ),
     )
     .expect(200);
     let r = wait_for(&s, &editor, id, |r| r["status"] == "rolled_back");
     check_value("rollout_rolled_back", r);
     let text = status(&s, &editor, "contract-back");
-    assert!(
-        text.contains("  breach: error rate 3.00% > 1%\n"),
-        "{text}"
-    );
+    assert!(text.contains("  breach: error rate 3.00% > 1%\n"), "{text}");
     assert!(
         text.contains(" rollout.rolled_back: rollout #2 rolled back at 25%: error rate 3.00% > 1%; success rate 97.00% < 99% (on metrics of #4 edge-production)\n"),
         "{text}"
@@ -180,4 +189,59 @@ fn scheduler_captures_read_back_as_rollouts() {
     ] {
         round_trip::<vexil::origin::api::Rollout>(name);
     }
+}
+
+/// Checks and history stored before the SDK keys, the clinical kill and the
+/// best-execution guard were recorded still read; details that are not their
+/// event's do not.
+#[test]
+fn older_stored_checks_and_history_still_read() {
+    use vexil::origin::api::{EventDetails, RolloutEvent, StageCheck};
+    let at = "2026-01-01T00:00:00.000Z";
+    let figures = json!({ "evaluations": 10, "samples": 0, "error_rate": null, "success_rate": null,
+                          "latency_mean_ms": null, "events": {} });
+    let check: StageCheck =
+        serde_json::from_value(json!({ "at": at, "stage": 1, "percentage": 5.0,
+        "figures": figures, "breaches": [], "enough_samples": false }))
+        .unwrap();
+    assert!(check.keys.is_empty() && check.figures.best_execution.is_empty());
+    assert_eq!(check.figures.error_rate, None);
+    let history: Vec<RolloutEvent> = serde_json::from_value(json!([
+        { "at": at, "event": "pause", "by": "eve" },
+        { "at": at, "event": "rollout.advanced", "details": { "rollout": 1, "from": 5.0, "to": 15.0,
+          "stage": 2, "figures": figures, "change": 3 } },
+        { "at": at, "event": "rollout.rolled_back", "details": { "rollout": 1, "reason": "too many errors",
+          "from": 15.0, "to": 0.0, "figures": figures, "breaches": ["error rate"], "change": null } },
+        { "at": at, "event": "rollout.completed", "details": { "rollout": 1, "percentage": 100.0,
+          "figures": figures } },
+        { "at": at, "event": "rollout.aborted", "details": { "rollout": 1,
+          "reason": "its first stage was cancelled" } },
+    ]))
+    .unwrap();
+    assert_eq!(history[0].by.as_deref(), Some("eve"));
+    match &history[2].details {
+        Some(EventDetails::RolledBack(d)) => {
+            assert!(d.killed.is_none() && d.on_call.is_empty() && d.keys.is_empty());
+            assert_eq!(d.change, None);
+        }
+        other => panic!("not a rollback: {other:?}"),
+    }
+    let reasons: Vec<Option<&str>> = history
+        .iter()
+        .map(|h| h.details.as_ref().and_then(EventDetails::reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            None,
+            None,
+            Some("too many errors"),
+            None,
+            Some("its first stage was cancelled")
+        ]
+    );
+    let bad = serde_json::from_value::<RolloutEvent>(
+        json!({ "at": at, "event": "rollout.advanced", "details": { "rollout": 1, "form": 5.0 } }),
+    );
+    assert!(bad.is_err(), "{bad:?}");
 }

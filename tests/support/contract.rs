@@ -76,4 +76,3 @@ pub fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str)
         "{name} changed in a round trip through its type"
     );
 }
-

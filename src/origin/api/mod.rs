@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod ofrep;
 pub mod proposals;
 pub mod reports;
+pub mod rollout_events;
 pub mod rollouts;
 pub mod snapshots;
 pub mod systems;
@@ -65,7 +66,8 @@ pub use metrics::{
 };
 pub use ofrep::OfrepConfiguration;
 pub use proposals::{
-    BulkReport, BulkResult, BulkStatus, DryRun, DryRunIssue, RaisedRisk, RiskReason,
+    BulkFailure, BulkReport, BulkResult, BulkStatus, DryRun, DryRunIssue, ErrorCode, RaisedRisk,
+    RiskReason,
 };
 pub use reports::{
     Adoption, AuditChain, AuditReport, AuditSummary, AuditedFlag, BusinessImpact,
@@ -74,7 +76,11 @@ pub use reports::{
     ReviewSchedule, Safeguard, SecurityInformation, UserImpactMetrics, VariantAdoption, VsControl,
     Window,
 };
-pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
+pub use rollout_events::{Aborted, Advanced, Completed, EventDetails, RolledBack, RolloutEvent};
+pub use rollouts::{
+    BestExecutionCheck, Decision, EventGuard, Figures, Guards, MetricsKey, Rollout, RolloutList,
+    RolloutPlan, StageCheck,
+};
 pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};
 pub use systems::{SystemDown, SystemUp};
 pub use tokens::{

@@ -1,6 +1,7 @@
 //! How an [`OriginError`] becomes an HTTP answer: the JSON error body and its status.
 
 use super::MAX_BODY;
+use crate::origin::api::{BulkFailure, ErrorCode};
 use crate::origin::OriginError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -44,8 +45,13 @@ impl IntoResponse for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "implausible_batch", None)
             }
             OriginError::BulkFailed(report) => {
-                let mut body = report.clone();
-                body["error"] = json!({ "code": "bulk_failed", "message": message });
+                let body = BulkFailure {
+                    report: (**report).clone(),
+                    error: ErrorCode {
+                        code: "bulk_failed".into(),
+                        message,
+                    },
+                };
                 return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
             }
             OriginError::Config(_)

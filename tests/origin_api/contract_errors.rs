@@ -20,7 +20,11 @@ fn error_answers_keep_their_json() {
     check("error_bad_request", &r.expect(400));
     let r = s.call("GET", "/api/v1/changes", None, None, &[]);
     check("error_unauthorized", &r.expect(401));
-    let r = s.post(STAGING, &viewer, json!({ "flag": simple_flag("contract-e") }));
+    let r = s.post(
+        STAGING,
+        &viewer,
+        json!({ "flag": simple_flag("contract-e") }),
+    );
     check("error_forbidden", &r.expect(403));
     check(
         "error_not_found",
@@ -40,7 +44,11 @@ fn error_answers_keep_their_json() {
     broken["fallthrough"] = json!({ "variant": "missing" });
     let r = s.post(STAGING, &eve, json!({ "flag": broken }));
     check("error_invalid", &r.expect(422));
-    let r = s.post(STAGING, &eve, json!({ "flag": simple_flag("Contract_Name") }));
+    let r = s.post(
+        STAGING,
+        &eve,
+        json!({ "flag": simple_flag("Contract_Name") }),
+    );
     check("error_policy_violation", &r.expect(422));
 }
 

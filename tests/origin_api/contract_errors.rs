@@ -65,6 +65,6 @@ fn error_captures_read_back_as_their_type() {
         "error_invalid",
         "error_policy_violation",
     ] {
-        round_trip::<serde_json::Value>(name);
+        round_trip::<vexil::origin::api::ErrorAnswer>(name);
     }
 }

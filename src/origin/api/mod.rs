@@ -12,6 +12,7 @@
 //! - [`audit`]: the audit log's pages and its verification;
 //! - [`changes`]: change requests, their approvals and decisions;
 //! - [`environments`]: the environments and their newest snapshots;
+//! - [`errors`]: the error answer every route gives;
 //! - [`flags`]: flag summaries, details and revision history, an environment's
 //!   segments and exclusion groups, and the bodies that propose changes to them;
 //! - [`info`]: what the origin says about itself: health, public keys, key
@@ -22,7 +23,8 @@
 //! - [`proposals`]: proposed changes as a whole: a dry run, a bulk update's report;
 //! - [`reports`]: reports about flags: the lifecycle insights, and one flag's
 //!   insights report and audit report;
-//! - [`rollouts`]: progressive rollouts and the plan that starts one;
+//! - [`rollouts`]: progressive rollouts and the plan that starts one, their guards
+//!   and the scheduler's checks; [`rollout_events`]: their history;
 //! - [`snapshots`]: an environment's signed snapshots and their copies at the
 //!   publish targets;
 //! - [`systems`]: what the health probes announce when a system flags depend on
@@ -33,6 +35,7 @@
 pub mod audit;
 pub mod changes;
 pub mod environments;
+pub mod errors;
 pub mod flags;
 pub mod info;
 pub mod metrics;
@@ -52,6 +55,7 @@ pub use changes::{
     Requirement, Violation,
 };
 pub use environments::{CreatedEnvironment, Environment, EnvironmentList, NewEnvironment};
+pub use errors::{ErrorAnswer, ErrorBody, ErrorDetail};
 pub use flags::{
     FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
     ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody, SegmentList,
@@ -66,8 +70,7 @@ pub use metrics::{
 };
 pub use ofrep::OfrepConfiguration;
 pub use proposals::{
-    BulkFailure, BulkReport, BulkResult, BulkStatus, DryRun, DryRunIssue, ErrorCode, RaisedRisk,
-    RiskReason,
+    BulkFailure, BulkReport, BulkResult, BulkStatus, DryRun, DryRunIssue, RaisedRisk, RiskReason,
 };
 pub use reports::{
     Adoption, AuditChain, AuditReport, AuditSummary, AuditedFlag, BusinessImpact,

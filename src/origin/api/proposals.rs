@@ -2,7 +2,7 @@
 //! (`POST /environments/{env}/validate`, [`DryRun`]) and a bulk update
 //! (`POST /environments/{env}/bulk`, [`BulkReport`]; [`BulkFailure`] when it fails).
 
-use super::{RequiredApproval, Violation};
+use super::{ErrorBody, RequiredApproval, Violation};
 use serde::{Deserialize, Serialize};
 
 /// A flag document checked as its create or update would be, nothing applied.
@@ -85,17 +85,8 @@ pub struct BulkFailure {
     /// What became of each operation.
     #[serde(flatten)]
     pub report: BulkReport,
-    /// `bulk_failed` and its message.
-    pub error: ErrorCode,
-}
-
-/// An error answer's `code` and `message` (no details).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ErrorCode {
-    /// `bulk_failed`.
-    pub code: String,
-    /// The error in words.
-    pub message: String,
+    /// `bulk_failed` and its message (no details).
+    pub error: ErrorBody,
 }
 
 /// What became of one operation of a bulk update (fields in this order).

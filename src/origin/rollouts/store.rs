@@ -16,7 +16,8 @@ pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
 }
 
 /// A rollout as the API shows it. Its guards must read (the scheduler reads them
-/// too); a last check or history that does not is shown as none.
+/// too); a last check that does not is shown as none, and a history entry that does
+/// not is left out.
 pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
     let (mut rollout, guards) = db.query_row(
         "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
@@ -53,7 +54,11 @@ pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
                 created_at: r.get(14)?,
                 updated_at: r.get(15)?,
                 last_check: column(r.get(16)?),
-                history: column(r.get(17)?).unwrap_or_default(),
+                history: column::<Vec<Value>>(r.get(17)?)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|e| serde_json::from_value(e).ok())
+                    .collect(),
                 metrics_keys: column(r.get(18)?).unwrap_or_default(),
             };
             Ok((rollout, r.get::<_, String>(8)?))

@@ -121,6 +121,18 @@ fn order_routing_rollouts_need_a_best_execution_guard_which_rolls_back_worse_exe
     assert_eq!(check["control_mean"], 2.0);
     let high = check["interval"][1].as_f64().unwrap();
     assert!(high < -0.5, "{check}");
+    // `vexil rollout status` shows the check.
+    let out = vexil_as(
+        &s,
+        &editor,
+        &["rollout", "status", "smart-router", "--env", "production"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let shown = format!(
+        "  best execution order.executed: control 2 (200 values), treatment 0 (200 values), interval [{}, {high}] against 0.5 tolerated: worse\n",
+        check["interval"][0]
+    );
+    assert!(text.contains(&shown), "{text}");
 }
 
 /// A treatment no worse than control advances while the evidence is undecided, waits

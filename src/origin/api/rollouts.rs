@@ -3,7 +3,7 @@
 //! ([`RolloutList`]), `GET /rollouts/{id}` and `POST /rollouts/{id}/{action}`.
 //! A rollout carries its guards ([`Guards`]), the scheduler's last judgement of its
 //! stage ([`StageCheck`] with its [`Figures`]) and its history
-//! ([`RolloutEvent`](super::rollout_events::RolloutEvent)).
+//! ([`RolloutEvent`], in `rollout_events`).
 
 use super::rollout_events::RolloutEvent;
 pub use crate::origin::rollouts::best_execution::{Check as BestExecutionCheck, Decision};

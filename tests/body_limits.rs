@@ -85,6 +85,11 @@ fn an_over_size_body_is_413_in_each_api_shape() {
     );
     assert_eq!(status, 413, "{answer}");
     assert_eq!(answer["error"]["code"], "too_large", "{answer}");
+    // Field for field and in this order, as before the error answers were typed.
+    assert_eq!(
+        answer.to_string(),
+        r#"{"error":{"code":"too_large","message":"the body is larger than 1048576 bytes"}}"#
+    );
 
     let (status, answer) = post_raw(
         &s,

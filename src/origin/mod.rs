@@ -77,7 +77,7 @@ pub enum OriginError {
     Implausible(String),
     /// A bulk update failed; the report says which operations and why.
     #[error("the bulk update failed; nothing was applied")]
-    BulkFailed(serde_json::Value),
+    BulkFailed(Box<api::BulkReport>),
     /// Bad settings or data directory.
     #[error("{0}")]
     Config(String),

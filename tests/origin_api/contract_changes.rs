@@ -1,6 +1,7 @@
 //! The typed API keeps the wire format (see `contract.rs`): the answers of a change's
 //! dry run (`POST /environments/{env}/validate`) and of the bulk update, applied and
-//! failed, compared with captures taken before they were typed.
+//! failed, compared with captures taken before they were typed, and read back as
+//! `DryRun`, `BulkReport` and `BulkFailure`.
 
 use super::contract::check;
 use super::support::*;
@@ -79,9 +80,10 @@ fn dry_run_and_bulk_answers_keep_their_json() {
 
 #[test]
 fn dry_run_and_bulk_captures_read_back_as_their_types() {
-    use vexil::origin::api::{BulkReport, DryRun};
+    use vexil::origin::api::{BulkFailure, BulkReport, DryRun};
     super::contract::round_trip::<DryRun>("flag_validate");
     super::contract::round_trip::<DryRun>("flag_validate_raised_risk");
     super::contract::round_trip::<DryRun>("flag_validate_invalid");
     super::contract::round_trip::<BulkReport>("bulk_applied");
+    super::contract::round_trip::<BulkFailure>("bulk_failed");
 }

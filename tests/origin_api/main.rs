@@ -12,6 +12,7 @@ mod compliance;
 mod contract;
 mod contract_admin;
 mod contract_changes;
+mod contract_errors;
 mod contract_metrics;
 mod contract_reports;
 mod lifecycle;

@@ -198,6 +198,12 @@ fn the_seed_console_commands_work_end_to_end() {
             && e.contains("nothing was applied"),
         "{report} {e}"
     );
+    assert_eq!(
+        report,
+        "#0 user-preferences-update update_percentage: not_applied: rolled back: operation #1 failed\n\
+         #1 no-such-flag toggle_flag: failed: no flag `no-such-flag` in `staging`\n\
+         Bulk update: 2 total, 0 applied, 0 pending approval, 1 failed, 1 rolled back\n"
+    );
     let bulk = write(
         &data,
         "bulk-ok.json",

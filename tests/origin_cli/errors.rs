@@ -41,6 +41,10 @@ fn the_cli_explains_what_is_wrong() {
     let file = write(&data, "flag.json", &flag);
     let e = fails(&vexil_as(&s, &admin, &["flag", "create", "--file", &file]));
     assert!(e.contains("expiry-required: flags other than"), "{e}");
+    assert_eq!(
+        e,
+        format!("error: the change violates 1 policy:\n  {file}: expiry-required: flags other than operational toggles and kill switches need `expires_at`\n")
+    );
     // The origin's refusal: each problem once, without an empty prefix, placed in
     // the file (line and column of the field in it).
     let text = "{\n  \"key\": \"bad-off\", \"expires_at\": \"2099-01-01T00:00:00Z\",\n  \"variants\": {\"on\": true},\n  \"off_variant\": \"nope\",\n  \"fallthrough\": {\"variant\": \"on\"}\n}\n";
@@ -51,6 +55,10 @@ fn the_cli_explains_what_is_wrong() {
     assert_eq!(e.matches("unknown variant `nope`").count(), 1, "{e}");
     assert!(!e.contains("- :") && !e.contains("\n  : "), "{e}");
     assert!(e.contains(&format!("{bad}:4:3: ")), "{e}");
+    assert_eq!(
+        e,
+        format!("error: the flags would not compile:\n  {bad}:4:3: flags[bad-off].off_variant: unknown variant `nope`\n")
+    );
     // A typo is refused before the origin is asked, with a suggestion.
     std::fs::write(
         data.path().join("typo.json"),

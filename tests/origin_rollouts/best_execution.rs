@@ -92,6 +92,17 @@ fn order_routing_rollouts_need_a_best_execution_guard_which_rolls_back_worse_exe
         "on": executed(200, 0.0), "off": executed(200, 2.0) } } });
     s.post("/api/v1/metrics", &sdk, b).expect(200);
     let r = wait_for(&s, &editor, id, |r| r["status"] == "rolled_back");
+    // The interval's ends rounded, so that another platform's `ln` does not differ.
+    let mut shown = r.clone();
+    for path in [
+        "/last_check/figures/best_execution/0/interval",
+        "/history/0/details/figures/best_execution/0/interval",
+    ] {
+        for end in shown.pointer_mut(path).unwrap().as_array_mut().unwrap() {
+            *end = json!((end.as_f64().unwrap() * 1e9).round() / 1e9);
+        }
+    }
+    support::contract::check_value("rollout_best_execution", shown);
     let reason = r["history"].as_array().unwrap().last().unwrap()["details"]["reason"]
         .as_str()
         .unwrap()
@@ -110,6 +121,18 @@ fn order_routing_rollouts_need_a_best_execution_guard_which_rolls_back_worse_exe
     assert_eq!(check["control_mean"], 2.0);
     let high = check["interval"][1].as_f64().unwrap();
     assert!(high < -0.5, "{check}");
+    // `vexil rollout status` shows the check.
+    let out = vexil_as(
+        &s,
+        &editor,
+        &["rollout", "status", "smart-router", "--env", "production"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let shown = format!(
+        "  best execution order.executed: control 2 (200 values), treatment 0 (200 values), interval [{}, {high}] against 0.5 tolerated: worse\n",
+        check["interval"][0]
+    );
+    assert!(text.contains(&shown), "{text}");
 }
 
 /// A treatment no worse than control advances while the evidence is undecided, waits

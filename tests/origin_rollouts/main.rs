@@ -11,6 +11,7 @@
 mod support;
 
 mod best_execution;
+mod contract;
 mod metrics;
 mod safety;
 mod stages;

@@ -2,6 +2,7 @@
 //! server on an ephemeral port, and a small JSON client.
 #![allow(dead_code)]
 
+pub mod contract;
 pub mod postgres;
 
 use serde_json::{json, Value};

@@ -12,6 +12,7 @@
 //! - [`audit`]: the audit log's pages and its verification;
 //! - [`changes`]: change requests, their approvals and decisions;
 //! - [`environments`]: the environments and their newest snapshots;
+//! - [`errors`]: the error answer every route gives;
 //! - [`flags`]: flag summaries, details and revision history, an environment's
 //!   segments and exclusion groups, and the bodies that propose changes to them;
 //! - [`info`]: what the origin says about itself: health, public keys, key
@@ -22,7 +23,8 @@
 //! - [`proposals`]: proposed changes as a whole: a dry run, a bulk update's report;
 //! - [`reports`]: reports about flags: the lifecycle insights, and one flag's
 //!   insights report and audit report;
-//! - [`rollouts`]: progressive rollouts and the plan that starts one;
+//! - [`rollouts`]: progressive rollouts and the plan that starts one, their guards
+//!   and the scheduler's checks; [`rollout_events`]: their history;
 //! - [`snapshots`]: an environment's signed snapshots and their copies at the
 //!   publish targets;
 //! - [`systems`]: what the health probes announce when a system flags depend on
@@ -33,12 +35,14 @@
 pub mod audit;
 pub mod changes;
 pub mod environments;
+pub mod errors;
 pub mod flags;
 pub mod info;
 pub mod metrics;
 pub mod ofrep;
 pub mod proposals;
 pub mod reports;
+pub mod rollout_events;
 pub mod rollouts;
 pub mod snapshots;
 pub mod systems;
@@ -51,6 +55,7 @@ pub use changes::{
     Requirement, Violation,
 };
 pub use environments::{CreatedEnvironment, Environment, EnvironmentList, NewEnvironment};
+pub use errors::{ErrorAnswer, ErrorBody, ErrorDetail};
 pub use flags::{
     FlagBody, FlagDetail, FlagList, FlagListItem, FlagSummary, GroupBody, History, PromoteBody,
     ReasonBody, ReviewBody, Revision, RollbackBody, RolloutBody, SegmentBody, SegmentList,
@@ -65,7 +70,7 @@ pub use metrics::{
 };
 pub use ofrep::OfrepConfiguration;
 pub use proposals::{
-    BulkReport, BulkResult, BulkStatus, DryRun, DryRunIssue, RaisedRisk, RiskReason,
+    BulkFailure, BulkReport, BulkResult, BulkStatus, DryRun, DryRunIssue, RaisedRisk, RiskReason,
 };
 pub use reports::{
     Adoption, AuditChain, AuditReport, AuditSummary, AuditedFlag, BusinessImpact,
@@ -74,7 +79,11 @@ pub use reports::{
     ReviewSchedule, Safeguard, SecurityInformation, UserImpactMetrics, VariantAdoption, VsControl,
     Window,
 };
-pub use rollouts::{MetricsKey, Rollout, RolloutEvent, RolloutList, RolloutPlan};
+pub use rollout_events::{Aborted, Advanced, Completed, EventDetails, RolledBack, RolloutEvent};
+pub use rollouts::{
+    BestExecutionCheck, Decision, EventGuard, Figures, Guards, MetricsKey, Rollout, RolloutList,
+    RolloutPlan, StageCheck,
+};
 pub use snapshots::{PublishTarget, PublishTargetList, SnapshotInfo, SnapshotList};
 pub use systems::{SystemDown, SystemUp};
 pub use tokens::{

@@ -1,8 +1,8 @@
 //! What the origin answers about proposed changes as a whole: a dry run
 //! (`POST /environments/{env}/validate`, [`DryRun`]) and a bulk update
-//! (`POST /environments/{env}/bulk`, [`BulkReport`]).
+//! (`POST /environments/{env}/bulk`, [`BulkReport`]; [`BulkFailure`] when it fails).
 
-use super::{RequiredApproval, Violation};
+use super::{ErrorBody, RequiredApproval, Violation};
 use serde::{Deserialize, Serialize};
 
 /// A flag document checked as its create or update would be, nothing applied.
@@ -76,6 +76,17 @@ pub struct BulkReport {
     /// The first operation that failed (a failed update).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_operation: Option<BulkResult>,
+}
+
+/// The answer to a bulk update that failed (422, nothing applied): the report, then
+/// the error as every error answer gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkFailure {
+    /// What became of each operation.
+    #[serde(flatten)]
+    pub report: BulkReport,
+    /// `bulk_failed` and its message (no details).
+    pub error: ErrorBody,
 }
 
 /// What became of one operation of a bulk update (fields in this order).

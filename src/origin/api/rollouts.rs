@@ -1,9 +1,15 @@
 //! Progressive rollouts: `POST /environments/{env}/flags/{key}/rollouts`
 //! ([`RolloutPlan`], answered with a [`Rollout`]), `GET /environments/{env}/rollouts`
 //! ([`RolloutList`]), `GET /rollouts/{id}` and `POST /rollouts/{id}/{action}`.
+//! A rollout carries its guards ([`Guards`]), the scheduler's last judgement of its
+//! stage ([`StageCheck`] with its [`Figures`]) and its history
+//! ([`RolloutEvent`], in `rollout_events`).
 
+use super::rollout_events::RolloutEvent;
+pub use crate::origin::rollouts::best_execution::{Check as BestExecutionCheck, Decision};
+pub use crate::origin::rollouts::{EventGuard, Guards};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// A request to start a rollout; every field has a default.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -70,8 +76,8 @@ pub struct Rollout {
     pub percentage: Option<f64>,
     /// How long each stage runs before it may advance.
     pub stage_duration_ms: i64,
-    /// The guards, as the rollout engine stores them.
-    pub guards: Value,
+    /// What must hold for a stage to advance.
+    pub guards: Guards,
     /// `waiting_approval`, `running`, `paused`, `completed`, `rolled_back` or `aborted`.
     pub status: String,
     /// The percentage before the rollout (where a rollback returns).
@@ -88,27 +94,55 @@ pub struct Rollout {
     pub created_at: String,
     /// When it last changed.
     pub updated_at: String,
-    /// The scheduler's last judgement of the stage (`figures`, `breaches`, ...).
-    pub last_check: Option<Value>,
+    /// The scheduler's last judgement of the stage (none before its first pass).
+    pub last_check: Option<StageCheck>,
     /// What happened to it, oldest first.
     pub history: Vec<RolloutEvent>,
     /// The SDK keys whose metrics fed the current stage.
     pub metrics_keys: Vec<MetricsKey>,
 }
 
-/// An event of a rollout's history: a control by someone, or the scheduler's step.
+/// The scheduler's judgement of a stage at one pass, stored with the rollout as
+/// JSON (rows written before the SDK keys were recorded have no `keys`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RolloutEvent {
+pub struct StageCheck {
     /// When (RFC 3339).
     pub at: String,
-    /// `pause`, `resume`, `abort`, `advanced`, `rolled_back`, ...
-    pub event: String,
-    /// Who, for a control.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
-    /// The scheduler's details (`reason`, `keys`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<Value>,
+    /// The stage judged, from 1.
+    pub stage: u64,
+    /// Its percentage.
+    pub percentage: f64,
+    /// The treated variant's figures in the stage's window.
+    pub figures: Figures,
+    /// The guards that failed, in words (any rolls the rollout back).
+    pub breaches: Vec<String>,
+    /// Whether there were enough samples to judge the rate guards (and every
+    /// best-execution guard had enough values); without, the stage holds.
+    pub enough_samples: bool,
+    /// The SDK keys whose batches the judgement rests on (and those left out).
+    #[serde(default)]
+    pub keys: Vec<MetricsKey>,
+}
+
+/// The treated variant's figures in a stage's window, as the guards judged them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Evaluations that served the variant.
+    pub evaluations: u64,
+    /// Tracked outcomes (success or failure) attributed to it.
+    pub samples: u64,
+    /// Failed outcomes, percent of samples (none without samples).
+    pub error_rate: Option<f64>,
+    /// Successful outcomes, percent of samples.
+    pub success_rate: Option<f64>,
+    /// Mean latency of the tracked outcomes, milliseconds.
+    pub latency_mean_ms: Option<f64>,
+    /// Tracked events attributed to the variant, by name.
+    pub events: BTreeMap<String, u64>,
+    /// The best-execution guards' checks, one per guard (absent without such guards,
+    /// and in checks stored before they existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub best_execution: Vec<BestExecutionCheck>,
 }
 
 /// What one SDK key's batches brought to a rollout stage.

@@ -118,9 +118,7 @@ pub fn bulk(
         failed_operation: None,
     };
     if failed > 0 {
-        return Err(OriginError::BulkFailed(serde_json::to_value(rolled_back(
-            report,
-        ))?));
+        return Err(OriginError::BulkFailed(Box::new(rolled_back(report))));
     }
     if !applied_ids.is_empty() {
         report.snapshot_version = Some(publish_applied(op, env, &applied_ids)?);

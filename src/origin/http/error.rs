@@ -1,13 +1,14 @@
 //! How an [`OriginError`] becomes an HTTP answer: the JSON error body and its status.
 
 use super::MAX_BODY;
+use crate::origin::api::{BulkFailure, ErrorAnswer, ErrorBody, ErrorDetail};
 use crate::origin::OriginError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// An error answer: `{"error": {"code", "message", "details"?}}`.
+/// An error answer: `{"error": {"code", "message", "details"?}}` ([`ErrorAnswer`]).
 #[derive(Debug)]
 pub struct ApiError(pub OriginError);
 
@@ -30,22 +31,38 @@ impl IntoResponse for ApiError {
             OriginError::Invalid(issues) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                Some(json!(issues
-                    .iter()
-                    .map(|i| json!({ "path": i.path, "message": i.message }))
-                    .collect::<Vec<_>>())),
+                Some(
+                    issues
+                        .iter()
+                        .map(|i| ErrorDetail {
+                            path: Some(i.path.clone()),
+                            policy: None,
+                            message: i.message.clone(),
+                        })
+                        .collect(),
+                ),
             ),
             OriginError::Policy(v) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "policy_violation",
-                Some(json!(v)),
+                Some(
+                    v.iter()
+                        .map(|v| ErrorDetail {
+                            path: None,
+                            policy: Some(v.policy.to_string()),
+                            message: v.message.clone(),
+                        })
+                        .collect(),
+                ),
             ),
             OriginError::Implausible(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "implausible_batch", None)
             }
             OriginError::BulkFailed(report) => {
-                let mut body = report.clone();
-                body["error"] = json!({ "code": "bulk_failed", "message": message });
+                let body = BulkFailure {
+                    report: (**report).clone(),
+                    error: ErrorBody::new("bulk_failed", message),
+                };
                 return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
             }
             OriginError::Config(_)
@@ -58,11 +75,11 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
             }
         };
-        let mut error = json!({ "code": code, "message": message });
-        if let Some(details) = details {
-            error["details"] = details;
-        }
-        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        let error = ErrorBody {
+            details,
+            ..ErrorBody::new(code, message)
+        };
+        let mut response = (status, Json(ErrorAnswer { error })).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -77,7 +94,9 @@ pub(super) type ApiResult<T = Json<Value>> = Result<T, ApiError>;
 /// The answer to a body over [`MAX_BODY`]: 413 `too_large`.
 pub(super) fn too_large() -> Response {
     let message = format!("the body is larger than {MAX_BODY} bytes");
-    let body = json!({ "error": { "code": "too_large", "message": message } });
+    let body = ErrorAnswer {
+        error: ErrorBody::new("too_large", message),
+    };
     (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
 }
 
@@ -93,6 +112,8 @@ pub(super) async fn not_found() -> ApiError {
 }
 
 pub(super) async fn method_not_allowed() -> Response {
-    let body = json!({ "error": { "code": "method_not_allowed", "message": "this route does not take that method" } });
+    let body = ErrorAnswer {
+        error: ErrorBody::new("method_not_allowed", "this route does not take that method"),
+    };
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }

@@ -215,7 +215,7 @@ pub fn control_values(batch: &Batch, flag: &str, treated: &str) -> BTreeMap<Stri
 }
 
 /// The guard's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// Too few values, or no variance known: holds the stage, never rolls back.
@@ -232,7 +232,7 @@ pub enum Decision {
 }
 
 /// One check of the guard, as the rollout's `last_check` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     /// The tracked event.
     pub event: String,
@@ -330,9 +330,9 @@ pub fn judge_stage(
     control: &BTreeMap<String, Moments>,
     everyone_treated: bool,
     judgement: &mut Judgement,
-) -> Result<(), serde_json::Error> {
+) {
     if guards.is_empty() {
-        return Ok(());
+        return;
     }
     let checks: Vec<Check> = guards
         .iter()
@@ -351,8 +351,7 @@ pub fn judge_stage(
             judgement.enough_samples = false;
         }
     }
-    judgement.figures["best_execution"] = serde_json::to_value(&checks)?;
-    Ok(())
+    judgement.figures.best_execution = checks;
 }
 
 impl Check {

@@ -1,7 +1,7 @@
 //! Control of a rollout by hand: pause, resume, abort.
 
 use super::store::{get, push_history};
-use crate::origin::api::Rollout;
+use crate::origin::api::{Rollout, RolloutEvent};
 use crate::origin::auth::Principal;
 use crate::origin::{audit, Op, OriginError};
 use rusqlite::params;
@@ -40,7 +40,12 @@ pub fn control(
     push_history(
         op,
         id,
-        json!({ "at": op.now(), "event": action, "by": who.name }),
+        &RolloutEvent {
+            at: op.now(),
+            event: action.to_string(),
+            by: Some(who.name.clone()),
+            details: None,
+        },
     )?;
     let subject = format!("{}/{}", r.environment, r.flag);
     audit::record(

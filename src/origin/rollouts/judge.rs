@@ -1,15 +1,14 @@
 //! The judgement of a stage: the treated variant's health against the guards.
 
 use super::{EventGuard, Guards};
+use crate::origin::api::Figures;
 use crate::origin::edge_metrics::VariantHealth;
-use serde::Serialize;
-use serde_json::{json, Value};
 
 /// How the guards judged a stage.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Judgement {
     /// Figures of the treated variant in the stage's window.
-    pub figures: Value,
+    pub figures: Figures,
     /// Guards that failed, in words.
     pub breaches: Vec<String>,
     /// Whether there were enough samples to judge the rate guards.
@@ -51,14 +50,15 @@ pub fn judge(h: &VariantHealth, g: &Guards) -> Judgement {
         }
     }
     Judgement {
-        figures: json!({
-            "evaluations": h.evaluations,
-            "samples": h.samples(),
-            "error_rate": h.error_rate(),
-            "success_rate": h.success_rate(),
-            "latency_mean_ms": h.latency.mean(),
-            "events": h.events,
-        }),
+        figures: Figures {
+            evaluations: h.evaluations,
+            samples: h.samples(),
+            error_rate: h.error_rate(),
+            success_rate: h.success_rate(),
+            latency_mean_ms: h.latency.mean(),
+            events: h.events.clone(),
+            best_execution: Vec::new(),
+        },
         breaches,
         enough_samples: enough,
     }

@@ -1,7 +1,7 @@
 //! The stored rollouts: as the API shows them, as the scheduler reads them, and their history.
 
 use super::Guards;
-use crate::origin::api::{Rollout, RolloutList};
+use crate::origin::api::{Rollout, RolloutEvent, RolloutList};
 use crate::origin::publish;
 use crate::origin::{rfc3339, Op, OriginError};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -15,9 +15,11 @@ pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
     Ok(())
 }
 
-/// A rollout as the API shows it.
+/// A rollout as the API shows it. Its guards must read (the scheduler reads them
+/// too); a last check that does not is shown as none, and a history entry that does
+/// not is left out.
 pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
-    db.query_row(
+    let (mut rollout, guards) = db.query_row(
         "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
                 start_percentage, stage_started_ms, change_id, created_by, created_at, updated_at, last_check, history,
                 stage_keys
@@ -29,7 +31,7 @@ pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
             let index: i64 = r.get(6)?;
             let started: Option<i64> = r.get(11)?;
             let duration: i64 = r.get(7)?;
-            Ok(Rollout {
+            let rollout = Rollout {
                 id: r.get(0)?,
                 environment: r.get(1)?,
                 flag: r.get(2)?,
@@ -42,7 +44,7 @@ pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
                 stages,
                 stage: index + 1,
                 stage_duration_ms: duration,
-                guards: column(r.get(8)?).unwrap_or(Value::Null),
+                guards: Guards::default(),
                 status: r.get(9)?,
                 start_percentage: r.get(10)?,
                 stage_started_at: started.map(rfc3339),
@@ -52,13 +54,20 @@ pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
                 created_at: r.get(14)?,
                 updated_at: r.get(15)?,
                 last_check: column(r.get(16)?),
-                history: column(r.get(17)?).unwrap_or_default(),
+                history: column::<Vec<Value>>(r.get(17)?)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|e| serde_json::from_value(e).ok())
+                    .collect(),
                 metrics_keys: column(r.get(18)?).unwrap_or_default(),
-            })
+            };
+            Ok((rollout, r.get::<_, String>(8)?))
         },
     )
     .optional()?
-    .ok_or_else(|| OriginError::NotFound(format!("no rollout #{id}")))
+    .ok_or_else(|| OriginError::NotFound(format!("no rollout #{id}")))?;
+    rollout.guards = serde_json::from_str(&guards)?;
+    Ok(rollout)
 }
 
 /// A stored JSON column read as `T`; none when unset or unreadable.
@@ -80,14 +89,15 @@ pub fn list(db: &Connection, env: &str, flag: Option<&str>) -> Result<RolloutLis
     Ok(RolloutList { rollouts })
 }
 
-pub(super) fn push_history(op: &Op<'_>, id: i64, event: Value) -> Result<(), OriginError> {
+/// Appends `event` to the rollout's stored history (earlier entries kept as written).
+pub(super) fn push_history(op: &Op<'_>, id: i64, event: &RolloutEvent) -> Result<(), OriginError> {
     let history: String = op.db.query_row(
         "SELECT history FROM rollouts WHERE id = ?1",
         params![id],
         |r| r.get(0),
     )?;
     let mut list: Vec<Value> = serde_json::from_str(&history)?;
-    list.push(event);
+    list.push(serde_json::to_value(event)?);
     op.db.execute(
         "UPDATE rollouts SET history = ?1, updated_at = ?2 WHERE id = ?3",
         params![serde_json::to_string(&list)?, op.now(), id],

@@ -4,25 +4,36 @@ use super::best_execution::{self, Moments};
 use super::judge;
 use super::start::stage_change;
 use super::store::{active, get, mark_running, push_history, Running};
+use crate::origin::api::{
+    Aborted, Advanced, Completed, EventDetails, MetricsKey, RolledBack, RolloutEvent, StageCheck,
+};
 use crate::origin::changes::{self, Applied};
 use crate::origin::edge_metrics::VariantHealth;
 use crate::origin::outbox::{self, DomainEvent, RolloutNotice};
 use crate::origin::publish;
 use crate::origin::{audit, governance, Op, OriginError};
 use rusqlite::params;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-fn notify(op: &Op<'_>, r: &Running, event: &str, details: Value) -> Result<(), OriginError> {
+/// Records a step of the scheduler: audited, in the rollout's history, and sent as
+/// a domain event (the rollout with the step's `details`).
+fn notify(op: &Op<'_>, r: &Running, details: EventDetails) -> Result<(), OriginError> {
+    let event = details.event();
     let subject = format!("{}/{}", r.env, r.flag);
-    audit::record(op, "system", event, &subject, details.clone())?;
+    let value = serde_json::to_value(&details)?;
+    audit::record(op, "system", event, &subject, value.clone())?;
     push_history(
         op,
         r.id,
-        json!({ "at": op.now(), "event": event, "details": details }),
+        &RolloutEvent {
+            at: op.now(),
+            event: event.to_string(),
+            by: None,
+            details: Some(details),
+        },
     )?;
     let mut data = serde_json::to_value(get(op.db, r.id)?)?;
-    data["details"] = details;
+    data["details"] = value;
     let notice = RolloutNotice {
         environment: r.env.clone(),
         rollout: data,
@@ -82,8 +93,10 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                     notify(
                         op,
                         &r,
-                        "rollout.aborted",
-                        json!({ "rollout": r.id, "reason": format!("its first stage was {other}") }),
+                        EventDetails::Aborted(Aborted {
+                            rollout: r.id,
+                            reason: format!("its first stage was {other}"),
+                        }),
                     )?;
                     done.push(format!("rollout #{} aborted: first stage {other}", r.id));
                 }
@@ -110,19 +123,26 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
             &control,
             percentage >= 100.0,
             &mut judgement,
-        )?;
+        );
         // The keys whose batches the decision rests on (and those left out).
-        let keys: Value = r
+        let keys: Vec<MetricsKey> = r
             .stage_keys
             .as_deref()
             .map(serde_json::from_str)
             .transpose()?
-            .unwrap_or(json!([]));
-        let check = json!({ "at": op.now(), "stage": r.index + 1, "percentage": percentage, "figures": judgement.figures,
-                            "breaches": judgement.breaches, "enough_samples": judgement.enough_samples, "keys": keys });
+            .unwrap_or_default();
+        let check = StageCheck {
+            at: op.now(),
+            stage: r.index as u64 + 1,
+            percentage,
+            figures: judgement.figures.clone(),
+            breaches: judgement.breaches.clone(),
+            enough_samples: judgement.enough_samples,
+            keys: keys.clone(),
+        };
         op.db.execute(
             "UPDATE rollouts SET last_check = ?1 WHERE id = ?2",
-            params![check.to_string(), r.id],
+            params![serde_json::to_string(&check)?, r.id],
         )?;
         if !judgement.breaches.is_empty() {
             let reason = format!(
@@ -148,10 +168,18 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
             notify(
                 op,
                 &r,
-                "rollout.rolled_back",
-                json!({ "rollout": r.id, "reason": reason, "from": percentage,
-                "to": r.start_percentage, "figures": judgement.figures, "breaches": judgement.breaches, "change": change.ok(),
-                "keys": keys, "killed": killed, "on_call": on_call }),
+                EventDetails::RolledBack(RolledBack {
+                    rollout: r.id,
+                    reason: reason.clone(),
+                    from: percentage,
+                    to: r.start_percentage,
+                    figures: judgement.figures,
+                    breaches: judgement.breaches,
+                    change: change.ok(),
+                    keys,
+                    killed,
+                    on_call,
+                }),
             )?;
             done.push(reason);
             continue;
@@ -167,8 +195,12 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
             notify(
                 op,
                 &r,
-                "rollout.completed",
-                json!({ "rollout": r.id, "percentage": percentage, "figures": judgement.figures, "keys": keys }),
+                EventDetails::Completed(Completed {
+                    rollout: r.id,
+                    percentage,
+                    figures: judgement.figures,
+                    keys,
+                }),
             )?;
             done.push(format!("rollout #{} completed at {percentage}%", r.id));
             continue;
@@ -198,9 +230,15 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
                 notify(
                     op,
                     &r,
-                    "rollout.advanced",
-                    json!({ "rollout": r.id, "from": percentage, "to": next,
-                    "stage": r.index + 2, "figures": judgement.figures, "change": change, "keys": keys }),
+                    EventDetails::Advanced(Advanced {
+                        rollout: r.id,
+                        from: percentage,
+                        to: next,
+                        stage: r.index as u64 + 2,
+                        figures: judgement.figures,
+                        change,
+                        keys,
+                    }),
                 )?;
                 done.push(format!("rollout #{} advanced to {next}%", r.id));
             }

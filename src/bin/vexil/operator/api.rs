@@ -7,9 +7,11 @@ use crate::report::{CliError, Problem};
 use crate::source::{resolve, Seg};
 use anyhow::{anyhow, bail, Result};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
+use vexil::origin::api::ErrorAnswer;
 
 /// A client of the origin's API.
 pub struct Api {
@@ -133,27 +135,24 @@ pub fn shown(v: impl serde::Serialize) -> String {
 /// The origin's error answer as one error: its code, its message, and each of its
 /// details once (a detail without a path or policy is shown without a prefix).
 pub fn api_error(status: u16, answer: &Value) -> anyhow::Error {
-    let error = &answer["error"];
-    let code = error["code"]
-        .as_str()
-        .map_or_else(|| format!("HTTP_{status}"), str::to_uppercase);
-    let message = error["message"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("the origin answered HTTP {status}: {answer}"));
-    let problems: Vec<Problem> = error["details"]
-        .as_array()
+    // Not the origin's error answer (a proxy's page, say): its status and text.
+    let Ok(ErrorAnswer { error }) = ErrorAnswer::deserialize(answer) else {
+        return anyhow!(CliError::new(
+            &format!("HTTP_{status}"),
+            format!("the origin answered HTTP {status}: {answer}")
+        ));
+    };
+    let code = error.code.to_uppercase();
+    let message = error.message;
+    let problems: Vec<Problem> = error
+        .details
         .into_iter()
         .flatten()
         .map(|d| Problem {
             file: None,
             pos: None,
-            path: d["policy"]
-                .as_str()
-                .or(d["path"].as_str())
-                .unwrap_or("")
-                .to_string(),
-            message: d["message"].as_str().unwrap_or("").to_string(),
+            path: d.policy.or(d.path).unwrap_or_default(),
+            message: d.message,
         })
         .collect();
     // The origin's message repeats its details after a headline: keep the headline.

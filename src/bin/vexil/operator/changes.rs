@@ -1,6 +1,6 @@
 //! Rollouts, change requests and their decisions, bulk updates, promotion.
 
-use super::api::{api_error, enc, flag_path, read_document, shown, text, Answer, Api};
+use super::api::{api_error, enc, flag_path, read_document, shown, typed, Answer, Api};
 use super::flags::flag_action;
 use super::print::{print_change, print_rollout};
 use super::{ChangesCommand, EnvArg, RolloutCommand};
@@ -8,8 +8,8 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Value};
 use std::path::Path;
 use vexil::origin::api::{
-    ApproveBody, Change, ChangeListQuery, ChangePage, PromoteBody, RejectBody, Rollout,
-    RolloutBody, RolloutList, RolloutPlan,
+    ApproveBody, BulkFailure, BulkReport, Change, ChangeListQuery, ChangePage, PromoteBody,
+    RejectBody, Rollout, RolloutBody, RolloutList, RolloutPlan,
 };
 
 pub fn rollout(api: &Api, command: RolloutCommand) -> Result<i32> {
@@ -143,35 +143,41 @@ pub fn bulk_update(api: &Api, file: &Path, env: &EnvArg, reason: Option<String>)
         &format!("/environments/{}/bulk", enc(&env.env)),
         Some(doc),
     )?;
-    if !(200..300).contains(&status) && report.get("results").is_none() {
+    let ok = (200..300).contains(&status);
+    if !ok && report.get("results").is_none() {
         return Err(api_error(status, &report));
     }
-    api.show(&report, |r| {
-        for item in r["results"].as_array().into_iter().flatten() {
-            let change = item["change"]
-                .as_i64()
+    // A failed update's answer is the report with the error after it.
+    let typed_report = if ok {
+        typed::<BulkReport>(&report)?
+    } else {
+        typed::<BulkFailure>(&report)?.report
+    };
+    api.show(&report, |_| {
+        let r = &typed_report;
+        for item in &r.results {
+            let change = item
+                .change
                 .map_or(String::new(), |id| format!(" (change #{id})"));
-            let error = item["error"]
-                .as_str()
-                .or(item["note"].as_str())
+            let error = item
+                .error
+                .as_deref()
+                .or(item.note.as_deref())
                 .map_or(String::new(), |e| format!(": {e}"));
             println!(
                 "#{} {} {}: {}{change}{error}",
-                text(&item["index"]),
-                text(&item["flag_id"]),
-                text(&item["operation"]),
-                text(&item["status"])
+                item.index,
+                item.flag_id,
+                item.operation,
+                shown(item.status)
             );
         }
-        let rolled_back = r["not_applied"]
-            .as_u64()
+        let rolled_back = r
+            .not_applied
             .map_or(String::new(), |n| format!(", {n} rolled back"));
         println!(
             "Bulk update: {} total, {} applied, {} pending approval, {} failed{rolled_back}",
-            text(&r["total"]),
-            text(&r["applied"]),
-            text(&r["pending"]),
-            text(&r["failed"])
+            r.total, r.applied, r.pending, r.failed
         );
     })?;
     if (200..300).contains(&status) {

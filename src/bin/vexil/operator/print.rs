@@ -1,7 +1,6 @@
 //! Human summaries of the origin's answers: changes, metrics, rollouts.
 
-use super::api::{shown, text};
-use serde_json::Value;
+use super::api::shown;
 use vexil::origin::api::{Change, FlagMetrics, Rollout};
 
 /// One line for a change, then what it waits for or what stopped it.
@@ -102,32 +101,28 @@ pub fn print_rollout(r: &Rollout) {
     if let Some(at) = &r.stage_ends_at {
         println!("  this stage may advance from {at}");
     }
-    // The judgement is the rollout engine's document, read as such.
-    if let Some(c) = r.last_check.as_ref().filter(|c| c.is_object()) {
-        let f = &c["figures"];
+    if let Some(c) = &r.last_check {
+        let f = &c.figures;
         println!(
             "  last check {}: {} evaluations, {} samples, error rate {}, success rate {}, latency {}",
-            text(&c["at"]), text(&f["evaluations"]), text(&f["samples"]), text(&f["error_rate"]),
-            text(&f["success_rate"]), text(&f["latency_mean_ms"])
+            c.at, f.evaluations, f.samples, shown(f.error_rate), shown(f.success_rate),
+            shown(f.latency_mean_ms)
         );
-        for b in f["best_execution"].as_array().into_iter().flatten() {
-            let interval = match b["interval"].as_array().map(Vec::as_slice) {
-                Some([low, high]) => format!("interval [{}, {}]", text(low), text(high)),
-                _ => "no interval yet".into(),
+        for b in &f.best_execution {
+            let interval = match b.interval {
+                Some([low, high]) => format!("interval [{}, {}]", shown(low), shown(high)),
+                None => "no interval yet".into(),
             };
             // No values yet: no mean (not a missing field).
-            let mean = |v: &Value| match v {
-                Value::Null => "none".to_string(),
-                v => text(v),
-            };
+            let mean = |v: Option<f64>| v.map_or("none".to_string(), shown);
             println!(
                 "  best execution {}: control {} ({} values), treatment {} ({} values), {interval} against {} tolerated: {}",
-                text(&b["event"]), mean(&b["control_mean"]), text(&b["control_n"]), mean(&b["treatment_mean"]),
-                text(&b["treatment_n"]), text(&b["tolerance"]), text(&b["decision"])
+                b.event, mean(b.control_mean), b.control_n, mean(b.treatment_mean),
+                b.treatment_n, shown(b.tolerance), shown(b.decision)
             );
         }
-        for b in c["breaches"].as_array().into_iter().flatten() {
-            println!("  breach: {}", text(b));
+        for b in &c.breaches {
+            println!("  breach: {b}");
         }
     }
     for k in &r.metrics_keys {
@@ -147,16 +142,18 @@ pub fn print_rollout(r: &Rollout) {
         );
     }
     for h in &r.history {
-        let details = h.details.as_ref().unwrap_or(&Value::Null);
-        let reason = details["reason"]
-            .as_str()
+        let reason = h
+            .details
+            .as_ref()
+            .and_then(|d| d.reason())
             .map_or(String::new(), |r| format!(": {r}"));
-        let counted: Vec<String> = details["keys"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|k| k["counted"] == true)
-            .map(|k| format!("#{} {}", text(&k["id"]), text(&k["name"])))
+        let counted: Vec<String> = h
+            .details
+            .as_ref()
+            .map_or(&[][..], |d| d.keys())
+            .iter()
+            .filter(|k| k.counted)
+            .map(|k| format!("#{} {}", k.id, k.name))
             .collect();
         let keys = if counted.is_empty() {
             String::new()

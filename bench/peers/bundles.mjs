@@ -8,7 +8,7 @@ import { gzipSync } from "node:zlib";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const gzipSize = (bytes) => gzipSync(bytes, { level: 9 }).length;
 
-const ENTRIES = [
+export const ENTRIES = [
   // Vexil's browser entry fetches wasm/vexil_bg.wasm next to the module: counted apart.
   { name: "Vexil createClient", entry: 'export { createClient } from "./pkg/index.js";', wasm: "pkg/wasm/vexil_bg.wasm" },
   { name: "GrowthBook (browser GrowthBook class)", short: "GrowthBook", entry: 'export { GrowthBook } from "@growthbook/growthbook";', js: true },
@@ -22,9 +22,9 @@ const ENTRIES = [
 ];
 
 /** `[{name, short, js, jsGzip, wasmGzip, total}]` for each SDK bundled. */
-export async function bundleSizes() {
+export async function bundleSizes(entries = ENTRIES) {
   const out = [];
-  for (const e of ENTRIES) {
+  for (const e of entries) {
     const result = await build({
       stdin: { contents: e.entry, resolveDir: ROOT, sourcefile: "entry.js", loader: "js" },
       bundle: true, minify: true, format: "esm", platform: "browser", target: "es2022", write: false, logLevel: "silent",

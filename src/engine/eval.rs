@@ -7,8 +7,25 @@
 //! OpenFeature-shaped [`Details`] for adapters.
 
 use super::compiled::{Flag, FlagId, Serve, Snapshot, VariantId};
-use super::context::ResolvedContext;
+use super::context::{AttrId, ResolvedContext};
 use std::fmt;
+
+/// What evaluation reports while it decides, for a trace ([`super::trace`]). The
+/// hot path observes with `()`, whose empty methods compile away.
+pub(crate) trait Observer {
+    /// Prerequisite `index` of the flag was met or not.
+    fn prerequisite(&mut self, _index: usize, _met: bool) {}
+    /// The unit's bucket in the flag's exclusion range (`None`: no targeting key).
+    fn exclusion(&mut self, _bucket: Option<u32>, _inside: bool) {}
+    /// The `access` clauses allowed the context or not.
+    fn access(&mut self, _allowed: bool) {}
+    /// Rule `index` was tried.
+    fn rule(&mut self, _index: u32, _matched: bool) {}
+    /// A rollout bucketed the unit read from attribute `attr`.
+    fn bucket(&mut self, _attr: AttrId, _bucket: u32) {}
+}
+
+impl Observer for () {}
 
 /// Why an evaluation returned what it did (OpenFeature reasons where they exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -215,36 +232,55 @@ impl Snapshot {
             .map(move |(i, flag)| (i as FlagId, self.evaluate_flag(flag, ctx, now_ms)))
     }
 
+    #[inline]
     fn evaluate_flag(&self, flag: &Flag, ctx: &ResolvedContext, now_ms: i64) -> Outcome {
+        self.evaluate_observed(flag, ctx, now_ms, &mut ())
+    }
+
+    /// [`Snapshot::evaluate`] of `flag`, reporting each step to `obs`.
+    pub(crate) fn evaluate_observed(
+        &self,
+        flag: &Flag,
+        ctx: &ResolvedContext,
+        now_ms: i64,
+        obs: &mut impl Observer,
+    ) -> Outcome {
         if !flag.enabled {
             return Outcome::off(flag.off_variant, Reason::Disabled);
         }
-        for prereq in flag.prerequisites.iter() {
+        for (i, prereq) in flag.prerequisites.iter().enumerate() {
             // Load rejects cycles and bounds chain depth, so this recursion terminates.
             let got = self.evaluate(prereq.flag, ctx, now_ms);
             let ok =
                 got.error.is_none() && got.variant.is_some_and(|v| prereq.variants.contains(&v));
+            obs.prerequisite(i, ok);
             if !ok {
                 return Outcome::off(flag.off_variant, Reason::PrerequisiteFailed);
             }
         }
         if let Some(excl) = &flag.exclusion {
-            let inside = ctx.targeting_key().is_some_and(|unit| {
-                let b = excl.prefix.hash(unit.as_bytes()) % super::hash::BUCKETS;
-                excl.start <= b && b < excl.end
-            });
+            let bucket = ctx
+                .targeting_key()
+                .map(|unit| excl.prefix.hash(unit.as_bytes()) % super::hash::BUCKETS);
+            let inside = bucket.is_some_and(|b| excl.start <= b && b < excl.end);
+            obs.exclusion(bucket, inside);
             if !inside {
                 return Outcome::off(flag.off_variant, Reason::Excluded);
             }
         }
         if let Some(access) = &flag.access {
-            if !access.matches(ctx, &self.segments, now_ms) {
+            let allowed = access.matches(ctx, &self.segments, now_ms);
+            obs.access(allowed);
+            if !allowed {
                 return Outcome::off(flag.off_variant, Reason::Denied);
             }
         }
         for (i, rule) in flag.rules.iter().enumerate() {
-            if rule.when.matches(ctx, &self.segments, now_ms) {
-                if let Some(out) = serve(&rule.serve, ctx, Reason::TargetingMatch, Some(i as u32)) {
+            let matched = rule.when.matches(ctx, &self.segments, now_ms);
+            obs.rule(i as u32, matched);
+            if matched {
+                let at = Some(i as u32);
+                if let Some(out) = serve(&rule.serve, ctx, Reason::TargetingMatch, at, obs) {
                     return out;
                 }
                 // A rollout without its unit that falls through: the fallthrough serves.
@@ -257,7 +293,7 @@ impl Snapshot {
             Reason::Default
         };
         // Load refuses a fallthrough that would fall through itself.
-        serve(&flag.fallthrough, ctx, fixed, None)
+        serve(&flag.fallthrough, ctx, fixed, None, obs)
             .unwrap_or(Outcome::error(ErrorCode::TargetingKeyMissing))
     }
 }
@@ -270,6 +306,7 @@ fn serve(
     ctx: &ResolvedContext,
     fixed: Reason,
     rule: Option<u32>,
+    obs: &mut impl Observer,
 ) -> Option<Outcome> {
     Some(match serve {
         Serve::Fixed(v) => Outcome::served(*v, fixed, rule),
@@ -280,8 +317,8 @@ fn serve(
             error: None,
         },
         Serve::Rollout(r) => {
-            let unit = r.units.iter().find_map(|&u| ctx.unit(u));
-            let Some(unit) = unit else {
+            let unit = r.units.iter().find_map(|&u| ctx.unit(u).map(|t| (u, t)));
+            let Some((attr, unit)) = unit else {
                 if r.falls_through {
                     return None;
                 }
@@ -291,6 +328,7 @@ fn serve(
                 });
             };
             let bucket = r.position(unit);
+            obs.bucket(attr, bucket);
             let variant = r
                 .cuts
                 .iter()

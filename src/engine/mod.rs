@@ -33,6 +33,8 @@ pub mod semver;
 pub(crate) mod sort;
 pub(crate) mod split;
 pub mod time;
+#[cfg(feature = "authoring")]
+pub mod trace;
 pub mod wire;
 
 #[cfg(feature = "authoring")]

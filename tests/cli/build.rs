@@ -153,8 +153,49 @@ fn build_verify_and_eval() {
         )
     );
 
+    // A trace: when, how long, and the steps the evaluation took.
+    let d = eval(&[
+        "--flag",
+        "enhanced-order-routing-v2",
+        "--context",
+        trader,
+        "--trace",
+    ]);
+    let trace = &d["trace"];
+    assert_eq!(trace["at"], "2026-11-24T06:00:00Z", "{d}");
+    assert!(
+        trace["duration_us"].as_f64().is_some_and(|us| us >= 0.0),
+        "{d}"
+    );
+    let steps = trace["steps"].as_array().expect("steps");
+    let serving = steps
+        .iter()
+        .position(|s| s["step"] == "rule" && s["id"] == "pros")
+        .expect("the serving rule is traced");
+    assert_eq!(steps[serving]["matched"], true, "{d}");
+    assert!(
+        steps[..serving].iter().all(|s| s["matched"] != true),
+        "rules before the serving one did not match: {d}"
+    );
+    let rollout = &steps[serving + 1];
+    assert_eq!(rollout["step"], "rollout", "{d}");
+    assert!(
+        rollout["bucket"].as_u64().is_some_and(|b| b < 100_000),
+        "{d}"
+    );
+
     fs::write(dir.path("ctx.json"), r#"{"targetingKey": "acct-2"}"#).unwrap();
+    let traced = eval(&["--context-file", "ctx.json", "--trace"]);
+    assert_eq!(
+        traced["legacy-order-routing"]["trace"]["steps"]
+            .as_array()
+            .and_then(|s| s.last())
+            .map(|s| (s["step"].clone(), s["inside"].clone())),
+        Some(("exclusion".into(), false.into())),
+        "{traced}"
+    );
     let all = eval(&["--context-file", "ctx.json"]);
+    assert!(all["legacy-order-routing"].get("trace").is_none());
     assert_eq!(all.as_object().unwrap().len(), 6);
     assert_eq!(
         all["enhanced-order-routing-v2"]["reason"],

@@ -440,6 +440,11 @@ pub struct EvalArgs {
     /// Environment the edge serves (default: the snapshot's own).
     #[arg(long)]
     pub env: Option<String>,
+    /// Add each result's trace: when, how long the evaluation took, and its steps
+    /// (prerequisites, the exclusion range and its bucket, access, each rule tried
+    /// with the first clause that failed, the rollout's bucket).
+    #[arg(long)]
+    pub trace: bool,
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -267,20 +267,18 @@ pub fn eval(args: EvalArgs) -> Result<i32> {
         if results.iter().any(|d| d.error_code.is_some()) {
             errored.set(true);
         }
-        Ok(if args.flag.is_some() {
-            serde_json::to_value(&results[0])?
-        } else {
-            Value::Object(
-                results
-                    .into_iter()
-                    .map(|d| {
-                        (
-                            d.flag_key.clone(),
-                            serde_json::to_value(d).unwrap_or(Value::Null),
-                        )
-                    })
-                    .collect(),
-            )
+        let mut answers = Map::new();
+        for d in results {
+            let key = d.flag_key.clone();
+            let mut answer = serde_json::to_value(d)?;
+            if args.trace {
+                answer["trace"] = trace_of(snapshot, &key, context, now);
+            }
+            answers.insert(key, answer);
+        }
+        Ok(match &args.flag {
+            Some(key) => answers.remove(key).unwrap_or(Value::Null),
+            None => Value::Object(answers),
         })
     };
     if let Some(path) = &args.contexts {
@@ -312,6 +310,22 @@ pub fn eval(args: EvalArgs) -> Result<i32> {
         .map_err(|e| anyhow!("the context is not valid JSON: {e}"))?;
     println!("{}", serde_json::to_string_pretty(&evaluate(&context)?)?);
     Ok(eval_status(errored.get()))
+}
+
+/// `{at, duration_us, steps}`: what evaluating `key` for `context` tried (see
+/// `vexil::engine::trace`), when, and how long the evaluation took; null when the
+/// context is not an object or the flag is unknown (the details say so).
+fn trace_of(snapshot: &Snapshot, key: &str, context: &Value, now: i64) -> Value {
+    let (Ok(resolved), Some(id)) = (snapshot.resolve_context(context), snapshot.flag_id(key))
+    else {
+        return Value::Null;
+    };
+    let started = std::time::Instant::now();
+    let Some(trace) = snapshot.trace(id, &resolved, now) else {
+        return Value::Null;
+    };
+    let duration_us = started.elapsed().as_secs_f64() * 1e6;
+    json!({"at": format_rfc3339_ms(now), "duration_us": duration_us, "steps": trace.steps})
 }
 
 fn eval_status(errored: bool) -> i32 {

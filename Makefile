@@ -13,6 +13,9 @@ WASM_CARGO := --target $(WASM_TARGET) --no-default-features
 WASM_PROFILE ?= wasm
 WASM_RAW := target/$(WASM_TARGET)/$(WASM_PROFILE)/vexil.wasm
 WASM_OUT := pkg/wasm/vexil_bg.wasm
+# Every entry hands the glue its module (pkg/lazy.js, node.js, worker.js), so the
+# glue's own default path is left out; every runtime served has encodeInto.
+WASM_BINDGEN_FLAGS := --target web --omit-default-module-path --encode-into always
 # Binaryen's wasm-opt from npm (v132): Debian's v108 mis-exports wasm-bindgen's
 # externref table, which breaks loading.
 WASM_OPT := node_modules/.bin/wasm-opt
@@ -32,7 +35,7 @@ setup-test:
 # The wasm module: size-optimised build, bindings, then wasm-opt (which also strips).
 wasm: setup
 	@$(CARGO) build $(CARGO_QUIET) --lib $(WASM_CARGO) --profile $(WASM_PROFILE)
-	@wasm-bindgen --target web --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
+	@wasm-bindgen $(WASM_BINDGEN_FLAGS) --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
 	@$(WASM_OPT) -Oz --converge --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@node scripts/inline-wasm.mjs $(WASM_OUT) pkg/wasm/vexil_inline.js
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
@@ -42,7 +45,7 @@ wasm: setup
 # -g so the function names stay. What `make wasm` ships is unchanged.
 WASM_NAMES_DIR := target/wasm-names
 wasm-names: wasm
-	@wasm-bindgen --target web --out-dir $(WASM_NAMES_DIR) --out-name vexil $(WASM_RAW)
+	@wasm-bindgen $(WASM_BINDGEN_FLAGS) --out-dir $(WASM_NAMES_DIR) --out-name vexil $(WASM_RAW)
 	@$(WASM_OPT) -Oz --converge -g $(WASM_NAMES_DIR)/vexil_bg.wasm -o $(WASM_NAMES_DIR)/vexil_bg.wasm
 
 # The console's one third-party file: uPlot, from npm.

@@ -7,7 +7,7 @@ use super::changes::{self, Applied, Kind};
 use super::outbox::{self, DomainEvent};
 use super::{audit, Op, OriginError};
 use crate::engine::time::parse_rfc3339_ms;
-use rusqlite::params;
+use crate::origin::db::params;
 use serde_json::json;
 
 /// How far ahead a change may be scheduled.
@@ -58,11 +58,8 @@ pub fn check_apply_at(op: &Op<'_>, kind: Kind, at: i64) -> Result<(), OriginErro
 /// (still) complete; returns what it did, one line per change.
 pub fn apply_due(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
     let due: Vec<(i64, String)> = {
-        let mut stmt = op.db.prepare(
-            "SELECT id, environment FROM changes WHERE status = 'pending' AND apply_at_ms <= ?1 ORDER BY apply_at_ms, id",
-        )?;
-        let rows = stmt.query_map(params![op.now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
+        let rows = op.db.query("SELECT id, environment FROM changes WHERE status = 'pending' AND apply_at_ms <= ?1 ORDER BY apply_at_ms, id", params![op.now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows
     };
     let mut done = Vec::new();
     for (id, env) in due {

@@ -5,9 +5,9 @@ use super::review::subject;
 use super::stored::{approvals, decide, get, load, require_pending, unmet};
 use crate::origin::api::{Approval, Change};
 use crate::origin::auth::Principal;
+use crate::origin::db::params;
 use crate::origin::outbox::{self, DomainEvent};
 use crate::origin::{audit, identity, Op, OriginError};
-use rusqlite::params;
 use serde_json::json;
 
 /// Records `approver`'s approval; applies the change when it was the last one needed.

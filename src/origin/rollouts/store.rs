@@ -2,9 +2,9 @@
 
 use super::Guards;
 use crate::origin::api::{Rollout, RolloutList};
+use crate::origin::db::{params, Db};
 use crate::origin::publish;
 use crate::origin::{rfc3339, Op, OriginError};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
@@ -16,8 +16,8 @@ pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
 }
 
 /// A rollout as the API shows it.
-pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
-    db.query_row(
+pub fn get(db: &Db, id: i64) -> Result<Rollout, OriginError> {
+    db.query_opt(
         "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
                 start_percentage, stage_started_ms, change_id, created_by, created_at, updated_at, last_check, history,
                 stage_keys
@@ -25,7 +25,7 @@ pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
         params![id],
         |r| {
             let stages: Vec<f64> =
-                serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
+                serde_json::from_str(&r.get::<String>(5)?).unwrap_or_default();
             let index: i64 = r.get(6)?;
             let started: Option<i64> = r.get(11)?;
             let duration: i64 = r.get(7)?;
@@ -56,8 +56,7 @@ pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
                 metrics_keys: column(r.get(18)?).unwrap_or_default(),
             })
         },
-    )
-    .optional()?
+    )?
     .ok_or_else(|| OriginError::NotFound(format!("no rollout #{id}")))
 }
 
@@ -67,12 +66,9 @@ fn column<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
 }
 
 /// Rollouts of an environment (optionally of one flag), newest first.
-pub fn list(db: &Connection, env: &str, flag: Option<&str>) -> Result<RolloutList, OriginError> {
+pub fn list(db: &Db, env: &str, flag: Option<&str>) -> Result<RolloutList, OriginError> {
     publish::require_environment(db, env)?;
-    let mut stmt = db.prepare("SELECT id FROM rollouts WHERE environment = ?1 AND (?2 IS NULL OR flag = ?2) ORDER BY id DESC")?;
-    let ids = stmt
-        .query_map(params![env, flag], |r| r.get::<_, i64>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let ids = db.query("SELECT id FROM rollouts WHERE environment = ?1 AND (?2 IS NULL OR flag = ?2) ORDER BY id DESC", params![env, flag], |r| r.get::<i64>(0))?;
     let rollouts = ids
         .into_iter()
         .map(|id| get(db, id))
@@ -114,35 +110,32 @@ pub(super) struct Running {
     pub(super) control_metrics: Option<String>,
 }
 
-pub(super) fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
-    let mut stmt = db.prepare(
-        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
+pub(super) fn active(db: &Db) -> Result<Vec<Running>, OriginError> {
+    let rows = db.query("SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
                 start_percentage, stage_started_ms, change_id, stage_metrics, stage_keys, control_metrics
-         FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
-    )?;
-    let rows = stmt.query_map([], |r| {
+         FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id", params![], |r| {
         Ok((
             (
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<String>(3)?,
+                r.get::<Option<String>>(4)?,
             ),
             (
-                r.get::<_, String>(5)?,
-                r.get::<_, i64>(6)?,
-                r.get::<_, i64>(7)?,
-                r.get::<_, String>(8)?,
-                r.get::<_, String>(9)?,
+                r.get::<String>(5)?,
+                r.get::<i64>(6)?,
+                r.get::<i64>(7)?,
+                r.get::<String>(8)?,
+                r.get::<String>(9)?,
             ),
             (
-                r.get::<_, f64>(10)?,
-                r.get::<_, Option<i64>>(11)?,
-                r.get::<_, Option<i64>>(12)?,
-                r.get::<_, Option<String>>(13)?,
-                r.get::<_, Option<String>>(14)?,
-                r.get::<_, Option<String>>(15)?,
+                r.get::<f64>(10)?,
+                r.get::<Option<i64>>(11)?,
+                r.get::<Option<i64>>(12)?,
+                r.get::<Option<String>>(13)?,
+                r.get::<Option<String>>(14)?,
+                r.get::<Option<String>>(15)?,
             ),
         ))
     })?;
@@ -152,7 +145,7 @@ pub(super) fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
             (id, env, flag, variant, rule),
             (stages, index, duration_ms, guards, status),
             (start_percentage, started, change_id, stage_metrics, stage_keys, control_metrics),
-        ) = row?;
+        ) = row;
         out.push(Running {
             id,
             env,

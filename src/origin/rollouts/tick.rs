@@ -5,11 +5,11 @@ use super::judge;
 use super::start::stage_change;
 use super::store::{active, get, mark_running, push_history, Running};
 use crate::origin::changes::{self, Applied};
+use crate::origin::db::params;
 use crate::origin::edge_metrics::VariantHealth;
 use crate::origin::outbox::{self, DomainEvent, RolloutNotice};
 use crate::origin::publish;
 use crate::origin::{audit, governance, Op, OriginError};
-use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 

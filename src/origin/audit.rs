@@ -294,7 +294,8 @@ pub fn list(db: &Db, filter: &Filter) -> Result<Vec<Link>, OriginError> {
     };
     // 1001: `page` asks for one more than its limit to know whether more match.
     let limit = filter.limit.unwrap_or(100).clamp(1, 1001);
-    let rows = db.query(&format!(
+    let rows = db.query(
+        &format!(
         "SELECT {COLUMNS} FROM audit
          WHERE seq > ?1 AND (?8 IS NULL OR seq < ?8)
            AND (?2 IS NULL OR subject = ?2 OR (?3 IS NOT NULL AND substr(subject, 1, length(?3)) = ?3))
@@ -303,7 +304,8 @@ pub fn list(db: &Db, filter: &Filter) -> Result<Vec<Link>, OriginError> {
            AND (?5 IS NULL OR actor = ?5)
          ORDER BY seq {} LIMIT ?6",
         if filter.order == Order::Newest { "DESC" } else { "ASC" }
-    ), params![
+    ),
+        params![
             filter.after.unwrap_or(0) as i64,
             exact,
             prefix,

@@ -185,22 +185,22 @@ fn new_secret(prefix: &str) -> Result<String, OriginError> {
 
 /// Finds the principal a bearer secret belongs to.
 pub fn authenticate(db: &Db, secret: &str) -> Result<Principal, OriginError> {
-    let row = db
-        .query_opt(
-            "SELECT id, name, kind, roles, environment, revoked_at, sdk_kind FROM tokens WHERE hash = ?1",
-            params![hash(secret)],
-            |r| {
-                Ok((
-                    r.get::<i64>(0)?,
-                    r.get::<String>(1)?,
-                    r.get::<String>(2)?,
-                    r.get::<String>(3)?,
-                    r.get::<Option<String>>(4)?,
-                    r.get::<Option<String>>(5)?,
-                    r.get::<Option<String>>(6)?,
-                ))
-            },
-        )?;
+    let row = db.query_opt(
+        "SELECT id, name, kind, roles, environment, revoked_at, sdk_kind FROM tokens
+             WHERE hash = ?1",
+        params![hash(secret)],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<String>(3)?,
+                r.get::<Option<String>>(4)?,
+                r.get::<Option<String>>(5)?,
+                r.get::<Option<String>>(6)?,
+            ))
+        },
+    )?;
     let Some((id, name, kind, roles, environment, revoked, sdk_kind)) = row else {
         return Err(OriginError::Unauthorized("unknown token".into()));
     };
@@ -279,7 +279,8 @@ pub fn create_token(op: &Op<'_>, name: &str, roles: &[String]) -> Result<Created
     let roles: BTreeSet<String> = roles.iter().cloned().collect();
     let token = new_secret("vxt_")?;
     let id: i64 = op.db.query_row(
-        "INSERT INTO tokens (name, kind, roles, hash, created_at) VALUES (?1, 'token', ?2, ?3, ?4) RETURNING id",
+        "INSERT INTO tokens (name, kind, roles, hash, created_at) VALUES (?1, 'token', ?2, ?3, ?4)
+         RETURNING id",
         params![name, serde_json::to_string(&roles)?, hash(&token), op.now()],
         |r| r.get::<i64>(0),
     )?;
@@ -304,7 +305,8 @@ pub fn create_sdk_key(
     super::publish::require_environment(op.db, environment)?;
     let token = new_secret(kind.prefix())?;
     let id: i64 = op.db.query_row(
-        "INSERT INTO tokens (name, kind, roles, environment, hash, created_at, sdk_kind) VALUES (?1, 'sdk', '[]', ?2, ?3, ?4, ?5) RETURNING id",
+        "INSERT INTO tokens (name, kind, roles, environment, hash, created_at, sdk_kind)
+         VALUES (?1, 'sdk', '[]', ?2, ?3, ?4, ?5) RETURNING id",
         params![name, environment, hash(&token), op.now(), kind.as_str()],
         |r| r.get::<i64>(0),
     )?;
@@ -320,10 +322,13 @@ pub fn create_sdk_key(
 
 /// The SDK keys, without secrets, with what their metrics batches came to.
 pub fn list_sdk_keys(db: &Db, environment: Option<&str>) -> Result<SdkKeyList, OriginError> {
-    let rows = db.query("SELECT t.id, t.name, t.environment, COALESCE(t.sdk_kind, 'server'), t.created_at, t.revoked_at,
+    let rows = db.query(
+        "SELECT t.id, t.name, t.environment, COALESCE(t.sdk_kind, 'server'), t.created_at, t.revoked_at,
                 COALESCE(b.accepted, 0), COALESCE(b.rejected, 0), b.last_rejected_at, b.last_rejection
          FROM tokens t LEFT JOIN sdk_key_batches b ON b.token_id = t.id
-         WHERE t.kind = 'sdk' AND (?1 IS NULL OR t.environment = ?1) ORDER BY t.id", params![environment], |r| {
+         WHERE t.kind = 'sdk' AND (?1 IS NULL OR t.environment = ?1) ORDER BY t.id",
+             params![environment],
+             |r| {
         Ok(SdkKeyRow {
             id: r.get(0)?,
             name: r.get(1)?,
@@ -369,18 +374,23 @@ impl From<&Principal> for WhoAmI {
 
 /// Every token and SDK key, without secrets.
 pub fn list(db: &Db) -> Result<TokenList, OriginError> {
-    let rows = db.query("SELECT id, name, kind, roles, environment, created_at, revoked_at, sdk_kind FROM tokens ORDER BY id", params![], |r| {
-        Ok(TokenRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            kind: r.get(2)?,
-            roles: serde_json::from_str(&r.get::<String>(3)?).unwrap_or_default(),
-            environment: r.get(4)?,
-            created_at: r.get(5)?,
-            revoked_at: r.get(6)?,
-            sdk_kind: r.get(7)?,
-        })
-    })?;
+    let rows = db.query(
+        "SELECT id, name, kind, roles, environment, created_at, revoked_at, sdk_kind FROM tokens
+         ORDER BY id",
+        params![],
+        |r| {
+            Ok(TokenRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                kind: r.get(2)?,
+                roles: serde_json::from_str(&r.get::<String>(3)?).unwrap_or_default(),
+                environment: r.get(4)?,
+                created_at: r.get(5)?,
+                revoked_at: r.get(6)?,
+                sdk_kind: r.get(7)?,
+            })
+        },
+    )?;
     Ok(TokenList { tokens: rows })
 }
 

@@ -94,7 +94,8 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAns
         }));
     }
     op.db.execute(
-        "INSERT INTO metric_batches (environment, token_id, batch_id, received_at, sdk) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO metric_batches (environment, token_id, batch_id, received_at, sdk)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![env, sender.id, batch.batch_id, op.now(), batch.sdk],
     )?;
     let withheld = batch_checks::withhold_private(op.db, &env, &mut batch)?;
@@ -119,13 +120,12 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAns
     }
     let w = batch.window;
     let bucket = w.end_ms - w.end_ms.rem_euclid(BUCKET_MS);
-    let stored: Option<String> = op
-        .db
-        .query_opt(
-            "SELECT batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms = ?2 AND source = ?3",
-            params![env, bucket, sender.kind],
-            |r| r.get(0),
-        )?;
+    let stored: Option<String> = op.db.query_opt(
+        "SELECT batch FROM metric_buckets
+             WHERE environment = ?1 AND bucket_ms = ?2 AND source = ?3",
+        params![env, bucket, sender.kind],
+        |r| r.get(0),
+    )?;
     let merged = match stored {
         Some(text) => {
             let mut existing: Batch = serde_json::from_str(&text)?;
@@ -158,7 +158,8 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAns
 /// the refused one changed nothing).
 pub fn count_reject(op: &Op<'_>, who: &Principal, why: &str) -> Result<(), OriginError> {
     op.db.execute(
-        "INSERT INTO sdk_key_batches (token_id, rejected, last_rejected_at, last_rejection) VALUES (?1, 1, ?2, ?3)
+        "INSERT INTO sdk_key_batches (token_id, rejected, last_rejected_at, last_rejection)
+         VALUES (?1, 1, ?2, ?3)
          ON CONFLICT (token_id) DO UPDATE SET rejected = rejected + 1, last_rejected_at = ?2, last_rejection = ?3",
         params![who.id, op.now(), why],
     )?;
@@ -173,14 +174,13 @@ pub fn buckets_by_source(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<(i64, String, Batch)>, OriginError> {
-    let rows = db.query("SELECT bucket_ms, source, batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3
-         ORDER BY bucket_ms, source", params![env, from_ms, to_ms], |r| {
-        Ok((
-            r.get::<i64>(0)?,
-            r.get::<String>(1)?,
-            r.get::<String>(2)?,
-        ))
-    })?;
+    let rows = db.query(
+        "SELECT bucket_ms, source, batch FROM metric_buckets
+         WHERE environment = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3
+         ORDER BY bucket_ms, source",
+        params![env, from_ms, to_ms],
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<String>(2)?)),
+    )?;
     let mut out = Vec::new();
     for row in rows {
         let (at, source, text) = row;

@@ -113,15 +113,20 @@ fn generate(db: &Db, data_dir: &Path, now_ms: i64) -> Result<(String, SigningKey
 }
 
 fn load_known(db: &Db) -> Result<Vec<KeyInfo>, OriginError> {
-    let rows = db.query("SELECT id, public_key, created_at, retired_at, not_after_ms FROM signing_keys ORDER BY rowid DESC", params![], |r| {
-        Ok(KeyInfo {
-            id: r.get(0)?,
-            public_key: r.get(1)?,
-            created_at: r.get(2)?,
-            retired_at: r.get(3)?,
-            not_after_ms: r.get(4)?,
-        })
-    })?;
+    let rows = db.query(
+        "SELECT id, public_key, created_at, retired_at, not_after_ms FROM signing_keys
+         ORDER BY rowid DESC",
+        params![],
+        |r| {
+            Ok(KeyInfo {
+                id: r.get(0)?,
+                public_key: r.get(1)?,
+                created_at: r.get(2)?,
+                retired_at: r.get(3)?,
+                not_after_ms: r.get(4)?,
+            })
+        },
+    )?;
     Ok(rows)
 }
 

@@ -236,7 +236,8 @@ pub fn latest(db: &Db, env: &str) -> Result<Option<Published>, OriginError> {
 pub fn at_version(db: &Db, env: &str, version: u64) -> Result<Published, OriginError> {
     require_environment(db, env)?;
     db.query_opt(
-        "SELECT version, envelope, etag, issued_at_ms FROM snapshots WHERE environment = ?1 AND version = ?2",
+        "SELECT version, envelope, etag, issued_at_ms FROM snapshots
+         WHERE environment = ?1 AND version = ?2",
         params![env, version as i64],
         published,
     )?

@@ -297,14 +297,19 @@ pub fn insights(
         }
     }
     let stale_ms = i64::from(op.config.stale_change_days) * DAY_MS;
-    let stale = op.db.query("SELECT id, environment, target, created_at_ms FROM changes WHERE status = 'pending' AND created_at_ms <= ?1 ORDER BY id", params![op.now_ms - stale_ms], |r| {
-        Ok((
-            r.get::<i64>(0)?,
-            r.get::<String>(1)?,
-            r.get::<String>(2)?,
-            r.get::<i64>(3)?,
-        ))
-    })?;
+    let stale = op.db.query(
+        "SELECT id, environment, target, created_at_ms FROM changes
+         WHERE status = 'pending' AND created_at_ms <= ?1 ORDER BY id",
+        params![op.now_ms - stale_ms],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<i64>(3)?,
+            ))
+        },
+    )?;
     for row in stale {
         let (id, env, target, at) = row;
         if envs.contains(&env) && flag_filter.is_none_or(|f| f == target) {

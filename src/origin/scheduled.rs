@@ -57,10 +57,12 @@ pub fn check_apply_at(op: &Op<'_>, kind: Kind, at: i64) -> Result<(), OriginErro
 /// Applies every pending change whose `apply_at` has come and whose approvals are
 /// (still) complete; returns what it did, one line per change.
 pub fn apply_due(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
-    let due: Vec<(i64, String)> = {
-        let rows = op.db.query("SELECT id, environment FROM changes WHERE status = 'pending' AND apply_at_ms <= ?1 ORDER BY apply_at_ms, id", params![op.now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows
-    };
+    let due: Vec<(i64, String)> = op.db.query(
+        "SELECT id, environment FROM changes WHERE status = 'pending' AND apply_at_ms <= ?1
+         ORDER BY apply_at_ms, id",
+        params![op.now_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let mut done = Vec::new();
     for (id, env) in due {
         let (missing, subject) = changes::recheck(op, id)?;

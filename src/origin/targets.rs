@@ -140,7 +140,8 @@ fn put_kv(agent: &ureq::Agent, target: &KvTarget, env: &str, envelope: &str) -> 
 fn last_pushed(db: &Db, target: &str, env: &str) -> Result<Option<u64>, OriginError> {
     Ok(db
         .query_opt(
-            "SELECT version FROM publish_status WHERE target = ?1 AND environment = ?2 AND error IS NULL",
+            "SELECT version FROM publish_status
+             WHERE target = ?1 AND environment = ?2 AND error IS NULL",
             params![target, env],
             |r| r.get::<i64>(0),
         )?
@@ -237,7 +238,8 @@ pub fn push_once(origin: &Origin, agent: &ureq::Agent, first: bool) -> Result<us
             }
             origin.write(|op| {
                 op.db.execute(
-                    "INSERT INTO publish_status (target, environment, version, at, error) VALUES (?1, ?2, ?3, ?4, ?5)
+                    "INSERT INTO publish_status (target, environment, version, at, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (target, environment) DO UPDATE SET version = ?3, at = ?4, error = ?5",
                     params![name, env, snapshot.version as i64, op.now(), outcome.as_ref().err()],
                 )?;
@@ -283,15 +285,20 @@ pub async fn run(origin: Arc<Origin>) {
 
 /// The `GET /api/v1/publish-targets` answer.
 pub fn status(db: &Db) -> Result<PublishTargetList, OriginError> {
-    let rows = db.query("SELECT target, environment, version, at, error FROM publish_status ORDER BY target, environment", params![], |r| {
-        Ok(PublishTarget {
-            target: r.get(0)?,
-            environment: r.get(1)?,
-            version: r.get(2)?,
-            at: r.get(3)?,
-            error: r.get(4)?,
-        })
-    })?;
+    let rows = db.query(
+        "SELECT target, environment, version, at, error FROM publish_status
+         ORDER BY target, environment",
+        params![],
+        |r| {
+            Ok(PublishTarget {
+                target: r.get(0)?,
+                environment: r.get(1)?,
+                version: r.get(2)?,
+                at: r.get(3)?,
+                error: r.get(4)?,
+            })
+        },
+    )?;
     Ok(PublishTargetList { targets: rows })
 }
 

@@ -122,7 +122,8 @@ pub fn add(
         }
     };
     let id: i64 = op.db.query_row(
-        "INSERT INTO webhooks (environment, url, secret, events, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        "INSERT INTO webhooks (environment, url, secret, events, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         params![env, url, secret, serde_json::to_string(&events)?, op.now()],
         |r| r.get::<i64>(0),
     )?;
@@ -138,15 +139,20 @@ pub fn add(
 /// The webhooks of `env` (without secrets).
 pub fn list(db: &Db, env: &str) -> Result<WebhookList, OriginError> {
     super::publish::require_environment(db, env)?;
-    let rows = db.query("SELECT id, url, events, created_at FROM webhooks WHERE environment = ?1 AND deleted_at IS NULL ORDER BY id", params![env], |r| {
-        Ok(Webhook {
-            id: r.get(0)?,
-            url: r.get(1)?,
-            // Written by `add` from a list of names.
-            events: serde_json::from_str(&r.get::<String>(2)?).unwrap_or_default(),
-            created_at: r.get(3)?,
-        })
-    })?;
+    let rows = db.query(
+        "SELECT id, url, events, created_at FROM webhooks
+         WHERE environment = ?1 AND deleted_at IS NULL ORDER BY id",
+        params![env],
+        |r| {
+            Ok(Webhook {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                // Written by `add` from a list of names.
+                events: serde_json::from_str(&r.get::<String>(2)?).unwrap_or_default(),
+                created_at: r.get(3)?,
+            })
+        },
+    )?;
     Ok(WebhookList { webhooks: rows })
 }
 
@@ -160,7 +166,8 @@ pub fn remove(op: &Op<'_>, id: i64) -> Result<WebhookRemoved, OriginError> {
         return Err(OriginError::NotFound(format!("no webhook {id}")));
     }
     op.db.execute(
-        "UPDATE deliveries SET status = 'failed', last_error = 'webhook removed' WHERE webhook_id = ?1 AND status = 'pending'",
+        "UPDATE deliveries SET status = 'failed', last_error = 'webhook removed'
+         WHERE webhook_id = ?1 AND status = 'pending'",
         params![id],
     )?;
     Ok(WebhookRemoved { id, deleted: true })
@@ -177,9 +184,12 @@ pub fn deliveries(
             "unknown status `{s}`; statuses are pending, delivered, failed"
         )));
     }
-    let rows = db.query("SELECT id, webhook_id, event, status, attempts, last_status, last_error, created_at, next_attempt_ms, delivered_at
+    let rows = db.query(
+        "SELECT id, webhook_id, event, status, attempts, last_status, last_error, created_at, next_attempt_ms, delivered_at
          FROM deliveries WHERE (?1 IS NULL OR webhook_id = ?1) AND (?2 IS NULL OR status = ?2)
-         ORDER BY id DESC LIMIT 500", params![webhook, status], |r| {
+         ORDER BY id DESC LIMIT 500",
+             params![webhook, status],
+             |r| {
             let status: String = r.get(3)?;
             let next: i64 = r.get(8)?;
             Ok(Delivery {
@@ -198,14 +208,19 @@ pub fn deliveries(
         })?;
     let mut out = Vec::with_capacity(rows.len());
     for mut row in rows {
-        row.attempt_log = db.query("SELECT attempt, at, status, error FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY attempt", params![row.id], |r| {
+        row.attempt_log = db.query(
+            "SELECT attempt, at, status, error FROM delivery_attempts WHERE delivery_id = ?1
+             ORDER BY attempt",
+            params![row.id],
+            |r| {
                 Ok(DeliveryAttempt {
                     attempt: r.get(0)?,
                     at: r.get(1)?,
                     status: r.get(2)?,
                     error: r.get(3)?,
                 })
-            })?;
+            },
+        )?;
         out.push(row);
     }
     Ok(DeliveryList { deliveries: out })
@@ -267,7 +282,8 @@ pub fn record(op: &Op<'_>, d: &Due, outcome: Result<u16, String>) -> Result<(), 
         Err(e) => (None, Some(e.clone())),
     };
     op.db.execute(
-        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![d.id, attempt, op.now(), code, error],
     )?;
     let status = if error.is_none() {

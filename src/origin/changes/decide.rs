@@ -104,7 +104,8 @@ pub fn approve(
         }
     }
     op.db.execute(
-        "INSERT INTO approvals (change_id, approver, role, comment, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO approvals (change_id, approver, role, comment, at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, approver.name, role, comment, op.now()],
     )?;
     let policy = stored

@@ -164,7 +164,8 @@ pub fn rollback(
     }
     let doc: String = db
         .query_opt(
-            "SELECT document FROM flag_revisions WHERE environment = ?1 AND key = ?2 AND revision = ?3",
+            "SELECT document FROM flag_revisions
+             WHERE environment = ?1 AND key = ?2 AND revision = ?3",
             params![env, key, to],
             |r| r.get(0),
         )?

@@ -239,16 +239,20 @@ pub fn list(db: &Db, filter: &ListFilter) -> Result<ChangePage, OriginError> {
     let author = filter.author.as_deref().map(identity::key);
     let mut ids = Vec::new();
     let mut more = false;
-    let rows = db.query("SELECT id, author FROM changes WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR environment = ?2)
+    let rows = db.query(
+        "SELECT id, author FROM changes
+         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR environment = ?2)
          AND (?3 IS NULL OR target = ?3) AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id < ?5)
-         ORDER BY id DESC", params![
+         ORDER BY id DESC",
+        params![
             filter.status,
             filter.environment,
             filter.flag,
             filter.kind,
             filter.before
         ],
-        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),)?;
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
+    )?;
     for row in rows {
         let (id, by) = row;
         if author.as_ref().is_some_and(|a| *a != identity::key(&by)) {
@@ -270,7 +274,12 @@ pub fn list(db: &Db, filter: &ListFilter) -> Result<ChangePage, OriginError> {
 
 /// Ids of pending changes to a flag.
 pub fn pending_for(db: &Db, env: &str, key: &str) -> Result<Vec<i64>, OriginError> {
-    let ids = db.query("SELECT id FROM changes WHERE environment = ?1 AND target = ?2 AND status = 'pending' ORDER BY id", params![env, key], |r| r.get(0))?;
+    let ids = db.query(
+        "SELECT id FROM changes WHERE environment = ?1 AND target = ?2 AND status = 'pending'
+         ORDER BY id",
+        params![env, key],
+        |r| r.get(0),
+    )?;
     Ok(ids)
 }
 
@@ -355,7 +364,8 @@ mod tests {
         let second = 1_780_000_005_000;
         for (who, ms) in [("ann", second), ("bob", second + 100), ("cy", second + 120)] {
             db.execute(
-                "INSERT INTO approvals (change_id, approver, role, comment, at) VALUES (7, ?1, 'COMPLIANCE', NULL, ?2)",
+                "INSERT INTO approvals (change_id, approver, role, comment, at)
+                 VALUES (7, ?1, 'COMPLIANCE', NULL, ?2)",
                 params![who, format_rfc3339_ms(ms)],
             )
             .unwrap();

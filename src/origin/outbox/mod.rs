@@ -71,7 +71,8 @@ pub fn consumers() -> Vec<Box<dyn Consumer>> {
 /// Writes `event` into the stream, in the operation's transaction, at its time.
 pub fn emit(op: &Op<'_>, event: DomainEvent) -> Result<i64, OriginError> {
     let id: i64 = op.db.query_row(
-        "INSERT INTO outbox (type, environment, at_ms, event) VALUES (?1, ?2, ?3, ?4) RETURNING seq",
+        "INSERT INTO outbox (type, environment, at_ms, event) VALUES (?1, ?2, ?3, ?4)
+         RETURNING seq",
         params![
             event.type_name(),
             event.environment(),

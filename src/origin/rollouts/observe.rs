@@ -22,8 +22,12 @@ pub fn observe(
     batch: &crate::metrics::Batch,
     sender: &edge_metrics::Sender,
 ) -> Result<Vec<BatchRollout>, OriginError> {
-    let running = op.db.query("SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys, control_metrics FROM rollouts
-         WHERE environment = ?1 AND status = 'running'", params![env], |r| {
+    let running = op.db.query(
+        "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys, control_metrics
+         FROM rollouts
+         WHERE environment = ?1 AND status = 'running'",
+             params![env],
+             |r| {
             Ok((
                 (
                     r.get::<i64>(0)?,

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
     op.db.execute(
-        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?2 WHERE id = ?3",
+        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?2
+         WHERE id = ?3",
         params![op.now_ms, op.now(), id],
     )?;
     Ok(())
@@ -68,7 +69,12 @@ fn column<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
 /// Rollouts of an environment (optionally of one flag), newest first.
 pub fn list(db: &Db, env: &str, flag: Option<&str>) -> Result<RolloutList, OriginError> {
     publish::require_environment(db, env)?;
-    let ids = db.query("SELECT id FROM rollouts WHERE environment = ?1 AND (?2 IS NULL OR flag = ?2) ORDER BY id DESC", params![env, flag], |r| r.get::<i64>(0))?;
+    let ids = db.query(
+        "SELECT id FROM rollouts WHERE environment = ?1 AND (?2 IS NULL OR flag = ?2)
+         ORDER BY id DESC",
+        params![env, flag],
+        |r| r.get::<i64>(0),
+    )?;
     let rollouts = ids
         .into_iter()
         .map(|id| get(db, id))
@@ -111,9 +117,12 @@ pub(super) struct Running {
 }
 
 pub(super) fn active(db: &Db) -> Result<Vec<Running>, OriginError> {
-    let rows = db.query("SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
+    let rows = db.query(
+        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
                 start_percentage, stage_started_ms, change_id, stage_metrics, stage_keys, control_metrics
-         FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id", params![], |r| {
+         FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
+             params![],
+             |r| {
         Ok((
             (
                 r.get::<i64>(0)?,

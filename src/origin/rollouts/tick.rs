@@ -192,7 +192,8 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
         match changes::apply_system(op, &format!("rollout:{}", r.id), p, false)? {
             Ok(change) => {
                 op.db.execute(
-                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?3 WHERE id = ?4",
+                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?3
+                     WHERE id = ?4",
                     params![(r.index + 1) as i64, op.now_ms, op.now(), r.id],
                 )?;
                 notify(

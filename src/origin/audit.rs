@@ -296,15 +296,22 @@ pub fn list(db: &Db, filter: &Filter) -> Result<Vec<Link>, OriginError> {
     let limit = filter.limit.unwrap_or(100).clamp(1, 1001);
     let rows = db.query(
         &format!(
-        "SELECT {COLUMNS} FROM audit
-         WHERE seq > ?1 AND (?8 IS NULL OR seq < ?8)
-           AND (?2 IS NULL OR subject = ?2 OR (?3 IS NOT NULL AND substr(subject, 1, length(?3)) = ?3))
-           AND (?7 IS NULL OR (length(subject) > length(?7) AND substr(subject, -length(?7)) = ?7))
-           AND (?4 IS NULL OR action = ?4)
-           AND (?5 IS NULL OR actor = ?5)
-         ORDER BY seq {} LIMIT ?6",
-        if filter.order == Order::Newest { "DESC" } else { "ASC" }
-    ),
+            "SELECT {COLUMNS} FROM audit
+             WHERE seq > ?1 AND (CAST(?8 AS BIGINT) IS NULL OR seq < ?8)
+               AND (CAST(?2 AS TEXT) IS NULL OR subject = ?2 OR
+                   (CAST(?3 AS TEXT) IS NOT NULL AND substr(subject, 1, length(?3)) = ?3))
+               AND (CAST(?7 AS TEXT) IS NULL OR
+                   (length(subject) > length(?7)
+                    AND substr(subject, length(subject) - length(?7) + 1) = ?7))
+               AND (CAST(?4 AS TEXT) IS NULL OR action = ?4)
+               AND (CAST(?5 AS TEXT) IS NULL OR actor = ?5)
+             ORDER BY seq {} LIMIT ?6",
+            if filter.order == Order::Newest {
+                "DESC"
+            } else {
+                "ASC"
+            }
+        ),
         params![
             filter.after.unwrap_or(0) as i64,
             exact,
@@ -315,7 +322,8 @@ pub fn list(db: &Db, filter: &Filter) -> Result<Vec<Link>, OriginError> {
             suffix,
             filter.before.map(|b| b as i64)
         ],
-        link_from_row,)?;
+        link_from_row,
+    )?;
     Ok(rows)
 }
 

@@ -326,24 +326,25 @@ pub fn list_sdk_keys(db: &Db, environment: Option<&str>) -> Result<SdkKeyList, O
         "SELECT t.id, t.name, t.environment, COALESCE(t.sdk_kind, 'server'), t.created_at, t.revoked_at,
                 COALESCE(b.accepted, 0), COALESCE(b.rejected, 0), b.last_rejected_at, b.last_rejection
          FROM tokens t LEFT JOIN sdk_key_batches b ON b.token_id = t.id
-         WHERE t.kind = 'sdk' AND (?1 IS NULL OR t.environment = ?1) ORDER BY t.id",
-             params![environment],
-             |r| {
-        Ok(SdkKeyRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            environment: r.get(2)?,
-            sdk_kind: r.get(3)?,
-            created_at: r.get(4)?,
-            revoked_at: r.get(5)?,
-            batches: KeyBatches {
-                accepted: r.get(6)?,
-                rejected: r.get(7)?,
-                last_rejected_at: r.get(8)?,
-                last_rejection: r.get(9)?,
-            },
-        })
-    })?;
+         WHERE t.kind = 'sdk' AND (CAST(?1 AS TEXT) IS NULL OR t.environment = ?1) ORDER BY t.id",
+        params![environment],
+        |r| {
+            Ok(SdkKeyRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                environment: r.get(2)?,
+                sdk_kind: r.get(3)?,
+                created_at: r.get(4)?,
+                revoked_at: r.get(5)?,
+                batches: KeyBatches {
+                    accepted: r.get(6)?,
+                    rejected: r.get(7)?,
+                    last_rejected_at: r.get(8)?,
+                    last_rejection: r.get(9)?,
+                },
+            })
+        },
+    )?;
     Ok(SdkKeyList { sdk_keys: rows })
 }
 

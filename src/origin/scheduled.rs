@@ -113,10 +113,18 @@ pub fn apply_due(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
 
 /// Whether the audit already holds `action` for change `id`.
 fn already_told(op: &Op<'_>, action: &str, id: i64) -> Result<bool, OriginError> {
-    let n: i64 = op.db.query_row(
-        "SELECT COUNT(*) FROM audit WHERE action = ?1 AND json_extract(details, '$.change') = ?2",
-        params![action, id],
-        |r| r.get(0),
+    // The details are JSON text, read here rather than by a JSON function of one
+    // database's dialect.
+    let details = op.db.query(
+        "SELECT details FROM audit WHERE action = ?1",
+        params![action],
+        |r| r.get::<String>(0),
     )?;
-    Ok(n > 0)
+    for text in details {
+        let details: serde_json::Value = serde_json::from_str(&text)?;
+        if details.get("change").and_then(serde_json::Value::as_i64) == Some(id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -185,11 +185,13 @@ pub fn deliveries(
         )));
     }
     let rows = db.query(
-        "SELECT id, webhook_id, event, status, attempts, last_status, last_error, created_at, next_attempt_ms, delivered_at
-         FROM deliveries WHERE (?1 IS NULL OR webhook_id = ?1) AND (?2 IS NULL OR status = ?2)
+        "SELECT id, webhook_id, event, status, attempts, last_status, last_error, created_at,
+                next_attempt_ms, delivered_at
+         FROM deliveries WHERE (CAST(?1 AS BIGINT) IS NULL OR webhook_id = ?1)
+           AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
          ORDER BY id DESC LIMIT 500",
-             params![webhook, status],
-             |r| {
+        params![webhook, status],
+        |r| {
             let status: String = r.get(3)?;
             let next: i64 = r.get(8)?;
             Ok(Delivery {
@@ -205,7 +207,8 @@ pub fn deliveries(
                 delivered_at: r.get(9)?,
                 attempt_log: Vec::new(),
             })
-        })?;
+        },
+    )?;
     let mut out = Vec::with_capacity(rows.len());
     for mut row in rows {
         row.attempt_log = db.query(

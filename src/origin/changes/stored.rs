@@ -241,8 +241,11 @@ pub fn list(db: &Db, filter: &ListFilter) -> Result<ChangePage, OriginError> {
     let mut more = false;
     let rows = db.query(
         "SELECT id, author FROM changes
-         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR environment = ?2)
-         AND (?3 IS NULL OR target = ?3) AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id < ?5)
+         WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1)
+           AND (CAST(?2 AS TEXT) IS NULL OR environment = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR target = ?3)
+           AND (CAST(?4 AS TEXT) IS NULL OR kind = ?4)
+           AND (CAST(?5 AS BIGINT) IS NULL OR id < ?5)
          ORDER BY id DESC",
         params![
             filter.status,

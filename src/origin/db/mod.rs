@@ -12,12 +12,18 @@
 //! SQL is written in the dialect SQLite and PostgreSQL share: numbered placeholders
 //! `?1`, `?2`… (translated for PostgreSQL by [`placeholders::numbered_dollar`]),
 //! `INSERT … ON CONFLICT … DO NOTHING / DO UPDATE`, `RETURNING id` instead of the
-//! last inserted row id, and no function only one of them has. Today the one back end
-//! is SQLite ([`sqlite`]); the schema's migrations are still SQLite's own
-//! (`store.rs`).
+//! last inserted row id, and no function only one of them has. The origin runs on
+//! SQLite (`sqlite.rs`); the PostgreSQL back end (`postgres.rs`) runs the same
+//! statements but is not reachable from `vexil serve` until its schema exists (the
+//! migrations in `store.rs` are SQLite's own).
+//!
+//! Still SQLite-only in the origin's queries: `ORDER BY rowid` (approvals and signing
+//! keys in insertion order; they need an ordering column), and the migrations and
+//! audit triggers of `store.rs`.
 
 mod error;
 pub mod placeholders;
+mod postgres;
 mod sqlite;
 mod value;
 
@@ -38,6 +44,7 @@ pub struct Db {
 
 enum Backend {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 /// One row of a result, valid inside the closure that reads it.
@@ -47,6 +54,7 @@ pub struct Row<'a> {
 
 enum RowInner<'a> {
     Sqlite(&'a sqlite::RowRef<'a>),
+    Postgres(&'a postgres::RowRef),
 }
 
 impl Row<'_> {
@@ -55,6 +63,7 @@ impl Row<'_> {
     pub fn get<T: FromValue>(&self, i: usize) -> Result<T, DbError> {
         let value = match &self.inner {
             RowInner::Sqlite(row) => sqlite::value(row, i)?,
+            RowInner::Postgres(row) => postgres::value(row, i)?,
         };
         T::from_value(value).map_err(|m| DbError::Conversion {
             column: i,
@@ -80,10 +89,20 @@ impl Db {
         })
     }
 
+    /// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`),
+    /// without TLS. The origin's schema is not there yet: this serves the layer's
+    /// tests until the PostgreSQL migrations exist.
+    pub fn connect_postgres(url: &str) -> Result<Db, DbError> {
+        Ok(Db {
+            backend: Backend::Postgres(postgres::Postgres::connect(url)?),
+        })
+    }
+
     /// Runs one statement; returns how many rows it changed.
     pub fn execute(&self, sql: &str, params: &[&dyn ToParam]) -> Result<usize, DbError> {
         match &self.backend {
             Backend::Sqlite(db) => db.execute(sql, params),
+            Backend::Postgres(db) => db.execute(sql, params),
         }
     }
 
@@ -91,6 +110,7 @@ impl Db {
     pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
         match &self.backend {
             Backend::Sqlite(db) => db.execute_batch(sql),
+            Backend::Postgres(db) => db.execute_batch(sql),
         }
     }
 
@@ -117,6 +137,11 @@ impl Db {
                     inner: RowInner::Sqlite(r),
                 })
             }),
+            Backend::Postgres(db) => db.query_opt(sql, params, |r| {
+                f(&Row {
+                    inner: RowInner::Postgres(r),
+                })
+            }),
         }
     }
 
@@ -133,13 +158,20 @@ impl Db {
                     inner: RowInner::Sqlite(r),
                 })
             }),
+            Backend::Postgres(db) => db.query(sql, params, |r| {
+                f(&Row {
+                    inner: RowInner::Postgres(r),
+                })
+            }),
         }
     }
 
-    /// The schema version: how many migrations have run (SQLite: `PRAGMA user_version`).
+    /// The schema version: how many migrations have run (SQLite: `PRAGMA user_version`;
+    /// PostgreSQL: the one-row table `vexil_schema`).
     pub fn schema_version(&self) -> Result<i64, DbError> {
         match &self.backend {
             Backend::Sqlite(db) => db.user_version(),
+            Backend::Postgres(db) => db.schema_version(),
         }
     }
 
@@ -147,6 +179,7 @@ impl Db {
     pub fn set_schema_version(&self, version: i64) -> Result<(), DbError> {
         match &self.backend {
             Backend::Sqlite(db) => db.set_user_version(version),
+            Backend::Postgres(db) => db.set_schema_version(version),
         }
     }
 

@@ -23,17 +23,14 @@ pub fn observe(
     sender: &edge_metrics::Sender,
 ) -> Result<Vec<BatchRollout>, OriginError> {
     let running = op.db.query(
-        "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys, control_metrics
+        "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys,
+                control_metrics
          FROM rollouts
          WHERE environment = ?1 AND status = 'running'",
-             params![env],
-             |r| {
+        params![env],
+        |r| {
             Ok((
-                (
-                    r.get::<i64>(0)?,
-                    r.get::<String>(1)?,
-                    r.get::<String>(2)?,
-                ),
+                (r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<String>(2)?),
                 (
                     r.get::<Option<i64>>(3)?,
                     r.get::<Option<String>>(4)?,
@@ -42,7 +39,8 @@ pub fn observe(
                     r.get::<Option<String>>(7)?,
                 ),
             ))
-        })?;
+        },
+    )?;
     let mut out = Vec::new();
     for ((id, flag, variant), (started, stored, guards, keys, stored_control)) in running {
         if batch.window.end_ms < started.unwrap_or(i64::MAX) {

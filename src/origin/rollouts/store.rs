@@ -19,7 +19,8 @@ pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
 /// A rollout as the API shows it.
 pub fn get(db: &Db, id: i64) -> Result<Rollout, OriginError> {
     db.query_opt(
-        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
+        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards,
+                status,
                 start_percentage, stage_started_ms, change_id, created_by, created_at, updated_at, last_check, history,
                 stage_keys
          FROM rollouts WHERE id = ?1",
@@ -70,7 +71,7 @@ fn column<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
 pub fn list(db: &Db, env: &str, flag: Option<&str>) -> Result<RolloutList, OriginError> {
     publish::require_environment(db, env)?;
     let ids = db.query(
-        "SELECT id FROM rollouts WHERE environment = ?1 AND (?2 IS NULL OR flag = ?2)
+        "SELECT id FROM rollouts WHERE environment = ?1 AND (CAST(?2 AS TEXT) IS NULL OR flag = ?2)
          ORDER BY id DESC",
         params![env, flag],
         |r| r.get::<i64>(0),
@@ -118,36 +119,38 @@ pub(super) struct Running {
 
 pub(super) fn active(db: &Db) -> Result<Vec<Running>, OriginError> {
     let rows = db.query(
-        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
-                start_percentage, stage_started_ms, change_id, stage_metrics, stage_keys, control_metrics
+        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms,
+                guards, status, start_percentage, stage_started_ms, change_id, stage_metrics,
+                stage_keys, control_metrics
          FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
-             params![],
-             |r| {
-        Ok((
-            (
-                r.get::<i64>(0)?,
-                r.get::<String>(1)?,
-                r.get::<String>(2)?,
-                r.get::<String>(3)?,
-                r.get::<Option<String>>(4)?,
-            ),
-            (
-                r.get::<String>(5)?,
-                r.get::<i64>(6)?,
-                r.get::<i64>(7)?,
-                r.get::<String>(8)?,
-                r.get::<String>(9)?,
-            ),
-            (
-                r.get::<f64>(10)?,
-                r.get::<Option<i64>>(11)?,
-                r.get::<Option<i64>>(12)?,
-                r.get::<Option<String>>(13)?,
-                r.get::<Option<String>>(14)?,
-                r.get::<Option<String>>(15)?,
-            ),
-        ))
-    })?;
+        params![],
+        |r| {
+            Ok((
+                (
+                    r.get::<i64>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<String>(3)?,
+                    r.get::<Option<String>>(4)?,
+                ),
+                (
+                    r.get::<String>(5)?,
+                    r.get::<i64>(6)?,
+                    r.get::<i64>(7)?,
+                    r.get::<String>(8)?,
+                    r.get::<String>(9)?,
+                ),
+                (
+                    r.get::<f64>(10)?,
+                    r.get::<Option<i64>>(11)?,
+                    r.get::<Option<i64>>(12)?,
+                    r.get::<Option<String>>(13)?,
+                    r.get::<Option<String>>(14)?,
+                    r.get::<Option<String>>(15)?,
+                ),
+            ))
+        },
+    )?;
     let mut out = Vec::new();
     for row in rows {
         let (

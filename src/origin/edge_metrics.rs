@@ -141,7 +141,7 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAns
     )?;
     op.db.execute(
         "INSERT INTO sdk_key_batches (token_id, accepted) VALUES (?1, 1)
-         ON CONFLICT (token_id) DO UPDATE SET accepted = accepted + 1",
+         ON CONFLICT (token_id) DO UPDATE SET accepted = sdk_key_batches.accepted + 1",
         params![sender.id],
     )?;
     Ok(BatchAnswer::Stored(StoredBatch {
@@ -160,7 +160,8 @@ pub fn count_reject(op: &Op<'_>, who: &Principal, why: &str) -> Result<(), Origi
     op.db.execute(
         "INSERT INTO sdk_key_batches (token_id, rejected, last_rejected_at, last_rejection)
          VALUES (?1, 1, ?2, ?3)
-         ON CONFLICT (token_id) DO UPDATE SET rejected = rejected + 1, last_rejected_at = ?2, last_rejection = ?3",
+         ON CONFLICT (token_id) DO UPDATE
+             SET rejected = sdk_key_batches.rejected + 1, last_rejected_at = ?2, last_rejection = ?3",
         params![who.id, op.now(), why],
     )?;
     Ok(())

@@ -11,8 +11,12 @@
 //!
 //! SQL is written in the dialect SQLite and PostgreSQL share: numbered placeholders
 //! `?1`, `?2`… (translated for PostgreSQL by [`placeholders::numbered_dollar`]),
-//! `INSERT … ON CONFLICT … DO NOTHING / DO UPDATE`, `RETURNING id` instead of the
-//! last inserted row id, and no function only one of them has. The origin runs on
+//! `INSERT … ON CONFLICT … DO NOTHING / DO UPDATE` (the stored row's columns
+//! qualified by the table in `DO UPDATE SET`), `RETURNING id` instead of the last
+//! inserted row id, `CAST(?1 AS TEXT) IS NULL` where a parameter's type would
+//! otherwise be unknown to PostgreSQL, and no function only one of them has. Every
+//! statement of the origin but the two below prepares on PostgreSQL against the
+//! schema translated type for type. The origin runs on
 //! SQLite (`sqlite.rs`); the PostgreSQL back end (`postgres.rs`) runs the same
 //! statements but is not reachable from `vexil serve` until its schema exists (the
 //! migrations in `store.rs` are SQLite's own).

@@ -136,6 +136,22 @@ fn statements_placeholders_and_returning_run_on_postgres() {
         )
         .unwrap();
     assert_eq!(changed, 2);
+
+    // A statement prepared once runs again; a schema change (through
+    // `execute_batch`) prepares it anew.
+    let all = "SELECT * FROM items ORDER BY id";
+    let names = db.query(all, params![], |r| r.get::<String>(1)).unwrap();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(
+        names,
+        db.query(all, params![], |r| r.get::<String>(1)).unwrap()
+    );
+    db.execute_batch("ALTER TABLE items DROP COLUMN name; ALTER TABLE items ADD COLUMN name TEXT")
+        .unwrap();
+    db.execute("UPDATE items SET name = ?1", params!["c"])
+        .unwrap();
+    let renamed = db.query(all, params![], |r| r.get::<String>(5)).unwrap();
+    assert_eq!(renamed, ["c", "c"]);
 }
 
 #[test]

@@ -139,18 +139,18 @@ fn verify_hashes<'a>(links: impl IntoIterator<Item = (&'a Link, String)>) -> Res
 // ---- The stored chain ----------------------------------------------------------
 
 use super::{Op, OriginError};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::origin::db::{params, Db, Row};
 
-fn link_from_row(row: &Row<'_>) -> rusqlite::Result<Link> {
+fn link_from_row(row: &Row<'_>) -> Result<Link, crate::origin::db::DbError> {
     stored_from_row(row).map(|(link, _)| link)
 }
 
 /// A stored link and its details text exactly as stored (what its hash covers).
-fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<(Link, String)> {
+fn stored_from_row(row: &Row<'_>) -> Result<(Link, String), crate::origin::db::DbError> {
     let details: String = row.get(5)?;
     let link = Link {
         entry: Entry {
-            seq: row.get::<_, i64>(0)? as u64,
+            seq: row.get::<i64>(0)? as u64,
             at: row.get(1)?,
             actor: row.get(2)?,
             action: row.get(3)?,
@@ -176,14 +176,11 @@ pub fn record(
     subject: &str,
     details: Value,
 ) -> Result<Link, OriginError> {
-    let last = op
-        .db
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM audit ORDER BY seq DESC LIMIT 1"),
-            [],
-            link_from_row,
-        )
-        .optional()?;
+    let last = op.db.query_opt(
+        &format!("SELECT {COLUMNS} FROM audit ORDER BY seq DESC LIMIT 1"),
+        params![],
+        link_from_row,
+    )?;
     let (link, details_text) = chained(
         last.as_ref(),
         Entry {
@@ -265,7 +262,7 @@ pub enum Order {
 }
 
 /// One page of entries matching `filter`.
-pub fn page(db: &Connection, filter: &Filter) -> Result<Page, OriginError> {
+pub fn page(db: &Db, filter: &Filter) -> Result<Page, OriginError> {
     let limit = filter.limit.unwrap_or(100).clamp(1, 1000) as usize;
     let mut entries = list(
         db,
@@ -285,7 +282,7 @@ pub fn page(db: &Connection, filter: &Filter) -> Result<Page, OriginError> {
 }
 
 /// Entries matching `filter`, oldest first unless `filter.order` says newest.
-pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> {
+pub fn list(db: &Db, filter: &Filter) -> Result<Vec<Link>, OriginError> {
     // Subjects are `ENV/FLAG` (`ENV/segment:NAME`, ...) or `ENV`: matched by exact
     // comparison of their parts, never as a LIKE pattern, so `?flag=%25` matches
     // only a flag named `%` and case matters.
@@ -295,19 +292,26 @@ pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> 
         (None, Some(flag)) => (None, None, Some(format!("/{flag}"))),
         (None, None) => (None, None, None),
     };
-    let mut stmt = db.prepare(&format!(
-        "SELECT {COLUMNS} FROM audit
-         WHERE seq > ?1 AND (?8 IS NULL OR seq < ?8)
-           AND (?2 IS NULL OR subject = ?2 OR (?3 IS NOT NULL AND substr(subject, 1, length(?3)) = ?3))
-           AND (?7 IS NULL OR (length(subject) > length(?7) AND substr(subject, -length(?7)) = ?7))
-           AND (?4 IS NULL OR action = ?4)
-           AND (?5 IS NULL OR actor = ?5)
-         ORDER BY seq {} LIMIT ?6",
-        if filter.order == Order::Newest { "DESC" } else { "ASC" }
-    ))?;
     // 1001: `page` asks for one more than its limit to know whether more match.
     let limit = filter.limit.unwrap_or(100).clamp(1, 1001);
-    let rows = stmt.query_map(
+    let rows = db.query(
+        &format!(
+            "SELECT {COLUMNS} FROM audit
+             WHERE seq > ?1 AND (CAST(?8 AS BIGINT) IS NULL OR seq < ?8)
+               AND (CAST(?2 AS TEXT) IS NULL OR subject = ?2 OR
+                   (CAST(?3 AS TEXT) IS NOT NULL AND substr(subject, 1, length(?3)) = ?3))
+               AND (CAST(?7 AS TEXT) IS NULL OR
+                   (length(subject) > length(?7)
+                    AND substr(subject, length(subject) - length(?7) + 1) = ?7))
+               AND (CAST(?4 AS TEXT) IS NULL OR action = ?4)
+               AND (CAST(?5 AS TEXT) IS NULL OR actor = ?5)
+             ORDER BY seq {} LIMIT ?6",
+            if filter.order == Order::Newest {
+                "DESC"
+            } else {
+                "ASC"
+            }
+        ),
         params![
             filter.after.unwrap_or(0) as i64,
             exact,
@@ -320,17 +324,18 @@ pub fn list(db: &Connection, filter: &Filter) -> Result<Vec<Link>, OriginError> 
         ],
         link_from_row,
     )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows)
 }
 
 /// Verifies the whole stored chain and its head (so entries removed from the end
 /// are detected too); returns how many entries verified. `audit_key` is the secret
 /// the head is authenticated with.
-pub fn verify_stored(db: &Connection, audit_key: &[u8]) -> Result<u64, OriginError> {
-    let mut stmt = db.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))?;
-    let stored = stmt
-        .query_map([], stored_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+pub fn verify_stored(db: &Db, audit_key: &[u8]) -> Result<u64, OriginError> {
+    let stored = db.query(
+        &format!("SELECT {COLUMNS} FROM audit ORDER BY seq"),
+        params![],
+        stored_from_row,
+    )?;
     let count = verify_hashes(stored.iter().map(|(link, details_text)| {
         (
             link,
@@ -338,13 +343,11 @@ pub fn verify_stored(db: &Connection, audit_key: &[u8]) -> Result<u64, OriginErr
         )
     }))?;
     let links: Vec<&Link> = stored.iter().map(|(link, _)| link).collect();
-    let head: Option<(i64, String, String)> = db
-        .query_row(
-            "SELECT seq, hash, mac FROM audit_head WHERE id = 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
+    let head: Option<(i64, String, String)> = db.query_opt(
+        "SELECT seq, hash, mac FROM audit_head WHERE id = 1",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     let broken = |seq: u64, reason: &str| {
         OriginError::AuditBroken(Broken {
             seq,

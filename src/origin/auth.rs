@@ -12,9 +12,9 @@ use super::api::{
 };
 use super::governance::roles as approver;
 use super::{Op, OriginError};
+use crate::origin::db::{params, Db};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use sha2::{Digest, Sha256};
@@ -184,24 +184,23 @@ fn new_secret(prefix: &str) -> Result<String, OriginError> {
 }
 
 /// Finds the principal a bearer secret belongs to.
-pub fn authenticate(db: &Connection, secret: &str) -> Result<Principal, OriginError> {
-    let row = db
-        .query_row(
-            "SELECT id, name, kind, roles, environment, revoked_at, sdk_kind FROM tokens WHERE hash = ?1",
-            params![hash(secret)],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                ))
-            },
-        )
-        .optional()?;
+pub fn authenticate(db: &Db, secret: &str) -> Result<Principal, OriginError> {
+    let row = db.query_opt(
+        "SELECT id, name, kind, roles, environment, revoked_at, sdk_kind FROM tokens
+             WHERE hash = ?1",
+        params![hash(secret)],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<String>(3)?,
+                r.get::<Option<String>>(4)?,
+                r.get::<Option<String>>(5)?,
+                r.get::<Option<String>>(6)?,
+            ))
+        },
+    )?;
     let Some((id, name, kind, roles, environment, revoked, sdk_kind)) = row else {
         return Err(OriginError::Unauthorized("unknown token".into()));
     };
@@ -259,11 +258,11 @@ fn check_name(name: &str) -> Result<(), OriginError> {
 /// or is another spelling of (or looks like) an existing token's name (see
 /// [`super::identity`]).
 pub fn create_token(op: &Op<'_>, name: &str, roles: &[String]) -> Result<Created, OriginError> {
-    let existing: Vec<String> = op
-        .db
-        .prepare("SELECT DISTINCT name FROM tokens WHERE kind = 'token'")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let existing: Vec<String> = op.db.query(
+        "SELECT DISTINCT name FROM tokens WHERE kind = 'token'",
+        params![],
+        |r| r.get(0),
+    )?;
     let name = &super::identity::new_name(name, existing.iter().map(String::as_str))?;
     if roles.is_empty() {
         return Err(OriginError::BadRequest(format!(
@@ -279,12 +278,14 @@ pub fn create_token(op: &Op<'_>, name: &str, roles: &[String]) -> Result<Created
     }
     let roles: BTreeSet<String> = roles.iter().cloned().collect();
     let token = new_secret("vxt_")?;
-    op.db.execute(
-        "INSERT INTO tokens (name, kind, roles, hash, created_at) VALUES (?1, 'token', ?2, ?3, ?4)",
+    let id: i64 = op.db.query_row(
+        "INSERT INTO tokens (name, kind, roles, hash, created_at) VALUES (?1, 'token', ?2, ?3, ?4)
+         RETURNING id",
         params![name, serde_json::to_string(&roles)?, hash(&token), op.now()],
+        |r| r.get::<i64>(0),
     )?;
     Ok(Created {
-        id: op.db.last_insert_rowid(),
+        id,
         name: name.to_string(),
         roles: roles.into_iter().collect(),
         environment: None,
@@ -303,12 +304,14 @@ pub fn create_sdk_key(
     check_name(name)?;
     super::publish::require_environment(op.db, environment)?;
     let token = new_secret(kind.prefix())?;
-    op.db.execute(
-        "INSERT INTO tokens (name, kind, roles, environment, hash, created_at, sdk_kind) VALUES (?1, 'sdk', '[]', ?2, ?3, ?4, ?5)",
+    let id: i64 = op.db.query_row(
+        "INSERT INTO tokens (name, kind, roles, environment, hash, created_at, sdk_kind)
+         VALUES (?1, 'sdk', '[]', ?2, ?3, ?4, ?5) RETURNING id",
         params![name, environment, hash(&token), op.now(), kind.as_str()],
+        |r| r.get::<i64>(0),
     )?;
     Ok(Created {
-        id: op.db.last_insert_rowid(),
+        id,
         name: name.to_string(),
         roles: Vec::new(),
         environment: Some(environment.to_string()),
@@ -318,35 +321,31 @@ pub fn create_sdk_key(
 }
 
 /// The SDK keys, without secrets, with what their metrics batches came to.
-pub fn list_sdk_keys(
-    db: &Connection,
-    environment: Option<&str>,
-) -> Result<SdkKeyList, OriginError> {
-    let mut stmt = db.prepare(
+pub fn list_sdk_keys(db: &Db, environment: Option<&str>) -> Result<SdkKeyList, OriginError> {
+    let rows = db.query(
         "SELECT t.id, t.name, t.environment, COALESCE(t.sdk_kind, 'server'), t.created_at, t.revoked_at,
                 COALESCE(b.accepted, 0), COALESCE(b.rejected, 0), b.last_rejected_at, b.last_rejection
          FROM tokens t LEFT JOIN sdk_key_batches b ON b.token_id = t.id
-         WHERE t.kind = 'sdk' AND (?1 IS NULL OR t.environment = ?1) ORDER BY t.id",
+         WHERE t.kind = 'sdk' AND (CAST(?1 AS TEXT) IS NULL OR t.environment = ?1) ORDER BY t.id",
+        params![environment],
+        |r| {
+            Ok(SdkKeyRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                environment: r.get(2)?,
+                sdk_kind: r.get(3)?,
+                created_at: r.get(4)?,
+                revoked_at: r.get(5)?,
+                batches: KeyBatches {
+                    accepted: r.get(6)?,
+                    rejected: r.get(7)?,
+                    last_rejected_at: r.get(8)?,
+                    last_rejection: r.get(9)?,
+                },
+            })
+        },
     )?;
-    let rows = stmt.query_map(params![environment], |r| {
-        Ok(SdkKeyRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            environment: r.get(2)?,
-            sdk_kind: r.get(3)?,
-            created_at: r.get(4)?,
-            revoked_at: r.get(5)?,
-            batches: KeyBatches {
-                accepted: r.get(6)?,
-                rejected: r.get(7)?,
-                last_rejected_at: r.get(8)?,
-                last_rejection: r.get(9)?,
-            },
-        })
-    })?;
-    Ok(SdkKeyList {
-        sdk_keys: rows.collect::<Result<_, _>>()?,
-    })
+    Ok(SdkKeyList { sdk_keys: rows })
 }
 
 impl From<Created> for CreatedToken {
@@ -375,25 +374,25 @@ impl From<&Principal> for WhoAmI {
 }
 
 /// Every token and SDK key, without secrets.
-pub fn list(db: &Connection) -> Result<TokenList, OriginError> {
-    let mut stmt = db.prepare(
-        "SELECT id, name, kind, roles, environment, created_at, revoked_at, sdk_kind FROM tokens ORDER BY id",
+pub fn list(db: &Db) -> Result<TokenList, OriginError> {
+    let rows = db.query(
+        "SELECT id, name, kind, roles, environment, created_at, revoked_at, sdk_kind FROM tokens
+         ORDER BY id",
+        params![],
+        |r| {
+            Ok(TokenRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                kind: r.get(2)?,
+                roles: serde_json::from_str(&r.get::<String>(3)?).unwrap_or_default(),
+                environment: r.get(4)?,
+                created_at: r.get(5)?,
+                revoked_at: r.get(6)?,
+                sdk_kind: r.get(7)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(TokenRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            kind: r.get(2)?,
-            roles: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
-            environment: r.get(4)?,
-            created_at: r.get(5)?,
-            revoked_at: r.get(6)?,
-            sdk_kind: r.get(7)?,
-        })
-    })?;
-    Ok(TokenList {
-        tokens: rows.collect::<Result<_, _>>()?,
-    })
+    Ok(TokenList { tokens: rows })
 }
 
 /// Revokes a token or SDK key.
@@ -405,10 +404,9 @@ pub fn revoke(op: &Op<'_>, id: i64) -> Result<Revoked, OriginError> {
     if changed == 0 {
         let exists: bool = op
             .db
-            .query_row("SELECT 1 FROM tokens WHERE id = ?1", params![id], |_| {
+            .query_opt("SELECT 1 FROM tokens WHERE id = ?1", params![id], |_| {
                 Ok(true)
-            })
-            .optional()?
+            })?
             .unwrap_or(false);
         return Err(if exists {
             OriginError::Conflict(format!("token {id} is already revoked"))

@@ -15,7 +15,7 @@ use super::OriginError;
 use crate::engine::edit::FlagDoc;
 use crate::metrics::privacy::{covers, is_withheld, TARGETING_KEY};
 use crate::metrics::Batch;
-use rusqlite::{params, Connection};
+use crate::origin::db::{params, Db};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -219,11 +219,7 @@ pub fn check(batch: &Batch, limits: &Limits, now_ms: i64) -> Result<(), String> 
 /// Drops, from `batch`, the dimension values private for the flag they are
 /// counted on (its `private_attributes` now) and those of unit ids (on every
 /// flag). Returns what was dropped, as `flag: dimension`, sorted.
-pub fn withhold_private(
-    db: &Connection,
-    env: &str,
-    batch: &mut Batch,
-) -> Result<Vec<String>, OriginError> {
+pub fn withhold_private(db: &Db, env: &str, batch: &mut Batch) -> Result<Vec<String>, OriginError> {
     if batch
         .flags
         .values()
@@ -233,12 +229,13 @@ pub fn withhold_private(
     }
     let mut private: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut units = vec![TARGETING_KEY.to_string()];
-    let mut stmt = db.prepare("SELECT key, document FROM flags WHERE environment = ?1")?;
-    let rows = stmt.query_map(params![env], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
+    let rows = db.query(
+        "SELECT key, document FROM flags WHERE environment = ?1",
+        params![env],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+    )?;
     for row in rows {
-        let (key, text) = row?;
+        let (key, text) = row;
         let doc: Value = serde_json::from_str(&text)?;
         units.extend(FlagDoc(&doc).rollout_units());
         let declared = doc

@@ -14,7 +14,7 @@ use super::rollouts::best_execution::{merge_all, Moments};
 use super::{audit, batch_checks, rfc3339, Op, OriginError};
 use crate::engine::edit::FlagDoc;
 use crate::metrics::{Batch, BatchMeta, FlagStats, LatencyHistogram, OutcomeStats};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::origin::db::{params, Db};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -81,14 +81,11 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAns
     batch_checks::check(&batch, &op.config.metric_limits, op.now_ms)
         .map_err(OriginError::Implausible)?;
     let sender = Sender::of(who);
-    let seen = op
-        .db
-        .query_row(
-            "SELECT 1 FROM metric_batches WHERE environment = ?1 AND token_id = ?2 AND batch_id = ?3",
-            params![env, sender.id, batch.batch_id],
-            |_| Ok(()),
-        )
-        .optional()?;
+    let seen = op.db.query_opt(
+        "SELECT 1 FROM metric_batches WHERE environment = ?1 AND token_id = ?2 AND batch_id = ?3",
+        params![env, sender.id, batch.batch_id],
+        |_| Ok(()),
+    )?;
     if seen.is_some() {
         return Ok(BatchAnswer::Duplicate(DuplicateBatch {
             accepted: false,
@@ -97,7 +94,8 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAns
         }));
     }
     op.db.execute(
-        "INSERT INTO metric_batches (environment, token_id, batch_id, received_at, sdk) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO metric_batches (environment, token_id, batch_id, received_at, sdk)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![env, sender.id, batch.batch_id, op.now(), batch.sdk],
     )?;
     let withheld = batch_checks::withhold_private(op.db, &env, &mut batch)?;
@@ -122,14 +120,12 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAns
     }
     let w = batch.window;
     let bucket = w.end_ms - w.end_ms.rem_euclid(BUCKET_MS);
-    let stored: Option<String> = op
-        .db
-        .query_row(
-            "SELECT batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms = ?2 AND source = ?3",
-            params![env, bucket, sender.kind],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let stored: Option<String> = op.db.query_opt(
+        "SELECT batch FROM metric_buckets
+             WHERE environment = ?1 AND bucket_ms = ?2 AND source = ?3",
+        params![env, bucket, sender.kind],
+        |r| r.get(0),
+    )?;
     let merged = match stored {
         Some(text) => {
             let mut existing: Batch = serde_json::from_str(&text)?;
@@ -145,7 +141,7 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAns
     )?;
     op.db.execute(
         "INSERT INTO sdk_key_batches (token_id, accepted) VALUES (?1, 1)
-         ON CONFLICT (token_id) DO UPDATE SET accepted = accepted + 1",
+         ON CONFLICT (token_id) DO UPDATE SET accepted = sdk_key_batches.accepted + 1",
         params![sender.id],
     )?;
     Ok(BatchAnswer::Stored(StoredBatch {
@@ -162,8 +158,10 @@ pub fn ingest(op: &Op<'_>, who: &Principal, mut batch: Batch) -> Result<BatchAns
 /// the refused one changed nothing).
 pub fn count_reject(op: &Op<'_>, who: &Principal, why: &str) -> Result<(), OriginError> {
     op.db.execute(
-        "INSERT INTO sdk_key_batches (token_id, rejected, last_rejected_at, last_rejection) VALUES (?1, 1, ?2, ?3)
-         ON CONFLICT (token_id) DO UPDATE SET rejected = rejected + 1, last_rejected_at = ?2, last_rejection = ?3",
+        "INSERT INTO sdk_key_batches (token_id, rejected, last_rejected_at, last_rejection)
+         VALUES (?1, 1, ?2, ?3)
+         ON CONFLICT (token_id) DO UPDATE
+             SET rejected = sdk_key_batches.rejected + 1, last_rejected_at = ?2, last_rejection = ?3",
         params![who.id, op.now(), why],
     )?;
     Ok(())
@@ -172,25 +170,21 @@ pub fn count_reject(op: &Op<'_>, who: &Principal, why: &str) -> Result<(), Origi
 /// The buckets of `env` starting in `[from_ms, to_ms)`, oldest first, each with
 /// the kind of key (`server`, `client`) whose batches it holds.
 pub fn buckets_by_source(
-    db: &Connection,
+    db: &Db,
     env: &str,
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<(i64, String, Batch)>, OriginError> {
-    let mut stmt = db.prepare(
-        "SELECT bucket_ms, source, batch FROM metric_buckets WHERE environment = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3
+    let rows = db.query(
+        "SELECT bucket_ms, source, batch FROM metric_buckets
+         WHERE environment = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3
          ORDER BY bucket_ms, source",
+        params![env, from_ms, to_ms],
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<String>(2)?)),
     )?;
-    let rows = stmt.query_map(params![env, from_ms, to_ms], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
     let mut out = Vec::new();
     for row in rows {
-        let (at, source, text) = row?;
+        let (at, source, text) = row;
         out.push((at, source, serde_json::from_str(&text)?));
     }
     Ok(out)
@@ -199,7 +193,7 @@ pub fn buckets_by_source(
 /// The buckets of `env` starting in `[from_ms, to_ms)`, oldest first, every kind
 /// of key merged.
 pub fn buckets(
-    db: &Connection,
+    db: &Db,
     env: &str,
     from_ms: i64,
     to_ms: i64,
@@ -215,7 +209,7 @@ pub fn buckets(
 }
 
 /// Everything the edges reported for `env` in `[from_ms, to_ms)`, merged.
-pub fn merged(db: &Connection, env: &str, from_ms: i64, to_ms: i64) -> Result<Batch, OriginError> {
+pub fn merged(db: &Db, env: &str, from_ms: i64, to_ms: i64) -> Result<Batch, OriginError> {
     let mut total = Batch::new(BatchMeta {
         environment: env.to_string(),
         window_start_ms: from_ms,
@@ -336,7 +330,7 @@ fn outcome_metrics(o: &OutcomeStats) -> OutcomeMetrics {
 
 /// The seed's `FeatureFlagMetrics` for one flag over `[from_ms, to_ms)`.
 pub fn flag_report(
-    db: &Connection,
+    db: &Db,
     env: &str,
     flag: &str,
     from_ms: i64,
@@ -494,7 +488,7 @@ fn bucket_metrics(b: &Batch, flag: &str, f: &FlagStats, at_ms: i64) -> MetricsBu
 /// variant failing more than the off variant. `unchanged_ms` is how long ago the
 /// flag last changed.
 pub fn flag_insights(
-    db: &Connection,
+    db: &Db,
     env: &str,
     key: &str,
     doc: &Value,
@@ -508,12 +502,11 @@ pub fn flag_insights(
     let stats = window.flags.get(key);
     let evaluations = stats.map_or(0, evaluations_of);
     let has_any = db
-        .query_row(
+        .query_opt(
             "SELECT 1 FROM metric_buckets WHERE environment = ?1 LIMIT 1",
             params![env],
             |_| Ok(()),
-        )
-        .optional()?
+        )?
         .is_some();
     if has_any && evaluations == 0 && unchanged_ms >= i64::from(stale_days) * day {
         // A kill switch guards a path that may run rarely: never advise removing it.

@@ -17,7 +17,7 @@ use super::auth::Principal;
 use super::outbox::{self, DomainEvent};
 use super::{audit, changes, publish, rollouts, Op, Origin, OriginError};
 use crate::engine::edit::FlagDoc;
-use rusqlite::params;
+use crate::origin::db::params;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -305,28 +305,23 @@ fn announce<T: serde::Serialize + Clone + Into<DomainEvent>>(
 }
 
 fn rollouts_in(op: &Op<'_>, env: &str, flag: &str, status: &str) -> Result<Vec<i64>, OriginError> {
-    let mut stmt = op.db.prepare(
+    let ids = op.db.query(
         "SELECT id FROM rollouts WHERE environment = ?1 AND flag = ?2 AND status = ?3 ORDER BY id",
+        params![env, flag, status],
+        |r| r.get(0),
     )?;
-    let ids = stmt
-        .query_map(params![env, flag, status], |r| r.get(0))?
-        .collect::<Result<Vec<i64>, _>>()?;
     Ok(ids)
 }
 
 /// The author of the last applied change of a flag.
 fn last_change_by(op: &Op<'_>, env: &str, flag: &str) -> Result<Option<String>, OriginError> {
-    use rusqlite::OptionalExtension;
-    Ok(op
-        .db
-        .query_row(
-            "SELECT author FROM changes WHERE environment = ?1 AND target = ?2 AND status = 'applied'
+    Ok(op.db.query_opt(
+        "SELECT author FROM changes WHERE environment = ?1 AND target = ?2 AND status = 'applied'
              AND kind IN ('create', 'update', 'rollout', 'enable', 'kill', 'rollback', 'promote')
              ORDER BY id DESC LIMIT 1",
-            params![env, flag],
-            |r| r.get(0),
-        )
-        .optional()?)
+        params![env, flag],
+        |r| r.get(0),
+    )?)
 }
 
 /// Who last paused a rollout, from its history.

@@ -4,11 +4,11 @@
 
 use super::api::{KeyListing, PublicKey, RetiringKey, Rotation};
 use super::{rfc3339, OriginError};
+use crate::origin::db::{params, Db};
 use crate::snapshot::PrivateKeyFile;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
-use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -95,11 +95,7 @@ fn new_key_id(now_ms: i64) -> Result<String, OriginError> {
     Ok(format!("k{date}-{suffix}"))
 }
 
-fn generate(
-    db: &Connection,
-    data_dir: &Path,
-    now_ms: i64,
-) -> Result<(String, SigningKey), OriginError> {
+fn generate(db: &Db, data_dir: &Path, now_ms: i64) -> Result<(String, SigningKey), OriginError> {
     let id = new_key_id(now_ms)?;
     let key = SigningKey::from_bytes(&random_32()?);
     let file = PrivateKeyFile::new(&id, &key);
@@ -116,29 +112,27 @@ fn generate(
     Ok((id, key))
 }
 
-fn load_known(db: &Connection) -> Result<Vec<KeyInfo>, OriginError> {
-    let mut stmt = db.prepare(
-        "SELECT id, public_key, created_at, retired_at, not_after_ms FROM signing_keys ORDER BY rowid DESC",
+fn load_known(db: &Db) -> Result<Vec<KeyInfo>, OriginError> {
+    let rows = db.query(
+        "SELECT id, public_key, created_at, retired_at, not_after_ms FROM signing_keys
+         ORDER BY rowid DESC",
+        params![],
+        |r| {
+            Ok(KeyInfo {
+                id: r.get(0)?,
+                public_key: r.get(1)?,
+                created_at: r.get(2)?,
+                retired_at: r.get(3)?,
+                not_after_ms: r.get(4)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(KeyInfo {
-            id: r.get(0)?,
-            public_key: r.get(1)?,
-            created_at: r.get(2)?,
-            retired_at: r.get(3)?,
-            not_after_ms: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows)
 }
 
 impl SigningKeys {
     /// Creates the first signing key and the audit key of a new data directory.
-    pub fn create_first(
-        db: &Connection,
-        data_dir: &Path,
-        now_ms: i64,
-    ) -> Result<SigningKeys, OriginError> {
+    pub fn create_first(db: &Db, data_dir: &Path, now_ms: i64) -> Result<SigningKeys, OriginError> {
         let dir = keys_dir(data_dir);
         std::fs::create_dir_all(&dir)
             .map_err(|e| OriginError::Io(format!("cannot create {}: {e}", dir.display())))?;
@@ -160,7 +154,7 @@ impl SigningKeys {
     }
 
     /// Loads the keys of an initialised data directory.
-    pub fn load(db: &Connection, data_dir: &Path) -> Result<SigningKeys, OriginError> {
+    pub fn load(db: &Db, data_dir: &Path) -> Result<SigningKeys, OriginError> {
         let known = load_known(db)?;
         let active_id = known
             .iter()
@@ -205,7 +199,7 @@ impl SigningKeys {
     /// Makes a new key the active one; the previous one stays valid for `overlap`.
     pub fn rotate(
         &mut self,
-        db: &Connection,
+        db: &Db,
         data_dir: &Path,
         now_ms: i64,
         overlap: Duration,

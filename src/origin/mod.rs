@@ -3,7 +3,8 @@
 //!
 //! Layers, each depending only on those before it:
 //! - [`governance`] and [`audit`]: pure policy assessment and the hash chain;
-//! - [`config`] and [`store`]: settings and the SQLite schema;
+//! - [`config`], [`db`] and [`store`]: settings, the database layer every statement
+//!   goes through, and the schema;
 //! - [`auth`], [`keys`], [`publish`], [`changes`], [`reports`], [`webhooks`]: the
 //!   origin's operations, as functions over one SQLite transaction, with time as a
 //!   parameter;
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod batch_checks;
 pub mod changes;
 pub mod config;
+pub mod db;
 pub mod edge_metrics;
 pub mod events;
 pub mod flag_insights;
@@ -43,8 +45,8 @@ pub mod webhooks;
 use crate::engine::time::format_rfc3339_ms;
 use crate::engine::Issue;
 use config::OriginConfig;
+use db::Db;
 use governance::Violation;
-use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -89,7 +91,7 @@ pub enum OriginError {
     Tls(#[from] tls::TlsError),
     /// The database failed.
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] db::DbError),
     /// The audit chain does not verify.
     #[error(transparent)]
     AuditBroken(#[from] audit::Broken),
@@ -199,7 +201,7 @@ impl StaticFiles {
 pub struct Origin {
     /// The console and package files, if served.
     pub www: Option<StaticFiles>,
-    db: Mutex<Connection>,
+    db: Mutex<Db>,
     /// Settings from `vexil.toml`.
     pub config: OriginConfig,
     /// The signing keys.
@@ -247,7 +249,7 @@ impl Origin {
         (self.clock)()
     }
 
-    fn lock_db(&self) -> MutexGuard<'_, Connection> {
+    fn lock_db(&self) -> MutexGuard<'_, Db> {
         // A panic while holding the lock rolled its transaction back; the
         // connection itself is still usable.
         self.db.lock().unwrap_or_else(|p| p.into_inner())
@@ -326,7 +328,7 @@ impl Origin {
 /// keys and the time the operation happens at.
 pub struct Op<'a> {
     /// The database, inside the operation's transaction when writing.
-    pub db: &'a Connection,
+    pub db: &'a Db,
     /// Settings.
     pub config: &'a OriginConfig,
     /// Signing keys.

@@ -25,7 +25,7 @@ impl Snapshots {
     /// The newest snapshot of `env`, compiled.
     pub fn current(
         &self,
-        db: &rusqlite::Connection,
+        db: &crate::origin::db::Db,
         env: &str,
     ) -> Result<(u64, Arc<Snapshot>), OriginError> {
         let latest = publish::latest(db, env)?
@@ -66,7 +66,7 @@ impl RateLimiter {
 
 /// Who is asking: an SDK key (of either kind), which names the environment.
 pub fn environment_of(
-    db: &rusqlite::Connection,
+    db: &crate::origin::db::Db,
     secret: &str,
 ) -> Result<(auth::Principal, String), OriginError> {
     let who = auth::authenticate(db, secret)?;

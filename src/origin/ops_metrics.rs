@@ -11,6 +11,7 @@
 //! The SSE subscribers and the leader gauge come from the running server.
 
 use super::{publish, Op, OriginError};
+use crate::origin::db::params;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -125,19 +126,18 @@ pub fn observe(op: &Op<'_>) -> Result<Observed, OriginError> {
     }
     let mut rollouts: Vec<(String, i64)> =
         ROLLOUT_STATES.iter().map(|s| (s.to_string(), 0)).collect();
-    let mut stmt = op
-        .db
-        .prepare("SELECT status, COUNT(*) FROM rollouts GROUP BY status")?;
-    let counted = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let counted = op.db.query(
+        "SELECT status, COUNT(*) FROM rollouts GROUP BY status",
+        params![],
+        |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+    )?;
     for (state, n) in counted {
         match rollouts.iter_mut().find(|(s, _)| *s == state) {
             Some(slot) => slot.1 = n,
             None => rollouts.push((state, n)),
         }
     }
-    let count = |sql: &str| op.db.query_row(sql, [], |r| r.get::<_, i64>(0));
+    let count = |sql: &str| op.db.query_row(sql, params![], |r| r.get::<i64>(0));
     Ok(Observed {
         snapshots,
         rollouts,

@@ -8,8 +8,8 @@
 use super::api::{SnapshotInfo, SnapshotList};
 use super::{audit, rfc3339, Op, OriginError};
 use crate::engine::{parse_document, Issue, LoadError, Snapshot};
+use crate::origin::db::{params, Db};
 use crate::snapshot::sign;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -81,21 +81,22 @@ pub fn validate_document(doc: &Value) -> Result<Snapshot, OriginError> {
 }
 
 /// Names of every environment.
-pub fn environment_names(db: &Connection) -> Result<Vec<String>, OriginError> {
-    let mut stmt = db.prepare("SELECT name FROM environments ORDER BY created_at, name")?;
-    let names = stmt.query_map([], |r| r.get(0))?;
-    Ok(names.collect::<Result<_, _>>()?)
+pub fn environment_names(db: &Db) -> Result<Vec<String>, OriginError> {
+    let names = db.query(
+        "SELECT name FROM environments ORDER BY created_at, name",
+        params![],
+        |r| r.get(0),
+    )?;
+    Ok(names)
 }
 
 /// Fails with a helpful 404 unless `env` exists.
-pub fn require_environment(db: &Connection, env: &str) -> Result<(), OriginError> {
-    let found = db
-        .query_row(
-            "SELECT 1 FROM environments WHERE name = ?1",
-            params![env],
-            |_| Ok(()),
-        )
-        .optional()?;
+pub fn require_environment(db: &Db, env: &str) -> Result<(), OriginError> {
+    let found = db.query_opt(
+        "SELECT 1 FROM environments WHERE name = ?1",
+        params![env],
+        |_| Ok(()),
+    )?;
     match found {
         Some(()) => Ok(()),
         None => Err(OriginError::NotFound(format!(
@@ -121,14 +122,11 @@ pub fn create_environment(
             "environment name `{name}`: use lowercase letters, digits, `-` and `_`, starting with a letter (at most 64)"
         )));
     }
-    let exists = op
-        .db
-        .query_row(
-            "SELECT 1 FROM environments WHERE name = ?1",
-            params![name],
-            |_| Ok(()),
-        )
-        .optional()?;
+    let exists = op.db.query_opt(
+        "SELECT 1 FROM environments WHERE name = ?1",
+        params![name],
+        |_| Ok(()),
+    )?;
     if exists.is_some() {
         return Err(OriginError::Conflict(format!(
             "environment `{name}` already exists"
@@ -148,26 +146,27 @@ pub fn create_environment(
 }
 
 /// Loads an environment's current state.
-pub fn load_state(db: &Connection, env: &str) -> Result<EnvState, OriginError> {
+pub fn load_state(db: &Db, env: &str) -> Result<EnvState, OriginError> {
     require_environment(db, env)?;
     let mut state = EnvState::default();
-    let mut stmt = db.prepare(
+    let rows = db.query(
         "SELECT key, document, archived, revision, updated_at, updated_at_ms, updated_by
          FROM flags WHERE environment = ?1 ORDER BY key",
+        params![env],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<bool>(2)?,
+                r.get::<i64>(3)?,
+                r.get::<String>(4)?,
+                r.get::<i64>(5)?,
+                r.get::<String>(6)?,
+            ))
+        },
     )?;
-    let rows = stmt.query_map(params![env], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, bool>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, i64>(5)?,
-            r.get::<_, String>(6)?,
-        ))
-    })?;
     for row in rows {
-        let (key, doc, archived, revision, updated_at, updated_at_ms, updated_by) = row?;
+        let (key, doc, archived, revision, updated_at, updated_at_ms, updated_by) = row;
         state.flags.insert(
             key,
             FlagRow {
@@ -188,14 +187,13 @@ pub fn load_state(db: &Connection, env: &str) -> Result<EnvState, OriginError> {
             &mut state.exclusion_groups,
         ),
     ] {
-        let mut stmt = db.prepare(&format!(
-            "SELECT name, {column} FROM {table} WHERE environment = ?1 ORDER BY name"
-        ))?;
-        let rows = stmt.query_map(params![env], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
+        let rows = db.query(
+            &format!("SELECT name, {column} FROM {table} WHERE environment = ?1 ORDER BY name"),
+            params![env],
+            |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+        )?;
         for row in rows {
-            let (name, text) = row?;
+            let (name, text) = row;
             target.insert(name, serde_json::from_str(&text)?);
         }
     }
@@ -215,9 +213,9 @@ pub struct Published {
     pub issued_at_ms: i64,
 }
 
-fn published(r: &rusqlite::Row<'_>) -> rusqlite::Result<Published> {
+fn published(r: &crate::origin::db::Row<'_>) -> Result<Published, crate::origin::db::DbError> {
     Ok(Published {
-        version: r.get::<_, i64>(0)? as u64,
+        version: r.get::<i64>(0)? as u64,
         envelope: r.get(1)?,
         etag: r.get(2)?,
         issued_at_ms: r.get(3)?,
@@ -225,48 +223,45 @@ fn published(r: &rusqlite::Row<'_>) -> rusqlite::Result<Published> {
 }
 
 /// The newest snapshot of `env`.
-pub fn latest(db: &Connection, env: &str) -> Result<Option<Published>, OriginError> {
-    Ok(db
-        .query_row(
-            "SELECT version, envelope, etag, issued_at_ms FROM snapshots
+pub fn latest(db: &Db, env: &str) -> Result<Option<Published>, OriginError> {
+    Ok(db.query_opt(
+        "SELECT version, envelope, etag, issued_at_ms FROM snapshots
              WHERE environment = ?1 ORDER BY version DESC LIMIT 1",
-            params![env],
-            published,
-        )
-        .optional()?)
+        params![env],
+        published,
+    )?)
 }
 
 /// One stored snapshot of `env`.
-pub fn at_version(db: &Connection, env: &str, version: u64) -> Result<Published, OriginError> {
+pub fn at_version(db: &Db, env: &str, version: u64) -> Result<Published, OriginError> {
     require_environment(db, env)?;
-    db.query_row(
-        "SELECT version, envelope, etag, issued_at_ms FROM snapshots WHERE environment = ?1 AND version = ?2",
+    db.query_opt(
+        "SELECT version, envelope, etag, issued_at_ms FROM snapshots
+         WHERE environment = ?1 AND version = ?2",
         params![env, version as i64],
         published,
-    )
-    .optional()?
+    )?
     .ok_or_else(|| OriginError::NotFound(format!("`{env}` has no snapshot version {version}")))
 }
 
 /// The snapshot history of `env`, newest first.
-pub fn history(db: &Connection, env: &str, limit: u32) -> Result<SnapshotList, OriginError> {
+pub fn history(db: &Db, env: &str, limit: u32) -> Result<SnapshotList, OriginError> {
     require_environment(db, env)?;
-    let mut stmt = db.prepare(
+    let rows = db.query(
         "SELECT version, key_id, issued_at, expires_at, etag FROM snapshots
          WHERE environment = ?1 ORDER BY version DESC LIMIT ?2",
+        params![env, limit],
+        |r| {
+            Ok(SnapshotInfo {
+                version: r.get(0)?,
+                key_id: r.get(1)?,
+                issued_at: r.get(2)?,
+                expires_at: r.get(3)?,
+                etag: r.get(4)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map(params![env, limit], |r| {
-        Ok(SnapshotInfo {
-            version: r.get(0)?,
-            key_id: r.get(1)?,
-            issued_at: r.get(2)?,
-            expires_at: r.get(3)?,
-            etag: r.get(4)?,
-        })
-    })?;
-    Ok(SnapshotList {
-        snapshots: rows.collect::<Result<_, _>>()?,
-    })
+    Ok(SnapshotList { snapshots: rows })
 }
 
 /// Signs and stores the next snapshot of `env` from its current state; returns

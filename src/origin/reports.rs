@@ -13,7 +13,7 @@ use super::publish::{self, EnvState, FlagRow};
 use super::{audit, Op, OriginError};
 use crate::engine::edit::{FlagDoc, ServeAt};
 use crate::engine::time::parse_rfc3339_ms;
-use rusqlite::{params, Connection};
+use crate::origin::db::{params, Db};
 use serde_json::Value;
 
 const DAY_MS: i64 = 86_400_000;
@@ -63,12 +63,7 @@ fn serving(doc: &Value) -> String {
 }
 
 /// A flag's summary row.
-pub fn summary(
-    db: &Connection,
-    env: &str,
-    key: &str,
-    row: &FlagRow,
-) -> Result<FlagSummary, OriginError> {
+pub fn summary(db: &Db, env: &str, key: &str, row: &FlagRow) -> Result<FlagSummary, OriginError> {
     let d = &row.document;
     let text = |field: &str| d.get(field).and_then(Value::as_str).map(str::to_string);
     let list = |field: &str| -> Vec<String> {
@@ -130,7 +125,7 @@ fn find<'s>(state: &'s EnvState, env: &str, key: &str) -> Result<&'s FlagRow, Or
 }
 
 /// One flag: its summary, document and pending changes.
-pub fn flag_detail(db: &Connection, env: &str, key: &str) -> Result<FlagDetail, OriginError> {
+pub fn flag_detail(db: &Db, env: &str, key: &str) -> Result<FlagDetail, OriginError> {
     let state = publish::load_state(db, env)?;
     let row = find(&state, env, key)?;
     Ok(FlagDetail {
@@ -141,30 +136,29 @@ pub fn flag_detail(db: &Connection, env: &str, key: &str) -> Result<FlagDetail, 
 }
 
 /// A flag's revisions, newest first.
-pub fn flag_history(db: &Connection, env: &str, key: &str) -> Result<History, OriginError> {
+pub fn flag_history(db: &Db, env: &str, key: &str) -> Result<History, OriginError> {
     let state = publish::load_state(db, env)?;
     find(&state, env, key)?;
-    let mut stmt = db.prepare(
+    let rows = db.query(
         "SELECT revision, document, archived, change_id, author, at FROM flag_revisions
          WHERE environment = ?1 AND key = ?2 ORDER BY revision DESC",
+        params![env, key],
+        |r| {
+            Ok(Revision {
+                revision: r.get(0)?,
+                document: serde_json::from_str(&r.get::<String>(1)?).unwrap_or(Value::Null),
+                archived: r.get(2)?,
+                change_id: r.get(3)?,
+                author: r.get(4)?,
+                at: r.get(5)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map(params![env, key], |r| {
-        Ok(Revision {
-            revision: r.get(0)?,
-            document: serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or(Value::Null),
-            archived: r.get(2)?,
-            change_id: r.get(3)?,
-            author: r.get(4)?,
-            at: r.get(5)?,
-        })
-    })?;
-    Ok(History {
-        revisions: rows.collect::<Result<_, _>>()?,
-    })
+    Ok(History { revisions: rows })
 }
 
 /// Every environment with its newest snapshot.
-pub fn environments(db: &Connection) -> Result<EnvironmentList, OriginError> {
+pub fn environments(db: &Db) -> Result<EnvironmentList, OriginError> {
     let mut out = Vec::new();
     for env in publish::environment_names(db)? {
         let latest = publish::latest(db, &env)?;
@@ -303,19 +297,21 @@ pub fn insights(
         }
     }
     let stale_ms = i64::from(op.config.stale_change_days) * DAY_MS;
-    let mut stmt = op.db.prepare(
-        "SELECT id, environment, target, created_at_ms FROM changes WHERE status = 'pending' AND created_at_ms <= ?1 ORDER BY id",
+    let stale = op.db.query(
+        "SELECT id, environment, target, created_at_ms FROM changes
+         WHERE status = 'pending' AND created_at_ms <= ?1 ORDER BY id",
+        params![op.now_ms - stale_ms],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<i64>(3)?,
+            ))
+        },
     )?;
-    let stale = stmt.query_map(params![op.now_ms - stale_ms], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })?;
     for row in stale {
-        let (id, env, target, at) = row?;
+        let (id, env, target, at) = row;
         if envs.contains(&env) && flag_filter.is_none_or(|f| f == target) {
             out.push(insight(
                 &env,

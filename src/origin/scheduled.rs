@@ -7,7 +7,7 @@ use super::changes::{self, Applied, Kind};
 use super::outbox::{self, DomainEvent};
 use super::{audit, Op, OriginError};
 use crate::engine::time::parse_rfc3339_ms;
-use rusqlite::params;
+use crate::origin::db::params;
 use serde_json::json;
 
 /// How far ahead a change may be scheduled.
@@ -57,13 +57,12 @@ pub fn check_apply_at(op: &Op<'_>, kind: Kind, at: i64) -> Result<(), OriginErro
 /// Applies every pending change whose `apply_at` has come and whose approvals are
 /// (still) complete; returns what it did, one line per change.
 pub fn apply_due(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
-    let due: Vec<(i64, String)> = {
-        let mut stmt = op.db.prepare(
-            "SELECT id, environment FROM changes WHERE status = 'pending' AND apply_at_ms <= ?1 ORDER BY apply_at_ms, id",
-        )?;
-        let rows = stmt.query_map(params![op.now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
+    let due: Vec<(i64, String)> = op.db.query(
+        "SELECT id, environment FROM changes WHERE status = 'pending' AND apply_at_ms <= ?1
+         ORDER BY apply_at_ms, id",
+        params![op.now_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let mut done = Vec::new();
     for (id, env) in due {
         let (missing, subject) = changes::recheck(op, id)?;
@@ -114,10 +113,18 @@ pub fn apply_due(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
 
 /// Whether the audit already holds `action` for change `id`.
 fn already_told(op: &Op<'_>, action: &str, id: i64) -> Result<bool, OriginError> {
-    let n: i64 = op.db.query_row(
-        "SELECT COUNT(*) FROM audit WHERE action = ?1 AND json_extract(details, '$.change') = ?2",
-        params![action, id],
-        |r| r.get(0),
+    // The details are JSON text, read here rather than by a JSON function of one
+    // database's dialect.
+    let details = op.db.query(
+        "SELECT details FROM audit WHERE action = ?1",
+        params![action],
+        |r| r.get::<String>(0),
     )?;
-    Ok(n > 0)
+    for text in details {
+        let details: serde_json::Value = serde_json::from_str(&text)?;
+        if details.get("change").and_then(serde_json::Value::as_i64) == Some(id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -1,11 +1,12 @@
-//! The SQLite store: schema, migrations and opening a data directory's database.
+//! The store: the schema, its (SQLite) migrations and opening a data directory's
+//! database through [`Db`].
 //!
 //! Every write the origin makes runs in one transaction, so a crash loses nothing
 //! committed and leaves nothing half-applied. The audit table refuses updates and
 //! deletes through triggers; the hash chain detects tampering that bypasses them.
 
+use super::db::Db;
 use super::OriginError;
-use rusqlite::Connection;
 use std::path::Path;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -284,7 +285,7 @@ pub const DB_FILE: &str = "vexil.db";
 
 /// Opens (creating if asked) the database of a data directory and brings its schema
 /// up to date.
-pub fn open(data_dir: &Path, create: bool) -> Result<Connection, OriginError> {
+pub fn open(data_dir: &Path, create: bool) -> Result<Db, OriginError> {
     let path = data_dir.join(DB_FILE);
     if !create && !path.exists() {
         return Err(OriginError::Config(format!(
@@ -293,19 +294,14 @@ pub fn open(data_dir: &Path, create: bool) -> Result<Connection, OriginError> {
             data_dir.display()
         )));
     }
-    let mut conn = Connection::open(&path)?;
-    // WAL keeps readers off the writer's back; FULL sync makes a commit durable.
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", true)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mut conn = Db::open_sqlite(&path)?;
     migrate(&mut conn)?;
     Ok(conn)
 }
 
 /// Applies the migrations the database has not seen, each in its own transaction.
-pub fn migrate(conn: &mut Connection) -> Result<(), OriginError> {
-    let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+pub fn migrate(conn: &mut Db) -> Result<(), OriginError> {
+    let applied = conn.schema_version()?;
     let applied = applied.max(0) as usize;
     if applied > MIGRATIONS.len() {
         return Err(OriginError::Config(format!(
@@ -316,7 +312,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), OriginError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.set_schema_version((i + 1) as i64)?;
         tx.commit()?;
     }
     Ok(())
@@ -325,36 +321,35 @@ pub fn migrate(conn: &mut Connection) -> Result<(), OriginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::origin::db::params;
 
     #[test]
     fn migrations_run_once_and_audit_is_append_only() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = Db::open_sqlite_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
+        let version = conn.schema_version().unwrap();
         assert_eq!(version as usize, MIGRATIONS.len());
         conn.execute(
             "INSERT INTO audit VALUES (1, 't', 'a', 'x', 's', '{}', 'p', 'h')",
-            [],
+            params![],
         )
         .unwrap();
         let err = conn
-            .execute("UPDATE audit SET actor = 'b'", [])
+            .execute("UPDATE audit SET actor = 'b'", params![])
             .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
-        assert!(conn.execute("DELETE FROM audit", []).is_err());
+        assert!(conn.execute("DELETE FROM audit", params![]).is_err());
     }
 
     #[test]
     fn migration_5_makes_existing_sdk_keys_server_keys_and_keeps_metrics() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = Db::open_sqlite_in_memory().unwrap();
         let tx = conn.transaction().unwrap();
         for sql in &MIGRATIONS[..4] {
             tx.execute_batch(sql).unwrap();
         }
-        tx.pragma_update(None, "user_version", 4).unwrap();
+        tx.set_schema_version(4).unwrap();
         tx.execute_batch(
             "INSERT INTO environments VALUES ('production', 't');
              INSERT INTO tokens (name, kind, roles, environment, hash, created_at)
@@ -366,11 +361,11 @@ mod tests {
         tx.commit().unwrap();
         migrate(&mut conn).unwrap();
         let kinds: Vec<(String, Option<String>)> = conn
-            .prepare("SELECT name, sdk_kind FROM tokens ORDER BY id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
+            .query(
+                "SELECT name, sdk_kind FROM tokens ORDER BY id",
+                params![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .unwrap();
         assert_eq!(
             kinds,
@@ -380,13 +375,13 @@ mod tests {
             ]
         );
         let source: String = conn
-            .query_row("SELECT source FROM metric_buckets", [], |r| r.get(0))
+            .query_row("SELECT source FROM metric_buckets", params![], |r| r.get(0))
             .unwrap();
         assert_eq!(source, "server");
         let batches: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM metric_batches WHERE batch_id = 'b1'",
-                [],
+                params![],
                 |r| r.get(0),
             )
             .unwrap();

@@ -11,7 +11,7 @@
 use super::api::{PublishTarget, PublishTargetList};
 use super::outbox::{self, DomainEvent};
 use super::{publish, Origin, OriginError};
-use rusqlite::{params, Connection};
+use crate::origin::db::{params, Db};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -137,15 +137,14 @@ fn put_kv(agent: &ureq::Agent, target: &KvTarget, env: &str, envelope: &str) -> 
     }
 }
 
-fn last_pushed(db: &Connection, target: &str, env: &str) -> Result<Option<u64>, OriginError> {
-    use rusqlite::OptionalExtension;
+fn last_pushed(db: &Db, target: &str, env: &str) -> Result<Option<u64>, OriginError> {
     Ok(db
-        .query_row(
-            "SELECT version FROM publish_status WHERE target = ?1 AND environment = ?2 AND error IS NULL",
+        .query_opt(
+            "SELECT version FROM publish_status
+             WHERE target = ?1 AND environment = ?2 AND error IS NULL",
             params![target, env],
-            |r| r.get::<_, i64>(0),
-        )
-        .optional()?
+            |r| r.get::<i64>(0),
+        )?
         .map(|v| v as u64))
 }
 
@@ -174,12 +173,11 @@ fn to_push(origin: &Origin, first: bool) -> Result<(Vec<String>, i64), OriginErr
             }
             at = last;
         }
-        let mut failed = op
-            .db
-            .prepare("SELECT DISTINCT environment FROM publish_status WHERE error IS NOT NULL")?;
-        let failed = failed
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
+        let failed = op.db.query(
+            "SELECT DISTINCT environment FROM publish_status WHERE error IS NOT NULL",
+            params![],
+            |r| r.get::<String>(0),
+        )?;
         let all = publish::environment_names(op.db)?;
         let wanted = all
             .into_iter()
@@ -240,7 +238,8 @@ pub fn push_once(origin: &Origin, agent: &ureq::Agent, first: bool) -> Result<us
             }
             origin.write(|op| {
                 op.db.execute(
-                    "INSERT INTO publish_status (target, environment, version, at, error) VALUES (?1, ?2, ?3, ?4, ?5)
+                    "INSERT INTO publish_status (target, environment, version, at, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (target, environment) DO UPDATE SET version = ?3, at = ?4, error = ?5",
                     params![name, env, snapshot.version as i64, op.now(), outcome.as_ref().err()],
                 )?;
@@ -285,20 +284,22 @@ pub async fn run(origin: Arc<Origin>) {
 }
 
 /// The `GET /api/v1/publish-targets` answer.
-pub fn status(db: &Connection) -> Result<PublishTargetList, OriginError> {
-    let mut stmt = db.prepare("SELECT target, environment, version, at, error FROM publish_status ORDER BY target, environment")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(PublishTarget {
-            target: r.get(0)?,
-            environment: r.get(1)?,
-            version: r.get(2)?,
-            at: r.get(3)?,
-            error: r.get(4)?,
-        })
-    })?;
-    Ok(PublishTargetList {
-        targets: rows.collect::<Result<_, _>>()?,
-    })
+pub fn status(db: &Db) -> Result<PublishTargetList, OriginError> {
+    let rows = db.query(
+        "SELECT target, environment, version, at, error FROM publish_status
+         ORDER BY target, environment",
+        params![],
+        |r| {
+            Ok(PublishTarget {
+                target: r.get(0)?,
+                environment: r.get(1)?,
+                version: r.get(2)?,
+                at: r.get(3)?,
+                error: r.get(4)?,
+            })
+        },
+    )?;
+    Ok(PublishTargetList { targets: rows })
 }
 
 #[cfg(test)]
@@ -350,7 +351,7 @@ mod tests {
             .write(|op| {
                 op.db.execute(
                     "DELETE FROM publish_status WHERE environment = 'production'",
-                    [],
+                    params![],
                 )?;
                 Ok(())
             })

@@ -13,8 +13,8 @@ use super::api::{
     WebhookRemoved,
 };
 use super::{rfc3339, Op, Origin, OriginError};
+use crate::origin::db::{params, Db};
 use hmac::{Hmac, Mac};
-use rusqlite::{params, Connection};
 use sha2::Sha256;
 use std::time::Duration;
 
@@ -44,31 +44,29 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 /// outbox's webhook consumer only: operations emit a
 /// [`DomainEvent`](super::outbox::DomainEvent) instead.
 pub(in crate::origin) fn enqueue_at(
-    db: &Connection,
+    db: &Db,
     env: &str,
     event: &str,
     data: &serde_json::Value,
     at_ms: i64,
 ) -> Result<(), OriginError> {
     let at = rfc3339(at_ms);
-    let mut stmt = db
-        .prepare("SELECT id, events FROM webhooks WHERE environment = ?1 AND deleted_at IS NULL")?;
-    let hooks = stmt
-        .query_map(params![env], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let hooks = db.query(
+        "SELECT id, events FROM webhooks WHERE environment = ?1 AND deleted_at IS NULL",
+        params![env],
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
+    )?;
     for (hook, events) in hooks {
         let events: Vec<String> = serde_json::from_str(&events)?;
         if !events.is_empty() && !events.iter().any(|e| e == event) {
             continue;
         }
-        db.execute(
+        let id: i64 = db.query_row(
             "INSERT INTO deliveries (webhook_id, event, body, status, created_at, next_attempt_ms)
-             VALUES (?1, ?2, '', 'pending', ?3, ?4)",
+             VALUES (?1, ?2, '', 'pending', ?3, ?4) RETURNING id",
             params![hook, event, at, at_ms],
+            |r| r.get::<i64>(0),
         )?;
-        let id = db.last_insert_rowid();
         let body = Envelope {
             id,
             event: event.to_string(),
@@ -123,11 +121,12 @@ pub fn add(
             bytes.iter().map(|b| format!("{b:02x}")).collect()
         }
     };
-    op.db.execute(
-        "INSERT INTO webhooks (environment, url, secret, events, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    let id: i64 = op.db.query_row(
+        "INSERT INTO webhooks (environment, url, secret, events, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         params![env, url, secret, serde_json::to_string(&events)?, op.now()],
+        |r| r.get::<i64>(0),
     )?;
-    let id = op.db.last_insert_rowid();
     Ok(CreatedWebhook {
         id,
         environment: env.to_string(),
@@ -138,23 +137,23 @@ pub fn add(
 }
 
 /// The webhooks of `env` (without secrets).
-pub fn list(db: &Connection, env: &str) -> Result<WebhookList, OriginError> {
+pub fn list(db: &Db, env: &str) -> Result<WebhookList, OriginError> {
     super::publish::require_environment(db, env)?;
-    let mut stmt = db.prepare(
-        "SELECT id, url, events, created_at FROM webhooks WHERE environment = ?1 AND deleted_at IS NULL ORDER BY id",
+    let rows = db.query(
+        "SELECT id, url, events, created_at FROM webhooks
+         WHERE environment = ?1 AND deleted_at IS NULL ORDER BY id",
+        params![env],
+        |r| {
+            Ok(Webhook {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                // Written by `add` from a list of names.
+                events: serde_json::from_str(&r.get::<String>(2)?).unwrap_or_default(),
+                created_at: r.get(3)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map(params![env], |r| {
-        Ok(Webhook {
-            id: r.get(0)?,
-            url: r.get(1)?,
-            // Written by `add` from a list of names.
-            events: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
-            created_at: r.get(3)?,
-        })
-    })?;
-    Ok(WebhookList {
-        webhooks: rows.collect::<Result<_, _>>()?,
-    })
+    Ok(WebhookList { webhooks: rows })
 }
 
 /// Removes a webhook; its pending deliveries are dropped, its history kept.
@@ -167,7 +166,8 @@ pub fn remove(op: &Op<'_>, id: i64) -> Result<WebhookRemoved, OriginError> {
         return Err(OriginError::NotFound(format!("no webhook {id}")));
     }
     op.db.execute(
-        "UPDATE deliveries SET status = 'failed', last_error = 'webhook removed' WHERE webhook_id = ?1 AND status = 'pending'",
+        "UPDATE deliveries SET status = 'failed', last_error = 'webhook removed'
+         WHERE webhook_id = ?1 AND status = 'pending'",
         params![id],
     )?;
     Ok(WebhookRemoved { id, deleted: true })
@@ -175,7 +175,7 @@ pub fn remove(op: &Op<'_>, id: i64) -> Result<WebhookRemoved, OriginError> {
 
 /// Deliveries, newest first, with their attempts.
 pub fn deliveries(
-    db: &Connection,
+    db: &Db,
     webhook: Option<i64>,
     status: Option<&str>,
 ) -> Result<DeliveryList, OriginError> {
@@ -184,13 +184,14 @@ pub fn deliveries(
             "unknown status `{s}`; statuses are pending, delivered, failed"
         )));
     }
-    let mut stmt = db.prepare(
-        "SELECT id, webhook_id, event, status, attempts, last_status, last_error, created_at, next_attempt_ms, delivered_at
-         FROM deliveries WHERE (?1 IS NULL OR webhook_id = ?1) AND (?2 IS NULL OR status = ?2)
+    let rows = db.query(
+        "SELECT id, webhook_id, event, status, attempts, last_status, last_error, created_at,
+                next_attempt_ms, delivered_at
+         FROM deliveries WHERE (CAST(?1 AS BIGINT) IS NULL OR webhook_id = ?1)
+           AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
          ORDER BY id DESC LIMIT 500",
-    )?;
-    let rows = stmt
-        .query_map(params![webhook, status], |r| {
+        params![webhook, status],
+        |r| {
             let status: String = r.get(3)?;
             let next: i64 = r.get(8)?;
             Ok(Delivery {
@@ -206,23 +207,23 @@ pub fn deliveries(
                 delivered_at: r.get(9)?,
                 attempt_log: Vec::new(),
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut out = Vec::with_capacity(rows.len());
-    let mut attempts = db.prepare(
-        "SELECT attempt, at, status, error FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY attempt",
+        },
     )?;
+    let mut out = Vec::with_capacity(rows.len());
     for mut row in rows {
-        row.attempt_log = attempts
-            .query_map(params![row.id], |r| {
+        row.attempt_log = db.query(
+            "SELECT attempt, at, status, error FROM delivery_attempts WHERE delivery_id = ?1
+             ORDER BY attempt",
+            params![row.id],
+            |r| {
                 Ok(DeliveryAttempt {
                     attempt: r.get(0)?,
                     at: r.get(1)?,
                     status: r.get(2)?,
                     error: r.get(3)?,
                 })
-            })?
-            .collect::<Result<_, _>>()?;
+            },
+        )?;
         out.push(row);
     }
     Ok(DeliveryList { deliveries: out })
@@ -240,23 +241,24 @@ pub struct Due {
 }
 
 /// Deliveries due at `now_ms`, oldest first.
-pub fn due(db: &Connection, now_ms: i64) -> Result<Vec<Due>, OriginError> {
-    let mut stmt = db.prepare(
+pub fn due(db: &Db, now_ms: i64) -> Result<Vec<Due>, OriginError> {
+    let rows = db.query(
         "SELECT d.id, w.url, w.secret, d.event, d.body, d.attempts FROM deliveries d
          JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 ORDER BY d.id LIMIT 50",
+        params![now_ms],
+        |r| {
+            Ok(Due {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                secret: r.get(2)?,
+                event: r.get(3)?,
+                body: r.get(4)?,
+                attempts: r.get(5)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map(params![now_ms], |r| {
-        Ok(Due {
-            id: r.get(0)?,
-            url: r.get(1)?,
-            secret: r.get(2)?,
-            event: r.get(3)?,
-            body: r.get(4)?,
-            attempts: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows)
 }
 
 /// Posts one delivery; `Ok(status)` for any HTTP answer, `Err` for no answer.
@@ -283,7 +285,8 @@ pub fn record(op: &Op<'_>, d: &Due, outcome: Result<u16, String>) -> Result<(), 
         Err(e) => (None, Some(e.clone())),
     };
     op.db.execute(
-        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![d.id, attempt, op.now(), code, error],
     )?;
     let status = if error.is_none() {

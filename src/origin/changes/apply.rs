@@ -7,11 +7,11 @@ use super::stored::{
 use super::{Kind, Proposal};
 use crate::origin::api::{Change, Violation};
 use crate::origin::auth::Principal;
+use crate::origin::db::{params, Db};
 use crate::origin::governance;
 use crate::origin::outbox::{self, DomainEvent};
 use crate::origin::publish::{self, EnvState};
 use crate::origin::{audit, Op, OriginError};
-use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 /// What applying a change came to.
@@ -231,10 +231,10 @@ pub fn apply_system(
 ) -> Result<Result<i64, Applied>, OriginError> {
     let state = publish::load_state(op.db, &p.environment)?;
     validate(&state, &p)?;
-    op.db.execute(
+    let id: i64 = op.db.query_row(
         "INSERT INTO changes (environment, target, kind, status, author, reason, document, base_revision,
                               required, created_at, created_at_ms, archived)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, '[]', ?8, ?9, ?10)",
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, '[]', ?8, ?9, ?10) RETURNING id",
         params![
             p.environment,
             p.target,
@@ -247,8 +247,8 @@ pub fn apply_system(
             op.now_ms,
             p.archived
         ],
+        |r| r.get::<i64>(0),
     )?;
-    let id = op.db.last_insert_rowid();
     match apply_as(op, id, actor, emergency)? {
         Applied::Done => {
             publish_applied(op, &p.environment, &[id])?;
@@ -262,7 +262,7 @@ pub fn apply_system(
 }
 
 /// The status of a change.
-pub fn status(db: &Connection, id: i64) -> Result<String, OriginError> {
+pub fn status(db: &Db, id: i64) -> Result<String, OriginError> {
     Ok(load(db, id)?.status)
 }
 

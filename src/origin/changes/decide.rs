@@ -5,9 +5,9 @@ use super::review::subject;
 use super::stored::{approvals, decide, get, load, require_pending, unmet};
 use crate::origin::api::{Approval, Change};
 use crate::origin::auth::Principal;
+use crate::origin::db::params;
 use crate::origin::outbox::{self, DomainEvent};
 use crate::origin::{audit, identity, Op, OriginError};
-use rusqlite::params;
 use serde_json::json;
 
 /// Records `approver`'s approval; applies the change when it was the last one needed.
@@ -104,7 +104,8 @@ pub fn approve(
         }
     }
     op.db.execute(
-        "INSERT INTO approvals (change_id, approver, role, comment, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO approvals (change_id, approver, role, comment, at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, approver.name, role, comment, op.now()],
     )?;
     let policy = stored

@@ -2,9 +2,9 @@
 
 use super::{Kind, Proposal};
 use crate::engine::edit::{self, EditError, FlagDoc, FlagEdit};
+use crate::origin::db::{params, Db};
 use crate::origin::publish::{EnvState, FlagRow};
 use crate::origin::OriginError;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 // ---- Building proposals ---------------------------------------------------------
@@ -147,7 +147,7 @@ pub fn archive(state: &EnvState, env: &str, key: &str) -> Result<Proposal, Origi
 
 /// Restores revision `to` (default: the one before the current).
 pub fn rollback(
-    db: &Connection,
+    db: &Db,
     state: &EnvState,
     env: &str,
     key: &str,
@@ -163,12 +163,12 @@ pub fn rollback(
         )));
     }
     let doc: String = db
-        .query_row(
-            "SELECT document FROM flag_revisions WHERE environment = ?1 AND key = ?2 AND revision = ?3",
+        .query_opt(
+            "SELECT document FROM flag_revisions
+             WHERE environment = ?1 AND key = ?2 AND revision = ?3",
             params![env, key, to],
             |r| r.get(0),
-        )
-        .optional()?
+        )?
         .ok_or_else(|| OriginError::NotFound(format!("flag `{key}` has no revision {to}")))?;
     Ok(proposal(
         env,

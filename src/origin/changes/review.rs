@@ -6,12 +6,12 @@ use super::{Kind, Proposal};
 use crate::engine::model::{Clause, ClauseRef, FlagDef};
 use crate::origin::api::{DryRun, DryRunIssue};
 use crate::origin::auth::Principal;
+use crate::origin::db::params;
 use crate::origin::governance::{self, Assessment, Change};
 use crate::origin::outbox::{self, DomainEvent};
 use crate::origin::publish::{self, EnvState, FlagRow};
 use crate::origin::reports::retyped;
 use crate::origin::{audit, limits, Op, OriginError};
-use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -224,10 +224,10 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
             .ok_or_else(|| OriginError::Policy(assessment.violations.clone()))?;
         apply_at = Some(apply_at.map_or(close, |at| at.max(close)));
     }
-    op.db.execute(
+    let id: i64 = op.db.query_row(
         "INSERT INTO changes (environment, target, kind, status, author, reason, document, base_revision,
                               required, oversight_level, created_at, created_at_ms, archived, apply_at_ms)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
         params![
             p.environment,
             p.target,
@@ -243,8 +243,8 @@ pub fn submit(op: &Op<'_>, author: &Principal, p: Proposal) -> Result<Submitted,
             p.archived,
             apply_at
         ],
+        |r| r.get::<i64>(0),
     )?;
-    let id = op.db.last_insert_rowid();
     let subject = subject(&p.environment, p.kind, &p.target);
     audit::record(
         op,

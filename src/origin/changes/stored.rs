@@ -3,10 +3,10 @@
 use super::review::{assess, subject};
 use super::{Kind, Proposal};
 use crate::origin::api::{Approval, Change, ChangeListQuery, ChangePage, Requirement};
+use crate::origin::db::{params, Db};
 use crate::origin::governance;
 use crate::origin::publish;
 use crate::origin::{identity, Op, OriginError};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -57,30 +57,29 @@ impl Stored {
     }
 }
 
-pub(super) fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
+pub(super) fn load(db: &Db, id: i64) -> Result<Stored, OriginError> {
     let row = db
-        .query_row(
+        .query_opt(
             "SELECT environment, target, kind, status, author, reason, document, base_revision, required, archived,
                     apply_at_ms
              FROM changes WHERE id = ?1",
             params![id],
             |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, i64>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, bool>(9)?,
-                    r.get::<_, Option<i64>>(10)?,
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<String>(3)?,
+                    r.get::<String>(4)?,
+                    r.get::<Option<String>>(5)?,
+                    r.get::<Option<String>>(6)?,
+                    r.get::<i64>(7)?,
+                    r.get::<String>(8)?,
+                    r.get::<bool>(9)?,
+                    r.get::<Option<i64>>(10)?,
                 ))
             },
-        )
-        .optional()?
+        )?
         .ok_or_else(|| OriginError::NotFound(format!("no change #{id}")))?;
     let (
         environment,
@@ -110,19 +109,20 @@ pub(super) fn load(db: &Connection, id: i64) -> Result<Stored, OriginError> {
     })
 }
 
-pub(super) fn approvals(db: &Connection, id: i64) -> Result<Vec<Approval>, OriginError> {
-    let mut stmt = db.prepare(
+pub(super) fn approvals(db: &Db, id: i64) -> Result<Vec<Approval>, OriginError> {
+    let rows = db.query(
         "SELECT approver, role, comment, at FROM approvals WHERE change_id = ?1 ORDER BY rowid",
+        params![id],
+        |r| {
+            Ok(Approval {
+                approver: r.get(0)?,
+                role: r.get(1)?,
+                comment: r.get(2)?,
+                at: r.get(3)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map(params![id], |r| {
-        Ok(Approval {
-            approver: r.get(0)?,
-            role: r.get(1)?,
-            comment: r.get(2)?,
-            at: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows)
 }
 
 /// Required roles not yet approved (one approval of a role covers every policy
@@ -139,23 +139,22 @@ pub(super) fn unmet(stored: &Stored, approvals: &[Approval]) -> Vec<String> {
 }
 
 /// The change as the API shows it.
-pub fn get(db: &Connection, id: i64) -> Result<Change, OriginError> {
+pub fn get(db: &Db, id: i64) -> Result<Change, OriginError> {
     let row = db
-        .query_row(
+        .query_opt(
             "SELECT environment, target, kind, status, author, reason, document, base_revision, required,
                     oversight_level, created_at, decided_at, rejection, applied, apply_at_ms
              FROM changes WHERE id = ?1",
             params![id],
             |r| {
                 Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?),
-                    (r.get::<_, String>(4)?, r.get::<_, Option<String>>(5)?, r.get::<_, Option<String>>(6)?, r.get::<_, i64>(7)?),
-                    (r.get::<_, String>(8)?, r.get::<_, Option<i64>>(9)?, r.get::<_, String>(10)?, r.get::<_, Option<String>>(11)?),
-                    (r.get::<_, Option<String>>(12)?, r.get::<_, Option<String>>(13)?, r.get::<_, Option<i64>>(14)?),
+                    (r.get::<String>(0)?, r.get::<String>(1)?, r.get::<String>(2)?, r.get::<String>(3)?),
+                    (r.get::<String>(4)?, r.get::<Option<String>>(5)?, r.get::<Option<String>>(6)?, r.get::<i64>(7)?),
+                    (r.get::<String>(8)?, r.get::<Option<i64>>(9)?, r.get::<String>(10)?, r.get::<Option<String>>(11)?),
+                    (r.get::<Option<String>>(12)?, r.get::<Option<String>>(13)?, r.get::<Option<i64>>(14)?),
                 ))
             },
-        )
-        .optional()?
+        )?
         .ok_or_else(|| OriginError::NotFound(format!("no change #{id}")))?;
     let (
         (environment, target, kind, status),
@@ -220,7 +219,7 @@ fn parse<T: serde::de::DeserializeOwned>(text: Option<String>) -> Result<Option<
 pub type ListFilter = ChangeListQuery;
 
 /// Changes matching `filter`, newest first.
-pub fn list(db: &Connection, filter: &ListFilter) -> Result<ChangePage, OriginError> {
+pub fn list(db: &Db, filter: &ListFilter) -> Result<ChangePage, OriginError> {
     const STATUSES: &[&str] = &["pending", "applied", "rejected", "cancelled", "conflict"];
     if let Some(s) = filter.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(OriginError::BadRequest(format!(
@@ -237,15 +236,17 @@ pub fn list(db: &Connection, filter: &ListFilter) -> Result<ChangePage, OriginEr
         })?;
     }
     let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
-    let mut stmt = db.prepare(
-        "SELECT id, author FROM changes WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR environment = ?2)
-         AND (?3 IS NULL OR target = ?3) AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id < ?5)
-         ORDER BY id DESC",
-    )?;
     let author = filter.author.as_deref().map(identity::key);
     let mut ids = Vec::new();
     let mut more = false;
-    let rows = stmt.query_map(
+    let rows = db.query(
+        "SELECT id, author FROM changes
+         WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1)
+           AND (CAST(?2 AS TEXT) IS NULL OR environment = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR target = ?3)
+           AND (CAST(?4 AS TEXT) IS NULL OR kind = ?4)
+           AND (CAST(?5 AS BIGINT) IS NULL OR id < ?5)
+         ORDER BY id DESC",
         params![
             filter.status,
             filter.environment,
@@ -253,10 +254,10 @@ pub fn list(db: &Connection, filter: &ListFilter) -> Result<ChangePage, OriginEr
             filter.kind,
             filter.before
         ],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
     )?;
     for row in rows {
-        let (id, by) = row?;
+        let (id, by) = row;
         if author.as_ref().is_some_and(|a| *a != identity::key(&by)) {
             continue;
         }
@@ -275,12 +276,14 @@ pub fn list(db: &Connection, filter: &ListFilter) -> Result<ChangePage, OriginEr
 }
 
 /// Ids of pending changes to a flag.
-pub fn pending_for(db: &Connection, env: &str, key: &str) -> Result<Vec<i64>, OriginError> {
-    let mut stmt = db.prepare(
-        "SELECT id FROM changes WHERE environment = ?1 AND target = ?2 AND status = 'pending' ORDER BY id",
+pub fn pending_for(db: &Db, env: &str, key: &str) -> Result<Vec<i64>, OriginError> {
+    let ids = db.query(
+        "SELECT id FROM changes WHERE environment = ?1 AND target = ?2 AND status = 'pending'
+         ORDER BY id",
+        params![env, key],
+        |r| r.get(0),
     )?;
-    let ids = stmt.query_map(params![env, key], |r| r.get(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
+    Ok(ids)
 }
 
 pub(super) fn require_pending(stored: &Stored, id: i64) -> Result<(), OriginError> {
@@ -358,13 +361,14 @@ mod tests {
     /// within a second (`05.1Z` after `05.12Z`, `05Z` after both).
     #[test]
     fn approvals_are_listed_in_the_order_given() {
-        let mut db = Connection::open_in_memory().unwrap();
+        let mut db = crate::origin::db::Db::open_sqlite_in_memory().unwrap();
         crate::origin::store::migrate(&mut db).unwrap();
         db.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
         let second = 1_780_000_005_000;
         for (who, ms) in [("ann", second), ("bob", second + 100), ("cy", second + 120)] {
             db.execute(
-                "INSERT INTO approvals (change_id, approver, role, comment, at) VALUES (7, ?1, 'COMPLIANCE', NULL, ?2)",
+                "INSERT INTO approvals (change_id, approver, role, comment, at)
+                 VALUES (7, ?1, 'COMPLIANCE', NULL, ?2)",
                 params![who, format_rfc3339_ms(ms)],
             )
             .unwrap();

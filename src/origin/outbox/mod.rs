@@ -36,7 +36,7 @@ mod webhooks;
 pub use event::{DomainEvent, RolloutNotice, TYPES, WEBHOOK_TYPES};
 
 use super::{Op, OriginError};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::origin::db::{params, Db};
 
 /// An event as stored: its place in the stream and when it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,31 +70,27 @@ pub fn consumers() -> Vec<Box<dyn Consumer>> {
 
 /// Writes `event` into the stream, in the operation's transaction, at its time.
 pub fn emit(op: &Op<'_>, event: DomainEvent) -> Result<i64, OriginError> {
-    op.db.execute(
-        "INSERT INTO outbox (type, environment, at_ms, event) VALUES (?1, ?2, ?3, ?4)",
+    let id: i64 = op.db.query_row(
+        "INSERT INTO outbox (type, environment, at_ms, event) VALUES (?1, ?2, ?3, ?4)
+         RETURNING seq",
         params![
             event.type_name(),
             event.environment(),
             op.now_ms,
             serde_json::to_string(&event)?
         ],
+        |r| r.get::<i64>(0),
     )?;
-    Ok(op.db.last_insert_rowid())
+    Ok(id)
 }
 
 /// Up to `limit` events after position `seq`, oldest first.
-pub fn after(db: &Connection, seq: i64, limit: usize) -> Result<Vec<Recorded>, OriginError> {
-    let mut stmt =
-        db.prepare("SELECT seq, at_ms, event FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-    let rows = stmt
-        .query_map(params![seq, limit as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+pub fn after(db: &Db, seq: i64, limit: usize) -> Result<Vec<Recorded>, OriginError> {
+    let rows = db.query(
+        "SELECT seq, at_ms, event FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        params![seq, limit as i64],
+        |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?)),
+    )?;
     rows.into_iter()
         .map(|(seq, at_ms, text)| {
             let event = serde_json::from_str(&text).map_err(|e| {
@@ -106,24 +102,27 @@ pub fn after(db: &Connection, seq: i64, limit: usize) -> Result<Vec<Recorded>, O
 }
 
 /// The newest event's position (0: none yet).
-pub fn head(db: &Connection) -> Result<i64, OriginError> {
-    Ok(db.query_row("SELECT COALESCE(MAX(seq), 0) FROM outbox", [], |r| r.get(0))?)
+pub fn head(db: &Db) -> Result<i64, OriginError> {
+    Ok(
+        db.query_row("SELECT COALESCE(MAX(seq), 0) FROM outbox", params![], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// Where `consumer` stands: the last event it consumed (0: none).
-pub fn position(db: &Connection, consumer: &str) -> Result<i64, OriginError> {
+pub fn position(db: &Db, consumer: &str) -> Result<i64, OriginError> {
     Ok(db
-        .query_row(
+        .query_opt(
             "SELECT seq FROM outbox_positions WHERE consumer = ?1",
             params![consumer],
             |r| r.get(0),
-        )
-        .optional()?
+        )?
         .unwrap_or(0))
 }
 
 /// Records that `consumer` consumed every event up to `seq`.
-pub fn set_position(db: &Connection, consumer: &str, seq: i64) -> Result<(), OriginError> {
+pub fn set_position(db: &Db, consumer: &str, seq: i64) -> Result<(), OriginError> {
     db.execute(
         "INSERT INTO outbox_positions (consumer, seq) VALUES (?1, ?2)
          ON CONFLICT (consumer) DO UPDATE SET seq = ?2",

@@ -7,8 +7,8 @@
 //! event a week old tells them nothing they need.
 
 use super::{consumers, position};
+use crate::origin::db::{params, Db};
 use crate::origin::{Origin, OriginError};
-use rusqlite::{params, Connection};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ pub const KEEP: Duration = Duration::from_secs(7 * 86_400);
 /// Deletes the events every transactional consumer has consumed and that happened
 /// before `before_ms`; returns how many. A consumer without a position (one just
 /// added) holds every event back until it has consumed them.
-pub fn prune(db: &Connection, before_ms: i64) -> Result<usize, OriginError> {
+pub fn prune(db: &Db, before_ms: i64) -> Result<usize, OriginError> {
     let mut upto = i64::MAX;
     for consumer in consumers() {
         upto = upto.min(position(db, consumer.name())?);

@@ -57,13 +57,15 @@ fn create(op: &Op<'_>, key: &str) -> Result<crate::origin::api::Change, OriginEr
 fn deliveries(origin: &Origin) -> Vec<(String, Value)> {
     origin
         .read(|op| {
-            let mut stmt = op
-                .db
-                .prepare("SELECT event, body FROM deliveries ORDER BY id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))?;
+            let rows = op.db.query(
+                "SELECT event, body FROM deliveries ORDER BY id",
+                params![],
+                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+            )?;
             Ok(rows
-                .map(|r| r.map(|(e, b)| (e, serde_json::from_str(&b).unwrap())))
-                .collect::<Result<Vec<_>, _>>()?)
+                .into_iter()
+                .map(|(e, b)| (e, serde_json::from_str(&b).unwrap()))
+                .collect::<Vec<_>>())
         })
         .unwrap()
 }
@@ -141,11 +143,11 @@ fn events_a_crash_left_unconsumed_are_consumed_once_after_restart() {
     // The envelope as posted, byte for byte, dated when the event happened.
     let body: String = origin
         .read(|op| {
-            Ok(op
-                .db
-                .query_row("SELECT body FROM deliveries ORDER BY id LIMIT 1", [], |r| {
-                    r.get(0)
-                })?)
+            Ok(op.db.query_row(
+                "SELECT body FROM deliveries ORDER BY id LIMIT 1",
+                params![],
+                |r| r.get(0),
+            )?)
         })
         .unwrap();
     assert_eq!(

@@ -3,8 +3,8 @@
 use super::store::{get, push_history};
 use crate::origin::api::{Rollout, RolloutEvent};
 use crate::origin::auth::Principal;
+use crate::origin::db::params;
 use crate::origin::{audit, Op, OriginError};
-use rusqlite::params;
 use serde_json::json;
 
 /// Pauses, resumes or aborts a rollout.

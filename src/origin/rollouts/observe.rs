@@ -3,9 +3,9 @@
 use super::best_execution::{self, Moments};
 use super::Guards;
 use crate::origin::api::metrics::BatchRollout;
+use crate::origin::db::params;
 use crate::origin::edge_metrics::{self, VariantHealth};
 use crate::origin::{Op, OriginError};
-use rusqlite::params;
 use std::collections::BTreeMap;
 
 /// What one key's batches brought to a rollout stage (stored as the API shows it).
@@ -22,28 +22,25 @@ pub fn observe(
     batch: &crate::metrics::Batch,
     sender: &edge_metrics::Sender,
 ) -> Result<Vec<BatchRollout>, OriginError> {
-    let mut stmt = op.db.prepare(
-        "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys, control_metrics FROM rollouts
+    let running = op.db.query(
+        "SELECT id, flag, variant, stage_started_ms, stage_metrics, guards, stage_keys,
+                control_metrics
+         FROM rollouts
          WHERE environment = ?1 AND status = 'running'",
-    )?;
-    let running = stmt
-        .query_map(params![env], |r| {
+        params![env],
+        |r| {
             Ok((
+                (r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<String>(2)?),
                 (
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ),
-                (
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
+                    r.get::<Option<i64>>(3)?,
+                    r.get::<Option<String>>(4)?,
+                    r.get::<String>(5)?,
+                    r.get::<Option<String>>(6)?,
+                    r.get::<Option<String>>(7)?,
                 ),
             ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        },
+    )?;
     let mut out = Vec::new();
     for ((id, flag, variant), (started, stored, guards, keys, stored_control)) in running {
         if batch.window.end_ms < started.unwrap_or(i64::MAX) {

@@ -6,16 +6,16 @@ use crate::engine::edit::{EditError, FlagDoc, FlagEdit};
 use crate::origin::api::Rollout;
 use crate::origin::auth::Principal;
 use crate::origin::changes;
+use crate::origin::db::{params, Db};
 use crate::origin::publish;
 use crate::origin::{audit, governance, Op, OriginError};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;
 
 const ACTIVE: &str = "('waiting_approval', 'running', 'paused')";
 
 /// The change setting the rollout's serve to `percent`.
 pub(super) fn stage_change(
-    db: &Connection,
+    db: &Db,
     env: &str,
     flag: &str,
     percent: f64,
@@ -43,14 +43,13 @@ pub fn start(
         .get(flag)
         .filter(|r| !r.archived)
         .ok_or_else(|| OriginError::NotFound(format!("no flag `{flag}` in `{env}`")))?;
-    let active = op
-        .db
-        .query_row(
-            &format!("SELECT id FROM rollouts WHERE environment = ?1 AND flag = ?2 AND status IN {ACTIVE}"),
-            params![env, flag],
-            |r| r.get::<_, i64>(0),
-        )
-        .optional()?;
+    let active = op.db.query_opt(
+        &format!(
+            "SELECT id FROM rollouts WHERE environment = ?1 AND flag = ?2 AND status IN {ACTIVE}"
+        ),
+        params![env, flag],
+        |r| r.get::<i64>(0),
+    )?;
     if let Some(id) = active {
         return Err(OriginError::Conflict(format!(
             "`{flag}` already has rollout #{id} in progress; pause or abort it first"
@@ -131,14 +130,14 @@ pub fn start(
     if !unsafe_plan.is_empty() {
         return Err(OriginError::Policy(unsafe_plan));
     }
-    op.db.execute(
+    let id: i64 = op.db.query_row(
         "INSERT INTO rollouts (environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
                                start_percentage, created_by, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, 'waiting_approval', ?8, ?9, ?10, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, 'waiting_approval', ?8, ?9, ?10, ?10) RETURNING id",
         params![env, flag, variant, rule, serde_json::to_string(&stages)?, duration.as_millis() as i64,
                 serde_json::to_string(&guards)?, start_percentage, who.name, op.now()],
+        |r| r.get::<i64>(0),
     )?;
-    let id = op.db.last_insert_rowid();
     let reason = plan
         .reason
         .clone()

@@ -2,14 +2,15 @@
 
 use super::Guards;
 use crate::origin::api::{Rollout, RolloutEvent, RolloutList};
+use crate::origin::db::{params, Db};
 use crate::origin::publish;
 use crate::origin::{rfc3339, Op, OriginError};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
     op.db.execute(
-        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?2 WHERE id = ?3",
+        "UPDATE rollouts SET status = 'running', stage_started_ms = ?1, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?2
+         WHERE id = ?3",
         params![op.now_ms, op.now(), id],
     )?;
     Ok(())
@@ -18,16 +19,18 @@ pub(super) fn mark_running(op: &Op<'_>, id: i64) -> Result<(), OriginError> {
 /// A rollout as the API shows it. Its guards must read (the scheduler reads them
 /// too); a last check that does not is shown as none, and a history entry that does
 /// not is left out.
-pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
-    let (mut rollout, guards) = db.query_row(
-        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
+pub fn get(db: &Db, id: i64) -> Result<Rollout, OriginError> {
+    let (mut rollout, guards) = db
+        .query_opt(
+        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards,
+                status,
                 start_percentage, stage_started_ms, change_id, created_by, created_at, updated_at, last_check, history,
                 stage_keys
          FROM rollouts WHERE id = ?1",
         params![id],
         |r| {
             let stages: Vec<f64> =
-                serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
+                serde_json::from_str(&r.get::<String>(5)?).unwrap_or_default();
             let index: i64 = r.get(6)?;
             let started: Option<i64> = r.get(11)?;
             let duration: i64 = r.get(7)?;
@@ -61,10 +64,9 @@ pub fn get(db: &Connection, id: i64) -> Result<Rollout, OriginError> {
                     .collect(),
                 metrics_keys: column(r.get(18)?).unwrap_or_default(),
             };
-            Ok((rollout, r.get::<_, String>(8)?))
+            Ok((rollout, r.get::<String>(8)?))
         },
-    )
-    .optional()?
+    )?
     .ok_or_else(|| OriginError::NotFound(format!("no rollout #{id}")))?;
     rollout.guards = serde_json::from_str(&guards)?;
     Ok(rollout)
@@ -76,12 +78,14 @@ fn column<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
 }
 
 /// Rollouts of an environment (optionally of one flag), newest first.
-pub fn list(db: &Connection, env: &str, flag: Option<&str>) -> Result<RolloutList, OriginError> {
+pub fn list(db: &Db, env: &str, flag: Option<&str>) -> Result<RolloutList, OriginError> {
     publish::require_environment(db, env)?;
-    let mut stmt = db.prepare("SELECT id FROM rollouts WHERE environment = ?1 AND (?2 IS NULL OR flag = ?2) ORDER BY id DESC")?;
-    let ids = stmt
-        .query_map(params![env, flag], |r| r.get::<_, i64>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let ids = db.query(
+        "SELECT id FROM rollouts WHERE environment = ?1 AND (CAST(?2 AS TEXT) IS NULL OR flag = ?2)
+         ORDER BY id DESC",
+        params![env, flag],
+        |r| r.get::<i64>(0),
+    )?;
     let rollouts = ids
         .into_iter()
         .map(|id| get(db, id))
@@ -124,45 +128,47 @@ pub(super) struct Running {
     pub(super) control_metrics: Option<String>,
 }
 
-pub(super) fn active(db: &Connection) -> Result<Vec<Running>, OriginError> {
-    let mut stmt = db.prepare(
-        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms, guards, status,
-                start_percentage, stage_started_ms, change_id, stage_metrics, stage_keys, control_metrics
+pub(super) fn active(db: &Db) -> Result<Vec<Running>, OriginError> {
+    let rows = db.query(
+        "SELECT id, environment, flag, variant, rule, stages, stage_index, stage_duration_ms,
+                guards, status, start_percentage, stage_started_ms, change_id, stage_metrics,
+                stage_keys, control_metrics
          FROM rollouts WHERE status IN ('waiting_approval', 'running') ORDER BY id",
+        params![],
+        |r| {
+            Ok((
+                (
+                    r.get::<i64>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<String>(3)?,
+                    r.get::<Option<String>>(4)?,
+                ),
+                (
+                    r.get::<String>(5)?,
+                    r.get::<i64>(6)?,
+                    r.get::<i64>(7)?,
+                    r.get::<String>(8)?,
+                    r.get::<String>(9)?,
+                ),
+                (
+                    r.get::<f64>(10)?,
+                    r.get::<Option<i64>>(11)?,
+                    r.get::<Option<i64>>(12)?,
+                    r.get::<Option<String>>(13)?,
+                    r.get::<Option<String>>(14)?,
+                    r.get::<Option<String>>(15)?,
+                ),
+            ))
+        },
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            (
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ),
-            (
-                r.get::<_, String>(5)?,
-                r.get::<_, i64>(6)?,
-                r.get::<_, i64>(7)?,
-                r.get::<_, String>(8)?,
-                r.get::<_, String>(9)?,
-            ),
-            (
-                r.get::<_, f64>(10)?,
-                r.get::<_, Option<i64>>(11)?,
-                r.get::<_, Option<i64>>(12)?,
-                r.get::<_, Option<String>>(13)?,
-                r.get::<_, Option<String>>(14)?,
-                r.get::<_, Option<String>>(15)?,
-            ),
-        ))
-    })?;
     let mut out = Vec::new();
     for row in rows {
         let (
             (id, env, flag, variant, rule),
             (stages, index, duration_ms, guards, status),
             (start_percentage, started, change_id, stage_metrics, stage_keys, control_metrics),
-        ) = row?;
+        ) = row;
         out.push(Running {
             id,
             env,

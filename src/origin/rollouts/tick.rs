@@ -8,11 +8,11 @@ use crate::origin::api::{
     Aborted, Advanced, Completed, EventDetails, MetricsKey, RolledBack, RolloutEvent, StageCheck,
 };
 use crate::origin::changes::{self, Applied};
+use crate::origin::db::params;
 use crate::origin::edge_metrics::VariantHealth;
 use crate::origin::outbox::{self, DomainEvent, RolloutNotice};
 use crate::origin::publish;
 use crate::origin::{audit, governance, Op, OriginError};
-use rusqlite::params;
 use std::collections::BTreeMap;
 
 /// Records a step of the scheduler: audited, in the rollout's history, and sent as
@@ -224,7 +224,8 @@ pub fn tick(op: &Op<'_>) -> Result<Vec<String>, OriginError> {
         match changes::apply_system(op, &format!("rollout:{}", r.id), p, false)? {
             Ok(change) => {
                 op.db.execute(
-                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?3 WHERE id = ?4",
+                    "UPDATE rollouts SET stage_index = ?1, stage_started_ms = ?2, stage_metrics = NULL, control_metrics = NULL, stage_keys = NULL, updated_at = ?3
+                     WHERE id = ?4",
                     params![(r.index + 1) as i64, op.now_ms, op.now(), r.id],
                 )?;
                 notify(

@@ -1,0 +1,235 @@
+//! The database layer: every statement the origin runs goes through [`Db`], so the
+//! origin's code names no driver and one SQL text serves every back end.
+//!
+//! - [`Db`]: a connection; [`Db::execute`], [`Db::query_row`], [`Db::query_opt`],
+//!   [`Db::query`] and [`Db::execute_batch`], and [`Db::transaction`], whose [`Tx`]
+//!   derefs to the same [`Db`] and rolls back unless committed;
+//! - [`Row`]: a result row, read by index with [`Row::get`] as any [`FromValue`];
+//! - parameters: `params![a, b]`, a slice of [`ToParam`] (text, integers, reals,
+//!   booleans as 0/1, blobs, `Option` as `NULL`);
+//! - [`DbError`]: typed failures, with no driver type in them.
+//!
+//! SQL is written in the dialect SQLite and PostgreSQL share: numbered placeholders
+//! `?1`, `?2`… (translated for PostgreSQL by [`placeholders::numbered_dollar`]),
+//! `INSERT … ON CONFLICT … DO NOTHING / DO UPDATE` (the stored row's columns
+//! qualified by the table in `DO UPDATE SET`), `RETURNING id` instead of the last
+//! inserted row id, `CAST(?1 AS TEXT) IS NULL` where a parameter's type would
+//! otherwise be unknown to PostgreSQL, and no function only one of them has. Every
+//! statement of the origin but the two below prepares on PostgreSQL against the
+//! schema translated type for type. The origin runs on
+//! SQLite (`sqlite.rs`); the PostgreSQL back end (`postgres.rs`) runs the same
+//! statements but is not reachable from `vexil serve` until its schema exists (the
+//! migrations in `store.rs` are SQLite's own).
+//!
+//! Still SQLite-only in the origin's queries: `ORDER BY rowid` (approvals and signing
+//! keys in insertion order; they need an ordering column), and the migrations and
+//! audit triggers of `store.rs`.
+
+mod error;
+pub mod placeholders;
+mod postgres;
+mod sqlite;
+mod value;
+
+pub use error::DbError;
+pub use value::{FromValue, Mismatch, Param, ToParam, Value};
+
+/// Parameters for a statement: `params![env, key]` is `&[&env, &key]` as a slice of
+/// [`ToParam`]; `params![]` binds none.
+pub use crate::__db_params as params;
+
+use std::path::Path;
+
+/// A database connection. Statements take `&self`; a transaction takes the
+/// connection (`&mut self`) for as long as it is open.
+pub struct Db {
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    // Boxed: the client and its statement cache are three times SQLite's handle.
+    Postgres(Box<postgres::Postgres>),
+}
+
+/// One row of a result, valid inside the closure that reads it.
+pub struct Row<'a> {
+    inner: RowInner<'a>,
+}
+
+enum RowInner<'a> {
+    Sqlite(&'a sqlite::RowRef<'a>),
+    Postgres(&'a postgres::RowRef),
+}
+
+impl Row<'_> {
+    /// Column `i` (from 0) as `T`; a mismatched or out-of-range value is
+    /// [`DbError::Conversion`].
+    pub fn get<T: FromValue>(&self, i: usize) -> Result<T, DbError> {
+        let value = match &self.inner {
+            RowInner::Sqlite(row) => sqlite::value(row, i)?,
+            RowInner::Postgres(row) => postgres::value(row, i)?,
+        };
+        T::from_value(value).map_err(|m| DbError::Conversion {
+            column: i,
+            expected: m.expected,
+            found: m.found,
+        })
+    }
+}
+
+impl Db {
+    /// Opens (creating it if missing) the SQLite database at `path`, in WAL mode,
+    /// with durable commits, foreign keys enforced and a 5 s busy timeout.
+    pub fn open_sqlite(path: &Path) -> Result<Db, DbError> {
+        Ok(Db {
+            backend: Backend::Sqlite(sqlite::Sqlite::open(path)?),
+        })
+    }
+
+    /// A fresh in-memory SQLite database (tests).
+    pub fn open_sqlite_in_memory() -> Result<Db, DbError> {
+        Ok(Db {
+            backend: Backend::Sqlite(sqlite::Sqlite::open_in_memory()?),
+        })
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`),
+    /// without TLS. The origin's schema is not there yet: this serves the layer's
+    /// tests until the PostgreSQL migrations exist.
+    pub fn connect_postgres(url: &str) -> Result<Db, DbError> {
+        Ok(Db {
+            backend: Backend::Postgres(Box::new(postgres::Postgres::connect(url)?)),
+        })
+    }
+
+    /// Runs one statement; returns how many rows it changed.
+    pub fn execute(&self, sql: &str, params: &[&dyn ToParam]) -> Result<usize, DbError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.execute(sql, params),
+            Backend::Postgres(db) => db.execute(sql, params),
+        }
+    }
+
+    /// Runs statements separated by `;`, without parameters (schema changes).
+    pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.execute_batch(sql),
+            Backend::Postgres(db) => db.execute_batch(sql),
+        }
+    }
+
+    /// The first row of a query, read by `f`; [`DbError::NoRows`] when there is none.
+    pub fn query_row<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        f: impl FnOnce(&Row<'_>) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.query_opt(sql, params, f)?.ok_or(DbError::NoRows)
+    }
+
+    /// The first row of a query, read by `f`, if there is one.
+    pub fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        f: impl FnOnce(&Row<'_>) -> Result<T, DbError>,
+    ) -> Result<Option<T>, DbError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.query_opt(sql, params, |r| {
+                f(&Row {
+                    inner: RowInner::Sqlite(r),
+                })
+            }),
+            Backend::Postgres(db) => db.query_opt(sql, params, |r| {
+                f(&Row {
+                    inner: RowInner::Postgres(r),
+                })
+            }),
+        }
+    }
+
+    /// Every row of a query, each read by `f`, in the query's order.
+    pub fn query<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        mut f: impl FnMut(&Row<'_>) -> Result<T, DbError>,
+    ) -> Result<Vec<T>, DbError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.query(sql, params, |r| {
+                f(&Row {
+                    inner: RowInner::Sqlite(r),
+                })
+            }),
+            Backend::Postgres(db) => db.query(sql, params, |r| {
+                f(&Row {
+                    inner: RowInner::Postgres(r),
+                })
+            }),
+        }
+    }
+
+    /// The schema version: how many migrations have run (SQLite: `PRAGMA user_version`;
+    /// PostgreSQL: the one-row table `vexil_schema`).
+    pub fn schema_version(&self) -> Result<i64, DbError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.user_version(),
+            Backend::Postgres(db) => db.schema_version(),
+        }
+    }
+
+    /// Records the schema version (inside the migration's transaction).
+    pub fn set_schema_version(&self, version: i64) -> Result<(), DbError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.set_user_version(version),
+            Backend::Postgres(db) => db.set_schema_version(version),
+        }
+    }
+
+    /// Begins a transaction: statements through the [`Tx`] (it derefs to this `Db`)
+    /// take effect together at [`Tx::commit`], or not at all if it is dropped.
+    pub fn transaction(&mut self) -> Result<Tx<'_>, DbError> {
+        self.execute_batch("BEGIN")?;
+        Ok(Tx {
+            db: self,
+            open: true,
+        })
+    }
+}
+
+/// An open transaction; dropped without [`Tx::commit`], it rolls back.
+pub struct Tx<'a> {
+    db: &'a mut Db,
+    open: bool,
+}
+
+impl Tx<'_> {
+    /// Commits. If the commit fails, the transaction rolls back when dropped.
+    pub fn commit(mut self) -> Result<(), DbError> {
+        self.db.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        self.db
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report to: the operation already failed, and a connection
+            // whose rollback failed is one SQLite and PostgreSQL both roll back anyway.
+            let _ = self.db.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

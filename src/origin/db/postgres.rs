@@ -1,0 +1,266 @@
+//! The PostgreSQL back end, over the synchronous `postgres` client: the only file
+//! that names it. Not yet reachable from `vexil serve` (the PostgreSQL schema comes
+//! next); its tests run against a throwaway server (tests/postgres_db.rs).
+//!
+//! Statements are the shared dialect's: `?N` placeholders become `$N`
+//! ([`numbered_dollar`]), each parameter is converted to the type the server
+//! inferred for it, and each column is read by its type into a [`Value`].
+
+use super::placeholders::numbered_dollar;
+use super::{DbError, Param, ToParam, Value};
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, NoTls, Row, Statement};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// A row as the client gives it.
+pub(super) type RowRef = Row;
+
+/// How many prepared statements a connection keeps; past it, the cache starts over.
+const STATEMENT_CACHE: usize = 256;
+
+pub(super) struct Postgres {
+    // The client takes `&mut self` for every statement; the layer's statements take
+    // `&self`, and one connection is used by one operation at a time (the origin
+    // holds it behind a mutex).
+    client: RefCell<Client>,
+    /// Statements prepared on this connection, by their text as written (`?N`): a
+    /// statement run again costs one round trip, not two. Emptied by
+    /// [`Postgres::execute_batch`], which may change the schema under them.
+    statements: RefCell<HashMap<String, Statement>>,
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        let message = match e.as_db_error() {
+            Some(db) => db.message().to_string(),
+            None => e.to_string(),
+        };
+        match e.code() {
+            Some(
+                &SqlState::UNIQUE_VIOLATION
+                | &SqlState::FOREIGN_KEY_VIOLATION
+                | &SqlState::CHECK_VIOLATION
+                | &SqlState::NOT_NULL_VIOLATION
+                | &SqlState::EXCLUSION_VIOLATION
+                | &SqlState::RAISE_EXCEPTION,
+            ) => DbError::Constraint(message),
+            Some(
+                &SqlState::LOCK_NOT_AVAILABLE
+                | &SqlState::T_R_SERIALIZATION_FAILURE
+                | &SqlState::T_R_DEADLOCK_DETECTED,
+            ) => DbError::Busy(message),
+            _ => DbError::Backend(message),
+        }
+    }
+}
+
+/// Column `i` of `row`, borrowed, by the column's type.
+pub(super) fn value(row: &RowRef, i: usize) -> Result<Value<'_>, DbError> {
+    let ty = match row.columns().get(i) {
+        Some(column) => column.type_().clone(),
+        None => {
+            return Err(DbError::Backend(format!(
+                "no column {i}: the row has {}",
+                row.len()
+            )))
+        }
+    };
+    let v = match ty {
+        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Integer),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map(|n| Value::Integer(n.into())),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map(|n| Value::Integer(n.into())),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)?
+            .map(|b| Value::Integer(b.into())),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Value::Real),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)?
+            .map(|r| Value::Real(r.into())),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            row.try_get::<_, Option<&str>>(i)?.map(Value::Text)
+        }
+        Type::BYTEA => row.try_get::<_, Option<&[u8]>>(i)?.map(Value::Blob),
+        _ => {
+            return Err(DbError::Conversion {
+                column: i,
+                expected: "null, an integer, a real, text or a blob",
+                found: "a PostgreSQL type the layer does not read (cast it in the query)",
+            })
+        }
+    };
+    Ok(v.unwrap_or(Value::Null))
+}
+
+type Bound<'p> = Box<dyn ToSql + Sync + 'p>;
+
+/// `param` as the Rust type the client writes for a parameter of type `ty`.
+fn typed<'p>(param: Param<'p>, ty: &Type, n: usize) -> Result<Bound<'p>, DbError> {
+    let refused = |what: &str| {
+        DbError::Param(format!(
+            "parameter ?{} is {what}, the statement wants {ty}",
+            n + 1
+        ))
+    };
+    let narrow = |what: &str| refused(&format!("{what} out of range"));
+    Ok(match param {
+        Param::Null => match *ty {
+            Type::INT8 => Box::new(None::<i64>),
+            Type::INT4 => Box::new(None::<i32>),
+            Type::INT2 => Box::new(None::<i16>),
+            Type::BOOL => Box::new(None::<bool>),
+            Type::FLOAT8 => Box::new(None::<f64>),
+            Type::FLOAT4 => Box::new(None::<f32>),
+            Type::BYTEA => Box::new(None::<Vec<u8>>),
+            _ => Box::new(None::<&str>),
+        },
+        Param::Integer(i) => match *ty {
+            Type::INT8 => Box::new(i),
+            Type::INT4 => Box::new(i32::try_from(i).map_err(|_| narrow("an integer"))?),
+            Type::INT2 => Box::new(i16::try_from(i).map_err(|_| narrow("an integer"))?),
+            Type::BOOL => Box::new(i != 0),
+            Type::FLOAT8 => Box::new(i as f64),
+            // SQLite stores an integer bound to a text column as its digits.
+            Type::TEXT | Type::VARCHAR => Box::new(i.to_string()),
+            _ => return Err(refused("an integer")),
+        },
+        Param::Real(r) => match *ty {
+            Type::FLOAT8 => Box::new(r),
+            Type::FLOAT4 => Box::new(r as f32),
+            _ => return Err(refused("a real")),
+        },
+        Param::Text(t) => match *ty {
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => Box::new(t),
+            _ => return Err(refused("text")),
+        },
+        Param::Blob(b) => match *ty {
+            Type::BYTEA => Box::new(b),
+            _ => return Err(refused("a blob")),
+        },
+    })
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user@host:port/database`).
+    pub(super) fn connect(url: &str) -> Result<Postgres, DbError> {
+        Ok(Postgres {
+            client: RefCell::new(Client::connect(url, NoTls)?),
+            statements: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// Prepares `sql` (translated) and runs `f` with its parameters bound.
+    fn with_statement<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        f: impl FnOnce(&mut Client, &Statement, &[&(dyn ToSql + Sync)]) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut client = self.client.borrow_mut();
+        let cached = self.statements.borrow().get(sql).cloned();
+        let statement = match cached {
+            Some(statement) => statement,
+            None => {
+                let translated = numbered_dollar(sql).map_err(DbError::Backend)?;
+                let statement = client.prepare(&translated)?;
+                let mut statements = self.statements.borrow_mut();
+                if statements.len() >= STATEMENT_CACHE {
+                    statements.clear();
+                }
+                statements.insert(sql.to_string(), statement.clone());
+                statement
+            }
+        };
+        let types = statement.params();
+        if types.len() != params.len() {
+            return Err(DbError::Param(format!(
+                "the statement has {} parameters, {} given",
+                types.len(),
+                params.len()
+            )));
+        }
+        let bound = params
+            .iter()
+            .zip(types)
+            .enumerate()
+            .map(|(n, (p, ty))| typed(p.to_param()?, ty, n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref()).collect();
+        f(&mut client, &statement, &refs)
+    }
+
+    pub(super) fn execute(&self, sql: &str, params: &[&dyn ToParam]) -> Result<usize, DbError> {
+        self.with_statement(sql, params, |client, statement, bound| {
+            let n = client.execute(statement, bound)?;
+            usize::try_from(n).map_err(|_| DbError::Backend(format!("{n} rows changed")))
+        })
+    }
+
+    pub(super) fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
+        if !matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK") {
+            self.statements.borrow_mut().clear();
+        }
+        Ok(self.client.borrow_mut().batch_execute(sql)?)
+    }
+
+    pub(super) fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        f: impl FnOnce(&RowRef) -> Result<T, DbError>,
+    ) -> Result<Option<T>, DbError> {
+        let rows = self.with_statement(sql, params, |client, statement, bound| {
+            Ok(client.query(statement, bound)?)
+        })?;
+        rows.first().map(f).transpose()
+    }
+
+    pub(super) fn query<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        f: impl FnMut(&RowRef) -> Result<T, DbError>,
+    ) -> Result<Vec<T>, DbError> {
+        let rows = self.with_statement(sql, params, |client, statement, bound| {
+            Ok(client.query(statement, bound)?)
+        })?;
+        rows.iter().map(f).collect()
+    }
+
+    /// The schema version, kept in a one-row table (PostgreSQL has no `user_version`).
+    pub(super) fn schema_version(&self) -> Result<i64, DbError> {
+        self.execute_batch(
+            "CREATE TABLE IF NOT EXISTS vexil_schema (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                version BIGINT NOT NULL
+            )",
+        )?;
+        Ok(self
+            .query_opt("SELECT version FROM vexil_schema WHERE id = 1", &[], |r| {
+                value(r, 0).and_then(|v| match v {
+                    Value::Integer(n) => Ok(n),
+                    other => Err(DbError::Conversion {
+                        column: 0,
+                        expected: "an integer",
+                        found: other.kind(),
+                    }),
+                })
+            })?
+            .unwrap_or(0))
+    }
+
+    pub(super) fn set_schema_version(&self, version: i64) -> Result<(), DbError> {
+        self.schema_version()?;
+        self.execute(
+            "INSERT INTO vexil_schema (id, version) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET version = ?1",
+            &[&version],
+        )?;
+        Ok(())
+    }
+}

@@ -5,7 +5,7 @@
 use super::finite_number;
 use super::{
     number_text, parse_ip, Attr, AttrId, AttrSpec, AttrValue, Forms, HostValue, Literals,
-    ResolvedContext, Scalar, Span, StrAttr, VersionRef, MISSING, NO_FORMS, NO_LITERAL,
+    ResolvedContext, Scalar, Span, StrAttr, VersionRef, MISSING, NO_FORMS, NO_LITERAL, NO_UNIT,
 };
 use crate::engine::semver;
 use crate::engine::time::parse_rfc3339_ms;
@@ -40,9 +40,9 @@ impl ResolvedContext {
         let scalar = self.scalar(spec, value);
         // Units, and the text of numbers where operators read text (lenient semver).
         let unit = if spec.needs.unit || spec.needs.text {
-            self.unit_span(&scalar, value)
+            self.unit_span(&scalar, value).unwrap_or(NO_UNIT)
         } else {
-            None
+            NO_UNIT
         };
         self.attrs[id as usize] = Attr {
             value: AttrValue::One(scalar),
@@ -73,7 +73,7 @@ impl ResolvedContext {
                 start,
                 len: self.items.len() as u32 - start,
             },
-            unit: None,
+            unit: NO_UNIT,
         };
     }
 

@@ -42,8 +42,8 @@ impl ResolvedContext {
     /// The unit string of an attribute (a non-empty string, or a number's text).
     #[inline]
     pub fn unit(&self, id: AttrId) -> Option<&str> {
-        let span = self.attrs.get(id as usize)?.unit?;
-        Some(self.span(span))
+        let span = self.attrs.get(id as usize)?.unit;
+        (span.len > 0).then(|| self.span(span))
     }
 
     /// The targeting key, if the context has a usable one.

@@ -6,14 +6,19 @@
 //! the same names, so nothing is folded or lost when snapshots change, and a batch is
 //! written straight from the tables ([`Counters::write_batch`]) as JSON text with no
 //! intermediate maps — the wasm module has neither BTreeMaps nor serde.
+//!
+//! Here: the tables and counting evaluations and audit events; the registry of cells
+//! in `registry.rs`, tracked outcomes in `track.rs`, the batch writer in `write.rs`.
 
-use super::histogram::LatencyHistogram;
+mod registry;
+mod track;
 mod write;
 
+use super::histogram::LatencyHistogram;
 use super::hll::HyperLogLog;
 use super::served::Served;
-use super::{privacy, MetricsConfig, MAX_DIMENSION_VALUE_LEN, MAX_NAME_LEN};
-use crate::engine::{ErrorCode, Reason, Snapshot};
+use super::{MetricsConfig, MAX_DIMENSION_VALUE_LEN, MAX_NAME_LEN};
+use crate::engine::{ErrorCode, Reason};
 use fnv::FnvHashMap;
 use std::sync::Arc;
 
@@ -177,128 +182,6 @@ impl Counters {
         &self.config
     }
 
-    /// The cell of (`key`, `variant`), made if new.
-    fn cell_of(&mut self, key: &Arc<str>, variant: &Arc<str>) -> (u32, CellId) {
-        let entry = match self.by_key.get(&**key) {
-            Some(&e) => e,
-            None => {
-                let e = self.entries.len() as u32;
-                self.entries.push(FlagEntry {
-                    key: key.clone(),
-                    variants: Vec::new(),
-                    errors: [0; ErrorCode::ALL.len()],
-                    defaults: [0; Reason::ALL.len()],
-                });
-                self.by_key.insert(key.clone(), e);
-                e
-            }
-        };
-        let ndims = self.dims.len();
-        let flag = &mut self.entries[entry as usize];
-        if let Some((_, c)) = flag.variants.iter().find(|(n, _)| **n == **variant) {
-            return (entry, *c);
-        }
-        let c = self.cells.len() as CellId;
-        self.cells.push(Cell {
-            dims: vec![Vec::new(); ndims],
-            ..Cell::default()
-        });
-        flag.variants.push((variant.clone(), c));
-        (entry, c)
-    }
-
-    /// Maps a snapshot's flags (keys and variant names, in index order, with their
-    /// hidden dimensions) onto the registry.
-    fn install(&mut self, flags: Vec<FlagSpec<'_>>) {
-        // A first snapshot's keys are all new: one allocation instead of rehashing
-        // the registry a dozen times while it grows.
-        let new = flags.len().saturating_sub(self.entries.len());
-        self.by_key.reserve(new);
-        self.entries.reserve(new);
-        self.current = flags
-            .into_iter()
-            .map(
-                |FlagSpec {
-                     key,
-                     variants,
-                     hidden,
-                 }| {
-                    let mut entry = 0;
-                    let cells = variants
-                        .iter()
-                        .map(|v| {
-                            let (e, c) = self.cell_of(key, v);
-                            entry = e;
-                            c
-                        })
-                        .collect();
-                    if variants.is_empty() {
-                        entry = self.cell_of(key, &Arc::from("")).0;
-                    }
-                    Current {
-                        entry,
-                        cells,
-                        hidden,
-                    }
-                },
-            )
-            .collect();
-    }
-
-    /// Called when a new snapshot is loaded: flag keys and, per flag, its variant
-    /// names, in index order. No dimension is private (see [`Counters::set_snapshot`]).
-    pub fn set_flags(&mut self, flags: &[(String, Vec<String>)]) {
-        let shared: Vec<(Arc<str>, Vec<Arc<str>>)> = flags
-            .iter()
-            .map(|(k, vs)| {
-                (
-                    k.as_str().into(),
-                    vs.iter().map(|v| v.as_str().into()).collect(),
-                )
-            })
-            .collect();
-        self.install(
-            shared
-                .iter()
-                .map(|(k, vs)| FlagSpec {
-                    key: k,
-                    variants: vs.iter().collect(),
-                    hidden: Box::default(),
-                })
-                .collect(),
-        );
-    }
-
-    /// Called when a new snapshot is loaded; learns which dimensions must never be
-    /// counted for which flag: those it declares in `private_attributes`, and the
-    /// snapshot's unit ids for every flag.
-    pub fn set_snapshot(&mut self, snapshot: &Snapshot) {
-        let units = privacy::unit_paths(snapshot);
-        let dims = self.config.dimensions.clone();
-        self.install(
-            snapshot
-                .flags()
-                .iter()
-                .map(|f| {
-                    let hidden: Box<[bool]> = dims
-                        .iter()
-                        .map(|d| privacy::is_withheld(d, &f.private_attributes, &units))
-                        .collect();
-                    let hidden = if hidden.contains(&true) {
-                        hidden
-                    } else {
-                        Box::default()
-                    };
-                    FlagSpec {
-                        key: &f.key,
-                        variants: f.variants.iter().map(|v| &v.name).collect(),
-                        hidden,
-                    }
-                })
-                .collect(),
-        );
-    }
-
     /// Interns `value` of dimension index `dimension`; past the per-dimension cap,
     /// or for a value longer than [`MAX_DIMENSION_VALUE_LEN`], the id of `"other"`;
     /// for an unknown dimension, [`super::NO_DIMENSION_VALUE`].
@@ -391,109 +274,6 @@ impl Counters {
         }
     }
 
-    /// A tracked outcome attributed to the given (flag index, variant index) pairs of
-    /// the current snapshot; with none that exists, unattributed.
-    pub fn track(
-        &mut self,
-        event: &str,
-        attributions: &[(u32, u16)],
-        value: Option<f64>,
-        latency_ms: Option<f64>,
-        success: Option<bool>,
-    ) {
-        let cells: Vec<CellId> = attributions
-            .iter()
-            .filter_map(|&(f, v)| {
-                self.current
-                    .get(f as usize)?
-                    .cells
-                    .get(usize::from(v))
-                    .copied()
-            })
-            .collect();
-        self.track_cells(event, &cells, value, latency_ms, success);
-    }
-
-    /// A tracked outcome of the unit with hash `unit_hash`, attributed to the
-    /// variants it was served by targeting or a rollout (see
-    /// [`super::Aggregator::track_served`]).
-    pub fn track_served(
-        &mut self,
-        event: &str,
-        unit_hash: Option<u64>,
-        value: Option<f64>,
-        latency_ms: Option<f64>,
-        success: Option<bool>,
-    ) {
-        let cells: Vec<CellId> = match unit_hash {
-            Some(h) => self
-                .current
-                .iter()
-                .filter_map(|c| self.served.cell(h, c.entry))
-                .collect(),
-            None => Vec::new(),
-        };
-        self.track_cells(event, &cells, value, latency_ms, success);
-    }
-
-    fn track_cells(
-        &mut self,
-        event: &str,
-        cells: &[CellId],
-        value: Option<f64>,
-        latency_ms: Option<f64>,
-        success: Option<bool>,
-    ) {
-        self.dirty = true;
-        let index = match self.events.iter().position(|e| *e.name == *event) {
-            Some(i) => i,
-            None if self.events.len() < self.config.max_event_names
-                && event.len() <= MAX_NAME_LEN =>
-            {
-                self.events.push(Event {
-                    name: event.into(),
-                    count: 0,
-                    unattributed: 0,
-                    outcomes: Vec::new(),
-                });
-                self.events.len() - 1
-            }
-            None => {
-                add(&mut self.dropped[1], 1);
-                return;
-            }
-        };
-        let e = &mut self.events[index];
-        add(&mut e.count, 1);
-        if cells.is_empty() {
-            add(&mut e.unattributed, 1);
-        }
-        let value = value.filter(|v| v.is_finite());
-        for &cell in cells {
-            let o = match e.outcomes.iter().position(|(c, _)| *c == cell) {
-                Some(i) => &mut e.outcomes[i].1,
-                None => {
-                    e.outcomes.push((cell, Outcome::default()));
-                    &mut e.outcomes.last_mut().expect("pushed").1
-                }
-            };
-            add(&mut o.count, 1);
-            if let Some(v) = value {
-                o.value_sum += v;
-                o.value_sq_sum += v * v;
-                add(&mut o.value_count, 1);
-            }
-            match success {
-                Some(true) => add(&mut o.success, 1),
-                Some(false) => add(&mut o.failure, 1),
-                None => {}
-            }
-            if let Some(ms) = latency_ms {
-                o.latency.record(ms);
-            }
-        }
-    }
-
     /// An evaluation audit event; `unit` must be a [`super::pseudonym`] (anything
     /// that is not 32 lowercase hex digits is left out).
     pub fn audit(
@@ -553,55 +333,5 @@ impl Counters {
         if self.entries.len() > 2 * self.current.len().max(64) {
             self.compact();
         }
-    }
-
-    /// Rebuilds the registry with only the current snapshot's flags.
-    fn compact(&mut self) {
-        type Owned = (Arc<str>, Vec<Arc<str>>, Box<[bool]>);
-        let flags: Vec<Owned> = self
-            .current
-            .iter()
-            .map(|c| {
-                let e = &self.entries[c.entry as usize];
-                let names = c
-                    .cells
-                    .iter()
-                    .filter_map(|cell| {
-                        e.variants
-                            .iter()
-                            .find(|(_, id)| id == cell)
-                            .map(|(n, _)| n.clone())
-                    })
-                    .collect();
-                (e.key.clone(), names, c.hidden.clone())
-            })
-            .collect();
-        let old_entries = std::mem::take(&mut self.entries);
-        self.by_key.clear();
-        self.cells.clear();
-        self.install(
-            flags
-                .iter()
-                .map(|(k, vs, h)| FlagSpec {
-                    key: k,
-                    variants: vs.iter().collect(),
-                    hidden: h.clone(),
-                })
-                .collect(),
-        );
-        // Served variants follow their flags' new cells (by name).
-        let entries = &self.entries;
-        let by_key = &self.by_key;
-        self.served.remap(|entry, cell| {
-            let old = old_entries.get(entry as usize)?;
-            let name = old.variants.iter().find(|(_, c)| *c == cell)?.0.clone();
-            let new = *by_key.get(&*old.key)?;
-            let c = entries[new as usize]
-                .variants
-                .iter()
-                .find(|(n, _)| *n == name)?
-                .1;
-            Some((new, c))
-        });
     }
 }

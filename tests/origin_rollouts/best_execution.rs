@@ -151,15 +151,13 @@ fn a_best_execution_guard_holds_for_too_few_values_and_lets_a_fair_treatment_com
     )
     .expect(201);
     let guard = json!({ "event": "order.executed", "tolerance": 0.5, "min_samples": 50 });
-    let r = s
-        .post(
-            &format!("{FLAGS}/fair-router/rollouts"),
-            &editor,
-            json!({ "stages": [50, 100], "stage_duration": "1m", "min_samples": 10,
+    let r = start_rollout(
+        &s,
+        &editor,
+        "fair-router",
+        json!({ "stages": [50, 100], "stage_duration": "1m", "min_samples": 10,
                     "best_execution": [guard] }),
-        )
-        .expect(201)
-        .json;
+    );
     let id = r["id"].as_i64().unwrap();
     wait_for(&s, &editor, id, |r| r["status"] == "running");
     let post = |id: &str, at: i64, on: Value, off: Option<Value>| {

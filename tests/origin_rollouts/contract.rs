@@ -37,15 +37,13 @@ fn scheduler_answers_keep_their_json() {
         json!({ "flag": simple_flag("contract-go") }),
     )
     .expect(201);
-    let id = s
-        .post(
-            &format!("{FLAGS}/contract-go/rollouts"),
-            &editor,
-            json!({ "stages": [10, 100], "stage_duration": "10m", "min_samples": 20,
+    let id = start_rollout(
+        &s,
+        &editor,
+        "contract-go",
+        json!({ "stages": [10, 100], "stage_duration": "10m", "min_samples": 20,
                     "guards": ["checkout_failed:rate<=0.5", "adverse_event:max=0"] }),
-        )
-        .expect(201)
-        .json["id"]
+    )["id"]
         .as_i64()
         .unwrap();
     clock.advance(20_000);
@@ -107,14 +105,12 @@ fn scheduler_answers_keep_their_json() {
         json!({ "percentage": 5 }),
     )
     .expect(200);
-    let id = s
-        .post(
-            &format!("{FLAGS}/contract-back/rollouts"),
-            &editor,
-            json!({ "stages": [25, 100], "min_samples": 50 }),
-        )
-        .expect(201)
-        .json["id"]
+    let id = start_rollout(
+        &s,
+        &editor,
+        "contract-back",
+        json!({ "stages": [25, 100], "min_samples": 50 }),
+    )["id"]
         .as_i64()
         .unwrap();
     clock.advance(60_000);
@@ -152,14 +148,12 @@ fn scheduler_answers_keep_their_json() {
         json!({}),
     )
     .expect(200);
-    let r = s
-        .post(
-            &format!("{FLAGS}/contract-risky/rollouts"),
-            &editor,
-            json!({ "stages": [50, 100] }),
-        )
-        .expect(201)
-        .json;
+    let r = start_rollout(
+        &s,
+        &editor,
+        "contract-risky",
+        json!({ "stages": [50, 100] }),
+    );
     assert_eq!(r["status"], "waiting_approval", "{r}");
     s.post(
         &format!("/api/v1/changes/{}/reject", r["change_id"]),

@@ -94,6 +94,13 @@ fn wait_for(s: &Server, token: &str, id: i64, what: impl Fn(&Value) -> bool) -> 
     }
 }
 
+/// Starts a rollout of `flag` as `body` asks (201); the rollout as answered.
+fn start_rollout(s: &Server, token: &str, flag: &str, body: Value) -> Value {
+    s.post(&format!("{FLAGS}/{flag}/rollouts"), token, body)
+        .expect(201)
+        .json
+}
+
 fn weights(s: &Server, token: &str, flag: &str) -> Value {
     let payload = verified_payload(s, "production", token);
     payload["flags"]

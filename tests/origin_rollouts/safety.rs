@@ -21,14 +21,12 @@ fn an_adverse_event_stops_a_clinical_rollout_and_high_risk_rollouts_wait_for_app
         json!({}),
     )
     .expect(200);
-    let r = s
-        .post(
-            &format!("{FLAGS}/sepsis-alerts/rollouts"),
-            &editor,
-            json!({ "stages": [5, 100], "guards": ["adverse_event:max=0"], "min_samples": 10 }),
-        )
-        .expect(201)
-        .json;
+    let r = start_rollout(
+        &s,
+        &editor,
+        "sepsis-alerts",
+        json!({ "stages": [5, 100], "guards": ["adverse_event:max=0"], "min_samples": 10 }),
+    );
     assert_eq!(r["status"], "waiting_approval");
     let id = r["id"].as_i64().unwrap();
     s.post(

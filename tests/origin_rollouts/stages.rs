@@ -10,14 +10,12 @@ fn a_healthy_rollout_advances_stage_by_stage_and_survives_a_crash() {
     let sdk = s.sdk_key(&admin, "production");
     s.post(FLAGS, &editor, json!({ "flag": simple_flag("new-search") }))
         .expect(201);
-    let r = s
-        .post(
-            &format!("{FLAGS}/new-search/rollouts"),
-            &editor,
-            json!({ "stages": [10, 50, 100], "stage_duration": "10m", "min_samples": 20 }),
-        )
-        .expect(201)
-        .json;
+    let r = start_rollout(
+        &s,
+        &editor,
+        "new-search",
+        json!({ "stages": [10, 50, 100], "stage_duration": "10m", "min_samples": 20 }),
+    );
     assert_eq!(
         (r["status"].as_str(), r["percentage"].as_f64()),
         (Some("running"), Some(10.0)),
@@ -149,14 +147,12 @@ fn errors_above_the_guard_roll_back_automatically() {
         json!({ "percentage": 5 }),
     )
     .expect(200);
-    let id = s
-        .post(
-            &format!("{FLAGS}/checkout-v3/rollouts"),
-            &editor,
-            json!({ "stages": [25, 100], "min_samples": 50 }),
-        )
-        .expect(201)
-        .json["id"]
+    let id = start_rollout(
+        &s,
+        &editor,
+        "checkout-v3",
+        json!({ "stages": [25, 100], "min_samples": 50 }),
+    )["id"]
         .as_i64()
         .unwrap();
     assert_eq!(

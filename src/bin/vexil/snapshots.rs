@@ -10,8 +10,9 @@ use serde_json::{json, Map, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use vexil::engine::context::ResolvedContext;
 use vexil::engine::time::format_rfc3339_ms;
-use vexil::engine::{Details, Snapshot, ValueType};
+use vexil::engine::{Snapshot, ValueType};
 use vexil::snapshot::{sign, Keyring, PrivateKeyFile, StalePolicy, Store};
 
 /// `vexil snapshot ...`.
@@ -260,21 +261,28 @@ pub fn eval(args: EvalArgs) -> Result<i32> {
         None => snapshot.flags().iter().map(|f| f.key.to_string()).collect(),
     };
     let evaluate = |context: &Value| -> Result<Value> {
-        let results: Vec<Details> = keys
-            .iter()
-            .map(|k| snapshot.details_for_context(k, context, default.clone(), expected, now))
-            .collect();
-        if results.iter().any(|d| d.error_code.is_some()) {
-            errored.set(true);
-        }
+        // Resolved once for every flag (and its trace).
+        let resolved = snapshot.resolve_context(context);
         let mut answers = Map::new();
-        for d in results {
-            let key = d.flag_key.clone();
-            let mut answer = serde_json::to_value(d)?;
-            if args.trace {
-                answer["trace"] = trace_of(snapshot, &key, context, now);
+        for key in &keys {
+            let details = match &resolved {
+                Ok(r) => snapshot.details(key, r, default.clone(), expected, now),
+                // Not an object: the details say so, for every flag.
+                Err(_) => {
+                    snapshot.details_for_context(key, context, default.clone(), expected, now)
+                }
+            };
+            if details.error_code.is_some() {
+                errored.set(true);
             }
-            answers.insert(key, answer);
+            let mut answer = serde_json::to_value(details)?;
+            if args.trace {
+                answer["trace"] = match &resolved {
+                    Ok(r) => trace_of(snapshot, key, r, now),
+                    Err(_) => Value::Null,
+                };
+            }
+            answers.insert(key.clone(), answer);
         }
         Ok(match &args.flag {
             Some(key) => answers.remove(key).unwrap_or(Value::Null),
@@ -312,16 +320,15 @@ pub fn eval(args: EvalArgs) -> Result<i32> {
     Ok(eval_status(errored.get()))
 }
 
-/// `{at, duration_us, steps}`: what evaluating `key` for `context` tried (see
-/// `vexil::engine::trace`), when, and how long the evaluation took; null when the
-/// context is not an object or the flag is unknown (the details say so).
-fn trace_of(snapshot: &Snapshot, key: &str, context: &Value, now: i64) -> Value {
-    let (Ok(resolved), Some(id)) = (snapshot.resolve_context(context), snapshot.flag_id(key))
-    else {
+/// `{at, duration_us, steps}`: what evaluating `key` for `resolved` tried (see
+/// `vexil::engine::trace`), when, and how long the evaluation took; null for an
+/// unknown flag (the details say so).
+fn trace_of(snapshot: &Snapshot, key: &str, resolved: &ResolvedContext, now: i64) -> Value {
+    let Some(id) = snapshot.flag_id(key) else {
         return Value::Null;
     };
     let started = std::time::Instant::now();
-    let Some(trace) = snapshot.trace(id, &resolved, now) else {
+    let Some(trace) = snapshot.trace(id, resolved, now) else {
         return Value::Null;
     };
     let duration_us = started.elapsed().as_secs_f64() * 1e6;

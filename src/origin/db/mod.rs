@@ -40,6 +40,12 @@ pub use crate::__db_params as params;
 
 use std::path::Path;
 
+/// Where PostgreSQL keeps the schema version (it has no `user_version`).
+const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS vexil_schema (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version BIGINT NOT NULL
+)";
+
 /// A database connection. Statements take `&self`; a transaction takes the
 /// connection (`&mut self`) for as long as it is open.
 pub struct Db {
@@ -176,7 +182,15 @@ impl Db {
     pub fn schema_version(&self) -> Result<i64, DbError> {
         match &self.backend {
             Backend::Sqlite(db) => db.user_version(),
-            Backend::Postgres(db) => db.schema_version(),
+            Backend::Postgres(_) => {
+                self.execute_batch(SCHEMA_TABLE)?;
+                let version = self.query_opt(
+                    "SELECT version FROM vexil_schema WHERE id = 1",
+                    params![],
+                    |r| r.get(0),
+                )?;
+                Ok(version.unwrap_or(0))
+            }
         }
     }
 
@@ -184,7 +198,15 @@ impl Db {
     pub fn set_schema_version(&self, version: i64) -> Result<(), DbError> {
         match &self.backend {
             Backend::Sqlite(db) => db.set_user_version(version),
-            Backend::Postgres(db) => db.set_schema_version(version),
+            Backend::Postgres(_) => {
+                self.execute_batch(SCHEMA_TABLE)?;
+                self.execute(
+                    "INSERT INTO vexil_schema (id, version) VALUES (1, ?1)
+                     ON CONFLICT (id) DO UPDATE SET version = ?1",
+                    params![version],
+                )?;
+                Ok(())
+            }
         }
     }
 

@@ -214,10 +214,7 @@ impl Postgres {
         params: &[&dyn ToParam],
         f: impl FnOnce(&RowRef) -> Result<T, DbError>,
     ) -> Result<Option<T>, DbError> {
-        let rows = self.with_statement(sql, params, |client, statement, bound| {
-            Ok(client.query(statement, bound)?)
-        })?;
-        rows.first().map(f).transpose()
+        self.rows(sql, params)?.first().map(f).transpose()
     }
 
     pub(super) fn query<T>(
@@ -226,41 +223,12 @@ impl Postgres {
         params: &[&dyn ToParam],
         f: impl FnMut(&RowRef) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
-        let rows = self.with_statement(sql, params, |client, statement, bound| {
+        self.rows(sql, params)?.iter().map(f).collect()
+    }
+
+    fn rows(&self, sql: &str, params: &[&dyn ToParam]) -> Result<Vec<Row>, DbError> {
+        self.with_statement(sql, params, |client, statement, bound| {
             Ok(client.query(statement, bound)?)
-        })?;
-        rows.iter().map(f).collect()
-    }
-
-    /// The schema version, kept in a one-row table (PostgreSQL has no `user_version`).
-    pub(super) fn schema_version(&self) -> Result<i64, DbError> {
-        self.execute_batch(
-            "CREATE TABLE IF NOT EXISTS vexil_schema (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                version BIGINT NOT NULL
-            )",
-        )?;
-        Ok(self
-            .query_opt("SELECT version FROM vexil_schema WHERE id = 1", &[], |r| {
-                value(r, 0).and_then(|v| match v {
-                    Value::Integer(n) => Ok(n),
-                    other => Err(DbError::Conversion {
-                        column: 0,
-                        expected: "an integer",
-                        found: other.kind(),
-                    }),
-                })
-            })?
-            .unwrap_or(0))
-    }
-
-    pub(super) fn set_schema_version(&self, version: i64) -> Result<(), DbError> {
-        self.schema_version()?;
-        self.execute(
-            "INSERT INTO vexil_schema (id, version) VALUES (1, ?1)
-             ON CONFLICT (id) DO UPDATE SET version = ?1",
-            &[&version],
-        )?;
-        Ok(())
+        })
     }
 }

@@ -4,9 +4,10 @@
 
 use super::DbError;
 
-/// A bound parameter, borrowed from the value it was made from.
+/// One of the five kinds of value, borrowed: a column's value coming out of a row,
+/// and (as [`Param`]) a parameter going in.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Param<'a> {
+pub enum Value<'a> {
     /// SQL `NULL`.
     Null,
     /// A 64-bit signed integer (booleans are 0 and 1).
@@ -18,6 +19,9 @@ pub enum Param<'a> {
     /// Bytes.
     Blob(&'a [u8]),
 }
+
+/// A bound parameter, borrowed from the value it was made from.
+pub type Param<'a> = Value<'a>;
 
 /// A Rust value that can be bound as a parameter.
 pub trait ToParam {
@@ -105,21 +109,6 @@ macro_rules! checked_integers {
     )*};
 }
 checked_integers!(u64, usize, isize);
-
-/// A column's value, borrowed from the row.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value<'a> {
-    /// SQL `NULL`.
-    Null,
-    /// An integer.
-    Integer(i64),
-    /// A double.
-    Real(f64),
-    /// Text.
-    Text(&'a str),
-    /// Bytes.
-    Blob(&'a [u8]),
-}
 
 impl Value<'_> {
     /// The kind's name, for errors.

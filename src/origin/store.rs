@@ -11,6 +11,12 @@ use std::path::Path;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 /// Never edit a released migration: add a new one.
+///
+/// Hand-written because no well-kept runner links beside rusqlite 0.43 (checked
+/// 2026-12-07): refinery-core 0.10 accepts rusqlite up to 0.40 / 0.41, and
+/// rusqlite_migration 2.6 requires 0.40 (and is SQLite-only). The PostgreSQL schema
+/// (issue 16) decides between this runner for both back ends and such a crate with
+/// rusqlite held back.
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
     r#"

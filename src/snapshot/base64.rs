@@ -44,16 +44,27 @@ pub fn encode(bytes: &[u8]) -> String {
 
 /// Decodes padded standard base64; `None` for anything else.
 pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_after(text, &mut out)?;
+    Some(out)
+}
+
+/// Decodes padded standard base64 onto the end of `out` (a signed message's prefix,
+/// say: the payload is then never copied); `None`, with `out` in an unspecified
+/// state, for anything else.
+pub fn decode_after(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
     if text.len() % 4 != 0 {
         return None;
     }
     let Some((body, last)) = text.split_last_chunk::<4>() else {
-        return Some(Vec::new());
+        return Some(());
     };
-    let mut out = vec![0u8; body.len() / 4 * 3];
+    let start = out.len();
+    out.reserve(body.len() / 4 * 3 + 3);
+    out.resize(start + body.len() / 4 * 3, 0);
     // Every quad but the last is four alphabet characters: no padding checks, and one
     // test of the OR of the four lookups.
-    for (quad, bytes) in body.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+    for (quad, bytes) in body.chunks_exact(4).zip(out[start..].chunks_exact_mut(3)) {
         let (a, b, c, d) = (
             SEXTETS[usize::from(quad[0])],
             SEXTETS[usize::from(quad[1])],
@@ -81,7 +92,7 @@ pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8][..3 - pad]);
-    Some(out)
+    Some(())
 }
 
 #[cfg(test)]
@@ -95,7 +106,11 @@ mod tests {
         #[test]
         fn encodes_as_the_base64_crate(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             prop_assert_eq!(encode(&bytes), STANDARD.encode(&bytes));
-            prop_assert_eq!(decode(encode(&bytes).as_bytes()), Some(bytes));
+            prop_assert_eq!(decode(encode(&bytes).as_bytes()), Some(bytes.clone()));
+            let mut after = b"prefix".to_vec();
+            prop_assert_eq!(decode_after(encode(&bytes).as_bytes(), &mut after), Some(()));
+            prop_assert_eq!(&after[..6], b"prefix");
+            prop_assert_eq!(&after[6..], &bytes[..]);
         }
 
         #[test]

@@ -108,11 +108,17 @@ fn number(n: u64) -> String {
     out
 }
 
-/// The bytes a signature covers: `"vexil-snapshot/2\n" || payload`.
-fn signed_bytes(payload: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(FORMAT.len() + 1 + payload.len());
+/// What a signature covers before the payload: `"vexil-snapshot/2\n"`.
+fn signed_prefix(capacity: usize) -> Vec<u8> {
+    let mut message = Vec::with_capacity(FORMAT.len() + 1 + capacity);
     message.extend_from_slice(FORMAT.as_bytes());
     message.push(b'\n');
+    message
+}
+
+/// The bytes a signature covers: `"vexil-snapshot/2\n" || payload`.
+fn signed_bytes(payload: &[u8]) -> Vec<u8> {
+    let mut message = signed_prefix(payload.len());
     message.extend_from_slice(payload);
     message
 }
@@ -264,7 +270,10 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
             .concat(),
         )
     })?;
-    let payload = base64::decode(env.payload.as_bytes()).ok_or_else(|| {
+    // The payload is decoded in place after the signed prefix: verified without a copy.
+    let mut message = signed_prefix(env.payload.len() / 4 * 3);
+    let prefix = message.len();
+    base64::decode_after(env.payload.as_bytes(), &mut message).ok_or_else(|| {
         reject(
             RejectCode::BadFormat,
             "payload is not base64 (padded, standard alphabet)",
@@ -287,19 +296,18 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
             .concat(),
         )
     })?;
-    key.verify_strict(&signed_bytes(&payload), &signature)
-        .map_err(|_| {
-            reject(
-                RejectCode::BadSignature,
-                [
-                    "signature does not verify with key `",
-                    &env.key_id,
-                    "`: the snapshot was modified or signed with another key",
-                ]
-                .concat(),
-            )
-        })?;
-    let snapshot = Snapshot::decode(&payload).map_err(|e: DecodeError| match e.kind {
+    key.verify_strict(&message, &signature).map_err(|_| {
+        reject(
+            RejectCode::BadSignature,
+            [
+                "signature does not verify with key `",
+                &env.key_id,
+                "`: the snapshot was modified or signed with another key",
+            ]
+            .concat(),
+        )
+    })?;
+    let snapshot = Snapshot::decode(&message[prefix..]).map_err(|e: DecodeError| match e.kind {
         DecodeErrorKind::Invalid => reject(RejectCode::InvalidFlags, e.message()),
         DecodeErrorKind::UnknownFormat | DecodeErrorKind::Malformed => {
             reject(RejectCode::BadPayload, e.message())

@@ -8,26 +8,28 @@ use crate::metrics::privacy;
 use std::sync::Arc;
 
 impl Counters {
-    /// The cell of (`key`, `variant`), made if new.
-    fn cell_of(&mut self, key: &Arc<str>, variant: &Arc<str>) -> (u32, CellId) {
-        let entry = match self.by_key.get(&**key) {
-            Some(&e) => e,
-            None => {
-                let e = self.entries.len() as u32;
-                self.entries.push(FlagEntry {
-                    key: key.clone(),
-                    variants: Vec::new(),
-                    errors: [0; ErrorCode::ALL.len()],
-                    defaults: [0; Reason::ALL.len()],
-                });
-                self.by_key.insert(key.clone(), e);
-                e
-            }
-        };
+    /// The entry of flag `key`, made if new.
+    fn entry_of(&mut self, key: &Arc<str>) -> u32 {
+        if let Some(&e) = self.by_key.get(&**key) {
+            return e;
+        }
+        let e = self.entries.len() as u32;
+        self.entries.push(FlagEntry {
+            key: key.clone(),
+            variants: Vec::new(),
+            errors: [0; ErrorCode::ALL.len()],
+            defaults: [0; Reason::ALL.len()],
+        });
+        self.by_key.insert(key.clone(), e);
+        e
+    }
+
+    /// The cell of `variant` in flag entry `entry`, made if new.
+    fn cell_in(&mut self, entry: u32, variant: &Arc<str>) -> CellId {
         let ndims = self.dims.len();
         let flag = &mut self.entries[entry as usize];
         if let Some((_, c)) = flag.variants.iter().find(|(n, _)| **n == **variant) {
-            return (entry, *c);
+            return *c;
         }
         let c = self.cells.len() as CellId;
         self.cells.push(Cell {
@@ -35,7 +37,7 @@ impl Counters {
             ..Cell::default()
         });
         flag.variants.push((variant.clone(), c));
-        (entry, c)
+        c
     }
 
     /// Maps a snapshot's flags (keys and variant names, in index order, with their
@@ -46,6 +48,8 @@ impl Counters {
         let new = flags.len().saturating_sub(self.entries.len());
         self.by_key.reserve(new);
         self.entries.reserve(new);
+        self.cells
+            .reserve(flags.iter().map(|f| f.variants.len().max(1)).sum());
         self.current = flags
             .into_iter()
             .map(
@@ -54,17 +58,11 @@ impl Counters {
                      variants,
                      hidden,
                  }| {
-                    let mut entry = 0;
-                    let cells = variants
-                        .iter()
-                        .map(|v| {
-                            let (e, c) = self.cell_of(key, v);
-                            entry = e;
-                            c
-                        })
-                        .collect();
+                    // The key is hashed once per flag, not once per variant.
+                    let entry = self.entry_of(key);
+                    let cells = variants.iter().map(|v| self.cell_in(entry, v)).collect();
                     if variants.is_empty() {
-                        entry = self.cell_of(key, &Arc::from("")).0;
+                        self.cell_in(entry, &Arc::from(""));
                     }
                     Current {
                         entry,

@@ -37,7 +37,7 @@ fn aggregator(dimensions: &[&str], snapshot: &Snapshot) -> Aggregator {
         dimensions: dimensions.iter().map(|d| d.to_string()).collect(),
         ..MetricsConfig::default()
     });
-    agg.set_snapshot(snapshot);
+    agg.set_snapshot(&std::sync::Arc::new(snapshot.clone()));
     agg
 }
 
@@ -96,7 +96,9 @@ fn served_variants_survive_a_snapshot_swap_and_follow_the_new_indexing() {
         {"key": "search", "variants": {"on": true, "off": false}, "off_variant": "off",
          "fallthrough": {"variant": "off"}}
     ]}"#;
-    agg.set_snapshot(&Snapshot::from_json(text.as_bytes()).unwrap());
+    agg.set_snapshot(&std::sync::Arc::new(
+        Snapshot::from_json(text.as_bytes()).unwrap(),
+    ));
     agg.track_served("request", Some(alice), None, None, Some(true));
     let batch = agg.take_batch(meta("b")).unwrap();
     let request = &batch.events["request"];
@@ -178,4 +180,63 @@ fn a_latency_histogram_whose_counts_overflow_is_refused_not_a_panic() {
     let negative = r#"{"bounds_ms": [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
         "counts": [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "sum_ms": -5, "count": 1}"#;
     assert!(serde_json::from_str::<vexil::metrics::LatencyHistogram>(negative).is_err());
+}
+
+/// `n` on/off flags `{prefix}0`, `{prefix}1`, ..., each serving `on`.
+fn numbered(prefix: &str, n: usize) -> std::sync::Arc<Snapshot> {
+    let flags: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"key": "{prefix}{i}", "variants": {{"on": true, "off": false}},
+                  "off_variant": "off", "fallthrough": {{"variant": "on"}}}}"#
+            )
+        })
+        .collect();
+    let text = format!(r#"{{"flags": [{}]}}"#, flags.join(","));
+    std::sync::Arc::new(Snapshot::from_json(text.as_bytes()).unwrap())
+}
+
+#[test]
+fn flags_new_to_the_registry_count_from_their_first_use_at_their_own_index() {
+    let mut agg = Aggregator::new(MetricsConfig::default());
+    agg.set_snapshot(&numbered("old", 200));
+    for i in 0..200 {
+        agg.record(i, Some(1), Reason::Static, None, None, &[]);
+    }
+    assert_eq!(agg.take_batch(meta("old")).unwrap().flags.len(), 200);
+    // A snapshot of new flags only, first reached out of order and through every
+    // door: an evaluation, a tracked outcome, an audit event. Its take drops the
+    // 200 old flags from the registry (compaction) while flags 0..=2 are still unused.
+    agg.set_snapshot(&numbered("new", 10));
+    agg.record(7, Some(1), Reason::Static, None, None, &[]);
+    agg.track("done", &[(3, 0)], Some(1.0), None, None);
+    let pseudonym = "0123456789abcdef0123456789abcdef".to_string();
+    agg.audit(5, Some(1), Reason::Static, Some(pseudonym.clone()), 1_500);
+    let batch = agg.take_batch(meta("new")).unwrap();
+    assert_eq!(batch.flags.keys().collect::<Vec<_>>(), ["new7"]);
+    assert_eq!(batch.flags["new7"].variants["on"].count, 1);
+    assert_eq!(batch.events["done"].attributions["new3"]["off"].count, 1);
+    assert_eq!(batch.events["done"].unattributed, 0);
+    assert_eq!(batch.audit.len(), 1);
+    assert_eq!(
+        (
+            batch.audit[0].flag.as_str(),
+            batch.audit[0].variant.as_deref()
+        ),
+        ("new5", Some("on"))
+    );
+    assert_eq!(batch.audit[0].unit.as_ref(), Some(&pseudonym));
+    // After the compaction, used and unused flags alike still count at their index.
+    agg.record(7, Some(0), Reason::Static, None, None, &[]);
+    agg.record(0, Some(1), Reason::Static, None, None, &[]);
+    agg.record(9, Some(0), Reason::Static, None, None, &[]);
+    let batch = agg.take_batch(meta("after")).unwrap();
+    assert_eq!(
+        batch.flags.keys().collect::<Vec<_>>(),
+        ["new0", "new7", "new9"]
+    );
+    assert_eq!(batch.flags["new7"].variants["off"].count, 1);
+    assert_eq!(batch.flags["new0"].variants["on"].count, 1);
+    assert_eq!(batch.flags["new9"].variants["off"].count, 1);
+    assert!(batch.flags.values().all(|f| f.variants.len() == 1));
 }

@@ -50,6 +50,8 @@ pub use hll::{HyperLogLog, HLL_PRECISION, HLL_REGISTERS};
 
 #[cfg(feature = "authoring")]
 use crate::engine::{ErrorCode, Reason, Snapshot};
+#[cfg(feature = "authoring")]
+use std::sync::Arc;
 
 /// Longest event name or unknown flag key recorded, in bytes.
 pub const MAX_NAME_LEN: usize = 256;
@@ -163,7 +165,7 @@ impl Aggregator {
     /// `private_attributes` (`patient` and `patient.*` cover `patient.population`),
     /// and, for every flag, the snapshot's unit ids (`targetingKey` and every
     /// rollout or exclusion `by` attribute).
-    pub fn set_snapshot(&mut self, snapshot: &Snapshot) {
+    pub fn set_snapshot(&mut self, snapshot: &Arc<Snapshot>) {
         self.counters.set_snapshot(snapshot);
     }
 

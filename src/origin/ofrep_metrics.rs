@@ -40,7 +40,7 @@ pub struct Evaluation<'a> {
     /// The snapshot version evaluated.
     pub version: u64,
     /// That snapshot.
-    pub snapshot: &'a Snapshot,
+    pub snapshot: &'a std::sync::Arc<Snapshot>,
     /// The request's context.
     pub context: &'a Value,
     /// The evaluations (one, or every flag for the bulk route).

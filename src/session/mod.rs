@@ -135,7 +135,7 @@ impl Session {
     /// any rejection.
     pub fn load(&mut self, envelope: &[u8], now_ms: i64) -> Result<LoadInfo, Rejection> {
         let info = self.store.load(envelope, now_ms)?;
-        if let (Some(metrics), Some(snapshot)) = (self.metrics.as_mut(), self.store.snapshot()) {
+        if let (Some(metrics), Some(snapshot)) = (self.metrics.as_mut(), self.store.shared()) {
             metrics.set_snapshot(snapshot);
         }
         // Nothing is counted before the first snapshot: the first window starts here.

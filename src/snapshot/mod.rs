@@ -22,6 +22,7 @@ use crate::engine::Snapshot;
 use crate::jsontext;
 use ed25519_dalek::{Signer, SigningKey};
 use std::fmt;
+use std::sync::Arc;
 
 /// The envelope format this engine reads and writes.
 pub const FORMAT: &str = "vexil-snapshot/2";
@@ -201,7 +202,7 @@ fn reject(code: RejectCode, message: impl Into<String>) -> Rejection {
 #[derive(Debug, Clone)]
 pub struct Verified {
     /// The compiled flags.
-    pub snapshot: Snapshot,
+    pub snapshot: Arc<Snapshot>,
     /// Id of the key that signed it.
     pub key_id: String,
     /// Its environment.
@@ -323,7 +324,7 @@ pub fn verify(envelope: &[u8], keyring: &Keyring, max_bytes: usize) -> Result<Ve
         .version
         .ok_or_else(|| reject(RejectCode::BadPayload, "payload has no `version`"))?;
     Ok(Verified {
-        snapshot,
+        snapshot: Arc::new(snapshot),
         key_id: env.key_id,
         environment,
         version,
@@ -461,6 +462,11 @@ impl Store {
 
     /// The loaded snapshot, if any.
     pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.current.as_ref().map(|v| &*v.snapshot)
+    }
+
+    /// The loaded snapshot, shared (the metrics registry keeps it).
+    pub fn shared(&self) -> Option<&Arc<Snapshot>> {
         self.current.as_ref().map(|v| &v.snapshot)
     }
 

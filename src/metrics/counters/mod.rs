@@ -18,7 +18,7 @@ use super::histogram::LatencyHistogram;
 use super::hll::HyperLogLog;
 use super::served::Served;
 use super::{MetricsConfig, MAX_DIMENSION_VALUE_LEN, MAX_NAME_LEN};
-use crate::engine::{ErrorCode, Reason};
+use crate::engine::{ErrorCode, Reason, Snapshot};
 use fnv::FnvHashMap;
 use std::sync::Arc;
 
@@ -59,6 +59,20 @@ struct Current {
     entry: u32,
     cells: Box<[CellId]>,
     hidden: Box<[bool]>,
+}
+
+impl Current {
+    /// A flag waiting for its first evaluation to be registered.
+    fn pending() -> Current {
+        Current {
+            entry: u32::MAX,
+            ..Current::default()
+        }
+    }
+
+    fn is_pending(&self) -> bool {
+        self.entry == u32::MAX
+    }
 }
 
 /// A snapshot flag as the registry needs it: key, variant names by index, and the
@@ -119,6 +133,8 @@ pub struct Counters {
     by_key: FnvHashMap<Arc<str>, u32>,
     cells: Vec<Cell>,
     current: Vec<Current>,
+    /// The snapshot whose new flags are registered on their first evaluation.
+    source: Option<Arc<Snapshot>>,
     events: Vec<Event>,
     unknown: Vec<(Box<str>, u64)>,
     audit: Vec<Audit>,
@@ -163,6 +179,7 @@ impl Counters {
             by_key: FnvHashMap::default(),
             cells: Vec::new(),
             current: Vec::new(),
+            source: None,
             events: Vec::new(),
             unknown: Vec::new(),
             audit: Vec::new(),
@@ -214,7 +231,8 @@ impl Counters {
         unit_hash: Option<u64>,
         dims: &[u16],
     ) {
-        let Some(current) = self.current.get(flag as usize) else {
+        self.ensure(flag);
+        let Some(current) = self.current.get(flag as usize).filter(|c| !c.is_pending()) else {
             return;
         };
         let Some(variant) = variant else {
@@ -284,7 +302,8 @@ impl Counters {
         unit: Option<&str>,
         at_ms: i64,
     ) {
-        let Some(current) = self.current.get(flag as usize) else {
+        self.ensure(flag);
+        let Some(current) = self.current.get(flag as usize).filter(|c| !c.is_pending()) else {
             return;
         };
         self.dirty = true;

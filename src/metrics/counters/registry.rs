@@ -3,7 +3,7 @@
 //! flags the current snapshot lacks outnumber it.
 
 use super::{Cell, CellId, Counters, Current, FlagEntry, FlagSpec};
-use crate::engine::{ErrorCode, Reason, Snapshot};
+use crate::engine::{ErrorCode, Flag, Reason, Snapshot};
 use crate::metrics::privacy;
 use std::sync::Arc;
 
@@ -40,37 +40,39 @@ impl Counters {
         c
     }
 
+    /// Registers one flag: its entry (found by key, so counts survive a snapshot
+    /// swap) and a cell per variant.
+    fn register(&mut self, spec: FlagSpec<'_>) -> Current {
+        let FlagSpec {
+            key,
+            variants,
+            hidden,
+        } = spec;
+        // The key is hashed once per flag, not once per variant.
+        let entry = self.entry_of(key);
+        let cells = variants.iter().map(|v| self.cell_in(entry, v)).collect();
+        if variants.is_empty() {
+            self.cell_in(entry, &Arc::from(""));
+        }
+        Current {
+            entry,
+            cells,
+            hidden,
+        }
+    }
+
     /// Maps a snapshot's flags (keys and variant names, in index order, with their
-    /// hidden dimensions) onto the registry.
-    fn install(&mut self, flags: Vec<FlagSpec<'_>>) {
+    /// hidden dimensions; `None` for one registered on its first evaluation) onto the
+    /// registry.
+    fn install(&mut self, flags: Vec<Option<FlagSpec<'_>>>) {
         // A first snapshot's keys are all new: one allocation instead of rehashing
         // the registry a dozen times while it grows.
         let new = flags.len().saturating_sub(self.entries.len());
         self.by_key.reserve(new);
         self.entries.reserve(new);
-        self.cells
-            .reserve(flags.iter().map(|f| f.variants.len().max(1)).sum());
         self.current = flags
             .into_iter()
-            .map(
-                |FlagSpec {
-                     key,
-                     variants,
-                     hidden,
-                 }| {
-                    // The key is hashed once per flag, not once per variant.
-                    let entry = self.entry_of(key);
-                    let cells = variants.iter().map(|v| self.cell_in(entry, v)).collect();
-                    if variants.is_empty() {
-                        self.cell_in(entry, &Arc::from(""));
-                    }
-                    Current {
-                        entry,
-                        cells,
-                        hidden,
-                    }
-                },
-            )
+            .map(|spec| spec.map_or_else(Current::pending, |spec| self.register(spec)))
             .collect();
     }
 
@@ -86,13 +88,16 @@ impl Counters {
                 )
             })
             .collect();
+        self.source = None;
         self.install(
             shared
                 .iter()
-                .map(|(k, vs)| FlagSpec {
-                    key: k,
-                    variants: vs.iter().collect(),
-                    hidden: Box::default(),
+                .map(|(k, vs)| {
+                    Some(FlagSpec {
+                        key: k,
+                        variants: vs.iter().collect(),
+                        hidden: Box::default(),
+                    })
                 })
                 .collect(),
         );
@@ -101,41 +106,75 @@ impl Counters {
     /// Called when a new snapshot is loaded; learns which dimensions must never be
     /// counted for which flag: those it declares in `private_attributes`, and the
     /// snapshot's unit ids for every flag.
-    pub fn set_snapshot(&mut self, snapshot: &Snapshot) {
+    ///
+    /// A flag the registry already knows (by key) is mapped now, so what was
+    /// counted and served under the previous snapshot stays attributed to it; a new
+    /// one waits for its first evaluation (most of a large snapshot's flags are never
+    /// evaluated by one edge, and a cold start should not pay for them).
+    pub fn set_snapshot(&mut self, snapshot: &Arc<Snapshot>) {
         let units = privacy::unit_paths(snapshot);
-        let dims = self.config.dimensions.clone();
-        self.install(
-            snapshot
-                .flags()
-                .iter()
-                .map(|f| {
-                    let hidden: Box<[bool]> = dims
-                        .iter()
-                        .map(|d| privacy::is_withheld(d, &f.private_attributes, &units))
-                        .collect();
-                    let hidden = if hidden.contains(&true) {
-                        hidden
-                    } else {
-                        Box::default()
-                    };
-                    FlagSpec {
-                        key: &f.key,
-                        variants: f.variants.iter().map(|v| &v.name).collect(),
-                        hidden,
-                    }
-                })
-                .collect(),
-        );
+        self.source = Some(snapshot.clone());
+        let known = !self.by_key.is_empty();
+        let specs = snapshot
+            .flags()
+            .iter()
+            .map(|f| (known && self.by_key.contains_key(&*f.key)).then(|| self.spec_of(f, &units)))
+            .collect();
+        self.install(specs);
+    }
+
+    /// What the registry needs of snapshot flag `f`, in a snapshot whose unit ids
+    /// are `units`.
+    fn spec_of<'f>(&self, f: &'f Flag, units: &[&str]) -> FlagSpec<'f> {
+        let hidden: Box<[bool]> = self
+            .config
+            .dimensions
+            .iter()
+            .map(|d| privacy::is_withheld(d, &f.private_attributes, units))
+            .collect();
+        FlagSpec {
+            key: &f.key,
+            variants: f.variants.iter().map(|v| &v.name).collect(),
+            hidden: if hidden.contains(&true) {
+                hidden
+            } else {
+                Box::default()
+            },
+        }
+    }
+
+    /// Registers flag index `flag` of the current snapshot if it waits for its first
+    /// evaluation (see [`Counters::set_snapshot`]).
+    #[inline]
+    pub(super) fn ensure(&mut self, flag: u32) {
+        if self
+            .current
+            .get(flag as usize)
+            .is_some_and(Current::is_pending)
+        {
+            self.register_pending(flag as usize);
+        }
+    }
+
+    #[cold]
+    fn register_pending(&mut self, flag: usize) {
+        let Some(snapshot) = self.source.clone() else {
+            return;
+        };
+        if let Some(f) = snapshot.flags().get(flag) {
+            let spec = self.spec_of(f, &privacy::unit_paths(&snapshot));
+            self.current[flag] = self.register(spec);
+        }
     }
 
     /// Rebuilds the registry with only the current snapshot's flags.
     pub(super) fn compact(&mut self) {
         type Owned = (Arc<str>, Vec<Arc<str>>, Box<[bool]>);
-        let flags: Vec<Owned> = self
+        let flags: Vec<Option<Owned>> = self
             .current
             .iter()
             .map(|c| {
-                let e = &self.entries[c.entry as usize];
+                let e = self.entries.get(c.entry as usize)?;
                 let names = c
                     .cells
                     .iter()
@@ -146,7 +185,7 @@ impl Counters {
                             .map(|(n, _)| n.clone())
                     })
                     .collect();
-                (e.key.clone(), names, c.hidden.clone())
+                Some((e.key.clone(), names, c.hidden.clone()))
             })
             .collect();
         let old_entries = std::mem::take(&mut self.entries);
@@ -155,10 +194,12 @@ impl Counters {
         self.install(
             flags
                 .iter()
-                .map(|(k, vs, h)| FlagSpec {
-                    key: k,
-                    variants: vs.iter().collect(),
-                    hidden: h.clone(),
+                .map(|f| {
+                    f.as_ref().map(|(k, vs, h)| FlagSpec {
+                        key: k,
+                        variants: vs.iter().collect(),
+                        hidden: h.clone(),
+                    })
                 })
                 .collect(),
         );

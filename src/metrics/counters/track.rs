@@ -14,6 +14,9 @@ impl Counters {
         latency_ms: Option<f64>,
         success: Option<bool>,
     ) {
+        for &(f, _) in attributions {
+            self.ensure(f);
+        }
         let cells: Vec<CellId> = attributions
             .iter()
             .filter_map(|&(f, v)| {

@@ -454,14 +454,14 @@ export class Engine {
     if (slot < 0) {
       for (let i = 0; i < rows.length; i++) {
         this.#recordError(i, INVALID_CONTEXT);
-        out[rows[i].key] = errorDetails(rows[i].key, null, "INVALID_CONTEXT", "the evaluation context must be a plain object", rows[i].metadata);
+        put(out, rows[i].key, errorDetails(rows[i].key, null, "INVALID_CONTEXT", "the evaluation context must be a plain object", rows[i].metadata));
       }
       return out;
     }
     const at = this.#wasm.evalAll(slot, this.#now());
     const results = new Uint32Array(this.#memory.buffer, at, rows.length * 2);
     for (let i = 0; i < rows.length; i++) {
-      out[rows[i].key] = this.#details(i, results[2 * i], results[2 * i + 1], null);
+      put(out, rows[i].key, this.#details(i, results[2 * i], results[2 * i + 1], null));
     }
     return out;
   }
@@ -514,6 +514,15 @@ export class Engine {
     this.#freed = true;
     this.#wasm.free();
   }
+}
+
+/**
+ * Sets `out[key]` as an own, enumerable property for every flag key: assigning
+ * `__proto__` would replace the object's prototype instead.
+ */
+function put(out, key, value) {
+  if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 /** A flag-table row as the glue keeps it: values frozen, since they are shared. */

@@ -98,6 +98,17 @@ test("evaluateAll returns every flag in one call", () => {
   assert.equal(all["phi-alerts"].reason, "DEFAULT");
 });
 
+test("evaluateAll keeps flags whose keys are Object.prototype's names as its own properties", () => {
+  const flag = (key) => ({ key, variants: { on: true, off: false }, off_variant: "off", fallthrough: { variant: "on" } });
+  const engine = loaded({}, ["__proto__", "constructor", "toString"].map(flag));
+  const all = engine.evaluateAll({ targetingKey: "u1" });
+  assert.deepEqual(Object.keys(all), ["__proto__", "constructor", "toString"]);
+  assert.equal(Object.getPrototypeOf(all), Object.prototype, "the result's prototype is untouched");
+  assert.equal(Object.getOwnPropertyDescriptor(all, "__proto__").value.value, true);
+  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(all))), ["__proto__", "constructor", "toString"]);
+  assert.equal(all.toString.reason, "STATIC");
+});
+
 /** A signed payload the origin would never write: its last flag's fallthrough (the
  * payload's last byte, docs/snapshot-format.md) names a variant the flag lacks. */
 function unknownFallthroughVariant(p) {

@@ -67,7 +67,8 @@ export class VexilWebProvider {
   }
 
   #resolve(key, defaultValue, type) {
-    const d = this.results[key];
+    // Own properties only: `toString` is not a flag because every object has one.
+    const d = Object.hasOwn(this.results, key) ? this.results[key] : undefined;
     if (!d) {
       return { value: defaultValue, reason: "ERROR", errorCode: this.client?.ready ? "FLAG_NOT_FOUND" : "PROVIDER_NOT_READY", errorMessage: `flag \`${key}\` is not in the snapshot` };
     }

@@ -130,6 +130,9 @@ test("the web provider serves synchronously for the static context and follows c
   assert.deepEqual([d.value, d.variant, d.reason], [true, "on", "TARGETING_MATCH"]);
   assert.equal(client.getNumberDetails("banner-text", 1).errorCode, "TYPE_MISMATCH");
   assert.equal(client.getBooleanDetails("nope", false).errorCode, "FLAG_NOT_FOUND");
+  for (const inherited of ["toString", "constructor", "__proto__"]) {
+    assert.equal(client.getBooleanDetails(inherited, false).errorCode, "FLAG_NOT_FOUND", inherited);
+  }
   await WebOpenFeature.setContext("web", { targetingKey: "u1", plan: "free" });
   assert.equal(client.getBooleanValue("new-checkout", true), false, "re-evaluated for the new context");
 

@@ -235,7 +235,7 @@ impl Snapshot {
             let got = self.evaluate(prereq.flag, ctx, now_ms);
             let ok =
                 got.error.is_none() && got.variant.is_some_and(|v| prereq.variants.contains(&v));
-            note(steps, [codes::PREREQUISITE, prereq.flag, u32::from(ok)]);
+            note(steps, codes::PREREQUISITE, prereq.flag, u32::from(ok));
             if !ok {
                 return Outcome::off(flag.off_variant, Reason::PrerequisiteFailed);
             }
@@ -246,21 +246,24 @@ impl Snapshot {
                 .map(|unit| excl.prefix.hash(unit.as_bytes()) % super::hash::BUCKETS);
             let inside = bucket.is_some_and(|b| excl.start <= b && b < excl.end);
             let at = bucket.unwrap_or(codes::NONE);
-            note(steps, [codes::EXCLUSION, at, u32::from(inside)]);
+            note(steps, codes::EXCLUSION, at, u32::from(inside));
             if !inside {
                 return Outcome::off(flag.off_variant, Reason::Excluded);
             }
         }
         if let Some(access) = &flag.access {
             let allowed = access.matches(ctx, &self.segments, now_ms);
-            note(steps, [codes::ACCESS, u32::from(allowed), 0]);
+            note(steps, codes::ACCESS, u32::from(allowed), 0);
             if !allowed {
                 return Outcome::off(flag.off_variant, Reason::Denied);
             }
         }
         for (i, rule) in flag.rules.iter().enumerate() {
             let matched = rule.when.matches(ctx, &self.segments, now_ms);
-            note(steps, [codes::RULE, i as u32, u32::from(!matched)]);
+            if steps.is_some() {
+                let c = self.rule_code(rule, matched, ctx, now_ms);
+                note(steps, codes::RULE, i as u32, c);
+            }
             if matched {
                 let at = Some(i as u32);
                 if let Some(out) = serve(&rule.serve, ctx, Reason::TargetingMatch, at, steps) {
@@ -311,7 +314,7 @@ fn serve(
                 });
             };
             let bucket = r.position(unit);
-            note(steps, [codes::ROLLOUT, attr, bucket]);
+            note(steps, codes::ROLLOUT, attr, bucket);
             let variant = r
                 .cuts
                 .iter()

@@ -5,7 +5,7 @@
 //! runs ([`Snapshot::evaluate`]), observed; the trace adds nothing to the hot path.
 
 use super::clause::Cond;
-use super::compiled::{Flag, FlagId, Snapshot};
+use super::compiled::{Flag, FlagId, Rule, Snapshot};
 use super::context::ResolvedContext;
 use super::eval::{ErrorCode, Outcome};
 #[cfg(feature = "authoring")]
@@ -48,12 +48,17 @@ pub mod codes {
     pub const FAILED_AT: u32 = 2;
 }
 
-/// Writes `step` while a trace records.
+/// Writes step `[kind, a, b]` while a trace records.
 #[inline]
-pub(crate) fn note(steps: &mut Steps<'_>, step: [u32; 3]) {
+pub(crate) fn note(steps: &mut Steps<'_>, kind: u32, a: u32, b: u32) {
     if let Some(out) = steps {
-        out.extend_from_slice(&step);
+        push(out, [kind, a, b]);
     }
+}
+
+#[inline(never)]
+fn push(out: &mut Vec<u32>, step: [u32; 3]) {
+    out.extend_from_slice(&step);
 }
 
 impl Snapshot {
@@ -66,33 +71,29 @@ impl Snapshot {
         now_ms: i64,
         steps: &mut Steps<'_>,
     ) -> Outcome {
-        let Some(flag) = self.flags.get(id as usize) else {
-            return Outcome::error(ErrorCode::FlagNotFound);
-        };
-        let start = steps.as_ref().map_or(0, |out| out.len());
-        let outcome = self.evaluate_observed(flag, ctx, now_ms, steps);
-        if let Some(out) = steps {
-            for step in out[start..].chunks_exact_mut(3) {
-                self.complete(flag, ctx, now_ms, step);
-            }
+        match self.flags.get(id as usize) {
+            Some(flag) => self.evaluate_observed(flag, ctx, now_ms, steps),
+            None => Outcome::error(ErrorCode::FlagNotFound),
         }
-        outcome
     }
 
-    /// A failed rule of several clauses: its first failing clause.
-    fn complete(&self, flag: &Flag, ctx: &ResolvedContext, now_ms: i64, step: &mut [u32]) {
-        let [codes::RULE, i, c @ codes::NOT_MATCHED] = step else {
-            return;
-        };
-        if let Some(Cond::All(clauses)) = flag.rules.get(*i as usize).map(|r| &r.when) {
-            if let (true, Some(at)) = (
-                clauses.len() > 1,
-                clauses
-                    .iter()
-                    .position(|c| !c.matches(ctx, &self.segments, now_ms)),
-            ) {
-                *c = codes::FAILED_AT + at as u32;
-            }
+    /// A rule step's last code: matched, not matched, or for a rule of several
+    /// clauses the first that failed.
+    #[inline(never)]
+    pub(crate) fn rule_code(
+        &self,
+        rule: &Rule,
+        matched: bool,
+        ctx: &ResolvedContext,
+        now_ms: i64,
+    ) -> u32 {
+        match &rule.when {
+            _ if matched => codes::MATCHED,
+            Cond::All(clauses) if clauses.len() > 1 => clauses
+                .iter()
+                .position(|c| !c.matches(ctx, &self.segments, now_ms))
+                .map_or(codes::NOT_MATCHED, |at| codes::FAILED_AT + at as u32),
+            _ => codes::NOT_MATCHED,
         }
     }
 }

@@ -5,7 +5,9 @@
 //! runs ([`Snapshot::evaluate`]), observed; the trace adds nothing to the hot path.
 
 use super::clause::Cond;
-use super::compiled::{Flag, FlagId, Rule, Snapshot};
+#[cfg(feature = "authoring")]
+use super::compiled::Flag;
+use super::compiled::{FlagId, Rule, Snapshot};
 use super::context::ResolvedContext;
 use super::eval::{ErrorCode, Outcome};
 #[cfg(feature = "authoring")]

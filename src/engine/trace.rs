@@ -2,7 +2,10 @@
 //! did — each prerequisite, the exclusion range and its bucket, the access clauses,
 //! each rule tried (matched or not, and for a rule of several clauses the first that
 //! failed), and the rollout's bucket. The evaluation itself is the one every caller
-//! runs ([`Snapshot::evaluate`]), observed; the trace adds nothing to the hot path.
+//! runs ([`Snapshot::evaluate`]), writing its steps as numbers ([`codes`]) into a
+//! buffer while a trace records; the hot path passes none (a branch not taken per
+//! step). The wasm module hands the numbers out as they are (`vexil/trace` names
+//! them in JS); [`Snapshot::trace`] names them here.
 
 use super::clause::Cond;
 #[cfg(feature = "authoring")]

@@ -26,9 +26,9 @@ function ruleStep(s, rule) {
   if (s.matched) return html`${head}: ${clauseText(rule.when)}; ${serveText(rule.serve)}`;
   if (s.failedClause !== undefined) {
     const clauses = clausesOf(rule.when);
-    return html`${head}: clause ${s.failedClause + 1} of ${clauses.length} failed — <q>${clauseText(clauses[s.failedClause])}</q>`;
+    return html`${head}: clause ${s.failedClause + 1} of ${clauses.length} failed — <em>${clauseText(clauses[s.failedClause])}</em>`;
   }
-  return html`${head}: <q>${clauseText(rule.when)}</q> is false`;
+  return html`${head}: <em>${clauseText(rule.when)}</em> is false`;
 }
 
 /**
@@ -47,7 +47,7 @@ function stepItem(s, flag, ctx, trace, failed, rolloutFrom) {
       return html`<li class="${s.inside ? "met" : "not-met"}">exclusion group <strong>${flag?.exclusion?.group ?? ""}</strong>: ${s.bucket === null ? "no targeting key to place" : html`bucket ${bucketText(s.bucket)}`} — <span class="verdict">${s.inside ? "inside" : "outside"}</span> the flag's range${range ? ` [${range[0].toLocaleString("en")}, ${range[1].toLocaleString("en")})` : ""}</li>`;
     }
     case "access":
-      return html`<li class="${s.allowed ? "met" : "not-met"}">access <span class="verdict">${s.allowed ? "allowed" : "denied"}</span>${flag?.access ? html`: <q>${clauseText(flag.access)}</q>` : ""}</li>`;
+      return html`<li class="${s.allowed ? "met" : "not-met"}">access <span class="verdict">${s.allowed ? "allowed" : "denied"}</span>${flag?.access ? html`: <em>${clauseText(flag.access)}</em>` : ""}</li>`;
     case "rule":
       return html`<li class="${s.matched ? "matched" : "did-not-match"}">${ruleStep(s, flag?.rules?.[s.index])}</li>`;
     case "rollout": {

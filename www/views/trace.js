@@ -8,6 +8,11 @@ function bucketText(bucket) {
   return `${bucket.toLocaleString("en")} of 100,000 (${(bucket / 1000).toFixed(3)} %)`;
 }
 
+/** A duration; browsers coarsen their clock (to 0.1 ms in Chromium), so a quick evaluation can read 0. */
+function durationText(ms) {
+  return ms > 0 ? `${ms.toFixed(3)} ms` : "under the page clock's resolution";
+}
+
 /** Attribute `path` of `ctx` as the engine reads it: nested objects first, then the dotted key. */
 function valueAt(ctx, path) {
   let v = ctx;
@@ -76,7 +81,7 @@ export function traceSection(trace, flag, ctx, failed) {
   const fellThrough = !matched && ["DEFAULT", "SPLIT"].includes(trace.reason) && flag?.fallthrough;
   return html`<section class="trace" id="trace">
     <h3>Trace</h3>
-    <p class="trace-meta">Evaluated at <time datetime="${trace.timestamp}">${trace.timestamp}</time> in ${trace.durationMs.toFixed(3)} ms (this page's engine; the trace itself is not counted in metrics).</p>
+    <p class="trace-meta">Evaluated at <time datetime="${trace.timestamp}">${trace.timestamp}</time> in ${durationText(trace.durationMs)} (this page's engine; the trace itself is not counted in metrics).</p>
     ${trace.steps.length
       ? html`<ol class="steps">${trace.steps.map((s) => stepItem(s, flag, ctx, trace, failed, rolloutFrom))}${fellThrough ? html`<li class="fallthrough">no rule matched: the fallthrough, ${serveText(flag.fallthrough)}</li>` : ""}</ol>`
       : html`<p>${NOTHING_TRIED[trace.reason] ?? (fellThrough ? `No rule to try: the fallthrough, ${serveText(flag.fallthrough)}.` : "Nothing was tried.")}</p>`}

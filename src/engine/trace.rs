@@ -28,7 +28,7 @@ pub(crate) type Steps<'a> = Option<&'a mut Vec<u32>>;
 /// - `[PREREQUISITE, prerequisite flag id, met]`
 /// - `[EXCLUSION, bucket or NONE, inside]`
 /// - `[ACCESS, allowed, 0]`
-/// - `[RULE, rule index, MATCHED, NOT_MATCHED or FAILED_AT + the first failing clause]`
+/// - `[RULE, rule index, MATCHED | NOT_MATCHED | FAILED_AT + the first failing clause]`
 /// - `[ROLLOUT, unit attribute id, bucket]`
 ///
 /// Booleans are 0 or 1; buckets are on the 0..100 000 scale.
@@ -159,7 +159,7 @@ pub struct Trace {
 
 #[cfg(feature = "authoring")]
 impl Snapshot {
-    /// [`Snapshot::evaluate`], recording its steps; `None` for an unknown flag; `None` for an unknown flag.
+    /// [`Snapshot::evaluate`], recording its steps; `None` for an unknown flag.
     pub fn trace(&self, id: FlagId, ctx: &ResolvedContext, now_ms: i64) -> Option<Trace> {
         let flag = self.flags.get(id as usize)?;
         let mut out = Vec::new();

@@ -56,6 +56,7 @@ export class Client {
       auditKey: o.auditKey,
       metrics: o.metricsUrl !== undefined || o.metrics === true,
       now: o.now,
+      trace: o.trace,
     });
   }
 

@@ -92,6 +92,8 @@ export class Engine {
   #wasm;
   #memory;
   #now;
+  /** The `trace` option: called with (engine, key, ctx) before each single-flag evaluation. */
+  #trace;
   /** Per flag index, its row (key, type, variant names and values...), fetched on first use. */
   #table = null;
   /** Flag key → index (-1 for keys the snapshot lacks), filled on first use. */
@@ -126,9 +128,10 @@ export class Engine {
    * @param {string} [options.auditKey] key of the pseudonyms in evaluation audit events
    * @param {boolean} [options.metrics] aggregate metrics (default true)
    * @param {() => number} [options.now] clock in epoch milliseconds (default: Date.now, read once per task)
+   * @param {(engine: Engine, key: string, ctx: object) => void} [options.trace] a tracer from `vexil/trace`
    */
   constructor(options = {}) {
-    const { keys, environment, stalePolicy = "serve-stale", dimensions = [], privateAttributes = [], auditKey, metrics = true, now = taskClock() } = options;
+    const { keys, environment, stalePolicy = "serve-stale", dimensions = [], privateAttributes = [], auditKey, metrics = true, now = taskClock(), trace } = options;
     if (!keys || typeof keys !== "object" || Object.keys(keys).length === 0) {
       throw new VexilError("BAD_KEYS", "options.keys must map at least one key id to a base64 Ed25519 public key");
     }
@@ -151,6 +154,7 @@ export class Engine {
       throw new VexilError("BAD_OPTIONS", `private attributes cannot be metrics dimensions: ${leaking.join(", ")}`);
     }
     this.#now = now;
+    this.#trace = trace;
     this.#dimensions = dimensions;
     try {
       const keyLines = Object.entries(keys).flat().join("\n");
@@ -362,6 +366,7 @@ export class Engine {
   }
 
   #value(key, ctx, defaultValue, type) {
+    this.#trace?.(this, key, ctx);
     if (this.#table === null) return defaultValue;
     const index = this.#lookup(key);
     if (index < 0) {
@@ -423,6 +428,7 @@ export class Engine {
    * "string", "number", "object"), a flag of another type gives TYPE_MISMATCH.
    */
   evaluate(key, ctx, defaultValue, type) {
+    this.#trace?.(this, key, ctx);
     if (this.#table === null) {
       return errorDetails(key, defaultValue, "PROVIDER_NOT_READY", "no snapshot has been loaded yet");
     }
@@ -443,6 +449,23 @@ export class Engine {
     }
     const rule = packed >>> RULE_SHIFT;
     return this.#details(index, packed, rule === RULE_ASK ? this.#wasm.lastRule() : rule - 1, defaultValue);
+  }
+
+  /**
+   * @internal What `vexil/trace` reads: flag `key` evaluated for `ctx` without being
+   * counted, `[step codes, now, details, row, wasm engine]`; undefined without a snapshot, for an
+   * unknown flag or a context that is not an object.
+   */
+  traced(key, ctx) {
+    const index = this.#table ? this.#lookup(key) : -1;
+    const slot = index < 0 ? -1 : this.#slotFor(ctx);
+    if (slot < 0) return;
+    const now = this.#now();
+    const at = this.#wasm.trace(index, slot, now);
+    const { buffer } = this.#memory;
+    // The count of what follows, the packed outcome, its rule, three codes a step.
+    const codes = new Uint32Array(buffer, at + 4, new Uint32Array(buffer, at, 1)[0]).slice();
+    return [codes, now, this.#details(index, codes[0], codes[1], null), this.#row(index), this.#wasm];
   }
 
   /** Evaluates every flag for `ctx` in one call: `{key: details}` (defaults are null). */

@@ -84,6 +84,35 @@ export interface EngineOptions {
   auditKey?: string;
   metrics?: boolean;
   now?: () => number;
+  /**
+   * Traces evaluations: a tracer from `vexil/trace` (`tracer(onTrace, {flags})`),
+   * called with each single-flag evaluation (not `evaluateAll` or `ofrep`).
+   */
+  trace?: Tracer;
+}
+
+/** What the `trace` option takes: `tracer()` of `vexil/trace` makes one. */
+export type Tracer = (engine: Engine, key: string, ctx: Ctx) => void;
+
+/** One step of an evaluation trace, in the order evaluation took it. */
+export type TraceStep =
+  /** A prerequisite flag, and whether it served one of the required variants. */
+  | { step: "prerequisite"; flag: string; met: boolean }
+  /** The flag's share of its mutual-exclusion group: the unit's bucket (0..100 000; null without a targeting key). */
+  | { step: "exclusion"; bucket: number | null; inside: boolean }
+  /** The flag's `access` clauses. */
+  | { step: "access"; allowed: boolean }
+  /** A rule tried; for a rule of several clauses that did not match, the index of the first that failed. */
+  | { step: "rule"; id: string; index: number; matched: boolean; failedClause?: number }
+  /** A percentage rollout: the attribute the unit was read from and its bucket (0..100 000). */
+  | { step: "rollout"; unit: string; bucket: number };
+
+/** An evaluation's trace (`vexil/trace`): its details, when it ran, how long it took, and its steps. */
+export interface EvaluationTrace extends EvaluationDetails<JsonValue | null> {
+  /** The evaluation time (the engine's clock), ISO 8601. */
+  timestamp: string;
+  durationMs: number;
+  steps: TraceStep[];
 }
 
 export interface TrackData {

@@ -227,6 +227,16 @@ impl Engine {
         self.results.as_ptr() as u32
     }
 
+    /// Traces flag index `flag` for slot `id` without counting it; returns the
+    /// address of the `u32`s [`Session::trace`] writes (their count first), valid
+    /// until the next call.
+    pub fn trace(&mut self, flag: u32, id: u32, now_ms: f64) -> u32 {
+        self.results.clear();
+        self.session
+            .trace(flag, id, now_ms as i64, &mut self.results);
+        self.results.as_ptr() as u32
+    }
+
     /// Counts an evaluation of a key the snapshot does not have.
     #[wasm_bindgen(js_name = recordUnknown)]
     pub fn record_unknown(&mut self, key: &str) {

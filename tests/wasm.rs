@@ -229,3 +229,43 @@ fn the_bindings_read_records_from_their_staging_buffers() {
     assert!(engine.flag_row(0).expect("a row").contains("\"checkout\""));
     assert!(engine.attribute_table().contains("\"plan\""));
 }
+
+/// `Session::trace`: the count of what follows, the packed outcome and its rule, then
+/// three codes a step (`engine::trace::codes`); traced evaluations are not counted.
+#[wasm_bindgen_test]
+fn a_trace_is_the_outcome_then_three_codes_a_step_and_is_not_counted() {
+    use vexil::engine::trace::codes::{MATCHED, NOT_MATCHED, ROLLOUT, RULE};
+    use vexil::session::{pack, NO_RULE};
+    let mut s = session();
+    let slot = s.open();
+    let mut out = Vec::new();
+    s.trace(0, slot, NOW, &mut out);
+    let not_ready = s.evaluate(0, slot, NOW);
+    assert_eq!(out, [2, pack(&not_ready), NO_RULE], "no snapshot: no steps");
+    s.load(&envelope(1, 0), NOW).expect("load");
+    s.take_batch("b0".into(), "test".into(), NOW, &mut |_, _| {});
+    let (r, t) = records("u1", Some(1));
+    s.fill(slot, true, &r, &t);
+    out.clear();
+    s.trace(0, slot, NOW, &mut out);
+    assert_eq!(out.len(), 12, "{out:?}");
+    assert_eq!(out[0], 11);
+    assert_eq!(out[2], 1, "served by rule 1");
+    assert_eq!(out[3..9], [RULE, 0, NOT_MATCHED, RULE, 1, MATCHED]);
+    assert_eq!(out[9..11], [ROLLOUT, 0], "bucketed by targetingKey");
+    assert!(out[11] < 100_000);
+    let o = s.evaluate(0, slot, NOW);
+    assert_eq!(out[1], pack(&o), "the trace's outcome is the evaluation's");
+    assert_eq!(
+        o.variant,
+        Some(u16::from(out[11] < 50_000)),
+        "on below 50 000"
+    );
+    let batch = s
+        .take_batch("b1".into(), "test".into(), NOW, &mut |out, _| out.push('0'))
+        .expect("a batch");
+    assert!(
+        batch.contains("\"count\":1"),
+        "one evaluation, the untraced one: {batch}"
+    );
+}

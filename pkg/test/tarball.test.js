@@ -15,7 +15,7 @@ import { envelope, makeKey, payload, sampleFlags, startOrigin } from "./helpers.
 
 const EXPECTED_FILES = [
   "LICENSE", "README.md", "package.json",
-  "index.js", "inline.js", "lazy.js", "node.js", "worker.js", "core.js", "context.js", "handles.js", "tables.js", "client.js", "events.js", "index.d.ts",
+  "index.js", "inline.js", "lazy.js", "node.js", "worker.js", "core.js", "context.js", "handles.js", "tables.js", "client.js", "events.js", "trace.js", "index.d.ts", "trace.d.ts",
   "wasm/vexil.js", "wasm/vexil.d.ts", "wasm/vexil_bg.wasm", "wasm/vexil_inline.js",
   "openfeature/server.js", "openfeature/web.js", "openfeature/shared.js", "openfeature/server.d.ts", "openfeature/web.d.ts",
 ].sort();
@@ -121,7 +121,7 @@ test("tsc --strict: the example using every export type-checks (node16 and bundl
   for (const f of ["example.ts", "wrong.ts"]) copyFileSync(join(PKG, "test", "typescript", f), join(project.dir, f));
   const example = readFileSync(join(project.dir, "example.ts"), "utf8");
   // Every name the declarations export is used by the example (a new export needs a line there).
-  for (const dts of ["index.d.ts", "openfeature/server.d.ts", "openfeature/web.d.ts"]) {
+  for (const dts of ["index.d.ts", "trace.d.ts", "openfeature/server.d.ts", "openfeature/web.d.ts"]) {
     const names = [...readFileSync(join(PKG, dts), "utf8").matchAll(/^export (?:declare )?(?:class|function|const|type|interface) (\w+)/gm)].map((m) => m[1]);
     assert.ok(names.length > 0, dts);
     for (const name of names) assert.match(example, new RegExp(`\\b${name}\\b`), `example.ts does not use ${name} (from ${dts})`);

@@ -7,25 +7,9 @@
 //! OpenFeature-shaped [`Details`] for adapters.
 
 use super::compiled::{Flag, FlagId, Serve, Snapshot, VariantId};
-use super::context::{AttrId, ResolvedContext};
+use super::context::ResolvedContext;
+use super::trace::{codes, note, Steps};
 use std::fmt;
-
-/// What evaluation reports while it decides, for a trace ([`super::trace`]). The
-/// hot path observes with `()`, whose empty methods compile away.
-pub(crate) trait Observer {
-    /// Prerequisite `index` of the flag was met or not.
-    fn prerequisite(&mut self, _index: usize, _met: bool) {}
-    /// The unit's bucket in the flag's exclusion range (`None`: no targeting key).
-    fn exclusion(&mut self, _bucket: Option<u32>, _inside: bool) {}
-    /// The `access` clauses allowed the context or not.
-    fn access(&mut self, _allowed: bool) {}
-    /// Rule `index` was tried.
-    fn rule(&mut self, _index: u32, _matched: bool) {}
-    /// A rollout bucketed the unit read from attribute `attr`.
-    fn bucket(&mut self, _attr: AttrId, _bucket: u32) {}
-}
-
-impl Observer for () {}
 
 /// Why an evaluation returned what it did (OpenFeature reasons where they exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -206,10 +190,7 @@ impl Snapshot {
     /// Evaluates flag `id` for `ctx` at `now_ms` (epoch milliseconds).
     #[inline]
     pub fn evaluate(&self, id: FlagId, ctx: &ResolvedContext, now_ms: i64) -> Outcome {
-        match self.flags.get(id as usize) {
-            Some(flag) => self.evaluate_flag(flag, ctx, now_ms),
-            None => Outcome::error(ErrorCode::FlagNotFound),
-        }
+        self.evaluate_steps(id, ctx, now_ms, &mut None)
     }
 
     /// Evaluates the flag called `key`.
@@ -234,26 +215,27 @@ impl Snapshot {
 
     #[inline]
     fn evaluate_flag(&self, flag: &Flag, ctx: &ResolvedContext, now_ms: i64) -> Outcome {
-        self.evaluate_observed(flag, ctx, now_ms, &mut ())
+        self.evaluate_observed(flag, ctx, now_ms, &mut None)
     }
 
-    /// [`Snapshot::evaluate`] of `flag`, reporting each step to `obs`.
+    /// [`Snapshot::evaluate`] of `flag`, writing each step to `steps` while a trace
+    /// records ([`super::trace`]; `None` on the hot path).
     pub(crate) fn evaluate_observed(
         &self,
         flag: &Flag,
         ctx: &ResolvedContext,
         now_ms: i64,
-        obs: &mut impl Observer,
+        steps: &mut Steps<'_>,
     ) -> Outcome {
         if !flag.enabled {
             return Outcome::off(flag.off_variant, Reason::Disabled);
         }
-        for (i, prereq) in flag.prerequisites.iter().enumerate() {
+        for prereq in &flag.prerequisites {
             // Load rejects cycles and bounds chain depth, so this recursion terminates.
             let got = self.evaluate(prereq.flag, ctx, now_ms);
             let ok =
                 got.error.is_none() && got.variant.is_some_and(|v| prereq.variants.contains(&v));
-            obs.prerequisite(i, ok);
+            note(steps, codes::PREREQUISITE, prereq.flag, u32::from(ok));
             if !ok {
                 return Outcome::off(flag.off_variant, Reason::PrerequisiteFailed);
             }
@@ -263,24 +245,28 @@ impl Snapshot {
                 .targeting_key()
                 .map(|unit| excl.prefix.hash(unit.as_bytes()) % super::hash::BUCKETS);
             let inside = bucket.is_some_and(|b| excl.start <= b && b < excl.end);
-            obs.exclusion(bucket, inside);
+            let at = bucket.unwrap_or(codes::NONE);
+            note(steps, codes::EXCLUSION, at, u32::from(inside));
             if !inside {
                 return Outcome::off(flag.off_variant, Reason::Excluded);
             }
         }
         if let Some(access) = &flag.access {
             let allowed = access.matches(ctx, &self.segments, now_ms);
-            obs.access(allowed);
+            note(steps, codes::ACCESS, u32::from(allowed), 0);
             if !allowed {
                 return Outcome::off(flag.off_variant, Reason::Denied);
             }
         }
         for (i, rule) in flag.rules.iter().enumerate() {
             let matched = rule.when.matches(ctx, &self.segments, now_ms);
-            obs.rule(i as u32, matched);
+            if steps.is_some() {
+                let c = self.rule_code(rule, matched, ctx, now_ms);
+                note(steps, codes::RULE, i as u32, c);
+            }
             if matched {
                 let at = Some(i as u32);
-                if let Some(out) = serve(&rule.serve, ctx, Reason::TargetingMatch, at, obs) {
+                if let Some(out) = serve(&rule.serve, ctx, Reason::TargetingMatch, at, steps) {
                     return out;
                 }
                 // A rollout without its unit that falls through: the fallthrough serves.
@@ -293,7 +279,7 @@ impl Snapshot {
             Reason::Default
         };
         // Load refuses a fallthrough that would fall through itself.
-        serve(&flag.fallthrough, ctx, fixed, None, obs)
+        serve(&flag.fallthrough, ctx, fixed, None, steps)
             .unwrap_or(Outcome::error(ErrorCode::TargetingKeyMissing))
     }
 }
@@ -306,7 +292,7 @@ fn serve(
     ctx: &ResolvedContext,
     fixed: Reason,
     rule: Option<u32>,
-    obs: &mut impl Observer,
+    steps: &mut Steps<'_>,
 ) -> Option<Outcome> {
     Some(match serve {
         Serve::Fixed(v) => Outcome::served(*v, fixed, rule),
@@ -328,7 +314,7 @@ fn serve(
                 });
             };
             let bucket = r.position(unit);
-            obs.bucket(attr, bucket);
+            note(steps, codes::ROLLOUT, attr, bucket);
             let variant = r
                 .cuts
                 .iter()

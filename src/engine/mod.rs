@@ -33,7 +33,6 @@ pub mod semver;
 pub(crate) mod sort;
 pub(crate) mod split;
 pub mod time;
-#[cfg(feature = "authoring")]
 pub mod trace;
 pub mod wire;
 

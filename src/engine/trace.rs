@@ -2,15 +2,109 @@
 //! did — each prerequisite, the exclusion range and its bucket, the access clauses,
 //! each rule tried (matched or not, and for a rule of several clauses the first that
 //! failed), and the rollout's bucket. The evaluation itself is the one every caller
-//! runs ([`Snapshot::evaluate`]), observed; the trace adds nothing to the hot path.
+//! runs ([`Snapshot::evaluate`]), writing its steps as numbers ([`codes`]) into a
+//! buffer while a trace records; the hot path passes none (a branch not taken per
+//! step). The wasm module hands the numbers out as they are (`vexil/trace` names
+//! them in JS); [`Snapshot::trace`] names them here.
 
 use super::clause::Cond;
-use super::compiled::{Flag, FlagId, Snapshot};
-use super::context::{AttrId, ResolvedContext};
-use super::eval::{Observer, Outcome};
+#[cfg(feature = "authoring")]
+use super::compiled::Flag;
+use super::compiled::{FlagId, Rule, Snapshot};
+use super::context::ResolvedContext;
+use super::eval::{ErrorCode, Outcome};
+#[cfg(feature = "authoring")]
 use serde::Serialize;
 
-/// One step of a trace.
+/// Where evaluation writes its steps: nowhere on the hot path (`None`), or the buffer
+/// a trace writes them into as [`codes`]. One type for both keeps one copy of
+/// evaluation in the wasm module (a second, monomorphised for a recorder, cost it
+/// 1.5 KB gzipped); the hot path pays a branch not taken per step.
+pub(crate) type Steps<'a> = Option<&'a mut Vec<u32>>;
+
+/// The codes of a trace's steps, three `u32`s each, as hosts without names read
+/// them (the wasm module; the JS `vexil/trace` names them):
+///
+/// - `[PREREQUISITE, prerequisite flag id, met]`
+/// - `[EXCLUSION, bucket or NONE, inside]`
+/// - `[ACCESS, allowed, 0]`
+/// - `[RULE, rule index, MATCHED | NOT_MATCHED | FAILED_AT + the first failing clause]`
+/// - `[ROLLOUT, unit attribute id, bucket]`
+///
+/// Booleans are 0 or 1; buckets are on the 0..100 000 scale.
+pub mod codes {
+    /// A prerequisite step.
+    pub const PREREQUISITE: u32 = 0;
+    /// The exclusion-group step.
+    pub const EXCLUSION: u32 = 1;
+    /// The access step.
+    pub const ACCESS: u32 = 2;
+    /// A rule step.
+    pub const RULE: u32 = 3;
+    /// A rollout step.
+    pub const ROLLOUT: u32 = 4;
+    /// No bucket (no targeting key).
+    pub const NONE: u32 = u32::MAX;
+    /// The rule matched.
+    pub const MATCHED: u32 = 0;
+    /// The rule, of one clause, did not match.
+    pub const NOT_MATCHED: u32 = 1;
+    /// Plus the index of the first clause that failed, in a rule of several.
+    pub const FAILED_AT: u32 = 2;
+}
+
+/// Writes step `[kind, a, b]` while a trace records.
+#[inline]
+pub(crate) fn note(steps: &mut Steps<'_>, kind: u32, a: u32, b: u32) {
+    if let Some(out) = steps {
+        push(out, [kind, a, b]);
+    }
+}
+
+#[inline(never)]
+fn push(out: &mut Vec<u32>, step: [u32; 3]) {
+    out.extend_from_slice(&step);
+}
+
+impl Snapshot {
+    /// [`Snapshot::evaluate`], writing its steps to `steps` as [`codes`] while a
+    /// trace records (and nothing with `None`).
+    pub(crate) fn evaluate_steps(
+        &self,
+        id: FlagId,
+        ctx: &ResolvedContext,
+        now_ms: i64,
+        steps: &mut Steps<'_>,
+    ) -> Outcome {
+        match self.flags.get(id as usize) {
+            Some(flag) => self.evaluate_observed(flag, ctx, now_ms, steps),
+            None => Outcome::error(ErrorCode::FlagNotFound),
+        }
+    }
+
+    /// A rule step's last code: matched, not matched, or for a rule of several
+    /// clauses the first that failed.
+    #[inline(never)]
+    pub(crate) fn rule_code(
+        &self,
+        rule: &Rule,
+        matched: bool,
+        ctx: &ResolvedContext,
+        now_ms: i64,
+    ) -> u32 {
+        match &rule.when {
+            _ if matched => codes::MATCHED,
+            Cond::All(clauses) if clauses.len() > 1 => clauses
+                .iter()
+                .position(|c| !c.matches(ctx, &self.segments, now_ms))
+                .map_or(codes::NOT_MATCHED, |at| codes::FAILED_AT + at as u32),
+            _ => codes::NOT_MATCHED,
+        }
+    }
+}
+
+/// One step of a trace, named.
+#[cfg(feature = "authoring")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum TraceStep {
@@ -54,6 +148,7 @@ pub enum TraceStep {
 }
 
 /// What an evaluation tried, and its outcome.
+#[cfg(feature = "authoring")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trace {
     /// The outcome, the same as [`Snapshot::evaluate`]'s.
@@ -62,91 +157,53 @@ pub struct Trace {
     pub steps: Vec<TraceStep>,
 }
 
-/// Records the raw steps; names are looked up once evaluation is done.
-#[derive(Default)]
-struct Recorder {
-    steps: Vec<Raw>,
-}
-
-enum Raw {
-    Prerequisite(usize, bool),
-    Exclusion(Option<u32>, bool),
-    Access(bool),
-    Rule(u32, bool),
-    Bucket(AttrId, u32),
-}
-
-impl Observer for Recorder {
-    fn prerequisite(&mut self, index: usize, met: bool) {
-        self.steps.push(Raw::Prerequisite(index, met));
-    }
-    fn exclusion(&mut self, bucket: Option<u32>, inside: bool) {
-        self.steps.push(Raw::Exclusion(bucket, inside));
-    }
-    fn access(&mut self, allowed: bool) {
-        self.steps.push(Raw::Access(allowed));
-    }
-    fn rule(&mut self, index: u32, matched: bool) {
-        self.steps.push(Raw::Rule(index, matched));
-    }
-    fn bucket(&mut self, attr: AttrId, bucket: u32) {
-        self.steps.push(Raw::Bucket(attr, bucket));
-    }
-}
-
+#[cfg(feature = "authoring")]
 impl Snapshot {
-    /// Evaluates flag `id` for `ctx` at `now_ms` as [`Snapshot::evaluate`] does,
-    /// recording every step; `None` for an unknown flag.
+    /// [`Snapshot::evaluate`], recording its steps; `None` for an unknown flag.
     pub fn trace(&self, id: FlagId, ctx: &ResolvedContext, now_ms: i64) -> Option<Trace> {
         let flag = self.flags.get(id as usize)?;
-        let mut recorder = Recorder::default();
-        let outcome = self.evaluate_observed(flag, ctx, now_ms, &mut recorder);
-        let steps = recorder
-            .steps
-            .into_iter()
-            .map(|raw| self.named(flag, ctx, now_ms, raw))
+        let mut out = Vec::new();
+        let outcome = self.evaluate_steps(id, ctx, now_ms, &mut Some(&mut out));
+        let steps = out
+            .chunks_exact(3)
+            .filter_map(|step| self.named(flag, step))
             .collect();
         Some(Trace { outcome, steps })
     }
 
-    fn named(&self, flag: &Flag, ctx: &ResolvedContext, now_ms: i64, raw: Raw) -> TraceStep {
-        match raw {
-            Raw::Prerequisite(i, met) => TraceStep::Prerequisite {
-                flag: flag
-                    .prerequisites
-                    .get(i)
-                    .and_then(|p| self.flag(p.flag))
-                    .map_or_else(String::new, |f| f.key.to_string()),
-                met,
+    fn named(&self, flag: &Flag, step: &[u32]) -> Option<TraceStep> {
+        let &[kind, a, b] = step else { return None };
+        Some(match kind {
+            codes::PREREQUISITE => TraceStep::Prerequisite {
+                flag: self.flag(a).map_or_else(String::new, |f| f.key.to_string()),
+                met: b == 1,
             },
-            Raw::Exclusion(bucket, inside) => TraceStep::Exclusion { bucket, inside },
-            Raw::Access(allowed) => TraceStep::Access { allowed },
-            Raw::Rule(i, matched) => {
-                let rule = flag.rules.get(i as usize);
-                let failed_clause = match rule.map(|r| &r.when) {
-                    Some(Cond::All(clauses)) if !matched && clauses.len() > 1 => clauses
-                        .iter()
-                        .position(|c| !c.matches(ctx, &self.segments, now_ms)),
-                    _ => None,
-                };
-                TraceStep::Rule {
-                    id: rule.map_or_else(String::new, |r| r.id.to_string()),
-                    matched,
-                    failed_clause,
-                }
-            }
-            Raw::Bucket(attr, bucket) => TraceStep::Rollout {
+            codes::EXCLUSION => TraceStep::Exclusion {
+                bucket: (a != codes::NONE).then_some(a),
+                inside: b == 1,
+            },
+            codes::ACCESS => TraceStep::Access { allowed: a == 1 },
+            codes::RULE => TraceStep::Rule {
+                id: flag
+                    .rules
+                    .get(a as usize)
+                    .map_or_else(String::new, |r| r.id.to_string()),
+                matched: b == codes::MATCHED,
+                failed_clause: b.checked_sub(codes::FAILED_AT).map(|c| c as usize),
+            },
+            codes::ROLLOUT => TraceStep::Rollout {
                 unit: self
                     .attrs
-                    .get(attr as usize)
-                    .map_or_else(String::new, |a| a.path.to_string()),
-                bucket,
+                    .get(a as usize)
+                    .map_or_else(String::new, |attr| attr.path.to_string()),
+                bucket: b,
             },
-        }
+            _ => return None,
+        })
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "authoring"))]
 mod tests {
     use super::TraceStep::{self, *};
     use crate::engine::eval::Reason;

@@ -13,6 +13,7 @@ pub mod rows;
 
 use crate::engine::context::{ResolvedContext, TARGETING_KEY};
 use crate::engine::kinds::AuditEvaluations;
+use crate::engine::trace::Steps;
 use crate::engine::{ErrorCode, Outcome, Reason};
 use crate::metrics::{self, BatchMeta, Counters, MetricsConfig};
 use crate::snapshot::{Keyring, LoadInfo, Rejection, StalePolicy, Store};
@@ -226,15 +227,33 @@ impl Session {
 
     /// Evaluates flag index `flag` for slot `id` at `now_ms`, counting it.
     pub fn evaluate(&mut self, flag: u32, id: u32, now_ms: i64) -> Outcome {
-        let outcome = match self.blocked(id, now_ms) {
-            Some(o) => o,
-            None => match (self.store.snapshot(), self.slots.get(id as usize)) {
-                (Some(s), Some(slot)) => s.evaluate(flag, &slot.resolved, now_ms),
-                _ => Outcome::error(ErrorCode::InvalidContext),
-            },
-        };
+        let outcome = self.outcome(flag, id, now_ms, &mut None);
         self.count(flag, id, &outcome, now_ms);
         outcome
+    }
+
+    /// The outcome of flag `flag` for slot `id`, its steps written to `steps`.
+    fn outcome(&self, flag: u32, id: u32, now_ms: i64, steps: &mut Steps<'_>) -> Outcome {
+        match self.blocked(id, now_ms) {
+            Some(o) => o,
+            None => match (self.store.snapshot(), self.slots.get(id as usize)) {
+                (Some(s), Some(slot)) => s.evaluate_steps(flag, &slot.resolved, now_ms, steps),
+                _ => Outcome::error(ErrorCode::InvalidContext),
+            },
+        }
+    }
+
+    /// Traces flag index `flag` for slot `id` at `now_ms` as [`Session::evaluate`]
+    /// evaluates it, without counting it. Appends to `out` the number of `u32`s that
+    /// follow, the packed outcome, its rule index (or [`NO_RULE`]), then three
+    /// numbers a step ([`crate::engine::trace::codes`]).
+    pub fn trace(&self, flag: u32, id: u32, now_ms: i64, out: &mut Vec<u32>) {
+        let start = out.len();
+        out.extend_from_slice(&[0, 0, 0]);
+        let outcome = self.outcome(flag, id, now_ms, &mut Some(&mut *out));
+        let len = (out.len() - start - 1) as u32;
+        let rule = outcome.rule.unwrap_or(NO_RULE);
+        out[start..start + 3].copy_from_slice(&[len, pack(&outcome), rule]);
     }
 
     /// Evaluates every flag for slot `id`, appending two numbers per flag to `out`:

@@ -4,6 +4,7 @@ import { api, fetchText } from "../api.js";
 import { html, mount, errorBlock, esc } from "../ui.js";
 import { clauseText, serveText } from "../clauses.js";
 import { currentEnv } from "../app.js";
+import { traceSection } from "./trace.js";
 
 const EXAMPLES = {
   "A signed-in user": { targetingKey: "user-123", email: "ada@example.com", country: "DE", plan: "premium" },
@@ -13,6 +14,8 @@ const EXAMPLES = {
 };
 
 let vexil = null;
+/** `vexil/trace`: each evaluation here is traced too. */
+let tracing = null;
 let engine = null;
 let loaded = null;
 
@@ -84,6 +87,7 @@ async function verify(main, env) {
   const verdict = $("#verdict");
   try {
     vexil ??= await import("/pkg/index.js");
+    tracing ??= await import("/pkg/trace.js");
     await vexil.ready(); // the wasm loads on the first ready(), not at import
     const keys = JSON.parse($("#keyring").value);
     engine?.free?.();
@@ -131,10 +135,13 @@ function evaluate(main) {
   }
   const key = $("#flag").value;
   const d = engine.evaluate(key, ctx, null);
-  const flag = loaded?.flags.find((f) => f.key === key) ?? { rules: [], fallthrough: null };
-  const matched = (flag.rules ?? []).findIndex((r) => r.id === d.ruleId);
-  const rules = (flag.rules ?? []).map((r, i) => {
-    const state = d.ruleId === undefined || matched < 0 ? (["TARGETING_MATCH", "SPLIT"].includes(d.reason) ? "did not match" : "not reached") : i < matched ? "did not match" : i === matched ? "matched" : "not reached";
+  // The same evaluation again, traced (the trace is not counted).
+  const trace = tracing.traceEvaluation(engine, key, ctx);
+  const flag = loaded?.flags.find((f) => f.key === key) ?? null;
+  const tried = new Map((trace?.steps ?? []).filter((s) => s.step === "rule").map((s) => [s.index, s]));
+  const rules = (flag?.rules ?? []).map((r, i) => {
+    const step = tried.get(i);
+    const state = step === undefined ? "not reached" : step.matched ? "matched" : "did not match";
     return html`<li class="${state.replace(/ /g, "-")}"><strong>${r.id}</strong> (${state}): when ${clauseText(r.when)}, ${serveText(r.serve)}</li>`;
   });
   const why = {
@@ -148,7 +155,7 @@ function evaluate(main) {
     SPLIT: "a percentage rollout placed the unit",
     ERROR: "the evaluation failed; the caller's default is returned",
   }[d.reason];
-  const failed = d.reason === "PREREQUISITE_FAILED" ? failedPrerequisites(flag, ctx) : [];
+  const failed = d.reason === "PREREQUISITE_FAILED" && flag ? failedPrerequisites(flag, ctx) : [];
   mount(
     $("#answer"),
     html`<div class="result-card" id="result">
@@ -159,8 +166,9 @@ function evaluate(main) {
         <dt>Rule</dt><dd>${d.ruleId ?? "—"}</dd>
         ${d.errorCode ? html`<dt>Error</dt><dd><code>${d.errorCode}</code> ${d.errorMessage}</dd>` : ""}
       </dl>
+      ${trace ? traceSection(trace, flag, ctx, failed) : ""}
       ${rules.length ? html`<h3>Rules, in order</h3><ol class="rules">${rules}</ol>` : ""}
-      ${flag.fallthrough ? html`<p>Fallthrough: ${esc(serveText(flag.fallthrough))}.</p>` : ""}
+      ${flag?.fallthrough ? html`<p>Fallthrough: ${esc(serveText(flag.fallthrough))}.</p>` : ""}
     </div>`,
   );
 }

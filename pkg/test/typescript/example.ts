@@ -4,8 +4,9 @@ import {
   createClient, ready, isPrivate, Engine, Client, Context, VexilError, REASONS, ERROR_CODES, SDK_NAME,
   type Reason, type ErrorCode, type RejectionCode, type JsonValue, type EvaluationContext, type FlagType,
   type EvaluationDetails, type LoadInfo, type Envelope, type EngineOptions, type TrackData, type ClientOptions,
-  type FlagChange, type MetricsBatch, type OfrepAnswer,
+  type FlagChange, type MetricsBatch, type OfrepAnswer, type Tracer, type TraceStep, type EvaluationTrace,
 } from "vexil";
+import { traceEvaluation, tracer, formatTrace, describeStep } from "vexil/trace";
 import * as inline from "vexil/inline";
 import { OpenFeature, type Provider } from "@openfeature/server-sdk";
 import { OpenFeature as WebOpenFeature, type Provider as WebProvider } from "@openfeature/web-sdk";
@@ -43,10 +44,20 @@ const reasons: readonly Reason[] = REASONS;
 const codes: readonly ErrorCode[] = ERROR_CODES;
 const sdk: string = SDK_NAME;
 const secret: boolean = isPrivate("patient.id", ["patient.*"]);
+const traced: EvaluationTrace | null = traceEvaluation(engine, "new-checkout", user);
+const firstStep: TraceStep | undefined = traced?.steps[0];
+const stepText: string = firstStep === undefined ? "" : describeStep(firstStep);
+const bucket: number | null = firstStep?.step === "rollout" ? firstStep.bucket : null;
+const traceText: string = traced === null ? "" : `${traced.timestamp} ${traced.durationMs} ${formatTrace(traced)}`;
+const logTraces: Tracer = tracer((t: EvaluationTrace) => console.log(t.reason, t.steps.length), { flags: ["new-checkout"] });
+const tracedEngine = new Engine({ ...engineOptions, trace: logTraces });
+tracedEngine.free();
 ctx.free();
 engine.free();
 
-const client: Client = await createClient(options);
+const client: Client = await createClient({ ...options, trace: logTraces });
+const clientTrace: EvaluationTrace | null = traceEvaluation(client, "new-checkout", user);
+console.log(clientTrace?.steps);
 client.on("change", (change: FlagChange) => console.log(change.key, change.value, change.details.reason));
 client.on("error", (e: VexilError) => {
   const rejection: RejectionCode | string = e.code;
@@ -76,4 +87,5 @@ const webResolved: boolean = new VexilWebProvider(options).resolveBooleanEvaluat
 const providerClient: Client | null = new VexilProvider(options).client;
 const webClient: Client | null = new VexilWebProvider(options).client;
 
+console.log(stepText, bucket, traceText);
 console.log(version, valid, on, banner, limit, themeBg, code, all, batch, reasons, codes, sdk, secret, lastError, resolved, webResolved, providerClient, webClient);

@@ -166,10 +166,7 @@ impl Postgres {
 
     /// Runs `sql` with `psql` on `database` of this server; its output (tuples only).
     pub fn psql_on(&self, database: &str, sql: &str) -> Result<String, String> {
-        let url = match self.url.rfind('/') {
-            Some(at) => format!("{}/{database}", &self.url[..at]),
-            None => self.url.clone(),
-        };
+        let url = self.url_of(database);
         let out = Command::new("psql")
             .args([
                 url.as_str(),
@@ -188,6 +185,24 @@ impl Postgres {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
         } else {
             Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
+    /// A new empty database `name` on this server (dropped first if a run before
+    /// left it); its URL.
+    pub fn create_database(&self, name: &str) -> String {
+        let made = self
+            .psql_on("postgres", &format!("DROP DATABASE IF EXISTS {name}"))
+            .and_then(|_| self.psql_on("postgres", &format!("CREATE DATABASE {name}")));
+        assert!(made.is_ok(), "creating database {name}: {made:?}");
+        self.url_of(name)
+    }
+
+    /// The URL of `database` on this server.
+    pub fn url_of(&self, database: &str) -> String {
+        match self.url.rfind('/') {
+            Some(at) => format!("{}/{database}", &self.url[..at]),
+            None => self.url.clone(),
         }
     }
 

@@ -1,0 +1,91 @@
+//! The store: the schema, its migrations for both back ends (`sqlite.rs` and
+//! `postgres.rs`, one text each per version) and opening the origin's database
+//! through [`Db`].
+//!
+//! Every write the origin makes runs in one transaction, so a crash loses nothing
+//! committed and leaves nothing half-applied. The audit table refuses updates,
+//! deletes (and on PostgreSQL truncation) through triggers; the hash chain detects
+//! tampering that bypasses them.
+
+use super::db::{params, Db};
+use super::OriginError;
+use std::path::Path;
+
+mod postgres;
+mod sqlite;
+
+/// How many migrations there are; each back end has one text per version, in order.
+/// `PRAGMA user_version` (SQLite) or the table `vexil_schema` (PostgreSQL) records
+/// how many ran. Never edit a released migration: add a new one, in both files.
+///
+/// The runner is hand-written, and serves both back ends, because no well-kept
+/// runner links beside rusqlite 0.43 (checked 2026-12-07): refinery-core 0.10
+/// accepts rusqlite up to 0.40 / 0.41, and rusqlite_migration 2.6 requires 0.40
+/// (and is SQLite-only). It is small: each migration in its own transaction, the
+/// version written in the same transaction, and on PostgreSQL an advisory lock held
+/// by that transaction so replicas starting together migrate one after the other.
+const COUNT: usize = 9;
+
+/// The advisory lock PostgreSQL migrations hold (`pg_advisory_xact_lock`): any
+/// constant every vexil agrees on ("vexil" and a 1 in ASCII).
+const MIGRATION_LOCK: i64 = 0x7665_7869_6c00_0001;
+
+/// The migrations' texts for the back end of `db`.
+fn migrations(db: &Db) -> &'static [&'static str; COUNT] {
+    if db.is_postgres() {
+        &postgres::MIGRATIONS
+    } else {
+        &sqlite::MIGRATIONS
+    }
+}
+
+/// The database file inside a data directory.
+pub const DB_FILE: &str = "vexil.db";
+
+/// Opens (creating if asked) the database of a data directory and brings its schema
+/// up to date.
+pub fn open(data_dir: &Path, create: bool) -> Result<Db, OriginError> {
+    let path = data_dir.join(DB_FILE);
+    if !create && !path.exists() {
+        return Err(OriginError::Config(format!(
+            "{} has no Vexil database: run `vexil init --data {}` first",
+            data_dir.display(),
+            data_dir.display()
+        )));
+    }
+    let mut conn = Db::open_sqlite(&path)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Applies the migrations the database has not seen, each in its own transaction
+/// (on PostgreSQL holding [`MIGRATION_LOCK`], the version read again under it: a
+/// replica that waited finds the work done).
+pub fn migrate(conn: &mut Db) -> Result<(), OriginError> {
+    let texts = migrations(conn);
+    loop {
+        let tx = conn.transaction()?;
+        if tx.is_postgres() {
+            tx.query_row(
+                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(?1)) AS locked",
+                params![MIGRATION_LOCK],
+                |r| r.get::<i64>(0),
+            )?;
+        }
+        let applied = tx.schema_version()?.max(0) as usize;
+        if applied > COUNT {
+            return Err(OriginError::Config(format!(
+                "the database has schema version {applied}; this vexil knows {COUNT}: upgrade vexil"
+            )));
+        }
+        let Some(sql) = texts.get(applied) else {
+            return Ok(());
+        };
+        tx.execute_batch(sql)?;
+        tx.set_schema_version((applied + 1) as i64)?;
+        tx.commit()?;
+    }
+}
+
+#[cfg(test)]
+mod tests;

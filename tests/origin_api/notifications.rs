@@ -93,7 +93,7 @@ fn the_audit_chain_detects_edits_deletions_and_reordering() {
         .unwrap()
         .len();
     drop(s);
-    let verify = || vexil::origin::verify_data_dir(data.path());
+    let verify = || vexil::origin::verify_data_dir(data.path(), data.database.as_deref());
     assert_eq!(verify().unwrap() as usize, entries);
 
     let db = || {

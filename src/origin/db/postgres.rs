@@ -1,6 +1,6 @@
 //! The PostgreSQL back end, over the synchronous `postgres` client: the only file
-//! that names it. Not yet reachable from `vexil serve` (the PostgreSQL schema comes
-//! next); its tests run against a throwaway server (tests/postgres_db.rs).
+//! that names it. `vexil serve --database postgres://…` runs on it; its tests run
+//! against a throwaway server (tests/postgres_db.rs, tests/postgres_schema.rs).
 //!
 //! Statements are the shared dialect's: `?N` placeholders become `$N`
 //! ([`numbered_dollar`]), each parameter is converted to the type the server
@@ -10,12 +10,16 @@ use super::placeholders::numbered_dollar;
 use super::{DbError, Param, ToParam, Value};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, NoTls, Row, Statement};
+use postgres::{Client, Config, NoTls, Row, Statement};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// A row as the client gives it.
 pub(super) type RowRef = Row;
+
+/// How long connecting may take before it fails (an unreachable host would
+/// otherwise wait for the system's TCP timeout, minutes).
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many prepared statements a connection keeps; past it, the cache starts over.
 const STATEMENT_CACHE: usize = 256;
@@ -35,7 +39,17 @@ impl From<postgres::Error> for DbError {
     fn from(e: postgres::Error) -> Self {
         let message = match e.as_db_error() {
             Some(db) => db.message().to_string(),
-            None => e.to_string(),
+            // The client's own errors say what failed, their sources why
+            // ("error connecting to server: Connection refused (os error 111)").
+            None => {
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    message = format!("{message}: {cause}");
+                    source = cause.source();
+                }
+                message
+            }
         };
         match e.code() {
             Some(
@@ -146,10 +160,17 @@ fn typed<'p>(param: Param<'p>, ty: &Type, n: usize) -> Result<Bound<'p>, DbError
 }
 
 impl Postgres {
-    /// Connects to `url` (`postgres://user@host:port/database`).
+    /// Connects to `url` (`postgres://user@host:port/database`), giving up after
+    /// [`CONNECT_TIMEOUT`] unless the URL says otherwise (`connect_timeout=`).
     pub(super) fn connect(url: &str) -> Result<Postgres, DbError> {
+        let mut config: Config = url
+            .parse()
+            .map_err(|e: postgres::Error| DbError::Backend(format!("a bad URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         Ok(Postgres {
-            client: RefCell::new(Client::connect(url, NoTls)?),
+            client: RefCell::new(config.connect(NoTls)?),
             statements: RefCell::new(HashMap::new()),
         })
     }

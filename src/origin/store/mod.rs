@@ -11,8 +11,11 @@ use super::db::{params, Db};
 use super::OriginError;
 use std::path::Path;
 
+mod database;
 mod postgres;
 mod sqlite;
+
+pub use database::{redacted, Database};
 
 /// How many migrations there are; each back end has one text per version, in order.
 /// `PRAGMA user_version` (SQLite) or the table `vexil_schema` (PostgreSQL) records
@@ -42,18 +45,47 @@ fn migrations(db: &Db) -> &'static [&'static str; COUNT] {
 /// The database file inside a data directory.
 pub const DB_FILE: &str = "vexil.db";
 
-/// Opens (creating if asked) the database of a data directory and brings its schema
-/// up to date.
-pub fn open(data_dir: &Path, create: bool) -> Result<Db, OriginError> {
-    let path = data_dir.join(DB_FILE);
-    if !create && !path.exists() {
-        return Err(OriginError::Config(format!(
-            "{} has no Vexil database: run `vexil init --data {}` first",
-            data_dir.display(),
+/// Opens (creating if asked) the database of the origin whose data directory is
+/// `data_dir`, and brings its schema up to date. Not creating, a database `vexil
+/// init` never prepared is refused, naming the command that prepares it.
+pub fn open(data_dir: &Path, database: &Database, create: bool) -> Result<Db, OriginError> {
+    let not_initialised = |what: String| {
+        let flag = if *database == Database::in_data_dir(data_dir) {
+            String::new()
+        } else {
+            format!(" --database {}", database.describe())
+        };
+        OriginError::Config(format!(
+            "{what}: run `vexil init --data {}{flag}` first",
             data_dir.display()
-        )));
-    }
-    let mut conn = Db::open_sqlite(&path)?;
+        ))
+    };
+    let mut conn = match database {
+        Database::Sqlite(path) => {
+            if !create && !path.exists() {
+                return Err(not_initialised(match path == &data_dir.join(DB_FILE) {
+                    true => format!("{} has no Vexil database", data_dir.display()),
+                    false => format!("{} does not exist", path.display()),
+                }));
+            }
+            Db::open_sqlite(path)?
+        }
+        Database::Postgres(url) => {
+            let conn = Db::connect_postgres(url).map_err(|e| {
+                OriginError::Config(format!(
+                    "cannot connect to PostgreSQL at {}: {e}",
+                    database.describe()
+                ))
+            })?;
+            if !create && conn.schema_version()? == 0 {
+                return Err(not_initialised(format!(
+                    "the PostgreSQL database {} has no Vexil schema",
+                    database.describe()
+                )));
+            }
+            conn
+        }
+    };
     migrate(&mut conn)?;
     Ok(conn)
 }

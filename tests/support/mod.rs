@@ -69,6 +69,16 @@ impl DataDir {
         (data, token)
     }
 
+    /// Runs `sql` on this data directory's PostgreSQL database (psql); panics on
+    /// SQLite or when it fails.
+    pub fn psql(&self, sql: &str) -> String {
+        let url = self.database.as_deref().expect("a PostgreSQL database");
+        let name = url.rsplit('/').next().unwrap_or_default();
+        postgres::shared()
+            .psql_on(name, sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// `["--database", URL]` on PostgreSQL; nothing on SQLite.
     pub fn database_args(&self) -> Vec<&str> {
         match &self.database {

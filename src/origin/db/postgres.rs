@@ -113,6 +113,20 @@ pub(super) fn value(row: &RowRef, i: usize) -> Result<Value<'_>, DbError> {
 
 type Bound<'p> = Box<dyn ToSql + Sync + 'p>;
 
+/// Runs `f`, which blocks on the client's own (current-thread) runtime. On a worker
+/// thread of the origin's async runtime (a few of its tasks read the database
+/// there directly, as SQLite lets them), through `block_in_place`: tokio refuses
+/// to block on one runtime inside another.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// `param` as the Rust type the client writes for a parameter of type `ty`.
 fn typed<'p>(param: Param<'p>, ty: &Type, n: usize) -> Result<Bound<'p>, DbError> {
     let refused = |what: &str| {
@@ -143,9 +157,11 @@ fn typed<'p>(param: Param<'p>, ty: &Type, n: usize) -> Result<Bound<'p>, DbError
             Type::TEXT | Type::VARCHAR => Box::new(i.to_string()),
             _ => return Err(refused("an integer")),
         },
+        // -0.0 stored as 0.0, as SQLite stores it (an integral real goes to disk as
+        // an integer): both back ends read back the same value.
         Param::Real(r) => match *ty {
-            Type::FLOAT8 => Box::new(r),
-            Type::FLOAT4 => Box::new(r as f32),
+            Type::FLOAT8 => Box::new(r + 0.0),
+            Type::FLOAT4 => Box::new((r + 0.0) as f32),
             _ => return Err(refused("a real")),
         },
         Param::Text(t) => match *ty {
@@ -170,13 +186,22 @@ impl Postgres {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         Ok(Postgres {
-            client: RefCell::new(config.connect(NoTls)?),
+            client: RefCell::new(blocking(|| config.connect(NoTls))?),
             statements: RefCell::new(HashMap::new()),
         })
     }
 
     /// Prepares `sql` (translated) and runs `f` with its parameters bound.
     fn with_statement<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        f: impl FnOnce(&mut Client, &Statement, &[&(dyn ToSql + Sync)]) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        blocking(|| self.with_statement_blocking(sql, params, f))
+    }
+
+    fn with_statement_blocking<T>(
         &self,
         sql: &str,
         params: &[&dyn ToParam],
@@ -226,7 +251,7 @@ impl Postgres {
         if !matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK") {
             self.statements.borrow_mut().clear();
         }
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        Ok(blocking(|| self.client.borrow_mut().batch_execute(sql))?)
     }
 
     pub(super) fn query_opt<T>(

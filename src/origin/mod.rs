@@ -393,6 +393,15 @@ pub fn init(data_dir: &Path, database: Option<&str>) -> Result<InitOutput, Origi
             return Err(taken());
         }
     }
+    // The data directory of an origin already (whose database may be elsewhere).
+    let audit_key = data_dir.join("keys").join("audit.key");
+    if audit_key.exists() {
+        return Err(OriginError::Conflict(format!(
+            "{} is already initialised (it has {}); use another directory",
+            data_dir.display(),
+            audit_key.display()
+        )));
+    }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| io(&format!("create {}", data_dir.display()), e))?;
     let mut conn = store::open(data_dir, &database, true)?;

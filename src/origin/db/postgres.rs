@@ -11,7 +11,7 @@ use super::{DbError, Param, ToParam, Value};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, NoTls, Row, Statement};
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 
 /// A row as the client gives it.
@@ -28,7 +28,8 @@ pub(super) struct Postgres {
     // The client takes `&mut self` for every statement; the layer's statements take
     // `&self`, and one connection is used by one operation at a time (the origin
     // holds it behind a mutex).
-    client: RefCell<Client>,
+    // `None` only while being dropped (see `Drop`).
+    client: RefCell<Option<Client>>,
     /// Statements prepared on this connection, by their text as written (`?N`): a
     /// statement run again costs one round trip, not two. Emptied by
     /// [`Postgres::execute_batch`], which may change the schema under them.
@@ -186,9 +187,14 @@ impl Postgres {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         Ok(Postgres {
-            client: RefCell::new(blocking(|| config.connect(NoTls))?),
+            client: RefCell::new(Some(blocking(|| config.connect(NoTls))?)),
             statements: RefCell::new(HashMap::new()),
         })
+    }
+
+    fn client(&self) -> Result<RefMut<'_, Client>, DbError> {
+        RefMut::filter_map(self.client.borrow_mut(), Option::as_mut)
+            .map_err(|_| DbError::Backend("the connection is closed".into()))
     }
 
     /// Prepares `sql` (translated) and runs `f` with its parameters bound.
@@ -207,7 +213,7 @@ impl Postgres {
         params: &[&dyn ToParam],
         f: impl FnOnce(&mut Client, &Statement, &[&(dyn ToSql + Sync)]) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let mut client = self.client.borrow_mut();
+        let mut client = self.client()?;
         let cached = self.statements.borrow().get(sql).cloned();
         let statement = match cached {
             Some(statement) => statement,
@@ -251,7 +257,7 @@ impl Postgres {
         if !matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK") {
             self.statements.borrow_mut().clear();
         }
-        Ok(blocking(|| self.client.borrow_mut().batch_execute(sql))?)
+        blocking(|| Ok(self.client()?.batch_execute(sql)?))
     }
 
     pub(super) fn query_opt<T>(
@@ -276,5 +282,19 @@ impl Postgres {
         self.with_statement(sql, params, |client, statement, bound| {
             Ok(client.query(statement, bound)?)
         })
+    }
+}
+
+impl Drop for Postgres {
+    /// Closing the client blocks on its runtime, which tokio refuses inside another
+    /// (the origin's state is dropped in its runtime at shutdown): then it closes on a
+    /// thread of its own.
+    fn drop(&mut self) {
+        self.statements.get_mut().clear();
+        if let Some(client) = self.client.get_mut().take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(client)).join();
+            }
+        }
     }
 }

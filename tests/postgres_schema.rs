@@ -203,3 +203,36 @@ fn approvals_and_signing_keys_keep_the_order_they_were_made_in() {
         .unwrap();
     assert_eq!(approvers, ["zoe", "adam", "mia"]);
 }
+
+#[test]
+fn both_back_ends_have_the_same_tables_and_columns() {
+    let pg = Postgres::start();
+    let url = pg.create_database("schema_same");
+    let on_pg = migrated(&url);
+    let mut on_sqlite = Db::open_sqlite_in_memory().unwrap();
+    store::migrate(&mut on_sqlite).unwrap();
+    assert_eq!(
+        on_sqlite.schema_version().unwrap(),
+        on_pg.schema_version().unwrap()
+    );
+    let mut sqlite_columns: Vec<(String, String)> = on_sqlite
+        .query(
+            "SELECT m.name, p.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut pg_columns: Vec<(String, String)> = on_pg
+        .query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> 'vexil_schema'",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    sqlite_columns.sort();
+    pg_columns.sort();
+    assert!(sqlite_columns.len() > 50, "{sqlite_columns:?}");
+    assert_eq!(sqlite_columns, pg_columns);
+}

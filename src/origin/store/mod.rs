@@ -30,7 +30,7 @@ pub use database::{redacted, Database};
 const COUNT: usize = 9;
 
 /// The advisory lock PostgreSQL migrations hold (`pg_advisory_xact_lock`): any
-/// constant every vexil agrees on ("vexil" and a 1 in ASCII).
+/// constant every vexil agrees on ("vexil" in ASCII, then 1).
 const MIGRATION_LOCK: i64 = 0x7665_7869_6c00_0001;
 
 /// The migrations' texts for the back end of `db`.

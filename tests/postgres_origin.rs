@@ -52,7 +52,19 @@ fn an_origin_initialised_on_postgres_serves_health_and_signed_snapshots() {
     // A second init of the same database is refused, and leaves it as it was.
     let again = tempfile::tempdir().unwrap();
     let e = stderr(&init_on(again.path(), &url));
+    assert!(e.contains("already holds a Vexil origin"), "{e}");
+    // So is a second init of the data directory, whatever database it names.
+    let e = stderr(&vexil(&["init", "--data", data_dir.to_str().unwrap()]));
     assert!(e.contains("already initialised"), "{e}");
+    assert!(!data_dir.join("vexil.db").exists());
+    // Without its --database, the data directory says where to look.
+    let e = stderr(&vexil(&[
+        "audit",
+        "verify",
+        "--data",
+        data_dir.to_str().unwrap(),
+    ]));
+    assert!(e.contains("its database is elsewhere"), "{e}");
 
     let data = DataDir {
         dir: data_dir,

@@ -377,16 +377,18 @@ pub fn init(data_dir: &Path, database: Option<&str>) -> Result<InitOutput, Origi
     let io = |what: &str, e: std::io::Error| OriginError::Io(format!("cannot {what}: {e}"));
     let database = store::Database::from_url(database, data_dir)?;
     let taken = || {
-        OriginError::Conflict(format!(
-            "{} is already initialised (it has {}); use another {}",
-            data_dir.display(),
-            database.describe(),
-            if database == store::Database::in_data_dir(data_dir) {
-                "directory"
-            } else {
-                "database"
-            }
-        ))
+        OriginError::Conflict(if database == store::Database::in_data_dir(data_dir) {
+            format!(
+                "{} is already initialised (it has {}); use another directory",
+                data_dir.display(),
+                store::DB_FILE
+            )
+        } else {
+            format!(
+                "the database {} already holds a Vexil origin; use another database",
+                database.describe()
+            )
+        })
     };
     if let store::Database::Sqlite(path) = &database {
         if path.exists() {

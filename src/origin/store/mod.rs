@@ -63,7 +63,15 @@ pub fn open(data_dir: &Path, database: &Database, create: bool) -> Result<Db, Or
     let mut conn = match database {
         Database::Sqlite(path) => {
             if !create && !path.exists() {
-                return Err(not_initialised(match path == &data_dir.join(DB_FILE) {
+                let default = path == &data_dir.join(DB_FILE);
+                if default && data_dir.join("keys").join("audit.key").exists() {
+                    return Err(OriginError::Config(format!(
+                        "{} has no {DB_FILE}: its database is elsewhere; give it with \
+                         --database URL (or VEXIL_DATABASE_URL)",
+                        data_dir.display()
+                    )));
+                }
+                return Err(not_initialised(match default {
                     true => format!("{} has no Vexil database", data_dir.display()),
                     false => format!("{} does not exist", path.display()),
                 }));

@@ -135,7 +135,7 @@ fn fixture() -> Fixture {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("vexil-audit-chain-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    vexil::origin::init(&dir).expect("init");
+    vexil::origin::init(&dir, None).expect("init");
     let clock = Arc::new(AtomicI64::new(vexil::origin::system_now_ms()));
     let c = clock.clone();
     let origin = Origin::open(&dir, Arc::new(move || c.load(Ordering::SeqCst))).expect("open");
@@ -373,7 +373,7 @@ proptest! {
         for s in &steps {
             run(&mut f, s);
         }
-        let stored = vexil::origin::verify_data_dir(&f.dir);
+        let stored = vexil::origin::verify_data_dir(&f.dir, None);
         prop_assert!(stored.is_ok(), "the stored chain does not verify: {stored:?}");
         let entries = stored.unwrap();
         let links = exported(&f);
@@ -382,7 +382,7 @@ proptest! {
 
         let seq = row.index(entries as usize) as i64 + 1;
         let edit = tamper(&f.dir.join(vexil::origin::store::DB_FILE), seq, column, at);
-        match vexil::origin::verify_data_dir(&f.dir) {
+        match vexil::origin::verify_data_dir(&f.dir, None) {
             Err(OriginError::AuditBroken(_)) => {}
             other => prop_assert!(false, "{edit} went unnoticed: {other:?}"),
         }
@@ -412,6 +412,6 @@ fn a_rollout_that_advances_leaves_a_chain_that_verifies() {
         "{:?}",
         advanced.entry.details
     );
-    let entries = vexil::origin::verify_data_dir(&f.dir).expect("the stored chain verifies");
+    let entries = vexil::origin::verify_data_dir(&f.dir, None).expect("the stored chain verifies");
     assert_eq!(audit::verify(&links), Ok(entries));
 }

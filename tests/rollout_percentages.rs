@@ -147,7 +147,7 @@ fn a_variant_named_with_a_slash_or_tilde_keeps_its_share() {
 /// A fresh in-process origin with one flag, for the property below.
 fn origin_with_flag(dir: &std::path::Path) -> Origin {
     let _ = std::fs::remove_dir_all(dir);
-    vexil::origin::init(dir).unwrap();
+    vexil::origin::init(dir, None).unwrap();
     let origin = Origin::open(dir, std::sync::Arc::new(vexil::origin::system_now_ms)).unwrap();
     origin
         .write(|op| {

@@ -115,7 +115,7 @@ fn generate(db: &Db, data_dir: &Path, now_ms: i64) -> Result<(String, SigningKey
 fn load_known(db: &Db) -> Result<Vec<KeyInfo>, OriginError> {
     let rows = db.query(
         "SELECT id, public_key, created_at, retired_at, not_after_ms FROM signing_keys
-         ORDER BY rowid DESC",
+         ORDER BY position DESC",
         params![],
         |r| {
             Ok(KeyInfo {

@@ -6,7 +6,7 @@
 //! - [`config`], [`db`] and [`store`]: settings, the database layer every statement
 //!   goes through, and the schema;
 //! - [`auth`], [`keys`], [`publish`], [`changes`], [`reports`], [`webhooks`]: the
-//!   origin's operations, as functions over one SQLite transaction, with time as a
+//!   origin's operations, as functions over one transaction, with time as a
 //!   parameter;
 //! - [`outbox`]: the stream of domain events the operations write, and the
 //!   consumers (webhooks, server-sent events, publish targets) driven from it;
@@ -215,9 +215,18 @@ pub struct Origin {
 pub const CONFIG_FILE: &str = "vexil.toml";
 
 impl Origin {
-    /// Opens an initialised data directory.
+    /// Opens an initialised data directory, its database the SQLite file in it.
     pub fn open(data_dir: &Path, clock: Clock) -> Result<Origin, OriginError> {
-        let conn = store::open(data_dir, false)?;
+        Origin::open_with(data_dir, &store::Database::in_data_dir(data_dir), clock)
+    }
+
+    /// Opens an initialised data directory whose database is `database`.
+    pub fn open_with(
+        data_dir: &Path,
+        database: &store::Database,
+        clock: Clock,
+    ) -> Result<Origin, OriginError> {
+        let conn = store::open(data_dir, database, false)?;
         let config_path = data_dir.join(CONFIG_FILE);
         let config = match std::fs::read_to_string(&config_path) {
             Ok(text) => OriginConfig::from_toml_in(&text, data_dir)
@@ -347,6 +356,8 @@ impl Op<'_> {
 /// What `vexil init` created.
 #[derive(Debug, Clone)]
 pub struct InitOutput {
+    /// The database, as [`store::Database::describe`] names it (no password).
+    pub database: String,
     /// The admin bearer token, shown once.
     pub admin_token: String,
     /// Id of the signing key.
@@ -359,24 +370,55 @@ pub struct InitOutput {
 pub const DEFAULT_ENVIRONMENTS: &[&str] = &["development", "staging", "production"];
 
 /// Creates a data directory: schema, signing key (mode 0600), settings, the default
-/// environments with a first (empty) snapshot each, and an admin token.
-pub fn init(data_dir: &Path) -> Result<InitOutput, OriginError> {
+/// environments with a first (empty) snapshot each, and an admin token. The database
+/// is `database` (see [`store::Database::from_url`]; `None`: `vexil.db` in the data
+/// directory), which must not hold an origin already.
+pub fn init(data_dir: &Path, database: Option<&str>) -> Result<InitOutput, OriginError> {
     let io = |what: &str, e: std::io::Error| OriginError::Io(format!("cannot {what}: {e}"));
-    if data_dir.join(store::DB_FILE).exists() {
+    let database = store::Database::from_url(database, data_dir)?;
+    let taken = || {
+        OriginError::Conflict(if database == store::Database::in_data_dir(data_dir) {
+            format!(
+                "{} is already initialised (it has {}); use another directory",
+                data_dir.display(),
+                store::DB_FILE
+            )
+        } else {
+            format!(
+                "the database {} already holds a Vexil origin; use another database",
+                database.describe()
+            )
+        })
+    };
+    if let store::Database::Sqlite(path) = &database {
+        if path.exists() {
+            return Err(taken());
+        }
+    }
+    // The data directory of an origin already (whose database may be elsewhere).
+    let audit_key = data_dir.join("keys").join("audit.key");
+    if audit_key.exists() {
         return Err(OriginError::Conflict(format!(
             "{} is already initialised (it has {}); use another directory",
             data_dir.display(),
-            store::DB_FILE
+            audit_key.display()
         )));
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| io(&format!("create {}", data_dir.display()), e))?;
+    let mut conn = store::open(data_dir, &database, true)?;
+    let environments: i64 =
+        conn.query_row("SELECT COUNT(*) FROM environments", db::params![], |r| {
+            r.get(0)
+        })?;
+    if environments > 0 {
+        return Err(taken());
+    }
     let config_path = data_dir.join(CONFIG_FILE);
     if !config_path.exists() {
         std::fs::write(&config_path, config::DEFAULT_TOML)
             .map_err(|e| io(&format!("write {}", config_path.display()), e))?;
     }
-    let mut conn = store::open(data_dir, true)?;
     let now_ms = system_now_ms();
     let tx = conn.transaction()?;
     let signing = keys::SigningKeys::create_first(&tx, data_dir, now_ms)?;
@@ -401,6 +443,7 @@ pub fn init(data_dir: &Path) -> Result<InitOutput, OriginError> {
     outbox::dispatch(&op, &outbox::consumers())?;
     tx.commit()?;
     Ok(InitOutput {
+        database: database.describe(),
         admin_token: admin.token,
         key_id: signing.active_id().to_string(),
         environments: DEFAULT_ENVIRONMENTS.iter().map(|s| s.to_string()).collect(),
@@ -412,6 +455,8 @@ pub fn init(data_dir: &Path) -> Result<InitOutput, OriginError> {
 pub struct ServeOptions {
     /// The data directory made by [`init`].
     pub data_dir: PathBuf,
+    /// The database URL given to [`init`] (`None`: `vexil.db` in the data directory).
+    pub database: Option<String>,
     /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free one).
     pub listen: String,
     /// A directory holding `www/` (the console) and `pkg/` (the package) to serve;
@@ -431,7 +476,8 @@ pub fn serve(options: ServeOptions) -> Result<(), OriginError> {
         Some(files) => Some(files.server_config()?),
         None => None,
     };
-    let mut origin = Origin::open(&options.data_dir, clock_from_env())?;
+    let database = store::Database::from_url(options.database.as_deref(), &options.data_dir)?;
+    let mut origin = Origin::open_with(&options.data_dir, &database, clock_from_env())?;
     if let Some(root) = &options.www_root {
         origin.www = Some(StaticFiles::under(root).ok_or_else(|| {
             OriginError::Config(format!("{} has no www/ directory to serve", root.display()))
@@ -448,8 +494,10 @@ pub fn serve(options: ServeOptions) -> Result<(), OriginError> {
     runtime.block_on(http::serve(Arc::new(origin), &options.listen, how))
 }
 
-/// Verifies the audit chain stored in a data directory; returns the number of entries.
-pub fn verify_data_dir(data_dir: &Path) -> Result<u64, OriginError> {
-    let conn = store::open(data_dir, false)?;
+/// Verifies the audit chain stored in an origin's database (`database` as given to
+/// [`init`]) with the audit key of its data directory; returns the number of entries.
+pub fn verify_data_dir(data_dir: &Path, database: Option<&str>) -> Result<u64, OriginError> {
+    let database = store::Database::from_url(database, data_dir)?;
+    let conn = store::open(data_dir, &database, false)?;
     audit::verify_stored(&conn, &keys::read_audit_key(data_dir)?)
 }

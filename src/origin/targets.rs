@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn targets_follow_the_outbox_and_a_crash_only_pushes_again() {
         let data = tempfile::tempdir().unwrap();
-        crate::origin::init(data.path()).unwrap();
+        crate::origin::init(data.path(), None).unwrap();
         let out = data.path().join("out");
         std::fs::write(
             data.path().join(crate::origin::CONFIG_FILE),

@@ -93,49 +93,65 @@ fn the_audit_chain_detects_edits_deletions_and_reordering() {
         .unwrap()
         .len();
     drop(s);
-    let verify = || vexil::origin::verify_data_dir(data.path());
+    let verify = || vexil::origin::verify_data_dir(data.path(), data.database.as_deref());
     assert_eq!(verify().unwrap() as usize, entries);
 
-    let db = || {
-        let conn = rusqlite::Connection::open(data.path().join("vexil.db")).unwrap();
+    // Tampering goes around the append-only triggers (dropped on SQLite, disabled
+    // on PostgreSQL), as someone with the database file or a superuser could.
+    let db_file = data.path().join("vexil.db");
+    let sqlite = || {
+        let conn = rusqlite::Connection::open(&db_file).unwrap();
         conn.execute_batch(
             "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;",
         )
         .unwrap();
         conn
     };
-    rusqlite::Connection::open(data.path().join("vexil.db"))
-        .unwrap()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        .unwrap();
-    let snapshot = std::fs::read(data.path().join("vexil.db")).unwrap();
-    let restore = || {
-        let _ = std::fs::remove_file(data.path().join("vexil.db-wal"));
-        let _ = std::fs::remove_file(data.path().join("vexil.db-shm"));
-        std::fs::write(data.path().join("vexil.db"), &snapshot).unwrap();
+    let tamper = |sql: &str| match data.database {
+        None => sqlite().execute_batch(sql).unwrap(),
+        Some(_) => drop(data.psql(&format!(
+            "ALTER TABLE audit DISABLE TRIGGER USER; {sql}; ALTER TABLE audit ENABLE TRIGGER USER;"
+        ))),
+    };
+    let snapshot = match data.database {
+        None => {
+            rusqlite::Connection::open(&db_file)
+                .unwrap()
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .unwrap();
+            std::fs::read(&db_file).unwrap()
+        }
+        Some(_) => {
+            data.psql("CREATE TABLE audit_saved AS SELECT * FROM audit");
+            Vec::new()
+        }
+    };
+    let restore = || match data.database {
+        None => {
+            let _ = std::fs::remove_file(data.path().join("vexil.db-wal"));
+            let _ = std::fs::remove_file(data.path().join("vexil.db-shm"));
+            std::fs::write(&db_file, &snapshot).unwrap();
+        }
+        Some(_) => tamper("DELETE FROM audit; INSERT INTO audit SELECT * FROM audit_saved"),
     };
     // Edited.
-    db().execute("UPDATE audit SET actor = 'mallory' WHERE seq = 3", [])
-        .unwrap();
+    tamper("UPDATE audit SET actor = 'mallory' WHERE seq = 3");
     let err = verify().unwrap_err().to_string();
     assert!(err.contains("entry 3") && err.contains("modified"), "{err}");
     restore();
     // Deleted from the middle.
-    db().execute("DELETE FROM audit WHERE seq = 2", []).unwrap();
+    tamper("DELETE FROM audit WHERE seq = 2");
     assert!(verify().unwrap_err().to_string().contains("removed"));
     restore();
     // Deleted from the end.
-    db().execute(&format!("DELETE FROM audit WHERE seq = {entries}"), [])
-        .unwrap();
+    tamper(&format!("DELETE FROM audit WHERE seq = {entries}"));
     assert!(verify()
         .unwrap_err()
         .to_string()
         .contains("removed from the end"));
     restore();
     // Reordered.
-    let conn = db();
-    conn.execute_batch("UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1;").unwrap();
-    drop(conn);
+    tamper("UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1");
     assert!(verify().is_err());
     restore();
     assert_eq!(verify().unwrap() as usize, entries);

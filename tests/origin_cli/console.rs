@@ -357,7 +357,9 @@ fn the_seed_console_commands_work_end_to_end() {
             .contains("enhanced-checkout-v2")
     );
     assert!(out(&v(&alice, &["audit", "verify"])).contains("intact"));
-    assert!(out(&vexil(&["audit", "verify", "--data", data.arg()])).contains("intact"));
+    let mut verify = vec!["audit", "verify", "--data", data.arg()];
+    verify.extend(data.database_args());
+    assert!(out(&vexil(&verify)).contains("intact"));
 
     // Keys, SDK keys and webhooks.
     let keys = out(&v(&admin, &["keys", "list"]));

@@ -101,7 +101,9 @@ fn a_healthy_rollout_advances_stage_by_stage_and_survives_a_crash() {
     // directory's and an export's (`vexil audit verify FILE`).
     let verify = s.get("/api/v1/audit/verify", &editor).json;
     assert_eq!(verify["ok"], true, "{verify}");
-    let out = vexil(&["audit", "verify", "--data", data.arg()]);
+    let mut args = vec!["audit", "verify", "--data", data.arg()];
+    args.extend(data.database_args());
+    let out = vexil(&args);
     assert!(
         out.status.success(),
         "{}",

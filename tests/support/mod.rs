@@ -14,8 +14,22 @@ use std::time::Duration;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A temp data directory, removed on drop.
-pub struct DataDir(pub PathBuf);
+/// Whether the origin's tests run on PostgreSQL: in a test binary whose name ends in
+/// `_postgres` (tests/origin_api_postgres.rs runs tests/origin_api/ so), or with
+/// `VEXIL_TEST_BACKEND=postgres`. Then every data directory gets a database of its
+/// own on one server per test binary (`postgres::shared`), passed to `init` and
+/// `serve` as `--database`.
+pub fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME").ends_with("_postgres")
+        || std::env::var("VEXIL_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// A temp data directory (and, on PostgreSQL, its database), removed on drop.
+pub struct DataDir {
+    pub dir: PathBuf,
+    /// `--database URL` when the tests run on PostgreSQL.
+    pub database: Option<String>,
+}
 
 impl DataDir {
     /// `vexil init` in a fresh directory; returns it and the admin token.
@@ -24,7 +38,23 @@ impl DataDir {
         let dir =
             std::env::temp_dir().join(format!("vexil-origin-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let out = vexil(&["init", "--data", dir.to_str().unwrap()]);
+        let database = on_postgres().then(|| {
+            // PostgreSQL's names: 63 characters at most, lower case.
+            let name: String = name
+                .chars()
+                .take(40)
+                .map(|c| match c.is_ascii_alphanumeric() {
+                    true => c.to_ascii_lowercase(),
+                    false => '_',
+                })
+                .collect();
+            let name = format!("v_{name}_{}_{n}", std::process::id());
+            postgres::shared().create_database(&name)
+        });
+        let data = DataDir { dir, database };
+        let mut args = vec!["init", "--data", data.arg()];
+        args.extend(data.database_args());
+        let out = vexil(&args);
         assert!(
             out.status.success(),
             "init failed: {}",
@@ -36,12 +66,30 @@ impl DataDir {
             .find(|w| w.starts_with("vxt_"))
             .unwrap_or_else(|| panic!("no admin token in: {stdout}"))
             .to_string();
-        (DataDir(dir), token)
+        (data, token)
+    }
+
+    /// Runs `sql` on this data directory's PostgreSQL database (psql); panics on
+    /// SQLite or when it fails.
+    pub fn psql(&self, sql: &str) -> String {
+        let url = self.database.as_deref().expect("a PostgreSQL database");
+        let name = url.rsplit('/').next().unwrap_or_default();
+        postgres::shared()
+            .psql_on(name, sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// `["--database", URL]` on PostgreSQL; nothing on SQLite.
+    pub fn database_args(&self) -> Vec<&str> {
+        match &self.database {
+            Some(url) => vec!["--database", url.as_str()],
+            None => Vec::new(),
+        }
     }
 
     /// Appends to `vexil.toml`.
     pub fn configure(&self, toml: &str) {
-        let path = self.0.join("vexil.toml");
+        let path = self.dir.join("vexil.toml");
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push('\n');
         text.push_str(toml);
@@ -50,7 +98,7 @@ impl DataDir {
 
     /// Replaces a `key = value` line of `vexil.toml`.
     pub fn set(&self, line_prefix: &str, line: &str) {
-        let path = self.0.join("vexil.toml");
+        let path = self.dir.join("vexil.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         let text: Vec<String> = text
             .lines()
@@ -66,17 +114,24 @@ impl DataDir {
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        &self.dir
     }
 
     pub fn arg(&self) -> &str {
-        self.0.to_str().unwrap()
+        self.dir.to_str().unwrap()
     }
 }
 
 impl Drop for DataDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(url) = self.database.as_ref().filter(|_| on_postgres()) {
+            let name = url.rsplit('/').next().unwrap_or_default();
+            let _ = postgres::shared().psql_on(
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
     }
 }
 
@@ -119,6 +174,7 @@ impl Server {
     pub fn start_args(data: &DataDir, args: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vexil"))
             .args(["serve", "--data", data.arg(), "--listen", "127.0.0.1:0"])
+            .args(data.database_args())
             .args(args)
             .envs(vars.iter().copied())
             // The server's log (scheduler actions, delivery failures) only when asked.

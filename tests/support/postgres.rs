@@ -10,7 +10,20 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// One server for the whole test binary (each test makes its own database on it):
+/// started on first use and stopped, by a watchdog, once the test process is gone,
+/// however it ends (a static is never dropped).
+pub fn shared() -> &'static Postgres {
+    static SHARED: OnceLock<Postgres> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let pg = Postgres::start();
+        pg.stop_when_this_process_exits();
+        pg
+    })
+}
 
 /// A server the tests may use: ours (stopped and removed on drop) or the caller's.
 pub struct Postgres {
@@ -166,10 +179,7 @@ impl Postgres {
 
     /// Runs `sql` with `psql` on `database` of this server; its output (tuples only).
     pub fn psql_on(&self, database: &str, sql: &str) -> Result<String, String> {
-        let url = match self.url.rfind('/') {
-            Some(at) => format!("{}/{database}", &self.url[..at]),
-            None => self.url.clone(),
-        };
+        let url = self.url_of(database);
         let out = Command::new("psql")
             .args([
                 url.as_str(),
@@ -188,6 +198,56 @@ impl Postgres {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
         } else {
             Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
+    /// Has a watchdog stop our server (immediately) and remove its directory once
+    /// this process has exited; nothing to do for the caller's server.
+    fn stop_when_this_process_exits(&self) {
+        let Some(server) = &self.server else {
+            return;
+        };
+        let stop = as_server_user(&server.bin.join("pg_ctl"), server.root);
+        let stop = format!(
+            "{} -D '{}' stop -m immediate -w",
+            std::iter::once(stop.get_program())
+                .chain(stop.get_args())
+                .map(|a| format!("'{}'", a.to_string_lossy()))
+                .collect::<Vec<_>>()
+                .join(" "),
+            server.dir.join("data").display()
+        );
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
+            pid = std::process::id(),
+            dir = server.dir.display()
+        );
+        // Never waited for: it outlives this process, which is the point.
+        #[allow(clippy::zombie_processes)]
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the watchdog starts");
+    }
+
+    /// A new empty database `name` on this server (dropped first if a run before
+    /// left it); its URL.
+    pub fn create_database(&self, name: &str) -> String {
+        let made = self
+            .psql_on("postgres", &format!("DROP DATABASE IF EXISTS {name}"))
+            .and_then(|_| self.psql_on("postgres", &format!("CREATE DATABASE {name}")));
+        assert!(made.is_ok(), "creating database {name}: {made:?}");
+        self.url_of(name)
+    }
+
+    /// The URL of `database` on this server.
+    pub fn url_of(&self, database: &str) -> String {
+        match self.url.rfind('/') {
+            Some(at) => format!("{}/{database}", &self.url[..at]),
+            None => self.url.clone(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! belongs to every command.
 
 use crate::operator::{self, Conn, EnvArg, Remote};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -20,6 +20,21 @@ pub struct Cli {
     pub json: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The origin's database, for the commands that open it.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseArg {
+    /// The database: postgres://user:password@host:port/database (or
+    /// postgresql://…) for PostgreSQL, sqlite:PATH for an SQLite file elsewhere;
+    /// default: vexil.db in the data directory.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VEXIL_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -42,9 +57,12 @@ pub enum Command {
     Audit(AuditArgs),
     /// Create an origin's data directory: database, signing key, environments, admin token.
     Init {
-        /// The data directory.
+        /// The data directory (settings and keys; the database too, unless
+        /// --database names one).
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
     },
     /// Run the origin server.
     #[command(after_help = SERVE_HELP)]
@@ -52,6 +70,8 @@ pub enum Command {
         /// The data directory made by `vexil init`.
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
@@ -237,6 +257,8 @@ pub enum AuditCommand {
         /// An origin's data directory, read directly.
         #[arg(long)]
         data: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArg,
     },
     /// List audit entries, oldest first.
     Log {

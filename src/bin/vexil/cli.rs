@@ -67,9 +67,12 @@ fn dispatch(command: Command, json: bool) -> Result<i32> {
             out_public,
             force,
         }) => offline::keys_generate(&id, &out_private, &out_public, force, json),
-        Command::Init { data } => operator::init(&data, json),
+        Command::Init { data, database } => {
+            operator::init(&data, database.database.as_deref(), json)
+        }
         Command::Serve {
             data,
+            database,
             listen,
             www,
             tls_cert,
@@ -82,6 +85,7 @@ fn dispatch(command: Command, json: bool) -> Result<i32> {
             };
             operator::serve(vexil::origin::ServeOptions {
                 data_dir: data,
+                database: database.database,
                 listen,
                 www_root: www,
                 tls,
@@ -164,10 +168,12 @@ fn audit(a: AuditArgs, json: bool) -> Result<i32> {
         ) => offline::audit_verify(&file, json),
         (
             Some(AuditCommand::Verify {
-                data: Some(dir), ..
+                data: Some(dir),
+                database,
+                ..
             }),
             _,
-        ) => operator::audit_verify_data(&dir, json),
+        ) => operator::audit_verify_data(&dir, database.database.as_deref(), json),
         (Some(AuditCommand::Verify { .. }), _) => operator::audit_verify_remote(&api),
         (
             Some(AuditCommand::Log {

@@ -111,7 +111,7 @@ pub(super) fn load(db: &Db, id: i64) -> Result<Stored, OriginError> {
 
 pub(super) fn approvals(db: &Db, id: i64) -> Result<Vec<Approval>, OriginError> {
     let rows = db.query(
-        "SELECT approver, role, comment, at FROM approvals WHERE change_id = ?1 ORDER BY rowid",
+        "SELECT approver, role, comment, at FROM approvals WHERE change_id = ?1 ORDER BY position",
         params![id],
         |r| {
             Ok(Approval {

@@ -14,16 +14,10 @@
 //! `INSERT … ON CONFLICT … DO NOTHING / DO UPDATE` (the stored row's columns
 //! qualified by the table in `DO UPDATE SET`), `RETURNING id` instead of the last
 //! inserted row id, `CAST(?1 AS TEXT) IS NULL` where a parameter's type would
-//! otherwise be unknown to PostgreSQL, and no function only one of them has. Every
-//! statement of the origin but the two below prepares on PostgreSQL against the
-//! schema translated type for type. The origin runs on
-//! SQLite (`sqlite.rs`); the PostgreSQL back end (`postgres.rs`) runs the same
-//! statements but is not reachable from `vexil serve` until its schema exists (the
-//! migrations in `store.rs` are SQLite's own).
-//!
-//! Still SQLite-only in the origin's queries: `ORDER BY rowid` (approvals and signing
-//! keys in insertion order; they need an ordering column), and the migrations and
-//! audit triggers of `store.rs`.
+//! otherwise be unknown to PostgreSQL, and no function only one of them has. The
+//! schema is each back end's own (`store/sqlite.rs`, `store/postgres.rs`: the same
+//! tables, translated type for type), so the origin's statements run unchanged on
+//! both: SQLite (`sqlite.rs`) and PostgreSQL (`postgres.rs`).
 
 mod error;
 pub mod placeholders;
@@ -101,12 +95,17 @@ impl Db {
     }
 
     /// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`),
-    /// without TLS. The origin's schema is not there yet: this serves the layer's
-    /// tests until the PostgreSQL migrations exist.
+    /// without TLS.
     pub fn connect_postgres(url: &str) -> Result<Db, DbError> {
         Ok(Db {
             backend: Backend::Postgres(Box::new(postgres::Postgres::connect(url)?)),
         })
+    }
+
+    /// Whether this is a PostgreSQL connection (the schema's migrations, and the
+    /// few statements only one back end has, differ).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// Runs one statement; returns how many rows it changed.

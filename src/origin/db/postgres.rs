@@ -1,6 +1,6 @@
 //! The PostgreSQL back end, over the synchronous `postgres` client: the only file
-//! that names it. Not yet reachable from `vexil serve` (the PostgreSQL schema comes
-//! next); its tests run against a throwaway server (tests/postgres_db.rs).
+//! that names it. `vexil serve --database postgres://…` runs on it; its tests run
+//! against a throwaway server (tests/postgres_db.rs, tests/postgres_schema.rs).
 //!
 //! Statements are the shared dialect's: `?N` placeholders become `$N`
 //! ([`numbered_dollar`]), each parameter is converted to the type the server
@@ -10,12 +10,16 @@ use super::placeholders::numbered_dollar;
 use super::{DbError, Param, ToParam, Value};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, NoTls, Row, Statement};
-use std::cell::RefCell;
+use postgres::{Client, Config, NoTls, Row, Statement};
+use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 
 /// A row as the client gives it.
 pub(super) type RowRef = Row;
+
+/// How long connecting may take before it fails (an unreachable host would
+/// otherwise wait for the system's TCP timeout, minutes).
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many prepared statements a connection keeps; past it, the cache starts over.
 const STATEMENT_CACHE: usize = 256;
@@ -24,7 +28,8 @@ pub(super) struct Postgres {
     // The client takes `&mut self` for every statement; the layer's statements take
     // `&self`, and one connection is used by one operation at a time (the origin
     // holds it behind a mutex).
-    client: RefCell<Client>,
+    // `None` only while being dropped (see `Drop`).
+    client: RefCell<Option<Client>>,
     /// Statements prepared on this connection, by their text as written (`?N`): a
     /// statement run again costs one round trip, not two. Emptied by
     /// [`Postgres::execute_batch`], which may change the schema under them.
@@ -35,7 +40,17 @@ impl From<postgres::Error> for DbError {
     fn from(e: postgres::Error) -> Self {
         let message = match e.as_db_error() {
             Some(db) => db.message().to_string(),
-            None => e.to_string(),
+            // The client's own errors say what failed, their sources why
+            // ("error connecting to server: Connection refused (os error 111)").
+            None => {
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    message = format!("{message}: {cause}");
+                    source = cause.source();
+                }
+                message
+            }
         };
         match e.code() {
             Some(
@@ -99,6 +114,20 @@ pub(super) fn value(row: &RowRef, i: usize) -> Result<Value<'_>, DbError> {
 
 type Bound<'p> = Box<dyn ToSql + Sync + 'p>;
 
+/// Runs `f`, which blocks on the client's own (current-thread) runtime. On a worker
+/// thread of the origin's async runtime (a few of its tasks read the database
+/// there directly, as SQLite lets them), through `block_in_place`: tokio refuses
+/// to block on one runtime inside another.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// `param` as the Rust type the client writes for a parameter of type `ty`.
 fn typed<'p>(param: Param<'p>, ty: &Type, n: usize) -> Result<Bound<'p>, DbError> {
     let refused = |what: &str| {
@@ -129,9 +158,11 @@ fn typed<'p>(param: Param<'p>, ty: &Type, n: usize) -> Result<Bound<'p>, DbError
             Type::TEXT | Type::VARCHAR => Box::new(i.to_string()),
             _ => return Err(refused("an integer")),
         },
+        // -0.0 stored as 0.0, as SQLite stores it (an integral real goes to disk as
+        // an integer): both back ends read back the same value.
         Param::Real(r) => match *ty {
-            Type::FLOAT8 => Box::new(r),
-            Type::FLOAT4 => Box::new(r as f32),
+            Type::FLOAT8 => Box::new(r + 0.0),
+            Type::FLOAT4 => Box::new((r + 0.0) as f32),
             _ => return Err(refused("a real")),
         },
         Param::Text(t) => match *ty {
@@ -146,12 +177,24 @@ fn typed<'p>(param: Param<'p>, ty: &Type, n: usize) -> Result<Bound<'p>, DbError
 }
 
 impl Postgres {
-    /// Connects to `url` (`postgres://user@host:port/database`).
+    /// Connects to `url` (`postgres://user@host:port/database`), giving up after
+    /// [`CONNECT_TIMEOUT`] unless the URL says otherwise (`connect_timeout=`).
     pub(super) fn connect(url: &str) -> Result<Postgres, DbError> {
+        let mut config: Config = url
+            .parse()
+            .map_err(|e: postgres::Error| DbError::Backend(format!("a bad URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         Ok(Postgres {
-            client: RefCell::new(Client::connect(url, NoTls)?),
+            client: RefCell::new(Some(blocking(|| config.connect(NoTls))?)),
             statements: RefCell::new(HashMap::new()),
         })
+    }
+
+    fn client(&self) -> Result<RefMut<'_, Client>, DbError> {
+        RefMut::filter_map(self.client.borrow_mut(), Option::as_mut)
+            .map_err(|_| DbError::Backend("the connection is closed".into()))
     }
 
     /// Prepares `sql` (translated) and runs `f` with its parameters bound.
@@ -161,7 +204,16 @@ impl Postgres {
         params: &[&dyn ToParam],
         f: impl FnOnce(&mut Client, &Statement, &[&(dyn ToSql + Sync)]) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let mut client = self.client.borrow_mut();
+        blocking(|| self.with_statement_blocking(sql, params, f))
+    }
+
+    fn with_statement_blocking<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        f: impl FnOnce(&mut Client, &Statement, &[&(dyn ToSql + Sync)]) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut client = self.client()?;
         let cached = self.statements.borrow().get(sql).cloned();
         let statement = match cached {
             Some(statement) => statement,
@@ -205,7 +257,7 @@ impl Postgres {
         if !matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK") {
             self.statements.borrow_mut().clear();
         }
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        blocking(|| Ok(self.client()?.batch_execute(sql)?))
     }
 
     pub(super) fn query_opt<T>(
@@ -230,5 +282,19 @@ impl Postgres {
         self.with_statement(sql, params, |client, statement, bound| {
             Ok(client.query(statement, bound)?)
         })
+    }
+}
+
+impl Drop for Postgres {
+    /// Closing the client blocks on its runtime, which tokio refuses inside another
+    /// (the origin's state is dropped in its runtime at shutdown): then it closes on a
+    /// thread of its own.
+    fn drop(&mut self) {
+        self.statements.get_mut().clear();
+        if let Some(client) = self.client.get_mut().take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(client)).join();
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@ fn open(dir: &Path) -> Origin {
 
 fn fresh() -> (tempfile::TempDir, Origin) {
     let dir = tempfile::tempdir().unwrap();
-    init(dir.path()).unwrap();
+    init(dir.path(), None).unwrap();
     let origin = open(dir.path());
     origin
         .write(|op| webhooks::add(op, ENV, "http://127.0.0.1:9/hook", None, Vec::new()))
@@ -116,7 +116,12 @@ fn events_a_crash_left_unconsumed_are_consumed_once_after_restart() {
     // The process died after committing events and before its consumers ran: here,
     // events written by a connection that never dispatches.
     {
-        let conn = crate::origin::store::open(dir.path(), false).unwrap();
+        let conn = crate::origin::store::open(
+            dir.path(),
+            &crate::origin::store::Database::in_data_dir(dir.path()),
+            false,
+        )
+        .unwrap();
         let signing = keys::SigningKeys::load(&conn, dir.path()).unwrap();
         let config = crate::origin::config::OriginConfig::default();
         let op = Op {
@@ -311,7 +316,12 @@ fn a_new_consumer_sees_every_event_type_in_order_once() {
 fn only_events_every_consumer_consumed_are_pruned() {
     let (dir, origin) = fresh();
     drop(origin);
-    let conn = crate::origin::store::open(dir.path(), false).unwrap();
+    let conn = crate::origin::store::open(
+        dir.path(),
+        &crate::origin::store::Database::in_data_dir(dir.path()),
+        false,
+    )
+    .unwrap();
     let head = head(&conn).unwrap();
     assert!(head > 0, "init published");
     // Not yet consumed by the webhooks: kept, however old.

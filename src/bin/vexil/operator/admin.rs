@@ -16,16 +16,16 @@ use vexil::origin::api::{
 // ---- Commands -----------------------------------------------------------------------
 
 /// `vexil init`.
-pub fn init(data: &Path, json_out: bool) -> Result<i32> {
-    let made = vexil::origin::init(data)
+pub fn init(data: &Path, database: Option<&str>, json_out: bool) -> Result<i32> {
+    let made = vexil::origin::init(data, database)
         .with_context(|| format!("cannot initialise {}", data.display()))?;
     if json_out {
-        let out = json!({ "data": data, "admin_token": made.admin_token, "key_id": made.key_id, "environments": made.environments });
+        let out = json!({ "data": data, "database": made.database, "admin_token": made.admin_token, "key_id": made.key_id, "environments": made.environments });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(0);
     }
     println!("initialised {}", data.display());
-    println!("  database     {}", data.join("vexil.db").display());
+    println!("  database     {}", made.database);
     println!("  settings     {}", data.join("vexil.toml").display());
     println!(
         "  signing key  {} (keys/{}.json, mode 0600)",
@@ -36,7 +36,11 @@ pub fn init(data: &Path, json_out: bool) -> Result<i32> {
     println!("admin token (shown only this once; keep it safe):");
     println!("  {}", made.admin_token);
     println!();
-    println!("next: vexil serve --data {}", data.display());
+    let flag = match database {
+        Some(_) => " --database URL",
+        None => "",
+    };
+    println!("next: vexil serve --data {}{flag}", data.display());
     Ok(0)
 }
 

@@ -17,7 +17,7 @@ const NONE = 0xffffffff;
 const MATCHED = 0;
 const FAILED_AT = 2;
 
-/** Per flag row (one per snapshot loaded), the attribute paths by id. */
+/** Per wasm engine, `[generation, attribute paths by id]` of the snapshot it last loaded. */
 const pathsOf = new WeakMap();
 
 const clock = () => globalThis.performance?.now() ?? Date.now();
@@ -62,20 +62,21 @@ function step(engine, row, wasm, kind, a, b) {
       return rule;
     }
     case ROLLOUT:
-      return { step: "rollout", unit: paths(wasm, row)[a] ?? "", bucket: b };
+      return { step: "rollout", unit: paths(wasm)[a] ?? "", bucket: b };
     default:
       throw new VexilError("GENERAL", `trace: unknown step kind ${kind}`);
   }
 }
 
-/** The attribute paths of the snapshot `row` belongs to (read once per flag and load). */
-function paths(wasm, row) {
-  let paths = pathsOf.get(row);
-  if (paths === undefined) {
-    paths = JSON.parse(wasm.attributeTable()).map((a) => a.path);
-    pathsOf.set(row, paths);
+/** The attribute paths of the snapshot `wasm` serves, read once per snapshot loaded. */
+function paths(wasm) {
+  const generation = wasm.info()[4];
+  let cached = pathsOf.get(wasm);
+  if (cached === undefined || cached[0] !== generation) {
+    cached = [generation, JSON.parse(wasm.attributeTable()).map((a) => a.path)];
+    pathsOf.set(wasm, cached);
   }
-  return paths;
+  return cached[1];
 }
 
 /**

@@ -83,13 +83,15 @@ demo-intro:
 	@echo "make demo: building the wasm package and the release binary (cargo shows its progress; the first build takes a few minutes)"
 
 # Native (criterion, including the side-by-side workload), then Vexil and its peers
-# in one Node run (bench/peers.mjs), then the worker and the origin.
-bench: wasm-names
+# in one Node run (bench/peers.mjs), then the worker and the origin, then the origin
+# on SQLite beside two replicas on a throwaway PostgreSQL.
+bench: wasm-names setup-test
 	$(CARGO) build --quiet --release --bin vexil
 	node bench/peers/native-workload.mjs
 	$(CARGO) bench --bench engine
 	node bench/peers.mjs
 	node bench/edge.mjs
+	node bench/origin-replicas.mjs
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -90,6 +90,16 @@ impl Postgres {
         if let Ok(url) = std::env::var("VEXIL_TEST_DATABASE_URL") {
             return Postgres { url, server: None };
         }
+        Postgres::start_ours(None)
+    }
+
+    /// A new server of ours (never the caller's) that also accepts TLS, with this
+    /// certificate and key (PEM).
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> Postgres {
+        Postgres::start_ours(Some((cert_pem, key_pem)))
+    }
+
+    fn start_ours(tls: Option<(&str, &str)>) -> Postgres {
         let bin = bin_dir().expect(
             "PostgreSQL is not installed: `make test` installs it (scripts/setup.sh --postgres), \
              or set VEXIL_TEST_DATABASE_URL",
@@ -98,6 +108,23 @@ impl Postgres {
         let dir =
             std::env::temp_dir().join(format!("vexil-pg-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).expect("a temp directory");
+        let mut settings: Vec<String> = Vec::new();
+        if let Some((cert, key)) = tls {
+            // The server refuses a key others may read.
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::write(dir.join("server.crt"), cert).expect("the certificate");
+            std::fs::write(dir.join("server.key"), key).expect("the key");
+            std::fs::set_permissions(
+                dir.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .expect("the key's mode");
+            settings.extend([
+                "ssl=on".to_string(),
+                format!("ssl_cert_file={}", dir.join("server.crt").display()),
+                format!("ssl_key_file={}", dir.join("server.key").display()),
+            ]);
+        }
         if root {
             let chown = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -140,6 +167,7 @@ impl Postgres {
             ])
             .arg(format!("unix_socket_directories={}", dir.display()))
             .args(["-c", "fsync=off"])
+            .args(settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

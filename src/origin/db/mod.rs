@@ -22,6 +22,7 @@
 mod error;
 pub mod placeholders;
 mod postgres;
+mod postgres_tls;
 mod sqlite;
 mod value;
 

@@ -7,6 +7,7 @@
 //! inferred for it, and each column is read by its type into a [`Value`].
 
 use super::placeholders::numbered_dollar;
+use super::postgres_tls;
 use super::{DbError, Param, ToParam, Value};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -179,15 +180,22 @@ fn typed<'p>(param: Param<'p>, ty: &Type, n: usize) -> Result<Bound<'p>, DbError
 impl Postgres {
     /// Connects to `url` (`postgres://user@host:port/database`), giving up after
     /// [`CONNECT_TIMEOUT`] unless the URL says otherwise (`connect_timeout=`).
+    /// The URL's `sslmode` and `sslrootcert` secure it as libpq would ([`postgres_tls`]).
     pub(super) fn connect(url: &str) -> Result<Postgres, DbError> {
-        let mut config: Config = url
+        let secured = postgres_tls::secured(url)?;
+        let mut config: Config = secured
+            .url
             .parse()
             .map_err(|e: postgres::Error| DbError::Backend(format!("a bad URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        let client = match postgres_tls::connector(&secured)? {
+            Some(tls) => blocking(|| config.connect(tls))?,
+            None => blocking(|| config.connect(NoTls))?,
+        };
         Ok(Postgres {
-            client: RefCell::new(Some(blocking(|| config.connect(NoTls))?)),
+            client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
         })
     }

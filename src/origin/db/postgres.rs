@@ -260,6 +260,13 @@ impl Postgres {
         blocking(|| Ok(self.client()?.batch_execute(sql)?))
     }
 
+    /// Begins a transaction holding the advisory lock `key` until it ends, in one
+    /// round trip (the prepared statements stay: nothing here changes the schema).
+    pub(super) fn begin_serialised(&self, key: i64) -> Result<(), DbError> {
+        let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({key})");
+        blocking(|| Ok(self.client()?.batch_execute(&sql)?))
+    }
+
     pub(super) fn query_opt<T>(
         &self,
         sql: &str,

@@ -1,10 +1,13 @@
 //! Several `vexil serve` replicas on ONE PostgreSQL database (tests/support: one
 //! throwaway server for this binary, a database per test): what makes them agree.
 //! - `writes`: concurrent writers on different replicas keep one audit chain, one
-//!   version sequence per environment, and ingest each metrics batch once.
+//!   version sequence per environment, and ingest each metrics batch once;
+//! - `keys`: the private keys sealed in the database, shared by replicas.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod support;
 
+#[path = "replicas/keys.rs"]
+mod keys;
 #[path = "replicas/writes.rs"]
 mod writes;

@@ -123,6 +123,11 @@ pub async fn watch(origin: Arc<Origin>, hub: Hub) {
     loop {
         let o = origin.clone();
         let result = tokio::task::spawn_blocking(move || {
+            // Riding on this loop: a rotation made by another replica is taken up
+            // within one pass (on SQLite a no-op).
+            if let Err(e) = o.follow_key_rotation() {
+                super::log(format_args!("signing keys: {e}"));
+            }
             let out = scan(&o, &mut seen);
             (out, seen)
         })

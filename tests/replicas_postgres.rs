@@ -2,12 +2,17 @@
 //! throwaway server for this binary, a database per test): what makes them agree.
 //! - `writes`: concurrent writers on different replicas keep one audit chain, one
 //!   version sequence per environment, and ingest each metrics batch once;
-//! - `keys`: the private keys sealed in the database, shared by replicas.
+//! - `keys`: the private keys sealed in the database, shared by replicas;
+//! - `leader`: one replica runs the background jobs; another takes over when it dies.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod support;
 
 #[path = "replicas/keys.rs"]
 mod keys;
+#[path = "replicas/leader.rs"]
+mod leader;
+#[path = "origin_api/receiver.rs"]
+mod receiver;
 #[path = "replicas/writes.rs"]
 mod writes;

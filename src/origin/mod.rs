@@ -29,6 +29,7 @@ pub mod identity;
 pub mod kek;
 pub mod key_store;
 pub mod keys;
+pub mod leader;
 pub mod limits;
 pub mod ofrep;
 pub mod ofrep_metrics;
@@ -210,6 +211,8 @@ pub struct Origin {
     pub keys: Mutex<keys::SigningKeys>,
     /// Where their private halves are kept.
     key_store: key_store::KeyStore,
+    /// The database it was opened on.
+    database: store::Database,
     /// Where the data lives.
     pub data_dir: PathBuf,
     clock: Clock,
@@ -263,6 +266,7 @@ impl Origin {
             config,
             keys: Mutex::new(keys),
             key_store,
+            database: database.clone(),
             data_dir: data_dir.to_path_buf(),
             clock,
         };
@@ -375,6 +379,11 @@ impl Origin {
         let conn = self.lock_db();
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         self.follow_rotation(&conn, &mut keys)
+    }
+
+    /// The database this origin was opened on.
+    pub fn database(&self) -> &store::Database {
+        &self.database
     }
 
     /// Whether the private keys are sealed in the database.

@@ -12,7 +12,7 @@ const WRITES_PER_WRITER: usize = 6;
 
 /// `(environment, version, issued_at_ms)` of every snapshot, by environment then
 /// version.
-fn versions(data: &DataDir) -> Vec<(String, i64, i64)> {
+pub(crate) fn versions(data: &DataDir) -> Vec<(String, i64, i64)> {
     data.psql(
         "SELECT environment || ' ' || version || ' ' || issued_at_ms FROM snapshots
          ORDER BY environment, version",
@@ -30,7 +30,7 @@ fn versions(data: &DataDir) -> Vec<(String, i64, i64)> {
 
 /// Each environment's versions are 1, 2, 3… with none taken twice or skipped, and
 /// issued in that order.
-fn assert_one_sequence_per_environment(rows: &[(String, i64, i64)]) {
+pub(crate) fn assert_one_sequence_per_environment(rows: &[(String, i64, i64)]) {
     let mut last: Option<(&str, i64, i64)> = None;
     for (env, version, at) in rows {
         match last {

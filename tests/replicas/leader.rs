@@ -277,7 +277,9 @@ fn a_leader_whose_election_session_ends_steps_down_and_one_replica_leads_again()
     let b = Server::start(&data);
     let holder = || {
         data.psql(&format!(
+            // pg_locks is the cluster's: other tests' replicas lead their databases.
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND ((classid::bigint << 32) | objid::bigint) = {}",
             vexil::origin::leader::LEADER_LOCK
         ))

@@ -236,6 +236,24 @@ impl Db {
     }
 }
 
+/// A PostgreSQL connection that listens for notifications on one channel (see
+/// [`Listener::wait`]); other sessions notify with `SELECT pg_notify(channel, …)`.
+pub struct Listener(postgres::Listener);
+
+impl Listener {
+    /// Connects to the PostgreSQL database at `url` and runs `LISTEN channel`
+    /// (`channel`: a plain lower-case identifier).
+    pub fn connect(url: &str, channel: &str) -> Result<Listener, DbError> {
+        Ok(Listener(postgres::Listener::connect(url, channel)?))
+    }
+
+    /// Blocks up to `timeout` for a notification; whether one (or more) came. A
+    /// closed connection is an error: connect again.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, DbError> {
+        self.0.wait(timeout)
+    }
+}
+
 /// An open transaction; dropped without [`Tx::commit`], it rolls back.
 pub struct Tx<'a> {
     db: &'a mut Db,

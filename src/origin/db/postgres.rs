@@ -292,6 +292,44 @@ impl Postgres {
     }
 }
 
+/// A connection that only listens (`LISTEN channel`), for notifications other
+/// sessions send with `pg_notify` (they arrive when the sender commits).
+pub(super) struct Listener {
+    client: Client,
+}
+
+impl Listener {
+    /// Connects to `url` and listens on `channel` (a plain identifier).
+    pub(super) fn connect(url: &str, channel: &str) -> Result<Listener, DbError> {
+        let mut config: Config = url
+            .parse()
+            .map_err(|e: postgres::Error| DbError::Backend(format!("a bad URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let mut client = config.connect(NoTls)?;
+        client.batch_execute(&format!("LISTEN {channel}"))?;
+        Ok(Listener { client })
+    }
+
+    /// Waits up to `timeout` for notifications; whether any came (all that came
+    /// are taken). A closed connection is an error.
+    pub(super) fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, DbError> {
+        use postgres::fallible_iterator::FallibleIterator as _;
+        let got = {
+            let mut notifications = self.client.notifications();
+            let got = notifications.timeout_iter(timeout).next()?.is_some();
+            // Several commits in a burst wake once.
+            while notifications.iter().next()?.is_some() {}
+            got
+        };
+        if self.client.is_closed() {
+            return Err(DbError::Backend("the listening connection closed".into()));
+        }
+        Ok(got)
+    }
+}
+
 impl Drop for Postgres {
     /// Closing the client blocks on its runtime, which tokio refuses inside another
     /// (the origin's state is dropped in its runtime at shutdown): then it closes on a

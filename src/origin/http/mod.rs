@@ -370,7 +370,15 @@ pub async fn serve(origin: Arc<Origin>, listen: &str, how: Listening) -> Result<
         leader.clone(),
     ));
     let hub = super::events::Hub::default();
-    tokio::spawn(super::events::watch(origin.clone(), hub.clone()));
+    let events_wake = Arc::new(Notify::new());
+    if let super::store::Database::Postgres(url) = origin.database() {
+        super::events::listen(url.clone(), events_wake.clone());
+    }
+    tokio::spawn(super::events::watch(
+        origin.clone(),
+        hub.clone(),
+        events_wake,
+    ));
     let app = App {
         origin: origin.clone(),
         wake,

@@ -411,6 +411,25 @@ mod tests {
     }
 
     #[test]
+    fn the_event_poll_defaults_to_200ms_and_has_a_floor() {
+        let poll = |toml: &str| OriginConfig::from_toml(toml).unwrap().events_poll_interval;
+        assert_eq!(
+            OriginConfig::default().events_poll_interval,
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            poll("[events]\npoll_interval = \"30s\"\n"),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            poll("[events]\npoll_interval = \"1ms\"\n"),
+            Duration::from_millis(20)
+        );
+        let err = OriginConfig::from_toml("[events]\npoll_interval = \"often\"\n").unwrap_err();
+        assert!(err.to_string().contains("events.poll_interval"), "{err}");
+    }
+
+    #[test]
     fn bad_settings_say_what_is_wrong() {
         let err = OriginConfig::from_toml("[snapshots]\nexpires_in = \"soon\"\n").unwrap_err();
         assert!(err.to_string().contains("snapshots.expires_in"), "{err}");

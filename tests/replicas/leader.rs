@@ -107,12 +107,16 @@ fn one_replica_leads_posts_each_webhook_once_and_another_takes_over_when_it_dies
     let a = Server::start_with(&data, &[clock.var()]);
     until_leading(&a, &admin, Duration::from_secs(10));
     let b = Server::start_with(&data, &[clock.var()]);
-    // B has tried (its election's first try is at its start) and does not lead.
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(
-        (leads(&a, &admin), leads(&b, &admin)),
-        (Some(true), Some(false))
-    );
+    // For longer than one election retry (B tries at its start and every 2 s), A
+    // leads and B does not.
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_millis(2500) {
+        assert_eq!(
+            (leads(&a, &admin), leads(&b, &admin)),
+            (Some(true), Some(false))
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // A slow receiver, so that a second deliverer polling meanwhile would find the
     // delivery still pending and post it again.
@@ -165,8 +169,8 @@ fn one_replica_leads_posts_each_webhook_once_and_another_takes_over_when_it_dies
     assert!(seen.values().all(|n| *n == 1), "{seen:?}");
 
     // A publish through A reaches a subscriber of B within 2 s.
+    // Subscribed once the stream answers (the handler subscribes before it does).
     let events = b.events("/api/v1/environments/production/events", &admin);
-    std::thread::sleep(Duration::from_millis(300)); // the stream is open before the publish
     let published = Instant::now();
     let made = a
         .post(FLAGS, &admin, json!({ "flag": simple_flag("seen-on-b") }))

@@ -143,4 +143,25 @@ fn concurrent_writes_on_two_replicas_keep_one_chain_and_one_version_sequence() {
     let rows = versions(&data);
     assert_one_sequence_per_environment(&rows);
     assert_eq!(rows.len() - before, writers * WRITES_PER_WRITER * 2 + 1);
+
+    // The outbox, which event watchers read by sequence, numbers the publications
+    // in the order they were made: each environment's versions rise with `seq`, so
+    // a reader that has passed a position has seen every version before it.
+    let published =
+        data.psql("SELECT event FROM outbox WHERE type = 'snapshot.published' ORDER BY seq");
+    let mut last: std::collections::HashMap<String, u64> = Default::default();
+    let mut seen = 0;
+    for line in published.lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        let env = event["environment"].as_str().unwrap().to_string();
+        let version = event["version"].as_u64().unwrap();
+        let before = last.insert(env.clone(), version).unwrap_or(0);
+        assert_eq!(
+            version,
+            before + 1,
+            "{env}: version {version} after {before} in the outbox"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, rows.len(), "every version is in the outbox once");
 }

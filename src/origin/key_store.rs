@@ -187,6 +187,44 @@ impl KeyStore {
         }
     }
 
+    /// Seals into the database the key files of an origin initialised on PostgreSQL
+    /// before its keys were kept there (migration 10): once, when `sealed_keys` is
+    /// empty and `data_dir` has `keys/audit.key`, in one write transaction (so two
+    /// replicas starting together import once). Returns how many keys it sealed.
+    /// The files stay: the operator removes them once the database is backed up.
+    pub(crate) fn import_files(&self, db: &mut Db, data_dir: &Path) -> Result<usize, OriginError> {
+        let KeyStore::Sealed(kek) = self else {
+            return Ok(0);
+        };
+        let dir = keys_dir(data_dir);
+        if !dir.join("audit.key").exists() {
+            return Ok(0);
+        }
+        let tx = db.transaction()?;
+        let sealed: i64 =
+            tx.query_row("SELECT COUNT(*) FROM sealed_keys", params![], |r| r.get(0))?;
+        if sealed > 0 {
+            return Ok(0);
+        }
+        let files = KeyStore::Files(dir.clone());
+        let at = super::rfc3339(super::system_now_ms());
+        put_sealed(&tx, kek, AUDIT_NAME, &files.audit(&tx)?, &at)?;
+        let ids: Vec<String> = tx.query("SELECT id FROM signing_keys", params![], |r| r.get(0))?;
+        let mut count = 1;
+        for id in ids.iter().filter(|id| key_path(&dir, id).exists()) {
+            let key = files.signing(&tx, id)?;
+            put_sealed(&tx, kek, &signing_name(id), &key.to_bytes(), &at)?;
+            count += 1;
+        }
+        tx.commit()?;
+        super::log(format_args!(
+            "keys: sealed {count} keys of {} into the database; remove the files once the \
+             database is backed up",
+            dir.display()
+        ));
+        Ok(count)
+    }
+
     /// The audit key.
     pub fn audit(&self, db: &Db) -> Result<[u8; 32], OriginError> {
         match self {
@@ -217,7 +255,13 @@ fn open_sealed(db: &Db, kek: &Kek, name: &str, what: &str) -> Result<[u8; 32], O
             params![name],
             |r| r.get(0),
         )?
-        .ok_or_else(|| OriginError::Config(format!("the database holds no sealed {what}")))?;
+        .ok_or_else(|| {
+            OriginError::Config(format!(
+                "the database holds no sealed {what}: an origin initialised before its keys \
+                 were kept in the database seals them there at its first start with the \
+                 data directory that has them (keys/)"
+            ))
+        })?;
     let secret = kek
         .open(name, &sealed)
         .map_err(|e| OriginError::Config(format!("cannot decrypt {what} in the database: {e}")))?;

@@ -245,8 +245,9 @@ impl Origin {
         kek: Option<kek::Kek>,
         clock: Clock,
     ) -> Result<Origin, OriginError> {
-        let conn = store::open(data_dir, database, false)?;
+        let mut conn = store::open(data_dir, database, false)?;
         let key_store = key_store::KeyStore::for_database(&conn, data_dir, kek)?;
+        key_store.import_files(&mut conn, data_dir)?;
         let config_path = data_dir.join(CONFIG_FILE);
         let config = match std::fs::read_to_string(&config_path) {
             Ok(text) => OriginConfig::from_toml_in(&text, data_dir)

@@ -226,3 +226,63 @@ fn a_missing_or_wrong_key_encryption_key_is_refused_clearly() {
         "then it can"
     );
 }
+
+#[test]
+fn keys_kept_in_files_by_an_earlier_origin_are_sealed_into_the_database_at_start() {
+    // An origin on PostgreSQL from before migration 10: its keys in keys/ files,
+    // none in the database (made here from a current one, its rows emptied).
+    let (data, admin) = DataDir::init("replica_import");
+    let id = data.psql("SELECT id FROM signing_keys WHERE retired_at IS NULL");
+    let seed: [u8; 32] = unsealed(&data, &format!("signing:{id}"))
+        .try_into()
+        .unwrap();
+    let audit = unsealed(&data, "audit");
+    let keys = data.path().join("keys");
+    std::fs::remove_file(keys.join("sealed-in-database")).unwrap();
+    let file = vexil::snapshot::PrivateKeyFile::new(
+        id.as_str(),
+        &ed25519_dalek::SigningKey::from_bytes(&seed),
+    );
+    std::fs::write(
+        keys.join(format!("{id}.json")),
+        serde_json::to_string_pretty(&file).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(keys.join("audit.key"), BASE64.encode(&audit) + "\n").unwrap();
+    data.psql("DELETE FROM sealed_keys");
+
+    // A replica without those files cannot start, and says why.
+    let other = replica_dir(&data, "import");
+    let mut serve = vec!["serve", "--data", other.arg(), "--listen", "127.0.0.1:0"];
+    serve.extend(other.database_args());
+    let e = vexil_with_kek(&serve, Some(TEST_KEK));
+    let stderr = String::from_utf8_lossy(&e.stderr);
+    assert!(
+        stderr.contains("the database holds no sealed signing key"),
+        "{stderr}"
+    );
+
+    // The origin's own data directory seals them at its start; then any replica runs.
+    let a = Server::start(&data);
+    assert_eq!(active_key(&a), id);
+    assert_eq!(data.psql("SELECT count(*) FROM sealed_keys"), "2");
+    assert_eq!(unsealed(&data, &format!("signing:{id}")), seed);
+    assert_eq!(unsealed(&data, "audit"), audit);
+    let b = Server::start(&other);
+    b.post(
+        "/api/v1/environments/production/flags",
+        &admin,
+        json!({ "flag": simple_flag("after-import") }),
+    )
+    .expect(201);
+    assert_eq!(signed_by(&b, &a, "production", &admin), id);
+    let mut verify = vec!["audit", "verify", "--data", other.arg()];
+    verify.extend(other.database_args());
+    let out = vexil(&verify);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop((a, b));
+}

@@ -143,6 +143,7 @@ fn bad_urls_unreachable_servers_and_unprepared_databases_are_named() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vexil"))
         .args(["init", "--data", data])
         .env("VEXIL_DATABASE_URL", &url)
+        .env(vexil::origin::kek::KEK_ENV, support::TEST_KEK)
         .output()
         .unwrap();
     assert!(

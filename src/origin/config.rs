@@ -47,6 +47,12 @@ max_age_seconds = 10
 # After `vexil keys rotate`, snapshots signed by the previous key stay valid this long.
 rotation_overlap = "7d"
 
+[events]
+# How often each server reads the database for new snapshots and kills to push to its
+# event streams (GET /api/v1/environments/ENV/events). On PostgreSQL the writing
+# replica also wakes every replica at once (LISTEN/NOTIFY); this is the fallback.
+poll_interval = "200ms"
+
 [rollouts]
 # How often the scheduler checks running rollouts against their guards.
 check_interval = "5s"
@@ -128,6 +134,8 @@ pub struct OriginConfig {
     pub publish: super::targets::Targets,
     /// How often the rollout scheduler runs.
     pub rollout_check_interval: Duration,
+    /// How often the event watcher reads the outbox without being woken.
+    pub events_poll_interval: Duration,
     /// Whether client SDK keys' metrics count for rollout guards by default.
     pub count_client_metrics: bool,
     /// What one metrics batch may claim.
@@ -163,6 +171,8 @@ struct File {
     snapshots: SnapshotsSection,
     #[serde(default)]
     keys: KeysSection,
+    #[serde(default)]
+    events: EventsSection,
     #[serde(default)]
     rollouts: RolloutsSection,
     #[serde(default)]
@@ -209,6 +219,12 @@ struct SnapshotsSection {
 #[serde(deny_unknown_fields)]
 struct KeysSection {
     rotation_overlap: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct EventsSection {
+    poll_interval: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -339,6 +355,13 @@ impl OriginConfig {
                 "5s",
             )?
             .max(Duration::from_millis(100)),
+            // A floor, so a typo cannot turn the watcher into a busy loop.
+            events_poll_interval: duration(
+                "events.poll_interval",
+                file.events.poll_interval,
+                "200ms",
+            )?
+            .max(Duration::from_millis(20)),
             count_client_metrics: file.rollouts.count_client_metrics.unwrap_or(false),
             metric_limits: {
                 let m = file.metrics;
@@ -385,6 +408,25 @@ mod tests {
         .unwrap();
         let hours = config.governance.trading_hours.unwrap();
         assert_eq!((hours.open_minute, hours.close_minute), (480, 990));
+    }
+
+    #[test]
+    fn the_event_poll_defaults_to_200ms_and_has_a_floor() {
+        let poll = |toml: &str| OriginConfig::from_toml(toml).unwrap().events_poll_interval;
+        assert_eq!(
+            OriginConfig::default().events_poll_interval,
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            poll("[events]\npoll_interval = \"30s\"\n"),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            poll("[events]\npoll_interval = \"1ms\"\n"),
+            Duration::from_millis(20)
+        );
+        let err = OriginConfig::from_toml("[events]\npoll_interval = \"often\"\n").unwrap_err();
+        assert!(err.to_string().contains("events.poll_interval"), "{err}");
     }
 
     #[test]

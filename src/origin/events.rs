@@ -115,14 +115,55 @@ fn scan(origin: &Origin, seen: &mut Seen) -> Result<Vec<Event>, OriginError> {
     })
 }
 
-/// Watches for new versions and kills, broadcasting them, forever.
-pub async fn watch(origin: Arc<Origin>, hub: Hub) {
+/// Wakes `wake` whenever a write on any replica notifies [`outbox::CHANNEL`], from a
+/// thread of its own with a connection of its own to the PostgreSQL database at
+/// `url`, for the life of the process. A lost connection is opened again (every
+/// 2 s until it succeeds), waking the watcher once in case it missed something;
+/// meanwhile the watcher's poll keeps events flowing, only later.
+pub fn listen(url: String, wake: Arc<tokio::sync::Notify>) {
+    let spawned = std::thread::Builder::new()
+        .name("vexil-events-listen".into())
+        .spawn(move || loop {
+            match super::db::Listener::connect(&url, outbox::CHANNEL) {
+                Ok(mut listener) => {
+                    wake.notify_one();
+                    loop {
+                        match listener.wait(Duration::from_secs(30)) {
+                            Ok(true) => wake.notify_one(),
+                            Ok(false) => {}
+                            Err(e) => {
+                                super::log(format_args!("events: stopped listening: {e}"));
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => super::log(format_args!("events: cannot listen: {e}")),
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        });
+    if let Err(e) = spawned {
+        super::log(format_args!(
+            "events: cannot start listening ({e}); polling only"
+        ));
+    }
+}
+
+/// Watches for new versions and kills, broadcasting them, forever: a pass every
+/// `[events] poll_interval`, or at once when `wake` is notified (a write on this
+/// or, through [`listen`], another replica).
+pub async fn watch(origin: Arc<Origin>, hub: Hub, wake: Arc<tokio::sync::Notify>) {
     // The first scan only learns where the stream stands: a subscriber does not
     // outlive the process, so this consumer's position lives in memory.
     let mut seen = Seen { outbox_seq: None };
     loop {
         let o = origin.clone();
         let result = tokio::task::spawn_blocking(move || {
+            // Riding on this loop: a rotation made by another replica is taken up
+            // within one pass (on SQLite a no-op).
+            if let Err(e) = o.follow_key_rotation() {
+                super::log(format_args!("signing keys: {e}"));
+            }
             let out = scan(&o, &mut seen);
             (out, seen)
         })
@@ -144,6 +185,9 @@ pub async fn watch(origin: Arc<Origin>, hub: Hub) {
                 return;
             }
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(origin.config.events_poll_interval) => {}
+            _ = wake.notified() => {}
+        }
     }
 }

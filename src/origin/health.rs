@@ -349,13 +349,24 @@ fn check(agent: &ureq::Agent, url: &str) -> Result<(), String> {
 }
 
 /// Probes every declared system forever, each at its own interval.
-pub async fn run(origin: Arc<Origin>, wake: Arc<tokio::sync::Notify>) {
+/// Probes run only while this replica leads (see [`super::leader`]): one replica
+/// records each transition.
+pub async fn run(
+    origin: Arc<Origin>,
+    wake: Arc<tokio::sync::Notify>,
+    leader: super::leader::Leadership,
+) {
     for system in origin.config.health.clone() {
-        tokio::spawn(probe(origin.clone(), wake.clone(), system));
+        tokio::spawn(probe(origin.clone(), wake.clone(), system, leader.clone()));
     }
 }
 
-async fn probe(origin: Arc<Origin>, wake: Arc<tokio::sync::Notify>, system: System) {
+async fn probe(
+    origin: Arc<Origin>,
+    wake: Arc<tokio::sync::Notify>,
+    system: System,
+    leader: super::leader::Leadership,
+) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(system.timeout))
         .http_status_as_error(false)
@@ -363,6 +374,7 @@ async fn probe(origin: Arc<Origin>, wake: Arc<tokio::sync::Notify>, system: Syst
         .into();
     let mut tracker = Tracker::default();
     loop {
+        leader.until_leading().await;
         let (a, url) = (agent.clone(), system.url.clone());
         let result = tokio::task::spawn_blocking(move || check(&a, &url))
             .await

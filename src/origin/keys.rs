@@ -1,16 +1,18 @@
-//! The origin's secrets: Ed25519 snapshot-signing keys (private halves in
-//! `keys/<id>.json`, mode 0600; public halves and their validity in the database)
-//! and the key that authenticates the audit chain's head (`keys/audit.key`).
+//! The origin's secrets: Ed25519 snapshot-signing keys (public halves and their
+//! validity in the database; private halves where the [`KeyStore`] keeps them:
+//! `keys/<id>.json`, mode 0600, on SQLite, sealed in the database on PostgreSQL)
+//! and the key that authenticates the audit chain's head (`keys/audit.key`, or
+//! sealed likewise).
 
 use super::api::{KeyListing, PublicKey, RetiringKey, Rotation};
+use super::key_store::KeyStore;
 use super::{rfc3339, OriginError};
 use crate::origin::db::{params, Db};
-use crate::snapshot::PrivateKeyFile;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// A public signing key and its validity.
@@ -44,44 +46,6 @@ fn random_32() -> Result<[u8; 32], OriginError> {
     Ok(bytes)
 }
 
-/// Writes a secret file readable by its owner only.
-pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), OriginError> {
-    use std::io::Write as _;
-    let io = |e: std::io::Error| OriginError::Io(format!("cannot write {}: {e}", path.display()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(io)?;
-    file.write_all(contents.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)
-}
-
-fn keys_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("keys")
-}
-
-fn key_path(data_dir: &Path, id: &str) -> PathBuf {
-    keys_dir(data_dir).join(format!("{id}.json"))
-}
-
-/// Reads the audit key of a data directory.
-pub fn read_audit_key(data_dir: &Path) -> Result<[u8; 32], OriginError> {
-    let path = keys_dir(data_dir).join("audit.key");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| OriginError::Io(format!("cannot read {}: {e}", path.display())))?;
-    BASE64
-        .decode(text.trim())
-        .ok()
-        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-        .ok_or_else(|| {
-            OriginError::Config(format!("{} is not a 32-byte base64 key", path.display()))
-        })
-}
-
 fn new_key_id(now_ms: i64) -> Result<String, OriginError> {
     let date: String = rfc3339(now_ms)
         .chars()
@@ -95,12 +59,10 @@ fn new_key_id(now_ms: i64) -> Result<String, OriginError> {
     Ok(format!("k{date}-{suffix}"))
 }
 
-fn generate(db: &Db, data_dir: &Path, now_ms: i64) -> Result<(String, SigningKey), OriginError> {
+fn generate(db: &Db, store: &KeyStore, now_ms: i64) -> Result<(String, SigningKey), OriginError> {
     let id = new_key_id(now_ms)?;
     let key = SigningKey::from_bytes(&random_32()?);
-    let file = PrivateKeyFile::new(&id, &key);
-    let text = serde_json::to_string_pretty(&file)? + "\n";
-    write_private(&key_path(data_dir, &id), &text)?;
+    store.put_signing(db, &id, &key, &rfc3339(now_ms))?;
     db.execute(
         "INSERT INTO signing_keys (id, public_key, created_at) VALUES (?1, ?2, ?3)",
         params![
@@ -110,6 +72,16 @@ fn generate(db: &Db, data_dir: &Path, now_ms: i64) -> Result<(String, SigningKey
         ],
     )?;
     Ok((id, key))
+}
+
+/// The id of the key the database says signs now.
+fn active_in(db: &Db) -> Result<String, OriginError> {
+    db.query_opt(
+        "SELECT id FROM signing_keys WHERE retired_at IS NULL ORDER BY position DESC LIMIT 1",
+        params![],
+        |r| r.get(0),
+    )?
+    .ok_or_else(|| OriginError::Config("the database lists no active signing key".into()))
 }
 
 fn load_known(db: &Db) -> Result<Vec<KeyInfo>, OriginError> {
@@ -131,20 +103,18 @@ fn load_known(db: &Db) -> Result<Vec<KeyInfo>, OriginError> {
 }
 
 impl SigningKeys {
-    /// Creates the first signing key and the audit key of a new data directory.
-    pub fn create_first(db: &Db, data_dir: &Path, now_ms: i64) -> Result<SigningKeys, OriginError> {
-        let dir = keys_dir(data_dir);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| OriginError::Io(format!("cannot create {}: {e}", dir.display())))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| OriginError::Io(format!("cannot restrict {}: {e}", dir.display())))?;
-        }
+    /// Creates the first signing key and the audit key of a new origin, kept in
+    /// `store` (prepared in `data_dir`).
+    pub fn create_first(
+        db: &Db,
+        store: &KeyStore,
+        data_dir: &Path,
+        now_ms: i64,
+    ) -> Result<SigningKeys, OriginError> {
+        store.prepare(data_dir)?;
         let audit_key = random_32()?;
-        write_private(&dir.join("audit.key"), &(BASE64.encode(audit_key) + "\n"))?;
-        let (active_id, active) = generate(db, data_dir, now_ms)?;
+        store.put_audit(db, &audit_key, &rfc3339(now_ms))?;
+        let (active_id, active) = generate(db, store, now_ms)?;
         Ok(SigningKeys {
             active_id,
             active,
@@ -153,32 +123,30 @@ impl SigningKeys {
         })
     }
 
-    /// Loads the keys of an initialised data directory.
-    pub fn load(db: &Db, data_dir: &Path) -> Result<SigningKeys, OriginError> {
-        let known = load_known(db)?;
-        let active_id = known
-            .iter()
-            .find(|k| k.retired_at.is_none())
-            .map(|k| k.id.clone())
-            .ok_or_else(|| {
-                OriginError::Config("the database lists no active signing key".into())
-            })?;
-        let path = key_path(data_dir, &active_id);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            OriginError::Io(format!(
-                "cannot read the signing key {}: {e}",
-                path.display()
-            ))
-        })?;
-        let active = PrivateKeyFile::from_json(&text)
-            .and_then(|f| f.signing_key())
-            .map_err(|e| OriginError::Config(format!("{}: {e}", path.display())))?;
+    /// Loads the keys of an initialised origin from `store`.
+    pub fn load(db: &Db, store: &KeyStore) -> Result<SigningKeys, OriginError> {
+        let active_id = active_in(db)?;
         Ok(SigningKeys {
+            active: store.signing(db, &active_id)?,
             active_id,
-            active,
-            known,
-            audit_key: read_audit_key(data_dir)?,
+            known: load_known(db)?,
+            audit_key: store.audit(db)?,
         })
+    }
+
+    /// Loads the keys again when the database's active key is no longer this one
+    /// (another replica rotated): run inside the write transaction, under the write
+    /// lock, so the check and the signing that follows see the same key set.
+    /// Returns whether they changed.
+    pub fn refresh(&mut self, db: &Db, store: &KeyStore) -> Result<bool, OriginError> {
+        let active_id = active_in(db)?;
+        if active_id == self.active_id {
+            return Ok(false);
+        }
+        self.active = store.signing(db, &active_id)?;
+        self.active_id = active_id;
+        self.known = load_known(db)?;
+        Ok(true)
     }
 
     /// Id of the key that signs new snapshots.
@@ -200,7 +168,7 @@ impl SigningKeys {
     pub fn rotate(
         &mut self,
         db: &Db,
-        data_dir: &Path,
+        store: &KeyStore,
         now_ms: i64,
         overlap: Duration,
     ) -> Result<Rotation, OriginError> {
@@ -210,7 +178,7 @@ impl SigningKeys {
             params![rfc3339(now_ms), not_after, self.active_id],
         )?;
         let previous = std::mem::take(&mut self.active_id);
-        let (id, key) = generate(db, data_dir, now_ms)?;
+        let (id, key) = generate(db, store, now_ms)?;
         self.active_id = id;
         self.active = key;
         self.known = load_known(db)?;

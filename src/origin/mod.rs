@@ -26,7 +26,10 @@ pub mod governance;
 pub mod health;
 pub mod http;
 pub mod identity;
+pub mod kek;
+pub mod key_store;
 pub mod keys;
+pub mod leader;
 pub mod limits;
 pub mod ofrep;
 pub mod ofrep_metrics;
@@ -206,6 +209,10 @@ pub struct Origin {
     pub config: OriginConfig,
     /// The signing keys.
     pub keys: Mutex<keys::SigningKeys>,
+    /// Where their private halves are kept.
+    key_store: key_store::KeyStore,
+    /// The database it was opened on.
+    database: store::Database,
     /// Where the data lives.
     pub data_dir: PathBuf,
     clock: Clock,
@@ -220,13 +227,27 @@ impl Origin {
         Origin::open_with(data_dir, &store::Database::in_data_dir(data_dir), clock)
     }
 
-    /// Opens an initialised data directory whose database is `database`.
+    /// Opens an initialised data directory whose database is `database`, with the
+    /// key-encryption key of [`kek::KEK_ENV`] if set (PostgreSQL needs one).
     pub fn open_with(
         data_dir: &Path,
         database: &store::Database,
         clock: Clock,
     ) -> Result<Origin, OriginError> {
-        let conn = store::open(data_dir, database, false)?;
+        Origin::open_with_kek(data_dir, database, kek::Kek::resolve(None)?, clock)
+    }
+
+    /// Opens an initialised data directory whose database is `database`; `kek`
+    /// opens the private keys sealed in a PostgreSQL database.
+    pub fn open_with_kek(
+        data_dir: &Path,
+        database: &store::Database,
+        kek: Option<kek::Kek>,
+        clock: Clock,
+    ) -> Result<Origin, OriginError> {
+        let mut conn = store::open(data_dir, database, false)?;
+        let key_store = key_store::KeyStore::for_database(&conn, data_dir, kek)?;
+        key_store.import_files(&mut conn, data_dir)?;
         let config_path = data_dir.join(CONFIG_FILE);
         let config = match std::fs::read_to_string(&config_path) {
             Ok(text) => OriginConfig::from_toml_in(&text, data_dir)
@@ -239,12 +260,14 @@ impl Origin {
                 )))
             }
         };
-        let keys = keys::SigningKeys::load(&conn, data_dir)?;
+        let keys = keys::SigningKeys::load(&conn, &key_store)?;
         let origin = Origin {
             www: StaticFiles::from_source_tree(),
             db: Mutex::new(conn),
             config,
             keys: Mutex::new(keys),
+            key_store,
+            database: database.clone(),
             data_dir: data_dir.to_path_buf(),
             clock,
         };
@@ -272,7 +295,8 @@ impl Origin {
     ) -> Result<T, OriginError> {
         let mut conn = self.lock_db();
         let tx = conn.transaction()?;
-        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        self.follow_rotation(&tx, &mut keys)?;
         let op = Op {
             db: &tx,
             config: &self.config,
@@ -311,10 +335,11 @@ impl Origin {
         let mut conn = self.lock_db();
         let tx = conn.transaction()?;
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        self.follow_rotation(&tx, &mut keys)?;
         let now_ms = self.now_ms();
         let overlap = overlap.unwrap_or(self.config.rotation_overlap);
         let mut next = keys.clone();
-        let report = next.rotate(&tx, &self.data_dir, now_ms, overlap)?;
+        let report = next.rotate(&tx, &self.key_store, now_ms, overlap)?;
         let op = Op {
             db: &tx,
             config: &self.config,
@@ -330,6 +355,41 @@ impl Origin {
         tx.commit()?;
         *keys = next;
         Ok(report)
+    }
+}
+
+impl Origin {
+    /// On PostgreSQL, takes up the keys another replica rotated to (see
+    /// [`keys::SigningKeys::refresh`]); inside a write transaction, under the write
+    /// lock, so what this write signs with is the database's active key. SQLite has
+    /// one server: its keys change only through it.
+    fn follow_rotation(&self, db: &Db, keys: &mut keys::SigningKeys) -> Result<(), OriginError> {
+        if db.is_postgres() && keys.refresh(db, &self.key_store)? {
+            log(format_args!(
+                "signing keys: now signing with {} (rotated by another replica)",
+                keys.active_id()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Takes up a rotation another replica made, outside any write (the event
+    /// watcher calls it a few times a second, so a replica's `GET /keys` and
+    /// snapshots follow within a second, not at its next write).
+    pub fn follow_key_rotation(&self) -> Result<(), OriginError> {
+        let conn = self.lock_db();
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        self.follow_rotation(&conn, &mut keys)
+    }
+
+    /// The database this origin was opened on.
+    pub fn database(&self) -> &store::Database {
+        &self.database
+    }
+
+    /// Whether the private keys are sealed in the database.
+    pub fn keys_sealed(&self) -> bool {
+        self.key_store.is_sealed()
     }
 }
 
@@ -362,6 +422,9 @@ pub struct InitOutput {
     pub admin_token: String,
     /// Id of the signing key.
     pub key_id: String,
+    /// Whether the private keys are sealed in the database (PostgreSQL), not in
+    /// the data directory's `keys/`.
+    pub keys_sealed: bool,
     /// Environments created.
     pub environments: Vec<String>,
 }
@@ -372,8 +435,19 @@ pub const DEFAULT_ENVIRONMENTS: &[&str] = &["development", "staging", "productio
 /// Creates a data directory: schema, signing key (mode 0600), settings, the default
 /// environments with a first (empty) snapshot each, and an admin token. The database
 /// is `database` (see [`store::Database::from_url`]; `None`: `vexil.db` in the data
-/// directory), which must not hold an origin already.
+/// directory), which must not hold an origin already. The key-encryption key, which
+/// PostgreSQL needs, is [`kek::KEK_ENV`]'s.
 pub fn init(data_dir: &Path, database: Option<&str>) -> Result<InitOutput, OriginError> {
+    init_with_kek(data_dir, database, kek::Kek::resolve(None)?)
+}
+
+/// [`init`] with the key-encryption key `kek` (sealing the private keys in a
+/// PostgreSQL database; not used on SQLite).
+pub fn init_with_kek(
+    data_dir: &Path,
+    database: Option<&str>,
+    kek: Option<kek::Kek>,
+) -> Result<InitOutput, OriginError> {
     let io = |what: &str, e: std::io::Error| OriginError::Io(format!("cannot {what}: {e}"));
     let database = store::Database::from_url(database, data_dir)?;
     let taken = || {
@@ -396,17 +470,18 @@ pub fn init(data_dir: &Path, database: Option<&str>) -> Result<InitOutput, Origi
         }
     }
     // The data directory of an origin already (whose database may be elsewhere).
-    let audit_key = data_dir.join("keys").join("audit.key");
-    if audit_key.exists() {
+    if let Some(marker) = key_store::initialised_marker(data_dir) {
         return Err(OriginError::Conflict(format!(
             "{} is already initialised (it has {}); use another directory",
             data_dir.display(),
-            audit_key.display()
+            marker.display()
         )));
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| io(&format!("create {}", data_dir.display()), e))?;
     let mut conn = store::open(data_dir, &database, true)?;
+    // Before anything is written: PostgreSQL without a KEK is refused here.
+    let key_store = key_store::KeyStore::for_database(&conn, data_dir, kek)?;
     let environments: i64 =
         conn.query_row("SELECT COUNT(*) FROM environments", db::params![], |r| {
             r.get(0)
@@ -421,7 +496,7 @@ pub fn init(data_dir: &Path, database: Option<&str>) -> Result<InitOutput, Origi
     }
     let now_ms = system_now_ms();
     let tx = conn.transaction()?;
-    let signing = keys::SigningKeys::create_first(&tx, data_dir, now_ms)?;
+    let signing = keys::SigningKeys::create_first(&tx, &key_store, data_dir, now_ms)?;
     let config = OriginConfig::default();
     let op = Op {
         db: &tx,
@@ -446,6 +521,7 @@ pub fn init(data_dir: &Path, database: Option<&str>) -> Result<InitOutput, Origi
         database: database.describe(),
         admin_token: admin.token,
         key_id: signing.active_id().to_string(),
+        keys_sealed: key_store.is_sealed(),
         environments: DEFAULT_ENVIRONMENTS.iter().map(|s| s.to_string()).collect(),
     })
 }
@@ -466,6 +542,9 @@ pub struct ServeOptions {
     pub tls: Option<tls::TlsFiles>,
     /// `GET /metrics` without credentials (default: a token that may read).
     pub public_metrics: bool,
+    /// The key-encryption key (PostgreSQL: it opens the private keys sealed in the
+    /// database).
+    pub kek: Option<kek::Kek>,
 }
 
 /// Runs the server until SIGINT or SIGTERM. Prints `listening on http://ADDR` (or
@@ -477,7 +556,12 @@ pub fn serve(options: ServeOptions) -> Result<(), OriginError> {
         None => None,
     };
     let database = store::Database::from_url(options.database.as_deref(), &options.data_dir)?;
-    let mut origin = Origin::open_with(&options.data_dir, &database, clock_from_env())?;
+    let mut origin = Origin::open_with_kek(
+        &options.data_dir,
+        &database,
+        options.kek.clone(),
+        clock_from_env(),
+    )?;
     if let Some(root) = &options.www_root {
         origin.www = Some(StaticFiles::under(root).ok_or_else(|| {
             OriginError::Config(format!("{} has no www/ directory to serve", root.display()))
@@ -495,9 +579,20 @@ pub fn serve(options: ServeOptions) -> Result<(), OriginError> {
 }
 
 /// Verifies the audit chain stored in an origin's database (`database` as given to
-/// [`init`]) with the audit key of its data directory; returns the number of entries.
+/// [`init`]) with its audit key (of the data directory, or sealed in the database and
+/// opened with [`kek::KEK_ENV`]'s key); returns the number of entries.
 pub fn verify_data_dir(data_dir: &Path, database: Option<&str>) -> Result<u64, OriginError> {
+    verify_data_dir_with_kek(data_dir, database, kek::Kek::resolve(None)?)
+}
+
+/// [`verify_data_dir`] with the key-encryption key `kek`.
+pub fn verify_data_dir_with_kek(
+    data_dir: &Path,
+    database: Option<&str>,
+    kek: Option<kek::Kek>,
+) -> Result<u64, OriginError> {
     let database = store::Database::from_url(database, data_dir)?;
     let conn = store::open(data_dir, &database, false)?;
-    audit::verify_stored(&conn, &keys::read_audit_key(data_dir)?)
+    let key_store = key_store::KeyStore::for_database(&conn, data_dir, kek)?;
+    audit::verify_stored(&conn, &key_store.audit(&conn)?)
 }

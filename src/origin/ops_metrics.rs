@@ -112,7 +112,7 @@ pub struct Observed {
     pub now_ms: i64,
     /// Open server-sent event streams.
     pub sse_subscribers: i64,
-    /// 1 when this node is the leader (the one that writes and signs).
+    /// 1 when this replica is the leader (the one running the background jobs).
     pub leader: i64,
 }
 
@@ -267,7 +267,7 @@ impl Collector for ObservedCollector {
         single_gauge(
             &mut encoder,
             "leader",
-            "1 when this origin is the leader, the node that writes and signs; a single SQLite origin always is (a replicated origin's election sets it)",
+            "1 when this replica is the leader, the one running the rollout scheduler, webhooks, publish targets, refresh, retention and health probes; a single SQLite origin always is, replicas on PostgreSQL elect one",
             o.leader,
         )
     }

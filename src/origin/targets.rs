@@ -253,7 +253,9 @@ pub fn push_once(origin: &Origin, agent: &ureq::Agent, first: bool) -> Result<us
 
 /// Pushes new snapshots to the targets every second, retrying failures with backoff
 /// up to a minute.
-pub async fn run(origin: Arc<Origin>) {
+/// Only while this replica leads (see [`super::leader`]); a new term pushes
+/// everything again, as a start does.
+pub async fn run(origin: Arc<Origin>, leader: super::leader::Leadership) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(30)))
         .http_status_as_error(false)
@@ -261,7 +263,13 @@ pub async fn run(origin: Arc<Origin>) {
         .into();
     let mut backoff = Duration::from_secs(1);
     let mut first = true;
+    let mut term = leader.term();
     loop {
+        leader.until_leading().await;
+        if leader.term() != term {
+            term = leader.term();
+            first = true;
+        }
         let (o, a) = (origin.clone(), agent.clone());
         let failures = tokio::task::spawn_blocking(move || push_once(&o, &a, first)).await;
         if let Ok(Ok(_)) = failures {

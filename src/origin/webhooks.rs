@@ -307,15 +307,26 @@ pub fn record(op: &Op<'_>, d: &Due, outcome: Result<u16, String>) -> Result<(), 
 }
 
 /// Delivers what is due, forever; `wake` is notified after commits that queue events.
-pub async fn run(origin: std::sync::Arc<Origin>, wake: std::sync::Arc<tokio::sync::Notify>) {
+/// Only while this replica leads (see [`super::leader`]): each delivery is posted by
+/// one replica.
+pub async fn run(
+    origin: std::sync::Arc<Origin>,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    leader: super::leader::Leadership,
+) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
         .http_status_as_error(false)
         .build()
         .into();
     loop {
+        leader.until_leading().await;
         let batch = origin.read(|op| due(op.db, op.now_ms)).unwrap_or_default();
         for d in batch {
+            // Stepped down mid-batch: the new leader posts the rest.
+            if !leader.is_leader() {
+                break;
+            }
             let (agent, origin) = (agent.clone(), origin.clone());
             let done = tokio::task::spawn_blocking(move || {
                 let outcome = send(&agent, &d);

@@ -93,7 +93,13 @@ fn the_audit_chain_detects_edits_deletions_and_reordering() {
         .unwrap()
         .len();
     drop(s);
-    let verify = || vexil::origin::verify_data_dir(data.path(), data.database.as_deref());
+    let verify = || {
+        vexil::origin::verify_data_dir_with_kek(
+            data.path(),
+            data.database.as_deref(),
+            Some(test_kek()),
+        )
+    };
     assert_eq!(verify().unwrap() as usize, entries);
 
     // Tampering goes around the append-only triggers (dropped on SQLite, disabled

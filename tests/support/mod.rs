@@ -14,6 +14,16 @@ use std::time::Duration;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// The key-encryption key every `vexil` the tests run is given
+/// (`VEXIL_KEY_ENCRYPTION_KEY`): on PostgreSQL it seals the private keys in the
+/// database; SQLite does not use it.
+pub const TEST_KEK: &str = "dGVzdCBrZXktZW5jcnlwdGlvbiBrZXkgb2YgMzIgYnk=";
+
+/// [`TEST_KEK`], for the library calls that take one.
+pub fn test_kek() -> vexil::origin::kek::Kek {
+    vexil::origin::kek::Kek::from_base64(TEST_KEK, "TEST_KEK").unwrap()
+}
+
 /// Whether the origin's tests run on PostgreSQL: in a test binary whose name ends in
 /// `_postgres` (tests/origin_api_postgres.rs runs tests/origin_api/ so), or with
 /// `VEXIL_TEST_BACKEND=postgres`. Then every data directory gets a database of its
@@ -139,6 +149,7 @@ impl Drop for DataDir {
 pub fn vexil(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vexil"))
         .args(args)
+        .env(vexil::origin::kek::KEK_ENV, TEST_KEK)
         .output()
         .expect("vexil runs")
 }
@@ -147,6 +158,7 @@ pub fn vexil(args: &[&str]) -> Output {
 pub fn vexil_as(server: &Server, token: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vexil"))
         .args(args)
+        .env(vexil::origin::kek::KEK_ENV, TEST_KEK)
         .env("VEXIL_SERVER", &server.url)
         .env("VEXIL_TOKEN", token)
         .output()
@@ -176,6 +188,7 @@ impl Server {
             .args(["serve", "--data", data.arg(), "--listen", "127.0.0.1:0"])
             .args(data.database_args())
             .args(args)
+            .env(vexil::origin::kek::KEK_ENV, TEST_KEK)
             .envs(vars.iter().copied())
             // The server's log (scheduler actions, delivery failures) only when asked.
             .stderr(if std::env::var_os("VEXIL_TEST_LOG").is_some() {

@@ -35,6 +35,19 @@ pub struct DatabaseArg {
         hide_env_values = true
     )]
     pub database: Option<String>,
+    /// The key-encryption key, in a file (base64 of 32 random bytes): on
+    /// PostgreSQL it seals the private keys kept in the database, and every replica
+    /// needs the same one. Default: the key in VEXIL_KEY_ENCRYPTION_KEY. Not used
+    /// on SQLite, whose keys stay in the data directory.
+    #[arg(long, value_name = "FILE", env = "VEXIL_KEY_ENCRYPTION_KEY_FILE")]
+    pub key_encryption_key_file: Option<std::path::PathBuf>,
+}
+
+impl DatabaseArg {
+    /// The key-encryption key: the file's, else VEXIL_KEY_ENCRYPTION_KEY's.
+    pub fn kek(&self) -> Result<Option<vexil::origin::kek::Kek>, vexil::origin::OriginError> {
+        vexil::origin::kek::Kek::resolve(self.key_encryption_key_file.as_deref())
+    }
 }
 
 #[derive(Subcommand)]

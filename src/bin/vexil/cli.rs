@@ -68,7 +68,7 @@ fn dispatch(command: Command, json: bool) -> Result<i32> {
             force,
         }) => offline::keys_generate(&id, &out_private, &out_public, force, json),
         Command::Init { data, database } => {
-            operator::init(&data, database.database.as_deref(), json)
+            operator::init(&data, database.database.as_deref(), database.kek()?, json)
         }
         Command::Serve {
             data,
@@ -85,6 +85,7 @@ fn dispatch(command: Command, json: bool) -> Result<i32> {
             };
             operator::serve(vexil::origin::ServeOptions {
                 data_dir: data,
+                kek: database.kek()?,
                 database: database.database,
                 listen,
                 www_root: www,
@@ -173,7 +174,7 @@ fn audit(a: AuditArgs, json: bool) -> Result<i32> {
                 ..
             }),
             _,
-        ) => operator::audit_verify_data(&dir, database.database.as_deref(), json),
+        ) => operator::audit_verify_data(&dir, database.database.as_deref(), database.kek()?, json),
         (Some(AuditCommand::Verify { .. }), _) => operator::audit_verify_remote(&api),
         (
             Some(AuditCommand::Log {

@@ -41,6 +41,18 @@ const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS vexil_schema (
     version BIGINT NOT NULL
 )";
 
+/// The transaction-level advisory lock (`pg_advisory_xact_lock`) every PostgreSQL
+/// transaction takes as its first statement ("vexil" in ASCII, then 2; the
+/// migrations' lock is …1). Replicas on one database then write one at a time, as
+/// SQLite's single writer does: each write reads the audit chain's head, the
+/// environment's last snapshot version and the batches already ingested, and
+/// decides from them; without the lock two replicas would decide from the same
+/// state (a forked chain, a version taken twice, a batch counted twice), and outbox
+/// sequence numbers could commit out of order, so that the event watcher, reading
+/// by sequence, would pass over one committed late. The lock is released at commit
+/// or rollback, or when the connection closes (a replica killed mid-write).
+pub const WRITE_LOCK: i64 = 0x7665_7869_6c00_0002;
+
 /// A database connection. Statements take `&self`; a transaction takes the
 /// connection (`&mut self`) for as long as it is open.
 pub struct Db {
@@ -212,12 +224,34 @@ impl Db {
 
     /// Begins a transaction: statements through the [`Tx`] (it derefs to this `Db`)
     /// take effect together at [`Tx::commit`], or not at all if it is dropped.
+    /// On PostgreSQL it first waits for [`WRITE_LOCK`].
     pub fn transaction(&mut self) -> Result<Tx<'_>, DbError> {
-        self.execute_batch("BEGIN")?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.execute_batch("BEGIN")?,
+            Backend::Postgres(db) => db.begin_serialised(WRITE_LOCK)?,
+        }
         Ok(Tx {
             db: self,
             open: true,
         })
+    }
+}
+
+/// A PostgreSQL connection that listens for notifications on one channel (see
+/// [`Listener::wait`]); other sessions notify with `SELECT pg_notify(channel, …)`.
+pub struct Listener(postgres::Listener);
+
+impl Listener {
+    /// Connects to the PostgreSQL database at `url` and runs `LISTEN channel`
+    /// (`channel`: a plain lower-case identifier).
+    pub fn connect(url: &str, channel: &str) -> Result<Listener, DbError> {
+        Ok(Listener(postgres::Listener::connect(url, channel)?))
+    }
+
+    /// Blocks up to `timeout` for a notification; whether one (or more) came. A
+    /// closed connection is an error: connect again.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, DbError> {
+        self.0.wait(timeout)
     }
 }
 

@@ -177,25 +177,29 @@ fn typed<'p>(param: Param<'p>, ty: &Type, n: usize) -> Result<Bound<'p>, DbError
     })
 }
 
+/// A client connected to `url` (`postgres://user@host:port/database`), secured as
+/// its `sslmode` and `sslrootcert` say ([`postgres_tls`]), giving up after
+/// [`CONNECT_TIMEOUT`] unless the URL says otherwise (`connect_timeout=`).
+fn connect_client(url: &str) -> Result<Client, DbError> {
+    let secured = postgres_tls::secured(url)?;
+    let mut config: Config = secured
+        .url
+        .parse()
+        .map_err(|e: postgres::Error| DbError::Backend(format!("a bad URL: {e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    Ok(match postgres_tls::connector(&secured)? {
+        Some(tls) => config.connect(tls)?,
+        None => config.connect(NoTls)?,
+    })
+}
+
 impl Postgres {
-    /// Connects to `url` (`postgres://user@host:port/database`), giving up after
-    /// [`CONNECT_TIMEOUT`] unless the URL says otherwise (`connect_timeout=`).
-    /// The URL's `sslmode` and `sslrootcert` secure it as libpq would ([`postgres_tls`]).
+    /// Connects to `url` ([`connect_client`]).
     pub(super) fn connect(url: &str) -> Result<Postgres, DbError> {
-        let secured = postgres_tls::secured(url)?;
-        let mut config: Config = secured
-            .url
-            .parse()
-            .map_err(|e: postgres::Error| DbError::Backend(format!("a bad URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        let client = match postgres_tls::connector(&secured)? {
-            Some(tls) => blocking(|| config.connect(tls))?,
-            None => blocking(|| config.connect(NoTls))?,
-        };
         Ok(Postgres {
-            client: RefCell::new(Some(client)),
+            client: RefCell::new(Some(blocking(|| connect_client(url))?)),
             statements: RefCell::new(HashMap::new()),
         })
     }
@@ -268,6 +272,13 @@ impl Postgres {
         blocking(|| Ok(self.client()?.batch_execute(sql)?))
     }
 
+    /// Begins a transaction holding the advisory lock `key` until it ends, in one
+    /// round trip (the prepared statements stay: nothing here changes the schema).
+    pub(super) fn begin_serialised(&self, key: i64) -> Result<(), DbError> {
+        let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({key})");
+        blocking(|| Ok(self.client()?.batch_execute(&sql)?))
+    }
+
     pub(super) fn query_opt<T>(
         &self,
         sql: &str,
@@ -290,6 +301,38 @@ impl Postgres {
         self.with_statement(sql, params, |client, statement, bound| {
             Ok(client.query(statement, bound)?)
         })
+    }
+}
+
+/// A connection that only listens (`LISTEN channel`), for notifications other
+/// sessions send with `pg_notify` (they arrive when the sender commits).
+pub(super) struct Listener {
+    client: Client,
+}
+
+impl Listener {
+    /// Connects to `url` and listens on `channel` (a plain identifier).
+    pub(super) fn connect(url: &str, channel: &str) -> Result<Listener, DbError> {
+        let mut client = connect_client(url)?;
+        client.batch_execute(&format!("LISTEN {channel}"))?;
+        Ok(Listener { client })
+    }
+
+    /// Waits up to `timeout` for notifications; whether any came (all that came
+    /// are taken). A closed connection is an error.
+    pub(super) fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, DbError> {
+        use postgres::fallible_iterator::FallibleIterator as _;
+        let got = {
+            let mut notifications = self.client.notifications();
+            let got = notifications.timeout_iter(timeout).next()?.is_some();
+            // Several commits in a burst wake once.
+            while notifications.iter().next()?.is_some() {}
+            got
+        };
+        if self.client.is_closed() {
+            return Err(DbError::Backend("the listening connection closed".into()));
+        }
+        Ok(got)
     }
 }
 

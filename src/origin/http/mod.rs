@@ -61,6 +61,8 @@ pub struct App {
     pub public_metrics: bool,
     /// Whether the server speaks TLS (answers then carry HSTS).
     pub tls: bool,
+    /// Whether this replica runs the background jobs (`vexil_leader`).
+    pub leader: super::leader::Leadership,
 }
 
 /// The API's routes, plus the console and the `vexil` package as static files.
@@ -231,9 +233,10 @@ async fn shutdown_signal() {
     }
 }
 
-/// Re-signs snapshots before they expire, every minute.
-async fn refresh(origin: Arc<Origin>) {
+/// Re-signs snapshots before they expire, every minute (while leading).
+async fn refresh(origin: Arc<Origin>, leader: super::leader::Leadership) {
     loop {
+        leader.until_leading().await;
         let o = origin.clone();
         let done = tokio::task::spawn_blocking(move || o.write(publish::refresh_due)).await;
         if let Ok(Err(e)) = done {
@@ -267,8 +270,9 @@ async fn serve_tls(
         .map_err(failed)
 }
 
-/// Runs the rollout scheduler every `interval`, first ingesting what OFREP
-/// evaluated since the last pass (as its keys' metrics).
+/// Runs the rollout scheduler every `interval` while this replica leads, first
+/// ingesting what OFREP evaluated here since the last pass (as its keys' metrics):
+/// every replica ingests its own evaluations, one replica judges the rollouts.
 async fn schedule_rollouts(
     origin: Arc<Origin>,
     wake: Arc<Notify>,
@@ -278,12 +282,17 @@ async fn schedule_rollouts(
         super::ofrep::RateLimiter,
         super::ofrep_metrics::OfrepMetrics,
     )>,
+    leader: super::leader::Leadership,
 ) {
     loop {
         let o = origin.clone();
         let state = ofrep.clone();
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || state.2.flush(&o, None)).await {
             super::log(format_args!("OFREP metrics: {e}"));
+        }
+        if !leader.is_leader() {
+            tokio::time::sleep(interval).await;
+            continue;
         }
         let o = origin.clone();
         match tokio::task::spawn_blocking(move || o.write(super::rollouts::tick)).await {
@@ -320,11 +329,25 @@ pub async fn serve(origin: Arc<Origin>, listen: &str, how: Listening) -> Result<
         .local_addr()
         .map_err(|e| OriginError::Io(format!("cannot read the bound address: {e}")))?;
     let wake = Arc::new(Notify::new());
-    tokio::spawn(super::webhooks::run(origin.clone(), wake.clone()));
-    tokio::spawn(refresh(origin.clone()));
-    tokio::spawn(super::outbox::retention::run(origin.clone()));
-    tokio::spawn(super::targets::run(origin.clone()));
-    tokio::spawn(super::health::run(origin.clone(), wake.clone()));
+    // The jobs with effects outside this process, or that must run once, run on
+    // the leader only (see `leader`); the event watcher and the API on every one.
+    let leader = super::leader::Leadership::elect(origin.database());
+    tokio::spawn(super::webhooks::run(
+        origin.clone(),
+        wake.clone(),
+        leader.clone(),
+    ));
+    tokio::spawn(refresh(origin.clone(), leader.clone()));
+    tokio::spawn(super::outbox::retention::run(
+        origin.clone(),
+        leader.clone(),
+    ));
+    tokio::spawn(super::targets::run(origin.clone(), leader.clone()));
+    tokio::spawn(super::health::run(
+        origin.clone(),
+        wake.clone(),
+        leader.clone(),
+    ));
     let limiter =
         super::ofrep::RateLimiter::new(origin.config.ofrep_per_second, origin.config.ofrep_burst);
     let audit_key = origin
@@ -344,9 +367,18 @@ pub async fn serve(origin: Arc<Origin>, listen: &str, how: Listening) -> Result<
         wake.clone(),
         interval,
         ofrep.clone(),
+        leader.clone(),
     ));
     let hub = super::events::Hub::default();
-    tokio::spawn(super::events::watch(origin.clone(), hub.clone()));
+    let events_wake = Arc::new(Notify::new());
+    if let super::store::Database::Postgres(url) = origin.database() {
+        super::events::listen(url.clone(), events_wake.clone());
+    }
+    tokio::spawn(super::events::watch(
+        origin.clone(),
+        hub.clone(),
+        events_wake,
+    ));
     let app = App {
         origin: origin.clone(),
         wake,
@@ -355,6 +387,7 @@ pub async fn serve(origin: Arc<Origin>, listen: &str, how: Listening) -> Result<
         ops: Arc::new(super::ops_metrics::OpsMetrics::new()),
         public_metrics: how.public_metrics,
         tls: how.tls.is_some(),
+        leader,
     };
     {
         use std::io::Write as _;

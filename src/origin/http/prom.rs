@@ -91,9 +91,9 @@ pub(super) async fn scrape(
         })
         .await?;
     observed.sse_subscribers = i64::try_from(app.events.subscribers()).unwrap_or(i64::MAX);
-    // One SQLite node is the whole origin: it always leads. A replicated origin's
-    // election would set this per replica.
-    observed.leader = 1;
+    // One SQLite node is the whole origin: it always leads. On PostgreSQL, this
+    // replica's election (`leader`): `sum(vexil_leader)` across replicas is 1.
+    observed.leader = i64::from(app.leader.is_leader());
     let format = if wants_openmetrics(&headers) {
         Format::OpenMetrics
     } else {

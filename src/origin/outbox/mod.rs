@@ -68,8 +68,19 @@ pub fn consumers() -> Vec<Box<dyn Consumer>> {
     vec![Box::new(webhooks::Webhooks)]
 }
 
-/// Writes `event` into the stream, in the operation's transaction, at its time.
+/// The PostgreSQL channel a write notifies when it added to the stream: every
+/// replica's event watcher listens on it (`events::listen`), so it reads the new
+/// events at once rather than at its next poll.
+pub const CHANNEL: &str = "vexil_outbox";
+
+/// Writes `event` into the stream, in the operation's transaction, at its time. On
+/// PostgreSQL it also notifies [`CHANNEL`]: delivered when the transaction commits
+/// (never for one rolled back), once per transaction however many events it wrote.
 pub fn emit(op: &Op<'_>, event: DomainEvent) -> Result<i64, OriginError> {
+    if op.db.is_postgres() {
+        op.db
+            .execute("SELECT pg_notify(?1, '')", params![CHANNEL])?;
+    }
     let id: i64 = op.db.query_row(
         "INSERT INTO outbox (type, environment, at_ms, event) VALUES (?1, ?2, ?3, ?4)
          RETURNING seq",

@@ -30,8 +30,10 @@ pub fn prune(db: &Db, before_ms: i64) -> Result<usize, OriginError> {
 }
 
 /// Prunes the outbox every hour, forever.
-pub async fn run(origin: Arc<Origin>) {
+/// Only while this replica leads (see [`crate::origin::leader`]).
+pub async fn run(origin: Arc<Origin>, leader: crate::origin::leader::Leadership) {
     loop {
+        leader.until_leading().await;
         let o = origin.clone();
         let done = tokio::task::spawn_blocking(move || {
             o.write(|op| prune(op.db, op.now_ms - KEEP.as_millis() as i64))

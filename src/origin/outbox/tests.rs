@@ -122,7 +122,13 @@ fn events_a_crash_left_unconsumed_are_consumed_once_after_restart() {
             false,
         )
         .unwrap();
-        let signing = keys::SigningKeys::load(&conn, dir.path()).unwrap();
+        let signing = keys::SigningKeys::load(
+            &conn,
+            &crate::origin::key_store::KeyStore::Files(crate::origin::key_store::keys_dir(
+                dir.path(),
+            )),
+        )
+        .unwrap();
         let config = crate::origin::config::OriginConfig::default();
         let op = Op {
             db: &conn,

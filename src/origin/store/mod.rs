@@ -27,7 +27,7 @@ pub use database::{redacted, Database};
 /// (and is SQLite-only). It is small: each migration in its own transaction, the
 /// version written in the same transaction, and on PostgreSQL an advisory lock held
 /// by that transaction so replicas starting together migrate one after the other.
-const COUNT: usize = 9;
+const COUNT: usize = 10;
 
 /// The advisory lock PostgreSQL migrations hold (`pg_advisory_xact_lock`): any
 /// constant every vexil agrees on ("vexil" in ASCII, then 1).
@@ -64,7 +64,7 @@ pub fn open(data_dir: &Path, database: &Database, create: bool) -> Result<Db, Or
         Database::Sqlite(path) => {
             if !create && !path.exists() {
                 let default = path == &data_dir.join(DB_FILE);
-                if default && data_dir.join("keys").join("audit.key").exists() {
+                if default && super::key_store::initialised_marker(data_dir).is_some() {
                     return Err(OriginError::Config(format!(
                         "{} has no {DB_FILE}: its database is elsewhere; give it with \
                          --database URL (or VEXIL_DATABASE_URL)",

@@ -283,4 +283,14 @@ pub(super) const MIGRATIONS: [&str; super::COUNT] = [
         BEGIN UPDATE signing_keys SET position = (SELECT COALESCE(MAX(position), 0) + 1 FROM signing_keys)
             WHERE rowid = NEW.rowid; END;
     "#,
+    // 10: private keys sealed with the key-encryption key (`key_store.rs`): the
+    // signing keys (`signing:<id>`) and the audit key (`audit`) of an origin whose
+    // replicas share the database. Empty on an origin that keeps them in files.
+    r#"
+    CREATE TABLE sealed_keys (
+        name TEXT PRIMARY KEY,
+        sealed BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    "#,
 ];

@@ -16,21 +16,33 @@ use vexil::origin::api::{
 // ---- Commands -----------------------------------------------------------------------
 
 /// `vexil init`.
-pub fn init(data: &Path, database: Option<&str>, json_out: bool) -> Result<i32> {
-    let made = vexil::origin::init(data, database)
+pub fn init(
+    data: &Path,
+    database: Option<&str>,
+    kek: Option<vexil::origin::kek::Kek>,
+    json_out: bool,
+) -> Result<i32> {
+    let made = vexil::origin::init_with_kek(data, database, kek)
         .with_context(|| format!("cannot initialise {}", data.display()))?;
     if json_out {
-        let out = json!({ "data": data, "database": made.database, "admin_token": made.admin_token, "key_id": made.key_id, "environments": made.environments });
+        let out = json!({ "data": data, "database": made.database, "admin_token": made.admin_token, "key_id": made.key_id, "keys_sealed": made.keys_sealed, "environments": made.environments });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(0);
     }
     println!("initialised {}", data.display());
     println!("  database     {}", made.database);
     println!("  settings     {}", data.join("vexil.toml").display());
-    println!(
-        "  signing key  {} (keys/{}.json, mode 0600)",
-        made.key_id, made.key_id
-    );
+    if made.keys_sealed {
+        println!(
+            "  signing key  {} (sealed in the database with the key-encryption key)",
+            made.key_id
+        );
+    } else {
+        println!(
+            "  signing key  {} (keys/{}.json, mode 0600)",
+            made.key_id, made.key_id
+        );
+    }
     println!("  environments {}", made.environments.join(", "));
     println!();
     println!("admin token (shown only this once; keep it safe):");

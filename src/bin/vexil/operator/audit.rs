@@ -104,8 +104,13 @@ pub fn audit_verify_remote(api: &Api) -> Result<i32> {
 
 /// `vexil audit verify --data DIR`: reads the database directly, so it works when
 /// the server is down (or not trusted).
-pub fn audit_verify_data(dir: &Path, database: Option<&str>, json_out: bool) -> Result<i32> {
-    match vexil::origin::verify_data_dir(dir, database) {
+pub fn audit_verify_data(
+    dir: &Path,
+    database: Option<&str>,
+    kek: Option<vexil::origin::kek::Kek>,
+    json_out: bool,
+) -> Result<i32> {
+    match vexil::origin::verify_data_dir_with_kek(dir, database, kek) {
         Ok(n) if json_out => print_json(&serde_json::json!({ "ok": true, "entries": n })),
         Ok(n) => {
             println!("audit chain intact: {n} entries");

@@ -13,6 +13,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
@@ -24,12 +25,14 @@ const CONCURRENCY = 16;
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const ENV = "production";
 const FLAG = "new-checkout";
+// On PostgreSQL the private keys are sealed in the database with a key-encryption key.
+const ENV_VARS = { ...process.env, VEXIL_KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64") };
 
 /** `vexil init` of a data directory (database `url`, or its own SQLite file). */
 function init(url) {
   const data = join(mkdtempSync(join(tmpdir(), "vexil-bench-origin-")), "data");
   const args = ["init", "--data", data, "--json", ...(url ? ["--database", url] : [])];
-  const out = JSON.parse(execFileSync(VEXIL, args, { encoding: "utf8" }));
+  const out = JSON.parse(execFileSync(VEXIL, args, { encoding: "utf8", env: ENV_VARS }));
   // The OFREP rate limit (100/s per key by default) would measure the limiter.
   const toml = join(data, "vexil.toml");
   const text = readFileSync(toml, "utf8")
@@ -42,7 +45,7 @@ function init(url) {
 /** A `vexil serve` of `data` on a free port: `{url, child}`. */
 async function serve(data, url) {
   const args = ["serve", "--data", data, "--listen", "127.0.0.1:0", ...(url ? ["--database", url] : [])];
-  const child = spawn(VEXIL, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(VEXIL, args, { stdio: ["ignore", "pipe", "pipe"], env: ENV_VARS });
   const log = [];
   child.stderr.on("data", (d) => log.push(String(d)));
   const lines = createInterface({ input: child.stdout });
@@ -215,7 +218,7 @@ const results = [];
 const pg = await startPostgres();
 try {
   const { data, admin } = init(pg.url);
-  // Both replicas share the data directory: its settings and signing keys.
+  // Both replicas read the same settings; the keys are in the database.
   const replicas = [await serve(data, pg.url), await serve(data, pg.url)];
   const tokens = await prepare(replicas[0].url, admin);
   results.push(["2 replicas, PostgreSQL", await measure(replicas, tokens)]);

@@ -241,7 +241,7 @@ console.log(`|---|${results.map(() => "---:").join("|")}|`);
 for (const [label, get] of rows) console.log(`| ${label} | ${results.map(([, r]) => get(r)).join(" | ")} |`);
 
 // 10,000 isolates polling every second ask 10,000 times a second. A CDN caches public
-// snapshots (`public_snapshots = true`: `max-age`, `stale-while-revalidate`), so the
+// snapshots (`snapshots.public = true`: `max-age`, `stale-while-revalidate`), so the
 // origin sees about one revalidation per point of presence per max-age.
 const isolates = 10_000;
 const pops = 300;

@@ -51,7 +51,7 @@ use config::OriginConfig;
 use db::Db;
 use governance::Violation;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Errors of the origin. Each maps to one HTTP status in [`http`].
 #[derive(Debug, thiserror::Error)]
@@ -204,7 +204,7 @@ impl StaticFiles {
 pub struct Origin {
     /// The console and package files, if served.
     pub www: Option<StaticFiles>,
-    db: Mutex<Db>,
+    db: db::pool::Connections,
     /// Settings from `vexil.toml`.
     pub config: OriginConfig,
     /// The signing keys.
@@ -263,7 +263,13 @@ impl Origin {
         let keys = keys::SigningKeys::load(&conn, &key_store)?;
         let origin = Origin {
             www: StaticFiles::from_source_tree(),
-            db: Mutex::new(conn),
+            db: db::pool::Connections::new(
+                conn,
+                match database {
+                    store::Database::Postgres(url) => Some(url.as_str()),
+                    store::Database::Sqlite(_) => None,
+                },
+            ),
             config,
             keys: Mutex::new(keys),
             key_store,
@@ -281,10 +287,8 @@ impl Origin {
         (self.clock)()
     }
 
-    fn lock_db(&self) -> MutexGuard<'_, Db> {
-        // A panic while holding the lock rolled its transaction back; the
-        // connection itself is still usable.
-        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock_db(&self) -> Result<db::pool::Connection<'_>, OriginError> {
+        Ok(self.db.get()?)
     }
 
     /// Runs `f` in one transaction, committed only if it succeeds; the outbox's
@@ -293,7 +297,7 @@ impl Origin {
         &self,
         f: impl FnOnce(&Op<'_>) -> Result<T, OriginError>,
     ) -> Result<T, OriginError> {
-        let mut conn = self.lock_db();
+        let mut conn = self.lock_db()?;
         let tx = conn.transaction()?;
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         self.follow_rotation(&tx, &mut keys)?;
@@ -315,8 +319,9 @@ impl Origin {
         &self,
         f: impl FnOnce(&Op<'_>) -> Result<T, OriginError>,
     ) -> Result<T, OriginError> {
-        let conn = self.lock_db();
-        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.lock_db()?;
+        // A copy: reads on other connections do not wait for a write's keys.
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let op = Op {
             db: &conn,
             config: &self.config,
@@ -332,7 +337,7 @@ impl Origin {
         actor: &str,
         overlap: Option<std::time::Duration>,
     ) -> Result<api::Rotation, OriginError> {
-        let mut conn = self.lock_db();
+        let mut conn = self.lock_db()?;
         let tx = conn.transaction()?;
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         self.follow_rotation(&tx, &mut keys)?;
@@ -377,7 +382,7 @@ impl Origin {
     /// watcher calls it a few times a second, so a replica's `GET /keys` and
     /// snapshots follow within a second, not at its next write).
     pub fn follow_key_rotation(&self) -> Result<(), OriginError> {
-        let conn = self.lock_db();
+        let conn = self.lock_db()?;
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         self.follow_rotation(&conn, &mut keys)
     }

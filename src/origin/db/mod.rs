@@ -21,6 +21,7 @@
 
 mod error;
 pub mod placeholders;
+pub mod pool;
 mod postgres;
 mod postgres_tls;
 mod sqlite;
@@ -108,11 +109,20 @@ impl Db {
     }
 
     /// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`),
-    /// without TLS.
+    /// secured as its `sslmode` and `sslrootcert` say.
     pub fn connect_postgres(url: &str) -> Result<Db, DbError> {
         Ok(Db {
             backend: Backend::Postgres(Box::new(postgres::Postgres::connect(url)?)),
         })
+    }
+
+    /// Whether the connection is gone (a PostgreSQL server that closed it); an
+    /// SQLite file never is.
+    pub fn is_closed(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => false,
+            Backend::Postgres(db) => db.is_closed(),
+        }
     }
 
     /// Whether this is a PostgreSQL connection (the schema's migrations, and the

@@ -204,6 +204,11 @@ impl Postgres {
         })
     }
 
+    /// Whether the server closed the connection.
+    pub(super) fn is_closed(&self) -> bool {
+        self.client.borrow().as_ref().is_none_or(Client::is_closed)
+    }
+
     fn client(&self) -> Result<RefMut<'_, Client>, DbError> {
         RefMut::filter_map(self.client.borrow_mut(), Option::as_mut)
             .map_err(|_| DbError::Backend("the connection is closed".into()))

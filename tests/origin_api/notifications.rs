@@ -220,3 +220,30 @@ fn events_announce_new_snapshots_and_the_kill_switch_within_two_seconds() {
     );
     assert_eq!(r.status, 403);
 }
+
+#[test]
+fn a_write_wakes_its_servers_event_watcher_without_waiting_for_the_poll() {
+    let (data, admin) = DataDir::init("events_wake");
+    // Only a wake can deliver within 2 s when the watcher polls every 30 s.
+    data.set("poll_interval", "poll_interval = \"30s\"");
+    let s = Server::start(&data);
+    let sdk = s.sdk_key(&admin, "production");
+    s.post(FLAGS, &admin, json!({ "flag": simple_flag("woken") }))
+        .expect(201);
+    let events = s.events("/api/v1/environments/production/events", &sdk);
+    let timeout = std::time::Duration::from_secs(2);
+    events
+        .recv_timeout(timeout)
+        .expect("the current version first");
+    s.post(
+        &format!("{FLAGS}/woken/kill"),
+        &admin,
+        json!({ "reason": "incident" }),
+    )
+    .expect(200);
+    let (kind, kill) = events.recv_timeout(timeout).expect("the kill within 2 s");
+    assert_eq!(
+        (kind.as_str(), kill["flag"].as_str()),
+        ("kill", Some("woken"))
+    );
+}

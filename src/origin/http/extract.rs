@@ -146,7 +146,8 @@ impl App {
     }
 
     /// A write by `who`, whose role its extractor checked; wakes the webhook
-    /// deliverer.
+    /// deliverer and the event watcher (a kill reaches subscribers at once, not at
+    /// the watcher's next poll).
     pub(super) async fn write<T: Serialize + Send + 'static>(
         &self,
         who: Principal,
@@ -156,6 +157,7 @@ impl App {
             .blocking(move |origin| origin.write(|op| f(op, &who)))
             .await;
         self.wake.notify_one();
+        self.events_wake.notify_one();
         out.map(Json)
     }
 

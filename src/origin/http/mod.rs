@@ -47,6 +47,9 @@ pub struct App {
     pub origin: Arc<Origin>,
     /// Wakes the webhook deliverer after a write.
     pub wake: Arc<Notify>,
+    /// Wakes this process's event watcher after a write (other replicas' watchers
+    /// are woken by PostgreSQL's notification).
+    pub events_wake: Arc<Notify>,
     /// Real-time events.
     pub events: super::events::Hub,
     /// OFREP: compiled snapshots, the rate limiter, and the keys' metrics.
@@ -377,12 +380,13 @@ pub async fn serve(origin: Arc<Origin>, listen: &str, how: Listening) -> Result<
     tokio::spawn(super::events::watch(
         origin.clone(),
         hub.clone(),
-        events_wake,
+        events_wake.clone(),
     ));
     let app = App {
         origin: origin.clone(),
         wake,
         events: hub,
+        events_wake,
         ofrep: ofrep.clone(),
         ops: Arc::new(super::ops_metrics::OpsMetrics::new()),
         public_metrics: how.public_metrics,

@@ -131,7 +131,10 @@ fn sslmode_and_sslrootcert_secure_the_origins_connection_as_libpq_would() {
     // A missing root file and an unknown mode are clear errors.
     let url = pg.create_database("tls_bad");
     for (query, says) in [
-        ("sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem", "sslrootcert"),
+        (
+            "sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem",
+            "sslrootcert",
+        ),
         ("sslmode=strict", "verify-full"),
     ] {
         let out = init(&work.path().join("bad"), &with(&url, query));

@@ -178,7 +178,17 @@ fn run_migrations(conn: &mut Db) -> Result<(), OriginError> {
             "the database has schema version {version}; this vexil knows {COUNT}: upgrade vexil"
         ))
     };
-    let failed = |e: refinery::Error| OriginError::Db(DbError::Backend(format!("migrating: {e}")));
+    // refinery's message says what it was doing; its sources, why ("db error:
+    // relation … already exists").
+    let failed = |e: refinery::Error| {
+        let mut message = format!("migrating the schema: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message = format!("{message}: {cause}");
+            source = cause.source();
+        }
+        OriginError::Db(DbError::Backend(message))
+    };
     let (recorded, last) = history(conn)?;
     if last > COUNT as i64 {
         return Err(too_new(last));

@@ -14,9 +14,10 @@ fn migrated(url: &str) -> Db {
     db
 }
 
+/// The last migration refinery's history records.
 fn version(db: &Db) -> i64 {
     db.query_row(
-        "SELECT version FROM vexil_schema WHERE id = 1",
+        "SELECT CAST(MAX(version) AS BIGINT) FROM refinery_schema_history",
         params![],
         |r| r.get(0),
     )
@@ -49,7 +50,15 @@ fn migrations_run_once_on_postgres_and_again_change_nothing() {
     let url = pg.create_database("schema_once");
     let mut db = migrated(&url);
     let latest = version(&db);
-    assert_eq!(latest, db.schema_version().unwrap());
+    assert_eq!(latest, store::schema_version(&db).unwrap());
+    let recorded: i64 = db
+        .query_row(
+            "SELECT count(*) FROM refinery_schema_history",
+            params![],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recorded, latest, "each migration recorded once");
     assert!(latest >= 9, "{latest}");
     let before = tables(&db);
     for table in [
@@ -58,7 +67,7 @@ fn migrations_run_once_on_postgres_and_again_change_nothing() {
         "approvals",
         "outbox",
         "rollouts",
-        "vexil_schema",
+        "refinery_schema_history",
     ] {
         assert!(before.iter().any(|t| t == table), "{table} in {before:?}");
     }
@@ -67,6 +76,7 @@ fn migrations_run_once_on_postgres_and_again_change_nothing() {
     store::migrate(&mut db).expect("migrating again");
     assert_eq!(version(&db), latest);
     assert_eq!(tables(&db), before);
+    assert!(!before.iter().any(|t| t == "vexil_schema"), "{before:?}");
     // Types as translated: integers are 64-bit, reals double precision.
     assert_eq!(column_type(&db, "flags", "archived"), "bigint");
     assert_eq!(column_type(&db, "snapshots", "issued_at_ms"), "bigint");
@@ -97,6 +107,57 @@ fn migrations_run_once_on_postgres_and_again_change_nothing() {
         assert_eq!(identity(table, column), "YES", "{table}.{column}");
     }
     assert_eq!(identity("audit", "seq"), "NO");
+}
+
+#[test]
+fn a_database_the_hand_written_runner_left_upgrades_through_refinery_keeping_its_data() {
+    let pg = Postgres::start();
+    let url = pg.create_database("schema_adopt");
+    // As the hand-written runner left it after 7 migrations: each text run,
+    // `vexil_schema` at 7, no refinery history.
+    let mut old = Db::connect_postgres(&url).unwrap();
+    {
+        let tx = old.transaction().unwrap();
+        for sql in &store::POSTGRES_MIGRATIONS[..7] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.set_schema_version(7).unwrap();
+        tx.execute_batch(
+            "INSERT INTO environments VALUES ('production', 't');
+             INSERT INTO audit VALUES (1, 't', 'a', 'x', 's', '{}', 'p', 'h');",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    assert!(!old.has_table("refinery_schema_history").unwrap());
+    assert_eq!(store::schema_version(&old).unwrap(), 7);
+    drop(old);
+    let db = migrated(&url);
+    let history: Vec<(i64, String)> = db
+        .query(
+            "SELECT CAST(version AS BIGINT), name FROM refinery_schema_history ORDER BY version",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let latest = store::POSTGRES_MIGRATIONS.len() as i64;
+    let expected: Vec<(i64, String)> = (1..=latest).map(|v| (v, "schema".into())).collect();
+    assert_eq!(history, expected);
+    let kept: (String, String) = db
+        .query_row(
+            "SELECT (SELECT name FROM environments), (SELECT actor FROM audit WHERE seq = 1)",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(kept, ("production".into(), "a".into()));
+    // The 8th and later migrations ran: the 9th's positions exist.
+    assert_eq!(column_type(&db, "approvals", "position"), "bigint");
+    // Migrating again changes nothing (the checksums recorded are refinery's own:
+    // it would refuse divergent ones).
+    let mut db = db;
+    store::migrate(&mut db).expect("migrating again");
+    assert_eq!(version(&db), latest);
 }
 
 #[test]
@@ -212,8 +273,8 @@ fn both_back_ends_have_the_same_tables_and_columns() {
     let mut on_sqlite = Db::open_sqlite_in_memory().unwrap();
     store::migrate(&mut on_sqlite).unwrap();
     assert_eq!(
-        on_sqlite.schema_version().unwrap(),
-        on_pg.schema_version().unwrap()
+        store::schema_version(&on_sqlite).unwrap(),
+        store::schema_version(&on_pg).unwrap()
     );
     let mut sqlite_columns: Vec<(String, String)> = on_sqlite
         .query(

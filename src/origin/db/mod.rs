@@ -36,7 +36,8 @@ pub use crate::__db_params as params;
 
 use std::path::Path;
 
-/// Where PostgreSQL keeps the schema version (it has no `user_version`).
+/// Where the hand-written runner that preceded refinery kept the schema version on
+/// PostgreSQL (it has no `user_version`).
 const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS vexil_schema (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     version BIGINT NOT NULL
@@ -199,13 +200,46 @@ impl Db {
         }
     }
 
-    /// The schema version: how many migrations have run (SQLite: `PRAGMA user_version`;
-    /// PostgreSQL: the one-row table `vexil_schema`).
+    /// Runs `sqlite` on rusqlite's `Connection`, or `postgres` on the `postgres`
+    /// crate's `Client`, whichever this is: for a library that drives the
+    /// connection itself (the schema's migrations, through refinery), so that only
+    /// this module names the drivers. Not inside a [`Tx`] (it takes `&mut self`).
+    pub fn with_driver<T>(
+        &mut self,
+        sqlite: impl FnOnce(&mut sqlite::Driver) -> T,
+        postgres: impl FnOnce(&mut postgres::Driver) -> T,
+    ) -> Result<T, DbError> {
+        match &mut self.backend {
+            Backend::Sqlite(db) => Ok(sqlite(db.connection())),
+            Backend::Postgres(db) => db.with_client(postgres),
+        }
+    }
+
+    /// Whether the table `name` exists (on PostgreSQL, in the current schema).
+    pub fn has_table(&self, name: &str) -> Result<bool, DbError> {
+        let sql = match &self.backend {
+            Backend::Sqlite(_) => {
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"
+            }
+            Backend::Postgres(_) => {
+                "SELECT count(*) FROM pg_catalog.pg_tables
+                 WHERE schemaname = current_schema() AND tablename = ?1"
+            }
+        };
+        Ok(self.query_row(sql, params![name], |r| r.get::<i64>(0))? > 0)
+    }
+
+    /// The schema version the hand-written runner that preceded refinery recorded:
+    /// how many migrations it ran (SQLite: `PRAGMA user_version`; PostgreSQL: the
+    /// one-row table `vexil_schema`, 0 without it). `store::migrate` reads it once,
+    /// to record those migrations in refinery's history.
     pub fn schema_version(&self) -> Result<i64, DbError> {
         match &self.backend {
             Backend::Sqlite(db) => db.user_version(),
             Backend::Postgres(_) => {
-                self.execute_batch(SCHEMA_TABLE)?;
+                if !self.has_table("vexil_schema")? {
+                    return Ok(0);
+                }
                 let version = self.query_opt(
                     "SELECT version FROM vexil_schema WHERE id = 1",
                     params![],
@@ -216,7 +250,8 @@ impl Db {
         }
     }
 
-    /// Records the schema version (inside the migration's transaction).
+    /// Records the schema version as the hand-written runner did (tests make
+    /// databases as it left them with this).
     pub fn set_schema_version(&self, version: i64) -> Result<(), DbError> {
         match &self.backend {
             Backend::Sqlite(db) => db.set_user_version(version),

@@ -15,6 +15,9 @@ use postgres::{Client, Config, NoTls, Row, Statement};
 use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 
+/// The client ([`super::Db::with_driver`]).
+pub(super) type Driver = Client;
+
 /// A row as the client gives it.
 pub(super) type RowRef = Row;
 
@@ -282,6 +285,21 @@ impl Postgres {
     pub(super) fn begin_serialised(&self, key: i64) -> Result<(), DbError> {
         let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({key})");
         blocking(|| Ok(self.client()?.batch_execute(&sql)?))
+    }
+
+    /// Runs `f` on the client itself, for a library that drives it (the
+    /// migrations); the prepared statements go, as `f` may change the schema.
+    pub(super) fn with_client<T>(
+        &mut self,
+        f: impl FnOnce(&mut Client) -> T,
+    ) -> Result<T, DbError> {
+        self.statements.get_mut().clear();
+        let client = self
+            .client
+            .get_mut()
+            .as_mut()
+            .ok_or_else(|| DbError::Backend("the connection is closed".into()))?;
+        Ok(blocking(|| f(client)))
     }
 
     pub(super) fn query_opt<T>(

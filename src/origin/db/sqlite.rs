@@ -1,10 +1,14 @@
 //! The SQLite back end, over rusqlite: the only file that names it (with the
-//! in-memory test database and integration tests that open files directly).
+//! in-memory test database and integration tests that open files directly;
+//! `Db::with_driver` hands its connection to refinery as [`Driver`]).
 
 use super::{DbError, Param, ToParam, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode};
 use std::path::Path;
+
+/// rusqlite's connection ([`super::Db::with_driver`]).
+pub(super) type Driver = Connection;
 
 /// A row as rusqlite gives it.
 pub(super) type RowRef<'a> = rusqlite::Row<'a>;
@@ -119,6 +123,11 @@ impl Sqlite {
             out.push(f(row)?);
         }
         Ok(out)
+    }
+
+    /// rusqlite's own connection, for a library that drives it (the migrations).
+    pub(super) fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     pub(super) fn user_version(&self) -> Result<i64, DbError> {

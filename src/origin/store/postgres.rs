@@ -7,7 +7,8 @@
 //! append-only triggers are one PL/pgSQL function refusing updates, deletes and
 //! truncation.
 
-pub(super) const MIGRATIONS: [&str; super::COUNT] = [
+/// One text per version, in order (`super::COUNT`).
+pub const MIGRATIONS: [&str; super::COUNT] = [
     // 1: the first schema.
     r#"
     CREATE TABLE environments (

@@ -6,7 +6,7 @@ fn migrations_run_once_and_audit_is_append_only() {
     let mut conn = Db::open_sqlite_in_memory().unwrap();
     migrate(&mut conn).unwrap();
     migrate(&mut conn).unwrap();
-    let version = conn.schema_version().unwrap();
+    let version = schema_version(&conn).unwrap();
     assert_eq!(version as usize, COUNT);
     conn.execute(
         "INSERT INTO audit VALUES (1, 't', 'a', 'x', 's', '{}', 'p', 'h')",
@@ -101,4 +101,84 @@ fn migration_9_orders_existing_and_new_rows_as_they_were_made() {
         order("SELECT approver, position FROM approvals ORDER BY position"),
         [("zoe".into(), 1), ("adam".into(), 2), ("abe".into(), 3)]
     );
+}
+
+/// The rows refinery's history holds: (version, name, checksum).
+fn history_rows(conn: &Db) -> Vec<(i64, String, String)> {
+    conn.query(
+        "SELECT version, name, checksum FROM refinery_schema_history ORDER BY version",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_database_the_hand_written_runner_left_upgrades_through_refinery_keeping_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        // As the hand-written runner left it after 6 migrations: each text run,
+        // `user_version` 6, no refinery history.
+        let mut old = Db::open_sqlite(&path).unwrap();
+        let tx = old.transaction().unwrap();
+        for sql in &sqlite::MIGRATIONS[..6] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.set_schema_version(6).unwrap();
+        tx.execute_batch(
+            "INSERT INTO environments VALUES ('production', 't');
+             INSERT INTO audit VALUES (1, 't', 'a', 'x', 's', '{}', 'p', 'h');",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        assert!(!old.has_table("refinery_schema_history").unwrap());
+    }
+    let conn = open(dir.path(), &Database::Sqlite(path.clone()), false).unwrap();
+    // 1..6 recorded with the checksums refinery computes for them, 7.. applied.
+    let expected: Vec<(i64, String, String)> = migrations(&conn)
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m.version().into(),
+                m.name().to_string(),
+                m.checksum().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(expected.len(), COUNT);
+    assert_eq!(history_rows(&conn), expected);
+    assert_eq!(schema_version(&conn).unwrap() as usize, COUNT);
+    let kept: (String, String) = conn
+        .query_row(
+            "SELECT (SELECT name FROM environments), (SELECT actor FROM audit WHERE seq = 1)",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(kept, ("production".into(), "a".into()));
+    // The 7th migration's tables exist; the audit table is still append-only.
+    assert!(conn.execute("DELETE FROM audit", params![]).is_err());
+    drop(conn);
+    // Opening again runs nothing and records nothing more.
+    let again = open(dir.path(), &Database::Sqlite(path), false).unwrap();
+    assert_eq!(history_rows(&again), expected);
+}
+
+#[test]
+fn a_database_newer_than_this_vexil_is_refused() {
+    let mut conn = Db::open_sqlite_in_memory().unwrap();
+    conn.set_schema_version(COUNT as i64 + 1).unwrap();
+    let err = migrate(&mut conn).unwrap_err().to_string();
+    assert!(err.contains("upgrade vexil"), "{err}");
+    let mut conn = Db::open_sqlite_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO refinery_schema_history VALUES ({}, 'later', 't', '0')",
+        COUNT + 1
+    ))
+    .unwrap();
+    let err = migrate(&mut conn).unwrap_err().to_string();
+    assert!(err.contains("upgrade vexil"), "{err}");
 }

@@ -18,6 +18,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { startPostgres } from "./postgres.mjs";
+import { api as originApi } from "../worker/test/origin.js";
+
+/** The origin API at `base`, as the worker tests call it. */
+const api = (base, ...rest) => originApi({ url: base }, ...rest);
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const VEXIL = process.env.VEXIL_BIN ?? join(ROOT, "target/release/vexil");
@@ -56,17 +60,6 @@ async function serve(data, url) {
   child.removeAllListeners("exit");
   lines.on("line", () => {});
   return { url: address, child };
-}
-
-async function api(base, token, method, path, body) {
-  const r = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
 }
 
 /** Tokens and a flag, through the first replica. */

@@ -7,11 +7,13 @@ export WASM_BINDGEN_VERSION
 
 CARGO ?= cargo
 WASM_TARGET := wasm32-unknown-unknown
-# The module is the core alone: no origin, CLI or authoring features (Cargo.toml).
+# The module is the bindings crate over the core alone: no origin, CLI or authoring
+# features (Cargo.toml).
 WASM_CARGO := --target $(WASM_TARGET) --no-default-features
+WASM_CRATE := -p vexil-wasm
 # `wasm` (size-optimised, the default) or `wasm-speed` (opt-level 3); see Cargo.toml.
 WASM_PROFILE ?= wasm
-WASM_RAW := target/$(WASM_TARGET)/$(WASM_PROFILE)/vexil.wasm
+WASM_RAW := target/$(WASM_TARGET)/$(WASM_PROFILE)/vexil_wasm.wasm
 WASM_OUT := pkg/wasm/vexil_bg.wasm
 # Every entry hands the glue its module (pkg/lazy.js, node.js, worker.js), so the
 # glue's own default path is left out; every runtime served has encodeInto.
@@ -34,7 +36,7 @@ setup-test:
 
 # The wasm module: size-optimised build, bindings, then wasm-opt (which also strips).
 wasm: setup
-	@$(CARGO) build $(CARGO_QUIET) --lib $(WASM_CARGO) --profile $(WASM_PROFILE)
+	@$(CARGO) build $(CARGO_QUIET) $(WASM_CRATE) --lib $(WASM_CARGO) --profile $(WASM_PROFILE)
 	@wasm-bindgen $(WASM_BINDGEN_FLAGS) --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
 	@$(WASM_OPT) -Oz --converge --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@node scripts/inline-wasm.mjs $(WASM_OUT) pkg/wasm/vexil_inline.js
@@ -61,7 +63,7 @@ test-rust: setup
 	$(CARGO) check --quiet --no-default-features --lib
 
 test-wasm: setup
-	$(CARGO) test $(WASM_CARGO) --test wasm
+	$(CARGO) test $(WASM_CRATE) $(WASM_CARGO) --test wasm
 
 # The worker tests start a real `vexil serve` (target/debug/vexil).
 test-js: wasm www setup-test
@@ -72,7 +74,7 @@ test-js: wasm www setup-test
 test: wasm www setup-test
 	$(CARGO) test --quiet
 	$(CARGO) check --quiet --no-default-features --lib
-	$(CARGO) test $(WASM_CARGO) --test wasm
+	$(CARGO) test $(WASM_CRATE) $(WASM_CARGO) --test wasm
 	node --test pkg/test/*.test.js worker/test/*.test.js www/test/*.test.js scripts/test/*.test.js
 
 demo: CARGO_QUIET =
@@ -96,7 +98,8 @@ bench: wasm-names setup-test
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy $(WASM_CARGO) --lib --test wasm -- -D warnings
+	$(CARGO) clippy $(WASM_CARGO) --lib -- -D warnings
+	$(CARGO) clippy $(WASM_CRATE) $(WASM_CARGO) --lib --test wasm -- -D warnings
 	$(CARGO) clippy --no-default-features --lib -- -D warnings
 
 clean:

@@ -9,7 +9,8 @@
 //!
 //! Feature `authoring` adds the JSON flag model, its compiler and snapshot encoding
 //! to the engine; the wasm module is built without any feature. The wasm-bindgen
-//! surface lives in `wasm` (wasm32 only); the CLI in `src/bin` (feature `cli`).
+//! surface is its own crate, `crates/vexil-wasm`, built for speed while this one is
+//! built for size; the CLI is in `src/bin` (feature `cli`).
 #![warn(missing_docs)]
 
 pub mod engine;
@@ -27,6 +28,3 @@ pub mod url_path;
 
 #[cfg(feature = "import")]
 pub mod import;
-
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;

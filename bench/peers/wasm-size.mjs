@@ -139,7 +139,7 @@ export function crateOf(name) {
   return first ?? "(other: exports, shims, libc)";
 }
 
-/** The report's lines: section sizes, top `top` functions, totals by crate and by vexil module. */
+/** The report's lines: section sizes, top `top` functions, totals by crate and by module of vexil and its bindings. */
 export function sizeReport(bytes, top = 20) {
   const { sections, bodies, names, exports } = parseWasm(bytes);
   const lines = [];
@@ -154,8 +154,8 @@ export function sizeReport(bytes, top = 20) {
   }
   const code = bodies.reduce((sum, b) => sum + b.size, 0);
   // wasm-bindgen's export wrappers (`engine_load`, `engine_new multivalue shim`) hold
-  // the Rust bodies inlined into them: they count for vexil::wasm.
-  const EXPORTS = "vexil::wasm (exports, with what is inlined into them)";
+  // the Rust bodies inlined into them: they count for the bindings crate.
+  const EXPORTS = "vexil_wasm (exports, with what is inlined into them)";
   const named = bodies.map((b) => {
     const name = clean(names.get(b.index) ?? `func[${b.index}]`);
     return { ...b, name, exported: exports.has(name.replace(/ multivalue shim$/, "")) };
@@ -173,10 +173,11 @@ export function sizeReport(bytes, top = 20) {
     return [...m].sort((a, b) => b[1] - a[1]);
   };
   lines.push("code by crate (generic std code counted for the crate it is instantiated for):");
-  for (const [crate, size] of totals((f) => (f.exported ? "vexil" : crateOf(f.name))).slice(0, 15)) lines.push(bar(crate, size, code));
-  lines.push("vexil code by module:");
+  for (const [crate, size] of totals((f) => (f.exported ? "vexil_wasm" : crateOf(f.name))).slice(0, 15)) lines.push(bar(crate, size, code));
+  lines.push("vexil and vexil_wasm code by module:");
   const moduleOf = ({ name, exported }) => {
     if (exported) return EXPORTS;
+    if (crateOf(name) === "vexil_wasm") return "vexil_wasm";
     if (crateOf(name) !== "vexil") return null;
     const at = name.indexOf("vexil::");
     return name.slice(at).split("::").slice(0, 3).join("::").replace(/[<{> ].*$/, "");

@@ -31,7 +31,7 @@ pub mod model;
 mod search;
 pub mod semver;
 pub(crate) mod sort;
-pub(crate) mod split;
+pub mod split;
 pub mod time;
 pub mod trace;
 pub mod wire;

@@ -13,7 +13,7 @@ pub(crate) fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
 }
 
 /// The pieces of `text` between `sep`s, like `str::split`.
-pub(crate) fn fields(text: &str, sep: u8) -> Fields<'_> {
+pub fn fields(text: &str, sep: u8) -> Fields<'_> {
     debug_assert!(sep.is_ascii());
     Fields {
         rest: Some(text),
@@ -22,7 +22,7 @@ pub(crate) fn fields(text: &str, sep: u8) -> Fields<'_> {
 }
 
 /// The iterator of [`fields`].
-pub(crate) struct Fields<'a> {
+pub struct Fields<'a> {
     rest: Option<&'a str>,
     sep: u8,
 }

@@ -1,4 +1,11 @@
-//! The wasm-bindgen surface: bindings over [`crate::session::Session`], nothing more.
+//! The wasm-bindgen surface: bindings over [`vexil::session::Session`], nothing more.
+//!
+//! A crate of its own so that Cargo builds it for speed (`opt-level = 3` in the
+//! workspace's `wasm` profile) while `vexil` stays size-optimised: the per-call work
+//! of the bindings (borrowing the engine, converting arguments) is on every
+//! evaluation, and at "z" it was larger as well as slower. A function of `vexil`
+//! marked `#[inline]` and called from here is compiled here, at this level: the way
+//! to move more of the hot path to speed when the size budget allows.
 //!
 //! Cold paths (loading, the flag and attribute tables, metrics batches) exchange
 //! text; the hot path exchanges numbers: the host writes a context's values as
@@ -6,10 +13,13 @@
 //! call fills a slot and evaluates, returning a packed `u32` ([`session::pack`]).
 //! Results of `evalAll` are read in place (`evalAll` returns their address).
 
-use crate::engine::ErrorCode;
-use crate::session::records::Record;
-use crate::session::{self, rows, Session, SessionConfig, TrackData};
-use crate::snapshot::{Keyring, StalePolicy};
+#![cfg(target_arch = "wasm32")]
+
+use std::mem::ManuallyDrop;
+use vexil::engine::ErrorCode;
+use vexil::session::records::Record;
+use vexil::session::{self, rows, Session, SessionConfig, TrackData};
+use vexil::snapshot::{Keyring, StalePolicy};
 use wasm_bindgen::prelude::*;
 
 /// Loading a snapshot makes thousands of short-lived allocations; talc is faster and
@@ -33,7 +43,8 @@ pub fn wasm_memory() -> JsValue {
 /// The evaluation engine: a session plus the buffers the host reads and writes.
 #[wasm_bindgen]
 pub struct Engine {
-    session: Session,
+    /// Dropped through [`Session::discard`] (see `Drop`).
+    session: ManuallyDrop<Session>,
     records: Vec<Record>,
     text: Vec<u8>,
     results: Vec<u32>,
@@ -44,8 +55,18 @@ pub struct Engine {
     ofrep_status: u16,
 }
 
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Dropping a session here would compile its drop code (a whole snapshot and
+        // its metrics) into this crate at its speed level, 3 KB of module for a call
+        // made once; `discard` drops it where `vexil` is built for size.
+        // SAFETY: `self.session` is taken once, as `self` is dropped, and never read again.
+        unsafe { ManuallyDrop::take(&mut self.session) }.discard();
+    }
+}
+
 fn split_lines(text: &str) -> impl Iterator<Item = &str> {
-    crate::engine::split::fields(text, b'\n').filter(|l| !l.is_empty())
+    vexil::engine::split::fields(text, b'\n').filter(|l| !l.is_empty())
 }
 
 #[wasm_bindgen]
@@ -63,14 +84,14 @@ impl Engine {
         if environment.is_empty() {
             return Err(js_error("BAD_OPTIONS", "environment must not be empty"));
         }
-        let lines: Vec<&str> = crate::engine::split::fields(keys, b'\n').collect();
+        let lines: Vec<&str> = vexil::engine::split::fields(keys, b'\n').collect();
         let keyring = Keyring::from_pairs(lines.chunks(2).filter_map(|pair| match pair {
             [id, key] => Some((*id, *key)),
             _ => None,
         }))
         .map_err(|e| js_error("BAD_KEYS", &e.to_string()))?;
         Ok(Engine {
-            session: Session::new(SessionConfig {
+            session: ManuallyDrop::new(Session::new(SessionConfig {
                 environment,
                 keyring,
                 stale_policy: if serve_defaults {
@@ -81,7 +102,7 @@ impl Engine {
                 dimensions: split_lines(dimensions).map(str::to_string).collect(),
                 audit_key: audit_key.to_vec(),
                 metrics,
-            }),
+            })),
             records: Vec::new(),
             text: Vec::new(),
             results: Vec::new(),
@@ -279,7 +300,7 @@ impl Engine {
         self.session
             .take_batch(batch_id, sdk, now_ms as i64, &mut |out, n| {
                 out.push_str("\"\u{1}");
-                crate::jsontext::push_u64(out, floats.len() as u64);
+                vexil::jsontext::push_u64(out, floats.len() as u64);
                 out.push('"');
                 floats.push(n);
             })

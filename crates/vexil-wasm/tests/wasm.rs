@@ -1,5 +1,5 @@
 //! The engine compiled to wasm, run under Node by `wasm-bindgen-test-runner`
-//! (`cargo test --target wasm32-unknown-unknown --test wasm`): the session behind the
+//! (`cargo test -p vexil-wasm --target wasm32-unknown-unknown --test wasm`): the session behind the
 //! bindings, and the bindings' staging buffers. (The golden vectors run in wasm
 //! through the JS package: `pkg/test/vectors.test.js`.)
 #![cfg(target_arch = "wasm32")]
@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use vexil::session::records::{kind, Record, NO_LOWER};
 use vexil::session::{Session, SessionConfig, TrackData};
 use vexil::snapshot::{sign, Keyring, StalePolicy};
-use vexil::wasm::Engine;
+use vexil_wasm::Engine;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 const NOW: i64 = 1_790_000_000_000;

@@ -177,8 +177,9 @@ export function sizeReport(bytes, top = 20) {
   lines.push("vexil and vexil_wasm code by module:");
   const moduleOf = ({ name, exported }) => {
     if (exported) return EXPORTS;
-    if (crateOf(name) === "vexil_wasm") return "vexil_wasm";
-    if (crateOf(name) !== "vexil") return null;
+    const crate = crateOf(name);
+    if (crate === "vexil_wasm") return crate;
+    if (crate !== "vexil") return null;
     const at = name.indexOf("vexil::");
     return name.slice(at).split("::").slice(0, 3).join("::").replace(/[<{> ].*$/, "");
   };

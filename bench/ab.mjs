@@ -1,13 +1,24 @@
 // A/B of two builds of the package in one process (for trying changes; not part of
 // `make bench`). Usage: node bench/ab.mjs DIR_A DIR_B [load|request|pairs|all]...
 // where each DIR is a copy of pkg/ (e.g. `cp -r pkg /tmp/a` after `make wasm`).
+//
+// On a shared machine timings swing by 20 % or more; instructions do not. With
+// `--count DIR MODE N` the script runs MODE N times on one build after a warm-up, to
+// be counted by callgrind twice at two N and subtracted (instructions per operation):
+//   valgrind --tool=callgrind node --single-threaded --predictable --no-liftoff \
+//     bench/ab.mjs --count DIR pairs 20000
+// then the same with 60000: the difference of the two `Collected` counts / 40000.
+// V8's `--predictable` makes one build's count repeat within 0.1 %; builds that
+// differ only off the hot path still differ by up to 5 %.
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { contexts, flagSpecs, pairs } from "./peers/workload.mjs";
 import { vexil as vexilFormat } from "./peers/formats.mjs";
 import { buildSnapshotsInTemp } from "./peers/vexil-snapshot.mjs";
 
-const [dirA, dirB, ...modes] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const counting = args[0] === "--count";
+const [dirA, dirB, ...modes] = args;
 const specs = flagSpecs(1000);
 const raws = contexts(10000);
 const MASK = (1 << 16) - 1;
@@ -30,16 +41,27 @@ async function side(d) {
     all: (i) => engine.evaluateAll(handles[i % 10000]),
   };
 }
+const plan = { load1k: 60, load10k: 8, request: 100000, pairs: 300000, all: 3000 };
+/** Warm-up runs before a measurement of `n` operations. */
+const warmUp = (n) => Math.max(2, n / 20);
+if (counting) {
+  const [, dir, mode, count] = args;
+  const f = (await side(dir))[mode];
+  if (f === undefined) throw new Error(`--count: MODE is one of ${Object.keys(plan).join(", ")}`);
+  const n = Number(count);
+  for (let i = 0; i < warmUp(plan[mode]); i++) f(i);
+  for (let i = 0; i < n; i++) f(i);
+  process.exit(0);
+}
 const a = await side(dirA);
 const b = await side(dirB);
-const plan = { load1k: 60, load10k: 8, request: 100000, pairs: 300000, all: 3000 };
 for (const mode of modes.length ? modes : ["load1k", "load10k", "request", "pairs", "all"]) {
   const n = plan[mode];
   const res = { a: [], b: [] };
   for (let round = 0; round < 5; round++) {
     for (const [name, s] of [["a", a], ["b", b]]) {
       const f = s[mode];
-      for (let i = 0; i < Math.max(2, n / 20); i++) f(i);
+      for (let i = 0; i < warmUp(n); i++) f(i);
       const t = performance.now();
       for (let i = 0; i < n; i++) f(i);
       res[name].push(((performance.now() - t) * 1e6) / n);

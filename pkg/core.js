@@ -96,8 +96,9 @@ export class Engine {
   #trace;
   /** Per flag index, its row (key, type, variant names and values...), fetched on first use. */
   #table = null;
-  /** Flag key → index (-1 for keys the snapshot lacks), filled on first use. */
-  #index = new Map();
+  /** Flag key → its row (null for keys the snapshot lacks), filled on first use: one
+   * Map lookup per evaluation. */
+  #byKey = new Map();
   #complete = false;
   #contexts = new ContextCache(CONTEXT_CACHE_SIZE);
   /** Reads plain objects for the loaded snapshot; rebuilt after each load. */
@@ -117,6 +118,9 @@ export class Engine {
     ? new FinalizationRegistry((slot) => this.#close(slot))
     : { register() {}, unregister() {} };
   #freed = false;
+  /** What the plain-object cache opens and releases slots with (made once, not per call). */
+  #openKept = () => this.#open();
+  #releaseKept = (handle) => this.release(handle);
 
   /**
    * @param {object} options
@@ -180,7 +184,7 @@ export class Engine {
     }
     const [version, flags, issuedAt, expiresAt] = this.#wasm.info();
     this.#table = new Array(flags);
-    this.#index = new Map();
+    this.#byKey = new Map();
     this.#complete = false;
     this.#reader = null;
     this.#generation++;
@@ -210,26 +214,27 @@ export class Engine {
     return this.#table ? new Map(this.#rows().map((f) => [f.key, f.digest])) : new Map();
   }
 
-  /** The index of `key` in the loaded snapshot, or -1. */
-  #lookup(key) {
-    let index = this.#index.get(key);
-    if (index === undefined) {
-      index = typeof key === "string" ? this.#wasm.flagIndex(key) : -1;
-      if (this.#index.size < 100_000) this.#index.set(key, index);
+  /** The row of flag `key` in the loaded snapshot, or null when it lacks the key. */
+  #flag(key) {
+    let flag = this.#byKey.get(key);
+    if (flag === undefined) {
+      const index = typeof key === "string" ? this.#wasm.flagIndex(key) : -1;
+      flag = index < 0 ? null : this.#row(index);
+      if (this.#byKey.size < 100_000) this.#byKey.set(key, flag);
     }
-    return index;
+    return flag;
   }
 
   /** The row of flag `index`, fetched from wasm the first time. */
   #row(index) {
-    return (this.#table[index] ??= toRow(JSON.parse(this.#wasm.flagRow(index))));
+    return (this.#table[index] ??= toRow(JSON.parse(this.#wasm.flagRow(index)), index));
   }
 
   /** Every row (one crossing for the whole table, the first time). */
   #rows() {
     if (!this.#complete) {
       JSON.parse(this.#wasm.flagTable()).forEach((f, i) => {
-        this.#table[i] ??= toRow(f);
+        this.#table[i] ??= toRow(f, i);
       });
       this.#complete = true;
     }
@@ -299,7 +304,7 @@ export class Engine {
     const source = sourceOf(ctx);
     if (source === null) return -1;
     if (source !== this.#scratchSource) {
-      const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
+      const kept = this.#contexts.get(source, this.#openKept, this.#releaseKept);
       if (kept !== undefined) return this.#wasm.eval(index, this.#filled(kept, source), this.#now());
     }
     const reset = this.#stageScratch(source, attributes);
@@ -351,7 +356,7 @@ export class Engine {
     const source = sourceOf(ctx);
     if (source === null) return -1;
     if (source !== this.#scratchSource) {
-      const kept = this.#contexts.get(source, () => this.#open(), (h) => this.release(h));
+      const kept = this.#contexts.get(source, this.#openKept, this.#releaseKept);
       if (kept !== undefined) return this.#filled(kept, source);
     }
     const reset = this.#stageScratch(source, undefined);
@@ -368,19 +373,18 @@ export class Engine {
   #value(key, ctx, defaultValue, type) {
     this.#trace?.(this, key, ctx);
     if (this.#table === null) return defaultValue;
-    const index = this.#lookup(key);
-    if (index < 0) {
+    const flag = this.#flag(key);
+    if (flag === null) {
       this.#wasm.recordUnknown(String(key));
       return defaultValue;
     }
-    const flag = this.#row(index);
     if (flag.type !== type) {
-      this.#recordError(index, TYPE_MISMATCH);
+      this.#recordError(flag.index, TYPE_MISMATCH);
       return defaultValue;
     }
-    const packed = this.#eval(index, ctx, flag.attributes);
+    const packed = this.#eval(flag.index, ctx, flag.attributes);
     if (packed < 0) {
-      this.#recordError(index, INVALID_CONTEXT);
+      this.#recordError(flag.index, INVALID_CONTEXT);
       return defaultValue;
     }
     const variant = packed & NO_VARIANT;
@@ -404,8 +408,7 @@ export class Engine {
     return this.#value(key, ctx, defaultValue, "object");
   }
 
-  #details(index, packed, rule, defaultValue) {
-    const flag = this.#row(index);
+  #details(flag, packed, rule, defaultValue) {
     const variant = packed & NO_VARIANT;
     const error = (packed >>> ERROR_SHIFT) & 0xf;
     const errorCode = error > 0 ? ERROR_CODES[error - 1] : undefined;
@@ -432,23 +435,22 @@ export class Engine {
     if (this.#table === null) {
       return errorDetails(key, defaultValue, "PROVIDER_NOT_READY", "no snapshot has been loaded yet");
     }
-    const index = this.#lookup(key);
-    if (index < 0) {
+    const flag = this.#flag(key);
+    if (flag === null) {
       this.#wasm.recordUnknown(String(key));
       return errorDetails(key, defaultValue, "FLAG_NOT_FOUND", `flag \`${key}\` is not in snapshot version ${this.version}`);
     }
-    const flag = this.#row(index);
     if (type !== undefined && flag.type !== type) {
-      this.#recordError(index, TYPE_MISMATCH);
+      this.#recordError(flag.index, TYPE_MISMATCH);
       return errorDetails(key, defaultValue, "TYPE_MISMATCH", `flag \`${key}\` is a ${flag.type} flag, but a ${type} was requested`, flag.metadata);
     }
-    const packed = this.#eval(index, ctx, flag.attributes);
+    const packed = this.#eval(flag.index, ctx, flag.attributes);
     if (packed < 0) {
-      this.#recordError(index, INVALID_CONTEXT);
+      this.#recordError(flag.index, INVALID_CONTEXT);
       return errorDetails(key, defaultValue, "INVALID_CONTEXT", "the evaluation context must be a plain object", flag.metadata);
     }
     const rule = packed >>> RULE_SHIFT;
-    return this.#details(index, packed, rule === RULE_ASK ? this.#wasm.lastRule() : rule - 1, defaultValue);
+    return this.#details(flag, packed, rule === RULE_ASK ? this.#wasm.lastRule() : rule - 1, defaultValue);
   }
 
   /**
@@ -457,15 +459,15 @@ export class Engine {
    * unknown flag or a context that is not an object.
    */
   traced(key, ctx) {
-    const index = this.#table ? this.#lookup(key) : -1;
-    const slot = index < 0 ? -1 : this.#slotFor(ctx);
+    const flag = this.#table ? this.#flag(key) : null;
+    const slot = flag === null ? -1 : this.#slotFor(ctx);
     if (slot < 0) return;
     const now = this.#now();
-    const at = this.#wasm.trace(index, slot, now);
+    const at = this.#wasm.trace(flag.index, slot, now);
     const { buffer } = this.#memory;
     // The count of what follows, the packed outcome, its rule, three codes a step.
     const codes = new Uint32Array(buffer, at + 4, new Uint32Array(buffer, at, 1)[0]).slice();
-    return [codes, now, this.#details(index, codes[0], codes[1], null), this.#row(index), this.#wasm];
+    return [codes, now, this.#details(flag, codes[0], codes[1], null), flag, this.#wasm];
   }
 
   /** Evaluates every flag for `ctx` in one call: `{key: details}` (defaults are null). */
@@ -484,7 +486,7 @@ export class Engine {
     const at = this.#wasm.evalAll(slot, this.#now());
     const results = new Uint32Array(this.#memory.buffer, at, rows.length * 2);
     for (let i = 0; i < rows.length; i++) {
-      put(out, rows[i].key, this.#details(i, results[2 * i], results[2 * i + 1], null));
+      put(out, rows[i].key, this.#details(rows[i], results[2 * i], results[2 * i + 1], null));
     }
     return out;
   }
@@ -548,9 +550,10 @@ function put(out, key, value) {
   else out[key] = value;
 }
 
-/** A flag-table row as the glue keeps it: values frozen, since they are shared. */
-function toRow(f) {
+/** Flag `index`'s table row as the glue keeps it: values frozen, since they are shared. */
+function toRow(f, index) {
   return {
+    index,
     key: f.key,
     type: f.type,
     names: f.variants.map(([name]) => name),

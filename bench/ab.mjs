@@ -8,8 +8,9 @@
 //   valgrind --tool=callgrind node --single-threaded --predictable --no-liftoff \
 //     bench/ab.mjs --count DIR pairs 20000
 // then the same with 60000: the difference of the two `Collected` counts / 40000.
-// V8's `--predictable` makes one build's count repeat within 0.1 %; builds that
-// differ only off the hot path still differ by up to 5 %.
+// With V8's `--predictable` one build's count repeated within 0.1 % in some runs and
+// not in others (pairs 1,041 and 2,721 for one build, an hour apart), and builds that
+// differ only off the hot path differ by up to 5 %: count each build several times.
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { contexts, flagSpecs, pairs } from "./peers/workload.mjs";

@@ -100,7 +100,7 @@ export class Engine {
    * Map lookup per evaluation. */
   #byKey = new Map();
   #complete = false;
-  #contexts = new ContextCache(CONTEXT_CACHE_SIZE);
+  #contexts = new ContextCache(CONTEXT_CACHE_SIZE, () => this.#open(), (handle) => this.release(handle));
   /** Reads plain objects for the loaded snapshot; rebuilt after each load. */
   #reader = null;
   #dimensions;
@@ -118,9 +118,6 @@ export class Engine {
     ? new FinalizationRegistry((slot) => this.#close(slot))
     : { register() {}, unregister() {} };
   #freed = false;
-  /** What the plain-object cache opens and releases slots with (made once, not per call). */
-  #openKept = () => this.#open();
-  #releaseKept = (handle) => this.release(handle);
 
   /**
    * @param {object} options
@@ -303,12 +300,20 @@ export class Engine {
     }
     const source = sourceOf(ctx);
     if (source === null) return -1;
-    if (source !== this.#scratchSource) {
-      const kept = this.#contexts.get(source, this.#openKept, this.#releaseKept);
-      if (kept !== undefined) return this.#wasm.eval(index, this.#filled(kept, source), this.#now());
-    }
+    const kept = this.#keptSlot(source);
+    if (kept >= 0) return this.#wasm.eval(index, kept, this.#now());
     const reset = this.#stageScratch(source, attributes);
     return this.#wasm.fillEval(index, this.#scratch, this.#now(), reset, this.#reader.staged);
+  }
+
+  /**
+   * The filled slot the plain-object cache keeps for `source`, or -1 when it is read
+   * into the scratch slot instead (held there now, or seen for the first time).
+   */
+  #keptSlot(source) {
+    if (source === this.#scratchSource) return -1;
+    const kept = this.#contexts.get(source);
+    return kept === undefined ? -1 : this.#filled(kept, source);
   }
 
   /**
@@ -355,10 +360,8 @@ export class Engine {
     }
     const source = sourceOf(ctx);
     if (source === null) return -1;
-    if (source !== this.#scratchSource) {
-      const kept = this.#contexts.get(source, this.#openKept, this.#releaseKept);
-      if (kept !== undefined) return this.#filled(kept, source);
-    }
+    const kept = this.#keptSlot(source);
+    if (kept >= 0) return kept;
     const reset = this.#stageScratch(source, undefined);
     this.#wasm.fill(this.#scratch, reset, this.#reader.staged);
     return this.#scratch;

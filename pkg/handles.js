@@ -17,13 +17,18 @@ export class ContextCache {
   #nextRecent = 0;
   #ring;
   #next = 0;
+  #create;
+  #release;
 
-  constructor(size) {
+  /** Up to `size` handles, made by `create()` and given back with `release(handle)`. */
+  constructor(size, create, release) {
     this.#ring = new Array(size);
+    this.#create = create;
+    this.#release = release;
   }
 
   /** The kept handle of `ctx`, or undefined when it has not been seen lately. */
-  get(ctx, create, release) {
+  get(ctx) {
     let handle = this.#byObject.get(ctx);
     if (handle !== undefined) return handle;
     if (!this.#recent.includes(ctx)) {
@@ -31,11 +36,11 @@ export class ContextCache {
       this.#nextRecent = (this.#nextRecent + 1) % RECENT;
       return undefined;
     }
-    handle = create();
+    handle = this.#create();
     const evicted = this.#ring[this.#next];
     if (evicted !== undefined) {
       this.#byObject.delete(evicted.ctx);
-      release(evicted.handle);
+      this.#release(evicted.handle);
     }
     this.#ring[this.#next] = { ctx, handle };
     this.#next = (this.#next + 1) % this.#ring.length;

@@ -58,6 +58,31 @@ impl Hub {
     }
 }
 
+/// What one subscriber has been told: the newest version announced to it.
+///
+/// A stream opens with the version current when it subscribed; the watcher may then
+/// broadcast a write that committed before that (its scan was under way), which the
+/// subscriber already has. Such events are dropped, not announced twice.
+pub struct Announced(u64);
+
+impl Announced {
+    /// A subscriber whose first event announced `version`.
+    pub fn new(version: u64) -> Self {
+        Announced(version)
+    }
+
+    /// Whether `e` is news to this subscriber, remembering a newer version. A kill
+    /// is news until a snapshot of its version has been announced: the kills of a
+    /// pass come before their snapshot.
+    pub fn is_news(&mut self, e: &Event) -> bool {
+        let news = e.version > self.0;
+        if news && e.kind == "snapshot" {
+            self.0 = e.version;
+        }
+        news
+    }
+}
+
 struct Seen {
     /// The last event looked at; `None` until the first scan.
     outbox_seq: Option<i64>,
@@ -189,5 +214,35 @@ pub async fn watch(origin: Arc<Origin>, hub: Hub, wake: Arc<tokio::sync::Notify>
             _ = tokio::time::sleep(origin.config.events_poll_interval) => {}
             _ = wake.notified() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &'static str, version: u64) -> Event {
+        Event {
+            kind,
+            environment: "production".into(),
+            version,
+            flag: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_subscriber_hears_each_version_once_and_the_kills_before_it() {
+        let mut told = Announced::new(2);
+        // A write that committed before the subscription, broadcast after it.
+        assert!(!told.is_news(&event("snapshot", 2)));
+        assert!(!told.is_news(&event("kill", 2)));
+        // Two kills published together, then their snapshot.
+        assert!(told.is_news(&event("kill", 3)));
+        assert!(told.is_news(&event("kill", 3)));
+        assert!(told.is_news(&event("snapshot", 3)));
+        assert!(!told.is_news(&event("snapshot", 3)));
+        assert!(!told.is_news(&event("kill", 3)));
+        assert!(told.is_news(&event("snapshot", 5)));
     }
 }

@@ -114,10 +114,12 @@ pub(super) async fn events(
 ) -> Result<Response, ApiError> {
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
     use futures_util::StreamExt as _;
+    // Subscribed before the current version is read, so nothing published in between
+    // is missed; what the subscription then repeats, `Announced` drops.
+    let receiver = app.events.subscribe();
     let current = latest_for_reader(&app, &headers, &env, "follow")
         .await?
         .map_or(0, |p| p.version);
-    let receiver = app.events.subscribe();
     let first = crate::origin::events::Event {
         kind: "snapshot",
         environment: env.clone(),
@@ -133,16 +135,22 @@ pub(super) async fn events(
         )
     };
     let initial = futures_util::stream::once(std::future::ready(to_sse(first)));
-    let updates = futures_util::stream::unfold((receiver, env), move |(mut rx, env)| async move {
-        use tokio::sync::broadcast::error::RecvError;
-        loop {
-            match rx.recv().await {
-                Ok(e) if e.environment == env => return Some((to_sse(e), (rx, env))),
-                Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
+    let told = crate::origin::events::Announced::new(current);
+    let updates = futures_util::stream::unfold(
+        (receiver, env, told),
+        move |(mut rx, env, mut told)| async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match rx.recv().await {
+                    Ok(e) if e.environment == env && told.is_news(&e) => {
+                        return Some((to_sse(e), (rx, env, told)))
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return None,
+                }
             }
-        }
-    });
+        },
+    );
     Ok(Sse::new(initial.chain(updates))
         .keep_alive(KeepAlive::default())
         .into_response())

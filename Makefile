@@ -34,10 +34,12 @@ setup:
 setup-test:
 	@bash scripts/setup.sh --browser --postgres
 
-# The wasm module: size-optimised build, bindings, then wasm-opt (which also strips).
+# The wasm module: size-optimised build, bindings, the panic path's formatting
+# snipped (scripts/snip-wasm.mjs), then wasm-opt (which also strips).
 wasm: setup
 	@$(CARGO) build $(CARGO_QUIET) $(WASM_CRATE) --lib $(WASM_CARGO) --profile $(WASM_PROFILE)
 	@wasm-bindgen $(WASM_BINDGEN_FLAGS) --out-dir pkg/wasm --out-name vexil $(WASM_RAW)
+	@node scripts/snip-wasm.mjs $(WASM_OUT)
 	@$(WASM_OPT) -Oz --converge --strip-debug --strip-producers $(WASM_OUT) -o $(WASM_OUT)
 	@node scripts/inline-wasm.mjs $(WASM_OUT) pkg/wasm/vexil_inline.js
 	@printf 'wasm: %s bytes, %s bytes gzipped\n' "$$(wc -c < $(WASM_OUT))" "$$(gzip -9 -c $(WASM_OUT) | wc -c)"
@@ -48,6 +50,7 @@ wasm: setup
 WASM_NAMES_DIR := target/wasm-names
 wasm-names: wasm
 	@wasm-bindgen $(WASM_BINDGEN_FLAGS) --out-dir $(WASM_NAMES_DIR) --out-name vexil $(WASM_RAW)
+	@node scripts/snip-wasm.mjs $(WASM_NAMES_DIR)/vexil_bg.wasm
 	@$(WASM_OPT) -Oz --converge -g $(WASM_NAMES_DIR)/vexil_bg.wasm -o $(WASM_NAMES_DIR)/vexil_bg.wasm
 
 # The console's one third-party file: uPlot, from npm.

@@ -169,7 +169,11 @@ test("stale snapshots: serve-stale keeps values, serve-defaults returns defaults
 test("bad options are refused with clear errors", () => {
   assert.throws(() => new Engine({ environment: "production" }), /keys/);
   assert.throws(() => new Engine({ keys, environment: "" }), /environment/);
-  assert.throws(() => new Engine({ keys: { k1: "not base64!" }, environment: "p" }), (e) => e.code === "BAD_KEYS");
+  // The wasm module builds this message without Rust's formatting (it has none).
+  assert.throws(() => new Engine({ keys: { k1: "not base64!" }, environment: "p" }),
+    (e) => e.code === "BAD_KEYS" && e.message === "key `k1`: public key is not base64 (padded, standard alphabet)");
+  assert.throws(() => new Engine({ keys: { k1: "AAAA" }, environment: "p" }),
+    (e) => e.code === "BAD_KEYS" && e.message === "key `k1`: public key is 3 bytes; Ed25519 keys are 32");
   assert.throws(() => new Engine({ keys, environment: "p", stalePolicy: "sometimes" }), /stalePolicy/);
   assert.throws(() => new Engine({ keys, environment: "p", dimensions: ["patient.ward"], privateAttributes: ["patient.*"] }), /private/);
   const engine = loaded();

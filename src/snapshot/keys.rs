@@ -6,13 +6,11 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::collections::BTreeMap;
 
 /// Errors reading keys.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyError {
     /// The keyring has no keys.
-    #[error("the keyring is empty: configure at least one key id and public key")]
     Empty,
     /// A key is not valid.
-    #[error("key `{id}`: {reason}")]
     Invalid {
         /// The key id.
         id: String,
@@ -20,9 +18,30 @@ pub enum KeyError {
         reason: String,
     },
     /// A key file is not valid JSON of the expected shape.
-    #[error("not a key file: {0}")]
     Malformed(String),
 }
+
+impl KeyError {
+    /// What went wrong, for a person. Built without `fmt`: the wasm module reports it,
+    /// and carries no formatting code (`scripts/snip-wasm.mjs` checks).
+    pub fn message(&self) -> String {
+        match self {
+            KeyError::Empty => {
+                "the keyring is empty: configure at least one key id and public key".into()
+            }
+            KeyError::Invalid { id, reason } => ["key `", id, "`: ", reason].concat(),
+            KeyError::Malformed(detail) => ["not a key file: ", detail].concat(),
+        }
+    }
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for KeyError {}
 
 fn decode_32(id: &str, text: &str, what: &str) -> Result<[u8; 32], KeyError> {
     let bytes = base64::decode(text.trim().as_bytes()).ok_or_else(|| KeyError::Invalid {

@@ -89,7 +89,7 @@ impl Engine {
             [id, key] => Some((*id, *key)),
             _ => None,
         }))
-        .map_err(|e| js_error("BAD_KEYS", &e.to_string()))?;
+        .map_err(|e| js_error("BAD_KEYS", &e.message()))?;
         Ok(Engine {
             session: ManuallyDrop::new(Session::new(SessionConfig {
                 environment,

@@ -2,7 +2,9 @@
 // `make bench`). Usage: node bench/ab.mjs DIR_A DIR_B [load|request|pairs|all]...
 // where each DIR is a copy of pkg/ (e.g. `cp -r pkg /tmp/a` after `make wasm`).
 //
-// On a shared machine timings swing by 20 % or more; instructions do not. With
+// On a shared machine timings swing by 20 % or more, and the side measured second
+// often runs slower (by up to 25 % per request on 2026-12-08): run both orders, A B
+// then B A, and trust only a difference both show. With
 // `--count DIR MODE N` the script runs MODE N times on one build after a warm-up, to
 // be counted by callgrind twice at two N and subtracted (instructions per operation):
 //   valgrind --tool=callgrind node --single-threaded --predictable --no-liftoff \

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vexil::engine::{FlagId, ResolvedContext, Snapshot};
+use vexil::session::{Session, SessionConfig};
 use vexil::snapshot::{sign, Keyring, StalePolicy, Store};
 
 const NOW: i64 = 1_790_000_000_000;
@@ -262,6 +263,51 @@ fn workload(c: &mut Criterion) {
                 .count()
         })
     });
+    // The session the wasm module binds, with metrics on as users run it (and off):
+    // slots filled beforehand, each evaluation counted, what the module does minus
+    // the crossing from JS.
+    for metrics in [true, false] {
+        let mut session = Session::new(SessionConfig {
+            environment: "bench".into(),
+            keyring: keyring.clone(),
+            stale_policy: StalePolicy::ServeStale,
+            dimensions: Vec::new(),
+            audit_key: b"bench".to_vec(),
+            metrics,
+        });
+        session.load(&envelopes[0].1, now).expect("loads");
+        let slots: Vec<u32> = w
+            .contexts
+            .iter()
+            .map(|c| {
+                let slot = session.open();
+                session.fill_json(slot, c).expect("an object");
+                slot
+            })
+            .collect();
+        let on = if metrics { "on" } else { "off" };
+        for live in [1, 10_000] {
+            group.bench_function(format!("session, metrics {on}: random pairs, {live} live"), |b| {
+                let mut i = 0;
+                b.iter(|| {
+                    i = (i + 1) & PAIR_MASK;
+                    let slot = slots[w.pairs.context[i] % live];
+                    session.evaluate(black_box(w.pairs.flag[i] as u32), slot, now)
+                })
+            });
+        }
+        let mut out = Vec::new();
+        group.bench_function(
+            format!("session, metrics {on}: evaluate_all 1,000 flags, one context"),
+            |b| {
+                b.iter(|| {
+                    out.clear();
+                    session.evaluate_all(black_box(slots[0]), now, &mut out);
+                    out.len()
+                })
+            },
+        );
+    }
     group.sample_size(20);
     for (n, envelope) in &envelopes {
         group.bench_function(format!("verify + load {n} flags"), |b| {

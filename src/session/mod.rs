@@ -104,12 +104,17 @@ pub struct Session {
     slots: Vec<Slot>,
     free: Vec<u32>,
     window_start_ms: i64,
+    /// The dimensions' attribute paths, for [`Session::fill_json`].
+    #[cfg(feature = "authoring")]
+    dimension_paths: Vec<String>,
 }
 
 impl Session {
     /// A session with no snapshot yet.
     pub fn new(config: SessionConfig) -> Session {
         let dimensions = config.dimensions.len();
+        #[cfg(feature = "authoring")]
+        let dimension_paths = config.dimensions.clone();
         let metrics = config.metrics.then(|| {
             Counters::new(MetricsConfig {
                 dimensions: config.dimensions,
@@ -124,6 +129,8 @@ impl Session {
             slots: Vec::new(),
             free: Vec::new(),
             window_start_ms: 0,
+            #[cfg(feature = "authoring")]
+            dimension_paths,
         }
     }
 
@@ -214,6 +221,38 @@ impl Session {
             unit.hash = slot.resolved.targeting_key().map(metrics::unit_hash);
             unit.pseudonym = None;
         }
+    }
+
+    /// Fills slot `id` for the current snapshot from a JSON context, replacing every
+    /// attribute: how a native host fills a slot (the JS glue stages records). A
+    /// dimension's value is the string, boolean or number at its path. Nothing
+    /// happens before a snapshot or for a slot never opened.
+    #[cfg(feature = "authoring")]
+    pub fn fill_json(
+        &mut self,
+        id: u32,
+        ctx: &serde_json::Value,
+    ) -> Result<(), crate::engine::ContextError> {
+        let (Some(snapshot), Some(slot)) = (self.store.snapshot(), self.slots.get_mut(id as usize))
+        else {
+            return Ok(());
+        };
+        slot.resolved = snapshot.resolve_context(ctx)?;
+        slot.generation = self.store.generation();
+        let unit = &mut slot.unit;
+        unit.hash = slot.resolved.targeting_key().map(metrics::unit_hash);
+        unit.pseudonym = None;
+        unit.dims.clear();
+        unit.dims
+            .resize(self.dimensions, metrics::NO_DIMENSION_VALUE);
+        if let Some(m) = self.metrics.as_mut() {
+            for (i, path) in self.dimension_paths.iter().enumerate() {
+                if let Some(text) = dimension_text(ctx, path) {
+                    unit.dims[i] = m.dimension_value(i, &text);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Why nothing can be evaluated for slot `id` now, if so.
@@ -397,5 +436,21 @@ impl Session {
         let batch = metrics.write_batch(&meta, float);
         self.window_start_ms = now_ms;
         batch
+    }
+}
+
+/// The text a metrics dimension counts for `path` in `ctx`, as the JS glue reads it:
+/// a string, `true`/`false`, or a finite number as JavaScript writes it.
+#[cfg(feature = "authoring")]
+fn dimension_text(ctx: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let value = path
+        .split('.')
+        .try_fold(ctx, |v, segment| v.as_object()?.get(segment))?;
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
+        Value::Number(n) => n.as_f64().and_then(crate::engine::context::number_text),
+        _ => None,
     }
 }

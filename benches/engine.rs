@@ -287,14 +287,17 @@ fn workload(c: &mut Criterion) {
             .collect();
         let on = if metrics { "on" } else { "off" };
         for live in [1, 10_000] {
-            group.bench_function(format!("session, metrics {on}: random pairs, {live} live"), |b| {
-                let mut i = 0;
-                b.iter(|| {
-                    i = (i + 1) & PAIR_MASK;
-                    let slot = slots[w.pairs.context[i] % live];
-                    session.evaluate(black_box(w.pairs.flag[i] as u32), slot, now)
-                })
-            });
+            group.bench_function(
+                format!("session, metrics {on}: random pairs, {live} live"),
+                |b| {
+                    let mut i = 0;
+                    b.iter(|| {
+                        i = (i + 1) & PAIR_MASK;
+                        let slot = slots[w.pairs.context[i] % live];
+                        session.evaluate(black_box(w.pairs.flag[i] as u32), slot, now)
+                    })
+                },
+            );
         }
         let mut out = Vec::new();
         group.bench_function(

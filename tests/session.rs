@@ -85,5 +85,8 @@ fn a_context_that_is_not_an_object_is_refused_and_the_slot_stays_unfilled() {
     let (mut s, _) = session();
     let slot = s.open();
     assert!(s.fill_json(slot, &json!(["not", "an", "object"])).is_err());
-    assert_eq!(s.evaluate(0, slot, now()).error, Some(ErrorCode::InvalidContext));
+    assert_eq!(
+        s.evaluate(0, slot, now()).error,
+        Some(ErrorCode::InvalidContext)
+    );
 }

@@ -71,6 +71,22 @@ struct UnitFacts {
     dims: Vec<u16>,
 }
 
+impl UnitFacts {
+    /// Facts of no unit yet, with `dimensions` dimensions unset.
+    fn clear(&mut self, dimensions: usize) {
+        self.hash = None;
+        self.pseudonym = None;
+        self.dims.clear();
+        self.dims.resize(dimensions, metrics::NO_DIMENSION_VALUE);
+    }
+
+    /// Takes up the unit of `resolved` (its pseudonym is computed again when needed).
+    fn identify(&mut self, resolved: &ResolvedContext) {
+        self.hash = resolved.targeting_key().map(metrics::unit_hash);
+        self.pseudonym = None;
+    }
+}
+
 /// A context slot. In declaration order (`repr(C)`), so that what every evaluation
 /// reads first, the generation and the resolved context's arrays, shares a cache line
 /// (with 10,000 live slots each line is a miss).
@@ -107,17 +123,12 @@ pub struct Session {
     slots: Vec<Slot>,
     free: Vec<u32>,
     window_start_ms: i64,
-    /// The dimensions' attribute paths, for [`Session::fill_json`].
-    #[cfg(feature = "authoring")]
-    dimension_paths: Vec<String>,
 }
 
 impl Session {
     /// A session with no snapshot yet.
     pub fn new(config: SessionConfig) -> Session {
         let dimensions = config.dimensions.len();
-        #[cfg(feature = "authoring")]
-        let dimension_paths = config.dimensions.clone();
         let metrics = config.metrics.then(|| {
             Counters::new(MetricsConfig {
                 dimensions: config.dimensions,
@@ -132,8 +143,6 @@ impl Session {
             slots: Vec::new(),
             free: Vec::new(),
             window_start_ms: 0,
-            #[cfg(feature = "authoring")]
-            dimension_paths,
         }
     }
 
@@ -197,12 +206,7 @@ impl Session {
         if reset {
             slot.resolved.clear(snapshot.attributes());
             slot.generation = generation;
-            let unit = &mut slot.unit;
-            unit.hash = None;
-            unit.pseudonym = None;
-            unit.dims.clear();
-            unit.dims
-                .resize(self.dimensions, metrics::NO_DIMENSION_VALUE);
+            slot.unit.clear(self.dimensions);
         }
         // A fill that adds other attributes (the JS glue fills a slot flag by flag)
         // leaves the unit as it was.
@@ -221,8 +225,7 @@ impl Session {
             },
         );
         if unit_changed {
-            unit.hash = slot.resolved.targeting_key().map(metrics::unit_hash);
-            unit.pseudonym = None;
+            unit.identify(&slot.resolved);
         }
     }
 
@@ -242,16 +245,15 @@ impl Session {
         };
         slot.resolved = snapshot.resolve_context(ctx)?;
         slot.generation = self.store.generation();
-        let unit = &mut slot.unit;
-        unit.hash = slot.resolved.targeting_key().map(metrics::unit_hash);
-        unit.pseudonym = None;
-        unit.dims.clear();
-        unit.dims
-            .resize(self.dimensions, metrics::NO_DIMENSION_VALUE);
+        slot.unit.clear(self.dimensions);
+        slot.unit.identify(&slot.resolved);
         if let Some(m) = self.metrics.as_mut() {
-            for (i, path) in self.dimension_paths.iter().enumerate() {
-                if let Some(text) = dimension_text(ctx, path) {
-                    unit.dims[i] = m.dimension_value(i, &text);
+            let texts: Vec<Option<String>> = (m.config().dimensions.iter())
+                .map(|path| dimension_text(ctx, path))
+                .collect();
+            for (i, text) in texts.into_iter().enumerate() {
+                if let Some(text) = text {
+                    slot.unit.dims[i] = m.dimension_value(i, &text);
                 }
             }
         }
